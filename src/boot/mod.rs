@@ -1,0 +1,9 @@
+//! The steps of the boot, one file each, in the order `main` runs them.
+
+pub mod clock;
+pub mod cmdline;
+pub mod console;
+pub mod exec;
+pub mod log;
+pub mod mount;
+pub mod on_error;

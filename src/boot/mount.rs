@@ -1,0 +1,70 @@
+//! Mounting the kernel's virtual filesystems: /proc, /sys, /dev and /run.
+
+use super::log::say;
+use modinit::errno::Describe;
+use modinit::line::Bytes;
+use rustix::fs::{Mode, mkdir};
+use rustix::io::Errno;
+use rustix::mount::{MountFlags, mount};
+
+struct Mount {
+    fstype: &'static core::ffi::CStr,
+    target: &'static core::ffi::CStr,
+    flags: MountFlags,
+    data: &'static core::ffi::CStr,
+    /// Why the kernel might not support it, for the error message.
+    needs: &'static str,
+}
+
+const EARLY_MOUNTS: [Mount; 4] = [
+    Mount {
+        fstype: c"proc",
+        target: c"/proc",
+        flags: MountFlags::NOSUID.union(MountFlags::NODEV).union(MountFlags::NOEXEC),
+        data: c"",
+        needs: "CONFIG_PROC_FS",
+    },
+    Mount {
+        fstype: c"sysfs",
+        target: c"/sys",
+        flags: MountFlags::NOSUID.union(MountFlags::NODEV).union(MountFlags::NOEXEC),
+        data: c"",
+        needs: "CONFIG_SYSFS",
+    },
+    Mount {
+        fstype: c"devtmpfs",
+        target: c"/dev",
+        flags: MountFlags::NOSUID,
+        data: c"mode=0755",
+        needs: "CONFIG_DEVTMPFS",
+    },
+    Mount {
+        fstype: c"tmpfs",
+        target: c"/run",
+        flags: MountFlags::NOSUID.union(MountFlags::NODEV),
+        data: c"mode=0755",
+        needs: "CONFIG_TMPFS",
+    },
+];
+
+/// Mounts proc, sysfs, devtmpfs and a tmpfs on /run, creating the mount points.
+///
+/// A filesystem already mounted there (EBUSY) is fine. Any other failure is reported and
+/// the boot goes on: whatever still works is better than a kernel panic.
+pub fn mount_early_filesystems() {
+    for m in &EARLY_MOUNTS {
+        let (fstype, target) = (Bytes(m.fstype.to_bytes()), Bytes(m.target.to_bytes()));
+        if let Err(e) = mkdir(m.target, Mode::from_raw_mode(0o755)) {
+            if e != Errno::EXIST {
+                say!("cannot create {target}: {}", Describe(e.raw_os_error()));
+            }
+        }
+        match mount(m.fstype, m.target, m.fstype, m.flags, m.data) {
+            Ok(()) | Err(Errno::BUSY) => {}
+            Err(Errno::NODEV) => {
+                say!("cannot mount {fstype} on {target}: the kernel has no {fstype} ({} is off)", m.needs)
+            }
+            Err(e) => say!("cannot mount {fstype} on {target}: {}", Describe(e.raw_os_error())),
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! modinit's own settings, read from the kernel command line.
+//!
+//! | parameter | meaning |
+//! |---|---|
+//! | `init=PATH` | the real init to exec (else /sbin/init, /etc/init, /bin/init, /bin/sh) |
+//! | `modinit.on_error=shell\|poweroff\|reboot\|halt` | what to do when booting cannot go on |
+//!
+//! Unknown `modinit.*` parameters and bad values are reported, never fatal: a typo on the
+//! command line must not stop a machine from booting.
+
+use crate::cmdline;
+
+/// What PID 1 does when it cannot exec any init.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Run a rescue shell (/bin/sh) if there is one; when it exits, or without one, halt.
+    #[default]
+    Shell,
+    Poweroff,
+    Reboot,
+    Halt,
+}
+
+impl OnError {
+    pub fn parse(value: &[u8]) -> Option<OnError> {
+        Some(match value {
+            b"shell" => OnError::Shell,
+            b"poweroff" => OnError::Poweroff,
+            b"reboot" => OnError::Reboot,
+            b"halt" => OnError::Halt,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OnError::Shell => "shell",
+            OnError::Poweroff => "poweroff",
+            OnError::Reboot => "reboot",
+            OnError::Halt => "halt",
+        }
+    }
+}
+
+/// A problem with one parameter, reported on the console and otherwise ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionWarning<'a> {
+    UnknownOption { key: &'a [u8] },
+    BadValue { key: &'a [u8], value: &'a [u8], expected: &'static str },
+}
+
+/// The settings modinit takes from the kernel command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BootOptions<'a> {
+    /// `init=`: the first init to try.
+    pub init: Option<&'a [u8]>,
+    pub on_error: OnError,
+}
+
+const PREFIX: &[u8] = b"modinit.";
+
+impl<'a> BootOptions<'a> {
+    /// Reads the options from `cmdline`, calling `warn` for each parameter it cannot use.
+    /// Parameters after a bare `--` belong to init and are not read.
+    pub fn parse(cmdline: &'a [u8], mut warn: impl FnMut(OptionWarning<'a>)) -> Self {
+        let mut opts = BootOptions::default();
+        for p in cmdline::params(cmdline) {
+            if p.key == b"--" {
+                break;
+            }
+            match (p.key, p.value) {
+                (b"init", Some(path)) if !path.is_empty() => opts.init = Some(path),
+                (b"modinit.on_error", value) => match value.and_then(OnError::parse) {
+                    Some(action) => opts.on_error = action,
+                    None => warn(OptionWarning::BadValue {
+                        key: p.key,
+                        value: value.unwrap_or_default(),
+                        expected: "shell, poweroff, reboot or halt",
+                    }),
+                },
+                (key, _) if key.starts_with(PREFIX) => warn(OptionWarning::UnknownOption { key }),
+                _ => {}
+            }
+        }
+        opts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(cmdline: &str) -> (BootOptions<'_>, Vec<OptionWarning<'_>>) {
+        let mut warnings = Vec::new();
+        let opts = BootOptions::parse(cmdline.as_bytes(), |w| warnings.push(w));
+        (opts, warnings)
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_given() {
+        let (opts, warnings) = parse("console=ttyS0 quiet");
+        assert_eq!(opts, BootOptions { init: None, on_error: OnError::Shell });
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn reads_init_and_on_error() {
+        let (opts, _) = parse("init=/bin/custom modinit.on_error=poweroff");
+        assert_eq!(opts.init, Some(&b"/bin/custom"[..]));
+        assert_eq!(opts.on_error, OnError::Poweroff);
+    }
+
+    #[test]
+    fn last_init_wins_and_empty_init_is_ignored() {
+        assert_eq!(parse("init=/a init=/b").0.init, Some(&b"/b"[..]));
+        assert_eq!(parse("init=/a init=").0.init, Some(&b"/a"[..]));
+    }
+
+    #[test]
+    fn bad_values_and_unknown_options_are_reported_not_fatal() {
+        let (opts, warnings) = parse("modinit.on_error=explode modinit.colour=blue");
+        assert_eq!(opts.on_error, OnError::Shell);
+        assert_eq!(
+            warnings,
+            vec![
+                OptionWarning::BadValue {
+                    key: b"modinit.on_error",
+                    value: b"explode",
+                    expected: "shell, poweroff, reboot or halt"
+                },
+                OptionWarning::UnknownOption { key: b"modinit.colour" },
+            ]
+        );
+    }
+
+    #[test]
+    fn parameters_after_double_dash_belong_to_init() {
+        assert_eq!(parse("quiet -- init=/x").0.init, None);
+    }
+
+    #[test]
+    fn every_action_round_trips_through_its_name() {
+        for a in [OnError::Shell, OnError::Poweroff, OnError::Reboot, OnError::Halt] {
+            assert_eq!(OnError::parse(a.name().as_bytes()), Some(a));
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! The system calls rustix does not wrap for us: execve, fork, exit_group.
+//!
+//! Each is one `syscall` instruction with the numbers from linux-raw-sys; the Linux x86_64
+//! convention passes arguments in rdi, rsi, rdx, r10, r8, r9 and clobbers rcx and r11.
+
+use core::arch::asm;
+use linux_raw_sys::general::{__NR_clone, __NR_execve, __NR_exit_group, SIGCHLD};
+use rustix::io::Errno;
+
+/// `execve(2)`: replaces this process with `path`. Returns only on failure.
+///
+/// `argv` and `envp` must each end with a null pointer.
+pub fn execve(path: &core::ffi::CStr, argv: &[*const u8], envp: &[*const u8]) -> Errno {
+    assert!(argv.last().is_some_and(|p| p.is_null()) && envp.last().is_some_and(|p| p.is_null()));
+    let ret: isize;
+    // SAFETY: path is NUL-terminated; argv and envp are NULL-terminated arrays (checked above)
+    // of pointers to NUL-terminated strings that outlive the call. execve only reads them.
+    unsafe {
+        asm!("syscall", inlateout("rax") __NR_execve as isize => ret,
+             in("rdi") path.as_ptr(), in("rsi") argv.as_ptr(), in("rdx") envp.as_ptr(),
+             lateout("rcx") _, lateout("r11") _, options(nostack));
+    }
+    Errno::from_raw_os_error(-ret as i32)
+}
+
+/// The result of `fork`, seen from each side.
+pub enum Forked {
+    Child,
+    Parent { child: rustix::process::Pid },
+}
+
+/// `fork(2)` as `clone(SIGCHLD, 0)`. The boot binary is single-threaded and holds no locks,
+/// so the child may run any code the parent could.
+pub fn fork() -> Result<Forked, Errno> {
+    let ret: isize;
+    // SAFETY: clone with a null stack behaves as fork: the child gets a copy of our address
+    // space and continues here with rax = 0. No pointers are passed.
+    unsafe {
+        asm!("syscall", inlateout("rax") __NR_clone as isize => ret,
+             in("rdi") SIGCHLD as usize, in("rsi") 0usize, in("rdx") 0usize, in("r10") 0usize,
+             in("r8") 0usize, lateout("rcx") _, lateout("r11") _, options(nostack));
+    }
+    match ret {
+        0 => Ok(Forked::Child),
+        pid if pid > 0 => Ok(Forked::Parent {
+            child: rustix::process::Pid::from_raw(pid as i32).expect("a positive pid"),
+        }),
+        err => Err(Errno::from_raw_os_error(-err as i32)),
+    }
+}
+
+/// `exit_group(2)`: ends this process. Only for children; PID 1 never exits.
+pub fn exit_group(code: i32) -> ! {
+    // SAFETY: exit_group takes an integer and does not return.
+    unsafe {
+        asm!("syscall", in("rax") __NR_exit_group, in("rdi") code, options(noreturn, nostack));
+    }
+}
