@@ -1,0 +1,58 @@
+//! The host programs the harness needs, installed with apt-get when missing.
+
+use anyhow::{Context, Result, bail};
+use std::process::Command;
+
+/// A host program and the Debian package that provides it.
+pub struct Tool {
+    pub program: &'static str,
+    pub package: &'static str,
+}
+
+pub const QEMU: Tool = Tool { program: "qemu-system-x86_64", package: "qemu-system-x86" };
+pub const DPKG: Tool = Tool { program: "dpkg-deb", package: "dpkg" };
+pub const APT_GET: Tool = Tool { program: "apt-get", package: "apt" };
+pub const BUSYBOX: Tool = Tool { program: "busybox", package: "busybox-static" };
+pub const DEPMOD: Tool = Tool { program: "depmod", package: "kmod" };
+pub const ZSTD: Tool = Tool { program: "zstd", package: "zstd" };
+
+/// Where busybox-static installs its binary; the guest uses it as its shell.
+pub const BUSYBOX_STATIC: &str = "/bin/busybox";
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+        .unwrap_or(false)
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+}
+
+/// Makes sure every tool is installed: with apt-get when running as root, otherwise stops
+/// with the command to run.
+pub fn ensure(tools: &[&Tool]) -> Result<()> {
+    let missing: Vec<&str> = tools
+        .iter()
+        .filter(|t| !on_path(t.program) && !std::path::Path::new(&format!("/usr/sbin/{}", t.program)).is_file())
+        .map(|t| t.package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let install = format!("apt-get update && apt-get install -y {}", missing.join(" "));
+    if !is_root() {
+        bail!("missing host packages; run as root: {install}");
+    }
+    eprintln!("xtask: installing {}", missing.join(" "));
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(&install)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .context("running apt-get")?;
+    if !status.success() {
+        bail!("`{install}` failed ({status})");
+    }
+    Ok(())
+}
