@@ -1,5 +1,11 @@
 //! modinit's host harness, as a library: the `xtask` binary and the tests in `tests/` share it.
 
+pub mod build;
+pub mod cpio;
+pub mod initramfs;
 pub mod kernel;
+pub mod machine;
 pub mod paths;
+pub mod qemu;
+pub mod scenario;
 pub mod tools;

@@ -1,14 +1,49 @@
 //! `cargo xtask`: provisions a kernel, builds images, boots them under QEMU, runs the tests.
 
-use anyhow::Result;
-use clap::{Parser, Subcommand};
-use xtask::kernel;
+use anyhow::{Result, bail};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::Command;
+use xtask::initramfs::{self, ImageSpec, ModuleCompression};
+use xtask::kernel::{self, Kernel};
+use xtask::machine::Machine;
+use xtask::scenario::Scenario;
+use xtask::tools::{self, BUSYBOX, DEPMOD, DPKG, QEMU};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "modinit's host harness")]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
+}
+
+/// Which kernel to use: Debian's (downloaded once), or your own.
+#[derive(Args, Clone)]
+struct KernelArgs {
+    /// Your own kernel image (bzImage/vmlinuz); needs --modules.
+    #[arg(long, requires = "modules")]
+    kernel: Option<PathBuf>,
+    /// Your own module tree: a lib/modules/VERSION directory.
+    #[arg(long)]
+    modules: Option<PathBuf>,
+    /// Debian kernel flavour when no --kernel is given (amd64, cloud-amd64).
+    #[arg(long, default_value = kernel::DEFAULT_FLAVOUR)]
+    flavour: String,
+}
+
+impl KernelArgs {
+    fn resolve(&self) -> Result<Kernel> {
+        match (&self.kernel, &self.modules) {
+            (Some(k), Some(m)) => kernel::from_paths(k, m),
+            (None, Some(m)) => {
+                let mut k = kernel::provision(&self.flavour)?;
+                k.version = m.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+                k.modules = m.clone();
+                Ok(k)
+            }
+            _ => kernel::provision(&self.flavour),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -19,6 +54,41 @@ enum Cmd {
         #[arg(long, default_value = kernel::DEFAULT_FLAVOUR)]
         flavour: String,
     },
+    /// Write an initramfs: modinit as /init, a module tree, a real init.
+    Initramfs {
+        #[arg(long)]
+        out: PathBuf,
+        /// Module tree to include (a lib/modules/VERSION directory); default: Debian's.
+        #[arg(long, conflicts_with = "no_modules")]
+        modules: Option<PathBuf>,
+        /// Leave the module tree out.
+        #[arg(long)]
+        no_modules: bool,
+        /// Host file to install as /sbin/init; default: the guest test init.
+        #[arg(long)]
+        init: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "zst")]
+        compress_modules: ModuleCompression,
+    },
+    /// Build everything and boot it under QEMU with the console on this terminal.
+    Run {
+        #[command(flatten)]
+        kernel: KernelArgs,
+        #[arg(long, value_enum, default_value = "pc")]
+        machine: Machine,
+        #[arg(long, value_enum, default_value = "zst")]
+        compress_modules: ModuleCompression,
+        /// Extra kernel command line parameters.
+        #[arg(long, default_value = "")]
+        append: String,
+    },
+    /// The whole test suite: host tests, then the QEMU boot tests.
+    Test {
+        #[command(flatten)]
+        kernel: KernelArgs,
+        /// Only run tests whose names contain this.
+        filter: Option<String>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -28,6 +98,68 @@ fn main() -> Result<()> {
             println!("vmlinuz={}", k.vmlinuz.display());
             println!("modules={}", k.modules.display());
         }
+        Cmd::Initramfs { out, modules, no_modules, init, compress_modules } => {
+            tools::ensure(&[&BUSYBOX])?;
+            let modules = match (no_modules, modules) {
+                (true, _) => None,
+                (false, Some(dir)) => Some(dir),
+                (false, None) => Some(kernel::provision(kernel::DEFAULT_FLAVOUR)?.modules),
+            };
+            let spec = ImageSpec {
+                modinit: build_modinit()?,
+                real_init: Some(init.unwrap_or_else(xtask::paths::guest_init)),
+                modules,
+                compress_modules,
+            };
+            let size = initramfs::write(&initramfs::assemble(&spec)?, &out)?;
+            println!("{}: {} KiB", out.display(), size / 1024);
+        }
+        Cmd::Run { kernel, machine, compress_modules, append } => {
+            tools::ensure(&[&QEMU, &BUSYBOX, &DPKG])?;
+            let k = kernel.resolve()?;
+            set_setup_env(&k, &build_modinit()?);
+            let mut s = Scenario::with_modules("run", Some(compress_modules))?;
+            s.machine = machine;
+            s.append = append;
+            eprintln!("xtask: booting {} under QEMU ({}); the guest powers off when done", k.version, xtask::qemu::accel());
+            s.run_interactive()?;
+        }
+        Cmd::Test { kernel, filter } => {
+            tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;
+            let k = kernel.resolve()?;
+            set_setup_env(&k, &build_modinit()?);
+            cargo(&["test", "--workspace"], filter.as_deref(), &[])?;
+            cargo(&["test", "--package", "modinit-tests", "--test", "boot"], filter.as_deref(), &["--ignored"])?;
+        }
+    }
+    Ok(())
+}
+
+/// Builds modinit and reports its size.
+fn build_modinit() -> Result<PathBuf> {
+    let (path, size) = xtask::build::modinit_release()?;
+    eprintln!("xtask: modinit {} bytes ({} KiB)", size, size.div_ceil(1024));
+    Ok(path)
+}
+
+/// Hands the kernel and binary to scenario code, in this process and in test processes.
+fn set_setup_env(k: &Kernel, modinit: &std::path::Path) {
+    // SAFETY: xtask is single-threaded at this point; nothing reads the environment concurrently.
+    unsafe {
+        std::env::set_var("MODINIT_KERNEL", &k.vmlinuz);
+        std::env::set_var("MODINIT_MODULES", &k.modules);
+        std::env::set_var("MODINIT_BIN", modinit);
+    }
+}
+
+fn cargo(args: &[&str], filter: Option<&str>, test_args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut cmd = Command::new(cargo);
+    cmd.args(args).current_dir(xtask::paths::workspace_root()).arg("--");
+    cmd.args(filter).args(test_args);
+    let status = cmd.status()?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status})");
     }
     Ok(())
 }

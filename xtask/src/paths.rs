@@ -11,3 +11,8 @@ pub fn workspace_root() -> PathBuf {
 pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
 }
+
+/// The guest test init (a busybox script) installed as /sbin/init in test images.
+pub fn guest_init() -> PathBuf {
+    workspace_root().join("qemu/guest/report-init")
+}

@@ -1,0 +1,148 @@
+//! A boot scenario: an image, a command line and a machine, booted once and judged by what
+//! the console shows. The QEMU tests and `cargo xtask run` are built from these.
+
+use crate::cpio::Archive;
+use crate::initramfs::{self, ImageSpec, ModuleCompression};
+use crate::kernel::{self, Kernel};
+use crate::machine::Machine;
+use crate::qemu::{Boot, Outcome};
+use anyhow::{Context, Result};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// What every scenario boots with: a kernel and the modinit binary.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub kernel: Kernel,
+    pub modinit: PathBuf,
+}
+
+/// The setup from the environment, made once per process:
+/// `MODINIT_KERNEL` + `MODINIT_MODULES` name a kernel (else Debian's is provisioned),
+/// `MODINIT_BIN` a prebuilt modinit (else it is built).
+pub fn setup() -> Result<&'static Setup> {
+    static SETUP: OnceLock<Setup> = OnceLock::new();
+    if let Some(s) = SETUP.get() {
+        return Ok(s);
+    }
+    let kernel = match (std::env::var_os("MODINIT_KERNEL"), std::env::var_os("MODINIT_MODULES")) {
+        (Some(k), Some(m)) => kernel::from_paths(k.as_ref(), m.as_ref())?,
+        _ => kernel::provision(kernel::DEFAULT_FLAVOUR)?,
+    };
+    let modinit = match std::env::var_os("MODINIT_BIN") {
+        Some(bin) => PathBuf::from(bin),
+        None => crate::build::modinit_release()?.0,
+    };
+    Ok(SETUP.get_or_init(|| Setup { kernel, modinit }))
+}
+
+/// The directory for one scenario's image, disks and console log.
+pub fn work_dir(name: &str) -> PathBuf {
+    crate::paths::target_dir().join("qemu").join(name)
+}
+
+pub struct Scenario {
+    pub name: String,
+    /// The image, open to changes before booting.
+    pub image: Archive,
+    pub append: String,
+    pub machine: Machine,
+    pub boot_timeout: Duration,
+    pub stop_on: Vec<String>,
+    pub type_after: Option<(String, String)>,
+}
+
+impl Scenario {
+    /// modinit as /init and the guest test init as /sbin/init, no modules, bare machine.
+    pub fn new(name: &str) -> Result<Scenario> {
+        Scenario::with_modules(name, None)
+    }
+
+    /// As [`Scenario::new`], plus the kernel's module tree stored with `compression`.
+    pub fn with_modules(name: &str, compression: Option<ModuleCompression>) -> Result<Scenario> {
+        let setup = setup()?;
+        let spec = ImageSpec {
+            modinit: setup.modinit.clone(),
+            real_init: Some(crate::paths::guest_init()),
+            modules: compression.map(|_| setup.kernel.modules.clone()),
+            compress_modules: compression.unwrap_or(ModuleCompression::None),
+        };
+        Ok(Scenario {
+            name: name.to_string(),
+            image: initramfs::assemble(&spec)?,
+            append: String::new(),
+            machine: Machine::Bare,
+            boot_timeout: Duration::from_secs(240),
+            stop_on: Vec::new(),
+            type_after: None,
+        })
+    }
+
+    fn prepare(&self) -> Result<Boot> {
+        let setup = setup()?;
+        let dir = work_dir(&self.name);
+        std::fs::create_dir_all(&dir)?;
+        let initrd = dir.join("initramfs.cpio");
+        initramfs::write(&self.image, &initrd)?;
+        let mut boot = Boot::new(&setup.kernel.vmlinuz, &initrd, &dir.join("console.log"));
+        boot.append = self.append.clone();
+        boot.devices = self.machine.qemu_args(&dir.join("disks"))?;
+        boot.timeout = self.boot_timeout;
+        boot.stop_on = self.stop_on.clone();
+        boot.type_after = self.type_after.clone();
+        Ok(boot)
+    }
+
+    /// Boots with the console on this terminal.
+    pub fn run_interactive(&self) -> Result<()> {
+        self.prepare()?.run_interactive()
+    }
+
+    /// Boots with the console captured and returns what it showed.
+    pub fn boot(&self) -> Result<Report> {
+        let outcome = self.prepare()?.run().with_context(|| format!("booting scenario {}", self.name))?;
+        Ok(Report::new(outcome))
+    }
+}
+
+/// What a boot showed: the console, and the guest test init's `guest: KEY=VALUE` lines.
+#[derive(Debug)]
+pub struct Report {
+    pub outcome: Outcome,
+    pub guest: BTreeMap<String, String>,
+}
+
+/// Console text that means the kernel lost PID 1 or crashed.
+pub const PANIC_MARKERS: [&str; 2] = ["Kernel panic", "Attempted to kill init"];
+
+impl Report {
+    fn new(outcome: Outcome) -> Report {
+        let guest = outcome
+            .console
+            .lines()
+            .filter_map(|l| l.strip_prefix("guest: "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Report { outcome, guest }
+    }
+
+    pub fn guest(&self, key: &str) -> Option<&str> {
+        self.guest.get(key).map(String::as_str)
+    }
+
+    /// modinit's own lines, without the `modinit: ` prefix.
+    pub fn modinit_lines(&self) -> Vec<&str> {
+        self.outcome.console.lines().filter_map(|l| l.strip_prefix("modinit: ")).collect()
+    }
+
+    /// Fails (with the console's path) if the kernel panicked or PID 1 died.
+    pub fn check_no_panic(&self) -> Result<(), String> {
+        match PANIC_MARKERS.iter().find(|m| self.outcome.console.contains(*m)) {
+            Some(m) => Err(format!("console shows {m:?}; see {}", self.outcome.log.display())),
+            None => Ok(()),
+        }
+    }
+}
