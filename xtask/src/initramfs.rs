@@ -1,30 +1,14 @@
 //! Assembling the initramfs: modinit as /init, the module tree, the real init.
 
 use crate::cpio::{Archive, Node};
-use anyhow::{Context, Result, bail};
+use crate::module_tree;
+use anyhow::{Context, Result};
 use rayon::prelude::*;
 use std::fs;
-use std::io::{BufWriter, Read};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use walkdir::WalkDir;
 
-/// How modules are stored in the image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ModuleCompression {
-    None,
-    Gz,
-    Zst,
-}
-
-impl ModuleCompression {
-    fn suffix(self) -> &'static str {
-        match self {
-            ModuleCompression::None => "",
-            ModuleCompression::Gz => ".gz",
-            ModuleCompression::Zst => ".zst",
-        }
-    }
-}
+pub use crate::module_tree::ModuleCompression;
 
 /// What goes into an image.
 #[derive(Debug, Clone)]
@@ -74,67 +58,20 @@ pub fn write(archive: &Archive, out: &Path) -> Result<u64> {
 }
 
 /// Copies `modules` (a lib/modules/VERSION directory) to the same path in the image, each
-/// module stored with `compression` (recompressing as needed).
+/// module stored with `compression` (recompressed once and cached, see [`module_tree`]).
 fn add_module_tree(a: &mut Archive, modules: &Path, compression: ModuleCompression) -> Result<()> {
     let version = modules
         .file_name()
         .and_then(|n| n.to_str())
         .with_context(|| format!("{}: not a lib/modules/VERSION directory", modules.display()))?;
-    let base = format!("lib/modules/{version}");
-    let files: Vec<PathBuf> = WalkDir::new(modules)
-        .sort_by_file_name()
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect();
-    let converted: Vec<(String, Vec<u8>)> = files
-        .par_iter()
-        .map(|path| {
-            let rel = path.strip_prefix(modules)?.to_str().context("non-UTF-8 path")?.to_string();
-            let bytes = read(path)?;
-            Ok(match module_stem(&rel) {
-                Some(stem) => (format!("{stem}{}", compression.suffix()), recompress(&rel, bytes, compression)?),
-                None => (rel, bytes),
-            })
-        })
-        .collect::<Result<_>>()?;
-    for (rel, bytes) in converted {
-        a.insert(&format!("{base}/{rel}"), Node::File(bytes), 0o644);
+    let tree = module_tree::stored_as(modules, compression)?;
+    let files: Vec<PathBuf> = module_tree::files(&tree)?;
+    let contents: Vec<Vec<u8>> = files.par_iter().map(|p| read(p)).collect::<Result<_>>()?;
+    for (path, bytes) in files.iter().zip(contents) {
+        let rel = path.strip_prefix(&tree)?.to_str().context("non-UTF-8 path")?;
+        a.insert(&format!("lib/modules/{version}/{rel}"), Node::File(bytes), 0o644);
     }
     Ok(())
-}
-
-/// `x/y.ko` for `x/y.ko`, `x/y.ko.gz`, `x/y.ko.zst`, `x/y.ko.xz`; None for other files.
-fn module_stem(rel: &str) -> Option<&str> {
-    ["", ".gz", ".zst", ".xz"]
-        .iter()
-        .find_map(|sfx| rel.strip_suffix(sfx).filter(|s| s.ends_with(".ko")))
-}
-
-fn recompress(name: &str, bytes: Vec<u8>, to: ModuleCompression) -> Result<Vec<u8>> {
-    let plain = if name.ends_with(".gz") {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut out).with_context(|| format!("{name}: bad gzip"))?;
-        out
-    } else if name.ends_with(".zst") {
-        zstd::decode_all(&bytes[..]).with_context(|| format!("{name}: bad zstd"))?
-    } else if name.ends_with(".xz") {
-        bail!("{name}: .ko.xz source modules are not supported; decompress the tree first")
-    } else {
-        bytes
-    };
-    Ok(match to {
-        ModuleCompression::None => plain,
-        ModuleCompression::Gz => {
-            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-            std::io::Write::write_all(&mut enc, &plain)?;
-            enc.finish()?
-        }
-        // Level 19 like Debian's kernels from 6.x; the window stays small for the decoder.
-        ModuleCompression::Zst => zstd::encode_all(&plain[..], 19)?,
-    })
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

@@ -5,6 +5,7 @@ pub mod cpio;
 pub mod initramfs;
 pub mod kernel;
 pub mod machine;
+pub mod module_tree;
 pub mod paths;
 pub mod qemu;
 pub mod scenario;
