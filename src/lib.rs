@@ -9,5 +9,6 @@ extern crate alloc;
 
 pub mod cmdline;
 pub mod errno;
+pub mod kmsg;
 pub mod line;
 pub mod options;
