@@ -191,6 +191,86 @@ pub fn format_for_console(record: &Record<'_>, out: &mut impl fmt::Write) -> fmt
     out.write_char('\n')
 }
 
+/// Follows the kernel log for a console: decides which records to show and notices lost ones.
+///
+/// A record is shown when the kernel wrote it (not user space), it is at least as severe as
+/// `show`, and the kernel did not print it on its console already (its level is not below
+/// `console_loglevel`). No sequence number is shown twice.
+#[derive(Debug, Clone)]
+pub struct Follow {
+    show: Option<Level>,
+    console_loglevel: u8,
+    last_seq: Option<u64>,
+    overflowed: bool,
+}
+
+/// What the console should get for one record read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// Records were overwritten before they were read: how many, when known.
+    Lost(Option<u64>),
+    Show(Record<'a>),
+}
+
+impl Follow {
+    pub fn new(show: Option<Level>, console_loglevel: u8) -> Follow {
+        Follow { show, console_loglevel, last_seq: None, overflowed: false }
+    }
+
+    /// The last read failed with EPIPE: the kernel overwrote records we had not read.
+    pub fn overflowed(&mut self) {
+        self.overflowed = true;
+    }
+
+    /// Takes one record as read from /dev/kmsg and reports what to print, in order.
+    /// Unparsable records are skipped.
+    pub fn record<'a>(&mut self, raw: &'a [u8], mut emit: impl FnMut(Event<'a>)) {
+        let Ok(record) = Record::parse(raw) else { return };
+        if self.last_seq.is_some_and(|last| record.seq <= last) {
+            return;
+        }
+        if core::mem::take(&mut self.overflowed) {
+            emit(Event::Lost(self.last_seq.map(|last| record.seq - last - 1)));
+        }
+        self.last_seq = Some(record.seq);
+        let printed_by_kernel = (record.level as u8) < self.console_loglevel;
+        let wanted = self.show.is_some_and(|show| record.level <= show);
+        if record.facility == FACILITY_KERNEL && wanted && !printed_by_kernel {
+            emit(Event::Show(record));
+        }
+    }
+}
+
+/// The console loglevel, the first number of /proc/sys/kernel/printk: the kernel prints
+/// records of a lower level on its console.
+pub fn console_loglevel(printk: &[u8]) -> Option<u8> {
+    let first = printk.split(|b| b.is_ascii_whitespace()).find(|f| !f.is_empty())?;
+    core::str::from_utf8(first).ok()?.parse().ok()
+}
+
+/// What the kernel does with records user space writes to /dev/kmsg
+/// (/proc/sys/kernel/printk_devkmsg, or `printk.devkmsg=` on the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DevkmsgPolicy {
+    /// Every record is kept.
+    On,
+    /// Records are silently dropped.
+    Off,
+    /// Only a burst of 10 records per 5 s per open file is kept (the default).
+    Ratelimit,
+}
+
+impl DevkmsgPolicy {
+    pub fn parse(setting: &[u8]) -> Option<DevkmsgPolicy> {
+        match setting.trim_ascii() {
+            b"on" => Some(DevkmsgPolicy::On),
+            b"off" => Some(DevkmsgPolicy::Off),
+            b"ratelimit" => Some(DevkmsgPolicy::Ratelimit),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,6 +375,58 @@ mod tests {
         assert_eq!(Record::parse(b"6,99999999999999999999,2,-;t"), Err(ParseError::BadField("SEQ")));
         // Facility too large for a byte is clamped, not a panic.
         assert_eq!(Record::parse(b"99999,1,2,-;t").unwrap().facility, u8::MAX);
+    }
+
+    #[test]
+    fn reads_the_console_loglevel_and_devkmsg_policy() {
+        assert_eq!(console_loglevel(b"7\t4\t1\t7\n"), Some(7));
+        assert_eq!(console_loglevel(b" 4 4 1 7"), Some(4));
+        assert_eq!(console_loglevel(b"x"), None);
+        assert_eq!(DevkmsgPolicy::parse(b"ratelimit\n"), Some(DevkmsgPolicy::Ratelimit));
+        assert_eq!(DevkmsgPolicy::parse(b"on"), Some(DevkmsgPolicy::On));
+        assert_eq!(DevkmsgPolicy::parse(b"off\n"), Some(DevkmsgPolicy::Off));
+        assert_eq!(DevkmsgPolicy::parse(b"maybe"), None);
+    }
+
+    fn follow(f: &mut Follow, raws: &[&'static str]) -> Vec<String> {
+        let mut out = Vec::new();
+        for raw in raws {
+            f.record(raw.as_bytes(), |e| match e {
+                Event::Lost(n) => out.push(format!("lost {n:?}")),
+                Event::Show(r) => out.push(format!("{}", r.seq)),
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn follow_shows_kernel_records_at_or_above_the_level_not_already_on_the_console() {
+        // Console loglevel 1: the kernel itself printed only emerg (0) records.
+        let mut f = Follow::new(Some(Level::Warn), 1);
+        let shown = follow(
+            &mut f,
+            &["0,1,0,-;emerg", "3,2,0,-;err", "4,3,0,-;warn", "6,4,0,-;info", "11,5,0,-;user err", "bad", "2,6,0,-;crit"],
+        );
+        assert_eq!(shown, ["2", "3", "6"]);
+        assert!(follow(&mut Follow::new(None, 0), &["0,1,0,-;emerg"]).is_empty(), "off shows nothing");
+    }
+
+    #[test]
+    fn follow_never_shows_a_sequence_number_twice() {
+        let mut f = Follow::new(Some(Level::Err), 0);
+        assert_eq!(follow(&mut f, &["3,7,0,-;a", "3,7,0,-;a", "3,5,0,-;old", "3,8,0,-;b"]), ["7", "8"]);
+    }
+
+    #[test]
+    fn follow_counts_what_an_overflow_lost_once() {
+        let mut f = Follow::new(Some(Level::Err), 0);
+        assert_eq!(follow(&mut f, &["3,10,0,-;a"]), ["10"]);
+        f.overflowed();
+        f.overflowed();
+        assert_eq!(follow(&mut f, &["6,25,0,-;info", "3,26,0,-;b"]), ["lost Some(14)", "26"]);
+        let mut fresh = Follow::new(Some(Level::Err), 0);
+        fresh.overflowed();
+        assert_eq!(follow(&mut fresh, &["3,3,0,-;x"]), ["lost None", "3"]);
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod boot;
 mod sys;
 
 use boot::clock::Instant;
-use boot::log::say;
+use boot::log::warning;
 use modinit::options::{BootOptions, OptionWarning};
 use modinit::line::Bytes;
 
@@ -25,7 +25,9 @@ fn main(args: sys::start::StartArgs) -> ! {
     let cmdline = boot::cmdline::read(&mut cmdline_buf);
     let opts = BootOptions::parse(cmdline, report_option_warning);
     boot::on_error::set_action(opts.on_error);
+    let kernel_log = boot::kernel_log::KernelLog::open(&opts);
 
+    kernel_log.finish();
     boot::exec::exec_real_init(opts.init, args, started);
     boot::on_error::fatal(format_args!(
         "no init to run: tried {}/sbin/init, /etc/init, /bin/init and /bin/sh",
@@ -35,9 +37,9 @@ fn main(args: sys::start::StartArgs) -> ! {
 
 fn report_option_warning(warning: OptionWarning<'_>) {
     match warning {
-        OptionWarning::UnknownOption { key } => say!("ignoring unknown option {}", Bytes(key)),
+        OptionWarning::UnknownOption { key } => warning!("ignoring unknown option {}", Bytes(key)),
         OptionWarning::BadValue { key, value, expected } => {
-            say!("ignoring {}={}: expected {expected}", Bytes(key), Bytes(value))
+            warning!("ignoring {}={}: expected {expected}", Bytes(key), Bytes(value))
         }
     }
 }

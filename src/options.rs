@@ -4,11 +4,14 @@
 //! |---|---|
 //! | `init=PATH` | the real init to exec (else /sbin/init, /etc/init, /bin/init, /bin/sh) |
 //! | `modinit.on_error=shell\|poweroff\|reboot\|halt` | what to do when booting cannot go on |
+//! | `modinit.kmsg=LEVEL\|off` | show kernel messages of LEVEL (`err` by default) and worse |
+//! | `modinit.kmsg_since=boot\|now` | also show those logged before /init started |
 //!
 //! Unknown `modinit.*` parameters and bad values are reported, never fatal: a typo on the
 //! command line must not stop a machine from booting.
 
 use crate::cmdline;
+use crate::kmsg::Level;
 
 /// What PID 1 does when it cannot exec any init.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,11 +53,21 @@ pub enum OptionWarning<'a> {
 }
 
 /// The settings modinit takes from the kernel command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BootOptions<'a> {
     /// `init=`: the first init to try.
     pub init: Option<&'a [u8]>,
     pub on_error: OnError,
+    /// Kernel messages this severe or worse are shown on the console; None: none are.
+    pub kmsg: Option<Level>,
+    /// Show kernel messages from the start of the log, not only from /init's start.
+    pub kmsg_since_boot: bool,
+}
+
+impl Default for BootOptions<'_> {
+    fn default() -> Self {
+        BootOptions { init: None, on_error: OnError::default(), kmsg: Some(Level::Err), kmsg_since_boot: false }
+    }
 }
 
 const PREFIX: &[u8] = b"modinit.";
@@ -78,6 +91,24 @@ impl<'a> BootOptions<'a> {
                         expected: "shell, poweroff, reboot or halt",
                     }),
                 },
+                (b"modinit.kmsg", value) => match value {
+                    Some(b"off") => opts.kmsg = None,
+                    Some(name) if Level::from_name(name).is_some() => opts.kmsg = Level::from_name(name),
+                    _ => warn(OptionWarning::BadValue {
+                        key: p.key,
+                        value: value.unwrap_or_default(),
+                        expected: "off or a level: emerg, alert, crit, err, warn, notice, info, debug",
+                    }),
+                },
+                (b"modinit.kmsg_since", value) => match value {
+                    Some(b"boot") => opts.kmsg_since_boot = true,
+                    Some(b"now") => opts.kmsg_since_boot = false,
+                    _ => warn(OptionWarning::BadValue {
+                        key: p.key,
+                        value: value.unwrap_or_default(),
+                        expected: "boot or now",
+                    }),
+                },
                 (key, _) if key.starts_with(PREFIX) => warn(OptionWarning::UnknownOption { key }),
                 _ => {}
             }
@@ -99,7 +130,10 @@ mod tests {
     #[test]
     fn defaults_when_nothing_is_given() {
         let (opts, warnings) = parse("console=ttyS0 quiet");
-        assert_eq!(opts, BootOptions { init: None, on_error: OnError::Shell });
+        assert_eq!(
+            opts,
+            BootOptions { init: None, on_error: OnError::Shell, kmsg: Some(Level::Err), kmsg_since_boot: false }
+        );
         assert!(warnings.is_empty());
     }
 
@@ -131,6 +165,17 @@ mod tests {
                 OptionWarning::UnknownOption { key: b"modinit.colour" },
             ]
         );
+    }
+
+    #[test]
+    fn reads_kmsg_level_and_start() {
+        let (opts, warnings) = parse("modinit.kmsg=warn modinit.kmsg_since=boot");
+        assert_eq!((opts.kmsg, opts.kmsg_since_boot), (Some(Level::Warn), true));
+        assert!(warnings.is_empty());
+        assert_eq!(parse("modinit.kmsg=off").0.kmsg, None);
+        let (opts, warnings) = parse("modinit.kmsg=loud modinit.kmsg_since=yesterday");
+        assert_eq!((opts.kmsg, opts.kmsg_since_boot), (Some(Level::Err), false));
+        assert_eq!(warnings.len(), 2);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Putting the console on fds 0, 1 and 2.
 
-use super::log::say;
+use super::log::error;
 use modinit::errno::Describe;
 use rustix::fs::{Mode, OFlags, open};
 use rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout};
@@ -14,7 +14,7 @@ pub fn attach_console() {
     let console = match open(c"/dev/console", OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty()) {
         Ok(fd) => fd,
         Err(e) => {
-            say!("cannot open /dev/console: {}; messages go to the kernel's initial fds", Describe(e.raw_os_error()));
+            error!("cannot open /dev/console: {}; messages go to the kernel's initial fds", Describe(e.raw_os_error()));
             return;
         }
     };
@@ -22,7 +22,7 @@ pub fn attach_console() {
     // fd closes when `console` is dropped.
     for dup in [dup2_stdin, dup2_stdout, dup2_stderr] {
         if let Err(e) = dup(&console) {
-            say!("cannot put /dev/console on a standard fd: {}", Describe(e.raw_os_error()));
+            error!("cannot put /dev/console on a standard fd: {}", Describe(e.raw_os_error()));
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Handing over to the real init: `init=` first, then the kernel's own fallbacks.
 
 use super::clock::Instant;
-use super::log::say;
+use super::log::{error, say};
 use crate::sys::start::StartArgs;
 use crate::sys::syscall::execve;
 use core::ffi::CStr;
@@ -24,16 +24,16 @@ pub fn exec_real_init(init: Option<&[u8]>, args: StartArgs, started: Instant) {
         let mut buf = [0u8; 256];
         match nul_terminated(path, &mut buf) {
             Some(path) => match exec(path, args, started) {
-                Errno::NOENT => say!("init={}: no such file; trying the default inits", Bytes(path.to_bytes())),
-                e => say!("cannot run init={}: {}; trying the default inits", Bytes(path.to_bytes()), Describe(e.raw_os_error())),
+                Errno::NOENT => error!("init={}: no such file; trying the default inits", Bytes(path.to_bytes())),
+                e => error!("cannot run init={}: {}; trying the default inits", Bytes(path.to_bytes()), Describe(e.raw_os_error())),
             },
-            None => say!("init={} is not a usable path; trying the default inits", Bytes(path)),
+            None => error!("init={} is not a usable path; trying the default inits", Bytes(path)),
         }
     }
     for path in FALLBACK_INITS {
         match exec(path, args, started) {
             Errno::NOENT => {}
-            e => say!("cannot run {}: {}", Bytes(path.to_bytes()), Describe(e.raw_os_error())),
+            e => error!("cannot run {}: {}", Bytes(path.to_bytes()), Describe(e.raw_os_error())),
         }
     }
 }

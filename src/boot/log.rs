@@ -1,27 +1,66 @@
 //! modinit's own messages: one line each, `modinit: ` first, one write() per line.
+//!
+//! Once the kernel log is open for writing ([`write_to_kernel_log`]) each line also becomes
+//! a /dev/kmsg record (`<LEVEL>modinit: ...`), so it reaches the real system's journal. A line
+//! is printed on the console exactly once: by the kernel, when its console shows records of
+//! that level, otherwise by us.
 
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicI32, AtomicU8, Ordering};
+use modinit::kmsg::Level;
 use modinit::line::Line;
-use rustix::stdio::stderr;
+use rustix::fd::BorrowedFd;
 
 /// The longest message; longer ones are cut with `...`.
 const MAX_LINE: usize = 512;
 
-/// Writes `modinit: MESSAGE\n` to the console (fd 2) in one write().
-///
-/// Before the console is open there may be no fd 2; the message is then lost, which is all
-/// anyone could do with it.
-pub fn say_line(message: fmt::Arguments<'_>) {
-    let mut line = Line::<MAX_LINE>::new();
-    // Formatting into a Line cannot fail: it cuts what does not fit.
-    let _ = write!(line, "modinit: {message}");
-    // SAFETY: fd 2 is either the console we opened or closed; writing to a closed fd is EBADF.
-    let console = unsafe { stderr() };
-    let _ = rustix::io::write(console, line.finish());
+/// /dev/kmsg opened for writing, or -1.
+static KMSG: AtomicI32 = AtomicI32::new(-1);
+/// Records of a level below this are printed on the console by the kernel itself.
+static CONSOLE_LOGLEVEL: AtomicU8 = AtomicU8::new(0);
+
+/// From now on, lines also go to the kernel log through `kmsg` (a /dev/kmsg fd, O_CLOEXEC,
+/// kept open for the life of the process), and the kernel prints those of a level below
+/// `console_loglevel` on the console.
+pub fn write_to_kernel_log(kmsg: rustix::fd::OwnedFd, console_loglevel: u8) {
+    CONSOLE_LOGLEVEL.store(console_loglevel, Ordering::Relaxed);
+    let old = KMSG.swap(rustix::fd::IntoRawFd::into_raw_fd(kmsg), Ordering::Relaxed);
+    debug_assert_eq!(old, -1, "the kernel log is attached once");
 }
 
-/// `say!("format", args...)`: prints one modinit line on the console.
-macro_rules! say {
-    ($($arg:tt)*) => { $crate::boot::log::say_line(format_args!($($arg)*)) };
+/// Writes `modinit: MESSAGE` at `level`; see the module docs for where it goes.
+pub fn log(level: Level, message: fmt::Arguments<'_>) {
+    let mut line = Line::<MAX_LINE>::new();
+    // Formatting into a Line cannot fail: it cuts what does not fit.
+    let _ = write!(line, "<{}>modinit: {message}", level as u8);
+    let record = line.finish();
+    let text = &record[record.iter().position(|&b| b == b'>').map_or(0, |i| i + 1)..];
+
+    let kmsg = KMSG.load(Ordering::Relaxed);
+    if kmsg >= 0 {
+        // SAFETY: a valid fd stored by write_to_kernel_log and never closed.
+        let kmsg = unsafe { BorrowedFd::borrow_raw(kmsg) };
+        let written = rustix::io::write(kmsg, record).is_ok();
+        if written && (level as u8) < CONSOLE_LOGLEVEL.load(Ordering::Relaxed) {
+            return;
+        }
+    }
+    // SAFETY: fd 2 is either the console we opened or closed; writing to a closed fd is EBADF,
+    // and before the console is open there is nobody to tell.
+    let _ = rustix::io::write(unsafe { rustix::stdio::stderr() }, text);
 }
-pub(crate) use say;
+
+/// `say!("format", args...)`: an informational line.
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::boot::log::log(modinit::kmsg::Level::Info, format_args!($($arg)*)) };
+}
+
+/// `error!("format", args...)`: something failed; the boot goes on or on_error takes over.
+macro_rules! error {
+    ($($arg:tt)*) => { $crate::boot::log::log(modinit::kmsg::Level::Err, format_args!($($arg)*)) };
+}
+/// `warning!("format", args...)`: something is off but has a safe default.
+macro_rules! warning {
+    ($($arg:tt)*) => { $crate::boot::log::log(modinit::kmsg::Level::Warn, format_args!($($arg)*)) };
+}
+pub(crate) use {error, say, warning};

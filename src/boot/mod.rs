@@ -4,6 +4,8 @@ pub mod clock;
 pub mod cmdline;
 pub mod console;
 pub mod exec;
+pub mod file;
+pub mod kernel_log;
 pub mod log;
 pub mod mount;
 pub mod on_error;

@@ -1,6 +1,6 @@
 //! Mounting the kernel's virtual filesystems: /proc, /sys, /dev and /run.
 
-use super::log::say;
+use super::log::error;
 use modinit::errno::Describe;
 use modinit::line::Bytes;
 use rustix::fs::{Mode, mkdir};
@@ -56,15 +56,15 @@ pub fn mount_early_filesystems() {
         let (fstype, target) = (Bytes(m.fstype.to_bytes()), Bytes(m.target.to_bytes()));
         if let Err(e) = mkdir(m.target, Mode::from_raw_mode(0o755)) {
             if e != Errno::EXIST {
-                say!("cannot create {target}: {}", Describe(e.raw_os_error()));
+                error!("cannot create {target}: {}", Describe(e.raw_os_error()));
             }
         }
         match mount(m.fstype, m.target, m.fstype, m.flags, m.data) {
             Ok(()) | Err(Errno::BUSY) => {}
             Err(Errno::NODEV) => {
-                say!("cannot mount {fstype} on {target}: the kernel has no {fstype} ({} is off)", m.needs)
+                error!("cannot mount {fstype} on {target}: the kernel has no {fstype} ({} is off)", m.needs)
             }
-            Err(e) => say!("cannot mount {fstype} on {target}: {}", Describe(e.raw_os_error())),
+            Err(e) => error!("cannot mount {fstype} on {target}: {}", Describe(e.raw_os_error())),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! printed scrolling away), so every fatal path ends here, and nothing here returns.
 
 use super::clock::sleep_ms;
-use super::log::say;
+use super::log::{error, say};
 use crate::sys::syscall::{Forked, execve, exit_group, fork};
 use core::sync::atomic::{AtomicU8, Ordering};
 use modinit::errno::Describe;
@@ -33,7 +33,7 @@ fn action() -> OnError {
 
 /// Reports `reason` and carries out the on_error action.
 pub fn fatal(reason: core::fmt::Arguments<'_>) -> ! {
-    say!("{reason}");
+    error!("{reason}");
     let action = action();
     say!("on_error={}", action.name());
     match action {
@@ -77,7 +77,7 @@ fn rescue_shell() {
                 core::ptr::null(),
             ];
             let e = execve(RESCUE_SHELL, &argv, &envp);
-            say!("cannot exec /bin/sh: {}", Describe(e.raw_os_error()));
+            error!("cannot exec /bin/sh: {}", Describe(e.raw_os_error()));
             exit_group(127)
         }
         Ok(Forked::Parent { child }) => {
@@ -89,7 +89,7 @@ fn rescue_shell() {
             }
             say!("rescue shell exited");
         }
-        Err(e) => say!("cannot start a rescue shell: {}", Describe(e.raw_os_error())),
+        Err(e) => error!("cannot start a rescue shell: {}", Describe(e.raw_os_error())),
     }
 }
 
@@ -98,7 +98,7 @@ fn stop(command: RebootCommand, what: &str) -> ! {
     say!("{what}");
     rustix::fs::sync();
     if let Err(e) = reboot(command) {
-        say!("{what} failed: {}; sleeping forever", Describe(e.raw_os_error()));
+        error!("{what} failed: {}; sleeping forever", Describe(e.raw_os_error()));
     }
     loop {
         sleep_ms(u64::MAX / 2_000_000);

@@ -1,7 +1,7 @@
 //! The panic handler: a bug in modinit is reported on the console and then handled like any
 //! other fatal error, never by letting PID 1 die.
 
-use crate::boot::log::say;
+use crate::boot::log::error;
 use crate::boot::on_error::fatal;
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -11,7 +11,7 @@ static PANICKING: AtomicBool = AtomicBool::new(false);
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     if PANICKING.swap(true, Ordering::Relaxed) {
         // A panic while handling a panic: nothing more can be trusted to work.
-        say!("panic while handling a panic; sleeping forever");
+        error!("panic while handling a panic; sleeping forever");
         loop {
             core::hint::spin_loop();
         }

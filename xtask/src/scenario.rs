@@ -114,6 +114,14 @@ pub struct Report {
     pub guest: BTreeMap<String, String>,
 }
 
+/// `text` from a kernel console line `[    1.234567] text`; other lines unchanged.
+fn strip_kernel_timestamp(line: &str) -> &str {
+    line.strip_prefix('[')
+        .and_then(|rest| rest.split_once("] "))
+        .filter(|(ts, _)| ts.trim_start().split_once('.').is_some_and(|(s, us)| s.parse::<u64>().is_ok() && us.len() == 6))
+        .map_or(line, |(_, text)| text)
+}
+
 /// Console text that means the kernel lost PID 1 or crashed.
 pub const PANIC_MARKERS: [&str; 2] = ["Kernel panic", "Attempted to kill init"];
 
@@ -133,9 +141,21 @@ impl Report {
         self.guest.get(key).map(String::as_str)
     }
 
-    /// modinit's own lines, without the `modinit: ` prefix.
+    /// modinit's own lines, without the `modinit: ` prefix. modinit prints some itself and
+    /// leaves others to the kernel, which puts its `[seconds] ` timestamp first.
     pub fn modinit_lines(&self) -> Vec<&str> {
-        self.outcome.console.lines().filter_map(|l| l.strip_prefix("modinit: ")).collect()
+        self.outcome.console.lines().map(strip_kernel_timestamp).filter_map(|l| l.strip_prefix("modinit: ")).collect()
+    }
+
+    /// Kernel records modinit copied to the console: (level, text) from `[ts] <level> text`.
+    pub fn streamed_kernel_lines(&self) -> Vec<(&str, &str)> {
+        self.outcome
+            .console
+            .lines()
+            .filter(|l| l.starts_with('['))
+            .map(strip_kernel_timestamp)
+            .filter_map(|l| l.strip_prefix('<')?.split_once("> "))
+            .collect()
     }
 
     /// Fails (with the console's path) if the kernel panicked or PID 1 died.

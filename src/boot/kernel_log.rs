@@ -1,0 +1,137 @@
+//! The kernel log during boot: modinit's lines go into it, and the kernel's errors come out
+//! of it onto the console, so that a driver that fails is seen before the real init starts.
+//!
+//! Records the kernel already printed on its console (level below the console loglevel) are
+//! not printed again: every record at or above `modinit.kmsg=` is on the console exactly once.
+
+use super::file::{read_into, write_once};
+use super::log::{error, warning};
+use core::ffi::CStr;
+use modinit::errno::Describe;
+use modinit::kmsg::{DevkmsgPolicy, Event, Follow, console_loglevel, format_for_console};
+use modinit::line::Line;
+use modinit::options::BootOptions;
+use rustix::fd::OwnedFd;
+use rustix::fs::{Mode, OFlags, SeekFrom, open, seek};
+use rustix::io::{Errno, read};
+
+const KMSG: &CStr = c"/dev/kmsg";
+const PRINTK: &CStr = c"/proc/sys/kernel/printk";
+const DEVKMSG: &CStr = c"/proc/sys/kernel/printk_devkmsg";
+const IGNORE_LOGLEVEL: &CStr = c"/sys/module/printk/parameters/ignore_loglevel";
+
+/// The kernel hands out a record with its dictionary in at most this many bytes
+/// (CONSOLE_EXT_LOG_MAX); a smaller buffer gets EINVAL.
+const RECORD_MAX: usize = 8192;
+
+pub struct KernelLog {
+    /// /dev/kmsg opened for reading, when kernel messages are shown.
+    reader: Option<OwnedFd>,
+    follow: Follow,
+    /// We switched /dev/kmsg's rate limit off and must switch it back on.
+    restore_ratelimit: bool,
+}
+
+impl KernelLog {
+    /// Starts writing modinit's lines to the kernel log and, unless `modinit.kmsg=off`,
+    /// reading it from now (or from the start with `modinit.kmsg_since=boot`).
+    pub fn open(opts: &BootOptions<'_>) -> KernelLog {
+        let console_loglevel = kernel_console_loglevel();
+        let restore_ratelimit = start_writing(console_loglevel);
+        let reader = opts.kmsg.and_then(|_| open_reader(opts.kmsg_since_boot));
+        KernelLog { reader, follow: Follow::new(opts.kmsg, console_loglevel), restore_ratelimit }
+    }
+
+    /// Prints the records that arrived since the last call.
+    pub fn drain(&mut self) {
+        let Some(reader) = &self.reader else { return };
+        let mut buf = [0u8; RECORD_MAX];
+        loop {
+            match read(reader, &mut buf) {
+                Ok(0) | Err(Errno::AGAIN) => return,
+                Ok(n) => self.follow.record(&buf[..n], print_event),
+                Err(Errno::PIPE) => self.follow.overflowed(),
+                Err(Errno::INTR) => {}
+                Err(e) => {
+                    error!("cannot read /dev/kmsg: {}; kernel messages are no longer shown", Describe(e.raw_os_error()));
+                    self.reader = None;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The last drain before exec; /dev/kmsg gets its rate limit back.
+    pub fn finish(mut self) {
+        self.drain();
+        if self.restore_ratelimit {
+            if let Err(e) = write_once(DEVKMSG, b"ratelimit\n") {
+                error!("cannot restore {}: {}", DEVKMSG.to_str().unwrap_or("printk_devkmsg"), Describe(e.raw_os_error()));
+            }
+        }
+    }
+}
+
+fn print_event(event: Event<'_>) {
+    match event {
+        Event::Lost(Some(n)) => warning!("{n} kernel messages lost (the log overflowed)"),
+        Event::Lost(None) => warning!("kernel messages lost (the log overflowed)"),
+        Event::Show(record) => {
+            let mut line = Line::<{ RECORD_MAX / 2 }>::new();
+            let _ = format_for_console(&record, &mut line);
+            // SAFETY: fd 2 is the console (or closed: EBADF, nothing to do).
+            let _ = rustix::io::write(unsafe { rustix::stdio::stderr() }, line.finish());
+        }
+    }
+}
+
+/// The level below which the kernel prints records on its console itself; 0 (it prints
+/// nothing) when unknown, so that no message is lost.
+fn kernel_console_loglevel() -> u8 {
+    let mut buf = [0u8; 64];
+    if read_into(IGNORE_LOGLEVEL, &mut buf).is_ok_and(|v| v.starts_with(b"Y")) {
+        return u8::MAX;
+    }
+    read_into(PRINTK, &mut buf).ok().and_then(console_loglevel).unwrap_or(0)
+}
+
+/// Sends modinit's lines to /dev/kmsg when the kernel keeps them all. Returns whether the
+/// rate limit was switched off (and must be restored).
+fn start_writing(console_loglevel: u8) -> bool {
+    let mut buf = [0u8; 32];
+    let policy = read_into(DEVKMSG, &mut buf).ok().and_then(DevkmsgPolicy::parse);
+    // Under the default rate limit only 10 lines per 5 s would be kept: lift it while booting.
+    // When the admin set printk.devkmsg= on the command line the setting is locked; then our
+    // lines stay on the console only.
+    // The sysctl takes a value only with its trailing newline.
+    let restore = match policy {
+        Some(DevkmsgPolicy::On) => false,
+        Some(DevkmsgPolicy::Ratelimit) => match write_once(DEVKMSG, b"on\n") {
+            Ok(()) => true,
+            Err(e) => {
+                warning!("cannot lift /dev/kmsg's rate limit: {}; modinit's lines stay on the console", Describe(e.raw_os_error()));
+                return false;
+            }
+        },
+        Some(DevkmsgPolicy::Off) | None => return false,
+    };
+    match open(KMSG, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()) {
+        Ok(fd) => super::log::write_to_kernel_log(fd, console_loglevel),
+        Err(e) => error!("cannot open /dev/kmsg for writing: {}", Describe(e.raw_os_error())),
+    }
+    restore
+}
+
+fn open_reader(since_boot: bool) -> Option<OwnedFd> {
+    let opened = open(KMSG, OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC, Mode::empty()).and_then(|fd| {
+        seek(&fd, if since_boot { SeekFrom::Start(0) } else { SeekFrom::End(0) })?;
+        Ok(fd)
+    });
+    match opened {
+        Ok(fd) => Some(fd),
+        Err(e) => {
+            error!("cannot read /dev/kmsg: {}; kernel messages are not shown", Describe(e.raw_os_error()));
+            None
+        }
+    }
+}
