@@ -12,3 +12,5 @@ pub mod errno;
 pub mod kmsg;
 pub mod line;
 pub mod options;
+pub mod string_set;
+pub mod uevent;
