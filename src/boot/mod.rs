@@ -1,6 +1,7 @@
 //! The steps of the boot, one file each, in the order `main` runs them.
 
 pub mod clock;
+pub mod coldplug;
 pub mod cmdline;
 pub mod console;
 pub mod exec;
@@ -9,3 +10,4 @@ pub mod kernel_log;
 pub mod log;
 pub mod mount;
 pub mod on_error;
+pub mod uevents;

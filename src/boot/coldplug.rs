@@ -1,0 +1,75 @@
+//! Coldplug: the `modalias` of every device the kernel found before /init started.
+
+use super::log::error;
+use core::ffi::CStr;
+use core::mem::MaybeUninit;
+use modinit::errno::Describe;
+use modinit::string_set::Insert;
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{CWD, FileType, Mode, OFlags, RawDir, openat};
+use rustix::io::{Errno, read};
+
+/// sysfs nests devices about a dozen levels deep; this bounds the walk's stack use.
+const MAX_DEPTH: usize = 32;
+/// A modalias is one line; the longest (ACPI, OF, USB interfaces) stay well under this.
+const MODALIAS_MAX: usize = 1024;
+
+/// What a walk saw.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Scan {
+    pub files: usize,
+    pub new: usize,
+    pub refused: usize,
+}
+
+/// Reads every `modalias` file under /sys/devices and hands each non-empty one to `insert`.
+/// Directories it cannot open are reported and skipped; symlinks are never followed.
+pub fn scan(mut insert: impl FnMut(&[u8]) -> Insert) -> Scan {
+    let mut scan = Scan::default();
+    match open_dir(CWD, c"/sys/devices") {
+        Ok(root) => walk(&root, 0, &mut insert, &mut scan),
+        Err(e) => error!("cannot read /sys/devices: {}; no devices found", Describe(e.raw_os_error())),
+    }
+    scan
+}
+
+fn walk(dir: &OwnedFd, depth: usize, insert: &mut impl FnMut(&[u8]) -> Insert, scan: &mut Scan) {
+    let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
+    let mut entries = RawDir::new(dir, &mut buf);
+    while let Some(entry) = entries.next() {
+        let Ok(entry) = entry else { return };
+        let name = entry.file_name();
+        match entry.file_type() {
+            FileType::Directory if name != c"." && name != c".." && depth < MAX_DEPTH => {
+                // A device can vanish while we walk: skip it quietly.
+                if let Ok(child) = open_dir(dir, name) {
+                    walk(&child, depth + 1, insert, scan);
+                }
+            }
+            FileType::RegularFile if name == c"modalias" => {
+                scan.files += 1;
+                let mut alias = [0u8; MODALIAS_MAX];
+                if let Ok(alias) = read_line(dir, name, &mut alias) {
+                    match insert(alias) {
+                        Insert::New => scan.new += 1,
+                        Insert::Present => {}
+                        Insert::Full => scan.refused += 1,
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn open_dir(parent: impl AsFd, name: &CStr) -> Result<OwnedFd, Errno> {
+    openat(parent, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+}
+
+/// The first line of a small sysfs file, without its newline; empty lines are errors.
+fn read_line<'b>(dir: &OwnedFd, name: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+    let fd = openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let n = read(&fd, &mut *buf)?;
+    let line = buf[..n].split(|&b| b == b'\n').next().unwrap_or_default();
+    if line.is_empty() { Err(Errno::NODATA) } else { Ok(line) }
+}
