@@ -9,6 +9,7 @@ extern crate alloc;
 
 pub mod cmdline;
 pub mod errno;
+pub mod fnmatch;
 pub mod kmsg;
 pub mod line;
 pub mod module_error;
