@@ -8,10 +8,13 @@
 extern crate alloc;
 
 pub mod cmdline;
+#[cfg(feature = "alloc")]
+pub mod config;
 pub mod errno;
 pub mod kmsg;
 pub mod line;
 pub mod module_error;
+pub mod name;
 pub mod options;
 pub mod string_set;
 pub mod uevent;
