@@ -8,11 +8,14 @@
 extern crate alloc;
 
 pub mod cmdline;
+#[cfg(feature = "alloc")]
+pub mod config;
 pub mod errno;
 pub mod fnmatch;
 pub mod kmsg;
 pub mod line;
 pub mod module_error;
+pub mod name;
 pub mod options;
 pub mod string_set;
 pub mod uevent;

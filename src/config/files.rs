@@ -1,0 +1,116 @@
+//! Which configuration files modprobe and systemd-modules-load read, and in what order.
+//!
+//! kmod (`conf_files_list`, `conf_files_insert_sorted`) and systemd (`conf_files_list_nulstr`
+//! with no flags, as modules-load.c calls it) agree: every directory's non-hidden `*.conf`
+//! entries go into one list sorted by name (strcmp), and a name already taken by a
+//! higher-precedence directory is skipped. A symlink to /dev/null is not special to either:
+//! it takes the name like any file and reads as empty, so it masks lower files by that name.
+
+use super::{ConfigDir as Dir, ConfigFile};
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// The modprobe.d files kmod reads, sorted by name, given `dirs` in precedence order (highest
+/// first, e.g. [`super::MODPROBE_D_DIRS`] under a root). Masked names are left out: a /dev/null
+/// file adds nothing. kmod <= 32 also took `*.alias` files; kmod >= 33 only `*.conf`.
+pub fn select_modprobe_d(dirs: Vec<Dir>) -> Vec<ConfigFile> {
+    select(dirs)
+}
+
+/// The modules-load.d files systemd reads, sorted by name, given `dirs` in precedence order
+/// (e.g. [`super::MODULES_LOAD_D_DIRS`] under a root). Masked names are left out.
+pub fn select_modules_load_d(dirs: Vec<Dir>) -> Vec<ConfigFile> {
+    select(dirs)
+}
+
+/// Puts a file of the module directory (one of [`super::MODULE_DIR_CONFIG_FILES`]) into a
+/// [`select_modprobe_d`] list where kmod reads it: sorted among the others by its name. It
+/// never competes with a modprobe.d file, whose names end in `.conf`.
+pub fn insert_module_dir_file(files: &mut Vec<ConfigFile>, file: ConfigFile) {
+    let at = files.partition_point(|f| f.name.as_bytes() < file.name.as_bytes());
+    files.insert(at, file);
+}
+
+fn select(dirs: Vec<Dir>) -> Vec<ConfigFile> {
+    let mut chosen: BTreeMap<String, (String, Option<Vec<u8>>)> = BTreeMap::new();
+    for (dir, entries) in dirs {
+        for (name, text) in entries {
+            if is_config_name(&name) {
+                chosen.entry(name).or_insert_with(|| (dir.clone(), text));
+            }
+        }
+    }
+    // BTreeMap<String> orders by bytes, as strcmp does.
+    chosen.into_iter().filter_map(|(name, (dir, text))| Some(ConfigFile { dir, name, text: text? })).collect()
+}
+
+/// A name both tools take: not hidden, ending in `.conf`.
+fn is_config_name(name: &str) -> bool {
+    !name.starts_with('.') && name.ends_with(".conf")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    fn dir(name: &str, entries: &[(&str, Option<&str>)]) -> Dir {
+        let entries = entries.iter().map(|&(n, t)| (n.to_string(), t.map(|t| t.as_bytes().to_vec()))).collect();
+        (name.to_string(), entries)
+    }
+
+    fn chosen(files: &[ConfigFile]) -> Vec<String> {
+        files.iter().map(|f| format!("{}/{}={}", f.dir, f.name, String::from_utf8_lossy(&f.text))).collect()
+    }
+
+    #[test]
+    fn highest_directory_wins_and_names_sort_across_directories() {
+        let dirs = vec![
+            dir("etc", &[("b.conf", Some("etc b")), ("z.conf", Some("etc z"))]),
+            dir("run", &[("a.conf", Some("run a")), ("b.conf", Some("run b"))]),
+            dir("lib", &[("B.conf", Some("lib B")), ("a.conf", Some("lib a")), ("c.conf", Some("lib c"))]),
+        ];
+        let expected =
+            ["lib/B.conf=lib B", "run/a.conf=run a", "etc/b.conf=etc b", "lib/c.conf=lib c", "etc/z.conf=etc z"];
+        assert_eq!(chosen(&select_modprobe_d(dirs.clone())), expected, "strcmp order: B < a");
+        assert_eq!(chosen(&select_modules_load_d(dirs)), expected);
+    }
+
+    #[test]
+    fn only_visible_conf_files_count() {
+        let dirs = vec![dir(
+            "etc",
+            &[
+                (".hidden.conf", Some("x")),
+                (".conf", Some("x")),
+                ("notes.txt", Some("x")),
+                ("old.conf~", Some("x")),
+                ("x.conf.dpkg-old", Some("x")),
+                ("aliases.alias", Some("x")),
+                ("conf", Some("x")),
+                ("a.conf", Some("kept")),
+            ],
+        )];
+        assert_eq!(chosen(&select_modprobe_d(dirs)), ["etc/a.conf=kept"]);
+    }
+
+    #[test]
+    fn dev_null_masks_lower_files_and_is_not_read() {
+        let dirs = vec![
+            dir("etc", &[("masked.conf", None), ("empty.conf", Some(""))]),
+            dir("lib", &[("masked.conf", Some("lib")), ("empty.conf", Some("lib")), ("other.conf", Some("o"))]),
+        ];
+        assert_eq!(chosen(&select_modules_load_d(dirs)), ["etc/empty.conf=", "lib/other.conf=o"]);
+    }
+
+    #[test]
+    fn module_dir_files_sort_in_by_name() {
+        let file = |dir: &str, name: &str| ConfigFile { dir: dir.to_string(), name: name.to_string(), text: vec![] };
+        let mut files = vec![file("etc", "a.conf"), file("etc", "masked.conf"), file("lib", "n.conf")];
+        insert_module_dir_file(&mut files, file("moddir", "modules.softdep"));
+        insert_module_dir_file(&mut files, file("moddir", "modules.weakdep"));
+        let names: Vec<_> = files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["a.conf", "masked.conf", "modules.softdep", "modules.weakdep", "n.conf"]);
+    }
+}
