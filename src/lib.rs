@@ -10,12 +10,16 @@ extern crate alloc;
 pub mod cmdline;
 #[cfg(feature = "alloc")]
 pub mod config;
+pub mod crc32;
 pub mod errno;
 pub mod fnmatch;
+pub mod index;
+pub mod kcmdline;
 pub mod kmsg;
 pub mod line;
 pub mod module_error;
 pub mod name;
 pub mod options;
+pub mod resolve;
 pub mod string_set;
 pub mod uevent;

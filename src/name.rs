@@ -46,8 +46,12 @@ pub fn normalize_alias(alias: &[u8], out: &mut [u8]) -> Option<usize> {
 
 /// Whether `a` and `b` name the same module: equal after [`normalize_module_name`].
 pub fn same_module_name(a: &[u8], b: &[u8]) -> bool {
-    let normalized = |name| module_name_part(name).iter().map(|&c| dash_to_underscore(c));
-    normalized(a).eq(normalized(b))
+    module_name(a).eq(module_name(b))
+}
+
+/// [`normalize_module_name`] without a buffer: the normalized name's bytes.
+pub fn module_name(name: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    module_name_part(name).iter().map(|&c| dash_to_underscore(c))
 }
 
 /// The part of `name` that names the module: up to the first `.` or NUL.

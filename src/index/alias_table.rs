@@ -1,0 +1,379 @@
+//! Alias patterns grouped by literal prefix: what replaces kmod's wildcard trie.
+//!
+//! kmod walks its trie comparing bytes literally up to the first `*`, `?` or `[` of a pattern
+//! (a backslash is an ordinary byte there) and hands what is left of the pattern and of the
+//! key to `fnmatch`. So a key can only match patterns whose literal prefix is a prefix of the
+//! key. The table stores each distinct prefix once, sorted, with the patterns that start with
+//! it; a lookup visits exactly the groups whose prefix starts the key, found by binary search.
+//!
+//! Stream layout (all lengths in bytes; see docs/index-format.md):
+//! `group := lcp:u8 suffix_len:u8 suffix count:varint (rest:varint module:varint){count}`
+//! where the prefix is the previous group's first `lcp` bytes followed by `suffix`, `rest` is
+//! the string-table offset of the pattern after its prefix, and `module` a module id. Every
+//! [`BLOCK_GROUPS`]th group starts a block with `lcp = 0`; the block table holds each block's
+//! stream offset as a u32.
+
+use super::bytes::{Cursor, u32_at};
+use super::strings::Strings;
+use crate::fnmatch::fnmatch;
+
+/// Longest prefix a group stores; a longer literal part continues in the rest.
+pub const MAX_PREFIX: usize = 255;
+/// Groups per block: the binary search finds a block, then decodes at most this many groups.
+pub const BLOCK_GROUPS: usize = 16;
+
+/// Length of the part of `pattern` kmod's trie compares literally, capped at [`MAX_PREFIX`].
+pub fn literal_prefix_len(pattern: &[u8]) -> usize {
+    uncapped_literal_len(pattern).min(MAX_PREFIX)
+}
+
+fn uncapped_literal_len(pattern: &[u8]) -> usize {
+    pattern.iter().position(|b| matches!(b, b'*' | b'?' | b'[')).unwrap_or(pattern.len())
+}
+
+/// kmod's match of an alias pattern against a key: literal bytes up to the first wildcard,
+/// then `fnmatch` on what remains of both. A pattern without wildcards must equal the key.
+pub fn kmod_alias_match(pattern: &[u8], key: &[u8]) -> bool {
+    let n = uncapped_literal_len(pattern);
+    key.starts_with(&pattern[..n]) && fnmatch(&pattern[n..], &key[n..])
+}
+
+/// One pattern that matched a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AliasHit<'a> {
+    /// The pattern is `key[..prefix_len]` followed by `rest`.
+    pub prefix_len: usize,
+    pub rest: &'a [u8],
+    pub module: u16,
+}
+
+/// Why a table was refused by [`AliasTable::new`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableError {
+    /// The block table is not a whole number of u32 offsets, or its offsets are wrong.
+    Blocks,
+    /// A group could not be decoded, is out of order, or names a missing string or module.
+    Group { offset: usize },
+}
+
+/// A validated alias table: every lookup decodes only what [`AliasTable::new`] checked.
+#[derive(Debug, Clone, Copy)]
+pub struct AliasTable<'a> {
+    blocks: &'a [u8],
+    stream: &'a [u8],
+    strings: Strings<'a>,
+}
+
+/// A decoded group header; its patterns follow at `patterns`.
+#[derive(Debug, Clone)]
+struct Group<'a> {
+    count: u32,
+    patterns: Cursor<'a>,
+}
+
+/// Walks groups from a block start, keeping the current prefix.
+struct Groups<'a> {
+    cursor: Cursor<'a>,
+    prefix: [u8; MAX_PREFIX],
+    len: usize,
+}
+
+impl<'a> Groups<'a> {
+    fn at(stream: &'a [u8], offset: usize) -> Self {
+        Groups { cursor: Cursor::at(stream, offset), prefix: [0; MAX_PREFIX], len: 0 }
+    }
+
+    fn prefix(&self) -> &[u8] {
+        &self.prefix[..self.len]
+    }
+
+    /// Decodes the next group header and skips its patterns; None at a decoding error.
+    fn next(&mut self) -> Option<(u8, Group<'a>)> {
+        let lcp = self.cursor.u8()?;
+        let suffix_len = usize::from(self.cursor.u8()?);
+        let suffix = self.cursor.take(suffix_len)?;
+        let lcp_len = usize::from(lcp);
+        let len = lcp_len.checked_add(suffix_len).filter(|&l| l <= MAX_PREFIX && lcp_len <= self.len)?;
+        self.prefix[lcp_len..len].copy_from_slice(suffix);
+        self.len = len;
+        let count = self.cursor.varint()?;
+        let patterns = self.cursor.clone();
+        for _ in 0..count {
+            self.cursor.varint()?;
+            self.cursor.varint()?;
+        }
+        Some((lcp, Group { count, patterns }))
+    }
+}
+
+impl<'a> AliasTable<'a> {
+    /// Checks the whole table once: block offsets, group order, string offsets and module
+    /// ids below `modules`. Lookups then never meet an inconsistency.
+    pub fn new(blocks: &'a [u8], stream: &'a [u8], strings: Strings<'a>, modules: usize) -> Result<Self, TableError> {
+        if blocks.len() % 4 != 0 {
+            return Err(TableError::Blocks);
+        }
+        let table = AliasTable { blocks, stream, strings };
+        let mut groups = Groups::at(stream, 0);
+        let mut previous = [0u8; MAX_PREFIX];
+        let mut previous_len = None;
+        let mut index = 0usize;
+        while !groups.cursor.is_empty() {
+            let offset = groups.cursor.position();
+            let block_start = index % BLOCK_GROUPS == 0;
+            if block_start && table.block(index / BLOCK_GROUPS) != Some(offset) {
+                return Err(TableError::Blocks);
+            }
+            let bad = TableError::Group { offset };
+            let (lcp, group) = groups.next().ok_or(bad)?;
+            if (block_start && lcp != 0) || previous_len.is_some_and(|p| previous[..p] >= *groups.prefix()) {
+                return Err(bad);
+            }
+            let mut patterns = group.patterns;
+            for _ in 0..group.count {
+                let (rest, module) = (patterns.varint().ok_or(bad)?, patterns.varint().ok_or(bad)?);
+                if strings.get(rest).is_none() || module as usize >= modules || module > u32::from(u16::MAX) {
+                    return Err(bad);
+                }
+            }
+            previous[..groups.len].copy_from_slice(groups.prefix());
+            previous_len = Some(groups.len);
+            index += 1;
+        }
+        if table.block_count() != index.div_ceil(BLOCK_GROUPS) {
+            return Err(TableError::Blocks);
+        }
+        Ok(table)
+    }
+
+    fn block_count(&self) -> usize {
+        self.blocks.len() / 4
+    }
+
+    fn block(&self, i: usize) -> Option<usize> {
+        u32_at(self.blocks, i.checked_mul(4)?).map(|o| o as usize)
+    }
+
+    /// The first prefix of block `i` (a block starts with `lcp = 0`, so it is stored whole).
+    fn block_prefix(&self, i: usize) -> Option<&'a [u8]> {
+        let mut c = Cursor::at(self.stream, self.block(i)?);
+        c.u8()?;
+        let len = usize::from(c.u8()?);
+        c.take(len)
+    }
+
+    /// The last group whose prefix is <= `t`: (prefix length, common prefix length with `t`,
+    /// the group).
+    fn floor(&self, t: &[u8]) -> Option<(usize, usize, Group<'a>)> {
+        // Blocks whose first prefix is <= t form a leading run: find its last one.
+        let (mut lo, mut hi) = (0, self.block_count());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.block_prefix(mid)? <= t { lo = mid + 1 } else { hi = mid }
+        }
+        let block = lo.checked_sub(1)?;
+        let mut groups = Groups::at(self.stream, self.block(block)?);
+        let mut best = None;
+        for _ in 0..BLOCK_GROUPS {
+            if groups.cursor.is_empty() {
+                break;
+            }
+            let (_, group) = groups.next()?;
+            if groups.prefix() > t {
+                break;
+            }
+            let lcp = groups.prefix().iter().zip(t).take_while(|(a, b)| a == b).count();
+            best = Some((groups.len, lcp, group));
+        }
+        best
+    }
+
+    /// Calls `hit` for every pattern that matches `key` by kmod's rule, longest prefix
+    /// group first, patterns of a group in stored order.
+    pub fn for_each_match(&self, key: &[u8], mut hit: impl FnMut(AliasHit<'a>)) {
+        let mut limit = key.len();
+        while let Some((len, lcp, group)) = self.floor(&key[..limit]) {
+            if lcp < len {
+                // No prefix of the key longer than `lcp` is in the table.
+                limit = lcp;
+                continue;
+            }
+            let mut patterns = group.patterns;
+            for _ in 0..group.count {
+                let (Some(rest), Some(module)) = (patterns.varint(), patterns.varint()) else { return };
+                let rest = self.strings.get(rest).unwrap_or_default();
+                if kmod_alias_match(rest, &key[len..]) {
+                    hit(AliasHit { prefix_len: len, rest, module: module as u16 });
+                }
+            }
+            match len.checked_sub(1) {
+                Some(shorter) => limit = shorter,
+                None => return,
+            }
+        }
+    }
+}
+
+#[cfg(feature = "alloc")]
+pub use writer::{encode, rests_by_frequency};
+
+#[cfg(feature = "alloc")]
+mod writer {
+    use super::{BLOCK_GROUPS, literal_prefix_len};
+    use crate::index::bytes::push_varint;
+    use alloc::collections::BTreeMap;
+    use alloc::vec::Vec;
+
+    /// The rests (pattern after its prefix) of `patterns`, most frequent first, so that the
+    /// caller can give the common ones the smallest string offsets (one-byte varints).
+    pub fn rests_by_frequency<'p>(patterns: impl Iterator<Item = &'p [u8]>) -> Vec<&'p [u8]> {
+        let mut counts: BTreeMap<&[u8], usize> = BTreeMap::new();
+        for p in patterns {
+            *counts.entry(&p[literal_prefix_len(p)..]).or_default() += 1;
+        }
+        let mut rests: Vec<_> = counts.into_iter().collect();
+        rests.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        rests.into_iter().map(|(r, _)| r).collect()
+    }
+
+    /// Encodes `(pattern, module)` pairs as (block table, group stream). Patterns with the
+    /// same prefix keep their order. `rest_offset` gives each rest's string-table offset.
+    pub fn encode(patterns: &[(&[u8], u16)], mut rest_offset: impl FnMut(&[u8]) -> u32) -> (Vec<u8>, Vec<u8>) {
+        let mut groups: BTreeMap<&[u8], Vec<(u32, u16)>> = BTreeMap::new();
+        for &(pattern, module) in patterns {
+            let (prefix, rest) = pattern.split_at(literal_prefix_len(pattern));
+            groups.entry(prefix).or_default().push((rest_offset(rest), module));
+        }
+        let (mut blocks, mut stream) = (Vec::new(), Vec::new());
+        let mut previous: &[u8] = &[];
+        for (i, (prefix, members)) in groups.into_iter().enumerate() {
+            let lcp = if i % BLOCK_GROUPS == 0 {
+                blocks.extend_from_slice(&(stream.len() as u32).to_le_bytes());
+                0
+            } else {
+                prefix.iter().zip(previous).take_while(|(a, b)| a == b).count()
+            };
+            stream.push(lcp as u8);
+            stream.push((prefix.len() - lcp) as u8);
+            stream.extend_from_slice(&prefix[lcp..]);
+            push_varint(&mut stream, members.len() as u32);
+            for (rest, module) in members {
+                push_varint(&mut stream, rest);
+                push_varint(&mut stream, u32::from(module));
+            }
+            previous = prefix;
+        }
+        (blocks, stream)
+    }
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::*;
+    use crate::index::strings::StringsWriter;
+    use std::vec::Vec;
+
+    struct Built {
+        blocks: Vec<u8>,
+        stream: Vec<u8>,
+        strings: Vec<u8>,
+    }
+
+    fn build(patterns: &[(&[u8], u16)]) -> Built {
+        let mut w = StringsWriter::default();
+        for r in rests_by_frequency(patterns.iter().map(|p| p.0)) {
+            w.intern(r);
+        }
+        let (blocks, stream) = encode(patterns, |r| w.intern(r));
+        Built { blocks, stream, strings: w.into_bytes().unwrap() }
+    }
+
+    fn table(b: &Built, modules: usize) -> Result<AliasTable<'_>, TableError> {
+        AliasTable::new(&b.blocks, &b.stream, Strings::new(&b.strings).unwrap(), modules)
+    }
+
+    fn hits(t: &AliasTable<'_>, key: &[u8]) -> Vec<(Vec<u8>, u16)> {
+        let mut out = Vec::new();
+        t.for_each_match(key, |h| out.push(([&key[..h.prefix_len], h.rest].concat(), h.module)));
+        out.sort();
+        out
+    }
+
+    /// Every lookup equals a linear scan with kmod's rule, over enough groups for many blocks.
+    #[test]
+    fn lookups_equal_a_linear_scan() {
+        let mut owned: Vec<(Vec<u8>, u16)> = Vec::new();
+        for i in 0..700u16 {
+            owned.push((format!("pci:v{:04X}d{:04X}sv*sd*bc*sc*i*", i % 40, i).into_bytes(), i));
+            owned.push((format!("pci:v{:04X}d*sv*sd*bc{:02X}sc*i*", i % 40, i % 7).into_bytes(), i));
+        }
+        for (p, m) in [("pci:v*", 1), ("*", 2), ("", 3), ("pci:v0001d0001sv*", 4), ("usb:v1234p5678d*", 5)] {
+            owned.push((p.as_bytes().to_vec(), m));
+        }
+        owned.push((b"pci:v0001d0001sv*".to_vec(), 6));
+        let patterns: Vec<(&[u8], u16)> = owned.iter().map(|(p, m)| (p.as_slice(), *m)).collect();
+        let built = build(&patterns);
+        let t = table(&built, 1000).unwrap();
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        for i in 0..800u16 {
+            keys.push(format!("pci:v{:04X}d{:04X}sv0000sd0000bc{:02X}sc00i00", i % 45, i, i % 9).into_bytes());
+        }
+        keys.extend([&b""[..], b"pci:v", b"pci:v0001d0001sv", b"usb:v1234p5678d0100", b"zzz"].map(<[u8]>::to_vec));
+        let mut total = 0;
+        for key in &keys {
+            let mut expected: Vec<(Vec<u8>, u16)> =
+                owned.iter().filter(|(p, _)| kmod_alias_match(p, key)).cloned().collect();
+            expected.sort();
+            total += expected.len();
+            assert_eq!(hits(&t, key), expected, "key {}", String::from_utf8_lossy(key));
+        }
+        assert!(total > 2000, "the keys exercise the table: {total} hits");
+    }
+
+    #[test]
+    fn kmod_compares_a_backslash_literally_before_the_first_wildcard() {
+        assert!(kmod_alias_match(br"a\b*", br"a\bc"));
+        assert!(!kmod_alias_match(br"a\b*", b"abc"));
+        assert!(kmod_alias_match(br"a*\b", b"axb"), "after the first wildcard, fnmatch escapes");
+        assert!(kmod_alias_match(b"abc", b"abc") && !kmod_alias_match(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn long_literal_prefixes_continue_in_the_rest() {
+        let long = [b'x'; 300];
+        let pattern = [&long[..], b"*"].concat();
+        let built = build(&[(&pattern, 0)]);
+        let t = table(&built, 1).unwrap();
+        assert_eq!(hits(&t, &[&long[..], b"tail"].concat()).len(), 1);
+        assert!(hits(&t, &long[..299]).is_empty());
+    }
+
+    #[test]
+    fn corrupt_tables_are_refused() {
+        let patterns: Vec<(Vec<u8>, u16)> = (0..40u16).map(|i| (format!("acpi*:PNP{i:04}:*").into_bytes(), i)).collect();
+        let refs: Vec<(&[u8], u16)> = patterns.iter().map(|(p, m)| (p.as_slice(), *m)).collect();
+        let built = build(&refs);
+        assert!(table(&built, 40).is_ok());
+        assert!(matches!(table(&built, 39), Err(TableError::Group { .. })), "module id out of range");
+        let mut b = Built { blocks: built.blocks.clone(), stream: built.stream.clone(), strings: built.strings.clone() };
+        b.blocks.pop();
+        assert_eq!(table(&b, 40).err(), Some(TableError::Blocks));
+        // Every single-byte change of the stream is either refused or still a valid table;
+        // lookups on what is accepted never panic.
+        for i in 0..built.stream.len() {
+            for delta in [1u8, 0x80] {
+                let mut b = Built { blocks: built.blocks.clone(), stream: built.stream.clone(), strings: built.strings.clone() };
+                b.stream[i] = b.stream[i].wrapping_add(delta);
+                if let Ok(t) = table(&b, 40) {
+                    hits(&t, b"acpi:PNP0007:");
+                }
+            }
+        }
+        for cut in 0..built.stream.len() {
+            let b = Built { blocks: built.blocks.clone(), stream: built.stream[..cut].to_vec(), strings: built.strings.clone() };
+            if let Ok(t) = table(&b, 40) {
+                hits(&t, b"acpi:PNP0007:");
+            }
+        }
+    }
+}

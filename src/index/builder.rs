@@ -1,0 +1,400 @@
+//! The depmod job: from a module tree's facts and the configuration to [`IndexContents`].
+//!
+//! It follows kmod 30's depmod (tools/depmod.c) where kmod's answers depend on it: module
+//! priority from modules.order, dependencies from ELF symbols (not `depends=`), the order
+//! of each module's dependency list from depmod's topological sort, aliases normalized and
+//! kept with duplicates, builtin modules and aliases, and modprobe.d read as libkmod reads it,
+//! with depmod's own modules.softdep sorted among the files. The caller reads the files (in
+//! parallel, on the host) and hands over their contents.
+
+use super::format::FileCompression;
+use crate::name::module_name;
+use super::writer::{IndexContents, ModuleEntry};
+use crate::config::{ConfigFile, ConfigWarning, Directive, insert_module_dir_file, parse_modprobe_d, parse_modules_load_d};
+use crate::name::normalize_alias;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// What the builder needs to know of one module file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModuleFacts {
+    /// Path relative to the modules dir, e.g. `kernel/drivers/ata/ahci.ko.zst`.
+    pub path: Vec<u8>,
+    /// `.modinfo` `alias=` values, in file order.
+    pub aliases: Vec<Vec<u8>>,
+    /// `.modinfo` `softdep=` values, in file order.
+    pub softdeps: Vec<Vec<u8>>,
+    /// Symbols the module exports.
+    pub exports: Vec<Vec<u8>>,
+    /// Symbols the module needs, in kmod's order (symtab, then unmatched `__versions`).
+    pub imports: Vec<Vec<u8>>,
+}
+
+/// The inputs besides the module files.
+#[derive(Debug, Clone, Default)]
+pub struct TreeFiles {
+    /// The modules dir's name, e.g. `6.1.0-57-amd64`.
+    pub kernel_release: Vec<u8>,
+    pub modules_order: Option<Vec<u8>>,
+    pub modules_builtin: Option<Vec<u8>>,
+    pub modules_builtin_modinfo: Option<Vec<u8>>,
+    /// modprobe.d files as `config::select_modprobe_d` chose them, in reading order.
+    pub modprobe_d: Vec<ConfigFile>,
+    /// modules-load.d files as `config::select_modules_load_d` chose them.
+    pub modules_load_d: Vec<ConfigFile>,
+}
+
+/// Something the index will not reflect the way kmod would, or input kmod also complains about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildWarning(pub String);
+
+impl core::fmt::Display for BuildWarning {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn lossy(s: &[u8]) -> alloc::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(s)
+}
+
+/// A module file as the builder arranges them.
+struct Loadable<'f> {
+    facts: &'f ModuleFacts,
+    stem: &'f [u8],
+    dir: &'f [u8],
+    compression: FileCompression,
+}
+
+impl Loadable<'_> {
+    /// The path without a compression suffix, as modules.order lists it.
+    fn uncompressed_path(&self) -> Vec<u8> {
+        let p = &self.facts.path;
+        p[..p.len() - self.compression.extension().len()].to_vec()
+    }
+}
+
+/// Computes the index contents for `modules` (any order) and `tree`.
+pub fn build(modules: &[ModuleFacts], tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) -> IndexContents {
+    let loadable = order_modules(modules, tree, warn);
+    let deps = dependencies(&loadable, warn);
+    let mut contents = IndexContents { kernel_release: tree.kernel_release.clone(), ..IndexContents::default() };
+    for (m, deps) in loadable.iter().zip(deps) {
+        contents.modules.push(ModuleEntry {
+            stem: m.stem.to_vec(),
+            dir: Some(m.dir.to_vec()),
+            compression: m.compression,
+            builtin: false,
+            deps,
+        });
+    }
+    for (id, m) in loadable.iter().enumerate() {
+        for alias in &m.facts.aliases {
+            match normalized_alias(alias) {
+                Some(a) => contents.module_aliases.push((a, id as u16)),
+                None => warn(BuildWarning(format!("Unmatched bracket in {}", lossy(alias)))),
+            }
+        }
+    }
+    add_builtins(&mut contents, tree, warn);
+    add_config(&mut contents, &loadable, tree, warn);
+    contents
+}
+
+fn normalized_alias(alias: &[u8]) -> Option<Vec<u8>> {
+    let mut out = alloc::vec![0u8; alias.len()];
+    let len = normalize_alias(alias, &mut out)?;
+    out.truncate(len);
+    Some(out)
+}
+
+fn normalized_name(name: &[u8]) -> Vec<u8> {
+    module_name(name).collect()
+}
+
+/// The module files in kmod's priority order: as modules.order lists them, then the others
+/// by path (depmod takes those in directory order, which no file records). Of two files
+/// with the same module name, the first in that order is kept.
+fn order_modules<'f>(modules: &'f [ModuleFacts], tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) -> Vec<Loadable<'f>> {
+    let mut files: Vec<Loadable<'f>> = Vec::new();
+    for facts in modules {
+        let (dir, file) = match facts.path.iter().rposition(|&b| b == b'/') {
+            Some(i) => (&facts.path[..i], &facts.path[i + 1..]),
+            None => (&facts.path[..0], &facts.path[..]),
+        };
+        match FileCompression::split_file_name(file) {
+            Some((stem, compression)) => files.push(Loadable { facts, stem, dir, compression }),
+            None => warn(BuildWarning(format!("{}: not a module file name, skipped", lossy(&facts.path)))),
+        }
+    }
+    let mut position: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
+    for (i, line) in tree.modules_order.as_deref().unwrap_or_default().split(|&b| b == b'\n').enumerate() {
+        if !line.is_empty() {
+            position.entry(line.to_vec()).or_insert(i);
+        }
+    }
+    files.sort_by_cached_key(|m| {
+        let path = m.uncompressed_path();
+        (position.get(&path).copied().unwrap_or(usize::MAX), m.facts.path.clone())
+    });
+    let mut seen = BTreeSet::new();
+    files.retain(|m| {
+        let fresh = seen.insert(normalized_name(m.stem));
+        if !fresh {
+            warn(BuildWarning(format!("{}: another file of module {} comes first, skipped", lossy(&m.facts.path), lossy(m.stem))));
+        }
+        fresh
+    });
+    files
+}
+
+/// Each module's dependencies in load order, computed as depmod does: a symbol's owner is
+/// the first module (in priority order) exporting it; a module depends on the owners of the
+/// symbols it needs; a topological sort numbers modules users-first, and a module's whole
+/// dependency closure, sorted by that number, is its modules.dep line — which kmod loads
+/// from the end, so the load order is that list reversed.
+fn dependencies(modules: &[Loadable<'_>], warn: &mut dyn FnMut(BuildWarning)) -> Vec<Vec<u16>> {
+    let mut owner: BTreeMap<&[u8], usize> = BTreeMap::new();
+    for (i, m) in modules.iter().enumerate() {
+        for sym in &m.facts.exports {
+            owner.entry(sym.as_slice()).or_insert(i);
+        }
+    }
+    let direct: Vec<Vec<usize>> = modules
+        .iter()
+        .map(|m| {
+            let mut deps = Vec::new();
+            for sym in &m.facts.imports {
+                if let Some(&o) = owner.get(sym.as_slice()) {
+                    if !deps.contains(&o) {
+                        deps.push(o);
+                    }
+                }
+            }
+            deps
+        })
+        .collect();
+    let sort_index = topological_order(&direct, modules, warn);
+    direct
+        .iter()
+        .enumerate()
+        .map(|(i, _)| {
+            let mut closure = BTreeSet::new();
+            let mut stack: Vec<usize> = direct[i].clone();
+            while let Some(d) = stack.pop() {
+                if d != i && closure.insert(d) {
+                    stack.extend(&direct[d]);
+                }
+            }
+            let mut list: Vec<usize> = closure.into_iter().collect();
+            list.sort_by_key(|&d| core::cmp::Reverse(sort_index[d]));
+            list.into_iter().map(|d| d as u16).collect()
+        })
+        .collect()
+}
+
+/// depmod_calculate_dependencies: modules without users are roots, taken from a stack
+/// (last pushed first), numbered in the order taken; taking a module releases its direct
+/// dependencies, pushed in their order. Modules in a cycle are never released: depmod then
+/// refuses to write anything; we warn and number them last.
+fn topological_order(direct: &[Vec<usize>], modules: &[Loadable<'_>], warn: &mut dyn FnMut(BuildWarning)) -> Vec<usize> {
+    let n = direct.len();
+    let mut users = alloc::vec![0usize; n];
+    for deps in direct {
+        for &d in deps {
+            users[d] += 1;
+        }
+    }
+    let mut roots: Vec<usize> = (0..n).filter(|&i| users[i] == 0).collect();
+    let mut number = alloc::vec![usize::MAX; n];
+    let mut next = 0;
+    while let Some(m) = roots.pop() {
+        number[m] = next;
+        next += 1;
+        for &d in &direct[m] {
+            users[d] -= 1;
+            if users[d] == 0 {
+                roots.push(d);
+            }
+        }
+    }
+    for (i, num) in number.iter_mut().enumerate().filter(|(_, num)| **num == usize::MAX) {
+        warn(BuildWarning(format!("{}: in a dependency cycle", lossy(&modules[i].facts.path))));
+        *num = next;
+        next += 1;
+    }
+    number
+}
+
+/// modules.builtin (names) and modules.builtin.modinfo (aliases) become builtin records
+/// after the loadable modules; a builtin with aliases but not in modules.builtin gets one too.
+fn add_builtins(contents: &mut IndexContents, tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) {
+    let mut ids: BTreeMap<Vec<u8>, u16> = BTreeMap::new();
+    let mut add = |contents: &mut IndexContents, stem: &[u8]| -> u16 {
+        *ids.entry(normalized_name(stem)).or_insert_with(|| {
+            contents.modules.push(ModuleEntry {
+                stem: stem.to_vec(),
+                dir: None,
+                compression: FileCompression::None,
+                builtin: true,
+                deps: Vec::new(),
+            });
+            (contents.modules.len() - 1) as u16
+        })
+    };
+    for line in tree.modules_builtin.as_deref().unwrap_or_default().split(|&b| b == b'\n') {
+        if line.is_empty() {
+            continue;
+        }
+        if !line[0].is_ascii_alphabetic() {
+            warn(BuildWarning(format!("Invalid modules.builtin line: {}", lossy(line))));
+            continue;
+        }
+        let file = line.rsplit(|&b| b == b'/').next().unwrap_or(line);
+        let stem = file.split(|&b| b == b'.').next().unwrap_or(file);
+        add(contents, stem);
+    }
+    // Records are `MODNAME.KEY=VALUE`, NUL-separated.
+    for record in tree.modules_builtin_modinfo.as_deref().unwrap_or_default().split(|&b| b == 0) {
+        let Some(dot) = record.iter().position(|&b| b == b'.') else { continue };
+        let (name, field) = (&record[..dot], &record[dot + 1..]);
+        let Some(alias) = field.strip_prefix(b"alias=") else { continue };
+        if name.is_empty() || alias.is_empty() {
+            continue;
+        }
+        match normalized_alias(alias) {
+            Some(a) => {
+                let id = add(contents, name);
+                contents.builtin_aliases.push((a, id));
+            }
+            None => warn(BuildWarning(format!("Unmatched bracket in {}", lossy(alias)))),
+        }
+    }
+}
+
+/// modprobe.d (with depmod's modules.softdep among its files, as libkmod reads it) and
+/// modules-load.d.
+fn add_config(contents: &mut IndexContents, modules: &[Loadable<'_>], tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) {
+    let mut softdep_file = Vec::new();
+    for m in modules {
+        for value in &m.facts.softdeps {
+            softdep_file.extend_from_slice(b"softdep ");
+            softdep_file.extend_from_slice(&normalized_name(m.stem));
+            softdep_file.push(b' ');
+            softdep_file.extend_from_slice(value);
+            softdep_file.push(b'\n');
+        }
+    }
+    let mut files = tree.modprobe_d.clone();
+    let release = String::from_utf8_lossy(&tree.kernel_release).into_owned();
+    insert_module_dir_file(&mut files, ConfigFile { dir: release, name: "modules.softdep".into(), text: softdep_file });
+    let mut config_warn = |w: ConfigWarning| warn(BuildWarning(w.to_string()));
+    for file in &files {
+        let path = format!("{}/{}", file.dir, file.name);
+        for (line, directive) in parse_modprobe_d(&path, &file.text, &mut config_warn) {
+            match directive {
+                Directive::Alias { pattern, module } => contents.config_aliases.push((pattern, module)),
+                Directive::Options { module, options } => contents.options.push((module, options)),
+                Directive::Blacklist { module } => contents.blacklist.push(module),
+                Directive::Softdep { module, pre, post } => {
+                    contents.softdeps.push((module, pre.join(&b' '), post.join(&b' ')));
+                }
+                // kmod never loads weak dependencies: nothing to do at boot.
+                Directive::Weakdep { .. } => {}
+                Directive::Install { module, .. } | Directive::Remove { module, .. } => config_warn(ConfigWarning {
+                    file: path.clone(),
+                    line,
+                    message: format!("install/remove commands are not supported: {} is loaded as a module", lossy(&module)),
+                }),
+            }
+        }
+    }
+    for file in &tree.modules_load_d {
+        let path = format!("{}/{}", file.dir, file.name);
+        contents.modules_load.extend(parse_modules_load_d(&path, &file.text, &mut config_warn));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec;
+    use std::vec::Vec;
+
+    fn facts(path: &str, exports: &[&str], imports: &[&str]) -> ModuleFacts {
+        ModuleFacts {
+            path: path.as_bytes().to_vec(),
+            exports: exports.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            imports: imports.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            ..ModuleFacts::default()
+        }
+    }
+
+    fn names(c: &IndexContents, ids: &[u16]) -> Vec<String> {
+        ids.iter().map(|&i| String::from_utf8(c.modules[usize::from(i)].stem.clone()).unwrap()).collect()
+    }
+
+    /// A diamond: top needs left and right, both need base; modules.order decides priority.
+    #[test]
+    fn dependencies_come_deepest_first_in_depmods_order() {
+        let modules = [
+            facts("kernel/b/right.ko", &["r"], &["b", "printk"]),
+            facts("kernel/a/top.ko.zst", &[], &["l", "r"]),
+            facts("kernel/c/base.ko", &["b"], &[]),
+            facts("kernel/b/left.ko", &["l"], &["b"]),
+        ];
+        let tree = TreeFiles {
+            modules_order: Some(b"kernel/a/top.ko\nkernel/b/left.ko\nkernel/b/right.ko\nkernel/c/base.ko\n".to_vec()),
+            ..TreeFiles::default()
+        };
+        let c = build(&modules, &tree, &mut |w| panic!("{w}"));
+        let stems: Vec<_> = c.modules.iter().map(|m| String::from_utf8(m.stem.clone()).unwrap()).collect();
+        assert_eq!(stems, ["top", "left", "right", "base"]);
+        // depmod: root top taken first; it releases left then right (pushed in that order),
+        // so right is taken next, then left, then base: modules.dep lists users first.
+        assert_eq!(names(&c, &c.modules[0].deps), ["base", "left", "right"]);
+        assert_eq!(names(&c, &c.modules[1].deps), ["base"]);
+        assert_eq!(c.modules[0].compression, FileCompression::Zstd);
+    }
+
+    #[test]
+    fn cycles_are_reported_not_fatal() {
+        let modules = [facts("a.ko", &["a"], &["b"]), facts("b.ko", &["b"], &["a"])];
+        let mut warnings = vec![];
+        let c = build(&modules, &TreeFiles::default(), &mut |w| warnings.push(w.0));
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert_eq!(names(&c, &c.modules[0].deps), ["b"]);
+    }
+
+    #[test]
+    fn aliases_builtins_and_config_are_collected() {
+        let mut m = facts("kernel/drivers/ata/ahci.ko", &[], &[]);
+        m.aliases = vec![b"pci:v*d*sv*sd*bc01sc06i01*".to_vec(), b"bad[".to_vec(), b"a-b".to_vec()];
+        m.softdeps = vec![b"pre: crc32c".to_vec()];
+        let tree = TreeFiles {
+            kernel_release: b"6.1.0-test".to_vec(),
+            modules_builtin: Some(b"kernel/crypto/crc32c_generic.ko\n".to_vec()),
+            modules_builtin_modinfo: Some(b"crc32c_generic.alias=crypto-crc32c\0crc32c_generic.license=GPL\0virtio_blk.alias=virtio:d00000002v*\0".to_vec()),
+            modprobe_d: vec![ConfigFile {
+                dir: "etc/modprobe.d".into(),
+                name: "zz.conf".into(),
+                text: b"blacklist pcspkr\noptions ahci mobile_lpm_policy=1\ninstall foo /bin/true\nsoftdep ahci pre: libahci\n".to_vec(),
+            }],
+            ..TreeFiles::default()
+        };
+        let mut warnings = vec![];
+        let c = build(&[m], &tree, &mut |w| warnings.push(w.0));
+        assert_eq!(c.module_aliases, [(b"pci:v*d*sv*sd*bc01sc06i01*".to_vec(), 0), (b"a_b".to_vec(), 0)]);
+        assert_eq!(names(&c, &[1, 2]), ["crc32c_generic", "virtio_blk"]);
+        assert!(c.modules[1].builtin && c.modules[1].dir.is_none());
+        assert_eq!(c.builtin_aliases, [(b"crypto_crc32c".to_vec(), 1), (b"virtio:d00000002v*".to_vec(), 2)]);
+        assert_eq!(c.blacklist, [b"pcspkr".to_vec()]);
+        // modules.softdep sorts before zz.conf, so the module's own softdep comes first.
+        assert_eq!(c.softdeps[0], (b"ahci".to_vec(), b"crc32c".to_vec(), b"".to_vec()));
+        assert_eq!(c.softdeps[1], (b"ahci".to_vec(), b"libahci".to_vec(), b"".to_vec()));
+        assert!(warnings.iter().any(|w| w.contains("Unmatched bracket in bad[")), "{warnings:?}");
+        assert!(warnings.iter().any(|w| w.contains("zz.conf line 3") && w.contains("install")), "{warnings:?}");
+    }
+}

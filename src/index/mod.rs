@@ -1,0 +1,19 @@
+//! The module index, `modinit.idx`: what depmod's files tell kmod, in one file that modinit
+//! reads without allocating. docs/index-format.md specifies it.
+//!
+//! [`reader`] opens and queries it (boot path, `no_std`); [`writer`] serializes it and
+//! [`builder`] computes it from a module tree like depmod does (both need `alloc`).
+
+mod alias_table;
+#[cfg(feature = "alloc")]
+pub mod builder;
+mod bytes;
+pub mod format;
+pub mod reader;
+mod strings;
+#[cfg(feature = "alloc")]
+pub mod writer;
+
+pub use alias_table::{AliasHit, AliasTable, TableError, kmod_alias_match};
+pub use format::FileCompression;
+pub use reader::{Index, IndexError, Module, ModuleId, Softdep};

@@ -1,0 +1,359 @@
+//! Reading `modinit.idx`: zero-copy over the file's bytes, no allocation.
+//!
+//! [`Index::open`] checks everything once — magic, version, length, checksum, every section's
+//! bounds, every string offset and module id — and returns an [`Index`] whose accessors
+//! cannot meet an inconsistency (they still never index unchecked, so a bug is a wrong
+//! answer, not a panic).
+
+use super::alias_table::{AliasTable, TableError};
+use super::bytes::{u16_at, u32_at};
+use super::format::*;
+use super::strings::Strings;
+use crate::crc32::checksum as crc32;
+use crate::name::module_name;
+use core::fmt;
+
+/// Why an index file was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexError {
+    /// Shorter than its header.
+    Truncated { len: usize },
+    BadMagic,
+    UnsupportedVersion { found: u32 },
+    /// The header's length differs from the file's (cut off, or something appended).
+    LengthMismatch { header: u32, file: usize },
+    ChecksumMismatch { header: u32, computed: u32 },
+    /// A section lies outside the file or is not a whole number of records.
+    SectionBounds { section: &'static str },
+    /// A record of a section refers to something that does not exist.
+    BadRecord { section: &'static str, record: usize },
+    BadAliasTable { section: &'static str, error: TableError },
+}
+
+impl fmt::Display for IndexError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            IndexError::Truncated { len } => write!(f, "truncated: {len} bytes, shorter than the header"),
+            IndexError::BadMagic => write!(f, "not a modinit index (bad magic)"),
+            IndexError::UnsupportedVersion { found } => {
+                write!(f, "index format version {found}, this modinit reads version {VERSION}")
+            }
+            IndexError::LengthMismatch { header, file } => {
+                write!(f, "header says {header} bytes but the file has {file} (truncated or padded)")
+            }
+            IndexError::ChecksumMismatch { header, computed } => {
+                write!(f, "checksum mismatch (header {header:08x}, contents {computed:08x}): the file is corrupt")
+            }
+            IndexError::SectionBounds { section } => write!(f, "section '{section}' lies outside the file"),
+            IndexError::BadRecord { section, record } => write!(f, "record {record} of section '{section}' is invalid"),
+            IndexError::BadAliasTable { section, error } => match error {
+                TableError::Blocks => write!(f, "section '{section}': bad block table"),
+                TableError::Group { offset } => write!(f, "section '{section}': bad group at byte {offset}"),
+            },
+        }
+    }
+}
+
+/// A module's number: its position in kmod's priority order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ModuleId(pub u16);
+
+/// A validated index.
+#[derive(Debug, Clone, Copy)]
+pub struct Index<'a> {
+    strings: Strings<'a>,
+    kernel_release: &'a [u8],
+    modules: &'a [u8],
+    deps: &'a [u8],
+    names: &'a [u8],
+    dirs: &'a [u8],
+    module_aliases: AliasTable<'a>,
+    builtin_aliases: AliasTable<'a>,
+    config_aliases: &'a [u8],
+    options: &'a [u8],
+    blacklist: &'a [u8],
+    softdeps: &'a [u8],
+    modules_load: &'a [u8],
+}
+
+/// One module of the index.
+#[derive(Debug, Clone, Copy)]
+pub struct Module<'a> {
+    pub id: ModuleId,
+    /// The file name without `.ko[.EXT]` (for a builtin: as modules.builtin names it).
+    pub stem: &'a [u8],
+    /// Directory of the file relative to the modules dir; None for a builtin.
+    pub dir: Option<&'a [u8]>,
+    pub compression: FileCompression,
+    pub builtin: bool,
+    deps: &'a [u8],
+}
+
+impl<'a> Module<'a> {
+    /// The module's name, as kmod normalizes it ('-' is '_', nothing from the first '.').
+    pub fn name(&self) -> impl Iterator<Item = u8> + 'a {
+        module_name(self.stem)
+    }
+
+    /// True when the name equals `name` after normalizing both.
+    pub fn is_named(&self, name: &[u8]) -> bool {
+        self.name().eq(module_name(name))
+    }
+
+    /// Dependencies in load order: each one's own dependencies come before it.
+    pub fn deps(&self) -> impl Iterator<Item = ModuleId> + 'a {
+        self.deps.chunks_exact(2).map(|c| ModuleId(u16::from_le_bytes([c[0], c[1]])))
+    }
+
+    /// The file's path relative to the modules dir, written into `buf`; None for a builtin
+    /// or when `buf` is too small.
+    pub fn path<'b>(&self, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+        let parts: [&[u8]; 5] = [self.dir?, b"/", self.stem, b".ko", self.compression.extension()];
+        let mut len = 0;
+        for part in parts {
+            buf.get_mut(len..len + part.len())?.copy_from_slice(part);
+            len += part.len();
+        }
+        Some(&buf[..len])
+    }
+}
+
+/// A `softdep` line: for modules matching `pattern`, load `pre` before and `post` after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Softdep<'a> {
+    pub pattern: &'a [u8],
+    pub pre: &'a [u8],
+    pub post: &'a [u8],
+}
+
+impl<'a> Softdep<'a> {
+    pub fn pre_names(&self) -> impl Iterator<Item = &'a [u8]> {
+        words(self.pre)
+    }
+
+    pub fn post_names(&self) -> impl Iterator<Item = &'a [u8]> {
+        words(self.post)
+    }
+}
+
+fn words(s: &[u8]) -> impl Iterator<Item = &[u8]> {
+    s.split(|&b| b == b' ').filter(|w| !w.is_empty())
+}
+
+impl<'a> Index<'a> {
+    pub fn open(file: &'a [u8]) -> Result<Index<'a>, IndexError> {
+        if file.len() < HEADER_LEN {
+            return Err(IndexError::Truncated { len: file.len() });
+        }
+        if file[OFF_MAGIC..OFF_MAGIC + MAGIC.len()] != MAGIC {
+            return Err(IndexError::BadMagic);
+        }
+        let header = |off| u32_at(file, off).unwrap_or_default();
+        if header(OFF_VERSION) != VERSION {
+            return Err(IndexError::UnsupportedVersion { found: header(OFF_VERSION) });
+        }
+        if header(OFF_FILE_LEN) as usize != file.len() {
+            return Err(IndexError::LengthMismatch { header: header(OFF_FILE_LEN), file: file.len() });
+        }
+        let computed = crc32(&file[HEADER_LEN..]);
+        if computed != header(OFF_CHECKSUM) {
+            return Err(IndexError::ChecksumMismatch { header: header(OFF_CHECKSUM), computed });
+        }
+        let section = |s: Section| -> Result<&'a [u8], IndexError> {
+            let i = Section::ALL.iter().position(|&x| x == s).unwrap_or_default();
+            let (off, len) = (header(OFF_SECTIONS + 8 * i) as usize, header(OFF_SECTIONS + 8 * i + 4) as usize);
+            let bytes = file.get(off..off.checked_add(len).ok_or(IndexError::SectionBounds { section: s.name() })?);
+            match bytes {
+                Some(b) if off >= HEADER_LEN && b.len() % s.record_size() == 0 => Ok(b),
+                _ => Err(IndexError::SectionBounds { section: s.name() }),
+            }
+        };
+        let strings = Strings::new(section(Section::Strings)?).ok_or(IndexError::SectionBounds { section: "strings" })?;
+        let modules = section(Section::Modules)?;
+        let module_count = modules.len() / MODULE_RECORD;
+        if module_count > usize::from(u16::MAX) {
+            return Err(IndexError::SectionBounds { section: "modules" });
+        }
+        let alias_table = |blocks, stream, name| {
+            AliasTable::new(section(blocks)?, section(stream)?, strings, module_count)
+                .map_err(|error| IndexError::BadAliasTable { section: name, error })
+        };
+        let index = Index {
+            strings,
+            kernel_release: strings
+                .get(header(OFF_KERNEL_RELEASE))
+                .ok_or(IndexError::BadRecord { section: "header", record: 0 })?,
+            modules,
+            deps: section(Section::Deps)?,
+            names: section(Section::Names)?,
+            dirs: section(Section::Dirs)?,
+            module_aliases: alias_table(Section::ModuleAliasBlocks, Section::ModuleAliasStream, "module aliases")?,
+            builtin_aliases: alias_table(Section::BuiltinAliasBlocks, Section::BuiltinAliasStream, "builtin aliases")?,
+            config_aliases: section(Section::ConfigAliases)?,
+            options: section(Section::Options)?,
+            blacklist: section(Section::Blacklist)?,
+            softdeps: section(Section::Softdeps)?,
+            modules_load: section(Section::ModulesLoad)?,
+        };
+        index.validate()?;
+        Ok(index)
+    }
+
+    /// Checks what the accessors rely on: every record's strings, directories, dependency
+    /// ranges and module ids, and the order of the name table.
+    fn validate(&self) -> Result<(), IndexError> {
+        let bad = |section, record| IndexError::BadRecord { section, record };
+        let count = self.module_count();
+        let dep_count = self.deps.len() / 2;
+        let mut previous_start = 0;
+        for i in 0..count {
+            let rec = |off| i * MODULE_RECORD + off;
+            let stem = u32_at(self.modules, rec(REC_STEM)).and_then(|s| self.strings.get(s));
+            let dir = u16_at(self.modules, rec(REC_DIR)).unwrap_or_default();
+            let start = u32_at(self.modules, rec(REC_DEPS)).unwrap_or(u32::MAX) as usize;
+            let compression = self.modules.get(rec(REC_COMPRESSION)).copied().and_then(FileCompression::from_byte);
+            let dir_ok = dir == NO_DIR || u32_at(self.dirs, usize::from(dir) * 4).and_then(|d| self.strings.get(d)).is_some();
+            if stem.is_none_or(<[u8]>::is_empty) || !dir_ok || compression.is_none() || start < previous_start || start > dep_count {
+                return Err(bad("modules", i));
+            }
+            previous_start = start;
+        }
+        if let Some(i) = (0..dep_count).find(|&i| u16_at(self.deps, 2 * i).is_none_or(|m| usize::from(m) >= count)) {
+            return Err(bad("dependencies", i));
+        }
+        if self.names.len() / 2 != count {
+            return Err(IndexError::SectionBounds { section: "names" });
+        }
+        let mut seen = [0u64; 1024];
+        for i in 0..count {
+            let id = self.name_entry(i).ok_or(bad("names", i))?;
+            let (word, bit) = (usize::from(id.0) / 64, usize::from(id.0) % 64);
+            if seen[word] & (1 << bit) != 0 {
+                return Err(bad("names", i));
+            }
+            seen[word] |= 1 << bit;
+            if i > 0 && self.name_entry(i - 1).is_some_and(|prev| self.name_order(prev, id).is_gt()) {
+                return Err(bad("names", i));
+            }
+        }
+        for (section, bytes, fields) in [
+            ("config aliases", self.config_aliases, 2),
+            ("options", self.options, 2),
+            ("blacklist", self.blacklist, 1),
+            ("softdeps", self.softdeps, 3),
+            ("modules-load", self.modules_load, 1),
+        ] {
+            for (i, rec) in bytes.chunks_exact(4 * fields).enumerate() {
+                if rec.chunks_exact(4).any(|f| self.strings.get(u32_at(f, 0).unwrap_or(u32::MAX)).is_none()) {
+                    return Err(bad(section, i));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The kernel release (`uname -r`) the index was built for.
+    pub fn kernel_release(&self) -> &'a [u8] {
+        self.kernel_release
+    }
+
+    pub fn module_count(&self) -> usize {
+        self.modules.len() / MODULE_RECORD
+    }
+
+    /// The module with number `id`; None when there is no such module.
+    pub fn module(&self, id: ModuleId) -> Option<Module<'a>> {
+        let base = usize::from(id.0).checked_mul(MODULE_RECORD)?;
+        let field = |off: usize| self.modules.get(base + off..);
+        field(0)?;
+        let stem = self.strings.get(u32_at(self.modules, base + REC_STEM)?)?;
+        let dir = match u16_at(self.modules, base + REC_DIR)? {
+            NO_DIR => None,
+            d => Some(self.strings.get(u32_at(self.dirs, usize::from(d) * 4)?)?),
+        };
+        let compression = FileCompression::from_byte(*field(REC_COMPRESSION)?.first()?)?;
+        let flags = *field(REC_FLAGS)?.first()?;
+        let start = u32_at(self.modules, base + REC_DEPS)? as usize;
+        let end = u32_at(self.modules, base + MODULE_RECORD + REC_DEPS).map_or(self.deps.len() / 2, |e| e as usize);
+        let deps = self.deps.get(start * 2..end * 2)?;
+        Some(Module { id, stem, dir, compression, builtin: flags & FLAG_BUILTIN != 0, deps })
+    }
+
+    pub fn modules(&self) -> impl Iterator<Item = Module<'a>> + '_ {
+        (0..self.module_count()).filter_map(|i| self.module(ModuleId(i as u16)))
+    }
+
+    fn name_entry(&self, i: usize) -> Option<ModuleId> {
+        u16_at(self.names, i * 2).map(ModuleId).filter(|id| usize::from(id.0) < self.module_count())
+    }
+
+    /// The name table's order: by normalized name, then loadable before builtin.
+    fn name_order(&self, a: ModuleId, b: ModuleId) -> core::cmp::Ordering {
+        match (self.module(a), self.module(b)) {
+            (Some(a), Some(b)) => a.name().cmp(b.name()).then(a.builtin.cmp(&b.builtin)),
+            _ => core::cmp::Ordering::Equal,
+        }
+    }
+
+    /// The module (loadable or builtin, as `builtin` says) named `name` (normalized).
+    pub fn find(&self, name: &[u8], builtin: bool) -> Option<Module<'a>> {
+        let key = |m: &Module<'a>| (m.name().cmp(module_name(name)), m.builtin.cmp(&builtin));
+        let (mut lo, mut hi) = (0, self.module_count());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let m = self.module(self.name_entry(mid)?)?;
+            match key(&m) {
+                (core::cmp::Ordering::Equal, core::cmp::Ordering::Equal) => return Some(m),
+                (core::cmp::Ordering::Less, _) | (core::cmp::Ordering::Equal, core::cmp::Ordering::Less) => lo = mid + 1,
+                _ => hi = mid,
+            }
+        }
+        None
+    }
+
+    /// Aliases from the .ko files (kmod's modules.alias).
+    pub fn module_aliases(&self) -> &AliasTable<'a> {
+        &self.module_aliases
+    }
+
+    /// Aliases of builtin modules (kmod's modules.builtin.alias).
+    pub fn builtin_aliases(&self) -> &AliasTable<'a> {
+        &self.builtin_aliases
+    }
+
+    fn records(&self, bytes: &'a [u8], fields: usize) -> impl Iterator<Item = [&'a [u8]; 3]> + 'a {
+        let strings = self.strings;
+        bytes.chunks_exact(4 * fields).map(move |rec| {
+            let mut out: [&[u8]; 3] = [b""; 3];
+            for (slot, f) in out.iter_mut().zip(rec.chunks_exact(4)) {
+                *slot = u32_at(f, 0).and_then(|o| strings.get(o)).unwrap_or_default();
+            }
+            out
+        })
+    }
+
+    /// modprobe.d `alias` lines: (pattern, module name), in config order.
+    pub fn config_aliases(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
+        self.records(self.config_aliases, 2).map(|[p, m, _]| (p, m))
+    }
+
+    /// modprobe.d `options` lines: (module name or alias, options), in config order.
+    pub fn options(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
+        self.records(self.options, 2).map(|[m, o, _]| (m, o))
+    }
+
+    /// modprobe.d `blacklist` lines: module names.
+    pub fn blacklist(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.records(self.blacklist, 1).map(|[m, _, _]| m)
+    }
+
+    /// `softdep` lines in config order (the modules' own, from modules.softdep, included).
+    pub fn softdeps(&self) -> impl Iterator<Item = Softdep<'a>> + 'a {
+        self.records(self.softdeps, 3).map(|[pattern, pre, post]| Softdep { pattern, pre, post })
+    }
+
+    /// modules-load.d entries: names or aliases to load at boot, in order.
+    pub fn modules_load(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.records(self.modules_load, 1).map(|[m, _, _]| m)
+    }
+}

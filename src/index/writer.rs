@@ -1,0 +1,323 @@
+//! Serializing an index: the contents, computed by the builder, to the bytes of
+//! `modinit.idx`. The same contents always give the same bytes.
+
+use super::alias_table::{encode, rests_by_frequency};
+use super::format::*;
+use crate::name::module_name;
+use super::strings::StringsWriter;
+use crate::crc32::checksum as crc32;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// One module as the index stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleEntry {
+    /// File name without `.ko[.EXT]`.
+    pub stem: Vec<u8>,
+    /// Directory relative to the modules dir; None for a builtin.
+    pub dir: Option<Vec<u8>>,
+    pub compression: FileCompression,
+    pub builtin: bool,
+    /// Dependencies as module ids (positions in [`IndexContents::modules`]), load order.
+    pub deps: Vec<u16>,
+}
+
+/// Everything an index holds, in the order it is stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexContents {
+    pub kernel_release: Vec<u8>,
+    /// In kmod's priority order: a module's id is its position.
+    pub modules: Vec<ModuleEntry>,
+    /// (normalized pattern, module id) from the .ko files, modules in priority order.
+    pub module_aliases: Vec<(Vec<u8>, u16)>,
+    /// (normalized pattern, module id) from modules.builtin.modinfo, in file order.
+    pub builtin_aliases: Vec<(Vec<u8>, u16)>,
+    pub config_aliases: Vec<(Vec<u8>, Vec<u8>)>,
+    pub options: Vec<(Vec<u8>, Vec<u8>)>,
+    pub blacklist: Vec<Vec<u8>>,
+    /// (pattern, pre names, post names), names separated by one space.
+    pub softdeps: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
+    pub modules_load: Vec<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteError {
+    /// Module ids are 16 bits wide.
+    TooManyModules(usize),
+    TooManyDirectories(usize),
+    /// A string holds a NUL byte, which the string table cannot store.
+    NulInString(Vec<u8>),
+    /// Offsets are 32 bits wide.
+    TooLarge,
+}
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteError::TooManyModules(n) => write!(f, "{n} modules: the index holds at most {}", u16::MAX),
+            WriteError::TooManyDirectories(n) => write!(f, "{n} module directories: the index holds at most {}", NO_DIR),
+            WriteError::NulInString(s) => write!(f, "a NUL byte in {:?}", alloc::string::String::from_utf8_lossy(s)),
+            WriteError::TooLarge => write!(f, "the index would exceed 4 GiB"),
+        }
+    }
+}
+
+/// Collects strings, refusing ones with NUL.
+struct Interner {
+    strings: StringsWriter,
+    error: Option<WriteError>,
+}
+
+impl Interner {
+    fn intern(&mut self, s: &[u8]) -> u32 {
+        if s.contains(&0) {
+            self.error.get_or_insert(WriteError::NulInString(s.to_vec()));
+            return 0;
+        }
+        self.strings.intern(s)
+    }
+
+    fn record(&mut self, out: &mut Vec<u8>, fields: &[&[u8]]) {
+        for f in fields {
+            let off = self.intern(f);
+            out.extend_from_slice(&off.to_le_bytes());
+        }
+    }
+}
+
+pub fn write(c: &IndexContents) -> Result<Vec<u8>, WriteError> {
+    if c.modules.len() >= usize::from(u16::MAX) {
+        return Err(WriteError::TooManyModules(c.modules.len()));
+    }
+    let mut s = Interner { strings: StringsWriter::default(), error: None };
+    // The commonest pattern tails first: their offsets become one-byte varints.
+    let patterns = c.module_aliases.iter().chain(&c.builtin_aliases).map(|(p, _)| p.as_slice());
+    for rest in rests_by_frequency(patterns) {
+        s.intern(rest);
+    }
+    let mut sections: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+    let mut put = |section: Section, bytes: Vec<u8>| {
+        let i = Section::ALL.iter().position(|&x| x == section).unwrap_or_default();
+        sections.insert(i, bytes);
+    };
+
+    let mut dirs: BTreeMap<&[u8], u16> = BTreeMap::new();
+    for dir in c.modules.iter().filter_map(|m| m.dir.as_deref()) {
+        let next = dirs.len();
+        dirs.entry(dir).or_insert(next as u16);
+    }
+    if dirs.len() >= usize::from(NO_DIR) {
+        return Err(WriteError::TooManyDirectories(dirs.len()));
+    }
+    let mut dir_table = alloc::vec![0u8; dirs.len() * 4];
+    for (dir, &i) in &dirs {
+        let off = s.intern(dir);
+        dir_table[usize::from(i) * 4..][..4].copy_from_slice(&off.to_le_bytes());
+    }
+
+    let (mut modules, mut deps) = (Vec::new(), Vec::new());
+    for m in &c.modules {
+        let stem = s.intern(&m.stem);
+        let dir = m.dir.as_deref().and_then(|d| dirs.get(d)).copied().unwrap_or(NO_DIR);
+        modules.extend_from_slice(&stem.to_le_bytes());
+        modules.extend_from_slice(&dir.to_le_bytes());
+        modules.push(m.compression as u8);
+        modules.push(if m.builtin { FLAG_BUILTIN } else { 0 });
+        modules.extend_from_slice(&((deps.len() / 2) as u32).to_le_bytes());
+        for d in &m.deps {
+            deps.extend_from_slice(&d.to_le_bytes());
+        }
+    }
+    let mut by_name: Vec<u16> = (0..c.modules.len() as u16).collect();
+    by_name.sort_by(|&a, &b| {
+        let (a, b) = (&c.modules[usize::from(a)], &c.modules[usize::from(b)]);
+        module_name(&a.stem).cmp(module_name(&b.stem)).then(a.builtin.cmp(&b.builtin))
+    });
+    put(Section::Modules, modules);
+    put(Section::Deps, deps);
+    put(Section::Names, by_name.iter().flat_map(|id| id.to_le_bytes()).collect());
+    put(Section::Dirs, dir_table);
+
+    for (list, blocks, stream) in [
+        (&c.module_aliases, Section::ModuleAliasBlocks, Section::ModuleAliasStream),
+        (&c.builtin_aliases, Section::BuiltinAliasBlocks, Section::BuiltinAliasStream),
+    ] {
+        let refs: Vec<(&[u8], u16)> = list.iter().map(|(p, m)| (p.as_slice(), *m)).collect();
+        let (b, st) = encode(&refs, |rest| s.intern(rest));
+        put(blocks, b);
+        put(stream, st);
+    }
+
+    let mut table = Vec::new();
+    for (p, m) in &c.config_aliases {
+        s.record(&mut table, &[p, m]);
+    }
+    put(Section::ConfigAliases, core::mem::take(&mut table));
+    for (m, o) in &c.options {
+        s.record(&mut table, &[m, o]);
+    }
+    put(Section::Options, core::mem::take(&mut table));
+    for m in &c.blacklist {
+        s.record(&mut table, &[m]);
+    }
+    put(Section::Blacklist, core::mem::take(&mut table));
+    for (p, pre, post) in &c.softdeps {
+        s.record(&mut table, &[p, pre, post]);
+    }
+    put(Section::Softdeps, core::mem::take(&mut table));
+    for m in &c.modules_load {
+        s.record(&mut table, &[m]);
+    }
+    put(Section::ModulesLoad, table);
+    let release = s.intern(&c.kernel_release);
+
+    if let Some(e) = s.error {
+        return Err(e);
+    }
+    put(Section::Strings, s.strings.into_bytes().ok_or(WriteError::TooLarge)?);
+    assemble(release, &sections)
+}
+
+/// The header, the section table and the sections, in table order.
+fn assemble(release: u32, sections: &BTreeMap<usize, Vec<u8>>) -> Result<Vec<u8>, WriteError> {
+    let mut out = alloc::vec![0u8; HEADER_LEN];
+    out[OFF_MAGIC..OFF_MAGIC + MAGIC.len()].copy_from_slice(&MAGIC);
+    out[OFF_VERSION..][..4].copy_from_slice(&VERSION.to_le_bytes());
+    out[OFF_KERNEL_RELEASE..][..4].copy_from_slice(&release.to_le_bytes());
+    for (i, bytes) in sections {
+        let off = u32::try_from(out.len()).map_err(|_| WriteError::TooLarge)?;
+        let len = u32::try_from(bytes.len()).map_err(|_| WriteError::TooLarge)?;
+        out[OFF_SECTIONS + 8 * i..][..4].copy_from_slice(&off.to_le_bytes());
+        out[OFF_SECTIONS + 8 * i + 4..][..4].copy_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(bytes);
+    }
+    let len = u32::try_from(out.len()).map_err(|_| WriteError::TooLarge)?;
+    out[OFF_FILE_LEN..][..4].copy_from_slice(&len.to_le_bytes());
+    let checksum = crc32(&out[HEADER_LEN..]);
+    out[OFF_CHECKSUM..][..4].copy_from_slice(&checksum.to_le_bytes());
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::{Index, IndexError, ModuleId};
+    use std::vec;
+
+    fn module(stem: &str, dir: Option<&str>, deps: Vec<u16>) -> ModuleEntry {
+        ModuleEntry {
+            stem: stem.as_bytes().to_vec(),
+            dir: dir.map(|d| d.as_bytes().to_vec()),
+            compression: if dir.is_some() { FileCompression::Zstd } else { FileCompression::None },
+            builtin: dir.is_none(),
+            deps,
+        }
+    }
+
+    fn sample() -> IndexContents {
+        IndexContents {
+            kernel_release: b"6.1.0-test".to_vec(),
+            modules: vec![
+                module("libata", Some("kernel/drivers/ata"), vec![]),
+                module("ahci", Some("kernel/drivers/ata"), vec![2, 0]),
+                module("libahci", Some("kernel/drivers/ata"), vec![0]),
+                module("snd-hda-intel", Some("kernel/sound/pci/hda"), vec![]),
+                module("crc32c_generic", None, vec![]),
+            ],
+            module_aliases: vec![(b"pci:v*d*sv*sd*bc01sc06i01*".to_vec(), 1), (b"pci:v00008086d*".to_vec(), 3)],
+            builtin_aliases: vec![(b"crypto-crc32c".to_vec(), 4)],
+            config_aliases: vec![(b"eth*".to_vec(), b"e1000".to_vec())],
+            options: vec![(b"ahci".to_vec(), b"mobile_lpm_policy=1".to_vec())],
+            blacklist: vec![b"pcspkr".to_vec()],
+            softdeps: vec![(b"ahci".to_vec(), b"crc32c".to_vec(), b"".to_vec())],
+            modules_load: vec![b"loop".to_vec()],
+        }
+    }
+
+    #[test]
+    fn what_is_written_reads_back() {
+        let bytes = write(&sample()).unwrap();
+        assert_eq!(bytes, write(&sample()).unwrap(), "deterministic");
+        let index = Index::open(&bytes).unwrap();
+        assert_eq!(index.kernel_release(), b"6.1.0-test");
+        assert_eq!(index.module_count(), 5);
+        let ahci = index.find(b"ahci", false).unwrap();
+        assert_eq!(ahci.id, ModuleId(1));
+        assert_eq!(ahci.deps().collect::<Vec<_>>(), [ModuleId(2), ModuleId(0)]);
+        let mut buf = [0u8; 64];
+        assert_eq!(ahci.path(&mut buf), Some(&b"kernel/drivers/ata/ahci.ko.zst"[..]));
+        let hda = index.find(b"snd_hda_intel", false).unwrap();
+        assert_eq!((hda.id, hda.stem), (ModuleId(3), &b"snd-hda-intel"[..]));
+        assert!(index.find(b"snd-hda-intel", false).is_some(), "names are normalized both sides");
+        assert!(index.find(b"crc32c_generic", false).is_none());
+        assert!(index.find(b"crc32c-generic", true).unwrap().builtin);
+        assert_eq!(index.find(b"crc32c_generic", true).unwrap().path(&mut buf), None);
+        let mut hits = vec![];
+        index.module_aliases().for_each_match(b"pci:v00008086d00002922sv00001AF4sd00001100bc01sc06i01", |h| hits.push(h.module));
+        hits.sort();
+        assert_eq!(hits, [1, 3]);
+        assert_eq!(index.config_aliases().collect::<Vec<_>>(), [(&b"eth*"[..], &b"e1000"[..])]);
+        assert_eq!(index.options().next(), Some((&b"ahci"[..], &b"mobile_lpm_policy=1"[..])));
+        assert_eq!(index.blacklist().collect::<Vec<_>>(), [b"pcspkr"]);
+        let sd = index.softdeps().next().unwrap();
+        assert_eq!((sd.pattern, sd.pre_names().collect::<Vec<_>>(), sd.post_names().count()), (&b"ahci"[..], vec![&b"crc32c"[..]], 0));
+        assert_eq!(index.modules_load().collect::<Vec<_>>(), [b"loop"]);
+    }
+
+    #[test]
+    fn damaged_files_are_refused_with_the_reason() {
+        let good = write(&sample()).unwrap();
+        assert_eq!(Index::open(&good[..10]).err(), Some(IndexError::Truncated { len: 10 }));
+        let mut bad = good.clone();
+        bad[0] = b'X';
+        assert_eq!(Index::open(&bad).err(), Some(IndexError::BadMagic));
+        let mut bad = good.clone();
+        bad[OFF_VERSION] = 9;
+        assert_eq!(Index::open(&bad).err(), Some(IndexError::UnsupportedVersion { found: 9 }));
+        assert!(matches!(Index::open(&good[..good.len() - 1]), Err(IndexError::LengthMismatch { .. })));
+        for i in HEADER_LEN..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x10;
+            assert!(matches!(Index::open(&bad), Err(IndexError::ChecksumMismatch { .. })), "byte {i}");
+        }
+    }
+
+    /// A file with a valid checksum but inconsistent contents (a buggy or hostile writer) is
+    /// refused or harmless: no byte change of the header or sections makes `open` or a
+    /// lookup panic.
+    #[test]
+    fn consistent_checksums_do_not_make_bad_contents_trusted() {
+        let good = write(&sample()).unwrap();
+        let mut refused = 0;
+        for i in 0..good.len() {
+            if (OFF_CHECKSUM..OFF_CHECKSUM + 4).contains(&i) {
+                continue;
+            }
+            for delta in [1u8, 0x7f, 0xff] {
+                let mut bad = good.clone();
+                bad[i] = bad[i].wrapping_add(delta);
+                let checksum = crc32(&bad[HEADER_LEN..]);
+                bad[OFF_CHECKSUM..][..4].copy_from_slice(&checksum.to_le_bytes());
+                match Index::open(&bad) {
+                    Err(_) => refused += 1,
+                    Ok(index) => {
+                        for m in index.modules() {
+                            let _ = (m.deps().count(), m.path(&mut [0u8; 128]), index.find(m.stem, m.builtin));
+                        }
+                        index.module_aliases().for_each_match(b"pci:v00008086d00002922", |_| {});
+                        let _ = (index.options().count(), index.softdeps().count());
+                    }
+                }
+            }
+        }
+        assert!(refused > good.len(), "most damage is detected: {refused} of {}", 3 * good.len());
+    }
+
+    #[test]
+    fn strings_with_nul_are_an_error() {
+        let mut c = sample();
+        c.blacklist.push(b"bad\0name".to_vec());
+        assert_eq!(write(&c), Err(WriteError::NulInString(b"bad\0name".to_vec())));
+    }
+}

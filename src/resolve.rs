@@ -1,0 +1,533 @@
+//! kmod's resolution over the index: what a name or modalias means
+//! (`kmod_module_new_from_lookup`), what loading a module involves
+//! (`kmod_module_probe_insert_module`: dependencies, softdeps), its options, and the
+//! blacklist. No allocation: results go to caller-provided buffers and callbacks.
+
+use crate::fnmatch::fnmatch;
+use crate::index::{AliasHit, Index, Module, ModuleId};
+use crate::kcmdline::{self, KcmdlineEntry};
+use crate::name::{module_name, normalize_alias};
+use core::cmp::Ordering;
+
+/// Longest lookup key (kmod normalizes into a PATH_MAX buffer).
+pub const KEY_MAX: usize = 4096;
+
+/// The lookup step that found the modules (kmod tries them in this order, first hit wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    ConfigAlias,
+    ModuleName,
+    ModuleAlias,
+    Builtin,
+    BuiltinAlias,
+}
+
+/// What a lookup or a load plan names: a module of the index, or a name the index lacks
+/// (a config `alias`, `softdep` or `modules-load.d` line naming no module of the tree).
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    Module(Module<'a>),
+    Missing(&'a [u8]),
+}
+
+impl<'a> Target<'a> {
+    /// The name kmod would print (normalized), written into `buf`.
+    pub fn name<'b>(&self, buf: &'b mut [u8]) -> &'b [u8] {
+        let mut len = 0;
+        let name = match self {
+            Target::Module(m) => m.stem,
+            Target::Missing(n) => n,
+        };
+        for (slot, b) in buf.iter_mut().zip(module_name(name)) {
+            *slot = b;
+            len += 1;
+        }
+        &buf[..len]
+    }
+
+    fn id(&self) -> Option<ModuleId> {
+        match self {
+            Target::Module(m) => Some(m.id),
+            Target::Missing(_) => None,
+        }
+    }
+}
+
+/// How a lookup reached a module: kmod's `mod->alias`, which decides the blacklist's
+/// alias-only rule and matches `options ALIAS` lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via<'a> {
+    /// By its name (the key itself, or a dependency).
+    Name,
+    /// Through a config `alias` line with this pattern.
+    ConfigAlias(&'a [u8]),
+    /// Through an alias pattern matching the key, which the caller holds.
+    Alias,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Found<'a> {
+    pub target: Target<'a>,
+    pub via: Via<'a>,
+}
+
+/// Why a lookup gave no usable answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupError {
+    /// An unmatched `[` or `]`, or longer than [`KEY_MAX`]: kmod refuses such keys (EINVAL).
+    InvalidKey,
+    /// More modules matched than the caller's buffer holds; `found` is how many.
+    TooMany { found: usize },
+}
+
+/// A lookup key, normalized as kmod does (`alias_normalize`).
+pub struct Key {
+    buf: [u8; KEY_MAX],
+    len: usize,
+}
+
+impl Key {
+    pub fn new(raw: &[u8]) -> Result<Key, LookupError> {
+        let mut key = Key { buf: [0; KEY_MAX], len: 0 };
+        key.len = normalize_alias(raw, &mut key.buf).ok_or(LookupError::InvalidKey)?;
+        Ok(key)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// The index plus the kernel command line: everything resolution depends on.
+#[derive(Clone, Copy)]
+pub struct Resolver<'a> {
+    pub index: Index<'a>,
+    pub cmdline: &'a [u8],
+}
+
+/// Fills `out` from the front, counting what does not fit.
+struct Collector<'o, 'a> {
+    out: &'o mut [Option<Found<'a>>],
+    len: usize,
+}
+
+impl<'a> Collector<'_, 'a> {
+    fn push(&mut self, f: Found<'a>) {
+        if let Some(slot) = self.out.get_mut(self.len) {
+            *slot = Some(f);
+        }
+        self.len += 1;
+    }
+
+    fn finish(self) -> Result<usize, LookupError> {
+        if self.len > self.out.len() { Err(LookupError::TooMany { found: self.len }) } else { Ok(self.len) }
+    }
+}
+
+impl<'a> Resolver<'a> {
+    /// The module of `name` (loadable first, then builtin), or the name as missing.
+    pub fn by_name(&self, name: &'a [u8]) -> Target<'a> {
+        match self.index.find(name, false).or_else(|| self.index.find(name, true)) {
+            Some(m) => Target::Module(m),
+            None => Target::Missing(name),
+        }
+    }
+
+    /// `kmod_module_new_from_lookup`: the modules `key` names, in kmod's order, into `out`.
+    /// Returns the step that answered and how many were found (0: nothing matched).
+    /// Not supported: `symbol:` keys (the index has no symbol table) and install commands.
+    pub fn lookup(&self, key: &Key, out: &mut [Option<Found<'a>>]) -> Result<(Source, usize), LookupError> {
+        let key = key.as_bytes();
+        let mut found = Collector { out, len: 0 };
+        for (pattern, module) in self.index.config_aliases() {
+            if fnmatch(pattern, key) {
+                found.push(Found { target: self.by_name(module), via: Via::ConfigAlias(pattern) });
+            }
+        }
+        if found.len > 0 {
+            return found.finish().map(|n| (Source::ConfigAlias, n));
+        }
+        if !key.contains(&b':') {
+            if let Some(m) = self.index.find(key, false) {
+                found.push(Found { target: Target::Module(m), via: Via::Name });
+                return found.finish().map(|n| (Source::ModuleName, n));
+            }
+        }
+        let n = self.alias_hits(self.index.module_aliases(), key, &mut found, |_, a, b| a.module.cmp(&b.module))?;
+        if n > 0 {
+            return Ok((Source::ModuleAlias, n));
+        }
+        if let Some(m) = self.index.find(key, true) {
+            found.push(Found { target: Target::Module(m), via: Via::Name });
+            return found.finish().map(|n| (Source::Builtin, n));
+        }
+        let n = self.alias_hits(self.index.builtin_aliases(), key, &mut found, kmod_trie_order)?;
+        Ok((Source::BuiltinAlias, n))
+    }
+
+    /// The hits of `table` for `key`, sorted by `order` (stable), as `Found`s.
+    fn alias_hits(
+        &self,
+        table: &crate::index::AliasTable<'a>,
+        key: &[u8],
+        found: &mut Collector<'_, 'a>,
+        order: impl Fn(&[u8], &AliasHit<'a>, &AliasHit<'a>) -> Ordering,
+    ) -> Result<usize, LookupError> {
+        // Hits are few (a handful per device); keep them on the stack to sort them.
+        let mut hits: [Option<AliasHit<'a>>; 256] = [None; 256];
+        let mut n = 0;
+        table.for_each_match(key, |h| {
+            if let Some(slot) = hits.get_mut(n) {
+                *slot = Some(h);
+            }
+            n += 1;
+        });
+        if n > hits.len() {
+            return Err(LookupError::TooMany { found: n });
+        }
+        // Insertion sort: stable, and n is small.
+        for i in 1..n {
+            let mut j = i;
+            while j > 0 {
+                let (Some(a), Some(b)) = (hits[j - 1], hits[j]) else { break };
+                if order(key, &a, &b) != Ordering::Greater {
+                    break;
+                }
+                hits.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+        for h in hits[..n].iter().flatten() {
+            if let Some(m) = self.index.module(ModuleId(h.module)) {
+                found.push(Found { target: Target::Module(m), via: Via::Alias });
+            }
+        }
+        let total = found.len;
+        if total > found.out.len() { Err(LookupError::TooMany { found: total }) } else { Ok(n) }
+    }
+
+    /// Whether kmod's blacklist holds `target`'s name: `blacklist` lines and the command
+    /// line's `modprobe.blacklist=`.
+    pub fn is_blacklisted(&self, target: &Target<'a>) -> bool {
+        let mut listed = self.index.blacklist().any(|name| target.is_named_exactly(name));
+        kcmdline::for_each_entry(self.cmdline, |e| {
+            if let KcmdlineEntry::Blacklist(name) = e {
+                listed |= target.is_named_exactly(name);
+            }
+        });
+        listed
+    }
+
+    /// The options kmod passes when it loads `found`: every `options` line for its name or
+    /// the alias it was reached through, in config order, then the command line's
+    /// `NAME.PARAM=VALUE`, joined by spaces. `alias_key` is the key of a `Via::Alias` lookup.
+    pub fn options(&self, found: &Found<'a>, alias_key: &[u8], mut piece: impl FnMut(&[u8])) {
+        let alias = match found.via {
+            Via::Name => None,
+            Via::ConfigAlias(pattern) => Some(pattern),
+            Via::Alias => Some(alias_key),
+        };
+        let mut first = true;
+        let mut emit = |parts: &[&[u8]]| {
+            if parts.iter().all(|p| p.is_empty()) {
+                return;
+            }
+            if !first {
+                piece(b" ");
+            }
+            first = false;
+            for p in parts {
+                piece(p);
+            }
+        };
+        for (name, text) in self.index.options() {
+            if found.target.is_named_exactly(name) || alias == Some(name) {
+                emit(&[text]);
+            }
+        }
+        kcmdline::for_each_entry(self.cmdline, |e| {
+            if let KcmdlineEntry::Option(o) = e {
+                let mut buf = [0u8; 256];
+                let module = normalize_alias(o.module, &mut buf).map(|n| &buf[..n]);
+                if module.is_some_and(|m| found.target.is_named_exactly(m) || alias == Some(m)) {
+                    emit(&o.text);
+                }
+            }
+        });
+    }
+
+    /// `kmod_module_get_probe_list`: what loading `top` inserts, in order — each dependency
+    /// with its softdeps around it, then `top`'s `softdep pre:` modules, `top`, its `post:`
+    /// modules. As in kmod, a module appears again if a softdep leads back to it; `visited`
+    /// only stops a module's dependencies from being expanded twice. Only `top` and its
+    /// dependencies are `required`: failures of the others are to be ignored.
+    pub fn probe_list(&self, top: &Found<'a>, emit: &mut dyn FnMut(Step<'a>)) -> Result<(), PlanError> {
+        let mut visited = ModuleSet::new();
+        let plan = Plan { resolver: self, top: top.target, visited: &mut visited, emit };
+        plan.probe(top.target, top.via, 0)
+    }
+}
+
+/// A module to insert.
+#[derive(Debug, Clone, Copy)]
+pub struct Step<'a> {
+    pub target: Target<'a>,
+    pub via: Via<'a>,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanError {
+    /// Softdeps nest deeper than [`MAX_SOFTDEP_DEPTH`] (a loop through names the index lacks).
+    SoftdepsTooDeep,
+}
+
+/// Nesting limit for softdeps of softdeps: kmod has none, but its loops end on modules it
+/// visited, and names missing from the index cannot be marked visited here.
+pub const MAX_SOFTDEP_DEPTH: usize = 16;
+
+/// A set of module ids (every u16).
+pub struct ModuleSet([u64; 1024]);
+
+impl ModuleSet {
+    pub const fn new() -> Self {
+        ModuleSet([0; 1024])
+    }
+
+    /// Adds `id`; false if it was there already.
+    pub fn insert(&mut self, id: ModuleId) -> bool {
+        let (word, bit) = (usize::from(id.0) / 64, 1u64 << (id.0 % 64));
+        let fresh = self.0[word] & bit == 0;
+        self.0[word] |= bit;
+        fresh
+    }
+
+    pub fn contains(&self, id: ModuleId) -> bool {
+        self.0[usize::from(id.0) / 64] & (1u64 << (id.0 % 64)) != 0
+    }
+}
+
+impl Default for ModuleSet {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+struct Plan<'r, 'a> {
+    resolver: &'r Resolver<'a>,
+    top: Target<'a>,
+    visited: &'r mut ModuleSet,
+    emit: &'r mut dyn FnMut(Step<'a>),
+}
+
+impl<'a> Plan<'_, 'a> {
+    fn required(&self, t: &Target<'a>) -> bool {
+        match (self.top, t.id()) {
+            (Target::Module(top), Some(id)) => top.id == id || top.deps().any(|d| d == id),
+            (Target::Missing(_), _) => t.id().is_none(),
+            _ => false,
+        }
+    }
+
+    /// `__kmod_module_get_probe_list`.
+    fn probe(mut self, t: Target<'a>, via: Via<'a>, depth: usize) -> Result<(), PlanError> {
+        self.probe_in(t, via, depth)
+    }
+
+    fn probe_in(&mut self, t: Target<'a>, via: Via<'a>, depth: usize) -> Result<(), PlanError> {
+        if let Some(id) = t.id() {
+            if !self.visited.insert(id) {
+                return Ok(());
+            }
+        }
+        if let Target::Module(m) = t {
+            for dep in m.deps() {
+                if let Some(d) = self.resolver.index.module(dep) {
+                    self.with_softdeps(Target::Module(d), Via::Name, depth)?;
+                }
+            }
+        }
+        self.with_softdeps(t, via, depth)
+    }
+
+    /// `__kmod_module_fill_softdep`: the first `softdep` line matching `t`'s name.
+    fn with_softdeps(&mut self, t: Target<'a>, via: Via<'a>, depth: usize) -> Result<(), PlanError> {
+        let mut name = [0u8; 256];
+        let name = t.name(&mut name);
+        let softdep = self.resolver.index.softdeps().find(|s| fnmatch(s.pattern, name));
+        if let Some(s) = softdep {
+            self.softdep_list(s.pre_names(), depth)?;
+        }
+        let required = self.required(&t);
+        (self.emit)(Step { target: t, via, required });
+        if let Some(s) = softdep {
+            self.softdep_list(s.post_names(), depth)?;
+        }
+        Ok(())
+    }
+
+    /// `lookup_softdep`: each name looked up fully; lookup failures are skipped, as kmod does.
+    fn softdep_list(&mut self, names: impl Iterator<Item = &'a [u8]>, depth: usize) -> Result<(), PlanError> {
+        for name in names {
+            if depth >= MAX_SOFTDEP_DEPTH {
+                return Err(PlanError::SoftdepsTooDeep);
+            }
+            let Ok(key) = Key::new(name) else { continue };
+            let mut found = [None; 16];
+            let Ok((_, n)) = self.resolver.lookup(&key, &mut found) else { continue };
+            for f in found[..n].iter().flatten() {
+                self.probe_in(f.target, f.via, depth + 1)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Target<'_> {
+    /// kmod's `streq(name, mod->name)`: `name` is already normalized where kmod stored it.
+    fn is_named_exactly(&self, name: &[u8]) -> bool {
+        let ours = match self {
+            Target::Module(m) => m.stem,
+            Target::Missing(n) => n,
+        };
+        module_name(ours).eq(name.iter().copied())
+    }
+}
+
+/// Byte `i` of the pattern `key[..prefix_len] + rest`; None past its end.
+fn pattern_byte(key: &[u8], h: &AliasHit<'_>, i: usize) -> Option<u8> {
+    if i < h.prefix_len { key.get(i).copied() } else { h.rest.get(i - h.prefix_len).copied() }
+}
+
+/// The order kmod returns builtin aliases of equal priority (all of them have priority 0):
+/// the reverse of its trie walk. That walk, along the key's literal path, visits at each
+/// position the `*` subtree, then `?`, then `[`, then a pattern ending there, then the
+/// literal child; below a wildcard it visits children by byte and a node's own patterns
+/// after them. Identical patterns keep file order.
+fn kmod_trie_order(key: &[u8], a: &AliasHit<'_>, b: &AliasHit<'_>) -> Ordering {
+    let mut wild = false;
+    for i in 0.. {
+        let (x, y) = (pattern_byte(key, a, i), pattern_byte(key, b, i));
+        if x == y {
+            match x {
+                None => return Ordering::Equal,
+                Some(c) => wild |= matches!(c, b'*' | b'?' | b'['),
+            }
+            continue;
+        }
+        let rank = |c: Option<u8>| -> (u8, u8) {
+            match c {
+                None if wild => (1, 0),
+                Some(c) if wild => (0, c),
+                Some(b'*') => (0, 0),
+                Some(b'?') => (1, 0),
+                Some(b'[') => (2, 0),
+                None => (3, 0),
+                Some(_) => (4, 0),
+            }
+        };
+        // Visited first comes last.
+        return rank(y).cmp(&rank(x));
+    }
+    Ordering::Equal
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::*;
+    use crate::index::FileCompression;
+    use crate::index::writer::{IndexContents, ModuleEntry, write};
+    use std::string::String;
+    use std::vec;
+    use std::vec::Vec;
+
+    fn module(stem: &str, deps: Vec<u16>) -> ModuleEntry {
+        ModuleEntry { stem: stem.into(), dir: Some(b"kernel".to_vec()), compression: FileCompression::None, builtin: false, deps }
+    }
+
+    /// ids: 0 ahci (deps libahci, libata), 1 libahci (libata), 2 libata, 3 e1000, 4 e1000e,
+    /// 5 crc32c (builtin), 6 virtio_blk (builtin)
+    fn sample() -> Vec<u8> {
+        let mut c = IndexContents {
+            kernel_release: b"test".to_vec(),
+            modules: vec![module("ahci", vec![2, 1]), module("libahci", vec![2]), module("libata", vec![]), module("e1000", vec![]), module("e1000e", vec![])],
+            module_aliases: vec![
+                (b"pci:v*d*sv*sd*bc01sc06i01*".to_vec(), 0),
+                (b"pci:v00008086d0000100Esv*".to_vec(), 4),
+                (b"pci:v00008086d0000100Esv*sd*".to_vec(), 3),
+            ],
+            builtin_aliases: vec![(b"virtio:d00000002v*".to_vec(), 6), (b"virtio:d*v*".to_vec(), 5), (b"virtio:d00000002v*".to_vec(), 5)],
+            config_aliases: vec![(b"eth*".to_vec(), b"e1000".to_vec()), (b"eth0".to_vec(), b"no_such".to_vec())],
+            options: vec![(b"ahci".to_vec(), b"a=1".to_vec()), (b"eth0".to_vec(), b"b=2".to_vec()), (b"ahci".to_vec(), b"c=3".to_vec())],
+            blacklist: vec![b"e1000e".to_vec()],
+            softdeps: vec![(b"lib*".to_vec(), b"e1000".to_vec(), b"".to_vec()), (b"ahci".to_vec(), b"".to_vec(), b"eth0".to_vec())],
+            modules_load: vec![],
+        };
+        for stem in ["crc32c", "virtio_blk"] {
+            c.modules.push(ModuleEntry { stem: stem.into(), dir: None, compression: FileCompression::None, builtin: true, deps: vec![] });
+        }
+        write(&c).unwrap()
+    }
+
+    fn names(r: &Resolver<'_>, key: &str) -> (Source, Vec<String>) {
+        let mut out = [None; 8];
+        let (source, n) = r.lookup(&Key::new(key.as_bytes()).unwrap(), &mut out).unwrap();
+        let mut buf = [0u8; 64];
+        (source, out[..n].iter().flatten().map(|f| String::from_utf8_lossy(f.target.name(&mut buf)).into_owned()).collect())
+    }
+
+    #[test]
+    fn lookups_take_kmods_steps_in_order() {
+        let bytes = sample();
+        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"" };
+        assert_eq!(names(&r, "eth0"), (Source::ConfigAlias, vec!["e1000".into(), "no_such".into()]));
+        assert_eq!(names(&r, "libata"), (Source::ModuleName, vec!["libata".into()]));
+        // Priority order (module id), not pattern specificity.
+        assert_eq!(names(&r, "pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00"), (Source::ModuleAlias, vec!["e1000".into(), "e1000e".into()]));
+        assert_eq!(names(&r, "crc32c"), (Source::Builtin, vec!["crc32c".into()]));
+        // Equal priority: kmod's trie walk visits `virtio:d*` before `virtio:d00000002v*` (a
+        // `*` child before the literal one), and returns the reverse; equal patterns in file order.
+        assert_eq!(names(&r, "virtio:d00000002v00001AF4"), (Source::BuiltinAlias, vec!["virtio_blk".into(), "crc32c".into(), "crc32c".into()]));
+        assert_eq!(names(&r, "usb:v1"), (Source::BuiltinAlias, vec![]));
+        assert_eq!(r.lookup(&Key::new(b"x").unwrap(), &mut [None; 0]).map(|(_, n)| n), Ok(0));
+        assert_eq!(r.lookup(&Key::new(b"eth1").unwrap(), &mut [None; 0]), Err(LookupError::TooMany { found: 1 }));
+        assert_eq!(Key::new(b"bad[").err(), Some(LookupError::InvalidKey));
+    }
+
+    #[test]
+    fn options_come_from_name_alias_and_command_line_in_order() {
+        let bytes = sample();
+        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"ahci.d=4 e1000.x=\"1 2\" quiet" };
+        let opts = |key: &str| {
+            let mut out = [None; 4];
+            r.lookup(&Key::new(key.as_bytes()).unwrap(), &mut out).unwrap();
+            let mut text = Vec::new();
+            r.options(&out[0].unwrap(), key.as_bytes(), |p| text.extend_from_slice(p));
+            String::from_utf8(text).unwrap()
+        };
+        assert_eq!(opts("ahci"), "a=1 c=3 d=4");
+        assert_eq!(opts("eth0"), "x=\"1 2\"", "the config alias's pattern is eth*, not eth0");
+        let bytes = sample();
+        let r2 = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"modprobe.blacklist=libata,e1000" };
+        let t = |name: &'static [u8]| r2.by_name(name);
+        assert!(r2.is_blacklisted(&t(b"e1000e")) && r2.is_blacklisted(&t(b"libata")) && r2.is_blacklisted(&t(b"e1000")));
+        assert!(!r2.is_blacklisted(&t(b"ahci")));
+    }
+
+    #[test]
+    fn probe_lists_put_softdeps_around_each_module() {
+        let bytes = sample();
+        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"" };
+        let mut out = [None; 4];
+        r.lookup(&Key::new(b"ahci").unwrap(), &mut out).unwrap();
+        let mut steps = Vec::new();
+        r.probe_list(&out[0].unwrap(), &mut |s| {
+            let mut buf = [0u8; 64];
+            steps.push(format!("{}{}", String::from_utf8_lossy(s.target.name(&mut buf)), if s.required { "" } else { "?" }));
+        })
+        .unwrap();
+        // libata (dep) with softdep pre e1000; libahci likewise (e1000 visited: its probe list
+        // is not expanded again, as in kmod); ahci; post: eth0 -> e1000 and the missing module.
+        assert_eq!(steps, ["e1000?", "libata", "libahci", "ahci", "no_such?"]);
+    }
+}
