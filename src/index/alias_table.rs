@@ -22,11 +22,6 @@ pub const MAX_PREFIX: usize = 255;
 /// Groups per block: the binary search finds a block, then decodes at most this many groups.
 pub const BLOCK_GROUPS: usize = 16;
 
-/// Length of the part of `pattern` kmod's trie compares literally, capped at [`MAX_PREFIX`].
-pub fn literal_prefix_len(pattern: &[u8]) -> usize {
-    uncapped_literal_len(pattern).min(MAX_PREFIX)
-}
-
 fn uncapped_literal_len(pattern: &[u8]) -> usize {
     pattern.iter().position(|b| matches!(b, b'*' | b'?' | b'[')).unwrap_or(pattern.len())
 }
@@ -219,10 +214,15 @@ pub use writer::{encode, rests_by_frequency};
 
 #[cfg(feature = "alloc")]
 mod writer {
-    use super::{BLOCK_GROUPS, literal_prefix_len};
+    use super::{BLOCK_GROUPS, MAX_PREFIX, uncapped_literal_len};
     use crate::index::bytes::push_varint;
     use alloc::collections::BTreeMap;
     use alloc::vec::Vec;
+
+    /// Length of the part of `pattern` kmod's trie compares literally, capped at [`MAX_PREFIX`].
+    fn literal_prefix_len(pattern: &[u8]) -> usize {
+        uncapped_literal_len(pattern).min(MAX_PREFIX)
+    }
 
     /// The rests (pattern after its prefix) of `patterns`, most frequent first, so that the
     /// caller can give the common ones the smallest string offsets (one-byte varints).

@@ -9,10 +9,6 @@ pub struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    pub fn new(bytes: &'a [u8]) -> Self {
-        Cursor { bytes, pos: 0 }
-    }
-
     pub fn at(bytes: &'a [u8], pos: usize) -> Self {
         Cursor { bytes, pos }
     }
@@ -86,13 +82,13 @@ mod tests {
         for v in [0, 1, 127, 128, 300, 16_383, 16_384, u32::MAX - 1, u32::MAX] {
             let mut out = alloc::vec::Vec::new();
             push_varint(&mut out, v);
-            let mut c = Cursor::new(&out);
+            let mut c = Cursor::at(&out, 0);
             assert_eq!(c.varint(), Some(v));
             assert!(c.is_empty());
         }
-        assert_eq!(Cursor::new(&[0x80, 0x80]).varint(), None, "truncated");
-        assert_eq!(Cursor::new(&[0xff, 0xff, 0xff, 0xff, 0x1f]).varint(), None, "more than 32 bits");
-        assert_eq!(Cursor::new(&[0x80; 6]).varint(), None, "too long");
+        assert_eq!(Cursor::at(&[0x80, 0x80], 0).varint(), None, "truncated");
+        assert_eq!(Cursor::at(&[0xff, 0xff, 0xff, 0xff, 0x1f], 0).varint(), None, "more than 32 bits");
+        assert_eq!(Cursor::at(&[0x80; 6], 0).varint(), None, "too long");
     }
 
     #[test]
