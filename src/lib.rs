@@ -11,6 +11,7 @@ pub mod cmdline;
 pub mod errno;
 pub mod kmsg;
 pub mod line;
+pub mod modinfo;
 pub mod module_error;
 pub mod options;
 pub mod string_set;
