@@ -8,6 +8,8 @@
 extern crate alloc;
 
 pub mod cmdline;
+pub mod elf;
+pub mod elf_symbols;
 pub mod errno;
 pub mod kmsg;
 pub mod line;
@@ -15,4 +17,6 @@ pub mod modinfo;
 pub mod module_error;
 pub mod options;
 pub mod string_set;
+#[cfg(test)]
+mod test_fixtures;
 pub mod uevent;

@@ -2,35 +2,12 @@
 //!
 //! No copies and no allocation: the index builder reads a whole module tree with this, and the boot
 //! path may too. Any bytes are valid input: a short, foreign or corrupt file gives a [`ModinfoError`],
-//! never a panic. Only what finding one section needs is checked, as kmod's `libkmod-elf.c` does:
-//! the ELF header, the section header table and the section name table.
+//! never a panic. The section is found as kmod finds it (see [`crate::elf`]).
 
+use crate::elf::{Elf, ElfError, SectionError};
 use core::fmt;
 use core::iter::FusedIterator;
 use core::slice::Split;
-
-const ELF_MAGIC: &[u8] = b"\x7fELF";
-const ELFCLASS64: u8 = 2;
-const ELFDATA2LSB: u8 = 1;
-
-/// Offsets of the fields of the ELF64 header (`Elf64_Ehdr`) that locate the sections.
-const EHDR_SIZE: usize = 64;
-const E_SHOFF: usize = 0x28;
-const E_SHENTSIZE: usize = 0x3a;
-const E_SHNUM: usize = 0x3c;
-const E_SHSTRNDX: usize = 0x3e;
-
-/// Offsets of the fields of an ELF64 section header (`Elf64_Shdr`) used here.
-const SHDR_SIZE: usize = 64;
-const SH_NAME: usize = 0;
-const SH_TYPE: usize = 4;
-const SH_OFFSET: usize = 24;
-const SH_SIZE: usize = 32;
-/// A section that occupies no bytes in the file (`.bss`).
-const SHT_NOBITS: u32 = 8;
-
-/// The section's name as it appears in the section name table, NUL included.
-const MODINFO_NAME: &[u8] = b".modinfo\0";
 
 const SIGNATURE_MAGIC: &[u8] = b"~Module signature appended~\n";
 /// `struct module_signature`: algo, hash, id_type, signer_len, key_id_len, 3 bytes of padding, sig_len (big endian).
@@ -47,28 +24,39 @@ pub enum ModinfoError {
     Truncated,
     /// `e_shentsize` is not the size of an ELF64 section header (64 bytes).
     BadSectionTable,
-    /// `e_shstrndx` names no section (0, or not below `e_shnum`), or the section name table's bytes lie
-    /// outside the file.
+    /// `e_shstrndx` names no section (0, or not below `e_shnum`), the section name table's bytes lie
+    /// outside the file, or the table is empty or does not end with a NUL.
     BadSectionNameTable,
     /// No section is named `.modinfo`.
     NoModinfo,
-    /// The `.modinfo` section's bytes (`sh_offset`, `sh_size`) lie outside the file.
+    /// Sections are named `.modinfo`, but the bytes (`sh_offset`, `sh_size`) of each lie outside the file.
     ModinfoOutOfBounds,
+}
+
+impl From<ElfError> for ModinfoError {
+    fn from(error: ElfError) -> ModinfoError {
+        match error {
+            ElfError::NotElf => ModinfoError::NotElf,
+            ElfError::NotElf64LittleEndian => ModinfoError::NotElf64LittleEndian,
+            ElfError::Truncated => ModinfoError::Truncated,
+            ElfError::BadSectionTable => ModinfoError::BadSectionTable,
+            ElfError::BadSectionNameTable => ModinfoError::BadSectionNameTable,
+        }
+    }
 }
 
 impl fmt::Display for ModinfoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ModinfoError::NotElf => "not an ELF file (no \\x7fELF magic)",
-            ModinfoError::NotElf64LittleEndian => "not a 64-bit little-endian ELF file",
-            ModinfoError::Truncated => "file ends inside the ELF header or the section header table",
-            ModinfoError::BadSectionTable => "bad ELF section header table (e_shentsize is not 64)",
-            ModinfoError::BadSectionNameTable => {
-                "bad ELF section name table (e_shstrndx names no section, or the table is outside the file)"
-            }
-            ModinfoError::NoModinfo => "no .modinfo section",
-            ModinfoError::ModinfoOutOfBounds => "the .modinfo section lies outside the file",
-        })
+        let elf_error = match self {
+            ModinfoError::NoModinfo => return f.write_str("no .modinfo section"),
+            ModinfoError::ModinfoOutOfBounds => return f.write_str("the .modinfo section lies outside the file"),
+            ModinfoError::NotElf => ElfError::NotElf,
+            ModinfoError::NotElf64LittleEndian => ElfError::NotElf64LittleEndian,
+            ModinfoError::Truncated => ElfError::Truncated,
+            ModinfoError::BadSectionTable => ElfError::BadSectionTable,
+            ModinfoError::BadSectionNameTable => ElfError::BadSectionNameTable,
+        };
+        elf_error.fmt(f)
     }
 }
 
@@ -81,42 +69,13 @@ pub struct Modinfo<'a> {
 impl<'a> Modinfo<'a> {
     /// Finds `.modinfo` in an ELF64 little-endian image (x86_64 modules; accept any e_machine).
     ///
-    /// The first section of that name counts. Trailing bytes after the ELF data (a signature) are fine.
+    /// The first section of that name whose bytes lie inside the file counts, as for kmod. Trailing
+    /// bytes after the ELF data (a signature) are fine.
     pub fn from_elf(image: &'a [u8]) -> Result<Modinfo<'a>, ModinfoError> {
-        if !image.starts_with(ELF_MAGIC) {
-            return Err(ModinfoError::NotElf);
-        }
-        match image.get(4..6) {
-            Some(&[ELFCLASS64, ELFDATA2LSB]) => {}
-            Some(_) => return Err(ModinfoError::NotElf64LittleEndian),
-            None => return Err(ModinfoError::Truncated),
-        }
-        let header = image.get(..EHDR_SIZE).ok_or(ModinfoError::Truncated)?;
-        let header_u16 = |at| le_u16(header, at).ok_or(ModinfoError::Truncated);
-        if usize::from(header_u16(E_SHENTSIZE)?) != SHDR_SIZE {
-            return Err(ModinfoError::BadSectionTable);
-        }
-        let count = usize::from(header_u16(E_SHNUM)?);
-        let table_offset = le_u64(header, E_SHOFF).ok_or(ModinfoError::Truncated)?;
-        // At most 65,535 entries of 64 bytes: the product cannot overflow.
-        let table_size = count * SHDR_SIZE;
-        let table = file_range(image, table_offset, table_size as u64)
-            .map(|bytes| SectionTable { bytes })
-            .ok_or(ModinfoError::Truncated)?;
-
-        let names_index = usize::from(header_u16(E_SHSTRNDX)?);
-        let names = table
-            .section(names_index)
-            .filter(|_| names_index != 0)
-            .and_then(|names| names.data(image))
-            .ok_or(ModinfoError::BadSectionNameTable)?;
-
-        // Section 0 is the null section; kmod skips it too.
-        let modinfo = (1..count)
-            .filter_map(|index| table.section(index))
-            .find(|section| section.is_named(names, MODINFO_NAME))
-            .ok_or(ModinfoError::NoModinfo)?;
-        let section = modinfo.data(image).ok_or(ModinfoError::ModinfoOutOfBounds)?;
+        let section = Elf::parse(image)?.section(b".modinfo").map_err(|error| match error {
+            SectionError::Missing => ModinfoError::NoModinfo,
+            SectionError::OutOfBounds => ModinfoError::ModinfoOutOfBounds,
+        })?;
         Ok(Modinfo { section })
     }
 
@@ -186,120 +145,15 @@ fn image_before_signature(file: &[u8]) -> Option<&[u8]> {
     rest.get(..rest.len().checked_sub(trailer)?)
 }
 
-/// The section header table, checked to lie inside the file.
-struct SectionTable<'a> {
-    bytes: &'a [u8],
-}
-
-impl SectionTable<'_> {
-    /// The header of section `index`, or `None` past the end of the table.
-    fn section(&self, index: usize) -> Option<SectionHeader> {
-        let entry = self.bytes.get(index.checked_mul(SHDR_SIZE)?..)?;
-        Some(SectionHeader {
-            name: le_u32(entry, SH_NAME)?,
-            kind: le_u32(entry, SH_TYPE)?,
-            offset: le_u64(entry, SH_OFFSET)?,
-            size: le_u64(entry, SH_SIZE)?,
-        })
-    }
-}
-
-/// The fields of an `Elf64_Shdr` needed to find a section by name and read it.
-struct SectionHeader {
-    name: u32,
-    kind: u32,
-    offset: u64,
-    size: u64,
-}
-
-impl SectionHeader {
-    /// Whether the string at `sh_name` in the section name table `names` is `name` (NUL included).
-    fn is_named(&self, names: &[u8], name: &[u8]) -> bool {
-        usize::try_from(self.name).ok().and_then(|at| names.get(at..)).is_some_and(|s| s.starts_with(name))
-    }
-
-    /// The section's bytes, or `None` when they lie outside the file.
-    fn data<'a>(&self, image: &'a [u8]) -> Option<&'a [u8]> {
-        if self.kind == SHT_NOBITS {
-            return Some(&[]);
-        }
-        file_range(image, self.offset, self.size)
-    }
-}
-
-/// `size` bytes at `offset` in `image`, if all of them are in it.
-fn file_range(image: &[u8], offset: u64, size: u64) -> Option<&[u8]> {
-    image.get(usize::try_from(offset).ok()?..)?.get(..usize::try_from(size).ok()?)
-}
-
-fn le_u16(bytes: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(*bytes.get(at..)?.first_chunk()?))
-}
-
-fn le_u32(bytes: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(*bytes.get(at..)?.first_chunk()?))
-}
-
-fn le_u64(bytes: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(*bytes.get(at..)?.first_chunk()?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::elf::{E_SHENTSIZE, E_SHNUM, E_SHOFF, E_SHSTRNDX, SH_NAME, SH_OFFSET, SH_SIZE, SHDR_SIZE};
+    use crate::test_fixtures::{corruptions, elf, put, real_modules, shdr, smallest_module_or};
     use std::collections::BTreeMap;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
     use std::process::Command;
     use std::time::{Duration, Instant};
-
-    const SHT_PROGBITS: u32 = 1;
-    const SHT_STRTAB: u32 = 3;
-    const EM_X86_64: u16 = 62;
-
-    /// A minimal relocatable ELF64 little-endian image holding `sections` (name, bytes), all PROGBITS.
-    /// Section 0 is the null section and section 1 the name table, so `sections[i]` is section `i + 2`.
-    /// The section header table follows the ELF header; the sections' bytes come after it, in order,
-    /// so the last section ends the file.
-    fn elf(sections: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut names = vec![0];
-        let mut headers = vec![(0, 0, Vec::new()), (0, SHT_STRTAB, Vec::new())];
-        for (name, bytes) in sections {
-            headers.push((names.len(), SHT_PROGBITS, bytes.to_vec()));
-            names.extend(name.as_bytes().iter().chain(b"\0"));
-        }
-        headers[1].0 = names.len();
-        names.extend(b".shstrtab\0");
-        headers[1].2 = names;
-
-        let mut image = vec![0; EHDR_SIZE + headers.len() * SHDR_SIZE];
-        put(&mut image, 0, b"\x7fELF\x02\x01\x01");
-        put(&mut image, 16, &1u16.to_le_bytes()); // ET_REL
-        put(&mut image, 18, &EM_X86_64.to_le_bytes());
-        put(&mut image, 20, &1u32.to_le_bytes()); // EV_CURRENT
-        put(&mut image, E_SHOFF, &(EHDR_SIZE as u64).to_le_bytes());
-        put(&mut image, 0x34, &(EHDR_SIZE as u16).to_le_bytes()); // e_ehsize
-        put(&mut image, E_SHENTSIZE, &(SHDR_SIZE as u16).to_le_bytes());
-        put(&mut image, E_SHNUM, &(headers.len() as u16).to_le_bytes());
-        put(&mut image, E_SHSTRNDX, &1u16.to_le_bytes());
-        for (index, (name, kind, bytes)) in headers.iter().enumerate() {
-            let offset = if index == 0 { 0 } else { image.len() as u64 };
-            put(&mut image, shdr(index, SH_NAME), &(*name as u32).to_le_bytes());
-            put(&mut image, shdr(index, SH_TYPE), &kind.to_le_bytes());
-            put(&mut image, shdr(index, SH_OFFSET), &offset.to_le_bytes());
-            put(&mut image, shdr(index, SH_SIZE), &(bytes.len() as u64).to_le_bytes());
-            image.extend(bytes);
-        }
-        image
-    }
-
-    /// Where `field` of section `index`'s header is in an image from [`elf`].
-    fn shdr(index: usize, field: usize) -> usize {
-        EHDR_SIZE + index * SHDR_SIZE + field
-    }
-
-    fn put(image: &mut [u8], at: usize, bytes: &[u8]) {
-        image[at..at + bytes.len()].copy_from_slice(bytes);
-    }
 
     fn error(image: &[u8]) -> Option<ModinfoError> {
         Modinfo::from_elf(image).err()
@@ -362,11 +216,10 @@ mod tests {
     }
 
     #[test]
-    fn a_nobits_modinfo_is_empty() {
-        let mut image = elf(&[(".modinfo", b"name=x\0")]);
-        put(&mut image, shdr(2, SH_TYPE), &SHT_NOBITS.to_le_bytes());
+    fn a_modinfo_outside_the_file_is_passed_over() {
+        let mut image = elf(&[(".modinfo", b"name=first\0"), (".modinfo", b"name=second\0")]);
         put(&mut image, shdr(2, SH_OFFSET), &u64::MAX.to_le_bytes());
-        assert_eq!(entries(&image), []);
+        assert_eq!(Modinfo::from_elf(&image).unwrap().get(b"name"), Some(&b"second"[..]), "as kmod does");
     }
 
     #[test]
@@ -381,7 +234,6 @@ mod tests {
         use ModinfoError::*;
         let good = elf(&[(".text", b"\xc3"), (".modinfo", b"license=GPL\0"), (".data", b"12345678")]);
         let modinfo = 3;
-        let table_end = EHDR_SIZE + 5 * SHDR_SIZE;
         let edited = |at: usize, bytes: &[u8]| {
             let mut image = good.clone();
             put(&mut image, at, bytes);
@@ -390,29 +242,14 @@ mod tests {
         let u16s = |v: u16| v.to_le_bytes();
         let u32s = |v: u32| v.to_le_bytes();
         let u64s = |v: u64| v.to_le_bytes();
+        // The ELF-level cases are crate::elf's; one of each checks they reach ModinfoError.
         let cases = [
             (error(&good), None, "the unedited image"),
-            (error(b""), Some(NotElf), "an empty file"),
-            (error(b"\x7fEL"), Some(NotElf), "a partial magic"),
             (error(b"MZ\x90\0\x03\0\0\0"), Some(NotElf), "a PE file"),
-            (edited(0, b"\x7fELG"), Some(NotElf), "a wrong magic"),
             (edited(4, &[1]), Some(NotElf64LittleEndian), "ELFCLASS32"),
-            (edited(4, &[0]), Some(NotElf64LittleEndian), "ELFCLASSNONE"),
-            (edited(5, &[2]), Some(NotElf64LittleEndian), "ELFDATA2MSB"),
-            (error(&good[..5]), Some(Truncated), "cut inside e_ident"),
-            (error(&good[..EHDR_SIZE - 1]), Some(Truncated), "cut inside the ELF header"),
-            (error(&good[..table_end - 1]), Some(Truncated), "cut inside the section header table"),
-            (edited(E_SHOFF, &u64s(good.len() as u64 - 64)), Some(Truncated), "a table running past the end"),
             (edited(E_SHOFF, &u64s(u64::MAX)), Some(Truncated), "e_shoff = u64::MAX"),
-            (edited(E_SHNUM, &u16s(u16::MAX)), Some(Truncated), "e_shnum = 65535"),
             (edited(E_SHENTSIZE, &u16s(40)), Some(BadSectionTable), "ELF32-sized section headers"),
-            (edited(E_SHENTSIZE, &u16s(0)), Some(BadSectionTable), "e_shentsize = 0"),
             (edited(E_SHSTRNDX, &u16s(0)), Some(BadSectionNameTable), "e_shstrndx = SHN_UNDEF"),
-            (edited(E_SHSTRNDX, &u16s(5)), Some(BadSectionNameTable), "e_shstrndx = e_shnum"),
-            (edited(E_SHSTRNDX, &u16s(0xffff)), Some(BadSectionNameTable), "e_shstrndx = SHN_XINDEX"),
-            (edited(E_SHNUM, &u16s(0)), Some(BadSectionNameTable), "no sections at all"),
-            (edited(shdr(1, SH_OFFSET), &u64s(u64::MAX)), Some(BadSectionNameTable), "names beyond the file"),
-            (edited(shdr(1, SH_SIZE), &u64s(u64::MAX - 7)), Some(BadSectionNameTable), "huge name table"),
             (edited(E_SHNUM, &u16s(3)), Some(NoModinfo), ".modinfo beyond e_shnum"),
             (edited(shdr(modinfo, SH_NAME), &u32s(1)), Some(NoModinfo), "named .text"),
             (edited(shdr(modinfo, SH_NAME), &u32s(8)), Some(NoModinfo), "named modinfo (a suffix)"),
@@ -435,6 +272,7 @@ mod tests {
             all.iter().chain(&[ModinfoOutOfBounds]).map(|e| e.to_string()).collect();
         assert_eq!(messages.len(), all.len() + 1);
         assert_eq!(NoModinfo.to_string(), "no .modinfo section");
+        assert_eq!(Truncated.to_string(), ElfError::Truncated.to_string());
     }
 
     /// `image` with a signature appended as the kernel's sign-file does: signer, key id and signature
@@ -477,59 +315,17 @@ mod tests {
         }
     }
 
-    /// The module tree named by MODINIT_MODULES, else the one `cargo xtask` unpacks under target/kernel/.
-    fn module_tree() -> Option<PathBuf> {
-        if let Some(dir) = std::env::var_os("MODINIT_MODULES") {
-            return Some(dir.into());
-        }
-        let kernels = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/kernel");
-        let mut trees: Vec<PathBuf> = std::fs::read_dir(kernels)
-            .ok()?
-            .flatten()
-            .filter_map(|kernel| std::fs::read_dir(kernel.path().join("lib/modules")).ok())
-            .flat_map(|versions| versions.flatten().map(|version| version.path()))
-            .collect();
-        trees.sort();
-        trees.pop()
-    }
-
-    /// Every `*.ko` under `dir`, sorted.
-    fn modules_under(dir: &Path) -> Vec<PathBuf> {
-        let mut found = Vec::new();
-        let mut pending = vec![dir.to_path_buf()];
-        while let Some(dir) = pending.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-                let path = entry.path();
-                if entry.file_type().unwrap().is_dir() {
-                    pending.push(path);
-                } else if path.extension().is_some_and(|ext| ext == "ko") {
-                    found.push(path);
-                }
-            }
-        }
-        found.sort();
-        found
-    }
-
-    fn real_modules() -> Option<Vec<PathBuf>> {
-        let Some(tree) = module_tree() else {
-            println!("skipped: no module tree (set MODINIT_MODULES or run `cargo xtask` to unpack Debian's)");
-            return None;
-        };
-        let modules = modules_under(&tree);
-        assert!(!modules.is_empty(), "no .ko files under {}", tree.display());
-        Some(modules)
-    }
-
-    /// Where the ELF data ends: the furthest of the section header table and every section's bytes.
+    /// Where the ELF data ends: the furthest of the section header table and every section's bytes
+    /// but `SHT_NOBITS` ones (read here independently of crate::elf).
     fn elf_end(image: &[u8]) -> usize {
-        let table_offset = le_u64(image, E_SHOFF).unwrap() as usize;
-        let count = usize::from(le_u16(image, E_SHNUM).unwrap());
-        let table = SectionTable { bytes: &image[table_offset..table_offset + count * SHDR_SIZE] };
+        const SHT_NOBITS: u32 = 8;
+        let u64_at = |at: usize| u64::from_le_bytes(image[at..][..8].try_into().unwrap()) as usize;
+        let table_offset = u64_at(E_SHOFF);
+        let count = usize::from(u16::from_le_bytes(image[E_SHNUM..][..2].try_into().unwrap()));
         (0..count)
-            .map(|index| table.section(index).unwrap())
-            .filter(|section| section.kind != SHT_NOBITS)
-            .map(|section| (section.offset + section.size) as usize)
+            .map(|index| table_offset + index * SHDR_SIZE)
+            .filter(|&header| u32::from_le_bytes(image[header + 4..][..4].try_into().unwrap()) != SHT_NOBITS)
+            .map(|header| u64_at(header + SH_OFFSET) + u64_at(header + SH_SIZE))
             .fold(table_offset + count * SHDR_SIZE, usize::max)
     }
 
@@ -636,22 +432,6 @@ mod tests {
         assert!(sample.len() >= 300 || paths.len() < 300 * 13, "the sample is too small");
     }
 
-    /// A small xorshift generator: the same mutations on every run.
-    struct Random(u64);
-
-    impl Random {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
-
     /// Reads everything from a possibly corrupt image; what it yields must lie inside it, well split.
     fn read_all(image: &[u8]) -> Result<usize, ModinfoError> {
         let (_, _) = split_signature(image);
@@ -675,50 +455,15 @@ mod tests {
     /// synthetic one without the tree) give a result or an error, never a panic.
     #[test]
     fn corrupt_modules_never_panic() {
-        let original = match real_modules() {
-            Some(paths) => {
-                let smallest = paths.iter().min_by_key(|p| std::fs::metadata(p).unwrap().len()).unwrap();
-                println!("mutating {}", smallest.display());
-                std::fs::read(smallest).unwrap()
-            }
-            None => elf(&[(".text", b"\xc3"), (".modinfo", b"license=GPL\0name=x\0"), (".data", b"1234")]),
-        };
+        let original = smallest_module_or(|| {
+            elf(&[(".text", b"\xc3"), (".modinfo", b"license=GPL\0name=x\0"), (".data", b"1234")])
+        });
         let expected = read_all(&original).unwrap();
         let mut outcomes = BTreeMap::<String, usize>::new();
-        let mut record = |result: Result<usize, ModinfoError>| {
-            *outcomes.entry(result.map_or_else(|e| format!("{e:?}"), |_| "Ok".into())).or_default() += 1;
-        };
-        for len in 0..original.len() {
-            record(read_all(&original[..len]));
-        }
-
-        let header_fields = [E_SHOFF, E_SHENTSIZE, E_SHNUM, E_SHSTRNDX, 4, 5];
-        let table_offset = le_u64(&original, E_SHOFF).unwrap() as usize;
-        let table_len = usize::from(le_u16(&original, E_SHNUM).unwrap()) * SHDR_SIZE;
-        let mut random = Random(0x9e37_79b9_7f4a_7c15);
-        let mut image = original.clone();
-        for _ in 0..50_000 {
-            for _ in 0..1 + random.below(3) {
-                let in_table = table_offset + random.below(table_len);
-                match random.below(4) {
-                    0 => image[random.below(original.len())] = random.next() as u8,
-                    1 => image[random.below(EHDR_SIZE)] = random.next() as u8,
-                    2 => image[in_table] = random.next() as u8,
-                    _ => {
-                        let at = match random.below(2) {
-                            0 => header_fields[random.below(header_fields.len())],
-                            _ => in_table - in_table % SHDR_SIZE + [SH_NAME, SH_OFFSET, SH_SIZE][random.below(3)],
-                        };
-                        let extremes = [0, 1, u64::MAX, u64::MAX - 1, original.len() as u64, random.next()];
-                        let value = extremes[random.below(extremes.len())].to_le_bytes();
-                        let width = if at < EHDR_SIZE && at != E_SHOFF { 2 } else { 8 };
-                        put(&mut image, at, &value[..width]);
-                    }
-                }
-            }
-            record(read_all(&image));
-            image.copy_from_slice(&original);
-        }
+        corruptions(&original, &[], 50_000, |image| {
+            let outcome = read_all(image).map_or_else(|e| format!("{e:?}"), |_| "Ok".into());
+            *outcomes.entry(outcome).or_default() += 1;
+        });
         println!("{} bytes, {expected} entries; outcomes: {outcomes:?}", original.len());
         assert!(outcomes.len() > 3 && outcomes["Ok"] > 0, "the mutations reached few paths: {outcomes:?}");
     }
