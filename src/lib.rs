@@ -11,15 +11,20 @@ pub mod cmdline;
 #[cfg(feature = "alloc")]
 pub mod config;
 pub mod crc32;
+pub mod elf;
+pub mod elf_symbols;
 pub mod errno;
 pub mod fnmatch;
 pub mod index;
 pub mod kcmdline;
 pub mod kmsg;
 pub mod line;
+pub mod modinfo;
 pub mod module_error;
 pub mod name;
 pub mod options;
 pub mod resolve;
 pub mod string_set;
+#[cfg(test)]
+mod test_fixtures;
 pub mod uevent;
