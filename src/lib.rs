@@ -7,7 +7,10 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod bump;
 pub mod cmdline;
+pub mod crc32;
+pub mod decompress;
 pub mod errno;
 pub mod kmsg;
 pub mod line;
