@@ -7,10 +7,12 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod bump;
 pub mod cmdline;
 #[cfg(feature = "alloc")]
 pub mod config;
 pub mod crc32;
+pub mod decompress;
 pub mod elf;
 pub mod elf_symbols;
 pub mod errno;

@@ -106,6 +106,8 @@ fn recompress(name: &str, bytes: Vec<u8>, to: ModuleCompression) -> Result<Vec<u
             std::io::Write::write_all(&mut enc, &plain)?;
             enc.finish()?
         }
-        ModuleCompression::Zst => zstd::encode_all(&plain[..], ZSTD_LEVEL)?,
+        // One-shot compression records the content size in the frame header, as the `zstd`
+        // tool does for a file (and modinit requires); the streaming `encode_all` does not.
+        ModuleCompression::Zst => zstd::bulk::compress(&plain, ZSTD_LEVEL)?,
     })
 }

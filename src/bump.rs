@@ -1,0 +1,131 @@
+//! The bookkeeping of a bump allocator over one region of memory: addresses only, no memory.
+//!
+//! The boot binary's heap (`src/sys/arena.rs`) is this over an mmap'd region; keeping the logic
+//! here lets host tests run it, and replay real decoders' allocations through it.
+//!
+//! Blocks are carved from the region in address order. Freeing the most recent block gives its
+//! bytes back, and the most recent block can grow in place, so a growing `Vec` on top or a
+//! short-lived buffer costs nothing; any other freed block stays used until no block is live,
+//! when the whole region is free again. That suits a decoder: allocate, decode, drop it all.
+
+/// Allocation state of the region `start..end`.
+#[derive(Debug)]
+pub struct Bump {
+    start: usize,
+    end: usize,
+    /// The first free address: everything in `start..next` may be in use.
+    next: usize,
+    live: usize,
+    high_water: usize,
+}
+
+impl Bump {
+    /// Nothing allocated yet in the `len` bytes at address `start`.
+    pub const fn new(start: usize, len: usize) -> Bump {
+        Bump { start, end: start.saturating_add(len), next: start, live: 0, high_water: 0 }
+    }
+
+    /// The address of a new block of `size` bytes aligned to `align` (a power of two), or None
+    /// when the region has no room for it.
+    pub fn alloc(&mut self, size: usize, align: usize) -> Option<usize> {
+        let mask = align.checked_sub(1)?;
+        let addr = self.next.checked_add(mask)? & !mask;
+        let end = addr.checked_add(size).filter(|&end| end <= self.end)?;
+        self.next = end;
+        self.live += 1;
+        self.high_water = self.high_water.max(end - self.start);
+        Some(addr)
+    }
+
+    /// Frees the live block of `size` bytes at `addr`.
+    pub fn free(&mut self, addr: usize, size: usize) {
+        self.live = self.live.saturating_sub(1);
+        if self.live == 0 {
+            self.next = self.start;
+        } else if addr.checked_add(size) == Some(self.next) {
+            self.next = addr;
+        }
+    }
+
+    /// Resizes the live block of `old_size` bytes at `addr` to `new_size` without moving it, if
+    /// it is the most recent block and the region has room; false (and no change) otherwise.
+    pub fn resize_in_place(&mut self, addr: usize, old_size: usize, new_size: usize) -> bool {
+        if addr.checked_add(old_size) != Some(self.next) {
+            return false;
+        }
+        match addr.checked_add(new_size).filter(|&end| end <= self.end) {
+            Some(end) => {
+                self.next = end;
+                self.high_water = self.high_water.max(end - self.start);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The most bytes of the region ever in use at once (counting alignment padding and freed
+    /// blocks not yet given back).
+    pub fn high_water(&self) -> usize {
+        self.high_water
+    }
+
+    /// The region's size.
+    pub fn capacity(&self) -> usize {
+        self.end - self.start
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const START: usize = 0x1000;
+
+    #[test]
+    fn aligns_and_refuses_what_does_not_fit() {
+        let mut bump = Bump::new(START, 100);
+        assert_eq!(bump.alloc(3, 1), Some(START));
+        assert_eq!(bump.alloc(8, 8), Some(START + 8));
+        assert_eq!(bump.alloc(85, 1), None);
+        assert_eq!(bump.alloc(84, 1), Some(START + 16));
+        assert_eq!(bump.alloc(1, 1), None);
+        assert_eq!(bump.high_water(), 100);
+        assert_eq!(bump.capacity(), 100);
+        assert_eq!(Bump::new(usize::MAX - 4, 100).alloc(8, 16), None);
+    }
+
+    #[test]
+    fn gives_back_the_top_block_and_everything_when_none_is_live() {
+        let mut bump = Bump::new(START, 1000);
+        let a = bump.alloc(96, 8).unwrap();
+        let b = bump.alloc(96, 8).unwrap();
+        let c = bump.alloc(96, 8).unwrap();
+        assert_eq!((a, b, c), (START, START + 96, START + 192));
+        bump.free(b, 96);
+        // b was not on top: its bytes stay used.
+        assert_eq!(bump.alloc(10, 1), Some(START + 288));
+        bump.free(START + 288, 10);
+        assert_eq!(bump.alloc(10, 1), Some(START + 288), "the top block is given back");
+        bump.free(START + 288, 10);
+        bump.free(c, 96);
+        assert_eq!(bump.alloc(10, 1), Some(START + 192));
+        bump.free(START + 192, 10);
+        bump.free(a, 96);
+        assert_eq!(bump.alloc(10, 1), Some(START), "no block live: the region starts over");
+        assert_eq!(bump.high_water(), 298);
+    }
+
+    #[test]
+    fn grows_and_shrinks_only_the_top_block_in_place() {
+        let mut bump = Bump::new(START, 1000);
+        let a = bump.alloc(100, 8).unwrap();
+        assert!(bump.resize_in_place(a, 100, 600));
+        assert!(!bump.resize_in_place(a, 600, 1001));
+        let b = bump.alloc(100, 8).unwrap();
+        assert_eq!(b, START + 600);
+        assert!(!bump.resize_in_place(a, 600, 700), "a is no longer on top");
+        assert!(bump.resize_in_place(b, 100, 50));
+        assert_eq!(bump.alloc(1, 1), Some(START + 650));
+        assert_eq!(bump.high_water(), 700);
+    }
+}
