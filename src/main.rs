@@ -11,6 +11,7 @@ use boot::clock::Instant;
 use boot::log::warning;
 use modinit::options::{BootOptions, OptionWarning};
 use modinit::line::Bytes;
+use modinit::resolve::Resolver;
 
 /// The kernel's command line is at most 2048 bytes on x86 (COMMAND_LINE_SIZE).
 const CMDLINE_MAX: usize = 4096;
@@ -25,7 +26,12 @@ fn main(args: sys::start::StartArgs) -> ! {
     let cmdline = boot::cmdline::read(&mut cmdline_buf);
     let opts = BootOptions::parse(cmdline, report_option_warning);
     boot::on_error::set_action(opts.on_error);
-    let kernel_log = boot::kernel_log::KernelLog::open(&opts);
+    let mut kernel_log = boot::kernel_log::KernelLog::open(&opts);
+
+    let modules_dir = boot::index_file::ModulesDir::of_running_kernel();
+    if let Some(index) = boot::index_file::open_index(&modules_dir) {
+        boot::autoload::run(&Resolver { index, cmdline }, &modules_dir, &opts, &mut kernel_log);
+    }
 
     kernel_log.finish();
     boot::exec::exec_real_init(opts.init, args, started);

@@ -72,7 +72,12 @@ impl<'a> Modinfo<'a> {
     /// The first section of that name whose bytes lie inside the file counts, as for kmod. Trailing
     /// bytes after the ELF data (a signature) are fine.
     pub fn from_elf(image: &'a [u8]) -> Result<Modinfo<'a>, ModinfoError> {
-        let section = Elf::parse(image)?.section(b".modinfo").map_err(|error| match error {
+        Self::of(&Elf::parse(image)?)
+    }
+
+    /// The `.modinfo` section of an image already parsed.
+    pub fn of(elf: &Elf<'a>) -> Result<Modinfo<'a>, ModinfoError> {
+        let section = elf.section(b".modinfo").map_err(|error| match error {
             SectionError::Missing => ModinfoError::NoModinfo,
             SectionError::OutOfBounds => ModinfoError::ModinfoOutOfBounds,
         })?;

@@ -6,6 +6,10 @@
 //! | `modinit.on_error=shell\|poweroff\|reboot\|halt` | what to do when booting cannot go on |
 //! | `modinit.kmsg=LEVEL\|off` | show kernel messages of LEVEL (`err` by default) and worse |
 //! | `modinit.kmsg_since=boot\|now` | also show those logged before /init started |
+//! | `modinit.settle_ms=N` | driver loading ends once no uevent came for N ms (default 200) |
+//! | `modinit.timeout_ms=N` | and at the latest N ms after it began (default 10000) |
+//! | `quiet` | no line per loaded module (failures are still shown) |
+//! | `modules_load=`, `rd.modules_load=` | comma lists of modules to load first (see [`modules_load_lists`]) |
 //!
 //! Unknown `modinit.*` parameters and bad values are reported, never fatal: a typo on the
 //! command line must not stop a machine from booting.
@@ -62,12 +66,44 @@ pub struct BootOptions<'a> {
     pub kmsg: Option<Level>,
     /// Show kernel messages from the start of the log, not only from /init's start.
     pub kmsg_since_boot: bool,
+    /// Driver loading ends when the uevent bus was quiet this long.
+    pub settle_ms: u64,
+    /// Driver loading ends at the latest this long after it began.
+    pub timeout_ms: u64,
+    /// `quiet`: report failures only.
+    pub quiet: bool,
 }
 
 impl Default for BootOptions<'_> {
     fn default() -> Self {
-        BootOptions { init: None, on_error: OnError::default(), kmsg: Some(Level::Err), kmsg_since_boot: false }
+        BootOptions {
+            init: None,
+            on_error: OnError::default(),
+            kmsg: Some(Level::Err),
+            kmsg_since_boot: false,
+            settle_ms: 200,
+            timeout_ms: 10_000,
+            quiet: false,
+        }
     }
+}
+
+/// Calls `name` for every module named by `modules_load=` and `rd.modules_load=` (comma
+/// lists; each may be given several times), in command-line order, as systemd reads them.
+pub fn modules_load_lists<'a>(cmdline: &'a [u8], mut name: impl FnMut(&'a [u8])) {
+    for p in cmdline::params(cmdline) {
+        if p.key == b"--" {
+            break;
+        }
+        if let (b"modules_load" | b"rd.modules_load", Some(list)) = (p.key, p.value) {
+            list.split(|&b| b == b',').filter(|n| !n.is_empty()).for_each(&mut name);
+        }
+    }
+}
+
+fn parse_ms(value: Option<&[u8]>) -> Option<u64> {
+    let digits = value.filter(|v| !v.is_empty() && v.len() <= 9 && v.iter().all(u8::is_ascii_digit))?;
+    Some(digits.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
 }
 
 const PREFIX: &[u8] = b"modinit.";
@@ -109,6 +145,16 @@ impl<'a> BootOptions<'a> {
                         expected: "boot or now",
                     }),
                 },
+                (b"modinit.settle_ms" | b"modinit.timeout_ms", value) => match parse_ms(value) {
+                    Some(ms) if p.key == b"modinit.settle_ms" => opts.settle_ms = ms,
+                    Some(ms) => opts.timeout_ms = ms,
+                    None => warn(OptionWarning::BadValue {
+                        key: p.key,
+                        value: value.unwrap_or_default(),
+                        expected: "a number of milliseconds",
+                    }),
+                },
+                (b"quiet", None) => opts.quiet = true,
                 (key, _) if key.starts_with(PREFIX) => warn(OptionWarning::UnknownOption { key }),
                 _ => {}
             }
@@ -129,12 +175,11 @@ mod tests {
 
     #[test]
     fn defaults_when_nothing_is_given() {
-        let (opts, warnings) = parse("console=ttyS0 quiet");
-        assert_eq!(
-            opts,
-            BootOptions { init: None, on_error: OnError::Shell, kmsg: Some(Level::Err), kmsg_since_boot: false }
-        );
+        let (opts, warnings) = parse("console=ttyS0");
+        assert_eq!(opts, BootOptions::default());
+        assert_eq!((opts.kmsg, opts.settle_ms, opts.timeout_ms, opts.quiet), (Some(Level::Err), 200, 10_000, false));
         assert!(warnings.is_empty());
+        assert!(parse("quiet").0.quiet);
     }
 
     #[test]
@@ -176,6 +221,22 @@ mod tests {
         let (opts, warnings) = parse("modinit.kmsg=loud modinit.kmsg_since=yesterday");
         assert_eq!((opts.kmsg, opts.kmsg_since_boot), (Some(Level::Err), false));
         assert_eq!(warnings.len(), 2);
+    }
+
+    #[test]
+    fn reads_loading_times_and_rejects_non_numbers() {
+        let (opts, warnings) = parse("modinit.settle_ms=50 modinit.timeout_ms=3000");
+        assert_eq!((opts.settle_ms, opts.timeout_ms), (50, 3000));
+        assert!(warnings.is_empty());
+        let (opts, warnings) = parse("modinit.settle_ms=-1 modinit.timeout_ms=9999999999 modinit.settle_ms");
+        assert_eq!((opts.settle_ms, opts.timeout_ms, warnings.len()), (200, 10_000, 3));
+    }
+
+    #[test]
+    fn modules_load_lists_are_read_in_order() {
+        let mut names = Vec::new();
+        modules_load_lists(b"modules_load=a,b rd.modules_load=c,,d modules_load=e -- modules_load=f", |n| names.push(n));
+        assert_eq!(names, [&b"a"[..], b"b", b"c", b"d", b"e"]);
     }
 
     #[test]

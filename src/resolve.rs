@@ -435,14 +435,14 @@ fn kmod_trie_order(key: &[u8], a: &AliasHit<'_>, b: &AliasHit<'_>) -> Ordering {
 #[cfg(all(test, feature = "alloc"))]
 mod tests {
     use super::*;
-    use crate::index::FileCompression;
+    use crate::decompress::Compression;
     use crate::index::writer::{IndexContents, ModuleEntry, write};
     use std::string::String;
     use std::vec;
     use std::vec::Vec;
 
     fn module(stem: &str, deps: Vec<u16>) -> ModuleEntry {
-        ModuleEntry { stem: stem.into(), dir: Some(b"kernel".to_vec()), compression: FileCompression::None, builtin: false, deps }
+        ModuleEntry { stem: stem.into(), dir: Some(b"kernel".to_vec()), compression: Compression::None, builtin: false, deps }
     }
 
     /// ids: 0 ahci (deps libahci, libata), 1 libahci (libata), 2 libata, 3 e1000, 4 e1000e,
@@ -464,7 +464,7 @@ mod tests {
             modules_load: vec![],
         };
         for stem in ["crc32c", "virtio_blk"] {
-            c.modules.push(ModuleEntry { stem: stem.into(), dir: None, compression: FileCompression::None, builtin: true, deps: vec![] });
+            c.modules.push(ModuleEntry { stem: stem.into(), dir: None, compression: Compression::None, builtin: true, deps: vec![] });
         }
         write(&c).unwrap()
     }

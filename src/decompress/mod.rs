@@ -38,6 +38,25 @@ impl Compression {
         }
     }
 
+    /// What follows `.ko` in the name of a module file stored this way.
+    pub fn extension(self) -> &'static [u8] {
+        match self {
+            Compression::None => b"",
+            Compression::Gzip => b".gz",
+            Compression::Zstd => b".zst",
+            Compression::Xz => b".xz",
+        }
+    }
+
+    /// How a module file named `name` is stored, and the name without `.ko[.EXT]`; None
+    /// when it is not a module file name.
+    pub fn of_file_name(name: &[u8]) -> Option<(&[u8], Compression)> {
+        [Compression::None, Compression::Gzip, Compression::Zstd, Compression::Xz].into_iter().find_map(|c| {
+            let stem = name.strip_suffix(c.extension())?.strip_suffix(b".ko")?;
+            (!stem.is_empty()).then_some((stem, c))
+        })
+    }
+
     /// The format's name as messages use it: "gzip", "zstd", "xz", or "uncompressed".
     pub fn name(self) -> &'static str {
         match self {

@@ -7,11 +7,13 @@
 //! it; a lookup visits exactly the groups whose prefix starts the key, found by binary search.
 //!
 //! Stream layout (all lengths in bytes; see docs/index-format.md):
-//! `group := lcp:u8 suffix_len:u8 suffix count:varint (rest:varint module:varint){count}`
+//! `group := lcp:u8 suffix_len:u8 suffix count:varint (rest:varint module_delta:varint){count}`
 //! where the prefix is the previous group's first `lcp` bytes followed by `suffix`, `rest` is
-//! the string-table offset of the pattern after its prefix, and `module` a module id. Every
-//! [`BLOCK_GROUPS`]th group starts a block with `lcp = 0`; the block table holds each block's
-//! stream offset as a u32.
+//! the string-table offset of the pattern after its prefix, and `module_delta` the zigzag-coded
+//! difference between the pattern's module id and the previous pattern's (0 before a block's
+//! first pattern): neighbouring prefixes mostly belong to one driver, so this is mostly one
+//! byte. Every [`BLOCK_GROUPS`]th group starts a block with `lcp = 0`; the block table holds
+//! each block's stream offset as a u32.
 
 use super::bytes::{Cursor, u32_at};
 use super::strings::Strings;
@@ -59,23 +61,35 @@ pub struct AliasTable<'a> {
     strings: Strings<'a>,
 }
 
-/// A decoded group header; its patterns follow at `patterns`.
+/// A decoded group header; its patterns follow at `patterns`, their module ids relative to
+/// `module_base`.
 #[derive(Debug, Clone)]
 struct Group<'a> {
     count: u32,
     patterns: Cursor<'a>,
+    module_base: u32,
 }
 
-/// Walks groups from a block start, keeping the current prefix.
+/// Decodes one pattern: (rest offset, module id), updating the running module id.
+fn next_pattern(c: &mut Cursor<'_>, module: &mut u32) -> Option<(u32, u32)> {
+    let rest = c.varint()?;
+    let zigzag = c.varint()?;
+    let delta = i64::from(zigzag >> 1) ^ -i64::from(zigzag & 1);
+    *module = u32::try_from(i64::from(*module) + delta).ok()?;
+    Some((rest, *module))
+}
+
+/// Walks groups from a block start, keeping the current prefix and module id.
 struct Groups<'a> {
     cursor: Cursor<'a>,
     prefix: [u8; MAX_PREFIX],
     len: usize,
+    module: u32,
 }
 
 impl<'a> Groups<'a> {
     fn at(stream: &'a [u8], offset: usize) -> Self {
-        Groups { cursor: Cursor::at(stream, offset), prefix: [0; MAX_PREFIX], len: 0 }
+        Groups { cursor: Cursor::at(stream, offset), prefix: [0; MAX_PREFIX], len: 0, module: 0 }
     }
 
     fn prefix(&self) -> &[u8] {
@@ -93,11 +107,11 @@ impl<'a> Groups<'a> {
         self.len = len;
         let count = self.cursor.varint()?;
         let patterns = self.cursor.clone();
+        let module_base = self.module;
         for _ in 0..count {
-            self.cursor.varint()?;
-            self.cursor.varint()?;
+            next_pattern(&mut self.cursor, &mut self.module)?;
         }
-        Some((lcp, Group { count, patterns }))
+        Some((lcp, Group { count, patterns, module_base }))
     }
 }
 
@@ -119,14 +133,17 @@ impl<'a> AliasTable<'a> {
             if block_start && table.block(index / BLOCK_GROUPS) != Some(offset) {
                 return Err(TableError::Blocks);
             }
+            if block_start {
+                groups.module = 0;
+            }
             let bad = TableError::Group { offset };
             let (lcp, group) = groups.next().ok_or(bad)?;
             if (block_start && lcp != 0) || previous_len.is_some_and(|p| previous[..p] >= *groups.prefix()) {
                 return Err(bad);
             }
-            let mut patterns = group.patterns;
+            let (mut patterns, mut module) = (group.patterns, group.module_base);
             for _ in 0..group.count {
-                let (rest, module) = (patterns.varint().ok_or(bad)?, patterns.varint().ok_or(bad)?);
+                let (rest, module) = next_pattern(&mut patterns, &mut module).ok_or(bad)?;
                 if strings.get(rest).is_none() || module as usize >= modules || module > u32::from(u16::MAX) {
                     return Err(bad);
                 }
@@ -193,9 +210,9 @@ impl<'a> AliasTable<'a> {
                 limit = lcp;
                 continue;
             }
-            let mut patterns = group.patterns;
+            let (mut patterns, mut module) = (group.patterns, group.module_base);
             for _ in 0..group.count {
-                let (Some(rest), Some(module)) = (patterns.varint(), patterns.varint()) else { return };
+                let Some((rest, module)) = next_pattern(&mut patterns, &mut module) else { return };
                 let rest = self.strings.get(rest).unwrap_or_default();
                 if kmod_alias_match(rest, &key[len..]) {
                     hit(AliasHit { prefix_len: len, rest, module: module as u16 });
@@ -246,9 +263,11 @@ mod writer {
         }
         let (mut blocks, mut stream) = (Vec::new(), Vec::new());
         let mut previous: &[u8] = &[];
+        let mut previous_module = 0i64;
         for (i, (prefix, members)) in groups.into_iter().enumerate() {
             let lcp = if i % BLOCK_GROUPS == 0 {
                 blocks.extend_from_slice(&(stream.len() as u32).to_le_bytes());
+                previous_module = 0;
                 0
             } else {
                 prefix.iter().zip(previous).take_while(|(a, b)| a == b).count()
@@ -259,7 +278,9 @@ mod writer {
             push_varint(&mut stream, members.len() as u32);
             for (rest, module) in members {
                 push_varint(&mut stream, rest);
-                push_varint(&mut stream, u32::from(module));
+                let delta = i64::from(module) - previous_module;
+                push_varint(&mut stream, ((delta << 1) ^ (delta >> 63)) as u32);
+                previous_module = i64::from(module);
             }
             previous = prefix;
         }

@@ -7,14 +7,17 @@
 //! with depmod's own modules.softdep sorted among the files. The caller reads the files (in
 //! parallel, on the host) and hands over their contents.
 
-use super::format::FileCompression;
+use crate::decompress::Compression;
+use crate::elf::Elf;
+use crate::elf_symbols::{dependency_symbols, exported_symbols};
+use crate::modinfo::Modinfo;
 use crate::name::module_name;
 use super::writer::{IndexContents, ModuleEntry};
 use crate::config::{ConfigFile, ConfigWarning, Directive, insert_module_dir_file, parse_modprobe_d, parse_modules_load_d};
 use crate::name::normalize_alias;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 /// What the builder needs to know of one module file.
@@ -30,6 +33,40 @@ pub struct ModuleFacts {
     pub exports: Vec<Vec<u8>>,
     /// Symbols the module needs, in kmod's order (symtab, then unmatched `__versions`).
     pub imports: Vec<Vec<u8>>,
+}
+
+/// Why a module file's facts could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactsError {
+    Elf(crate::elf::ElfError),
+    Modinfo(crate::modinfo::ModinfoError),
+    Symbols(crate::elf_symbols::SymbolError),
+}
+
+impl core::fmt::Display for FactsError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FactsError::Elf(e) => write!(f, "{e}"),
+            FactsError::Modinfo(e) => write!(f, "{e}"),
+            FactsError::Symbols(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl ModuleFacts {
+    /// The facts of the module at `path` (relative to the modules dir) from its ELF image.
+    pub fn from_image(path: &[u8], image: &[u8]) -> Result<ModuleFacts, FactsError> {
+        let elf = Elf::parse(image).map_err(FactsError::Elf)?;
+        let modinfo = Modinfo::of(&elf).map_err(FactsError::Modinfo)?;
+        let owned = |s: &[u8]| s.to_vec();
+        Ok(ModuleFacts {
+            path: path.to_vec(),
+            aliases: modinfo.values(b"alias").map(owned).collect(),
+            softdeps: modinfo.values(b"softdep").map(owned).collect(),
+            exports: exported_symbols(&elf).map(owned).collect(),
+            imports: dependency_symbols(&elf).map_err(FactsError::Symbols)?.map(|s| s.name.to_vec()).collect(),
+        })
+    }
 }
 
 /// The inputs besides the module files.
@@ -65,7 +102,7 @@ struct Loadable<'f> {
     facts: &'f ModuleFacts,
     stem: &'f [u8],
     dir: &'f [u8],
-    compression: FileCompression,
+    compression: Compression,
 }
 
 impl Loadable<'_> {
@@ -124,7 +161,7 @@ fn order_modules<'f>(modules: &'f [ModuleFacts], tree: &TreeFiles, warn: &mut dy
             Some(i) => (&facts.path[..i], &facts.path[i + 1..]),
             None => (&facts.path[..0], &facts.path[..]),
         };
-        match FileCompression::split_file_name(file) {
+        match Compression::of_file_name(file) {
             Some((stem, compression)) => files.push(Loadable { facts, stem, dir, compression }),
             None => warn(BuildWarning(format!("{}: not a module file name, skipped", lossy(&facts.path)))),
         }
@@ -151,7 +188,7 @@ fn order_modules<'f>(modules: &'f [ModuleFacts], tree: &TreeFiles, warn: &mut dy
 }
 
 /// Each module's dependencies in load order, computed as depmod does: a symbol's owner is
-/// the first module (in priority order) exporting it; a module depends on the owners of the
+/// the last module (in priority order) exporting it (depmod's hash_add replaces); a module depends on the owners of the
 /// symbols it needs; a topological sort numbers modules users-first, and a module's whole
 /// dependency closure, sorted by that number, is its modules.dep line — which kmod loads
 /// from the end, so the load order is that list reversed.
@@ -159,7 +196,7 @@ fn dependencies(modules: &[Loadable<'_>], warn: &mut dyn FnMut(BuildWarning)) ->
     let mut owner: BTreeMap<&[u8], usize> = BTreeMap::new();
     for (i, m) in modules.iter().enumerate() {
         for sym in &m.facts.exports {
-            owner.entry(sym.as_slice()).or_insert(i);
+            owner.insert(sym.as_slice(), i);
         }
     }
     let direct: Vec<Vec<usize>> = modules
@@ -237,7 +274,7 @@ fn add_builtins(contents: &mut IndexContents, tree: &TreeFiles, warn: &mut dyn F
             contents.modules.push(ModuleEntry {
                 stem: stem.to_vec(),
                 dir: None,
-                compression: FileCompression::None,
+                compression: Compression::None,
                 builtin: true,
                 deps: Vec::new(),
             });
@@ -356,7 +393,7 @@ mod tests {
         // so right is taken next, then left, then base: modules.dep lists users first.
         assert_eq!(names(&c, &c.modules[0].deps), ["base", "left", "right"]);
         assert_eq!(names(&c, &c.modules[1].deps), ["base"]);
-        assert_eq!(c.modules[0].compression, FileCompression::Zstd);
+        assert_eq!(c.modules[0].compression, Compression::Zstd);
     }
 
     #[test]

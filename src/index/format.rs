@@ -1,6 +1,8 @@
 //! The layout of `modinit.idx`, shared by the reader and the writer. The specification for
 //! people is docs/index-format.md; this file is the same thing for the compiler.
 
+use crate::decompress::Compression;
+
 /// The file's first bytes.
 pub const MAGIC: [u8; 8] = *b"MODINIDX";
 /// Bumped on every incompatible change; a reader accepts only its own.
@@ -27,7 +29,8 @@ pub enum Section {
     Deps,
     /// u16 module ids sorted by module name (loadable before builtin for equal names).
     Names,
-    /// u32 string offsets: directories of module files, relative to the modules dir.
+    /// Directories of module files, as a tree under the modules dir: [`DIR_RECORD`]-byte
+    /// records (parent u16 or [`NO_DIR`], name u32), parents before children.
     Dirs,
     /// The .ko files' aliases: block table and group stream (see alias_table.rs).
     ModuleAliasBlocks,
@@ -71,7 +74,8 @@ impl Section {
         match self {
             Section::Modules => MODULE_RECORD,
             Section::Deps | Section::Names => 2,
-            Section::Dirs | Section::ModuleAliasBlocks | Section::BuiltinAliasBlocks => 4,
+            Section::Dirs => DIR_RECORD,
+            Section::ModuleAliasBlocks | Section::BuiltinAliasBlocks => 4,
             Section::Blacklist | Section::ModulesLoad => 4,
             Section::ConfigAliases | Section::Options => 8,
             Section::Softdeps => 12,
@@ -109,49 +113,30 @@ pub const REC_DIR: usize = 4;
 pub const REC_COMPRESSION: usize = 6;
 pub const REC_FLAGS: usize = 7;
 pub const REC_DEPS: usize = 8;
-/// `dir` of a module without a file (builtin).
+/// `dir` of a module without a file (builtin), and `parent` of a top directory.
 pub const NO_DIR: u16 = u16::MAX;
+/// A directory record: parent u16, name u32 (one path component).
+pub const DIR_RECORD: usize = 6;
 /// Flag: built into the kernel image (from modules.builtin).
 pub const FLAG_BUILTIN: u8 = 1;
 
-/// How a module file is stored, as the record's compression byte.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum FileCompression {
-    None = 0,
-    Gzip = 1,
-    Zstd = 2,
-    Xz = 3,
+/// The record's compression byte for `c`.
+pub fn compression_byte(c: Compression) -> u8 {
+    match c {
+        Compression::None => 0,
+        Compression::Gzip => 1,
+        Compression::Zstd => 2,
+        Compression::Xz => 3,
+    }
 }
 
-impl FileCompression {
-    pub fn from_byte(b: u8) -> Option<Self> {
-        Some(match b {
-            0 => FileCompression::None,
-            1 => FileCompression::Gzip,
-            2 => FileCompression::Zstd,
-            3 => FileCompression::Xz,
-            _ => return None,
-        })
-    }
-
-    /// What follows `.ko` in the file name.
-    pub fn extension(self) -> &'static [u8] {
-        match self {
-            FileCompression::None => b"",
-            FileCompression::Gzip => b".gz",
-            FileCompression::Zstd => b".zst",
-            FileCompression::Xz => b".xz",
-        }
-    }
-
-    /// The compression of a file named `name`, and its name without `.ko[.EXT]`; None when it
-    /// is not a module file name.
-    pub fn split_file_name(name: &[u8]) -> Option<(&[u8], FileCompression)> {
-        [FileCompression::None, FileCompression::Gzip, FileCompression::Zstd, FileCompression::Xz]
-            .into_iter()
-            .find_map(|c| {
-                let stem = name.strip_suffix(c.extension())?.strip_suffix(b".ko")?;
-                (!stem.is_empty()).then_some((stem, c))
-            })
-    }
+/// The compression a record's byte names; None for an unknown byte.
+pub fn compression_from_byte(b: u8) -> Option<Compression> {
+    Some(match b {
+        0 => Compression::None,
+        1 => Compression::Gzip,
+        2 => Compression::Zstd,
+        3 => Compression::Xz,
+        _ => return None,
+    })
 }

@@ -15,5 +15,4 @@ mod strings;
 pub mod writer;
 
 pub use alias_table::{AliasHit, AliasTable, TableError, kmod_alias_match};
-pub use format::FileCompression;
 pub use reader::{Index, IndexError, Module, ModuleId, Softdep};

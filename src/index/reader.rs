@@ -8,6 +8,7 @@
 use super::alias_table::{AliasTable, TableError};
 use super::bytes::{u16_at, u32_at};
 use super::format::*;
+use crate::decompress::Compression;
 use super::strings::Strings;
 use crate::crc32::checksum as crc32;
 use crate::name::module_name;
@@ -66,7 +67,7 @@ pub struct Index<'a> {
     modules: &'a [u8],
     deps: &'a [u8],
     names: &'a [u8],
-    dirs: &'a [u8],
+    dirs: Dirs<'a>,
     module_aliases: AliasTable<'a>,
     builtin_aliases: AliasTable<'a>,
     config_aliases: &'a [u8],
@@ -82,11 +83,49 @@ pub struct Module<'a> {
     pub id: ModuleId,
     /// The file name without `.ko[.EXT]` (for a builtin: as modules.builtin names it).
     pub stem: &'a [u8],
-    /// Directory of the file relative to the modules dir; None for a builtin.
-    pub dir: Option<&'a [u8]>,
-    pub compression: FileCompression,
+    pub compression: Compression,
     pub builtin: bool,
+    /// The file's directory (a [`Dirs`] number), [`NO_DIR`] for a builtin or a file at the
+    /// top of the modules dir.
+    dir: u16,
+    dirs: Dirs<'a>,
     deps: &'a [u8],
+}
+
+/// The directory tree of the module files.
+#[derive(Debug, Clone, Copy)]
+struct Dirs<'a> {
+    table: &'a [u8],
+    strings: Strings<'a>,
+}
+
+impl<'a> Dirs<'a> {
+    fn len(&self) -> usize {
+        self.table.len() / DIR_RECORD
+    }
+
+    /// (parent, name) of directory `d`.
+    fn get(&self, d: u16) -> Option<(u16, &'a [u8])> {
+        let base = usize::from(d) * DIR_RECORD;
+        Some((u16_at(self.table, base)?, self.strings.get(u32_at(self.table, base + 2)?)?))
+    }
+
+    /// Appends `d`'s path (`a/b/c`) to `buf` at `*len`; None when it does not fit. Parents
+    /// have smaller numbers (checked when opening), so this ends.
+    fn write_path(&self, d: u16, buf: &mut [u8], len: &mut usize) -> Option<()> {
+        let (parent, name) = self.get(d)?;
+        if parent != NO_DIR {
+            self.write_path(parent, buf, len)?;
+            push(buf, len, b"/")?;
+        }
+        push(buf, len, name)
+    }
+}
+
+fn push(buf: &mut [u8], len: &mut usize, part: &[u8]) -> Option<()> {
+    buf.get_mut(*len..*len + part.len())?.copy_from_slice(part);
+    *len += part.len();
+    Some(())
 }
 
 impl<'a> Module<'a> {
@@ -108,11 +147,16 @@ impl<'a> Module<'a> {
     /// The file's path relative to the modules dir, written into `buf`; None for a builtin
     /// or when `buf` is too small.
     pub fn path<'b>(&self, buf: &'b mut [u8]) -> Option<&'b [u8]> {
-        let parts: [&[u8]; 5] = [self.dir?, b"/", self.stem, b".ko", self.compression.extension()];
+        if self.builtin {
+            return None;
+        }
         let mut len = 0;
-        for part in parts {
-            buf.get_mut(len..len + part.len())?.copy_from_slice(part);
-            len += part.len();
+        if self.dir != NO_DIR {
+            self.dirs.write_path(self.dir, buf, &mut len)?;
+            push(buf, &mut len, b"/")?;
+        }
+        for part in [self.stem, b".ko", self.compression.extension()] {
+            push(buf, &mut len, part)?;
         }
         Some(&buf[..len])
     }
@@ -186,7 +230,7 @@ impl<'a> Index<'a> {
             modules,
             deps: section(Section::Deps)?,
             names: section(Section::Names)?,
-            dirs: section(Section::Dirs)?,
+            dirs: Dirs { table: section(Section::Dirs)?, strings },
             module_aliases: alias_table(Section::ModuleAliasBlocks, Section::ModuleAliasStream, "module aliases")?,
             builtin_aliases: alias_table(Section::BuiltinAliasBlocks, Section::BuiltinAliasStream, "builtin aliases")?,
             config_aliases: section(Section::ConfigAliases)?,
@@ -203,6 +247,12 @@ impl<'a> Index<'a> {
     /// ranges and module ids, and the order of the name table.
     fn validate(&self) -> Result<(), IndexError> {
         let bad = |section, record| IndexError::BadRecord { section, record };
+        for d in 0..self.dirs.len() {
+            match self.dirs.get(d as u16) {
+                Some((parent, name)) if (parent == NO_DIR || usize::from(parent) < d) && !name.is_empty() => {}
+                _ => return Err(bad("directories", d)),
+            }
+        }
         let count = self.module_count();
         let dep_count = self.deps.len() / 2;
         let mut previous_start = 0;
@@ -211,8 +261,8 @@ impl<'a> Index<'a> {
             let stem = u32_at(self.modules, rec(REC_STEM)).and_then(|s| self.strings.get(s));
             let dir = u16_at(self.modules, rec(REC_DIR)).unwrap_or_default();
             let start = u32_at(self.modules, rec(REC_DEPS)).unwrap_or(u32::MAX) as usize;
-            let compression = self.modules.get(rec(REC_COMPRESSION)).copied().and_then(FileCompression::from_byte);
-            let dir_ok = dir == NO_DIR || u32_at(self.dirs, usize::from(dir) * 4).and_then(|d| self.strings.get(d)).is_some();
+            let compression = self.modules.get(rec(REC_COMPRESSION)).copied().and_then(compression_from_byte);
+            let dir_ok = dir == NO_DIR || usize::from(dir) < self.dirs.len();
             if stem.is_none_or(<[u8]>::is_empty) || !dir_ok || compression.is_none() || start < previous_start || start > dep_count {
                 return Err(bad("modules", i));
             }
@@ -267,16 +317,13 @@ impl<'a> Index<'a> {
         let field = |off: usize| self.modules.get(base + off..);
         field(0)?;
         let stem = self.strings.get(u32_at(self.modules, base + REC_STEM)?)?;
-        let dir = match u16_at(self.modules, base + REC_DIR)? {
-            NO_DIR => None,
-            d => Some(self.strings.get(u32_at(self.dirs, usize::from(d) * 4)?)?),
-        };
-        let compression = FileCompression::from_byte(*field(REC_COMPRESSION)?.first()?)?;
+        let dir = u16_at(self.modules, base + REC_DIR)?;
+        let compression = compression_from_byte(*field(REC_COMPRESSION)?.first()?)?;
         let flags = *field(REC_FLAGS)?.first()?;
         let start = u32_at(self.modules, base + REC_DEPS)? as usize;
         let end = u32_at(self.modules, base + MODULE_RECORD + REC_DEPS).map_or(self.deps.len() / 2, |e| e as usize);
         let deps = self.deps.get(start * 2..end * 2)?;
-        Some(Module { id, stem, dir, compression, builtin: flags & FLAG_BUILTIN != 0, deps })
+        Some(Module { id, stem, compression, builtin: flags & FLAG_BUILTIN != 0, dir, dirs: self.dirs, deps })
     }
 
     pub fn modules(&self) -> impl Iterator<Item = Module<'a>> + '_ {

@@ -3,6 +3,7 @@
 
 use super::alias_table::{encode, rests_by_frequency};
 use super::format::*;
+use crate::decompress::Compression;
 use crate::name::module_name;
 use super::strings::StringsWriter;
 use crate::crc32::checksum as crc32;
@@ -17,7 +18,7 @@ pub struct ModuleEntry {
     pub stem: Vec<u8>,
     /// Directory relative to the modules dir; None for a builtin.
     pub dir: Option<Vec<u8>>,
-    pub compression: FileCompression,
+    pub compression: Compression,
     pub builtin: bool,
     /// Dependencies as module ids (positions in [`IndexContents::modules`]), load order.
     pub deps: Vec<u16>,
@@ -102,18 +103,28 @@ pub fn write(c: &IndexContents) -> Result<Vec<u8>, WriteError> {
         sections.insert(i, bytes);
     };
 
+    // Every directory and its ancestors, numbered in path order: parents come first.
     let mut dirs: BTreeMap<&[u8], u16> = BTreeMap::new();
-    for dir in c.modules.iter().filter_map(|m| m.dir.as_deref()) {
-        let next = dirs.len();
-        dirs.entry(dir).or_insert(next as u16);
+    for dir in c.modules.iter().filter_map(|m| m.dir.as_deref()).filter(|d| !d.is_empty()) {
+        for (i, _) in dir.iter().enumerate().filter(|&(_, &b)| b == b'/') {
+            dirs.insert(&dir[..i], 0);
+        }
+        dirs.insert(dir, 0);
     }
     if dirs.len() >= usize::from(NO_DIR) {
         return Err(WriteError::TooManyDirectories(dirs.len()));
     }
-    let mut dir_table = alloc::vec![0u8; dirs.len() * 4];
-    for (dir, &i) in &dirs {
-        let off = s.intern(dir);
-        dir_table[usize::from(i) * 4..][..4].copy_from_slice(&off.to_le_bytes());
+    for (i, id) in dirs.values_mut().enumerate() {
+        *id = i as u16;
+    }
+    let mut dir_table = Vec::new();
+    for dir in dirs.keys() {
+        let (parent, name) = match dir.iter().rposition(|&b| b == b'/') {
+            Some(slash) => (dirs.get(&dir[..slash]).copied().unwrap_or(NO_DIR), &dir[slash + 1..]),
+            None => (NO_DIR, *dir),
+        };
+        dir_table.extend_from_slice(&parent.to_le_bytes());
+        dir_table.extend_from_slice(&s.intern(name).to_le_bytes());
     }
 
     let (mut modules, mut deps) = (Vec::new(), Vec::new());
@@ -122,7 +133,7 @@ pub fn write(c: &IndexContents) -> Result<Vec<u8>, WriteError> {
         let dir = m.dir.as_deref().and_then(|d| dirs.get(d)).copied().unwrap_or(NO_DIR);
         modules.extend_from_slice(&stem.to_le_bytes());
         modules.extend_from_slice(&dir.to_le_bytes());
-        modules.push(m.compression as u8);
+        modules.push(compression_byte(m.compression));
         modules.push(if m.builtin { FLAG_BUILTIN } else { 0 });
         modules.extend_from_slice(&((deps.len() / 2) as u32).to_le_bytes());
         for d in &m.deps {
@@ -209,7 +220,7 @@ mod tests {
         ModuleEntry {
             stem: stem.as_bytes().to_vec(),
             dir: dir.map(|d| d.as_bytes().to_vec()),
-            compression: if dir.is_some() { FileCompression::Zstd } else { FileCompression::None },
+            compression: if dir.is_some() { Compression::Zstd } else { Compression::None },
             builtin: dir.is_none(),
             deps,
         }
@@ -223,10 +234,11 @@ mod tests {
                 module("ahci", Some("kernel/drivers/ata"), vec![2, 0]),
                 module("libahci", Some("kernel/drivers/ata"), vec![0]),
                 module("snd-hda-intel", Some("kernel/sound/pci/hda"), vec![]),
+                module("top-level", Some(""), vec![]),
                 module("crc32c_generic", None, vec![]),
             ],
             module_aliases: vec![(b"pci:v*d*sv*sd*bc01sc06i01*".to_vec(), 1), (b"pci:v00008086d*".to_vec(), 3)],
-            builtin_aliases: vec![(b"crypto-crc32c".to_vec(), 4)],
+            builtin_aliases: vec![(b"crypto-crc32c".to_vec(), 5)],
             config_aliases: vec![(b"eth*".to_vec(), b"e1000".to_vec())],
             options: vec![(b"ahci".to_vec(), b"mobile_lpm_policy=1".to_vec())],
             blacklist: vec![b"pcspkr".to_vec()],
@@ -240,12 +252,13 @@ mod tests {
         let bytes = write(&sample()).unwrap();
         assert_eq!(bytes, write(&sample()).unwrap(), "deterministic");
         let index = Index::open(&bytes).unwrap();
+        let mut buf = [0u8; 64];
         assert_eq!(index.kernel_release(), b"6.1.0-test");
-        assert_eq!(index.module_count(), 5);
+        assert_eq!(index.module_count(), 6);
+        assert_eq!(index.find(b"top_level", false).unwrap().path(&mut buf), Some(&b"top-level.ko.zst"[..]));
         let ahci = index.find(b"ahci", false).unwrap();
         assert_eq!(ahci.id, ModuleId(1));
         assert_eq!(ahci.deps().collect::<Vec<_>>(), [ModuleId(2), ModuleId(0)]);
-        let mut buf = [0u8; 64];
         assert_eq!(ahci.path(&mut buf), Some(&b"kernel/drivers/ata/ahci.ko.zst"[..]));
         let hda = index.find(b"snd_hda_intel", false).unwrap();
         assert_eq!((hda.id, hda.stem), (ModuleId(3), &b"snd-hda-intel"[..]));

@@ -70,6 +70,17 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "zst")]
         compress_modules: ModuleCompression,
     },
+    /// Build `modinit.idx` for a module tree (what depmod does for kmod).
+    Index {
+        /// A lib/modules/VERSION directory; default: Debian's kernel's.
+        #[arg(long)]
+        modules: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        /// Root holding etc/modprobe.d, usr/lib/modules-load.d, ...; default: no configuration.
+        #[arg(long)]
+        config_root: Option<PathBuf>,
+    },
     /// Build everything and boot it under QEMU with the console on this terminal.
     Run {
         #[command(flatten)]
@@ -113,6 +124,26 @@ fn main() -> Result<()> {
             };
             let size = initramfs::write(&initramfs::assemble(&spec)?, &out)?;
             println!("{}: {} KiB", out.display(), size / 1024);
+        }
+        Cmd::Index { modules, out, config_root } => {
+            let modules = match modules {
+                Some(m) => m,
+                None => kernel::provision(kernel::DEFAULT_FLAVOUR)?.modules,
+            };
+            let started = std::time::Instant::now();
+            let built = xtask::index::build_index(&modules, config_root.as_deref())?;
+            for w in &built.warnings {
+                eprintln!("xtask: warning: {w}");
+            }
+            std::fs::write(&out, &built.bytes)?;
+            println!(
+                "{}: {} modules, {} bytes ({} KiB), built in {} ms",
+                out.display(),
+                built.modules,
+                built.bytes.len(),
+                built.bytes.len().div_ceil(1024),
+                started.elapsed().as_millis()
+            );
         }
         Cmd::Run { kernel, machine, compress_modules, append } => {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG])?;

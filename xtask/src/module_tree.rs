@@ -88,17 +88,7 @@ fn module_stem(rel: &str) -> Option<&str> {
 }
 
 fn recompress(name: &str, bytes: Vec<u8>, to: ModuleCompression) -> Result<Vec<u8>> {
-    let plain = if name.ends_with(".gz") {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut out).with_context(|| format!("{name}: bad gzip"))?;
-        out
-    } else if name.ends_with(".zst") {
-        zstd::decode_all(&bytes[..]).with_context(|| format!("{name}: bad zstd"))?
-    } else if name.ends_with(".xz") {
-        bail!("{name}: .ko.xz source modules are not supported; decompress the tree first")
-    } else {
-        bytes
-    };
+    let plain = decompressed(Path::new(name), bytes)?;
     Ok(match to {
         ModuleCompression::None => plain,
         ModuleCompression::Gz => {
@@ -109,5 +99,20 @@ fn recompress(name: &str, bytes: Vec<u8>, to: ModuleCompression) -> Result<Vec<u
         // One-shot compression records the content size in the frame header, as the `zstd`
         // tool does for a file (and modinit requires); the streaming `encode_all` does not.
         ModuleCompression::Zst => zstd::bulk::compress(&plain, ZSTD_LEVEL)?,
+    })
+}
+
+/// The ELF image of a module file named `path` whose contents are `bytes`.
+pub fn decompressed(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {
+    let name = path.display();
+    Ok(match path.extension().and_then(|e| e.to_str()) {
+        Some("gz") => {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut out).with_context(|| format!("{name}: bad gzip"))?;
+            out
+        }
+        Some("zst") => zstd::decode_all(&bytes[..]).with_context(|| format!("{name}: bad zstd"))?,
+        Some("xz") => bail!("{name}: .ko.xz modules are not supported; decompress the tree first"),
+        _ => bytes,
     })
 }

@@ -1,0 +1,106 @@
+//! `cargo xtask index`: builds `modinit.idx` for a module tree on the host, with the library's
+//! builder (what the `depmod` applet runs on the target), reading the modules in parallel.
+
+use anyhow::{Context, Result};
+use modinit::config::{ConfigDir, MODPROBE_D_DIRS, MODULES_LOAD_D_DIRS, select_modprobe_d, select_modules_load_d};
+use modinit::decompress::Compression;
+use modinit::index::builder::{ModuleFacts, TreeFiles, build};
+use modinit::index::writer::write;
+use rayon::prelude::*;
+use std::fs;
+use std::path::{Path, PathBuf};
+use walkdir::WalkDir;
+
+/// An index and what building it reported.
+pub struct Built {
+    pub bytes: Vec<u8>,
+    pub modules: usize,
+    pub warnings: Vec<String>,
+}
+
+/// Builds the index of the `lib/modules/VERSION` directory `modules`, with the modprobe.d and
+/// modules-load.d of `config_root` (none when None).
+pub fn build_index(modules: &Path, config_root: Option<&Path>) -> Result<Built> {
+    let release = modules.file_name().and_then(|n| n.to_str()).context("module tree without a version name")?;
+    let files = module_files(modules)?;
+    let results: Vec<(ModuleFacts, Option<String>)> = files.par_iter().map(|path| read_module(modules, path)).collect();
+    let mut warnings = Vec::new();
+    let mut facts = Vec::new();
+    for (f, warning) in results {
+        facts.push(f);
+        warnings.extend(warning);
+    }
+    let optional = |name: &str| fs::read(modules.join(name)).ok();
+    let tree = TreeFiles {
+        kernel_release: release.as_bytes().to_vec(),
+        modules_order: optional("modules.order"),
+        modules_builtin: optional("modules.builtin"),
+        modules_builtin_modinfo: optional("modules.builtin.modinfo"),
+        modprobe_d: match config_root {
+            Some(root) => select_modprobe_d(config_dirs(root, MODPROBE_D_DIRS)?),
+            None => Vec::new(),
+        },
+        modules_load_d: match config_root {
+            Some(root) => select_modules_load_d(config_dirs(root, MODULES_LOAD_D_DIRS)?),
+            None => Vec::new(),
+        },
+    };
+    let contents = build(&facts, &tree, &mut |w| warnings.push(w.to_string()));
+    let bytes = write(&contents).map_err(|e| anyhow::anyhow!("writing the index: {e}"))?;
+    Ok(Built { bytes, modules: facts.len(), warnings })
+}
+
+/// Every module file under `modules`, sorted.
+fn module_files(modules: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in WalkDir::new(modules).follow_links(true) {
+        let entry = entry.with_context(|| format!("walking {}", modules.display()))?;
+        let name = entry.file_name().as_encoded_bytes();
+        if entry.file_type().is_file() && Compression::of_file_name(name).is_some() {
+            files.push(entry.into_path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The facts of one module. One that cannot be read stays in the index by name only (as
+/// depmod keeps it in modules.dep), with a warning naming the file.
+fn read_module(modules: &Path, path: &Path) -> (ModuleFacts, Option<String>) {
+    let rel = path.strip_prefix(modules).unwrap_or(path).as_os_str().as_encoded_bytes();
+    let facts = fs::read(path)
+        .map_err(anyhow::Error::from)
+        .and_then(|file| crate::module_tree::decompressed(path, file))
+        .and_then(|image| ModuleFacts::from_image(rel, &image).map_err(|e| anyhow::anyhow!("{e}")));
+    match facts {
+        Ok(f) => (f, None),
+        Err(e) => {
+            let bare = ModuleFacts { path: rel.to_vec(), ..ModuleFacts::default() };
+            (bare, Some(format!("{}: {e:#}; indexed without aliases or dependencies", path.display())))
+        }
+    }
+}
+
+/// The configuration directories under `root`, highest precedence first, as the selectors
+/// take them: regular files with their text, symlinks to /dev/null as masks.
+fn config_dirs(root: &Path, dirs: &[&str]) -> Result<Vec<ConfigDir>> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        let path = root.join(dir);
+        let mut entries = Vec::new();
+        if let Ok(listing) = fs::read_dir(&path) {
+            for entry in listing {
+                let entry = entry?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let target = fs::read_link(entry.path()).ok();
+                if target.as_deref() == Some(Path::new("/dev/null")) {
+                    entries.push((name, None));
+                } else if entry.path().is_file() {
+                    entries.push((name, Some(fs::read(entry.path())?)));
+                }
+            }
+        }
+        out.push((dir.to_string(), entries));
+    }
+    Ok(out)
+}
