@@ -20,6 +20,8 @@ pub struct ImageSpec {
     /// A `lib/modules/VERSION` directory to copy to the same place in the image.
     pub modules: Option<PathBuf>,
     pub compress_modules: ModuleCompression,
+    /// A root whose modprobe.d and modules-load.d are baked into the image's module index.
+    pub config_root: Option<PathBuf>,
 }
 
 /// Where the guest's shell lives in images: the guest test init runs with it.
@@ -40,7 +42,7 @@ pub fn assemble(spec: &ImageSpec) -> Result<Archive> {
         a.insert(GUEST_BUSYBOX, Node::File(read(Path::new(crate::tools::BUSYBOX_STATIC))?), 0o755);
     }
     if let Some(modules) = &spec.modules {
-        add_module_tree(&mut a, modules, spec.compress_modules)?;
+        add_module_tree(&mut a, modules, spec.compress_modules, spec.config_root.as_deref())?;
     }
     Ok(a)
 }
@@ -58,8 +60,9 @@ pub fn write(archive: &Archive, out: &Path) -> Result<u64> {
 }
 
 /// Copies `modules` (a lib/modules/VERSION directory) to the same path in the image, each
-/// module stored with `compression` (recompressed once and cached, see [`module_tree`]).
-fn add_module_tree(a: &mut Archive, modules: &Path, compression: ModuleCompression) -> Result<()> {
+/// module stored with `compression` (recompressed once and cached, see [`module_tree`]),
+/// with modinit's index of the tree as stored.
+fn add_module_tree(a: &mut Archive, modules: &Path, compression: ModuleCompression, config_root: Option<&Path>) -> Result<()> {
     let version = modules
         .file_name()
         .and_then(|n| n.to_str())
@@ -71,6 +74,8 @@ fn add_module_tree(a: &mut Archive, modules: &Path, compression: ModuleCompressi
         let rel = path.strip_prefix(&tree)?.to_str().context("non-UTF-8 path")?;
         a.insert(&format!("lib/modules/{version}/{rel}"), Node::File(bytes), 0o644);
     }
+    let index = crate::index::build_index(&tree, config_root)?;
+    a.insert(&format!("lib/modules/{version}/modinit.idx"), Node::File(index.bytes), 0o644);
     Ok(())
 }
 

@@ -69,6 +69,9 @@ enum Cmd {
         init: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "zst")]
         compress_modules: ModuleCompression,
+        /// Root holding etc/modprobe.d, usr/lib/modules-load.d, ... to bake into the index.
+        #[arg(long)]
+        config_root: Option<PathBuf>,
     },
     /// Build `modinit.idx` for a module tree (what depmod does for kmod).
     Index {
@@ -109,7 +112,7 @@ fn main() -> Result<()> {
             println!("vmlinuz={}", k.vmlinuz.display());
             println!("modules={}", k.modules.display());
         }
-        Cmd::Initramfs { out, modules, no_modules, init, compress_modules } => {
+        Cmd::Initramfs { out, modules, no_modules, init, compress_modules, config_root } => {
             tools::ensure(&[&BUSYBOX])?;
             let modules = match (no_modules, modules) {
                 (true, _) => None,
@@ -121,6 +124,7 @@ fn main() -> Result<()> {
                 real_init: Some(init.unwrap_or_else(xtask::paths::guest_init)),
                 modules,
                 compress_modules,
+                config_root,
             };
             let size = initramfs::write(&initramfs::assemble(&spec)?, &out)?;
             println!("{}: {} KiB", out.display(), size / 1024);

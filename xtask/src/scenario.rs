@@ -68,6 +68,7 @@ impl Scenario {
             real_init: Some(crate::paths::guest_init()),
             modules: compression.map(|_| setup.kernel.modules.clone()),
             compress_modules: compression.unwrap_or(ModuleCompression::None),
+            config_root: None,
         };
         Ok(Scenario {
             name: name.to_string(),
