@@ -64,6 +64,11 @@ impl Describe {
     pub fn name(self) -> Option<&'static str> {
         TABLE.iter().find(|e| e.0 == self.0).map(|e| e.1)
     }
+
+    /// glibc's strerror() text, e.g. `No such file or directory`, when the table knows it.
+    pub fn meaning(self) -> Option<&'static str> {
+        TABLE.iter().find(|e| e.0 == self.0).map(|e| e.2)
+    }
 }
 
 impl fmt::Display for Describe {

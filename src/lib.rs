@@ -22,6 +22,7 @@ pub mod kcmdline;
 pub mod kmsg;
 pub mod line;
 pub mod modinfo;
+pub mod modprobe_args;
 pub mod module_error;
 pub mod name;
 pub mod options;

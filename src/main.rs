@@ -4,6 +4,7 @@
 #![no_std]
 #![no_main]
 
+mod applets;
 mod boot;
 mod sys;
 
@@ -17,6 +18,9 @@ use modinit::resolve::Resolver;
 const CMDLINE_MAX: usize = 4096;
 
 fn main(args: sys::start::StartArgs) -> ! {
+    if let Some((applet, first)) = applets::chosen(args) {
+        sys::syscall::exit_group(applets::run(applet, first, args));
+    }
     let started = Instant::now();
 
     boot::mount::mount_early_filesystems();
@@ -29,7 +33,7 @@ fn main(args: sys::start::StartArgs) -> ! {
     let mut kernel_log = boot::kernel_log::KernelLog::open(&opts);
 
     let modules_dir = boot::index_file::ModulesDir::of_running_kernel();
-    if let Some(index) = boot::index_file::open_index(&modules_dir) {
+    if let Some(index) = boot::index_file::open_boot_index(&modules_dir) {
         boot::autoload::run(&Resolver { index, cmdline }, &modules_dir, &opts, &mut kernel_log);
     }
 

@@ -3,9 +3,10 @@
 use super::log::{error, warning};
 use core::ffi::CStr;
 use modinit::errno::Describe;
-use modinit::index::Index;
+use modinit::index::{Index, IndexError};
 use modinit::line::Bytes;
 use rustix::fs::{Mode, OFlags, fstat, open};
+use rustix::io::Errno;
 use rustix::mm::{MapFlags, ProtFlags, mmap};
 
 /// Room for `/lib/modules/` + a release (at most 64 bytes, `__NEW_UTS_LEN`) + a file name.
@@ -20,12 +21,17 @@ pub struct ModulesDir {
 impl ModulesDir {
     pub fn of_running_kernel() -> ModulesDir {
         let uname = rustix::system::uname();
+        Self::new(b"", uname.release().to_bytes()).unwrap_or(ModulesDir { buf: [0; PATH_MAX], len: 0 })
+    }
+
+    /// `ROOT/lib/modules/RELEASE`; None when it does not fit.
+    pub fn new(root: &[u8], release: &[u8]) -> Option<ModulesDir> {
         let mut dir = ModulesDir { buf: [0; PATH_MAX], len: 0 };
-        for part in [&b"/lib/modules/"[..], uname.release().to_bytes()] {
-            dir.buf[dir.len..dir.len + part.len()].copy_from_slice(part);
+        for part in [root, &b"/lib/modules/"[..], release] {
+            dir.buf.get_mut(dir.len..dir.len + part.len())?.copy_from_slice(part);
             dir.len += part.len();
         }
-        dir
+        Some(dir)
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -46,55 +52,64 @@ impl ModulesDir {
     }
 }
 
-/// Maps and checks the index; None, with the reason on the console, when it cannot be used.
-pub fn open_index(dir: &ModulesDir) -> Option<Index<'static>> {
+/// Why the index could not be used.
+#[derive(Debug, Clone, Copy)]
+pub enum OpenError {
+    Open(Errno),
+    Empty,
+    Map(Errno),
+    Invalid(IndexError),
+}
+
+impl core::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            OpenError::Open(e) | OpenError::Map(e) => write!(f, "{}", Describe(e.raw_os_error())),
+            OpenError::Empty => write!(f, "empty file"),
+            OpenError::Invalid(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The index file of `dir`, `DIR/modinit.idx`, as a C string in `buf`.
+pub fn index_path<'b>(dir: &ModulesDir, buf: &'b mut [u8; PATH_MAX + 16]) -> &'b CStr {
+    dir.join(b"modinit.idx", buf).unwrap_or(c"/lib/modules/modinit.idx")
+}
+
+/// Maps and checks the index of `dir`. It is never unmapped, hence 'static.
+pub fn open_index(dir: &ModulesDir) -> Result<Index<'static>, OpenError> {
     let mut buf = [0u8; PATH_MAX + 16];
-    let path = dir.join(b"modinit.idx", &mut buf)?;
-    let fd = match open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(e) => {
-            error!("no module index: {}: {}; no drivers are loaded", Bytes(path.to_bytes()), Describe(e.raw_os_error()));
-            return None;
-        }
-    };
-    let len = match fstat(&fd) {
-        Ok(st) if st.st_size > 0 => st.st_size as usize,
-        Ok(_) => {
-            error!("{}: empty file; no drivers are loaded", Bytes(path.to_bytes()));
-            return None;
-        }
-        Err(e) => {
-            error!("cannot stat {}: {}", Bytes(path.to_bytes()), Describe(e.raw_os_error()));
-            return None;
-        }
-    };
+    let path = index_path(dir, &mut buf);
+    let fd = open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(OpenError::Open)?;
+    let len = fstat(&fd).map_err(OpenError::Open)?.st_size as usize;
+    if len == 0 {
+        return Err(OpenError::Empty);
+    }
     // SAFETY: a new read-only private mapping at an address the kernel picks: it aliases no
     // Rust object.
     let mapped = unsafe { mmap(core::ptr::null_mut(), len, ProtFlags::READ, MapFlags::PRIVATE, &fd, 0) };
-    let bytes: &'static [u8] = match mapped {
-        // SAFETY: `len` readable bytes at `p`, never unmapped and never written (the file is
-        // the initramfs's own), so the slice is valid for the life of the process.
-        Ok(p) => unsafe { core::slice::from_raw_parts(p.cast::<u8>(), len) },
-        Err(e) => {
-            error!("cannot map {}: {}", Bytes(path.to_bytes()), Describe(e.raw_os_error()));
-            return None;
-        }
-    };
-    match Index::open(bytes) {
+    let ptr = mapped.map_err(OpenError::Map)?;
+    // SAFETY: `len` readable bytes at `ptr`, never unmapped and never written (modules files
+    // are not changed while the system boots), so the slice is valid for the whole process.
+    let bytes: &'static [u8] = unsafe { core::slice::from_raw_parts(ptr.cast::<u8>(), len) };
+    Index::open(bytes).map_err(OpenError::Invalid)
+}
+
+/// The boot's use of [`open_index`]: problems on the console, and a warning when the index
+/// was built for another kernel.
+pub fn open_boot_index(dir: &ModulesDir) -> Option<Index<'static>> {
+    let mut buf = [0u8; PATH_MAX + 16];
+    let path = index_path(dir, &mut buf).to_bytes();
+    match open_index(dir) {
         Ok(index) => {
-            let release = rustix::system::uname();
-            if index.kernel_release() != release.release().to_bytes() {
-                warning!(
-                    "{} was built for kernel {}, this is {}",
-                    Bytes(path.to_bytes()),
-                    Bytes(index.kernel_release()),
-                    Bytes(release.release().to_bytes())
-                );
+            let release = &dir.as_bytes()[b"/lib/modules/".len().min(dir.as_bytes().len())..];
+            if index.kernel_release() != release {
+                warning!("{} was built for kernel {}, this is {}", Bytes(path), Bytes(index.kernel_release()), Bytes(release));
             }
             Some(index)
         }
         Err(e) => {
-            error!("{}: {e}; no drivers are loaded", Bytes(path.to_bytes()));
+            error!("cannot use the module index {}: {e}; no drivers are loaded", Bytes(path));
             None
         }
     }

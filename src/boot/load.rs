@@ -37,6 +37,8 @@ pub enum Failure {
     XzUnsupported,
     /// The kernel refused it.
     Kernel(LoadError),
+    /// Its path or its options do not fit modinit's buffers.
+    TooLong,
 }
 
 impl Failure {
@@ -54,6 +56,7 @@ impl fmt::Display for Failure {
             Failure::Memory(e) => write!(f, "no memory for the decompressed module: {}", Describe(e.raw_os_error())),
             Failure::XzUnsupported => write!(f, "xz-compressed, and this kernel does not decompress modules itself"),
             Failure::Kernel(e) => write!(f, "{e}"),
+            Failure::TooLong => write!(f, "its path or options are longer than modinit's buffers"),
         }
     }
 }

@@ -13,4 +13,5 @@ pub mod load;
 pub mod log;
 pub mod mount;
 pub mod on_error;
+pub mod probe;
 pub mod uevents;

@@ -1,6 +1,8 @@
 //! modinit's host harness, as a library: the `xtask` binary and the tests in `tests/` share it.
 
+pub mod bench;
 pub mod build;
+pub mod corpus;
 pub mod cpio;
 pub mod index;
 pub mod initramfs;

@@ -96,6 +96,11 @@ enum Cmd {
         #[arg(long, default_value = "")]
         append: String,
     },
+    /// Measure modinit against its peers and write docs/benchmarks.md.
+    Bench {
+        #[command(flatten)]
+        kernel: KernelArgs,
+    },
     /// The whole test suite: host tests, then the QEMU boot tests.
     Test {
         #[command(flatten)]
@@ -158,6 +163,19 @@ fn main() -> Result<()> {
             s.append = append;
             eprintln!("xtask: booting {} under QEMU ({}); the guest powers off when done", k.version, xtask::qemu::accel());
             s.run_interactive()?;
+        }
+        Cmd::Bench { kernel } => {
+            let k = kernel.resolve()?;
+            let rows = xtask::bench::index_rows(&k.modules)?;
+            let context = format!(
+                "Kernel {} ({} modules); {} CPUs; median of 5 runs each.",
+                k.version,
+                xtask::corpus::module_names(&xtask::kmod::indexed_root(&k.modules)?.join("lib/modules").join(&k.version))?.len(),
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            );
+            let md = xtask::bench::report(&rows, &context);
+            print!("{md}");
+            std::fs::write(xtask::paths::workspace_root().join("docs/benchmarks.md"), md)?;
         }
         Cmd::Test { kernel, filter } => {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;

@@ -1,0 +1,64 @@
+//! The toolbox in the same binary: chosen by the name it runs as (a symlink such as
+//! /sbin/modprobe) or by a first argument (`modinit modprobe ...`). An applet is an ordinary
+//! process: it writes to stdout/stderr and exits with kmod's codes.
+
+mod modprobe;
+
+use crate::sys::start::StartArgs;
+use core::ffi::CStr;
+use core::fmt::Write;
+use modinit::line::Line;
+
+/// The applet `args` ask for, with its own arguments (argv[0] first); None for the boot.
+pub fn chosen(args: StartArgs) -> Option<(fn(&[&[u8]]) -> i32, usize)> {
+    let arg = |i: usize| -> Option<&[u8]> {
+        let ptr = *args.argv.get(i)?;
+        // SAFETY: argv entries are NUL-terminated strings the kernel put on our stack.
+        (!ptr.is_null()).then(|| unsafe { CStr::from_ptr(ptr.cast()) }.to_bytes())
+    };
+    let basename = |s: &'static [u8]| s.rsplit(|&b| b == b'/').next().unwrap_or(s);
+    let find = |name: &[u8]| APPLETS.iter().find(|(n, _)| n.as_bytes() == name).map(|&(_, f)| f);
+    // PID 1 is the boot, whatever its name.
+    if rustix::process::getpid().is_init() {
+        return None;
+    }
+    let argv0 = basename(arg(0)?);
+    match find(argv0) {
+        Some(f) => Some((f, 0)),
+        None => find(arg(1)?).map(|f| (f, 1)),
+    }
+}
+
+const APPLETS: [(&str, fn(&[&[u8]]) -> i32); 1] = [("modprobe", modprobe::main)];
+
+/// Runs an applet on argv[first..] and returns its exit code.
+pub fn run(applet: fn(&[&[u8]]) -> i32, first: usize, args: StartArgs) -> i32 {
+    const MAX_ARGS: usize = 256;
+    let mut argv: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
+    let mut n = 0;
+    for &ptr in args.argv.iter().skip(first).take(MAX_ARGS) {
+        // SAFETY: as in `chosen`.
+        argv[n] = unsafe { CStr::from_ptr(ptr.cast()) }.to_bytes();
+        n += 1;
+    }
+    applet(&argv[..n])
+}
+
+/// Writes one formatted line to `fd` (1 or 2) in one write().
+fn print(fd: i32, message: core::fmt::Arguments<'_>) {
+    let mut line = Line::<4096>::new();
+    let _ = line.write_fmt(message);
+    // SAFETY: fd 1 and 2 are the applet's stdout and stderr, or closed (then EBADF).
+    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
+    let _ = rustix::io::write(fd, line.finish());
+}
+
+/// `out!(...)`: a line on stdout.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::applets::print(1, format_args!($($arg)*)) };
+}
+/// `err!(...)`: a line on stderr.
+macro_rules! err {
+    ($($arg:tt)*) => { $crate::applets::print(2, format_args!($($arg)*)) };
+}
+use {err, out};

@@ -1,0 +1,231 @@
+//! `modprobe`: kmod's modprobe over modinit's index, with kmod's messages and exit codes.
+//! The kernel runs it as `modprobe -q -- NAME` for request_module() (fs-*, crypto-*, ...).
+//!
+//! Supported: inserting names and aliases with their dependencies and softdeps (`-a`, `-b`,
+//! `-n`, `-v`, `-q`, `--first-time`, module parameters after the name), `-D`/`--show-depends`,
+//! `-R`/`--resolve-alias`, `-S VERSION`, `-d DIR`. Not yet: `-r`, `-c`, `-C`, `--force*`.
+
+use super::{err, out};
+use crate::boot::file::read_into;
+use crate::boot::index_file::{ModulesDir, index_path, open_index};
+use crate::boot::load::Failure;
+use crate::boot::probe::{Blacklist, Event, Probed, Prober};
+use modinit::errno::Describe;
+use modinit::line::Bytes;
+use modinit::modprobe_args::{ArgError, Mode, parse};
+use modinit::resolve::{Key, Resolver};
+
+const MAX_OPERANDS: usize = 256;
+const USAGE: &str = "Usage: modprobe [options] [-i] [-b] modulename [parameters...]\n\
+       modprobe [options] -a [-i] [-b] modulename [modulename...]\n\
+       modprobe [options] -D|-R modulename\n\
+Options: -a -b -q -n -v --first-time -D --show-depends -R --resolve-alias -S VERSION -d DIR -h";
+
+pub fn main(argv: &[&[u8]]) -> i32 {
+    let mut operands: [&[u8]; MAX_OPERANDS] = [&[]; MAX_OPERANDS];
+    let mut count = 0;
+    let parsed = parse(argv.get(1..).unwrap_or_default(), |o| {
+        if let Some(slot) = operands.get_mut(count) {
+            *slot = o;
+        }
+        count += 1;
+    });
+    let opts = match parsed {
+        Ok(o) if count <= MAX_OPERANDS => o,
+        Ok(_) => {
+            err!("modprobe: ERROR: more than {MAX_OPERANDS} arguments");
+            return 1;
+        }
+        Err(ArgError::Help) => {
+            out!("{USAGE}");
+            return 0;
+        }
+        Err(e) => {
+            report_arg_error(e);
+            return 1;
+        }
+    };
+    let operands = &operands[..count];
+    let uname = rustix::system::uname();
+    let release = opts.version.unwrap_or(uname.release().to_bytes());
+    let Some(dir) = ModulesDir::new(opts.dirname.unwrap_or_default(), release) else {
+        err!("modprobe: ERROR: module directory path too long");
+        return 1;
+    };
+    let index = match open_index(&dir) {
+        Ok(index) => index,
+        Err(e) => {
+            let mut buf = [0u8; crate::boot::index_file::PATH_MAX + 16];
+            err!("modprobe: FATAL: cannot use {}: {e}", Bytes(index_path(&dir, &mut buf).to_bytes()));
+            return 1;
+        }
+    };
+    // kmod applies the kernel command line's options and blacklist too.
+    let mut cmdline = [0u8; 4096];
+    let cmdline = read_into(c"/proc/cmdline", &mut cmdline).unwrap_or_default();
+    let resolver = Resolver { index, cmdline };
+    let mut prober = Prober::new(&resolver, &dir);
+    prober.dry_run = opts.dry_run || opts.mode == Mode::ShowDepends;
+    let ctx = Context { opts: &opts, dir: &dir };
+
+    let (names, params) = if opts.all { (operands, &[][..]) } else { operands.split_at(1) };
+    let mut extra = ExtraOptions::new();
+    for p in params {
+        extra.push(p);
+    }
+    let mut status = 0;
+    for &name in names {
+        if ctx.one(&mut prober, name, extra.as_bytes()).is_err() {
+            status = 1;
+        }
+    }
+    status
+}
+
+struct Context<'o> {
+    opts: &'o modinit::modprobe_args::Options<'o>,
+    dir: &'o ModulesDir,
+}
+
+impl Context<'_> {
+    /// kmod's `insmod()` for one name: Err when it was not found or a module failed.
+    fn one(&self, prober: &mut Prober<'_, '_>, name: &[u8], extra: &[u8]) -> Result<(), ()> {
+        let not_found = || {
+            if !self.opts.quiet {
+                err!("modprobe: FATAL: Module {} not found in directory {}", Bytes(name), Bytes(self.dir.as_bytes()));
+            }
+            Err(())
+        };
+        let Ok(key) = Key::new(name) else { return not_found() };
+        let mut found = [None; 64];
+        let n = match prober.resolver.lookup(&key, &mut found) {
+            Ok((_, 0)) => return not_found(),
+            Ok((_, n)) => n,
+            Err(e) => {
+                err!("modprobe: ERROR: cannot resolve {}: {e:?}", Bytes(name));
+                return Err(());
+            }
+        };
+        let blacklist = if self.opts.use_blacklist { Blacklist::All } else { Blacklist::AliasOnly };
+        let mut result = Ok(());
+        for f in found[..n].iter().flatten() {
+            let mut top = [0u8; 256];
+            let top = f.target.name(&mut top);
+            if self.opts.mode == Mode::ResolveAlias {
+                out!("{}", Bytes(top));
+                continue;
+            }
+            let mut failed = None;
+            let probed = prober.probe(f, key.as_bytes(), extra, blacklist, &mut |e| self.event(e, &mut failed));
+            match probed {
+                Probed::InKernel if self.opts.first_time => {
+                    err!("modprobe: ERROR: could not insert '{}': Module already in kernel", Bytes(top));
+                    result = Err(());
+                }
+                Probed::Unplannable => {
+                    err!("modprobe: ERROR: could not insert '{}': softdeps nest too deep", Bytes(top));
+                    result = Err(());
+                }
+                _ => {}
+            }
+            if let Some(failure) = failed {
+                // kmod names the module asked for, whichever of its list failed.
+                err!("modprobe: ERROR: could not insert '{}': {}", Bytes(top), Reason(failure));
+                result = Err(());
+            }
+        }
+        result
+    }
+
+    fn event(&self, e: Event<'_>, failed: &mut Option<Failure>) {
+        match e {
+            Event::Planned { name, path: None, .. } => out!("builtin {}", Bytes(name)),
+            Event::Planned { path: Some(path), options, .. } => {
+                if self.opts.mode == Mode::ShowDepends || self.opts.verbose {
+                    out!("insmod {} {}", Bytes(path.to_bytes()), Bytes(options));
+                }
+            }
+            Event::Loaded { .. } => {}
+            Event::Failed { failure, required: true, .. } => *failed = Some(failure),
+            Event::Missing { required: true, .. } => *failed = Some(Failure::File(rustix::io::Errno::NOENT)),
+            Event::Failed { .. } | Event::Missing { .. } => {}
+        }
+    }
+}
+
+/// kmod modprobe's wording of a failure: its two special cases, else strerror().
+struct Reason(Failure);
+
+impl core::fmt::Display for Reason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let errno = match self.0 {
+            Failure::Kernel(e) => e.0,
+            Failure::File(e) => e.raw_os_error(),
+            other => return write!(f, "{other}"),
+        };
+        match errno {
+            17 => f.write_str("Module already in kernel"),
+            2 => f.write_str("Unknown symbol in module, or unknown parameter (see dmesg)"),
+            e => match Describe(e).meaning() {
+                Some(m) => f.write_str(m),
+                None => write!(f, "Unknown error {e}"),
+            },
+        }
+    }
+}
+
+fn report_arg_error(e: ArgError<'_>) {
+    match e {
+        ArgError::InvalidOption(c) => err!("modprobe: invalid option -- '{}'", char::from(c)),
+        ArgError::UnrecognizedOption(o) => err!("modprobe: unrecognized option '{}'", Bytes(o)),
+        ArgError::MissingValue(o) => err!("modprobe: option requires an argument -- '{}'", Bytes(o)),
+        ArgError::Unsupported(o) => err!("modprobe: ERROR: {} is not supported by modinit's modprobe", Bytes(o)),
+        ArgError::NoModule => err!("modprobe: ERROR: missing parameters. See -h."),
+        ArgError::Conflicting => err!("modprobe: ERROR: -D and -R cannot be used together"),
+        ArgError::Help => {}
+    }
+}
+
+/// modprobe's `options_from_array`: the parameters after the name, space-separated, with a
+/// value that holds a space quoted (`p="a b"`) unless it is quoted already.
+struct ExtraOptions {
+    buf: [u8; 4096],
+    len: usize,
+}
+
+impl ExtraOptions {
+    fn new() -> Self {
+        ExtraOptions { buf: [0; 4096], len: 0 }
+    }
+
+    fn push(&mut self, param: &[u8]) {
+        let eq = param.iter().position(|&b| b == b'=');
+        let needs_quotes = eq.is_some_and(|i| {
+            let value = &param[i + 1..];
+            !value.starts_with(b"\"") && !value.starts_with(b"'") && value.contains(&b' ')
+        });
+        let first = self.len == 0;
+        let mut put = |s: &[u8]| {
+            if let Some(dst) = self.buf.get_mut(self.len..self.len + s.len()) {
+                dst.copy_from_slice(s);
+                self.len += s.len();
+            }
+        };
+        if !first {
+            put(b" ");
+        }
+        match eq {
+            Some(i) if needs_quotes => {
+                put(&param[..=i]);
+                put(b"\"");
+                put(&param[i + 1..]);
+                put(b"\"");
+            }
+            _ => put(param),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}

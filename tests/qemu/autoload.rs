@@ -1,0 +1,133 @@
+//! Driver loading on a real kernel with real emulated devices, judged against kmod.
+//!
+//! The oracle is independent of modinit: the same machine and module tree booted with
+//! kmod's `modprobe -a -b` run over every modalias until nothing changes
+//! (qemu/guest/kmod-coldplug). modinit must leave the same set of modules in /proc/modules,
+//! whether the tree is stored as `.ko`, `.ko.zst` or `.ko.gz`. The configuration scenarios
+//! check the effect in the guest: which modules are there, and their parameters in sysfs.
+
+use modinit_tests::{assert_exec_line, boot, expect_clean};
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+use xtask::cpio::Node;
+use xtask::initramfs::ModuleCompression;
+use xtask::machine::Machine;
+use xtask::scenario::{Report, Scenario};
+
+fn modules(r: &Report) -> BTreeSet<String> {
+    let listed = r.guest("modules").unwrap_or_else(|| panic!("no module list; see {}", r.outcome.log.display()));
+    listed.split_whitespace().map(str::to_string).collect()
+}
+
+/// What kmod's coldplug loop loads on the PC machine (booted once per test run).
+fn kmod_modules() -> &'static BTreeSet<String> {
+    static KMOD: OnceLock<BTreeSet<String>> = OnceLock::new();
+    KMOD.get_or_init(|| {
+        let mut s = Scenario::kmod_reference("autoload-kmod-reference").unwrap();
+        s.machine = Machine::Pc;
+        let r = boot(&s);
+        expect_clean(&r);
+        let m = modules(&r);
+        assert!(m.len() > 30, "kmod loads the PC's drivers: {m:?}");
+        m
+    })
+}
+
+fn boot_pc(name: &str, compression: ModuleCompression, append: &str) -> Report {
+    let mut s = Scenario::with_modules(name, Some(compression)).unwrap();
+    s.machine = Machine::Pc;
+    s.append = append.to_string();
+    let r = boot(&s);
+    expect_clean(&r);
+    assert_exec_line(&r, "/sbin/init");
+    r
+}
+
+fn assert_same_as_kmod(r: &Report) {
+    let (ours, theirs) = (modules(r), kmod_modules());
+    let only_ours: Vec<_> = ours.difference(theirs).collect();
+    let only_kmod: Vec<_> = theirs.difference(&ours).collect();
+    assert!(only_ours.is_empty() && only_kmod.is_empty(), "only modinit: {only_ours:?}; only kmod: {only_kmod:?}; see {}", r.outcome.log.display());
+    let done = r.modinit_lines().into_iter().find(|l| l.starts_with("done: ")).expect("a summary line");
+    assert!(done.contains(" failed=0 "), "{done}");
+}
+
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn zstd_modules_load_like_kmod() {
+    assert_same_as_kmod(&boot_pc("autoload-zst", ModuleCompression::Zst, ""));
+}
+
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn gzip_modules_load_like_kmod() {
+    assert_same_as_kmod(&boot_pc("autoload-gz", ModuleCompression::Gz, ""));
+}
+
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn plain_modules_load_like_kmod_and_quiet_hides_the_module_lines() {
+    let r = boot_pc("autoload-plain", ModuleCompression::None, "quiet");
+    assert_same_as_kmod(&r);
+    assert!(!r.modinit_lines().iter().any(|l| l.starts_with("loaded ")), "quiet: no line per module");
+}
+
+/// A scenario whose index carries `files` (path under the config root, text) and whose guest
+/// reports `report` (files, e.g. module parameters).
+fn boot_configured(name: &str, files: &[(&str, &str)], append: &str, report: &[&str]) -> Report {
+    let config = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = config.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let mut s = Scenario::with_config(name, ModuleCompression::Zst, config.path()).unwrap();
+    s.machine = Machine::Pc;
+    s.append = append.to_string();
+    s.image.insert("etc/guest-report", Node::File(report.join("\n").into_bytes()), 0o644);
+    let r = boot(&s);
+    expect_clean(&r);
+    assert_exec_line(&r, "/sbin/init");
+    r
+}
+
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn blacklists_from_config_and_command_line_are_honoured() {
+    let r = boot_configured("autoload-blacklist", &[("etc/modprobe.d/test.conf", "blacklist e1000\n")], "modprobe.blacklist=virtio_rng", &[]);
+    let m = modules(&r);
+    assert!(!m.contains("e1000") && !m.contains("virtio_rng"), "{m:?}");
+    assert!(m.contains("ahci") && m.contains("virtio_net"), "the others still load: {m:?}");
+    let expected: BTreeSet<String> = kmod_modules().iter().filter(|n| *n != "e1000" && *n != "virtio_rng").cloned().collect();
+    assert_eq!(m, expected);
+}
+
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn options_from_config_and_command_line_reach_the_modules() {
+    let copybreak = "/sys/module/e1000/parameters/copybreak";
+    let napi_tx = "/sys/module/virtio_net/parameters/napi_tx";
+    let r = boot_configured(
+        "autoload-options",
+        &[("etc/modprobe.d/test.conf", "options e1000 copybreak=64\n")],
+        "virtio-net.napi_tx=N",
+        &[copybreak, napi_tx],
+    );
+    assert_eq!(r.guest(&format!("file.{copybreak}")), Some("64"));
+    assert_eq!(r.guest(&format!("file.{napi_tx}")), Some("N"));
+}
+
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn softdeps_and_load_lists_bring_modules_no_device_asks_for() {
+    let r = boot_configured(
+        "autoload-lists",
+        &[("etc/modprobe.d/test.conf", "softdep e1000 post: dummy\n"), ("usr/lib/modules-load.d/test.conf", "# a comment\ntun\n")],
+        "modules_load=loop",
+        &[],
+    );
+    let m = modules(&r);
+    for name in ["dummy", "tun", "loop", "e1000"] {
+        assert!(m.contains(name), "{name} missing: {m:?}");
+    }
+}
