@@ -63,6 +63,8 @@ pub enum Via<'a> {
     ConfigAlias(&'a [u8]),
     /// Through an alias pattern matching the key, which the caller holds.
     Alias,
+    /// Through an alias pattern matching this softdep name (as the index spells it).
+    SoftdepAlias(&'a [u8]),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -222,10 +224,12 @@ impl<'a> Resolver<'a> {
     /// the alias it was reached through, in config order, then the command line's
     /// `NAME.PARAM=VALUE`, joined by spaces. `alias_key` is the key of a `Via::Alias` lookup.
     pub fn options(&self, found: &Found<'a>, alias_key: &[u8], mut piece: impl FnMut(&[u8])) {
+        let mut normalized = [0u8; KEY_MAX];
         let alias = match found.via {
             Via::Name => None,
             Via::ConfigAlias(pattern) => Some(pattern),
             Via::Alias => Some(alias_key),
+            Via::SoftdepAlias(name) => normalize_alias(name, &mut normalized).map(|n| &normalized[..n]),
         };
         let mut first = true;
         let mut emit = |parts: &[&[u8]]| {
@@ -376,7 +380,8 @@ impl<'a> Plan<'_, 'a> {
             let mut found = [None; 16];
             let Ok((_, n)) = self.resolver.lookup(&key, &mut found) else { continue };
             for f in found[..n].iter().flatten() {
-                self.probe_in(f.target, f.via, depth + 1)?;
+                let via = if f.via == Via::Alias { Via::SoftdepAlias(name) } else { f.via };
+                self.probe_in(f.target, via, depth + 1)?;
             }
         }
         Ok(())

@@ -10,82 +10,7 @@
 use modinit::index::Index;
 use modinit::resolve::{Found, Key, Resolver, Target, Via};
 use modinit_tests::kmod_oracle::{Insertion, Kmod};
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-
-/// The tree `cargo xtask test` provisions, or the one in target/kernel; None to skip.
-fn debian_tree() -> Option<PathBuf> {
-    if let Some(m) = std::env::var_os("MODINIT_MODULES") {
-        return Some(m.into());
-    }
-    let kernels = xtask::paths::target_dir().join("kernel");
-    let found = std::fs::read_dir(kernels).ok()?.flatten().find_map(|k| {
-        std::fs::read_dir(k.path().join("lib/modules")).ok()?.flatten().map(|v| v.path()).next()
-    });
-    found
-}
-
-/// The keys to compare: fixture modaliases, then keys derived from every pattern, then every
-/// module name (as written and with `-`), sorted and unique.
-fn corpus(kmod_tree: &Path) -> Vec<String> {
-    let mut keys = BTreeSet::new();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/modaliases");
-    for file in std::fs::read_dir(&fixtures).expect("tests/fixtures/modaliases").flatten() {
-        let text = std::fs::read_to_string(file.path()).unwrap();
-        keys.extend(text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string));
-    }
-    let aliases = std::fs::read_to_string(kmod_tree.join("modules.alias")).expect("depmod's modules.alias");
-    let builtin = std::fs::read(kmod_tree.join("modules.builtin.modinfo")).unwrap_or_default();
-    let builtin_aliases = builtin
-        .split(|&b| b == 0)
-        .filter_map(|r| std::str::from_utf8(r).ok()?.split_once(".alias=").map(|(_, a)| a.to_string()));
-    let patterns = aliases.lines().filter_map(|l| Some(l.strip_prefix("alias ")?.split_once(' ')?.0.to_string()));
-    for pattern in patterns.chain(builtin_aliases) {
-        keys.extend(keys_from(&pattern));
-    }
-    let dep = std::fs::read_to_string(kmod_tree.join("modules.dep")).unwrap();
-    let builtins = std::fs::read_to_string(kmod_tree.join("modules.builtin")).unwrap_or_default();
-    for path in dep.lines().filter_map(|l| l.split_once(':')).map(|(p, _)| p).chain(builtins.lines()) {
-        let name = path.rsplit('/').next().unwrap().split('.').next().unwrap();
-        keys.insert(name.to_string());
-        keys.insert(name.replace('_', "-"));
-    }
-    keys.into_iter().collect()
-}
-
-/// Strings a pattern matches (and one near miss): `*` as "" and as "Xy", `?` as "Q", a
-/// bracket as its first member.
-fn keys_from(pattern: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for star in ["", "Xy"] {
-        let mut key = String::new();
-        let mut chars = pattern.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '*' => key.push_str(star),
-                '?' => key.push('Q'),
-                '[' => {
-                    let mut member = None;
-                    for d in chars.by_ref() {
-                        if d == ']' && member.is_some() {
-                            break;
-                        }
-                        if member.is_none() && d != '!' && d != '^' {
-                            member = Some(d);
-                        }
-                    }
-                    key.extend(member);
-                }
-                '\\' => key.extend(chars.next()),
-                c => key.push(c),
-            }
-        }
-        out.push(key.clone());
-        key.push('~');
-        out.push(key);
-    }
-    out
-}
+use std::path::Path;
 
 fn name_of(t: &Target<'_>) -> String {
     let mut buf = [0u8; 256];
@@ -117,6 +42,10 @@ fn our_show_depends(r: &Resolver<'_>, key: &str) -> Vec<Insertion> {
             let mut options = Vec::new();
             let via = if matches!(f.target, Target::Module(t) if t.id == m.id) { *f } else { Found { target: step.target, via: step.via } };
             r.options(&via, k.as_bytes(), |p| options.extend_from_slice(p));
+            // kmod's module_options_concat leaves a space after configured options.
+            if !options.is_empty() {
+                options.push(b' ');
+            }
             lines.push((name_of(&step.target), path, String::from_utf8(options).unwrap()));
         })
         .unwrap();
@@ -163,30 +92,16 @@ fn report(what: &str, c: &Compared, names: usize) {
     assert!(c.mismatches.is_empty(), "{} mismatches with kmod, first ones:\n{}", c.mismatches.len(), shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
 }
 
-fn module_names(kmod_tree: &Path) -> Vec<String> {
-    let dep = std::fs::read_to_string(kmod_tree.join("modules.dep")).unwrap();
-    let builtins = std::fs::read_to_string(kmod_tree.join("modules.builtin")).unwrap_or_default();
-    dep.lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(p, _)| p)
-        .chain(builtins.lines())
-        .map(|p| p.rsplit('/').next().unwrap().split('.').next().unwrap().replace('-', "_"))
-        .collect()
-}
-
 #[test]
 fn resolution_equals_kmods_on_the_debian_tree() {
-    let Some(tree) = debian_tree() else {
-        eprintln!("skipped: no Debian module tree (run `cargo xtask kernel` or set MODINIT_MODULES)");
-        return;
-    };
+    let Some(tree) = modinit_tests::real_module_tree() else { return };
     let root = xtask::kmod::indexed_root(&tree).unwrap();
     let kmod_tree = root.join("lib/modules").join(tree.file_name().unwrap());
     let empty = tempfile::tempdir().unwrap();
     let kmod = Kmod::new(&kmod_tree, &[empty.path()]);
     let built = xtask::index::build_index(&tree, None).unwrap();
-    let keys = corpus(&kmod_tree);
-    let names = module_names(&kmod_tree);
+    let keys = xtask::corpus::keys(&kmod_tree).unwrap();
+    let names = xtask::corpus::module_names(&kmod_tree).unwrap();
     let c = compare(&built.bytes, &kmod, &kmod_tree, &keys, &names);
     report("no configuration", &c, names.len());
     assert!(keys.len() > 50_000 && c.matches > 25_000, "the corpus covers the tree: {} keys, {} matching", keys.len(), c.matches);
@@ -210,10 +125,7 @@ softdep virtio_* pre: virtio_rng
 
 #[test]
 fn configuration_is_applied_as_kmod_applies_it() {
-    let Some(tree) = debian_tree() else {
-        eprintln!("skipped: no Debian module tree");
-        return;
-    };
+    let Some(tree) = modinit_tests::real_module_tree() else { return };
     let root = xtask::kmod::indexed_root(&tree).unwrap();
     let kmod_tree = root.join("lib/modules").join(tree.file_name().unwrap());
     let config_root = tempfile::tempdir().unwrap();
@@ -226,8 +138,8 @@ fn configuration_is_applied_as_kmod_applies_it() {
         ["my-nic", "my_nic", "ethernet-0", "no-such-target", "pcspkr", "e1000e", "pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00"]
             .map(String::from)
             .into();
-    keys.extend(corpus(&kmod_tree).into_iter().step_by(7));
-    let mut names = module_names(&kmod_tree);
+    keys.extend(xtask::corpus::keys(&kmod_tree).unwrap().into_iter().step_by(7));
+    let mut names = xtask::corpus::module_names(&kmod_tree).unwrap();
     names.extend(keys.iter().take(7).cloned());
     let c = compare(&built.bytes, &kmod, &kmod_tree, &keys, &names);
     report("test configuration", &c, names.len());

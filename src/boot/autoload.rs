@@ -7,6 +7,7 @@
 //! loaded with its dependencies and softdeps, dependencies first, each module at most once.
 
 use super::clock::Instant;
+use super::file::write_once;
 use super::coldplug;
 use super::index_file::ModulesDir;
 use super::kernel_log::KernelLog;
@@ -14,6 +15,7 @@ use super::probe::{Blacklist, Event, Probed, Prober};
 use super::log::{error, say, warning};
 use super::uevents::UeventSocket;
 use core::ffi::CStr;
+use modinit::errno::Describe;
 use modinit::line::Bytes;
 use modinit::options::{BootOptions, modules_load_lists};
 use modinit::resolve::{Key, ModuleSet, Resolver, Target};
@@ -43,6 +45,7 @@ struct Loader<'r, 'a> {
 /// module so a driver's errors appear next to its name.
 pub fn run(resolver: &Resolver<'_>, dir: &ModulesDir, opts: &BootOptions<'_>, kernel_log: &mut KernelLog) {
     let started = Instant::now();
+    register_modprobe_helper();
     // Before the walk, so that no device added during it is missed.
     let socket = UeventSocket::open();
     let mut loader = Loader { prober: Prober::new(resolver, dir), quiet: opts.quiet, builtins: ModuleSet::new(), summary: Summary::default() };
@@ -134,6 +137,18 @@ impl<'a> Loader<'_, 'a> {
                 _ => {}
             }
         }
+    }
+}
+
+/// Points the kernel's request_module() at modinit's modprobe applet when the image has it,
+/// so that modules the kernel asks for (fs-*, crypto-*, net-pf-*) resolve through the index.
+fn register_modprobe_helper() {
+    const APPLET: &CStr = c"/sbin/modprobe";
+    if rustix::fs::access(APPLET, rustix::fs::Access::EXEC_OK).is_err() {
+        return;
+    }
+    if let Err(e) = write_once(c"/proc/sys/kernel/modprobe", APPLET.to_bytes()) {
+        warning!("cannot register {} as the kernel's modprobe: {}", Bytes(APPLET.to_bytes()), Describe(e.raw_os_error()));
     }
 }
 

@@ -7,6 +7,7 @@ pub mod cpio;
 pub mod index;
 pub mod initramfs;
 pub mod kernel;
+pub mod kmod;
 pub mod machine;
 pub mod module_tree;
 pub mod paths;

@@ -125,7 +125,7 @@ fn main() -> Result<()> {
                 (false, None) => Some(kernel::provision(kernel::DEFAULT_FLAVOUR)?.modules),
             };
             let spec = ImageSpec {
-                modinit: build_modinit()?,
+                init: build_modinit()?,
                 real_init: Some(init.unwrap_or_else(xtask::paths::guest_init)),
                 modules,
                 compress_modules,

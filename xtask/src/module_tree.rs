@@ -1,7 +1,8 @@
 //! Module trees stored with another compression: `.ko` recompressed as `.ko.gz` or `.ko.zst`.
 //!
 //! Recompressing 4,000 modules takes minutes, so each converted tree is made once and kept
-//! under `target/modules/VERSION-COMPRESSION/` (remade when the source tree is newer).
+//! under `target/modules/COMPRESSION/lib/modules/VERSION/` (remade when the source tree is
+//! newer): a root that `depmod -b` accepts.
 
 use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
@@ -41,7 +42,8 @@ pub fn stored_as(modules: &Path, compression: ModuleCompression) -> Result<PathB
         return Ok(modules.to_path_buf());
     }
     let version = modules.file_name().and_then(|n| n.to_str()).context("module tree without a version name")?;
-    let out = crate::paths::target_dir().join("modules").join(format!("{version}-{compression:?}").to_lowercase());
+    let root = crate::paths::target_dir().join("modules").join(format!("{compression:?}").to_lowercase());
+    let out = root.join("lib/modules").join(version);
     let stamp = out.join(COMPLETE);
     if stamp.exists() && fs::metadata(&stamp)?.modified()? >= fs::metadata(modules)?.modified()? {
         return Ok(out);

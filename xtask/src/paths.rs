@@ -16,3 +16,8 @@ pub fn target_dir() -> PathBuf {
 pub fn guest_init() -> PathBuf {
     workspace_root().join("qemu/guest/report-init")
 }
+
+/// The reference coldplug loop with kmod's modprobe, installed as /init in reference images.
+pub fn kmod_coldplug() -> PathBuf {
+    workspace_root().join("qemu/guest/kmod-coldplug")
+}

@@ -64,7 +64,7 @@ impl Scenario {
     pub fn with_modules(name: &str, compression: Option<ModuleCompression>) -> Result<Scenario> {
         let setup = setup()?;
         let spec = ImageSpec {
-            modinit: setup.modinit.clone(),
+            init: setup.modinit.clone(),
             real_init: Some(crate::paths::guest_init()),
             modules: compression.map(|_| setup.kernel.modules.clone()),
             compress_modules: compression.unwrap_or(ModuleCompression::None),
@@ -79,6 +79,39 @@ impl Scenario {
             stop_on: Vec::new(),
             type_after: None,
         })
+    }
+
+    /// The reference: kmod's modprobe in a coldplug loop as /init (qemu/guest/kmod-coldplug),
+    /// with the module tree as `.ko.zst` (Debian's kmod reads zstd, not gzip) and kmod's own
+    /// indexes for it, then the guest test init.
+    pub fn kmod_reference(name: &str) -> Result<Scenario> {
+        let setup = setup()?;
+        let zst = crate::module_tree::stored_as(&setup.kernel.modules, ModuleCompression::Zst)?;
+        let root = crate::kmod::indexed_root(&zst)?;
+        let spec = ImageSpec {
+            init: crate::paths::kmod_coldplug(),
+            real_init: Some(crate::paths::guest_init()),
+            modules: Some(root.join("lib/modules").join(&setup.kernel.version)),
+            compress_modules: ModuleCompression::None,
+            config_root: None,
+        };
+        let mut image = initramfs::assemble(&spec)?;
+        crate::kmod::add_modprobe(&mut image)?;
+        Ok(Scenario { image, ..Scenario::new(name)? })
+    }
+
+    /// As [`Scenario::with_modules`], with the modprobe.d and modules-load.d under
+    /// `config_root` baked into the image's index.
+    pub fn with_config(name: &str, compression: ModuleCompression, config_root: &std::path::Path) -> Result<Scenario> {
+        let setup = setup()?;
+        let spec = ImageSpec {
+            init: setup.modinit.clone(),
+            real_init: Some(crate::paths::guest_init()),
+            modules: Some(setup.kernel.modules.clone()),
+            compress_modules: compression,
+            config_root: Some(config_root.to_path_buf()),
+        };
+        Ok(Scenario { image: initramfs::assemble(&spec)?, ..Scenario::new(name)? })
     }
 
     fn prepare(&self) -> Result<Boot> {
