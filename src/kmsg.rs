@@ -133,12 +133,11 @@ impl Iterator for Unescaped<'_> {
 
     fn next(&mut self) -> Option<u8> {
         let (&first, rest) = self.0.split_first()?;
-        if let [b'\\', b'x', hi, lo, after @ ..] = self.0 {
-            if let (Some(hi), Some(lo)) = (hex(*hi), hex(*lo)) {
+        if let [b'\\', b'x', hi, lo, after @ ..] = self.0
+            && let (Some(hi), Some(lo)) = (hex(*hi), hex(*lo)) {
                 self.0 = after;
                 return Some(hi << 4 | lo);
             }
-        }
         self.0 = rest;
         Some(first)
     }

@@ -100,8 +100,7 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
             }
             continue;
         }
-        let mut flags = arg[1..].iter().enumerate();
-        while let Some((at, &flag)) = flags.next() {
+        for (at, &flag) in arg[1..].iter().enumerate() {
             let rest = &arg[2 + at..];
             let mut value = || match rest {
                 [] => args.get(i).copied().inspect(|_| i += 1).ok_or(ArgError::MissingValue(arg)),

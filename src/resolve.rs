@@ -149,12 +149,11 @@ impl<'a> Resolver<'a> {
         if found.len > 0 {
             return found.finish().map(|n| (Source::ConfigAlias, n));
         }
-        if !key.contains(&b':') {
-            if let Some(m) = self.index.find(key, false) {
+        if !key.contains(&b':')
+            && let Some(m) = self.index.find(key, false) {
                 found.push(Found { target: Target::Module(m), via: Via::Name });
                 return found.finish().map(|n| (Source::ModuleName, n));
             }
-        }
         let n = self.alias_hits(self.index.module_aliases(), key, &mut found, |_, a, b| a.module.cmp(&b.module))?;
         if n > 0 {
             return Ok((Source::ModuleAlias, n));
@@ -339,11 +338,10 @@ impl<'a> Plan<'_, 'a> {
     }
 
     fn probe_in(&mut self, t: Target<'a>, via: Via<'a>, depth: usize) -> Result<(), PlanError> {
-        if let Some(id) = t.id() {
-            if !self.visited.insert(id) {
+        if let Some(id) = t.id()
+            && !self.visited.insert(id) {
                 return Ok(());
             }
-        }
         if let Target::Module(m) = t {
             for dep in m.deps() {
                 if let Some(d) = self.resolver.index.module(dep) {

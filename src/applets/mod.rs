@@ -9,8 +9,11 @@ use core::ffi::CStr;
 use core::fmt::Write;
 use modinit::line::Line;
 
-/// The applet `args` ask for, with its own arguments (argv[0] first); None for the boot.
-pub fn chosen(args: StartArgs) -> Option<(fn(&[&[u8]]) -> i32, usize)> {
+/// An applet's entry: its argv (its name first) to an exit code.
+pub type Applet = fn(&[&[u8]]) -> i32;
+
+/// The applet `args` ask for, and where its argv starts; None for the boot.
+pub fn chosen(args: StartArgs) -> Option<(Applet, usize)> {
     let arg = |i: usize| -> Option<&[u8]> {
         let ptr = *args.argv.get(i)?;
         // SAFETY: argv entries are NUL-terminated strings the kernel put on our stack.
@@ -29,10 +32,10 @@ pub fn chosen(args: StartArgs) -> Option<(fn(&[&[u8]]) -> i32, usize)> {
     }
 }
 
-const APPLETS: [(&str, fn(&[&[u8]]) -> i32); 1] = [("modprobe", modprobe::main)];
+const APPLETS: [(&str, Applet); 1] = [("modprobe", modprobe::main)];
 
 /// Runs an applet on argv[first..] and returns its exit code.
-pub fn run(applet: fn(&[&[u8]]) -> i32, first: usize, args: StartArgs) -> i32 {
+pub fn run(applet: Applet, first: usize, args: StartArgs) -> i32 {
     const MAX_ARGS: usize = 256;
     let mut argv: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
     let mut n = 0;

@@ -64,11 +64,10 @@ impl KernelLog {
     /// The last drain before exec; /dev/kmsg gets its rate limit back.
     pub fn finish(mut self) {
         self.drain();
-        if self.restore_ratelimit {
-            if let Err(e) = write_once(DEVKMSG, b"ratelimit\n") {
+        if self.restore_ratelimit
+            && let Err(e) = write_once(DEVKMSG, b"ratelimit\n") {
                 error!("cannot restore {}: {}", DEVKMSG.to_str().unwrap_or("printk_devkmsg"), Describe(e.raw_os_error()));
             }
-        }
     }
 }
 

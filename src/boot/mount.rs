@@ -54,11 +54,10 @@ const EARLY_MOUNTS: [Mount; 4] = [
 pub fn mount_early_filesystems() {
     for m in &EARLY_MOUNTS {
         let (fstype, target) = (Bytes(m.fstype.to_bytes()), Bytes(m.target.to_bytes()));
-        if let Err(e) = mkdir(m.target, Mode::from_raw_mode(0o755)) {
-            if e != Errno::EXIST {
+        if let Err(e) = mkdir(m.target, Mode::from_raw_mode(0o755))
+            && e != Errno::EXIST {
                 error!("cannot create {target}: {}", Describe(e.raw_os_error()));
             }
-        }
         match mount(m.fstype, m.target, m.fstype, m.flags, m.data) {
             Ok(()) | Err(Errno::BUSY) => {}
             Err(Errno::NODEV) => {

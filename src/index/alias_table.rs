@@ -119,7 +119,7 @@ impl<'a> AliasTable<'a> {
     /// Checks the whole table once: block offsets, group order, string offsets and module
     /// ids below `modules`. Lookups then never meet an inconsistency.
     pub fn new(blocks: &'a [u8], stream: &'a [u8], strings: Strings<'a>, modules: usize) -> Result<Self, TableError> {
-        if blocks.len() % 4 != 0 {
+        if !blocks.len().is_multiple_of(4) {
             return Err(TableError::Blocks);
         }
         let table = AliasTable { blocks, stream, strings };
@@ -129,7 +129,7 @@ impl<'a> AliasTable<'a> {
         let mut index = 0usize;
         while !groups.cursor.is_empty() {
             let offset = groups.cursor.position();
-            let block_start = index % BLOCK_GROUPS == 0;
+            let block_start = index.is_multiple_of(BLOCK_GROUPS);
             if block_start && table.block(index / BLOCK_GROUPS) != Some(offset) {
                 return Err(TableError::Blocks);
             }

@@ -204,11 +204,10 @@ fn dependencies(modules: &[Loadable<'_>], warn: &mut dyn FnMut(BuildWarning)) ->
         .map(|m| {
             let mut deps = Vec::new();
             for sym in &m.facts.imports {
-                if let Some(&o) = owner.get(sym.as_slice()) {
-                    if !deps.contains(&o) {
+                if let Some(&o) = owner.get(sym.as_slice())
+                    && !deps.contains(&o) {
                         deps.push(o);
                     }
-                }
             }
             deps
         })

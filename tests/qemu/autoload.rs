@@ -36,6 +36,10 @@ fn kmod_modules() -> &'static BTreeSet<String> {
 fn boot_pc(name: &str, compression: ModuleCompression, append: &str) -> Report {
     let mut s = Scenario::with_modules(name, Some(compression)).unwrap();
     s.machine = Machine::Pc;
+    if compression == ModuleCompression::None {
+        // The whole tree uncompressed is a 400 MB initramfs, unpacked into RAM.
+        s.memory_mib = 2048;
+    }
     s.append = append.to_string();
     let r = boot(&s);
     expect_clean(&r);
@@ -130,4 +134,20 @@ fn softdeps_and_load_lists_bring_modules_no_device_asks_for() {
     for name in ["dummy", "tun", "loop", "e1000"] {
         assert!(m.contains(name), "{name} missing: {m:?}");
     }
+}
+
+/// The kernel's request_module() runs /sbin/modprobe, modinit's applet: mounting a
+/// filesystem whose driver is a module makes the kernel ask for `fs-vfat`, which resolves
+/// through the index to vfat and its dependency fat.
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn the_kernel_asks_modinits_modprobe_for_filesystems() {
+    let mut s = Scenario::with_modules("autoload-request-module", Some(ModuleCompression::Zst)).unwrap();
+    let mount = "/bin/busybox mkdir -p /mnt && /bin/busybox mount -t vfat /dev/null /mnt";
+    s.image.insert("etc/guest-commands", Node::File(format!("{mount}\n").into_bytes()), 0o644);
+    let r = boot(&s);
+    expect_clean(&r);
+    assert!(r.guest("command.1").is_some(), "the guest ran the mount; see {}", r.outcome.log.display());
+    let m = modules(&r);
+    assert!(m.contains("vfat") && m.contains("fat"), "request_module loaded the filesystem: {m:?}");
 }

@@ -5,6 +5,8 @@
 //! so what shows is what modinit copied.
 
 use modinit_tests::{assert_exec_line, boot, expect_clean};
+use xtask::initramfs::ModuleCompression;
+use xtask::machine::Machine;
 use xtask::scenario::Scenario;
 
 const EARLY_ERROR: &str = "HugeTLB: unsupported hugepagesz=3M";
@@ -58,4 +60,46 @@ fn modinit_lines_reach_the_kernel_log_and_the_rate_limit_comes_back() {
     let on_console = r.modinit_lines().into_iter().rev().find(|l| l.starts_with("exec ")).unwrap();
     assert_eq!(in_log, format!("modinit: {on_console}"));
     assert_eq!(r.guest("printk_devkmsg"), Some("ratelimit"));
+}
+
+/// A driver refused by the kernel: its own error text reaches the console before the real
+/// init, next to modinit's line about it, and nothing below `err` is copied.
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn a_failing_drivers_kernel_error_is_shown_before_init() {
+    let mut s = Scenario::with_modules("kmsg-driver-error", Some(ModuleCompression::Zst)).unwrap();
+    s.machine = Machine::Pc;
+    s.append = "loglevel=0 e1000.copybreak=lots".to_string();
+    let r = boot(&s);
+    expect_clean(&r);
+    assert_exec_line(&r, "/sbin/init");
+    let kernel_error = "e1000: `lots' invalid for parameter `copybreak'";
+    let streamed = r.streamed_kernel_lines();
+    assert!(streamed.contains(&("err", kernel_error)), "{streamed:?}");
+    assert!(streamed.iter().all(|(level, _)| ["emerg", "alert", "crit", "err"].contains(level)), "{streamed:?}");
+    let console = &r.outcome.console;
+    let (error_at, exec_at) = (console.find(kernel_error).unwrap(), console.find("modinit: exec /sbin/init").unwrap());
+    assert!(error_at < exec_at, "the driver's error comes before the real init");
+    let ours = r.modinit_lines().into_iter().find(|l| l.starts_with("cannot load e1000")).expect("modinit's line");
+    assert!(ours.ends_with("Invalid parameters (EINVAL)"), "{ours}");
+    let done = r.modinit_lines().into_iter().find(|l| l.starts_with("done: ")).unwrap();
+    assert!(done.contains(" failed=1 "), "{done}");
+}
+
+/// Every pr_debug of the kernel on, and all of it wanted on the console: the log overflows
+/// while modinit copies it. modinit says how much it lost, once per gap, and still loads
+/// the drivers, prints its summary and starts the real init.
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn a_flooded_log_reports_lost_messages_and_boot_goes_on() {
+    let mut s = Scenario::with_modules("kmsg-flood", Some(ModuleCompression::Zst)).unwrap();
+    s.machine = Machine::Pc;
+    s.append = "loglevel=0 dyndbg=+p modinit.kmsg=debug modinit.kmsg_since=boot".to_string();
+    let r = boot(&s);
+    expect_clean(&r);
+    assert_exec_line(&r, "/sbin/init");
+    let lines = r.modinit_lines();
+    assert!(lines.iter().any(|l| l.ends_with("kernel messages lost (the log overflowed)")), "no loss reported");
+    assert!(lines.iter().any(|l| l.starts_with("done: loaded=")), "the summary survives the flood");
+    assert!(r.guest("modules").is_some_and(|m| m.contains("e1000")), "drivers still load");
 }

@@ -38,7 +38,7 @@ const COMPLETE: &str = ".complete";
 /// A copy of `modules` with every module stored as `compression`; `modules` itself when
 /// it needs no conversion.
 pub fn stored_as(modules: &Path, compression: ModuleCompression) -> Result<PathBuf> {
-    if compression == ModuleCompression::None && files(modules)?.iter().all(|p| !is_compressed_module(p)) {
+    if files(modules)?.iter().all(|p| stored_with(p).is_none_or(|c| c == compression)) {
         return Ok(modules.to_path_buf());
     }
     let version = modules.file_name().and_then(|n| n.to_str()).context("module tree without a version name")?;
@@ -79,9 +79,13 @@ pub fn files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn is_compressed_module(path: &Path) -> bool {
+/// How the module file `path` is stored; None for a file that is not a module.
+fn stored_with(path: &Path) -> Option<ModuleCompression> {
     let name = path.to_str().unwrap_or("");
-    module_stem(name).is_some_and(|stem| stem.len() != name.len())
+    let stem = module_stem(name)?;
+    [ModuleCompression::None, ModuleCompression::Gz, ModuleCompression::Zst]
+        .into_iter()
+        .find(|c| name.len() == stem.len() + c.suffix().len() && name.ends_with(c.suffix()))
 }
 
 /// `x/y.ko` for `x/y.ko`, `x/y.ko.gz`, `x/y.ko.zst`, `x/y.ko.xz`; None for other files.

@@ -50,6 +50,8 @@ pub struct Scenario {
     pub append: String,
     pub machine: Machine,
     pub boot_timeout: Duration,
+    /// Guest memory; an image of plain modules (400 MB) needs more than the default.
+    pub memory_mib: u32,
     pub stop_on: Vec<String>,
     pub type_after: Option<(String, String)>,
 }
@@ -76,6 +78,7 @@ impl Scenario {
             append: String::new(),
             machine: Machine::Bare,
             boot_timeout: Duration::from_secs(240),
+            memory_mib: 1024,
             stop_on: Vec::new(),
             type_after: None,
         })
@@ -92,7 +95,7 @@ impl Scenario {
             init: crate::paths::kmod_coldplug(),
             real_init: Some(crate::paths::guest_init()),
             modules: Some(root.join("lib/modules").join(&setup.kernel.version)),
-            compress_modules: ModuleCompression::None,
+            compress_modules: ModuleCompression::Zst,
             config_root: None,
         };
         let mut image = initramfs::assemble(&spec)?;
@@ -124,6 +127,7 @@ impl Scenario {
         boot.append = self.append.clone();
         boot.devices = self.machine.qemu_args(&dir.join("disks"))?;
         boot.timeout = self.boot_timeout;
+        boot.memory_mib = self.memory_mib;
         boot.stop_on = self.stop_on.clone();
         boot.type_after = self.type_after.clone();
         Ok(boot)
