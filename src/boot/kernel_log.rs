@@ -23,6 +23,10 @@ const IGNORE_LOGLEVEL: &CStr = c"/sys/module/printk/parameters/ignore_loglevel";
 /// The kernel hands out a record with its dictionary in at most this many bytes
 /// (CONSOLE_EXT_LOG_MAX); a smaller buffer gets EINVAL.
 const RECORD_MAX: usize = 8192;
+/// Records one drain prints at most.
+const DRAIN_BUDGET: usize = 256;
+/// Drains the last one before exec may take.
+const FINAL_DRAINS: usize = 4;
 
 pub struct KernelLog {
     /// /dev/kmsg opened for reading, when kernel messages are shown.
@@ -42,28 +46,33 @@ impl KernelLog {
         KernelLog { reader, follow: Follow::new(opts.kmsg, console_loglevel), restore_ratelimit }
     }
 
-    /// Prints the records that arrived since the last call.
-    pub fn drain(&mut self) {
-        let Some(reader) = &self.reader else { return };
+    /// Prints the records that arrived since the last call, at most [`DRAIN_BUDGET`]: when
+    /// printing makes the kernel log more (a console driver with debugging on), an unbounded
+    /// drain would never end. Returns false when records were left for later.
+    pub fn drain(&mut self) -> bool {
+        let Some(reader) = &self.reader else { return true };
         let mut buf = [0u8; RECORD_MAX];
-        loop {
+        for _ in 0..DRAIN_BUDGET {
             match read(reader, &mut buf) {
-                Ok(0) | Err(Errno::AGAIN) => return,
+                Ok(0) | Err(Errno::AGAIN) => return true,
                 Ok(n) => self.follow.record(&buf[..n], print_event),
                 Err(Errno::PIPE) => self.follow.overflowed(),
                 Err(Errno::INTR) => {}
                 Err(e) => {
                     error!("cannot read /dev/kmsg: {}; kernel messages are no longer shown", Describe(e.raw_os_error()));
                     self.reader = None;
-                    return;
+                    return true;
                 }
             }
         }
+        false
     }
 
     /// The last drain before exec; /dev/kmsg gets its rate limit back.
     pub fn finish(mut self) {
-        self.drain();
+        if !(0..FINAL_DRAINS).any(|_| self.drain()) {
+            warning!("the kernel logs faster than the console shows; the rest is in the kernel log (dmesg)");
+        }
         if self.restore_ratelimit
             && let Err(e) = write_once(DEVKMSG, b"ratelimit\n") {
                 error!("cannot restore {}: {}", DEVKMSG.to_str().unwrap_or("printk_devkmsg"), Describe(e.raw_os_error()));
