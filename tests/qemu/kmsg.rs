@@ -62,17 +62,23 @@ fn modinit_lines_reach_the_kernel_log_and_the_rate_limit_comes_back() {
     assert_eq!(r.guest("printk_devkmsg"), Some("ratelimit"));
 }
 
+/// The PC machine with the module tree, booted to the real init.
+fn boot_pc_with_modules(name: &str, append: &str) -> xtask::scenario::Report {
+    let mut s = Scenario::with_modules(name, Some(ModuleCompression::Zst)).unwrap();
+    s.machine = Machine::Pc;
+    s.append = append.to_string();
+    let r = boot(&s);
+    expect_clean(&r);
+    assert_exec_line(&r, "/sbin/init");
+    r
+}
+
 /// A driver refused by the kernel: its own error text reaches the console before the real
 /// init, next to modinit's line about it, and nothing below `err` is copied.
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
 fn a_failing_drivers_kernel_error_is_shown_before_init() {
-    let mut s = Scenario::with_modules("kmsg-driver-error", Some(ModuleCompression::Zst)).unwrap();
-    s.machine = Machine::Pc;
-    s.append = "loglevel=0 e1000.copybreak=lots".to_string();
-    let r = boot(&s);
-    expect_clean(&r);
-    assert_exec_line(&r, "/sbin/init");
+    let r = boot_pc_with_modules("kmsg-driver-error", "loglevel=0 e1000.copybreak=lots");
     let kernel_error = "e1000: `lots' invalid for parameter `copybreak'";
     let streamed = r.streamed_kernel_lines();
     assert!(streamed.contains(&("err", kernel_error)), "{streamed:?}");
@@ -92,12 +98,7 @@ fn a_failing_drivers_kernel_error_is_shown_before_init() {
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
 fn a_flooded_log_reports_lost_messages_and_boot_goes_on() {
-    let mut s = Scenario::with_modules("kmsg-flood", Some(ModuleCompression::Zst)).unwrap();
-    s.machine = Machine::Pc;
-    s.append = "loglevel=0 dyndbg=+p modinit.kmsg=debug modinit.kmsg_since=boot".to_string();
-    let r = boot(&s);
-    expect_clean(&r);
-    assert_exec_line(&r, "/sbin/init");
+    let r = boot_pc_with_modules("kmsg-flood", "loglevel=0 dyndbg=+p modinit.kmsg=debug modinit.kmsg_since=boot");
     let lines = r.modinit_lines();
     assert!(lines.iter().any(|l| l.ends_with("kernel messages lost (the log overflowed)")), "no loss reported");
     assert!(lines.iter().any(|l| l.starts_with("done: loaded=")), "the summary survives the flood");
