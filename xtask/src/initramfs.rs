@@ -13,8 +13,8 @@ pub use crate::module_tree::ModuleCompression;
 /// What goes into an image.
 #[derive(Debug, Clone)]
 pub struct ImageSpec {
-    /// The modinit binary, installed as /init.
-    pub modinit: PathBuf,
+    /// The program installed as /init: modinit, or a reference peer's script.
+    pub init: PathBuf,
     /// A host file installed as /sbin/init (the real init); None for no /sbin/init.
     pub real_init: Option<PathBuf>,
     /// A `lib/modules/VERSION` directory to copy to the same place in the image.
@@ -33,7 +33,7 @@ pub fn assemble(spec: &ImageSpec) -> Result<Archive> {
     }
     // The kernel opens /dev/console for /init before anything is mounted.
     a.insert("dev/console", Node::CharDev { major: 5, minor: 1 }, 0o600);
-    a.insert("init", Node::File(read(&spec.modinit)?), 0o755);
+    a.insert("init", Node::File(read(&spec.init)?), 0o755);
     if let Some(real_init) = &spec.real_init {
         a.insert("sbin/init", Node::File(read(real_init)?), 0o755);
         // The guest test init is a busybox script; busybox also serves any later shell use.

@@ -82,6 +82,15 @@ enum Cmd {
         #[arg(long, default_value = "")]
         append: String,
     },
+    /// Boot the census machines and write the corpus of real device modaliases (several
+    /// minutes under TCG).
+    Modaliases {
+        #[command(flatten)]
+        kernel: KernelArgs,
+        /// Where to write it; default: the committed corpus in tests/fixtures/modaliases/.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// The whole test suite: host tests, then the QEMU boot tests.
     Test {
         #[command(flatten)]
@@ -106,7 +115,7 @@ fn main() -> Result<()> {
                 (false, None) => Some(kernel::provision(kernel::DEFAULT_FLAVOUR)?.modules),
             };
             let spec = ImageSpec {
-                modinit: build_modinit()?,
+                init: build_modinit()?,
                 real_init: Some(init.unwrap_or_else(xtask::paths::guest_init)),
                 modules,
                 compress_modules,
@@ -123,6 +132,14 @@ fn main() -> Result<()> {
             s.append = append;
             eprintln!("xtask: booting {} under QEMU ({}); the guest powers off when done", k.version, xtask::qemu::accel());
             s.run_interactive()?;
+        }
+        Cmd::Modaliases { kernel, out } => {
+            tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;
+            let k = kernel.resolve()?;
+            set_setup_env(&k, &build_modinit()?);
+            let out = out.unwrap_or_else(xtask::paths::modalias_corpus);
+            let n = xtask::modalias_census::write_corpus(&out)?;
+            println!("{}: {n} modaliases", out.display());
         }
         Cmd::Test { kernel, filter } => {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;

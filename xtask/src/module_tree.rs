@@ -1,7 +1,8 @@
 //! Module trees stored with another compression: `.ko` recompressed as `.ko.gz` or `.ko.zst`.
 //!
 //! Recompressing 4,000 modules takes minutes, so each converted tree is made once and kept
-//! under `target/modules/VERSION-COMPRESSION/` (remade when the source tree is newer).
+//! under `target/modules/COMPRESSION/lib/modules/VERSION/` (remade when the source tree is
+//! newer): a root that `depmod -b` accepts.
 
 use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
@@ -35,13 +36,14 @@ const ZSTD_LEVEL: i32 = 9;
 const COMPLETE: &str = ".complete";
 
 /// A copy of `modules` with every module stored as `compression`; `modules` itself when
-/// it needs no conversion.
+/// every module in it already is.
 pub fn stored_as(modules: &Path, compression: ModuleCompression) -> Result<PathBuf> {
-    if compression == ModuleCompression::None && files(modules)?.iter().all(|p| !is_compressed_module(p)) {
+    if files(modules)?.iter().all(|p| stored_suffix(p).is_none_or(|suffix| suffix == compression.suffix())) {
         return Ok(modules.to_path_buf());
     }
     let version = modules.file_name().and_then(|n| n.to_str()).context("module tree without a version name")?;
-    let out = crate::paths::target_dir().join("modules").join(format!("{version}-{compression:?}").to_lowercase());
+    let root = crate::paths::target_dir().join("modules").join(format!("{compression:?}").to_lowercase());
+    let out = root.join("lib/modules").join(version);
     let stamp = out.join(COMPLETE);
     if stamp.exists() && fs::metadata(&stamp)?.modified()? >= fs::metadata(modules)?.modified()? {
         return Ok(out);
@@ -77,9 +79,11 @@ pub fn files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn is_compressed_module(path: &Path) -> bool {
-    let name = path.to_str().unwrap_or("");
-    module_stem(name).is_some_and(|stem| stem.len() != name.len())
+/// How a module file is stored: its name's suffix after `.ko` (`""` for a plain module); None
+/// for files that are not modules.
+fn stored_suffix(path: &Path) -> Option<&str> {
+    let name = path.to_str()?;
+    module_stem(name).and_then(|stem| name.get(stem.len()..))
 }
 
 /// `x/y.ko` for `x/y.ko`, `x/y.ko.gz`, `x/y.ko.zst`, `x/y.ko.xz`; None for other files.

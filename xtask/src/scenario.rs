@@ -49,6 +49,8 @@ pub struct Scenario {
     pub image: Archive,
     pub append: String,
     pub machine: Machine,
+    /// The CPU model; None for QEMU's default.
+    pub cpu: Option<String>,
     pub boot_timeout: Duration,
     pub stop_on: Vec<String>,
     pub type_after: Option<(String, String)>,
@@ -64,7 +66,7 @@ impl Scenario {
     pub fn with_modules(name: &str, compression: Option<ModuleCompression>) -> Result<Scenario> {
         let setup = setup()?;
         let spec = ImageSpec {
-            modinit: setup.modinit.clone(),
+            init: setup.modinit.clone(),
             real_init: Some(crate::paths::guest_init()),
             modules: compression.map(|_| setup.kernel.modules.clone()),
             compress_modules: compression.unwrap_or(ModuleCompression::None),
@@ -74,10 +76,29 @@ impl Scenario {
             image: initramfs::assemble(&spec)?,
             append: String::new(),
             machine: Machine::Bare,
+            cpu: None,
             boot_timeout: Duration::from_secs(240),
             stop_on: Vec::new(),
             type_after: None,
         })
+    }
+
+    /// The reference: kmod's modprobe in a coldplug loop as /init (qemu/guest/kmod-coldplug),
+    /// with the module tree as `.ko.zst` (Debian's kmod reads zstd, not gzip) and kmod's own
+    /// indexes for it, then the guest test init.
+    pub fn kmod_reference(name: &str) -> Result<Scenario> {
+        let setup = setup()?;
+        let zst = crate::module_tree::stored_as(&setup.kernel.modules, ModuleCompression::Zst)?;
+        let root = crate::kmod::indexed_root(&zst)?;
+        let spec = ImageSpec {
+            init: crate::paths::kmod_coldplug(),
+            real_init: Some(crate::paths::guest_init()),
+            modules: Some(root.join("lib/modules").join(&setup.kernel.version)),
+            compress_modules: ModuleCompression::Zst,
+        };
+        let mut image = initramfs::assemble(&spec)?;
+        crate::kmod::add_modprobe(&mut image)?;
+        Ok(Scenario { image, ..Scenario::new(name)? })
     }
 
     fn prepare(&self) -> Result<Boot> {
@@ -89,6 +110,7 @@ impl Scenario {
         let mut boot = Boot::new(&setup.kernel.vmlinuz, &initrd, &dir.join("console.log"));
         boot.append = self.append.clone();
         boot.devices = self.machine.qemu_args(&dir.join("disks"))?;
+        boot.cpu = self.cpu.clone();
         boot.timeout = self.boot_timeout;
         boot.stop_on = self.stop_on.clone();
         boot.type_after = self.type_after.clone();

@@ -1,0 +1,80 @@
+//! kmod as the reference peer: its indexes for a module tree, and its modprobe in a guest.
+
+use crate::cpio::{Archive, Node};
+use crate::tools::{self, DEPMOD};
+use anyhow::{Context, Result, bail};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A root holding `lib/modules/VERSION` = `modules` (hard links, so nothing is copied) plus
+/// the modules.dep/alias/... indexes `depmod` made for it, under target/kmod-root/; made once
+/// and remade when `modules` is newer. The original tree is untouched.
+pub fn indexed_root(modules: &Path) -> Result<PathBuf> {
+    tools::ensure(&[&DEPMOD])?;
+    let version = modules.file_name().and_then(|n| n.to_str()).context("module tree without a version name")?;
+    // Named after the directory holding lib/modules/VERSION, e.g. linux-image-6.1.0-57-amd64.
+    let key = modules.parent().and_then(|p| p.parent()).and_then(|p| p.parent()).and_then(|p| p.file_name());
+    let key = key.and_then(|k| k.to_str()).unwrap_or("tree");
+    let root = crate::paths::target_dir().join("kmod-root").join(key);
+    let stamp = root.join("lib/modules").join(version).join("modules.dep.bin");
+    if stamp.exists() && fs::metadata(&stamp)?.modified()? >= fs::metadata(modules)?.modified()? {
+        return Ok(root);
+    }
+    // Built aside and renamed into place, so that an interrupted build is never taken as done.
+    let partial = root.with_file_name(format!("{key}.partial-{}", std::process::id()));
+    let tree = partial.join("lib/modules").join(version);
+    if partial.exists() {
+        fs::remove_dir_all(&partial)?;
+    }
+    fs::create_dir_all(partial.join("lib/modules"))?;
+    run(Command::new("cp").arg("-al").arg(modules).arg(&tree))?;
+    // Names kmod makes: remove stale copies so they are regenerated, not hard-linked over.
+    const SOURCES: [&str; 3] = ["modules.order", "modules.builtin", "modules.builtin.modinfo"];
+    for entry in fs::read_dir(&tree)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("modules.") && !SOURCES.contains(&name) {
+            fs::remove_file(&path)?;
+        }
+    }
+    run(Command::new("depmod").arg("-b").arg(&partial).arg(version))?;
+    if root.exists() {
+        fs::remove_dir_all(&root)?;
+    }
+    fs::rename(&partial, &root).with_context(|| format!("renaming {} to {}", partial.display(), root.display()))?;
+    Ok(root)
+}
+
+/// Adds a dynamically linked host program and the shared libraries it needs (as `ldd`
+/// lists them), at their host paths.
+pub fn add_host_program(a: &mut Archive, program: &Path) -> Result<()> {
+    a.insert(program.to_str().context("non-UTF-8 path")?, Node::File(fs::read(program)?), 0o755);
+    let out = Command::new("ldd").arg(program).output().context("running ldd")?;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        // "libz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
+        let path = line.split("=>").last().and_then(|rest| rest.split_whitespace().next()).unwrap_or("");
+        if path.starts_with('/') {
+            let real = fs::canonicalize(path)?;
+            a.insert(path, Node::File(fs::read(&real).with_context(|| format!("reading {}", real.display()))?), 0o755);
+        }
+    }
+    Ok(())
+}
+
+/// Installs kmod as /sbin/modprobe (and /sbin/kmod) in the image.
+pub fn add_modprobe(a: &mut Archive) -> Result<()> {
+    let kmod = Path::new("/usr/bin/kmod");
+    tools::ensure(&[&DEPMOD])?;
+    add_host_program(a, kmod)?;
+    a.insert("sbin/modprobe", Node::Symlink("/usr/bin/kmod".into()), 0o777);
+    Ok(())
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    if !out.status.success() {
+        bail!("{cmd:?} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(())
+}
