@@ -8,32 +8,41 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A root holding `lib/modules/VERSION` = `modules` (hard links, so nothing is copied) plus
-/// the modules.dep/alias/... indexes `depmod` made for it. The original tree is untouched.
+/// the modules.dep/alias/... indexes `depmod` made for it, under target/kmod-root/; made once
+/// and remade when `modules` is newer. The original tree is untouched.
 pub fn indexed_root(modules: &Path) -> Result<PathBuf> {
     tools::ensure(&[&DEPMOD])?;
     let version = modules.file_name().and_then(|n| n.to_str()).context("module tree without a version name")?;
+    // Named after the directory holding lib/modules/VERSION, e.g. linux-image-6.1.0-57-amd64.
     let key = modules.parent().and_then(|p| p.parent()).and_then(|p| p.parent()).and_then(|p| p.file_name());
     let key = key.and_then(|k| k.to_str()).unwrap_or("tree");
     let root = crate::paths::target_dir().join("kmod-root").join(key);
-    let tree = root.join("lib/modules").join(version);
-    let stamp = tree.join("modules.dep.bin");
+    let stamp = root.join("lib/modules").join(version).join("modules.dep.bin");
     if stamp.exists() && fs::metadata(&stamp)?.modified()? >= fs::metadata(modules)?.modified()? {
         return Ok(root);
     }
-    if root.exists() {
-        fs::remove_dir_all(&root)?;
+    // Built aside and renamed into place, so that an interrupted build is never taken as done.
+    let partial = root.with_file_name(format!("{key}.partial-{}", std::process::id()));
+    let tree = partial.join("lib/modules").join(version);
+    if partial.exists() {
+        fs::remove_dir_all(&partial)?;
     }
-    fs::create_dir_all(tree.parent().expect("a parent"))?;
+    fs::create_dir_all(partial.join("lib/modules"))?;
     run(Command::new("cp").arg("-al").arg(modules).arg(&tree))?;
     // Names kmod makes: remove stale copies so they are regenerated, not hard-linked over.
+    const SOURCES: [&str; 3] = ["modules.order", "modules.builtin", "modules.builtin.modinfo"];
     for entry in fs::read_dir(&tree)? {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with("modules.") && !["modules.order", "modules.builtin", "modules.builtin.modinfo"].contains(&name) {
+        if name.starts_with("modules.") && !SOURCES.contains(&name) {
             fs::remove_file(&path)?;
         }
     }
-    run(Command::new("depmod").arg("-b").arg(&root).arg(version))?;
+    run(Command::new("depmod").arg("-b").arg(&partial).arg(version))?;
+    if root.exists() {
+        fs::remove_dir_all(&root)?;
+    }
+    fs::rename(&partial, &root).with_context(|| format!("renaming {} to {}", partial.display(), root.display()))?;
     Ok(root)
 }
 

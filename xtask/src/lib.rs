@@ -9,6 +9,7 @@ pub mod initramfs;
 pub mod kernel;
 pub mod kmod;
 pub mod machine;
+pub mod modalias_census;
 pub mod module_tree;
 pub mod paths;
 pub mod qemu;

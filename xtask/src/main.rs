@@ -101,6 +101,15 @@ enum Cmd {
         #[command(flatten)]
         kernel: KernelArgs,
     },
+    /// Boot the census machines and write the corpus of real device modaliases (several
+    /// minutes under TCG).
+    Modaliases {
+        #[command(flatten)]
+        kernel: KernelArgs,
+        /// Where to write it; default: the committed corpus in tests/fixtures/modaliases/.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// The whole test suite: host tests, then the QEMU boot tests.
     Test {
         #[command(flatten)]
@@ -176,6 +185,14 @@ fn main() -> Result<()> {
             let md = xtask::bench::report(&rows, &context);
             print!("{md}");
             std::fs::write(xtask::paths::workspace_root().join("docs/benchmarks.md"), md)?;
+        }
+        Cmd::Modaliases { kernel, out } => {
+            tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;
+            let k = kernel.resolve()?;
+            set_setup_env(&k, &build_modinit()?);
+            let out = out.unwrap_or_else(xtask::paths::modalias_corpus);
+            let n = xtask::modalias_census::write_corpus(&out)?;
+            println!("{}: {n} modaliases", out.display());
         }
         Cmd::Test { kernel, filter } => {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;

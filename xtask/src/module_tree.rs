@@ -36,9 +36,9 @@ const ZSTD_LEVEL: i32 = 9;
 const COMPLETE: &str = ".complete";
 
 /// A copy of `modules` with every module stored as `compression`; `modules` itself when
-/// it needs no conversion.
+/// every module in it already is.
 pub fn stored_as(modules: &Path, compression: ModuleCompression) -> Result<PathBuf> {
-    if files(modules)?.iter().all(|p| stored_with(p).is_none_or(|c| c == compression)) {
+    if files(modules)?.iter().all(|p| stored_suffix(p).is_none_or(|suffix| suffix == compression.suffix())) {
         return Ok(modules.to_path_buf());
     }
     let version = modules.file_name().and_then(|n| n.to_str()).context("module tree without a version name")?;
@@ -79,13 +79,11 @@ pub fn files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// How the module file `path` is stored; None for a file that is not a module.
-fn stored_with(path: &Path) -> Option<ModuleCompression> {
-    let name = path.to_str().unwrap_or("");
-    let stem = module_stem(name)?;
-    [ModuleCompression::None, ModuleCompression::Gz, ModuleCompression::Zst]
-        .into_iter()
-        .find(|c| name.len() == stem.len() + c.suffix().len() && name.ends_with(c.suffix()))
+/// How a module file is stored: its name's suffix after `.ko` (`""` for a plain module); None
+/// for files that are not modules.
+fn stored_suffix(path: &Path) -> Option<&str> {
+    let name = path.to_str()?;
+    module_stem(name).and_then(|stem| name.get(stem.len()..))
 }
 
 /// `x/y.ko` for `x/y.ko`, `x/y.ko.gz`, `x/y.ko.zst`, `x/y.ko.xz`; None for other files.

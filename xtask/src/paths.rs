@@ -21,3 +21,13 @@ pub fn guest_init() -> PathBuf {
 pub fn kmod_coldplug() -> PathBuf {
     workspace_root().join("qemu/guest/kmod-coldplug")
 }
+
+/// The guest script that prints every modalias, installed as /sbin/init by the modalias census.
+pub fn modalias_census() -> PathBuf {
+    workspace_root().join("qemu/guest/modalias-census")
+}
+
+/// The committed corpus of real device modaliases that `cargo xtask modaliases` writes.
+pub fn modalias_corpus() -> PathBuf {
+    workspace_root().join("tests/fixtures/modaliases/qemu-debian-6.1.txt")
+}

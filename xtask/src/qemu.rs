@@ -21,6 +21,8 @@ pub struct Boot {
     /// Extra QEMU arguments: the machine's devices.
     pub devices: Vec<String>,
     pub memory_mib: u32,
+    /// The CPU model (`-cpu`); None for QEMU's default (qemu64).
+    pub cpu: Option<String>,
     pub cpus: u32,
     /// The boot is stopped (and reported as timed out) after this long.
     pub timeout: Duration,
@@ -63,6 +65,7 @@ impl Boot {
             append: String::new(),
             devices: Vec::new(),
             memory_mib: 1024,
+            cpu: None,
             cpus: 2,
             timeout: Duration::from_secs(180),
             stop_on: Vec::new(),
@@ -75,6 +78,9 @@ impl Boot {
         let mut cmd = Command::new(QEMU.program);
         cmd.args(["-accel", &accel(), "-no-reboot", "-m", &self.memory_mib.to_string()]);
         cmd.args(["-smp", &self.cpus.to_string()]);
+        if let Some(cpu) = &self.cpu {
+            cmd.args(["-cpu", cpu]);
+        }
         cmd.arg("-kernel").arg(&self.kernel).arg("-initrd").arg(&self.initrd);
         cmd.arg("-append").arg(format!("{BASE_APPEND} {}", self.append).trim_end());
         if console_on_terminal {

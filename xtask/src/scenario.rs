@@ -49,6 +49,8 @@ pub struct Scenario {
     pub image: Archive,
     pub append: String,
     pub machine: Machine,
+    /// The CPU model; None for QEMU's default.
+    pub cpu: Option<String>,
     pub boot_timeout: Duration,
     /// Guest memory; an image of plain modules (400 MB) needs more than the default.
     pub memory_mib: u32,
@@ -77,6 +79,7 @@ impl Scenario {
             image: initramfs::assemble(&spec)?,
             append: String::new(),
             machine: Machine::Bare,
+            cpu: None,
             boot_timeout: Duration::from_secs(240),
             memory_mib: 1024,
             stop_on: Vec::new(),
@@ -126,6 +129,7 @@ impl Scenario {
         let mut boot = Boot::new(&setup.kernel.vmlinuz, &initrd, &dir.join("console.log"));
         boot.append = self.append.clone();
         boot.devices = self.machine.qemu_args(&dir.join("disks"))?;
+        boot.cpu = self.cpu.clone();
         boot.timeout = self.boot_timeout;
         boot.memory_mib = self.memory_mib;
         boot.stop_on = self.stop_on.clone();
