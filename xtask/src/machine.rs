@@ -205,7 +205,8 @@ impl Machine {
     /// per boot so that parallel boots do not fight over image locks.
     pub fn qemu_args(self, scratch: &Path) -> Result<Vec<String>> {
         let (machine, devices): (&[&str], &[&str]) = match self {
-            Machine::Bare => return Ok(Vec::new()),
+            // No network at all: without this QEMU adds a NIC with unrestricted user networking.
+            Machine::Bare => return Ok(vec!["-nic".to_string(), "none".to_string()]),
             Machine::Pc => (&[], PC),
             Machine::FullPc => (FULL_PC_MACHINE, FULL_PC),
             Machine::FullQ35 => (FULL_Q35_MACHINE, FULL_Q35),
