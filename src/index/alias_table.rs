@@ -12,8 +12,14 @@
 //! the string-table offset of the pattern after its prefix, and `module_delta` the zigzag-coded
 //! difference between the pattern's module id and the previous pattern's (0 before a block's
 //! first pattern): neighbouring prefixes mostly belong to one driver, so this is mostly one
-//! byte. Every [`BLOCK_GROUPS`]th group starts a block with `lcp = 0`; the block table holds
-//! each block's stream offset as a u32.
+//! byte. Every [`BLOCK_GROUPS`]th group starts a block with `lcp = 0`; the block table holds,
+//! per block, its stream offset and the number of the nearest group before it whose prefix
+//! starts the block's first prefix (its *parent*; `u32::MAX` for none), both u32.
+//!
+//! A lookup finds the last group whose prefix is <= the key (binary search over blocks, then
+//! a scan of one block). Every group whose prefix starts the key is that group or one of its
+//! ancestors (prefixes of it that are groups), so the scan keeps the block's ancestor chain,
+//! and the parent link leads to the ancestors before the block: a few block scans per key.
 
 use super::bytes::{Cursor, u32_at};
 use super::strings::Strings;
@@ -23,6 +29,9 @@ use crate::fnmatch::fnmatch;
 pub const MAX_PREFIX: usize = 255;
 /// Groups per block: the binary search finds a block, then decodes at most this many groups.
 pub const BLOCK_GROUPS: usize = 16;
+/// Bytes per block table entry: stream offset u32, parent group u32.
+const BLOCK_ENTRY: usize = 8;
+const NO_PARENT: u32 = u32::MAX;
 
 fn uncapped_literal_len(pattern: &[u8]) -> usize {
     pattern.iter().position(|b| matches!(b, b'*' | b'?' | b'[')).unwrap_or(pattern.len())
@@ -63,7 +72,7 @@ pub struct AliasTable<'a> {
 
 /// A decoded group header; its patterns follow at `patterns`, their module ids relative to
 /// `module_base`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Group<'a> {
     count: u32,
     patterns: Cursor<'a>,
@@ -119,7 +128,7 @@ impl<'a> AliasTable<'a> {
     /// Checks the whole table once: block offsets, group order, string offsets and module
     /// ids below `modules`. Lookups then never meet an inconsistency.
     pub fn new(blocks: &'a [u8], stream: &'a [u8], strings: Strings<'a>, modules: usize) -> Result<Self, TableError> {
-        if !blocks.len().is_multiple_of(4) {
+        if !blocks.len().is_multiple_of(BLOCK_ENTRY) {
             return Err(TableError::Blocks);
         }
         let table = AliasTable { blocks, stream, strings };
@@ -130,7 +139,10 @@ impl<'a> AliasTable<'a> {
         while !groups.cursor.is_empty() {
             let offset = groups.cursor.position();
             let block_start = index.is_multiple_of(BLOCK_GROUPS);
-            if block_start && table.block(index / BLOCK_GROUPS) != Some(offset) {
+            let parent_ok = |p: u32| p == NO_PARENT || (p as usize) < index;
+            if block_start
+                && (table.block(index / BLOCK_GROUPS) != Some(offset) || !table.parent(index / BLOCK_GROUPS).is_some_and(parent_ok))
+            {
                 return Err(TableError::Blocks);
             }
             if block_start {
@@ -159,11 +171,16 @@ impl<'a> AliasTable<'a> {
     }
 
     fn block_count(&self) -> usize {
-        self.blocks.len() / 4
+        self.blocks.len() / BLOCK_ENTRY
     }
 
     fn block(&self, i: usize) -> Option<usize> {
-        u32_at(self.blocks, i.checked_mul(4)?).map(|o| o as usize)
+        u32_at(self.blocks, i.checked_mul(BLOCK_ENTRY)?).map(|o| o as usize)
+    }
+
+    /// The parent group of block `i`'s first group.
+    fn parent(&self, i: usize) -> Option<u32> {
+        u32_at(self.blocks, i.checked_mul(BLOCK_ENTRY)? + 4)
     }
 
     /// The first prefix of block `i` (a block starts with `lcp = 0`, so it is stored whole).
@@ -174,56 +191,92 @@ impl<'a> AliasTable<'a> {
         c.take(len)
     }
 
-    /// The last group whose prefix is <= `t`: (prefix length, common prefix length with `t`,
-    /// the group).
-    fn floor(&self, t: &[u8]) -> Option<(usize, usize, Group<'a>)> {
-        // Blocks whose first prefix is <= t form a leading run: find its last one.
+    /// The last block whose first prefix is <= `key`.
+    fn floor_block(&self, key: &[u8]) -> Option<usize> {
+        // Blocks whose first prefix is <= key form a leading run: find its last one.
         let (mut lo, mut hi) = (0, self.block_count());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if self.block_prefix(mid)? <= t { lo = mid + 1 } else { hi = mid }
+            if self.block_prefix(mid)? <= key { lo = mid + 1 } else { hi = mid }
         }
-        let block = lo.checked_sub(1)?;
-        let mut groups = Groups::at(self.stream, self.block(block)?);
-        let mut best = None;
-        for _ in 0..BLOCK_GROUPS {
-            if groups.cursor.is_empty() {
-                break;
-            }
-            let (_, group) = groups.next()?;
-            if groups.prefix() > t {
-                break;
-            }
-            let lcp = groups.prefix().iter().zip(t).take_while(|(a, b)| a == b).count();
-            best = Some((groups.len, lcp, group));
-        }
-        best
+        lo.checked_sub(1)
     }
 
-    /// Calls `hit` for every pattern that matches `key` by kmod's rule, longest prefix
-    /// group first, patterns of a group in stored order.
-    pub fn for_each_match(&self, key: &[u8], mut hit: impl FnMut(AliasHit<'a>)) {
-        let mut limit = key.len();
-        while let Some((len, lcp, group)) = self.floor(&key[..limit]) {
-            if lcp < len {
-                // No prefix of the key longer than `lcp` is in the table.
-                limit = lcp;
-                continue;
+    /// Scans block `block` up to group `last` (the last group <= `key` when None), and
+    /// returns the ancestor chain of that group within the block (itself last), the common
+    /// prefix length of that group with `key`, and with the block's first group.
+    fn scan(&self, block: usize, last: Option<usize>, key: &[u8]) -> Option<Chain<'a>> {
+        let mut groups = Groups::at(self.stream, self.block(block)?);
+        let mut chain = Chain { links: [None; BLOCK_GROUPS], len: 0, key_lcp: 0, head_lcp: usize::MAX };
+        for i in block * BLOCK_GROUPS..(block + 1) * BLOCK_GROUPS {
+            if groups.cursor.is_empty() || last.is_some_and(|l| i > l) {
+                break;
             }
-            let (mut patterns, mut module) = (group.patterns, group.module_base);
-            for _ in 0..group.count {
-                let Some((rest, module)) = next_pattern(&mut patterns, &mut module) else { return };
-                let rest = self.strings.get(rest).unwrap_or_default();
-                if kmod_alias_match(rest, &key[len..]) {
-                    hit(AliasHit { prefix_len: len, rest, module: module as u16 });
+            let (lcp, group) = groups.next()?;
+            if last.is_none() && groups.prefix() > key {
+                break;
+            }
+            let lcp = usize::from(lcp);
+            if i > block * BLOCK_GROUPS {
+                chain.head_lcp = chain.head_lcp.min(lcp);
+            }
+            // Links are prefixes of the previous group: those longer than lcp are not of this one.
+            while chain.len > 0 && chain.links[chain.len - 1].as_ref().is_some_and(|(len, _)| *len > lcp) {
+                chain.len -= 1;
+            }
+            chain.links[chain.len] = Some((groups.len, group));
+            chain.len += 1;
+            chain.key_lcp = groups.prefix().iter().zip(key).take_while(|(a, b)| a == b).count();
+        }
+        (chain.len > 0).then_some(chain)
+    }
+
+    /// Calls `hit` for every pattern that matches `key` by kmod's rule.
+    pub fn for_each_match(&self, key: &[u8], mut hit: impl FnMut(AliasHit<'a>)) {
+        let Some(mut block) = self.floor_block(key) else { return };
+        let mut last = None;
+        let mut bound = key.len();
+        loop {
+            let Some(chain) = self.scan(block, last, key) else { return };
+            bound = bound.min(chain.key_lcp);
+            for (len, group) in chain.links[..chain.len].iter().flatten() {
+                if *len <= bound {
+                    self.match_group(*len, group, key, &mut hit);
                 }
             }
-            match len.checked_sub(1) {
-                Some(shorter) => limit = shorter,
-                None => return,
+            // Ancestors before the block are ancestors of its first group, and prefixes of the
+            // scanned one only up to their common length.
+            bound = bound.min(chain.head_lcp);
+            match self.parent(block) {
+                Some(p) if p != NO_PARENT => {
+                    last = Some(p as usize);
+                    block = p as usize / BLOCK_GROUPS;
+                }
+                _ => return,
             }
         }
     }
+
+    fn match_group(&self, len: usize, group: &Group<'a>, key: &[u8], hit: &mut impl FnMut(AliasHit<'a>)) {
+        let (mut patterns, mut module) = (group.patterns, group.module_base);
+        for _ in 0..group.count {
+            let Some((rest, module)) = next_pattern(&mut patterns, &mut module) else { return };
+            let rest = self.strings.get(rest).unwrap_or_default();
+            if kmod_alias_match(rest, &key[len..]) {
+                hit(AliasHit { prefix_len: len, rest, module: module as u16 });
+            }
+        }
+    }
+}
+
+/// A group and the groups of its block that are prefixes of it: (prefix length, group).
+struct Chain<'a> {
+    links: [Option<(usize, Group<'a>)>; BLOCK_GROUPS],
+    len: usize,
+    /// Common prefix length of the last group with the key.
+    key_lcp: usize,
+    /// Common prefix length of the last group with the block's first.
+    head_lcp: usize,
 }
 
 #[cfg(feature = "alloc")]
@@ -264,9 +317,16 @@ mod writer {
         let (mut blocks, mut stream) = (Vec::new(), Vec::new());
         let mut previous: &[u8] = &[];
         let mut previous_module = 0i64;
+        // The chain of groups that are prefixes of the current one: (index, prefix).
+        let mut ancestors: Vec<(usize, &[u8])> = Vec::new();
         for (i, (prefix, members)) in groups.into_iter().enumerate() {
+            while ancestors.last().is_some_and(|(_, a)| !prefix.starts_with(a)) {
+                ancestors.pop();
+            }
             let lcp = if i % BLOCK_GROUPS == 0 {
+                let parent = ancestors.last().map_or(u32::MAX, |&(p, _)| p as u32);
                 blocks.extend_from_slice(&(stream.len() as u32).to_le_bytes());
+                blocks.extend_from_slice(&parent.to_le_bytes());
                 previous_module = 0;
                 0
             } else {
@@ -283,6 +343,7 @@ mod writer {
                 previous_module = i64::from(module);
             }
             previous = prefix;
+            ancestors.push((i, prefix));
         }
         (blocks, stream)
     }

@@ -2,7 +2,7 @@
 //! the slice is `None`, so a corrupt file can never cause a panic or an out-of-bounds access.
 
 /// A forward reader over a byte slice.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Cursor<'a> {
     bytes: &'a [u8],
     pos: usize,
