@@ -40,6 +40,12 @@ impl<'a> Uevent<'a> {
     }
 }
 
+/// The `MODALIAS=` of a device's sysfs `uevent` file (`KEY=VALUE` lines). Some devices (MMC
+/// cards) have it there and no `modalias` file.
+pub fn modalias_in_uevent_file(text: &[u8]) -> Option<&[u8]> {
+    text.split(|&b| b == b'\n').find_map(|line| line.strip_prefix(b"MODALIAS=")).filter(|a| !a.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +79,12 @@ mod tests {
         assert_eq!(Uevent::parse(b"add@relative\0"), None);
         let e = Uevent::parse(b"add@/devices/x\0SEQNUM=notanumber").unwrap();
         assert_eq!(e.seqnum, None);
+    }
+
+    #[test]
+    fn a_uevent_files_modalias_is_found() {
+        assert_eq!(modalias_in_uevent_file(b"DRIVER=mmcblk\nMMC_TYPE=SD\nMODALIAS=mmc:block\n"), Some(&b"mmc:block"[..]));
+        assert_eq!(modalias_in_uevent_file(b"MAJOR=8\nMINOR=0\nDEVNAME=sda\n"), None);
+        assert_eq!(modalias_in_uevent_file(b"MODALIAS=\n"), None);
     }
 }

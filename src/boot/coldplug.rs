@@ -1,10 +1,12 @@
-//! Coldplug: the `modalias` of every device the kernel found before /init started.
+//! Coldplug: the `modalias` of every device the kernel found before /init started (from its
+//! `modalias` file, or its `uevent` file's `MODALIAS=` when it has no such file).
 
 use super::log::error;
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use modinit::errno::Describe;
 use modinit::string_set::Insert;
+use modinit::uevent::modalias_in_uevent_file;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{CWD, FileType, Mode, OFlags, RawDir, openat};
 use rustix::io::{Errno, read};
@@ -36,6 +38,7 @@ pub fn scan(mut insert: impl FnMut(&[u8]) -> Insert) -> Scan {
 fn walk(dir: &OwnedFd, depth: usize, insert: &mut impl FnMut(&[u8]) -> Insert, scan: &mut Scan) {
     let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
     let mut entries = RawDir::new(dir, &mut buf);
+    let (mut has_modalias, mut has_uevent) = (false, false);
     while let Some(entry) = entries.next() {
         let Ok(entry) = entry else { return };
         let name = entry.file_name();
@@ -47,18 +50,31 @@ fn walk(dir: &OwnedFd, depth: usize, insert: &mut impl FnMut(&[u8]) -> Insert, s
                 }
             }
             FileType::RegularFile if name == c"modalias" => {
-                scan.files += 1;
+                has_modalias = true;
                 let mut alias = [0u8; MODALIAS_MAX];
                 if let Ok(alias) = read_line(dir, name, &mut alias) {
-                    match insert(alias) {
-                        Insert::New => scan.new += 1,
-                        Insert::Present => {}
-                        Insert::Full => scan.refused += 1,
-                    }
+                    found(alias, insert, scan);
                 }
             }
+            FileType::RegularFile if name == c"uevent" => has_uevent = true,
             _ => {}
         }
+    }
+    if has_uevent && !has_modalias {
+        let mut text = [0u8; 4096];
+        let alias = read_file(dir, c"uevent", &mut text).ok().and_then(modalias_in_uevent_file);
+        if let Some(alias) = alias {
+            found(alias, insert, scan);
+        }
+    }
+}
+
+fn found(alias: &[u8], insert: &mut impl FnMut(&[u8]) -> Insert, scan: &mut Scan) {
+    scan.files += 1;
+    match insert(alias) {
+        Insert::New => scan.new += 1,
+        Insert::Present => {}
+        Insert::Full => scan.refused += 1,
     }
 }
 
@@ -68,8 +84,13 @@ fn open_dir(parent: impl AsFd, name: &CStr) -> Result<OwnedFd, Errno> {
 
 /// The first line of a small sysfs file, without its newline; empty lines are errors.
 fn read_line<'b>(dir: &OwnedFd, name: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+    let line = read_file(dir, name, buf)?.split(|&b| b == b'\n').next().unwrap_or_default();
+    if line.is_empty() { Err(Errno::NODATA) } else { Ok(line) }
+}
+
+/// A small sysfs file (one read: sysfs hands out whole files up to a page).
+fn read_file<'b>(dir: &OwnedFd, name: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
     let fd = openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
     let n = read(&fd, &mut *buf)?;
-    let line = buf[..n].split(|&b| b == b'\n').next().unwrap_or_default();
-    if line.is_empty() { Err(Errno::NODATA) } else { Ok(line) }
+    Ok(&buf[..n])
 }

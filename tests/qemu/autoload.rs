@@ -151,3 +151,21 @@ fn the_kernel_asks_modinits_modprobe_for_filesystems() {
     let m = modules(&r);
     assert!(m.contains("vfat") && m.contains("fat"), "request_module loaded the filesystem: {m:?}");
 }
+
+/// A machine full of devices (the modalias census PC): drivers load without failures, and the
+/// SD card, whose MODALIAS is only in its uevent file, gets mmc_block.
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn a_crowded_pc_gets_its_drivers_including_the_sd_card() {
+    let mut s = Scenario::with_modules("autoload-full-pc", Some(ModuleCompression::Zst)).unwrap();
+    s.machine = Machine::FullPc;
+    // Under TCG its 100 drivers take longer than the default 10 s.
+    s.append = "modinit.timeout_ms=120000".to_string();
+    let r = boot(&s);
+    expect_clean(&r);
+    assert_exec_line(&r, "/sbin/init");
+    let m = modules(&r);
+    for name in ["sdhci_pci", "mmc_block", "e1000", "usb_storage", "snd_hda_intel"] {
+        assert!(m.contains(name), "{name} missing: {m:?}");
+    }
+}
