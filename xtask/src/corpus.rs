@@ -56,16 +56,21 @@ pub fn keys_from(pattern: &str) -> Vec<String> {
                 '*' => key.push_str(star),
                 '?' => key.push('Q'),
                 '[' => {
-                    let mut member = None;
+                    // The first member, or for a negated set a byte outside it.
+                    let mut members = String::new();
+                    let mut negated = false;
                     for d in chars.by_ref() {
-                        if d == ']' && member.is_some() {
+                        if d == ']' && !members.is_empty() {
                             break;
                         }
-                        if member.is_none() && d != '!' && d != '^' {
-                            member = Some(d);
+                        if members.is_empty() && !negated && (d == '!' || d == '^') {
+                            negated = true;
+                        } else {
+                            members.push(d);
                         }
                     }
-                    key.extend(member);
+                    let pick = if negated { "ZQ_9#".chars().find(|c| !members.contains(*c)) } else { members.chars().next() };
+                    key.extend(pick);
                 }
                 '\\' => key.extend(chars.next()),
                 c => key.push(c),
@@ -83,6 +88,7 @@ mod tests {
     #[test]
     fn keys_from_patterns_match_them() {
         assert_eq!(super::keys_from("pci:v*d0[0-2]?"), ["pci:vd00Q", "pci:vd00Q~", "pci:vXyd00Q", "pci:vXyd00Q~"]);
-        assert_eq!(super::keys_from("a[!x]b")[0], "ab");
+        assert_eq!(super::keys_from("a[!x]b")[0], "aZb");
+        assert_eq!(super::keys_from("a[^Z]b")[0], "aQb");
     }
 }
