@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod cpio;
+pub mod fuzz;
 pub mod index;
 pub mod initramfs;
 pub mod kernel;
