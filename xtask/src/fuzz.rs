@@ -20,6 +20,8 @@ pub struct Outcome {
     pub target: &'static str,
     /// Inputs executed (libFuzzer's `number_of_executed_units`).
     pub execs: u64,
+    /// Code edges the inputs reached (libFuzzer's `cov`).
+    pub coverage: u64,
     /// Inputs in libFuzzer's corpus at the end (seeds and what it added).
     pub corpus: u64,
     /// Inputs it added this run.
@@ -155,6 +157,7 @@ fn fuzz_one(root: &Path, target: &'static str, seeds: &Path, seconds: u64) -> Re
     Ok(Outcome {
         target,
         execs: stat("number_of_executed_units").max(last_status(&stderr, "#").unwrap_or_default()),
+        coverage: last_status(&stderr, "cov: ").unwrap_or_default(),
         corpus: last_status(&stderr, "corp: ").unwrap_or_default(),
         new: stat("new_units_added"),
         crashes,
@@ -180,9 +183,13 @@ fn files(dir: &Path) -> Result<Vec<PathBuf>> {
 /// instrumented binary run on one input).
 pub fn report(outcomes: &[Outcome]) -> String {
     let root = crate::paths::target_dir().join("fuzz");
-    let mut out = format!("{:<14} {:>12} {:>8} {:>6} {:>8}\n", "target", "execs", "corpus", "new", "crashes");
+    let row = |cells: [&dyn std::fmt::Display; 6]| {
+        let [target, execs, edges, corpus, new, crashes] = cells.map(|c| c.to_string());
+        format!("{target:<14} {execs:>12} {edges:>8} {corpus:>8} {new:>6} {crashes:>8}\n")
+    };
+    let mut out = row([&"target", &"execs", &"edges", &"corpus", &"new", &"crashes"]);
     for o in outcomes {
-        out += &format!("{:<14} {:>12} {:>8} {:>6} {:>8}\n", o.target, o.execs, o.corpus, o.new, o.crashes.len());
+        out += &row([&o.target, &o.execs, &o.coverage, &o.corpus, &o.new, &o.crashes.len()]);
     }
     for o in outcomes {
         for crash in &o.crashes {
