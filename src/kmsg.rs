@@ -149,7 +149,8 @@ fn hex(b: u8) -> Option<u8> {
 
 /// Writes a record for a console: each line of its text as
 /// `[    3.141592] <err> text`, the kernel's own timestamp format plus the level.
-/// Control characters other than tab are shown escaped, so a record cannot move the cursor.
+/// Control characters other than tab are shown escaped, so a record cannot move the cursor:
+/// C0 and DEL, and the C1 controls U+0080..U+009F in UTF-8 (U+009B is CSI to a UTF-8 terminal).
 pub fn format_for_console(record: &Record<'_>, out: &mut impl fmt::Write) -> fmt::Result {
     let prefix = |out: &mut dyn fmt::Write| {
         write!(out, "[{:5}.{:06}] <{}> ", record.usec / 1_000_000, record.usec % 1_000_000, record.level.name())
@@ -171,12 +172,13 @@ pub fn format_for_console(record: &Record<'_>, out: &mut impl fmt::Write) -> fmt
         pending[len] = b;
         len += 1;
         match core::str::from_utf8(&pending[..len]) {
-            Ok(s) => {
+            Ok(s) if !s.chars().any(|c| c.is_control() && c != '\t') => {
                 out.write_str(s)?;
                 len = 0;
             }
             Err(e) if e.error_len().is_none() && len < 4 => {}
-            Err(_) => {
+            // A C1 control, or a broken sequence.
+            Ok(_) | Err(_) => {
                 for b in &pending[..len] {
                     write!(out, "\\x{b:02x}")?;
                 }
@@ -357,6 +359,14 @@ mod tests {
         let r = Record::parse(b"3,1,0,-;a\\x5cb\\x09c\\x1b[2Jd\\xffe\\xzz\n").unwrap();
         assert_eq!(r.text().collect::<Vec<u8>>(), b"a\\b\tc\x1b[2Jd\xffe\\xzz");
         assert_eq!(console(&r), "[    0.000000] <err> a\\b\tc\\x1b[2Jd\\xffe\\xzz\n");
+    }
+
+    /// Found by fuzzing (fuzz/targets/src/kmsg.rs): C1 controls, two bytes each in UTF-8,
+    /// went to the console as they were.
+    #[test]
+    fn c1_controls_are_escaped_too() {
+        let r = Record::parse(b"6,1,0,-;a\\xc2\\x9b2Jb\\xc2\\xa0c\\xc2\\x85\\xc2\\x80\t\\xc2\n").unwrap();
+        assert_eq!(console(&r), "[    0.000000] <info> a\\xc2\\x9b2Jb\u{a0}c\\xc2\\x85\\xc2\\x80\t\\xc2\n");
     }
 
     #[test]

@@ -143,24 +143,26 @@ const MATCH_MAX: u64 = 65_539 + 0xffff;
 const BLOCK_OVERSHOOT: u64 = BLOCK_MAX + LITERALS_MAX + MATCH_MAX;
 
 /// The capacity ruzstd's ring buffer grows to from `capacity` when it must hold `required`
-/// bytes (its `reserve_amortized`, with its one sentinel byte).
+/// bytes (its `reserve_amortized`, with its one sentinel byte); `u64::MAX` when that is more.
 fn ring_capacity(capacity: u64, required: u64) -> u64 {
+    let power = |n: u64| n.checked_next_power_of_two().unwrap_or(u64::MAX);
     if required <= RING_SLACK {
-        capacity.next_power_of_two().max(required.next_power_of_two()) + 1
+        power(capacity).max(power(required)).saturating_add(1)
     } else {
-        (required - RING_SLACK).next_power_of_two() + RING_SLACK + 1
+        power(required - RING_SLACK).saturating_add(RING_SLACK + 1)
     }
 }
 
 /// Every ring buffer ruzstd may allocate for `window`: the first, reserved for the window, and
 /// each one it may grow to while holding at most the window and a block's overshoot. Growing by
 /// one byte at a time reaches every capacity that a growth can land on, so summing those bounds
-/// any real sequence of growths.
+/// any real sequence of growths. Each step at least doubles the capacity past the slack, until it
+/// saturates at `u64::MAX` (a single-segment frame's window is its content size, up to that).
 fn ring_buffer_allocations(window: u64) -> u64 {
     let most = window.saturating_add(BLOCK_OVERSHOOT);
     let mut capacity = ring_capacity(0, window);
     let mut total = capacity;
-    while capacity - 1 < most {
+    while capacity - 1 < most && capacity < u64::MAX {
         capacity = ring_capacity(capacity, capacity + 1);
         total = total.saturating_add(capacity);
     }
@@ -329,8 +331,28 @@ mod tests {
         // An 8 MiB window: the first buffer, and one growth for a block's overshoot.
         let first = (8 << 20) + RING_SLACK + 1;
         assert_eq!(ring_buffer_allocations(8 << 20), first + (16 << 20) + RING_SLACK + 1);
-        // The largest window the header can state ends too.
+        // The largest window a window descriptor can state ends too.
         assert!(ring_buffer_allocations((1 << 41) + 7 * (1 << 38)) > 1 << 42);
+    }
+
+    /// Found by fuzzing (fuzz/targets/src/decompress.rs): a single-segment frame's window is
+    /// its content size, which can be near 2^64. `next_power_of_two` overflowed: a panic in
+    /// debug builds, and in release builds a capacity wrapped to the slack and a loop that never
+    /// ended.
+    #[test]
+    fn heap_bound_of_windows_near_two_to_the_64_saturates() {
+        for window in [1 << 63, (1 << 63) + 1, u64::MAX - BLOCK_OVERSHOOT, u64::MAX] {
+            assert_eq!(ring_buffer_allocations(window), u64::MAX, "window {window}");
+        }
+        assert!(ring_buffer_allocations(1 << 62) < u64::MAX);
+        // The fuzzer's file: single segment, an 8-byte content size, one RLE block.
+        let file = [
+            0x28, 0xb5, 0x2f, 0xfd, 0xe0, 0xed, 0x8b, 0xff, 0x82, 0xfd, 0x40, 0xe0, 0xed, 0x8b, 0x92, 0xff, 0x82,
+        ];
+        assert_eq!(
+            heap_needed(&file, 64 << 20),
+            Err(DecompressError::HeapTooSmall { needed: u64::MAX, available: 64 << 20 })
+        );
     }
 
     #[test]

@@ -284,12 +284,13 @@ fn add_builtins(contents: &mut IndexContents, tree: &TreeFiles, warn: &mut dyn F
         if line.is_empty() {
             continue;
         }
-        if !line[0].is_ascii_alphabetic() {
+        let file = line.rsplit(|&b| b == b'/').next().unwrap_or(line);
+        let stem = file.split(|&b| b == b'.').next().unwrap_or(file);
+        // A line naming no file (`kernel/lib/`, `kernel/.ko`) would be a module without a name.
+        if !line[0].is_ascii_alphabetic() || stem.is_empty() {
             warn(BuildWarning(format!("Invalid modules.builtin line: {}", lossy(line))));
             continue;
         }
-        let file = line.rsplit(|&b| b == b'/').next().unwrap_or(line);
-        let stem = file.split(|&b| b == b'.').next().unwrap_or(file);
         add(contents, stem);
     }
     // Records are `MODNAME.KEY=VALUE`, NUL-separated.
@@ -432,5 +433,22 @@ mod tests {
         assert_eq!(c.softdeps[1], (b"ahci".to_vec(), b"libahci".to_vec(), b"".to_vec()));
         assert!(warnings.iter().any(|w| w.contains("Unmatched bracket in bad[")), "{warnings:?}");
         assert!(warnings.iter().any(|w| w.contains("zz.conf line 3") && w.contains("install")), "{warnings:?}");
+    }
+
+    /// Found by fuzzing (fuzz/targets/src/index_built.rs): such lines made builtins without a
+    /// name, which the writer refuses (before it did, the index was written and did not open).
+    #[test]
+    fn builtin_lines_naming_no_file_are_skipped() {
+        let tree = TreeFiles {
+            modules_builtin: Some(b"kernel/arch/x86/events/\nkernel/lib/.ko\nkernel/lib/crc32.ko\n".to_vec()),
+            ..TreeFiles::default()
+        };
+        let mut warnings = vec![];
+        let c = build(&[], &tree, &mut |w| warnings.push(w.0));
+        assert_eq!(names(&c, &[0]), ["crc32"]);
+        assert_eq!(c.modules.len(), 1);
+        let invalid = |line: &str| format!("Invalid modules.builtin line: {line}");
+        assert_eq!(warnings, [invalid("kernel/arch/x86/events/"), invalid("kernel/lib/.ko")]);
+        assert!(crate::index::Index::open(&crate::index::writer::write(&c).unwrap()).is_ok());
     }
 }

@@ -110,15 +110,39 @@ impl<'a> Dirs<'a> {
         Some((u16_at(self.table, base)?, self.strings.get(u32_at(self.table, base + 2)?)?))
     }
 
-    /// Appends `d`'s path (`a/b/c`) to `buf` at `*len`; None when it does not fit. Parents
-    /// have smaller numbers (checked when opening), so this ends.
+    /// Appends `d`'s path (`a/b/c`) to `buf` at `*len`; None when it does not fit. Two walks
+    /// up the tree, no recursion: the first measures the path, stopping once it outgrows
+    /// `buf`, the second writes it from its end. Parents have smaller numbers (checked when
+    /// opening), so both end; neither time nor stack grows with how deep a corrupt tree goes.
     fn write_path(&self, d: u16, buf: &mut [u8], len: &mut usize) -> Option<()> {
-        let (parent, name) = self.get(d)?;
-        if parent != NO_DIR {
-            self.write_path(parent, buf, len)?;
-            push(buf, len, b"/")?;
+        let room = buf.get_mut(*len..)?;
+        let (mut path_len, mut dir) = (0, d);
+        loop {
+            let (parent, name) = self.get(dir)?;
+            path_len += name.len();
+            if path_len > room.len() {
+                return None;
+            }
+            if parent == NO_DIR {
+                break;
+            }
+            path_len += 1;
+            dir = parent;
         }
-        push(buf, len, name)
+        let (mut end, mut dir) = (path_len, d);
+        loop {
+            let (parent, name) = self.get(dir)?;
+            let start = end.checked_sub(name.len())?;
+            room.get_mut(start..end)?.copy_from_slice(name);
+            if parent == NO_DIR {
+                break;
+            }
+            end = start.checked_sub(1)?;
+            *room.get_mut(end)? = b'/';
+            dir = parent;
+        }
+        *len += path_len;
+        Some(())
     }
 }
 
@@ -402,5 +426,66 @@ impl<'a> Index<'a> {
     /// modules-load.d entries: names or aliases to load at boot, in order.
     pub fn modules_load(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
         self.records(self.modules_load, 1).map(|[m, _, _]| m)
+    }
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::*;
+    use crate::index::writer::{IndexContents, ModuleEntry, write};
+    use std::vec;
+    use std::vec::Vec;
+
+    fn field(file: &[u8], at: usize) -> usize {
+        u32_at(file, at).unwrap() as usize
+    }
+
+    /// An index whose one module lies `depth` directories deep, each named `d` (the writer
+    /// makes such a tree only from a path of that many parts): its Dirs section replaced by a
+    /// chain, then the header's length and checksum made right.
+    fn deep_index(depth: usize) -> Vec<u8> {
+        let module = ModuleEntry {
+            stem: b"m".to_vec(),
+            dir: Some(b"d".to_vec()),
+            compression: Compression::Zstd,
+            builtin: false,
+            deps: vec![],
+        };
+        let mut file = write(&IndexContents { modules: vec![module], ..IndexContents::default() }).unwrap();
+        let table = |s: Section| OFF_SECTIONS + 8 * Section::ALL.iter().position(|&x| x == s).unwrap();
+        let name = u32_at(&file, field(&file, table(Section::Dirs)) + 2).unwrap();
+        let chain_at = file.len();
+        for d in 0..depth {
+            let parent = if d == 0 { NO_DIR } else { d as u16 - 1 };
+            file.extend(parent.to_le_bytes().into_iter().chain(name.to_le_bytes()));
+        }
+        let dirs = table(Section::Dirs);
+        file[dirs..dirs + 4].copy_from_slice(&(chain_at as u32).to_le_bytes());
+        file[dirs + 4..dirs + 8].copy_from_slice(&((depth * DIR_RECORD) as u32).to_le_bytes());
+        let record = field(&file, table(Section::Modules)) + REC_DIR;
+        file[record..record + 2].copy_from_slice(&(depth as u16 - 1).to_le_bytes());
+        let len = file.len() as u32;
+        file[OFF_FILE_LEN..OFF_FILE_LEN + 4].copy_from_slice(&len.to_le_bytes());
+        let checksum = crc32(&file[HEADER_LEN..]);
+        file[OFF_CHECKSUM..OFF_CHECKSUM + 4].copy_from_slice(&checksum.to_le_bytes());
+        file
+    }
+
+    /// Found while writing the fuzz target for the index (fuzz/targets/src/index.rs): the path
+    /// was built by recursion from the module's directory up, one frame per level, before the
+    /// buffer's size was looked at. 65,000 levels overflowed a 2 MiB stack (a test thread's).
+    #[test]
+    fn deep_directory_trees_neither_recurse_nor_overflow() {
+        let file = deep_index(65_000);
+        let index = Index::open(&file).unwrap();
+        let module = index.module(ModuleId(0)).unwrap();
+        assert_eq!(module.path(&mut [0u8; 4096]), None, "too long for the buffer");
+        let shallow = deep_index(3);
+        let module = Index::open(&shallow).unwrap().module(ModuleId(0)).unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(module.path(&mut buf), Some(&b"d/d/d/m.ko.zst"[..]));
+        assert_eq!(module.path(&mut buf[..14]), Some(&b"d/d/d/m.ko.zst"[..]));
+        assert_eq!(module.path(&mut buf[..13]), None);
+        assert_eq!(module.path(&mut buf[..4]), None);
     }
 }

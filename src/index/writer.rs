@@ -51,6 +51,12 @@ pub enum WriteError {
     NulInString(Vec<u8>),
     /// Offsets are 32 bits wide.
     TooLarge,
+    /// Module `module` has an empty stem: no file or builtin is named that way.
+    EmptyStem { module: usize },
+    /// A module's directory has an empty component (`a//b`, `/a`, `a/`).
+    EmptyPathComponent(Vec<u8>),
+    /// A dependency or alias names module `id`, but there are only `modules`.
+    NoSuchModule { id: u16, modules: usize },
 }
 
 impl fmt::Display for WriteError {
@@ -60,6 +66,13 @@ impl fmt::Display for WriteError {
             WriteError::TooManyDirectories(n) => write!(f, "{n} module directories: the index holds at most {}", NO_DIR),
             WriteError::NulInString(s) => write!(f, "a NUL byte in {:?}", alloc::string::String::from_utf8_lossy(s)),
             WriteError::TooLarge => write!(f, "the index would exceed 4 GiB"),
+            WriteError::EmptyStem { module } => write!(f, "module {module} has an empty name"),
+            WriteError::EmptyPathComponent(dir) => {
+                write!(f, "module directory {:?} has an empty component", alloc::string::String::from_utf8_lossy(dir))
+            }
+            WriteError::NoSuchModule { id, modules } => {
+                write!(f, "module id {id} names no module (there are {modules})")
+            }
         }
     }
 }
@@ -87,10 +100,10 @@ impl Interner {
     }
 }
 
+/// Serializes `c`. Contents the reader would refuse are an error here, so that every index
+/// written opens.
 pub fn write(c: &IndexContents) -> Result<Vec<u8>, WriteError> {
-    if c.modules.len() >= usize::from(u16::MAX) {
-        return Err(WriteError::TooManyModules(c.modules.len()));
-    }
+    check(c)?;
     let mut s = Interner { strings: StringsWriter::default(), error: None };
     // The commonest pattern tails first: their offsets become one-byte varints.
     let patterns = c.module_aliases.iter().chain(&c.builtin_aliases).map(|(p, _)| p.as_slice());
@@ -188,6 +201,26 @@ pub fn write(c: &IndexContents) -> Result<Vec<u8>, WriteError> {
     }
     put(Section::Strings, s.strings.into_bytes().ok_or(WriteError::TooLarge)?);
     assemble(release, &sections)
+}
+
+/// What [`Index::open`](crate::index::Index::open) checks of the contents themselves: module
+/// ids fit 16 bits and name modules, every module has a name, directories have no empty part.
+fn check(c: &IndexContents) -> Result<(), WriteError> {
+    let modules = c.modules.len();
+    if modules >= usize::from(u16::MAX) {
+        return Err(WriteError::TooManyModules(modules));
+    }
+    let known = |&id: &u16| (usize::from(id) < modules).then_some(()).ok_or(WriteError::NoSuchModule { id, modules });
+    for (i, m) in c.modules.iter().enumerate() {
+        if m.stem.is_empty() {
+            return Err(WriteError::EmptyStem { module: i });
+        }
+        if let Some(dir) = m.dir.as_ref().filter(|d| !d.is_empty() && d.split(|&b| b == b'/').any(<[u8]>::is_empty)) {
+            return Err(WriteError::EmptyPathComponent(dir.clone()));
+        }
+        m.deps.iter().try_for_each(known)?;
+    }
+    c.module_aliases.iter().chain(&c.builtin_aliases).map(|(_, id)| id).try_for_each(known)
 }
 
 /// The header, the section table and the sections, in table order.
@@ -325,6 +358,27 @@ mod tests {
             }
         }
         assert!(refused > good.len(), "most damage is detected: {refused} of {}", 3 * good.len());
+    }
+
+    /// Found by fuzzing (fuzz/targets/src/index_written.rs): each of these was written, and
+    /// then refused by `Index::open`.
+    #[test]
+    fn contents_the_reader_would_refuse_are_an_error() {
+        let with = |change: fn(&mut IndexContents)| {
+            let mut c = sample();
+            change(&mut c);
+            write(&c)
+        };
+        assert_eq!(with(|c| c.modules[2].stem.clear()), Err(WriteError::EmptyStem { module: 2 }));
+        for dir in ["kernel//ata", "/kernel", "kernel/"] {
+            let mut c = sample();
+            c.modules[0].dir = Some(dir.as_bytes().to_vec());
+            assert_eq!(write(&c), Err(WriteError::EmptyPathComponent(dir.as_bytes().to_vec())));
+        }
+        assert_eq!(with(|c| c.modules[1].deps.push(6)), Err(WriteError::NoSuchModule { id: 6, modules: 6 }));
+        assert_eq!(with(|c| c.module_aliases[0].1 = 9), Err(WriteError::NoSuchModule { id: 9, modules: 6 }));
+        assert_eq!(with(|c| c.builtin_aliases[0].1 = 6), Err(WriteError::NoSuchModule { id: 6, modules: 6 }));
+        assert!(Index::open(&with(|c| c.modules[0].dir = Some(b"kernel".to_vec())).unwrap()).is_ok());
     }
 
     #[test]

@@ -110,6 +110,15 @@ enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Fuzz the parsers of untrusted bytes (fuzz/targets) with libFuzzer through cargo-fuzz,
+    /// one target after the other; installs cargo-fuzz when missing.
+    Fuzz {
+        /// How long to fuzz each target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Only this target (default: all of them).
+        target: Option<String>,
+    },
     /// The whole test suite: host tests, then the QEMU boot tests.
     Test {
         #[command(flatten)]
@@ -193,6 +202,14 @@ fn main() -> Result<()> {
             let out = out.unwrap_or_else(xtask::paths::modalias_corpus);
             let n = xtask::modalias_census::write_corpus(&out)?;
             println!("{}: {n} modaliases", out.display());
+        }
+        Cmd::Fuzz { seconds, target } => {
+            let outcomes = xtask::fuzz::run(target.as_deref(), seconds)?;
+            print!("{}", xtask::fuzz::report(&outcomes));
+            let crashed: Vec<&str> = outcomes.iter().filter(|o| !o.crashes.is_empty()).map(|o| o.target).collect();
+            if !crashed.is_empty() {
+                bail!("crashes in {}", crashed.join(", "));
+            }
         }
         Cmd::Test { kernel, filter } => {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;

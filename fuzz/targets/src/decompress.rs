@@ -1,0 +1,81 @@
+//! `modinit::decompress` on any file: `decompressed_size`, `heap_needed`, `decompress_into`.
+//!
+//! As on the boot path, the output buffer is allocated only when both size checks pass
+//! ([`LIMIT`] each). Then: what the decoder allocates stays within `heap_needed` (when the
+//! binary counts allocations, see [`crate::heap`]); a buffer of the wrong size is refused; and
+//! the result agrees with a reference decoder, flate2 or libzstd, both ways: what modinit
+//! accepts the reference decodes to the same bytes, and a file the reference decodes whole
+//! (one member or frame, nothing after it, the recorded size) modinit accepts.
+//!
+//! Except for zstd frames without a content checksum, where only "modinit accepts, so does
+//! libzstd" is checked: on damaged blocks that no checksum exposes, libzstd and ruzstd part
+//! ways, and the fuzzer found two such frames (in one libzstd gives other bytes, in the other
+//! it accepts a literals section that ruzstd rejects) where zstd's own educational decoder,
+//! written to the letter of RFC 8878, sided with ruzstd.
+
+use modinit::decompress::{Compression, DecompressError, decompress_into, decompressed_size, heap_needed};
+use std::io::Read;
+
+/// The largest module, and the most decoder heap, the target allows: the boot binary's arena.
+pub const LIMIT: usize = 64 << 20;
+
+pub fn fuzz(data: &[u8]) {
+    let format = Compression::detect(data);
+    let size = decompressed_size(data, LIMIT);
+    let heap = heap_needed(data, LIMIT);
+    let (Ok(size), Ok(heap)) = (size, heap) else {
+        // Without an exact buffer nothing is decoded, so this allocates nothing either.
+        if size != Ok(0) {
+            assert!(decompress_into(data, &mut []).is_err(), "decoded into an empty buffer");
+        }
+        return;
+    };
+    let mut out = vec![0u8; size];
+    if size > 0 {
+        let short = decompress_into(data, &mut out[..size - 1]);
+        assert_eq!(short, Err(DecompressError::OutputBufferSize { needed: size, given: size - 1 }));
+    }
+    let (result, allocated) = crate::heap::measure(|| decompress_into(data, &mut out));
+    if let Some(allocated) = allocated {
+        assert!(allocated <= heap as u64, "{} allocated {allocated} bytes, heap_needed said {heap}", format.name());
+    }
+    let reference = reference(format, data, size);
+    let unchecked = format == Compression::Zstd && data.get(ZSTD_DESCRIPTOR).is_some_and(|d| d & ZSTD_CHECKSUM == 0);
+    match (result, reference) {
+        (Ok(n), Some(expected)) => {
+            assert_eq!(n, size);
+            assert!(unchecked || out == expected, "{} output differs from the reference decoder's", format.name());
+        }
+        (Ok(_), None) => panic!("modinit decoded a {} file that the reference decoder rejects", format.name()),
+        (Err(e), Some(_)) if !unchecked => {
+            panic!("modinit refused a {} file the reference decodes: {e}", format.name())
+        }
+        (Err(_), _) => {}
+    }
+}
+
+/// The zstd Frame_Header_Descriptor's offset, and its Content_Checksum_Flag.
+const ZSTD_DESCRIPTOR: usize = 4;
+const ZSTD_CHECKSUM: u8 = 1 << 2;
+
+/// What the reference decoder makes of `data` when it is exactly one gzip member or zstd
+/// frame that decodes to `size` bytes; None otherwise.
+fn reference(format: Compression, data: &[u8], size: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    match format {
+        Compression::Gzip => {
+            let mut rest = data;
+            let mut decoder = flate2::bufread::GzDecoder::new(&mut rest);
+            decoder.read_to_end(&mut out).ok()?;
+            drop(decoder);
+            rest.is_empty().then_some(())?;
+        }
+        Compression::Zstd => {
+            // One frame, the whole file (a second frame or a skippable one is not a module).
+            (zstd::zstd_safe::find_frame_compressed_size(data).ok()? == data.len()).then_some(())?;
+            out = zstd::bulk::decompress(data, size).ok()?;
+        }
+        _ => return None,
+    }
+    (out.len() == size).then_some(out)
+}

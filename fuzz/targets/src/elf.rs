@@ -1,0 +1,78 @@
+//! A module file's ELF image: `modinit::elf::Elf::parse`, `modinit::modinfo::Modinfo`,
+//! `modinit::elf_symbols`, the signature trailer, and the index builder's `ModuleFacts`,
+//! which reads all of them.
+//!
+//! Sections, `.modinfo` entries and symbol names must be parts of the file; the builder's
+//! facts must be what the readers give one by one.
+
+use modinit::elf::Elf;
+use modinit::elf_symbols::{dependency_symbols, exported_symbols};
+use modinit::index::builder::{FactsError, ModuleFacts};
+use modinit::modinfo::{Modinfo, split_signature};
+
+/// Sections the readers look up, and names no module has.
+const SECTIONS: [&[u8]; 8] =
+    [b".modinfo", b"__versions", b".symtab", b".strtab", b"__ksymtab_strings", b".shstrtab", b"", b".nonexistent"];
+
+pub fn fuzz(data: &[u8]) {
+    let (image, signed) = split_signature(data);
+    assert!(data.starts_with(image) && (signed || image.len() == data.len()));
+    image_facts(data);
+    if signed {
+        image_facts(image);
+    }
+}
+
+fn image_facts(image: &[u8]) {
+    let within = |part: &[u8], what: &str| crate::assert_within(image, part, what);
+    let facts = ModuleFacts::from_image(b"kernel/fuzz.ko", image);
+    let elf = match Elf::parse(image) {
+        Ok(elf) => elf,
+        Err(e) => {
+            assert_eq!(facts, Err(FactsError::Elf(e)));
+            assert!(Modinfo::from_elf(image).is_err());
+            return;
+        }
+    };
+    let _ = elf.machine();
+    for name in SECTIONS {
+        if let Ok(bytes) = elf.section(name) {
+            within(bytes, "a section");
+        }
+    }
+    let modinfo = match Modinfo::of(&elf) {
+        Ok(modinfo) => modinfo,
+        Err(e) => {
+            assert_eq!(facts, Err(FactsError::Modinfo(e)));
+            return;
+        }
+    };
+    for (key, value) in modinfo.entries() {
+        within(key, "a .modinfo key");
+        within(value, "a .modinfo value");
+        assert!(!key.contains(&b'=') && !key.contains(&0) && !value.contains(&0));
+        assert_eq!(modinfo.get(key), modinfo.values(key).next());
+    }
+    let exports: Vec<&[u8]> = exported_symbols(&elf).collect();
+    for name in &exports {
+        within(name, "an exported symbol");
+        assert!(!name.contains(&0));
+    }
+    let needed = match dependency_symbols(&elf) {
+        Ok(symbols) => symbols.collect::<Vec<_>>(),
+        Err(e) => {
+            assert_eq!(facts, Err(FactsError::Symbols(e)));
+            return;
+        }
+    };
+    for symbol in &needed {
+        within(symbol.name, "a needed symbol");
+        assert!(!symbol.name.contains(&0));
+    }
+    let facts = facts.expect("the facts of an image every reader accepts");
+    let owned = |names: Vec<&[u8]>| names.into_iter().map(<[u8]>::to_vec).collect::<Vec<_>>();
+    assert_eq!(facts.aliases, owned(modinfo.values(b"alias").collect()));
+    assert_eq!(facts.softdeps, owned(modinfo.values(b"softdep").collect()));
+    assert_eq!(facts.exports, owned(exports));
+    assert_eq!(facts.imports, owned(needed.iter().map(|s| s.name).collect()));
+}

@@ -1,0 +1,513 @@
+//! Seed inputs for every target: the repository's kmsg capture, hand-written cases that reach
+//! each branch, and real data when it is here — the smallest modules of the Debian tree (plain,
+//! gzip, zstd, signed; their aliases; an index built from them) and, when [`Sources::thorough`],
+//! this machine's modprobe.d and modules-load.d files, /proc/cmdline, /sys uevents, and the
+//! tree's builtin module lists.
+
+use crate::random::Random;
+use modinit::config::ConfigFile;
+use modinit::decompress::Compression;
+use modinit::index::builder::{ModuleFacts, TreeFiles, build};
+use modinit::index::writer::{IndexContents, ModuleEntry, write};
+use modinit::modinfo::Modinfo;
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Where real seed data comes from.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// A `lib/modules/VERSION` directory, if there is one.
+    pub module_tree: Option<PathBuf>,
+    /// How many of its modules (the smallest files) to take.
+    pub modules: usize,
+    /// Also the large and machine-dependent data: the builtin module lists, this machine's
+    /// configuration files, /proc/cmdline and /sys uevents.
+    pub thorough: bool,
+}
+
+impl Sources {
+    /// The tree [`module_tree`] finds, `modules` of its modules.
+    pub fn new(modules: usize, thorough: bool) -> Sources {
+        Sources { module_tree: module_tree(), modules, thorough }
+    }
+}
+
+/// The module tree named by MODINIT_MODULES, else the newest one `cargo xtask kernel`
+/// unpacked under the workspace's `target/kernel/`.
+pub fn module_tree() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("MODINIT_MODULES") {
+        return Some(dir.into());
+    }
+    let kernels = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kernel");
+    let mut trees: Vec<PathBuf> = fs::read_dir(kernels)
+        .ok()?
+        .flatten()
+        .filter_map(|kernel| fs::read_dir(kernel.path().join("lib/modules")).ok())
+        .flat_map(|versions| versions.flatten().map(|version| version.path()))
+        .collect();
+    trees.sort();
+    trees.pop().map(|tree| tree.canonicalize().unwrap_or(tree))
+}
+
+/// The seeds of the target named `target` (none for an unknown name).
+pub fn seeds(target: &str, sources: &Sources) -> Vec<Vec<u8>> {
+    let modules = || real_modules(sources);
+    match target {
+        "kmsg" => kmsg(),
+        "index" => index(sources, &modules()),
+        "index_written" => index_written(),
+        "index_built" => index_built(sources),
+        "fnmatch" => fnmatch(sources, &modules()),
+        "config" => config(sources),
+        "cmdline" => cmdline(sources),
+        "uevent" => uevent(sources),
+        "decompress" => decompress(&modules()),
+        "elf" => elf(&modules()),
+        _ => Vec::new(),
+    }
+}
+
+/// A module of the tree: its path under the tree and its ELF image.
+struct RealModule {
+    path: Vec<u8>,
+    image: Vec<u8>,
+}
+
+/// The `sources.modules` smallest module files of the tree, decompressed.
+fn real_modules(sources: &Sources) -> Vec<RealModule> {
+    let Some(tree) = &sources.module_tree else { return Vec::new() };
+    let mut files = Vec::new();
+    let mut pending = vec![tree.join("kernel")];
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let (path, meta) = (entry.path(), entry.metadata());
+            match meta {
+                Ok(m) if m.is_dir() => pending.push(path),
+                Ok(m) if Compression::of_file_name(entry.file_name().as_encoded_bytes()).is_some() => {
+                    files.push((m.len(), path));
+                }
+                _ => {}
+            }
+        }
+    }
+    files.sort();
+    files
+        .into_iter()
+        .take(sources.modules)
+        .filter_map(|(_, path)| {
+            let file = fs::read(&path).ok()?;
+            let image = match Compression::detect(&file) {
+                Compression::Gzip => read_all(flate2::read::GzDecoder::new(&file[..]))?,
+                Compression::Zstd => zstd::decode_all(&file[..]).ok()?,
+                _ => file,
+            };
+            let rel = path.strip_prefix(tree).ok()?.as_os_str().as_encoded_bytes().to_vec();
+            Some(RealModule { path: rel, image })
+        })
+        .collect()
+}
+
+fn read_all(mut reader: impl Read) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    reader.read_to_end(&mut out).ok()?;
+    Some(out)
+}
+
+/// The files of `dir` (not recursing), sorted, when it exists.
+fn files_in(dir: &Path) -> Vec<Vec<u8>> {
+    let mut paths: Vec<PathBuf> = fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    paths.sort();
+    paths.iter().filter_map(|p| fs::read(p).ok()).collect()
+}
+
+const KMSG_CAPTURE: &str = include_str!("../../../tests/fixtures/kmsg/debian-6.1-qemu.kmsg");
+
+/// The capture's records, a dozen per seed with a lost-records marker now and then, under
+/// different levels; and records the capture lacks (user space, escapes, odd fields).
+fn kmsg() -> Vec<Vec<u8>> {
+    let mut records: Vec<String> = Vec::new();
+    for line in KMSG_CAPTURE.lines() {
+        match records.last_mut() {
+            Some(r) if line.starts_with(' ') => r.push_str(&format!("{line}\n")),
+            _ => records.push(format!("{line}\n")),
+        }
+    }
+    let mut seeds = Vec::new();
+    for (i, chunk) in records.chunks(12).enumerate() {
+        let mut seed = vec![[3, 6, 7, 8][i % 4], [1, 4, 7, 0][(i / 4) % 4]];
+        for (j, record) in chunk.iter().enumerate() {
+            if j == 6 && i % 3 == 0 {
+                seed.push(0);
+            }
+            seed.extend_from_slice(record.as_bytes());
+            seed.push(0);
+        }
+        seeds.push(seed);
+    }
+    seeds.push(
+        b"\x07\x00\
+          3,1,100,-;plain\0\
+          12,2,200,c,caller=T1;user \\x5c \\xc3\\xa9 \\x1b[2J \\xe2\\x82\0\
+          0,3,300,-;emerg\\x0asecond line\n SUBSYSTEM=pci\n DEVICE=+pci:0000:00:01.0\n\0\0\
+          6,9,400,-,more=1,x;text; with; semicolons\n no-equals\n K=V=W\n\0\
+          99999,10,18446744073709551615,-;huge\0\
+          6,8,1,-;old\0"
+            .to_vec(),
+    );
+    seeds
+}
+
+/// Hand-written modprobe.d text: every directive, continued lines, comments, bad lines.
+const MODPROBE_D: &[u8] = b"# comment\n\
+alias eth* e1000\n\
+alias pci:v00008086d*sv*sd*bc02sc00i* e1000e\n\
+alias usb:v[0-9]*-x snd-usb-audio\n\
+options snd-hda-intel model=auto\tenable=1 \"x=a b\"\n\
+options ahci  mobile_lpm_policy=1\n\
+blacklist pcspkr\n\
+install floppy /bin/true\n\
+remove floppy /bin/false \\\n  --continued\n\
+softdep ahci pre: libahci crc32c post: sd_mod\n\
+softdep m  pre: a\n\
+softdep x post: y pre: z\n\
+weakdep e1000e ptp pps_core\n\
+weakdep lonely  \n\
+include /etc/other.conf\n\
+   # indented comment is a bad line\n\
+alias bad[ x\n\
+options onlyname\n\
+unknown command\n\
+alias back\\\\slash m\n";
+
+/// Hand-written modules-load.d text.
+const MODULES_LOAD_D: &[u8] = b"# comment\n; comment\nloop\n  dm-mod \t\r\nvirtio_net\r\n\n\0nul\nlast";
+
+/// Seeds from the repository alone: the writer's own kind of index. With a tree: an index
+/// built from its smallest modules (and, thorough, its builtin lists) and the config above.
+fn index(sources: &Sources, modules: &[RealModule]) -> Vec<Vec<u8>> {
+    let module = |stem: &str, dir: Option<&str>, compression, deps: Vec<u16>| ModuleEntry {
+        stem: stem.as_bytes().to_vec(),
+        dir: dir.map(|d| d.as_bytes().to_vec()),
+        compression,
+        builtin: dir.is_none(),
+        deps,
+    };
+    let strings = |v: &[&str]| v.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>();
+    let sample = IndexContents {
+        kernel_release: b"6.1.0-test".to_vec(),
+        modules: vec![
+            module("libata", Some("kernel/drivers/ata"), Compression::Zstd, vec![]),
+            module("ahci", Some("kernel/drivers/ata"), Compression::Gzip, vec![2, 0]),
+            module("libahci", Some("kernel/drivers/ata"), Compression::None, vec![0]),
+            module("snd-hda-intel", Some("kernel/sound/pci/hda"), Compression::Xz, vec![]),
+            module("top-level", Some(""), Compression::None, vec![]),
+            module("crc32c_generic", None, Compression::None, vec![]),
+        ],
+        module_aliases: vec![
+            (b"pci:v*d*sv*sd*bc01sc06i01*".to_vec(), 1),
+            (b"pci:v00008086d*".to_vec(), 3),
+            (b"pci:v00008086d00002922sv*".to_vec(), 1),
+            (b"usb:v[0-9]*".to_vec(), 2),
+        ],
+        builtin_aliases: vec![(b"crypto-crc32c".to_vec(), 5), (b"crc32c".to_vec(), 5)],
+        config_aliases: vec![(b"eth*".to_vec(), b"e1000".to_vec()), (b"x".to_vec(), b"missing".to_vec())],
+        options: vec![(b"ahci".to_vec(), b"mobile_lpm_policy=1".to_vec())],
+        blacklist: strings(&["pcspkr"]),
+        softdeps: vec![(b"ahci".to_vec(), b"crc32c missing".to_vec(), b"libata".to_vec())],
+        modules_load: strings(&["loop", "ahci"]),
+    };
+    let mut seeds: Vec<Vec<u8>> = write(&sample).into_iter().collect();
+    let Some(tree) = sources.module_tree.as_deref().filter(|_| !modules.is_empty()) else { return seeds };
+    let facts: Vec<ModuleFacts> =
+        modules.iter().map(|m| ModuleFacts::from_image(&m.path, &m.image).unwrap_or_default()).collect();
+    let optional = |name: &str| fs::read(tree.join(name)).ok();
+    let config = |dir: &str, text: &[u8]| ConfigFile { dir: dir.into(), name: "seed.conf".into(), text: text.to_vec() };
+    let mut files = TreeFiles {
+        kernel_release: tree.file_name().map(|n| n.as_encoded_bytes().to_vec()).unwrap_or_default(),
+        modules_order: optional("modules.order"),
+        modprobe_d: vec![config("etc/modprobe.d", MODPROBE_D)],
+        modules_load_d: vec![config("etc/modules-load.d", MODULES_LOAD_D)],
+        ..TreeFiles::default()
+    };
+    seeds.extend(write(&build(&facts, &files, &mut |_| {})));
+    if sources.thorough {
+        files.modules_builtin = optional("modules.builtin");
+        files.modules_builtin_modinfo = optional("modules.builtin.modinfo");
+        seeds.extend(write(&build(&facts, &files, &mut |_| {})));
+    }
+    seeds
+}
+
+/// Choice bytes: any bytes are an index's contents to this target.
+fn index_written() -> Vec<Vec<u8>> {
+    let mut random = Random::new(0x1de7);
+    (0..16).map(|i| random.bytes(32 + i * 40)).collect()
+}
+
+/// Choice bytes for the module files, then the tree's own lists (their first lines) and the
+/// config above, or hand-written lists.
+fn index_built(sources: &Sources) -> Vec<Vec<u8>> {
+    let sep = [crate::index_built::SEPARATOR];
+    let mut random = Random::new(0xb111);
+    let lists: [&[u8]; 3] = [
+        b"kernel/k/a.ko\nkernel/d/kd.ko\n\nkernel/k/k.ko\n",
+        b"kernel/k/builtin.ko\nkernel/d/_x.ko\n#x\n",
+        b"builtin.alias=pci:v0*\0builtin.license=GPL\0k.alias=usb:*\0noalias\0.alias=x\0",
+    ];
+    let choices = random.bytes(64);
+    let parts: [&[u8]; 6] = [&choices, lists[0], lists[1], lists[2], MODPROBE_D, MODULES_LOAD_D];
+    let mut seeds = vec![parts.join(&sep[..])];
+    if let Some(tree) = &sources.module_tree {
+        let head = |name: &str, separator: u8, count: usize| -> Vec<u8> {
+            let text = fs::read(tree.join(name)).unwrap_or_default();
+            let pieces: Vec<&[u8]> = text.split(|&b| b == separator).take(count).collect();
+            pieces.join(&separator)
+        };
+        let order = head("modules.order", b'\n', 60);
+        let builtin = head("modules.builtin", b'\n', 60);
+        let modinfo = head("modules.builtin.modinfo", 0, 200);
+        for size in [16, 256] {
+            let choices = random.bytes(size);
+            let parts: [&[u8]; 5] = [&choices, &order, &builtin, &modinfo, MODPROBE_D];
+            seeds.push(parts.join(&sep[..]));
+        }
+    }
+    seeds
+}
+
+/// `pattern\0string` pairs: hand-written ones that reach glibc's quirks, and real alias
+/// patterns (of the modules and the builtins) each with a string made to match it.
+fn fnmatch(sources: &Sources, modules: &[RealModule]) -> Vec<Vec<u8>> {
+    let pairs: &[(&[u8], &[u8])] = &[
+        (b"pci:v00008086d*sv*sd*bc03sc*i*", b"pci:v00008086d00001234sv00001AF4sd00001100bc03sc00i00"),
+        (b"usb:v*p*d*dc*dsc*dp*ic03isc01ip01in*", b"usb:v0627p0001d0000dc00dsc00dp00ic03isc01ip01in00"),
+        (b"a[!b-d]?[[:alpha:]][^x]*", b"aex1y"),
+        (b"[]a]\\*[[.-.]-]x", b"]*-x"),
+        (b"[xa-[:b:]]", b"x"),
+        (b"[[=a=]b][[:foo:]]", b"ab"),
+        (b"*?*?*?*a", b"aaaaaaaa"),
+        (b"\\", b"\\"),
+        (b"[", b"["),
+        (b"of:N*T*Cqcom,sdm845*", b"of:NsocTCqcom,sdm845-gcc"),
+    ];
+    let mut seeds: Vec<Vec<u8>> = pairs.iter().map(|(p, s)| [*p, b"\0", *s].concat()).collect();
+    let mut patterns: Vec<Vec<u8>> = Vec::new();
+    for m in modules {
+        if let Ok(info) = Modinfo::from_elf(&m.image) {
+            patterns.extend(info.values(b"alias").map(<[u8]>::to_vec));
+        }
+    }
+    if let Some(builtin) = sources.module_tree.as_ref().and_then(|t| fs::read(t.join("modules.builtin.modinfo")).ok()) {
+        for entry in builtin.split(|&b| b == 0) {
+            if let Some(at) = entry.windows(7).position(|w| w == b".alias=") {
+                patterns.push(entry[at + 7..].to_vec());
+            }
+        }
+    }
+    patterns.truncate(256);
+    seeds.extend(patterns.iter().map(|p| [&p[..], b"\0", &instance_of(p)].concat()));
+    seeds
+}
+
+/// A string `pattern` matches, mostly: `*` empty, `?` a digit, a bracket its first member.
+fn instance_of(pattern: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut bytes = pattern.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'*' => {}
+            b'?' => out.push(b'0'),
+            b'[' => {
+                bytes.next_if(|&c| c == b'!' || c == b'^');
+                out.extend(bytes.next());
+                for c in bytes.by_ref() {
+                    if c == b']' {
+                        break;
+                    }
+                }
+            }
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
+fn config(sources: &Sources) -> Vec<Vec<u8>> {
+    let mut seeds = vec![MODPROBE_D.to_vec(), MODULES_LOAD_D.to_vec()];
+    if sources.thorough {
+        for dir in ["/etc/modprobe.d", "/lib/modprobe.d", "/usr/lib/modprobe.d"] {
+            seeds.extend(files_in(Path::new(dir)));
+        }
+        for dir in ["/etc/modules-load.d", "/usr/lib/modules-load.d"] {
+            seeds.extend(files_in(Path::new(dir)));
+        }
+    }
+    seeds
+}
+
+fn cmdline(sources: &Sources) -> Vec<Vec<u8>> {
+    let lines: &[&[u8]] = &[
+        b"BOOT_IMAGE=/vmlinuz-6.1.0 root=/dev/vda ro quiet e1000.debug=5 snd-hda-intel.model=auto\n",
+        b"modprobe.blacklist=pcspkr,floppy,, modules_load=loop,dm-mod rd.modules_load=virtio_net",
+        b"parport.dyndbg=\"file a.c +p\" \"usbcore.quirks=0781:5580:x a\" m\"x.p=1 .x=1 a=b.c=1",
+        b"init=/sbin/init modinit.on_error=poweroff modinit.kmsg=warn modinit.kmsg_since=boot",
+        b"modinit.settle_ms=50 modinit.timeout_ms=999999999 modinit.settle_ms=-1 modinit.colour=blue",
+        b"modinit.kmsg=off modinit.on_error init= quiet=1 -- init=/x modules_load=after",
+        b"a.b=\"unterminated m.p=1\t\x0bx.y=2\0after.nul=1",
+    ];
+    let mut seeds: Vec<Vec<u8>> = lines.iter().map(|l| l.to_vec()).collect();
+    if sources.thorough {
+        seeds.extend(fs::read("/proc/cmdline"));
+    }
+    seeds
+}
+
+fn uevent(sources: &Sources) -> Vec<Vec<u8>> {
+    let messages: &[&[u8]] = &[
+        b"add@/devices/pci0000:00/0000:00:03.0\0ACTION=add\0DEVPATH=/devices/pci0000:00/0000:00:03.0\0\
+          SUBSYSTEM=pci\0MODALIAS=pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00\0SEQNUM=1234\0",
+        b"remove@/devices/virtual/net/lo\0SEQNUM=18446744073709551615\0MODALIAS=\0",
+        b"bind@/x@y\0MODALIAS=a\0MODALIAS=b\0SEQNUM=-1\0",
+        b"libudev\0\xfe\xed\xca\xfe",
+        b"@/nothing\0",
+        b"add@relative\0",
+    ];
+    let mut seeds: Vec<Vec<u8>> = messages.iter().map(|m| m.to_vec()).collect();
+    if sources.thorough {
+        seeds.extend(sys_uevents(Path::new("/sys/devices"), 64));
+    }
+    seeds
+}
+
+/// Up to `limit` devices under `/sys/devices` with a modalias, as the `add` uevents the
+/// kernel would send for them.
+fn sys_uevents(root: &Path, limit: usize) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(entry.path());
+            }
+        }
+        let Ok(text) = fs::read(dir.join("uevent")) else { continue };
+        if out.len() >= limit || !text.windows(9).any(|w| w == b"MODALIAS=") {
+            continue;
+        }
+        let devpath = dir.strip_prefix("/sys").unwrap_or(&dir).as_os_str().as_encoded_bytes();
+        let mut message = [b"add@", devpath, b"\0ACTION=add\0DEVPATH=", devpath, b"\0"].concat();
+        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            message.extend([line, b"\0"].concat());
+        }
+        message.extend(format!("SEQNUM={}\0", 1000 + out.len()).into_bytes());
+        out.push(message);
+    }
+    out
+}
+
+/// Small gzip and zstd files of every header kind, and the real modules stored the ways
+/// distributions and `cargo xtask` store them.
+fn decompress(modules: &[RealModule]) -> Vec<Vec<u8>> {
+    let hello: &[u8] = b"hello, hello, hello\n";
+    let mut plain: Vec<&[u8]> = vec![hello, b""];
+    plain.extend(modules.iter().map(|m| &m.image[..]));
+    let mut seeds = Vec::new();
+    for data in plain {
+        seeds.extend(gzip(flate2::GzBuilder::new(), data));
+        seeds.extend(gzip(flate2::GzBuilder::new().filename("m.ko").comment("c").extra(vec![1, 2, 3]), data));
+        for (level, window_log, checksum) in [(3, None, true), (19, Some(12), false)] {
+            seeds.extend(zstd_frame(data, level, window_log, checksum));
+        }
+    }
+    seeds
+}
+
+fn gzip(builder: flate2::GzBuilder, data: &[u8]) -> Option<Vec<u8>> {
+    let mut encoder = builder.write(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).ok()?;
+    encoder.finish().ok()
+}
+
+/// One zstd frame that records its content size, as the `zstd` tool writes a file.
+fn zstd_frame(data: &[u8], level: i32, window_log: Option<u32>, checksum: bool) -> Option<Vec<u8>> {
+    use zstd::stream::raw::CParameter;
+    let mut compressor = zstd::bulk::Compressor::new(level).ok()?;
+    compressor.set_parameter(CParameter::ChecksumFlag(checksum)).ok()?;
+    compressor.set_parameter(CParameter::ContentSizeFlag(true)).ok()?;
+    if let Some(log) = window_log {
+        compressor.set_parameter(CParameter::WindowLog(log)).ok()?;
+    }
+    compressor.compress(data).ok()
+}
+
+/// A synthetic module with every part the readers look at, the real modules, and signed
+/// copies of both (a PKCS#7-style trailer: only the signature's length is set).
+fn elf(modules: &[RealModule]) -> Vec<Vec<u8>> {
+    let mut images = vec![synthetic_module()];
+    images.extend(modules.iter().map(|m| m.image.clone()));
+    let signed: Vec<Vec<u8>> = images.iter().take(2).map(|image| signed(image)).collect();
+    images.extend(signed);
+    images
+}
+
+fn signed(image: &[u8]) -> Vec<u8> {
+    let signature = [0x30u8; 16];
+    let mut info = [0u8; 12];
+    info[8..].copy_from_slice(&(signature.len() as u32).to_be_bytes());
+    [image, &signature, &info, b"~Module signature appended~\n"].concat()
+}
+
+/// An ELF64 relocatable object with `.modinfo`, a symbol table (an export's `__crc_`, an
+/// undefined and a weak undefined symbol), `__versions` and `__ksymtab_strings`.
+fn synthetic_module() -> Vec<u8> {
+    let symbol = |name: u32, info: u8, shndx: u16| {
+        let mut s = [0u8; 24];
+        s[..4].copy_from_slice(&name.to_le_bytes());
+        s[4] = info;
+        s[6..8].copy_from_slice(&shndx.to_le_bytes());
+        s
+    };
+    let version = |name: &[u8]| {
+        let mut v = [0u8; 64];
+        v[8..8 + name.len()].copy_from_slice(name);
+        v
+    };
+    let strtab = b"\0__crc_foo\0printk\0weak_fn\0";
+    let symtab = [symbol(0, 0, 0), symbol(1, 0x10, 2), symbol(11, 0x10, 0), symbol(18, 0x20, 0)].concat();
+    let versions = [version(b"printk"), version(b"module_layout"), version(b"printk")].concat();
+    let sections: [(&[u8], &[u8]); 5] = [
+        (b".modinfo", b"\0license=GPL\0alias=pci:v00008086d*\0alias=usb:v[0-9]*\0softdep=pre: crc32c\0=\0intree\0"),
+        (b".symtab", &symtab),
+        (b".strtab", strtab),
+        (b"__versions", &versions),
+        (b"__ksymtab_strings", b"\0foo\0bar\0"),
+    ];
+    let mut names = vec![0u8];
+    let mut headers: Vec<(usize, Vec<u8>)> = vec![(0, Vec::new()), (0, Vec::new())];
+    for (name, bytes) in sections {
+        headers.push((names.len(), bytes.to_vec()));
+        names.extend([name, b"\0"].concat());
+    }
+    headers[1] = (names.len(), Vec::new());
+    names.extend(b".shstrtab\0");
+    headers[1].1 = names;
+    let mut image = vec![0u8; 64 + headers.len() * 64];
+    image[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+    image[16..18].copy_from_slice(&1u16.to_le_bytes()); // ET_REL
+    image[18..20].copy_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+    image[0x28..0x30].copy_from_slice(&64u64.to_le_bytes()); // e_shoff
+    image[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes()); // e_shentsize
+    image[0x3c..0x3e].copy_from_slice(&(headers.len() as u16).to_le_bytes());
+    image[0x3e..0x40].copy_from_slice(&1u16.to_le_bytes()); // e_shstrndx
+    for (i, (name, bytes)) in headers.iter().enumerate() {
+        let header = 64 + i * 64;
+        let offset = if i == 0 { 0 } else { image.len() as u64 };
+        image[header..header + 4].copy_from_slice(&(*name as u32).to_le_bytes());
+        image[header + 24..header + 32].copy_from_slice(&offset.to_le_bytes());
+        image[header + 32..header + 40].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
+        image.extend_from_slice(bytes);
+    }
+    image
+}
