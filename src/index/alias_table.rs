@@ -125,8 +125,8 @@ impl<'a> Groups<'a> {
 }
 
 impl<'a> AliasTable<'a> {
-    /// Checks the whole table once: block offsets, group order, string offsets and module
-    /// ids below `modules`. Lookups then never meet an inconsistency.
+    /// Checks the whole table once: block offsets, group order, prefixes without wildcards,
+    /// string offsets and module ids below `modules`. Lookups then never meet an inconsistency.
     pub fn new(blocks: &'a [u8], stream: &'a [u8], strings: Strings<'a>, modules: usize) -> Result<Self, TableError> {
         if !blocks.len().is_multiple_of(BLOCK_ENTRY) {
             return Err(TableError::Blocks);
@@ -151,6 +151,10 @@ impl<'a> AliasTable<'a> {
             let bad = TableError::Group { offset };
             let (lcp, group) = groups.next().ok_or(bad)?;
             if (block_start && lcp != 0) || previous_len.is_some_and(|p| previous[..p] >= *groups.prefix()) {
+                return Err(bad);
+            }
+            // A prefix is compared literally: with a wildcard in it, lookups would not be kmod's.
+            if uncapped_literal_len(groups.prefix()) < groups.len {
                 return Err(bad);
             }
             let (mut patterns, mut module) = (group.patterns, group.module_base);
@@ -428,6 +432,23 @@ mod tests {
         let t = table(&built, 1).unwrap();
         assert_eq!(hits(&t, &[&long[..], b"tail"].concat()).len(), 1);
         assert!(hits(&t, &long[..299]).is_empty());
+    }
+
+    /// Found by fuzzing (fuzz/targets/src/index.rs): a damaged index with a valid checksum held
+    /// the prefix `[0-9]`, which lookups compared literally, so the key `[0-9]x` hit the pattern
+    /// `[0-9]*` that kmod's rule does not match it with.
+    #[test]
+    fn prefixes_with_wildcards_are_refused() {
+        let built = build(&[(b"q0-9]*", 0)]);
+        assert_eq!(hits(&table(&built, 1).unwrap(), b"q0-9]x"), [(b"q0-9]*".to_vec(), 0)]);
+        for wildcard in [b'[', b'*', b'?'] {
+            let mut stream = built.stream.clone();
+            let q = stream.iter().position(|&b| b == b'q').unwrap();
+            stream[q] = wildcard;
+            let b = Built { blocks: built.blocks.clone(), stream, strings: built.strings.clone() };
+            assert_eq!(table(&b, 1).err(), Some(TableError::Group { offset: 0 }), "prefix {:?}", wildcard as char);
+        }
+        assert!(!kmod_alias_match(b"[0-9]*", b"[0-9]x"));
     }
 
     #[test]
