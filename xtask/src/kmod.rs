@@ -12,6 +12,7 @@ use std::process::Command;
 /// and remade when `modules` is newer. The original tree is untouched.
 pub fn indexed_root(modules: &Path) -> Result<PathBuf> {
     tools::ensure(&[&DEPMOD])?;
+    let _cache = crate::paths::cache_lock();
     let version = modules.file_name().and_then(|n| n.to_str()).context("module tree without a version name")?;
     // Named after the directory holding lib/modules/VERSION, e.g. linux-image-6.1.0-57-amd64.
     let key = modules.parent().and_then(|p| p.parent()).and_then(|p| p.parent()).and_then(|p| p.file_name());

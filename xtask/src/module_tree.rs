@@ -38,6 +38,7 @@ const COMPLETE: &str = ".complete";
 /// A copy of `modules` with every module stored as `compression`; `modules` itself when
 /// every module in it already is.
 pub fn stored_as(modules: &Path, compression: ModuleCompression) -> Result<PathBuf> {
+    let _cache = crate::paths::cache_lock();
     if files(modules)?.iter().all(|p| stored_suffix(p).is_none_or(|suffix| suffix == compression.suffix())) {
         return Ok(modules.to_path_buf());
     }

@@ -31,3 +31,10 @@ pub fn modalias_census() -> PathBuf {
 pub fn modalias_corpus() -> PathBuf {
     workspace_root().join("tests/fixtures/modaliases/qemu-debian-6.1.txt")
 }
+
+/// Held while a cache under target/ is made, so that tests running in parallel threads do not
+/// build the same converted tree or kmod root at once.
+pub fn cache_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
