@@ -58,9 +58,7 @@ pub fn run(resolver: &Resolver<'_>, dir: &ModulesDir, opts: &BootOptions<'_>, ke
     let mut done = 0;
     let mut rescan = true;
     loop {
-        if rescan {
-            coldplug::scan(|alias| aliases.insert(alias));
-        }
+        let scanned_new = if rescan { coldplug::scan(|alias| aliases.insert(alias)).new } else { 0 };
         let received = socket.as_ref().map(|s| s.receive(|alias| {
             aliases.insert(alias);
         }));
@@ -80,13 +78,15 @@ pub fn run(resolver: &Resolver<'_>, dir: &ModulesDir, opts: &BootOptions<'_>, ke
         }
         let settled = match &socket {
             Some(s) => !s.wait(opts.settle_ms),
+            // Without uevents only a rescan finds new devices: wait, and stop at one that finds none.
+            None if scanned_new == 0 => true,
             None => {
                 super::clock::sleep_ms(opts.settle_ms);
                 rescan = true;
                 false
             }
         };
-        if settled || (socket.is_none() && aliases.len() == done && loader.summary.loaded == loaded_before) {
+        if settled {
             break;
         }
     }

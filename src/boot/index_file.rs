@@ -16,18 +16,21 @@ pub const PATH_MAX: usize = 128;
 pub struct ModulesDir {
     buf: [u8; PATH_MAX],
     len: usize,
+    /// Where RELEASE starts in `buf`.
+    release_at: usize,
 }
 
 impl ModulesDir {
     pub fn of_running_kernel() -> ModulesDir {
         let uname = rustix::system::uname();
-        Self::new(b"", uname.release().to_bytes()).unwrap_or(ModulesDir { buf: [0; PATH_MAX], len: 0 })
+        Self::new(b"", uname.release().to_bytes()).unwrap_or(ModulesDir { buf: [0; PATH_MAX], len: 0, release_at: 0 })
     }
 
     /// `ROOT/lib/modules/RELEASE`; None when it does not fit.
     pub fn new(root: &[u8], release: &[u8]) -> Option<ModulesDir> {
-        let mut dir = ModulesDir { buf: [0; PATH_MAX], len: 0 };
+        let mut dir = ModulesDir { buf: [0; PATH_MAX], len: 0, release_at: 0 };
         for part in [root, &b"/lib/modules/"[..], release] {
+            dir.release_at = dir.len;
             dir.buf.get_mut(dir.len..dir.len + part.len())?.copy_from_slice(part);
             dir.len += part.len();
         }
@@ -36,6 +39,11 @@ impl ModulesDir {
 
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
+    }
+
+    /// The kernel release the directory is for.
+    pub fn release(&self) -> &[u8] {
+        &self.buf[self.release_at..self.len]
     }
 
     /// `DIR/rel` as a C string in `out`; None when it does not fit.
@@ -102,7 +110,7 @@ pub fn open_boot_index(dir: &ModulesDir) -> Option<Index<'static>> {
     let path = index_path(dir, &mut buf).to_bytes();
     match open_index(dir) {
         Ok(index) => {
-            let release = &dir.as_bytes()[b"/lib/modules/".len().min(dir.as_bytes().len())..];
+            let release = dir.release();
             if index.kernel_release() != release {
                 warning!("{} was built for kernel {}, this is {}", Bytes(path), Bytes(index.kernel_release()), Bytes(release));
             }

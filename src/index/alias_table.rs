@@ -115,7 +115,7 @@ impl<'a> Groups<'a> {
         self.prefix[lcp_len..len].copy_from_slice(suffix);
         self.len = len;
         let count = self.cursor.varint()?;
-        let patterns = self.cursor.clone();
+        let patterns = self.cursor;
         let module_base = self.module;
         for _ in 0..count {
             next_pattern(&mut self.cursor, &mut self.module)?;
