@@ -72,13 +72,6 @@ pub fn fnmatch(pattern: &[u8], string: &[u8]) -> bool {
     }
 }
 
-/// Bytes at the start of `pattern` that can only match themselves: everything before the first
-/// `*`, `?`, `[` or `\` (or NUL, which ends a pattern). A string matches `pattern` only if it starts
-/// with this prefix.
-pub fn literal_prefix_len(pattern: &[u8]) -> usize {
-    pattern.iter().position(|b| matches!(b, b'*' | b'?' | b'[' | b'\\' | 0)).unwrap_or(pattern.len())
-}
-
 fn until_nul(s: &[u8]) -> &[u8] {
     s.split(|&b| b == 0).next().unwrap_or(s)
 }
@@ -308,6 +301,13 @@ mod tests {
         let result = unsafe { glibc_fnmatch(pattern.as_ptr(), string.as_ptr(), 0) };
         assert!(result == 0 || result == 1, "glibc fnmatch returned {result}");
         result == 0
+    }
+
+    /// Bytes at the start of `pattern` that can only match themselves: everything before the first
+    /// `*`, `?`, `[` or `\` (or NUL, which ends a pattern). A string matches `pattern` only if it
+    /// starts with this prefix, which the glibc comparison checks as a property of the matcher.
+    fn literal_prefix_len(pattern: &[u8]) -> usize {
+        pattern.iter().position(|b| matches!(b, b'*' | b'?' | b'[' | b'\\' | 0)).unwrap_or(pattern.len())
     }
 
     /// Counts pattern/string pairs checked against glibc.

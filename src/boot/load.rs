@@ -80,7 +80,7 @@ pub fn load(path: &CStr, compression: Compression, params: &CStr) -> Result<(), 
             drop(compressed);
             match insert(&memfd, params, 0) {
                 Err(Failure::Kernel(LoadError(e))) if e == Errno::NOSYS.raw_os_error() => {
-                    init_module(image.bytes_mut(), params).map_err(|e| Failure::Kernel(LoadError(e.raw_os_error())))
+                    init_module(image.bytes(), params).map_err(|e| Failure::Kernel(LoadError(e.raw_os_error())))
                 }
                 other => other,
             }
@@ -98,29 +98,45 @@ fn kernel_decompresses(algorithm: &[u8]) -> bool {
     read_into(c"/sys/module/compression", &mut buf).is_ok_and(|s| s.trim_ascii_end() == algorithm)
 }
 
-/// A mapping of a whole file, unmapped when dropped.
-struct Mapping {
+/// A mapping of a whole file, unmapped when dropped; `Access` says whether it can be written.
+struct Mapping<Access> {
     ptr: *mut core::ffi::c_void,
     len: usize,
+    access: core::marker::PhantomData<Access>,
 }
 
-impl Mapping {
-    fn of_file(fd: &OwnedFd, compression: Compression) -> Result<Mapping, Failure> {
+/// A file's bytes mapped to be read.
+struct ReadOnly;
+/// A memfd mapped shared, to be written.
+struct ReadWrite;
+
+impl Mapping<ReadOnly> {
+    fn of_file(fd: &OwnedFd, compression: Compression) -> Result<Self, Failure> {
         let len = fstat(fd).map_err(Failure::File)?.st_size as usize;
         if len == 0 {
             return Err(Failure::Decompress(DecompressError::Truncated(compression)));
         }
         Self::map(fd, len, ProtFlags::READ, MapFlags::PRIVATE).map_err(Failure::File)
     }
+}
 
-    fn writable(fd: &OwnedFd, len: usize) -> Result<Mapping, Failure> {
+impl Mapping<ReadWrite> {
+    fn writable(fd: &OwnedFd, len: usize) -> Result<Self, Failure> {
         Self::map(fd, len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::SHARED).map_err(Failure::Memory)
     }
 
-    fn map(fd: &OwnedFd, len: usize, prot: ProtFlags, flags: MapFlags) -> Result<Mapping, Errno> {
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: `len` bytes mapped writable by `writable`, alive until `drop`; `&mut self`
+        // makes this the only reference.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.cast::<u8>(), self.len) }
+    }
+}
+
+impl<Access> Mapping<Access> {
+    fn map(fd: &OwnedFd, len: usize, prot: ProtFlags, flags: MapFlags) -> Result<Self, Errno> {
         // SAFETY: a new mapping at an address the kernel picks: it aliases no Rust object.
         let ptr = unsafe { mmap(core::ptr::null_mut(), len, prot, flags, fd.as_fd(), 0)? };
-        Ok(Mapping { ptr, len })
+        Ok(Mapping { ptr, len, access: core::marker::PhantomData })
     }
 
     fn bytes(&self) -> &[u8] {
@@ -128,15 +144,9 @@ impl Mapping {
         // self keeps them alive for the slice's lifetime.
         unsafe { core::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
     }
-
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as `bytes`; writable mappings are only made by `writable`, and `&mut self`
-        // makes this the only reference.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr.cast::<u8>(), self.len) }
-    }
 }
 
-impl Drop for Mapping {
+impl<Access> Drop for Mapping<Access> {
     fn drop(&mut self) {
         // SAFETY: unmaps exactly the mapping `map` made; no slice of it outlives `self`.
         let _ = unsafe { munmap(self.ptr, self.len) };
