@@ -28,6 +28,4 @@ pub mod name;
 pub mod options;
 pub mod resolve;
 pub mod string_set;
-#[cfg(test)]
-mod test_fixtures;
 pub mod uevent;

@@ -130,7 +130,7 @@ fn image_package(meta_deb: &Path, flavour: &str) -> Result<String> {
     let depends = String::from_utf8_lossy(&out.stdout);
     depends
         .split(',')
-        .map(|d| d.trim().split_whitespace().next().unwrap_or(""))
+        .map(|d| d.split_whitespace().next().unwrap_or(""))
         .find(|name| name.starts_with("linux-image-") && name.ends_with(&format!("-{flavour}")))
         .map(str::to_string)
         .with_context(|| format!("{}: no linux-image-*-{flavour} in Depends: {depends}", meta_deb.display()))
