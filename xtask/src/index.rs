@@ -7,6 +7,7 @@ use modinit::decompress::Compression;
 use modinit::index::builder::{ModuleFacts, TreeFiles, build};
 use modinit::index::writer::write;
 use rayon::prelude::*;
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
@@ -21,8 +22,17 @@ pub struct Built {
 /// Builds the index of the `lib/modules/VERSION` directory `modules`, with the modprobe.d and
 /// modules-load.d of `config_root` (none when None).
 pub fn build_index(modules: &Path, config_root: Option<&Path>) -> Result<Built> {
+    build_index_of(modules, config_root, None)
+}
+
+/// As [`build_index`], of only the module files in `selected` (paths relative to `modules`)
+/// when given: the index of an image holding part of the tree.
+pub fn build_index_of(modules: &Path, config_root: Option<&Path>, selected: Option<&BTreeSet<String>>) -> Result<Built> {
     let release = modules.file_name().and_then(|n| n.to_str()).context("module tree without a version name")?;
-    let files = module_files(modules)?;
+    let mut files = module_files(modules)?;
+    if let Some(selected) = selected {
+        files.retain(|f| f.strip_prefix(modules).ok().and_then(Path::to_str).is_some_and(|rel| selected.contains(rel)));
+    }
     let results: Vec<(ModuleFacts, Option<String>)> = files.par_iter().map(|path| read_module(modules, path)).collect();
     let mut warnings = Vec::new();
     let mut facts = Vec::new();

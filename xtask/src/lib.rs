@@ -15,4 +15,5 @@ pub mod module_tree;
 pub mod paths;
 pub mod qemu;
 pub mod scenario;
+pub mod select;
 pub mod tools;

@@ -38,6 +38,13 @@ pub fn setup() -> Result<&'static Setup> {
     Ok(SETUP.get_or_init(|| Setup { kernel, modinit }))
 }
 
+/// modinit as /init and the guest test init as /sbin/init, with the module tree `modules` (if
+/// any) stored with `compression`: the image scenarios start from, open to changes.
+pub fn modinit_image(modules: Option<PathBuf>, compression: ModuleCompression) -> Result<ImageSpec> {
+    let setup = setup()?;
+    Ok(ImageSpec::new(setup.modinit.clone(), Some(crate::paths::guest_init()), modules, compression))
+}
+
 /// The directory for one scenario's image, disks and console log.
 pub fn work_dir(name: &str) -> PathBuf {
     crate::paths::target_dir().join("qemu").join(name)
@@ -67,16 +74,15 @@ impl Scenario {
     /// As [`Scenario::new`], plus the kernel's module tree stored with `compression`.
     pub fn with_modules(name: &str, compression: Option<ModuleCompression>) -> Result<Scenario> {
         let setup = setup()?;
-        let spec = ImageSpec {
-            init: setup.modinit.clone(),
-            real_init: Some(crate::paths::guest_init()),
-            modules: compression.map(|_| setup.kernel.modules.clone()),
-            compress_modules: compression.unwrap_or(ModuleCompression::None),
-            config_root: None,
-        };
+        let modules = compression.map(|_| setup.kernel.modules.clone());
+        Scenario::with_image(name, &modinit_image(modules, compression.unwrap_or(ModuleCompression::None))?)
+    }
+
+    /// A scenario booting the image `spec` describes (see [`modinit_image`]), bare machine.
+    pub fn with_image(name: &str, spec: &ImageSpec) -> Result<Scenario> {
         Ok(Scenario {
             name: name.to_string(),
-            image: initramfs::assemble(&spec)?,
+            image: initramfs::assemble(spec)?,
             append: String::new(),
             machine: Machine::Bare,
             cpu: None,
@@ -94,13 +100,8 @@ impl Scenario {
         let setup = setup()?;
         let zst = crate::module_tree::stored_as(&setup.kernel.modules, ModuleCompression::Zst)?;
         let root = crate::kmod::indexed_root(&zst)?;
-        let spec = ImageSpec {
-            init: crate::paths::kmod_coldplug(),
-            real_init: Some(crate::paths::guest_init()),
-            modules: Some(root.join("lib/modules").join(&setup.kernel.version)),
-            compress_modules: ModuleCompression::Zst,
-            config_root: None,
-        };
+        let modules = Some(root.join("lib/modules").join(&setup.kernel.version));
+        let spec = ImageSpec::new(crate::paths::kmod_coldplug(), Some(crate::paths::guest_init()), modules, ModuleCompression::Zst);
         let mut image = initramfs::assemble(&spec)?;
         crate::kmod::add_modprobe(&mut image)?;
         Ok(Scenario { image, ..Scenario::new(name)? })
@@ -109,15 +110,11 @@ impl Scenario {
     /// As [`Scenario::with_modules`], with the modprobe.d and modules-load.d under
     /// `config_root` baked into the image's index.
     pub fn with_config(name: &str, compression: ModuleCompression, config_root: &std::path::Path) -> Result<Scenario> {
-        let setup = setup()?;
         let spec = ImageSpec {
-            init: setup.modinit.clone(),
-            real_init: Some(crate::paths::guest_init()),
-            modules: Some(setup.kernel.modules.clone()),
-            compress_modules: compression,
             config_root: Some(config_root.to_path_buf()),
+            ..modinit_image(Some(setup()?.kernel.modules.clone()), compression)?
         };
-        Ok(Scenario { image: initramfs::assemble(&spec)?, ..Scenario::new(name)? })
+        Scenario::with_image(name, &spec)
     }
 
     fn prepare(&self) -> Result<Boot> {
@@ -125,7 +122,7 @@ impl Scenario {
         let dir = work_dir(&self.name);
         std::fs::create_dir_all(&dir)?;
         let initrd = dir.join("initramfs.cpio");
-        initramfs::write(&self.image, &initrd)?;
+        initramfs::write(&self.image, &initrd, ModuleCompression::None)?;
         let mut boot = Boot::new(&setup.kernel.vmlinuz, &initrd, &dir.join("console.log"));
         boot.append = self.append.clone();
         boot.devices = self.machine.qemu_args(&dir.join("disks"))?;
