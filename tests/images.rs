@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use xtask::cpio::Archive;
 use xtask::initramfs::{self, ImageSpec, ModuleCompression};
-use xtask::select::{ModuleChoice, Selection};
+use xtask::select::{ModuleChoice, RUNTIME_REQUESTS, Selection};
 
 /// The real tree and kmod over a depmod'd copy of it (no configuration).
 struct Tree {
@@ -88,8 +88,11 @@ fn host_selection_holds_what_kmod_loads_for_those_devices() {
     let image = tree.image(choice, ModuleCompression::None);
     let text = std::fs::read_to_string(&modaliases).unwrap();
     let keys = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).chain(["fs-ext4"]);
-    let kmod = tree.kmod_closure(keys);
+    let mut kmod = tree.kmod_closure(keys);
     assert!(kmod.len() > 50, "the QEMU machines' devices need drivers: {kmod:?}");
+    // And what those modules ask the kernel for when they start.
+    let asked = RUNTIME_REQUESTS.iter().filter(|(module, _)| kmod.iter().any(|p| p.contains(&format!("/{}.ko", module.replace('_', "-")))));
+    kmod.extend(tree.kmod_closure(asked.map(|(_, key)| *key).collect::<Vec<_>>()));
     assert_same_set("host image of the QEMU machines' modaliases", &modules_in(&image), &kmod);
 }
 

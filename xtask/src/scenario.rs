@@ -6,6 +6,7 @@ use crate::initramfs::{self, ImageSpec, ModuleCompression};
 use crate::kernel::{self, Kernel};
 use crate::machine::Machine;
 use crate::qemu::{Boot, Outcome};
+use crate::select::{ModuleChoice, Selection};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -45,6 +46,17 @@ pub fn modinit_image(modules: Option<PathBuf>, compression: ModuleCompression) -
     Ok(ImageSpec::new(setup.modinit.clone(), Some(crate::paths::guest_init()), modules, compression))
 }
 
+/// The image of [`Scenario::with_device_modules`], open to changes (e.g. a config root).
+pub fn device_modules_image(compression: ModuleCompression, extra: &[&str]) -> Result<ImageSpec> {
+    let select = ModuleChoice {
+        selection: Selection::Host,
+        modaliases: Some(crate::paths::modalias_corpus()),
+        add: extra.iter().map(|s| s.to_string()).collect(),
+        ..ModuleChoice::default()
+    };
+    Ok(ImageSpec { select, ..modinit_image(Some(setup()?.kernel.modules.clone()), compression)? })
+}
+
 /// The directory for one scenario's image, disks and console log.
 pub fn work_dir(name: &str) -> PathBuf {
     crate::paths::target_dir().join("qemu").join(name)
@@ -78,6 +90,13 @@ impl Scenario {
         Scenario::with_image(name, &modinit_image(modules, compression.unwrap_or(ModuleCompression::None))?)
     }
 
+    /// As [`Scenario::with_modules`], with only the modules the QEMU machines' devices need
+    /// (the committed corpus of their modaliases, [`crate::paths::modalias_corpus`]) and
+    /// `extra` modules: a smaller image that boots faster than the whole tree.
+    pub fn with_device_modules(name: &str, compression: ModuleCompression, extra: &[&str]) -> Result<Scenario> {
+        Scenario::with_image(name, &device_modules_image(compression, extra)?)
+    }
+
     /// A scenario booting the image `spec` describes (see [`modinit_image`]), bare machine.
     pub fn with_image(name: &str, spec: &ImageSpec) -> Result<Scenario> {
         Ok(Scenario {
@@ -97,12 +116,24 @@ impl Scenario {
     /// with the module tree as `.ko.zst` (Debian's kmod reads zstd, not gzip) and kmod's own
     /// indexes for it, then the guest test init.
     pub fn kmod_reference(name: &str) -> Result<Scenario> {
+        Scenario::kmod_reference_of(name, ModuleChoice::default())
+    }
+
+    /// As [`Scenario::kmod_reference`], with only the modules `select` chooses in the image,
+    /// and depmod's indexes of those.
+    pub fn kmod_reference_of(name: &str, select: ModuleChoice) -> Result<Scenario> {
         let setup = setup()?;
         let zst = crate::module_tree::stored_as(&setup.kernel.modules, ModuleCompression::Zst)?;
         let root = crate::kmod::indexed_root(&zst)?;
         let modules = Some(root.join("lib/modules").join(&setup.kernel.version));
-        let spec = ImageSpec::new(crate::paths::kmod_coldplug(), Some(crate::paths::guest_init()), modules, ModuleCompression::Zst);
+        let spec = ImageSpec {
+            select,
+            ..ImageSpec::new(crate::paths::kmod_coldplug(), Some(crate::paths::guest_init()), modules, ModuleCompression::Zst)
+        };
         let mut image = initramfs::assemble(&spec)?;
+        if spec.select != ModuleChoice::default() {
+            crate::kmod::reindex_image(&mut image, &setup.kernel.version)?;
+        }
         crate::kmod::add_modprobe(&mut image)?;
         Ok(Scenario { image, ..Scenario::new(name)? })
     }

@@ -72,15 +72,21 @@ pub const MOST: &[(&str, &str)] = &[
     ("fs/", "filesystems"),
 ];
 
+/// Modules whose initialization asks the kernel for another module (request_module()) that
+/// neither a dependency nor a softdep names, and the key the kernel asks for. Found by booting
+/// selected images against kmod's coldplug on the whole tree (tests/qemu/autoload.rs): Linux
+/// 6.1's crc64-rocksoft allocates the "crc64-rocksoft" hash but declares only `pre: crc64`.
+pub const RUNTIME_REQUESTS: &[(&str, &str)] = &[("crc64_rocksoft", "crypto-crc64-rocksoft")];
+
 /// Which modules go into an image.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModuleChoice {
     pub selection: Selection,
     /// For [`Selection::Host`]: a file of modalias lines (as `find /sys/devices -name modalias
     /// -exec cat {} +` prints them on the target); None for this machine's /sys/devices.
     pub modaliases: Option<PathBuf>,
-    /// For [`Selection::Host`]: the root filesystem's type; None for the one mounted on this
-    /// machine's `/`.
+    /// For [`Selection::Host`]: the root filesystem's type. None: the one mounted on this
+    /// machine's `/` when the modaliases are this machine's, else none.
     pub rootfs: Option<String>,
     /// Module names or aliases added to the selection.
     pub add: Vec<String>,
@@ -111,18 +117,16 @@ pub fn select(index: &[u8], choice: &ModuleChoice) -> Result<Option<Selected>> {
             index.modules().filter(|m| !m.builtin && is_most(&path_of(m))).for_each(|m| closure.add_module(m))
         }
         Selection::Host => {
-            let modaliases = match &choice.modaliases {
-                Some(file) => modalias_lines(&read_text(file)?),
-                None => this_machines_modaliases()?,
+            let (modaliases, rootfs) = match &choice.modaliases {
+                Some(file) => (modalias_lines(&read_text(file)?), choice.rootfs.clone()),
+                None => (this_machines_modaliases()?, Some(choice.rootfs.clone().map_or_else(this_machines_rootfs, Ok)?)),
             };
             for alias in &modaliases {
                 closure.add_key(alias)?;
             }
-            let rootfs = match &choice.rootfs {
-                Some(fs) => fs.clone(),
-                None => this_machines_rootfs()?,
-            };
-            if !closure.add_key(&format!("fs-{rootfs}"))? {
+            if let Some(rootfs) = rootfs
+                && !closure.add_key(&format!("fs-{rootfs}"))?
+            {
                 eprintln!("xtask: warning: fs-{rootfs}: no module or builtin of the tree (check --rootfs)");
             }
         }
@@ -134,6 +138,14 @@ pub fn select(index: &[u8], choice: &ModuleChoice) -> Result<Option<Selected>> {
     }
     for name in &choice.add {
         closure.add_required(name).context("--add")?;
+    }
+    closure.add_runtime_requests()?;
+    // What the configuration's modules-load.d lists make modinit load at boot.
+    for name in index.modules_load() {
+        let name = String::from_utf8_lossy(name);
+        if !closure.add_key(&name)? {
+            eprintln!("xtask: warning: {name} (modules-load.d): no module of the tree");
+        }
     }
     closure.omit(&choice.omit).map(Some)
 }
@@ -200,6 +212,17 @@ impl<'a> Closure<'a> {
     fn add_required(&mut self, name: &str) -> Result<()> {
         if !self.add_key(name)? {
             bail!("{name}: no module of the tree has this name or alias");
+        }
+        Ok(())
+    }
+
+    /// Adds what the chosen modules ask for at run time ([`RUNTIME_REQUESTS`]).
+    fn add_runtime_requests(&mut self) -> Result<()> {
+        for (module, key) in RUNTIME_REQUESTS {
+            let Some(id) = self.resolver.index.find(module.as_bytes(), false).map(|m| m.id.0) else { continue };
+            if self.plans.iter().any(|p| p.steps.iter().any(|&(step, _)| step == id)) {
+                self.add_key(key)?;
+            }
         }
         Ok(())
     }
