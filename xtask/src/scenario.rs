@@ -138,16 +138,6 @@ impl Scenario {
         Ok(Scenario { image, ..Scenario::new(name)? })
     }
 
-    /// As [`Scenario::with_modules`], with the modprobe.d and modules-load.d under
-    /// `config_root` baked into the image's index.
-    pub fn with_config(name: &str, compression: ModuleCompression, config_root: &std::path::Path) -> Result<Scenario> {
-        let spec = ImageSpec {
-            config_root: Some(config_root.to_path_buf()),
-            ..modinit_image(Some(setup()?.kernel.modules.clone()), compression)?
-        };
-        Scenario::with_image(name, &spec)
-    }
-
     fn prepare(&self) -> Result<Boot> {
         let setup = setup()?;
         let dir = work_dir(&self.name);
