@@ -1,6 +1,7 @@
 //! modinit's host harness, as a library: the `xtask` binary and the tests in `tests/` share it.
 
 pub mod bench;
+pub mod bench_boot;
 pub mod build;
 pub mod corpus;
 pub mod cpio;

@@ -137,10 +137,13 @@ enum Cmd {
         #[arg(long, default_value = "")]
         append: String,
     },
-    /// Measure modinit against its peers and write docs/benchmarks.md.
+    /// Measure modinit against its peers and write docs/benchmarks.md and docs/boot-time.svg.
     Bench {
         #[command(flatten)]
         kernel: KernelArgs,
+        /// Boots of each system (interleaved); 0 for the host-side figures only.
+        #[arg(long, default_value_t = 5)]
+        boots: usize,
     },
     /// Boot the census machines and write the corpus of real device modaliases (several
     /// minutes under TCG).
@@ -233,8 +236,10 @@ fn main() -> Result<()> {
             eprintln!("xtask: booting {} under QEMU ({}); the guest powers off when done", k.version, xtask::qemu::accel());
             s.run_interactive()?;
         }
-        Cmd::Bench { kernel } => {
+        Cmd::Bench { kernel, boots } => {
+            tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;
             let k = kernel.resolve()?;
+            set_setup_env(&k, &build_modinit()?);
             let rows = xtask::bench::index_rows(&k.modules)?;
             let context = format!(
                 "Kernel {} ({} modules); {} CPUs; median of 5 runs each.",
@@ -242,9 +247,16 @@ fn main() -> Result<()> {
                 xtask::corpus::module_names(&xtask::kmod::indexed_root(&k.modules)?.join("lib/modules").join(&k.version))?.len(),
                 std::thread::available_parallelism().map_or(1, |n| n.get())
             );
-            let md = xtask::bench::report(&rows, &context);
+            let mut md = xtask::bench::report(&rows, &context);
+            let docs = xtask::paths::workspace_root().join("docs");
+            if boots > 0 {
+                let measured = xtask::bench_boot::measure(boots)?;
+                md.push('\n');
+                md.push_str(&xtask::bench_boot::report(&measured));
+                std::fs::write(docs.join("boot-time.svg"), xtask::bench_boot::chart(&measured))?;
+            }
             print!("{md}");
-            std::fs::write(xtask::paths::workspace_root().join("docs/benchmarks.md"), md)?;
+            std::fs::write(docs.join("benchmarks.md"), md)?;
         }
         Cmd::Modaliases { kernel, out } => {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;
