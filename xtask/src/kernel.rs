@@ -102,6 +102,26 @@ pub fn from_paths(vmlinuz: &Path, modules: &Path) -> Result<Kernel> {
     Ok(Kernel { version, vmlinuz: vmlinuz.to_path_buf(), modules: modules.to_path_buf() })
 }
 
+/// The Debian package `package` (e.g. a peer to compare with) unpacked with `dpkg -x` under
+/// target/packages/PACKAGE/, downloaded once.
+pub fn debian_package(package: &str) -> Result<PathBuf> {
+    let root = crate::paths::target_dir().join("packages").join(package);
+    if root.join(COMPLETE).exists() {
+        return Ok(root);
+    }
+    tools::ensure(&[&APT_GET, &DPKG])?;
+    let download = root.with_extension("download");
+    fs::create_dir_all(&download)?;
+    let deb = apt_download(package, &download)?;
+    if root.exists() {
+        fs::remove_dir_all(&root)?;
+    }
+    run(Command::new("dpkg").arg("-x").arg(&deb).arg(&root))?;
+    fs::write(root.join(COMPLETE), b"")?;
+    fs::remove_dir_all(&download)?;
+    Ok(root)
+}
+
 /// `apt-get download PACKAGE` into `dir`; returns the .deb's path.
 fn apt_download(package: &str, dir: &Path) -> Result<PathBuf> {
     eprintln!("xtask: apt-get download {package}");

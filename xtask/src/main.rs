@@ -239,8 +239,11 @@ fn main() -> Result<()> {
         Cmd::Bench { kernel, boots } => {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;
             let k = kernel.resolve()?;
-            set_setup_env(&k, &build_modinit()?);
-            let rows = xtask::bench::index_rows(&k.modules)?;
+            let modinit = build_modinit()?;
+            set_setup_env(&k, &modinit);
+            let mut rows = xtask::bench::index_rows(&k.modules)?;
+            rows.extend(xtask::bench::binary_rows(&modinit)?);
+            rows.extend(xtask::bench::decompression_rows(&k.modules)?);
             let context = format!(
                 "Kernel {} ({} modules); {} CPUs; median of 5 runs each.",
                 k.version,
