@@ -29,6 +29,7 @@ pub mod modprobe_args;
 pub mod module_error;
 pub mod name;
 pub mod options;
+pub mod proc_modules;
 pub mod resolve;
 pub mod rmmod_args;
 pub mod string_set;

@@ -5,9 +5,9 @@
 //! [`Prober`]. The boot's autoload and the `modprobe` applet both insert through here and
 //! report what happened in their own words.
 
-use super::file::read_into;
 use super::index_file::ModulesDir;
 use super::load::{self, Failure};
+use super::sysfs_module::InitState;
 use super::clock::Instant;
 use core::ffi::CStr;
 use modinit::resolve::{Found, ModuleSet, Resolver, Step, Target};
@@ -153,33 +153,10 @@ impl<'r, 'a> Prober<'r, 'a> {
     }
 }
 
-/// kmod's `module_is_inkernel` for a module the index does not call builtin:
-/// /sys/module/NAME/initstate says live or coming, or /sys/module/NAME exists without it.
+/// kmod's `module_is_inkernel` for a module the index does not call builtin: live or
+/// coming (which includes /sys/module/NAME existing without `initstate`).
 fn in_kernel(stem: &[u8]) -> bool {
-    const PREFIX: &[u8] = b"/sys/module/";
-    const SUFFIX: &[u8] = b"/initstate\0";
-    let mut path = [0u8; 300];
-    let mut len = PREFIX.len();
-    path[..len].copy_from_slice(PREFIX);
-    for b in modinit::name::module_name(stem) {
-        if len + SUFFIX.len() >= path.len() {
-            return false;
-        }
-        path[len] = b;
-        len += 1;
-    }
-    let dir_len = len;
-    path[len..len + SUFFIX.len()].copy_from_slice(SUFFIX);
-    let Ok(initstate) = CStr::from_bytes_with_nul(&path[..len + SUFFIX.len()]) else { return false };
-    let mut buf = [0u8; 16];
-    match read_into(initstate, &mut buf) {
-        Ok(state) => matches!(state.trim_ascii_end(), b"live" | b"coming"),
-        Err(_) => {
-            // The directory alone: coming, or a builtin with parameters.
-            path[dir_len] = 0;
-            CStr::from_bytes_with_nul(&path[..=dir_len]).is_ok_and(|d| rustix::fs::stat(d).is_ok())
-        }
-    }
+    matches!(super::sysfs_module::initstate(stem), Ok(InitState::Live | InitState::Coming))
 }
 
 /// A module's parameter string, NUL-terminated.
