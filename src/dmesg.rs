@@ -1,9 +1,11 @@
 //! `dmesg` as util-linux 2.38 prints the kernel log from /dev/kmsg (sys-utils/dmesg.c): its
-//! command line (`-l LEVELS`, `-r`, `-x`, `-w`), which records it shows, and their lines:
+//! command line (`-l LEVELS`, `-k`, `-u`, `-r`, `-x`, `-w`), which records it shows, and their lines:
 //! `[%5lu.%06lu] text` by default, `<PRI>[...] text` raw, `kern  :info  : [...] text`
 //! decoded. Text bytes are shown as util-linux shows them in the C locale: printable ASCII
 //! and white space as they are, anything else as `\xNN`; a line break inside a record is
-//! followed by spaces as wide as the prefix.
+//! followed by spaces as wide as the prefix. One difference: `-r` gives a user-space record
+//! its real priority (`<14>` for user.info) where 2.38 gives `<7>` (`facility | level`, fixed in
+//! util-linux 2.40 by "dmesg: -r LOG_MAKEPRI needs fac << 3").
 
 use crate::getopt::{Arg, Getopt, GetoptError, Long, Spec};
 use crate::kmsg::{Level, Record};
@@ -54,6 +56,8 @@ pub struct DmesgOptions {
     pub follow: bool,
     /// `-l LIST`: only these levels.
     pub levels: Option<Levels>,
+    /// `-k` (the kernel's) or `-u` (user space's): only these facilities, a bit each.
+    pub facilities: Option<u16>,
 }
 
 /// A set of levels (`-l err,warn` or `-l 3,4`).
@@ -97,6 +101,8 @@ pub fn parse<'a>(args: &[&'a [u8]]) -> Result<DmesgOptions, DmesgArgError<'a>> {
             Arg::Opt(b'w', _) => opts.follow = true,
             // There is no pager to turn off.
             Arg::Opt(b'P', _) => {}
+            Arg::Opt(b'k', _) => opts.facilities = Some(opts.facilities.unwrap_or(0) | KERNEL_FACILITY),
+            Arg::Opt(b'u', _) => opts.facilities = Some(opts.facilities.unwrap_or(0) | USER_FACILITIES),
             Arg::Opt(b'l', Some(list)) => {
                 let more = parse_levels(list)?;
                 opts.levels = Some(Levels(opts.levels.map_or(0, |l| l.0) | more.0));
@@ -134,14 +140,19 @@ fn parse_levels(list: &[u8]) -> Result<Levels, DmesgArgError<'_>> {
     Ok(Levels(set))
 }
 
+const KERNEL_FACILITY: u16 = 1;
+/// Every facility util-linux names but the kernel's.
+const USER_FACILITIES: u16 = (1 << FACILITIES.len()) - 2;
+
 /// util-linux's facility names, by number; records of other facilities get no `-x` prefix.
 const FACILITIES: [&str; 12] =
     ["kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp"];
 
 impl DmesgOptions {
-    /// Whether `record` is shown (`-l`).
+    /// Whether `record` is shown (`-l`, `-k`, `-u`).
     pub fn accepts(&self, record: &Record<'_>) -> bool {
-        self.levels.is_none_or(|l| l.contains(record.level))
+        let facility = 1u16.checked_shl(u32::from(record.facility)).unwrap_or(0);
+        self.levels.is_none_or(|l| l.contains(record.level)) && self.facilities.is_none_or(|f| f & facility != 0)
     }
 
     /// Writes `record` as util-linux's dmesg prints it, its final newline included.
@@ -215,6 +226,8 @@ mod tests {
         assert!(levels.contains(Level::Err) && levels.contains(Level::Warn) && levels.contains(Level::Debug));
         assert!(!levels.contains(Level::Info));
         assert_eq!(run("--raw --level=0").unwrap().levels, Some(Levels(1)));
+        assert_eq!(run("-k").unwrap().facilities, Some(1));
+        assert_eq!(run("-u --kernel").unwrap().facilities, Some(0xfff));
     }
 
     #[test]
@@ -241,6 +254,9 @@ mod tests {
         assert_eq!(show(&decode, b"99,4,5,-;odd facility\n"), "[    0.000005] odd facility\n");
         let levels = DmesgOptions { levels: Some(Levels(1 << 3)), ..Default::default() };
         assert_eq!(show(&levels, b"4,4,5,-;a warning\n"), "");
+        let kernel = DmesgOptions { facilities: Some(KERNEL_FACILITY), ..Default::default() };
+        assert_eq!(show(&kernel, b"14,4,5,-;modinit: a user record\n"), "");
+        assert_eq!(show(&kernel, b"6,4,5,-;a kernel record\n"), "[    0.000005] a kernel record\n");
         assert_eq!(show(&DmesgOptions::default(), b"4,4,5,-;\n"), "\n", "an empty record is an empty line");
     }
 

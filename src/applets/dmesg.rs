@@ -1,4 +1,4 @@
-//! `dmesg [-l LEVELS] [-r] [-x] [-w]`: the kernel log from /dev/kmsg, printed as util-linux's
+//! `dmesg [-l LEVELS] [-k] [-u] [-r] [-x] [-w]`: the kernel log from /dev/kmsg, printed as util-linux's
 //! dmesg prints it, through the record parser the boot uses.
 
 use super::{err, out};
@@ -12,8 +12,10 @@ use rustix::io::{Errno, read, write};
 /// The kernel hands out a record with its dictionary in at most this many bytes.
 const RECORD_MAX: usize = 8192;
 const USAGE: &str = "Usage:\n dmesg [options]\n\nDisplay the kernel ring buffer.\n\nOptions:\n\
+ -k, --kernel                display kernel messages\n\
  -l, --level <list>          restrict output to defined levels\n\
  -r, --raw                   print the raw message buffer\n\
+ -u, --userspace             display userspace messages\n\
  -w, --follow                wait for new messages\n\
  -x, --decode                decode facility and level to readable string\n\
  -h, --help                  display this help";
@@ -28,7 +30,8 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         }
         Err(e) => {
             match e {
-                DmesgArgError::Getopt(e) => err!("dmesg: {e}\n{TRY_HELP}"),
+                // getopt names the program as it was called.
+                DmesgArgError::Getopt(e) => err!("{}: {e}\n{TRY_HELP}", Bytes(argv.first().copied().unwrap_or_default())),
                 DmesgArgError::Unsupported(c) => err!("dmesg: -{} is not supported by modinit's dmesg", char::from(c)),
                 DmesgArgError::UnknownLevel(l) => err!("dmesg: unknown level '{}'", Bytes(l)),
                 DmesgArgError::RawAndDecode => err!("dmesg: mutually exclusive arguments: --raw --decode"),

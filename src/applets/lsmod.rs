@@ -4,21 +4,23 @@ use super::{err, out};
 use crate::boot::sysfs_module::{coresize, holder_names, holders, refcnt};
 use core::fmt;
 use modinit::errno::Strerror;
+use modinit::line::Bytes;
 use modinit::proc_modules::{LSMOD_HEADER, loaded_modules, lsmod_row};
 
 /// /proc/modules of the largest trees loaded at once stays far below this (~100 bytes a module).
 const PROC_MODULES_MAX: usize = 512 << 10;
 
 pub fn main(argv: &[&[u8]]) -> i32 {
+    let program = Bytes(argv.first().copied().unwrap_or(b"lsmod"));
     match argv.get(1) {
         None => {}
         Some(&(b"-h" | b"--help")) => {
-            out!("Usage: lsmod");
+            out!("Usage: {program}");
             return 0;
         }
         // kmod's lsmod takes no arguments at all.
         Some(_) => {
-            err!("Usage: lsmod");
+            err!("Usage: {program}");
             return 1;
         }
     }

@@ -41,7 +41,8 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         }
         Err(e) => {
             match e {
-                RmmodArgError::Getopt(e) => err!("rmmod: {e}"),
+                // getopt names the program as it was called.
+                RmmodArgError::Getopt(e) => err!("{}: {e}", Bytes(argv.first().copied().unwrap_or_default())),
                 RmmodArgError::Unsupported(c) => err!("rmmod: ERROR: -{} is not supported by modinit's rmmod", char::from(c)),
                 RmmodArgError::MissingName => err!("rmmod: ERROR: missing module name."),
                 RmmodArgError::Help => {}

@@ -28,7 +28,8 @@ pub enum Event<'e> {
     Failed { name: &'e [u8], path: Option<&'e CStr>, failure: Failure, required: bool },
     /// A name the index does not have (a config alias or softdep naming no module).
     Missing { name: &'e [u8], required: bool },
-    /// Dry run: what would be inserted (`path` None for a builtin), with its options.
+    /// What is inserted next, with its options; on a dry run, what would be (`path` None
+    /// for a builtin).
     Planned { name: &'e [u8], path: Option<&'e CStr>, options: &'e [u8] },
 }
 
@@ -127,11 +128,12 @@ impl<'r, 'a> Prober<'r, 'a> {
         if is_top {
             params.push(extra);
         }
-        if self.dry_run {
-            event(Event::Planned { name, path, options: params.as_bytes() });
+        if !self.dry_run && (module.builtin || !self.tried.insert(module.id) || in_kernel(module.stem)) {
             return true;
         }
-        if module.builtin || !self.tried.insert(module.id) || in_kernel(module.stem) {
+        // kmod's print_action: before inserting (`modprobe -v`), or instead of it.
+        event(Event::Planned { name, path, options: params.as_bytes() });
+        if self.dry_run {
             return true;
         }
         let (Some(path), Some(options)) = (path, params.as_cstr()) else {
