@@ -13,68 +13,69 @@ use xtask::initramfs::ModuleCompression;
 use xtask::kmod::{KMOD_TOOLS_DIR, add_host_program, add_kmod_tools};
 use xtask::scenario::{Report, Scenario, setup};
 
-/// Where each toolbox's commands are: the steps run them by name through PATH, so that
-/// both see the same argv[0] (getopt's messages and kmod's usage lines show it).
+/// Where each toolbox's commands are. The steps run them as `./lsmod` from there, so that both
+/// get the same argv[0] (getopt's messages and kmod's usage lines show it); not through PATH,
+/// where busybox's shell prefers its own applets of the same names.
 fn toolboxes() -> [(&'static str, String); 2] {
-    [("modinit", "/sbin:/bin".to_string()), ("kmod", format!("/{KMOD_TOOLS_DIR}:/bin"))]
+    [("modinit", "/sbin".to_string()), ("kmod", format!("/{KMOD_TOOLS_DIR}"))]
 }
 
 /// The sequence both toolboxes run; it ends with the modules it loaded removed again.
 /// fat and vfat (vfat needs fat), loop (parameters), dummy (no dependencies), zswap (builtin).
 /// `{dir}` is the module directory.
 const STEPS: &[&str] = &[
-    "lsmod",
-    "insmod {dir}/kernel/fs/fat/fat.ko.zst",
-    "insmod {dir}/kernel/fs/fat/fat.ko.zst",
-    "insmod {dir}/kernel/fs/fat/vfat.ko.zst",
-    "lsmod",
-    "rmmod fat",
-    "rmmod -f fat",
-    "rmmod -v vfat {dir}/kernel/fs/fat/fat.ko.zst",
-    "rmmod vfat",
-    "rmmod zswap",
-    "rmmod vfat loop",
-    "insmod {dir}/kernel/fs/fat/vfat.ko.zst",
-    "insmod /no/such/module.ko",
-    "insmod /etc/guest-commands",
-    "insmod {dir}/kernel/drivers/block/loop.ko.zst max_loop=2 max_part=1",
+    "./lsmod",
+    "./insmod {dir}/kernel/fs/fat/fat.ko.zst",
+    "./insmod {dir}/kernel/fs/fat/fat.ko.zst",
+    "./insmod {dir}/kernel/fs/fat/vfat.ko.zst",
+    "./lsmod",
+    "./rmmod fat",
+    "./rmmod -f fat",
+    "./rmmod -v vfat {dir}/kernel/fs/fat/fat.ko.zst",
+    "./rmmod vfat",
+    "./rmmod zswap",
+    "./rmmod vfat loop",
+    "./insmod {dir}/kernel/fs/fat/vfat.ko.zst",
+    "./insmod /no/such/module.ko",
+    "./insmod /etc/guest-commands",
+    "./insmod {dir}/kernel/drivers/block/loop.ko.zst max_loop=2 max_part=1",
     "/bin/busybox cat /sys/module/loop/parameters/max_loop /sys/module/loop/parameters/max_part",
-    "lsmod",
-    "rmmod loop",
-    "modprobe -v vfat",
-    "lsmod",
-    "modprobe -r fat",
-    "modprobe -r -v vfat",
-    "modprobe -r -v vfat",
-    "modprobe -r --first-time vfat",
-    "modprobe dummy",
-    "modprobe -r -n -v dummy",
-    "lsmod",
-    "modprobe -r -q dummy",
-    "modprobe -r no-such-module",
-    "modprobe -r -q no-such-module",
-    "modprobe -r zswap",
-    "modprobe vfat",
-    "modprobe -r -a vfat no-such-module dummy",
-    "lsmod",
-    "lsmod -x",
-    "insmod",
-    "insmod -",
-    "insmod -q x.ko",
-    "rmmod",
-    "rmmod -x loop",
-    "rmmod --bogus loop",
+    "./lsmod",
+    "./rmmod loop",
+    "./modprobe -v vfat",
+    "./lsmod",
+    "./modprobe -r fat",
+    "./modprobe -r -v vfat",
+    "./modprobe -r -v vfat",
+    "./modprobe -r --first-time vfat",
+    "./modprobe dummy",
+    "./modprobe -r -n -v dummy",
+    "./lsmod",
+    "./modprobe -r -q dummy",
+    "./modprobe -r no-such-module",
+    "./modprobe -r -q no-such-module",
+    "./modprobe -r zswap",
+    "./modprobe vfat",
+    "./modprobe -r -a vfat no-such-module dummy",
+    "./lsmod",
+    "./lsmod -x",
+    "./insmod",
+    "./insmod -",
+    "./insmod -q x.ko",
+    "./rmmod",
+    "./rmmod -x loop",
+    "./rmmod --bogus loop",
 ];
 
 /// dmesg's options (`-w` under a timeout: it never ends by itself). `-r` only with `-k`:
 /// util-linux 2.38 gives user-space records a wrong `<N>` (see src/dmesg.rs).
 const DMESG: &[&str] = &["", "-x", "-r -k", "-l err,warn", "--level=info,notice -x", "-u", "-k -r -l 6", "-l foo", "-r -x", "-q", "x"];
-const FOLLOW: &str = "/bin/busybox timeout 3 dmesg -w";
+const FOLLOW: &str = "/bin/busybox timeout 3 ./dmesg -w";
 
 /// The guest script. `step KEY COMMAND` runs COMMAND and reports its exit code, stdout,
 /// stderr and /proc/modules (without addresses) in hex, one `guest: toolbox.KEY.*` line each.
-/// `pair KEY COMMAND` runs COMMAND with modinit's dmesg first in PATH, then with util-linux's,
-/// back to back, and reports both exit codes and stderrs, the reference's line count and first line, and `diff`'s output (the whole log
+/// `pair KEY COMMAND` runs COMMAND (`./dmesg ...`) in /bin (modinit's dmesg), then in /usr/bin
+/// (util-linux's), back to back, and reports both exit codes and stderrs, the reference's line count and first line, and `diff`'s output (the whole log
 /// would make the console too slow).
 fn script(dir: &str) -> String {
     let mut s = String::from(
@@ -87,8 +88,8 @@ fn script(dir: &str) -> String {
          \x20   for f in out err modules; do echo \"guest: toolbox.$1.$f=$(hex </tmp/$f)\"; done\n\
          }\n\
          pair() {\n\
-         \x20   PATH=/bin $bb sh -c \"$2\" >/tmp/a.out 2>/tmp/a.err; a=$?\n\
-         \x20   PATH=/usr/bin $bb sh -c \"$2\" >/tmp/b.out 2>/tmp/b.err; b=$?\n\
+         \x20   cd /bin && $bb sh -c \"$2\" >/tmp/a.out 2>/tmp/a.err; a=$?\n\
+         \x20   cd /usr/bin && $bb sh -c \"$2\" >/tmp/b.out 2>/tmp/b.err; b=$?\n\
          \x20   echo \"guest: toolbox.$1.rc=$a $b\"\n\
          \x20   echo \"guest: toolbox.$1.err=$(hex </tmp/a.err) $(hex </tmp/b.err)\"\n\
          \x20   echo \"guest: toolbox.$1.lines=$($bb wc -l </tmp/b.out)\"\n\
@@ -96,8 +97,8 @@ fn script(dir: &str) -> String {
          \x20   echo \"guest: toolbox.$1.diff=$($bb diff /tmp/a.out /tmp/b.out | hex)\"\n\
          }\n",
     );
-    for (name, path) in toolboxes() {
-        writeln!(s, "export PATH={path}").unwrap();
+    for (name, tools) in toolboxes() {
+        writeln!(s, "cd {tools}").unwrap();
         for (i, step) in STEPS.iter().enumerate() {
             writeln!(s, "step {name}.{i} '{}'", step.replace("{dir}", dir)).unwrap();
         }
@@ -109,7 +110,7 @@ fn script(dir: &str) -> String {
 }
 
 fn dmesg_steps() -> Vec<String> {
-    DMESG.iter().map(|o| format!("dmesg {o}")).chain([FOLLOW.to_string()]).collect()
+    DMESG.iter().map(|o| format!("./dmesg {o}")).chain([FOLLOW.to_string()]).collect()
 }
 
 fn unhex(hex: &str) -> String {
