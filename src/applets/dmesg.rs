@@ -68,8 +68,14 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         let mut line = Line::<{ 4 * RECORD_MAX }>::new();
         let _ = opts.format(&record, &mut line);
         // SAFETY: fd 1 is the applet's stdout (or closed: EBADF).
-        if write(unsafe { rustix::stdio::stdout() }, line.finish()).is_err() {
-            return 0;
+        match write(unsafe { rustix::stdio::stdout() }, line.finish()) {
+            Ok(_) => {}
+            // The reader went away (`dmesg | head`): done, as util-linux.
+            Err(Errno::PIPE) => return 0,
+            Err(e) => {
+                err!("dmesg: write failed: {}", Strerror(e.raw_os_error()));
+                return 1;
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ use modinit::errno::Strerror;
 use modinit::insmod_args::{InsmodArgError, parse};
 use modinit::line::Bytes;
 use modinit::module_error::InsmodReason;
+use rustix::io::Errno;
 
 const USAGE: &str = "Usage:\n\tinsmod [options] filename [args]\nOptions:\n\t-h, --help        show this help";
 
@@ -40,10 +41,11 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     let file = Bytes(args.file);
     let mut path = [0u8; 4096];
     let Some(path) = c_string(args.file, &mut path) else {
-        err!("insmod: ERROR: could not load module {file}: {}", Strerror(36));
+        err!("insmod: ERROR: could not load module {file}: {}", Strerror(Errno::NAMETOOLONG.raw_os_error()));
         return 1;
     };
-    let Ok(params) = CStr::from_bytes_until_nul(&params[..=args.params_len]) else { return 1 };
+    // `parse` left the byte after the parameters 0.
+    let params = params.get(..=args.params_len).and_then(|p| CStr::from_bytes_with_nul(p).ok()).unwrap_or_default();
     // kmod tells the compression by the file's first bytes, not its name.
     let mut magic = [0u8; 8];
     let compression = match read_into(path, &mut magic) {

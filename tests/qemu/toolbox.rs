@@ -21,7 +21,8 @@ fn toolboxes() -> [(&'static str, String); 2] {
 }
 
 /// The sequence both toolboxes run; it ends with the modules it loaded removed again.
-/// fat and vfat (vfat needs fat), loop (parameters), dummy (no dependencies), zswap (builtin).
+/// fat and vfat (vfat needs fat), loop (parameters), dummy (no dependencies), zswap (builtin),
+/// tun (softdeps, see [`CONFIG`]).
 /// `{dir}` is the module directory.
 const STEPS: &[&str] = &[
     "./lsmod",
@@ -57,6 +58,9 @@ const STEPS: &[&str] = &[
     "./modprobe -r zswap",
     "./modprobe vfat",
     "./modprobe -r -a vfat no-such-module dummy",
+    "./modprobe -v tun",
+    "./lsmod",
+    "./modprobe -r -v tun",
     "./lsmod",
     "./lsmod -x",
     "./insmod",
@@ -66,6 +70,9 @@ const STEPS: &[&str] = &[
     "./rmmod -x loop",
     "./rmmod --bogus loop",
 ];
+
+/// The modprobe.d both toolboxes read: kmod from the image's /etc, modinit from its index.
+const CONFIG: &str = "softdep tun pre: dummy post: loop\n";
 
 /// dmesg's options (`-w` under a timeout: it never ends by itself). `-r` only with `-k`:
 /// util-linux 2.38 gives user-space records a wrong `<N>` (see src/dmesg.rs).
@@ -152,7 +159,11 @@ fn outcome(r: &Report, key: &str) -> Outcome {
 fn toolbox_report() -> Report {
     let setup = setup().unwrap();
     let version = &setup.kernel.version;
-    let mut s = Scenario::with_modules("toolbox", Some(ModuleCompression::Zst)).unwrap();
+    let config = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(config.path().join("etc/modprobe.d")).unwrap();
+    std::fs::write(config.path().join("etc/modprobe.d/toolbox.conf"), CONFIG).unwrap();
+    let mut s = Scenario::with_config("toolbox", ModuleCompression::Zst, config.path()).unwrap();
+    s.image.insert("etc/modprobe.d/toolbox.conf", Node::File(CONFIG.into()), 0o644);
     add_kmod_tools(&mut s.image, &setup.kernel.modules).unwrap();
     add_host_program(&mut s.image, std::path::Path::new("/usr/bin/dmesg")).unwrap();
     let dir = format!("/lib/modules/{version}");
@@ -199,6 +210,8 @@ fn toolbox_prints_and_does_what_kmod_and_util_linux_do() {
     assert!(kmod(4).out.lines().any(|l| l.starts_with("fat ") && l.ends_with(" 1 vfat")), "{:?}", kmod(4));
     assert_eq!(kmod(15).out, "2\n1\n", "loop got its parameters");
     assert!(kmod(21).out.contains("rmmod vfat\nrmmod fat\n"), "{:?}", kmod(21));
+    let softdeps = STEPS.iter().position(|s| *s == "./modprobe -r -v tun").unwrap();
+    assert_eq!(kmod(softdeps).out, "rmmod loop\nrmmod tun\nrmmod dummy\n", "post: last first, then tun, then pre:");
     assert_eq!(kmod(0).modules, kmod(STEPS.len() - 1).modules, "the sequence ends where it began");
     let lines: usize = r.guest("toolbox.dmesg.0.lines").and_then(|n| n.trim().parse().ok()).unwrap_or(0);
     let first = unhex(r.guest("toolbox.dmesg.0.first").unwrap_or_default());
