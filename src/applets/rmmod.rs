@@ -60,6 +60,8 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         let mut buf = [0u8; 256];
         let Some(len) = normalize_module_name(source, &mut buf) else {
             err!("rmmod: ERROR: could not use module {}: {}", Bytes(arg), Strerror(Errno::NAMETOOLONG.raw_os_error()));
+            // kmod stops here too, though it then exits with 0.
+            failed += 1;
             break;
         };
         let name = &buf[..len];
