@@ -264,7 +264,10 @@ mod tests {
     fn text_bytes_and_line_breaks() {
         let o = DmesgOptions::default();
         assert_eq!(show(&o, b"6,1,0,-;a\\x0ab\\x0a\n"), "[    0.000000] a\n               b\n\n");
-        assert_eq!(show(&o, b"6,1,0,-;t\\x09\\x1b[m\\xc3\\xa9\\x5c\\x00\n"), "[    0.000000] t\t\\x1b[m\\xc3\\xa9\\\\x00\n");
+        assert_eq!(
+            show(&o, b"6,1,0,-;t\\x09\\x1b[m\\xc3\\xa9\\x5c\\x00\n"),
+            "[    0.000000] t\t\\x1b[m\\xc3\\xa9\\\\x00\n"
+        );
         let raw = DmesgOptions { raw: true, ..Default::default() };
         assert_eq!(show(&raw, b"6,1,0,-;a\\x0ab\n"), "<6>[    0.000000] a\n                  b\n");
     }

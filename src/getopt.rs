@@ -114,7 +114,9 @@ impl<'s, 'a> Getopt<'s, 'a> {
             (false, None) => Ok(Arg::Opt(long.id, None)),
             (false, Some(_)) => Err(GetoptError::UnexpectedValue(long.name)),
             (true, Some(v)) => Ok(Arg::Opt(long.id, Some(v))),
-            (true, None) => self.take_next().map(|v| Arg::Opt(long.id, Some(v))).ok_or(GetoptError::MissingLongValue(long.name)),
+            (true, None) => {
+                self.take_next().map(|v| Arg::Opt(long.id, Some(v))).ok_or(GetoptError::MissingLongValue(long.name))
+            }
         }
     }
 }

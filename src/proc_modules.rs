@@ -86,7 +86,10 @@ nosize x 0 - Live 0x0
         assert_eq!(LSMOD_HEADER, format!("{:<19} {:>8}  {}", "Module", "Size", "Used by"));
         assert_eq!(row("fat", 90112, 1, &["vfat"]), "fat                    90112  1 vfat");
         assert_eq!(row("vfat", 24576, 0, &[]), "vfat                   24576  0");
-        assert_eq!(row("snd_pcm", 155648, 3, &["snd_hda_intel", "snd_hda_codec"]), "snd_pcm               155648  3 snd_hda_intel,snd_hda_codec");
+        assert_eq!(
+            row("snd_pcm", 155648, 3, &["snd_hda_intel", "snd_hda_codec"]),
+            "snd_pcm               155648  3 snd_hda_intel,snd_hda_codec"
+        );
         assert_eq!(row("a_name_longer_than_nineteen", 1, -2, &[]), "a_name_longer_than_nineteen        1  -2");
     }
 }

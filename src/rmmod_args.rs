@@ -68,7 +68,10 @@ mod tests {
     #[test]
     fn names_and_flags_in_any_order() {
         assert_eq!(run("loop").unwrap(), (RmmodOptions::default(), vec!["loop"]));
-        assert_eq!(run("-fv snd-pcm -v --force loop").unwrap(), (RmmodOptions { force: true, verbose: 2 }, vec!["snd-pcm", "loop"]));
+        assert_eq!(
+            run("-fv snd-pcm -v --force loop").unwrap(),
+            (RmmodOptions { force: true, verbose: 2 }, vec!["snd-pcm", "loop"])
+        );
     }
 
     #[test]

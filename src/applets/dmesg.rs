@@ -31,7 +31,9 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         Err(e) => {
             match e {
                 // getopt names the program as it was called.
-                DmesgArgError::Getopt(e) => err!("{}: {e}\n{TRY_HELP}", Bytes(argv.first().copied().unwrap_or_default())),
+                DmesgArgError::Getopt(e) => {
+                    err!("{}: {e}\n{TRY_HELP}", Bytes(argv.first().copied().unwrap_or_default()))
+                }
                 DmesgArgError::Unsupported(c) => err!("dmesg: -{} is not supported by modinit's dmesg", char::from(c)),
                 DmesgArgError::UnknownLevel(l) => err!("dmesg: unknown level '{}'", Bytes(l)),
                 DmesgArgError::RawAndDecode => err!("dmesg: mutually exclusive arguments: --raw --decode"),

@@ -29,7 +29,9 @@ pub fn main(argv: &[&[u8]]) -> i32 {
             match e {
                 // getopt names the program as it was called.
                 InsmodArgError::Getopt(e) => err!("{}: {e}", Bytes(argv.first().copied().unwrap_or_default())),
-                InsmodArgError::Unsupported(c) => err!("insmod: ERROR: -{} is not supported by modinit's insmod", char::from(c)),
+                InsmodArgError::Unsupported(c) => {
+                    err!("insmod: ERROR: -{} is not supported by modinit's insmod", char::from(c))
+                }
                 InsmodArgError::MissingFile => err!("insmod: ERROR: missing filename."),
                 InsmodArgError::Stdin => err!("insmod: ERROR: this tool does not support loading from stdin!"),
                 InsmodArgError::ParamsTooLong => err!("insmod: ERROR: parameters longer than {} bytes", PARAMS_MAX - 1),

@@ -1,10 +1,10 @@
 //! `rmmod [-f] [-v] NAME|FILE...`: removes modules with delete_module(O_NONBLOCK), after
 //! kmod's checks (builtin, not loaded, holders, use count) and with its messages.
 
+use super::c_string;
 use super::{err, out};
 use crate::boot::index_file::{ModulesDir, open_index};
 use crate::boot::sysfs_module::{holder_names, holders, initstate, refcnt};
-use super::c_string;
 use modinit::errno::Strerror;
 use modinit::index::Index;
 use modinit::line::Bytes;
@@ -43,7 +43,9 @@ pub fn main(argv: &[&[u8]]) -> i32 {
             match e {
                 // getopt names the program as it was called.
                 RmmodArgError::Getopt(e) => err!("{}: {e}", Bytes(argv.first().copied().unwrap_or_default())),
-                RmmodArgError::Unsupported(c) => err!("rmmod: ERROR: -{} is not supported by modinit's rmmod", char::from(c)),
+                RmmodArgError::Unsupported(c) => {
+                    err!("rmmod: ERROR: -{} is not supported by modinit's rmmod", char::from(c))
+                }
                 RmmodArgError::MissingName => err!("rmmod: ERROR: missing module name."),
                 RmmodArgError::Help => {}
             }

@@ -76,14 +76,15 @@ const CONFIG: &str = "softdep tun pre: dummy post: loop\n";
 
 /// dmesg's options (`-w` under a timeout: it never ends by itself). `-r` only with `-k`:
 /// util-linux 2.38 gives user-space records a wrong `<N>` (see src/dmesg.rs).
-const DMESG: &[&str] = &["", "-x", "-r -k", "-l err,warn", "--level=info,notice -x", "-u", "-k -r -l 6", "-l foo", "-r -x", "-q", "x"];
+const DMESG: &[&str] =
+    &["", "-x", "-r -k", "-l err,warn", "--level=info,notice -x", "-u", "-k -r -l 6", "-l foo", "-r -x", "-q", "x"];
 const FOLLOW: &str = "/bin/busybox timeout 3 ./dmesg -w";
 
 /// The guest script. `step KEY COMMAND` runs COMMAND and reports its exit code, stdout,
 /// stderr and /proc/modules (without addresses) in hex, one `guest: toolbox.KEY.*` line each.
 /// `pair KEY COMMAND` runs COMMAND (`./dmesg ...`) in /bin (modinit's dmesg), then in /usr/bin
-/// (util-linux's), back to back, and reports both exit codes and stderrs, the reference's line count and first line, and `diff`'s output (the whole log
-/// would make the console too slow).
+/// (util-linux's), back to back, and reports both exit codes and stderrs, the reference's line
+/// count and first line, and `diff`'s output (the whole log would make the console too slow).
 fn script(dir: &str) -> String {
     let mut s = String::from(
         "bb=/bin/busybox\n\
@@ -121,7 +122,8 @@ fn dmesg_steps() -> Vec<String> {
 }
 
 fn unhex(hex: &str) -> String {
-    let bytes: Vec<u8> = (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()).collect();
+    let bytes: Vec<u8> =
+        (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()).collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
@@ -197,12 +199,20 @@ fn toolbox_prints_and_does_what_kmod_and_util_linux_do() {
         let (rc, diff) = (field("rc"), unhex(&field("diff")));
         let rc_differs = rc.split_once(' ').is_none_or(|(a, b)| a != b);
         let errs = field("err");
-        let (our_err, their_err) = errs.split_once(' ').map_or((String::new(), String::new()), |(a, b)| (unhex(a), unhex(b)));
+        let (our_err, their_err) =
+            errs.split_once(' ').map_or((String::new(), String::new()), |(a, b)| (unhex(a), unhex(b)));
         if rc_differs || !diff.is_empty() || our_err != their_err {
             diffs.push(format!("`{step}`: exit codes {rc:?}, stderr {our_err:?} vs {their_err:?}, diff:\n{diff}"));
         }
     }
-    assert!(diffs.is_empty(), "{} of {} steps differ; see {}\n{}", diffs.len(), STEPS.len() + dmesg_steps().len(), r.outcome.log.display(), diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "{} of {} steps differ; see {}\n{}",
+        diffs.len(),
+        STEPS.len() + dmesg_steps().len(),
+        r.outcome.log.display(),
+        diffs.join("\n")
+    );
 
     // The reference did work: the steps are not equal because both failed alike.
     let kmod = |i: usize| outcome(&r, &format!("kmod.{i}"));
