@@ -18,6 +18,8 @@ pub enum Mode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Options<'a> {
     pub mode: Mode,
+    /// `-r`: remove the modules (every operand is one), then their unused dependencies.
+    pub remove: bool,
     /// `-a`: every operand is a module; else the first is, and the rest are its parameters.
     pub all: bool,
     /// `-b`: the blacklist applies to names too, not only to aliases.
@@ -81,6 +83,7 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
             let mut value = || inline.or_else(|| args.get(i).copied().inspect(|_| i += 1)).ok_or(ArgError::MissingValue(arg));
             match name {
                 b"all" => opts.all = true,
+                b"remove" => opts.remove = true,
                 b"use-blacklist" => opts.use_blacklist = true,
                 b"quiet" => opts.quiet = true,
                 b"dry-run" | b"show" => opts.dry_run = true,
@@ -91,7 +94,7 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
                 b"set-version" => opts.version = Some(value()?),
                 b"dirname" => opts.dirname = Some(value()?),
                 b"help" => return Err(ArgError::Help),
-                b"remove" | b"showconfig" | b"show-config" | b"config" | b"force" | b"force-vermagic"
+                b"showconfig" | b"show-config" | b"config" | b"force" | b"force-vermagic"
                 | b"force-modversion" | b"ignore-install" | b"ignore-remove" | b"dump-modversions" | b"show-modversions"
                 | b"show-exports" | b"remove-dependencies" | b"wait" | b"syslog" | b"version" => {
                     return Err(ArgError::Unsupported(arg));
@@ -108,6 +111,7 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
             };
             match flag {
                 b'a' => opts.all = true,
+                b'r' => opts.remove = true,
                 b'b' => opts.use_blacklist = true,
                 b'q' => opts.quiet = true,
                 b'n' => opts.dry_run = true,
@@ -123,7 +127,7 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
                     break;
                 }
                 b'h' => return Err(ArgError::Help),
-                b'r' | b'c' | b'C' | b'f' | b'i' | b's' | b'V' | b'w' => return Err(ArgError::Unsupported(arg)),
+                b'c' | b'C' | b'f' | b'i' | b's' | b'V' | b'w' => return Err(ArgError::Unsupported(arg)),
                 other => return Err(ArgError::InvalidOption(other)),
             }
         }
@@ -172,6 +176,9 @@ mod tests {
         assert_eq!((opts.mode, opts.version), (Mode::ShowDepends, Some(&b"6.2"[..])));
         assert_eq!(names, ["ahci", "copybreak=1"]);
         assert!(run("e1000 -v").unwrap().0.verbose, "options may follow names");
+        let (opts, names) = run("-rqv loop --remove fat").unwrap();
+        assert!(opts.remove && opts.quiet && opts.verbose);
+        assert_eq!(names, ["loop", "fat"]);
     }
 
     #[test]
@@ -179,7 +186,7 @@ mod tests {
         assert_eq!(run("-x e1000").err(), Some(ArgError::InvalidOption(b'x')));
         assert_eq!(run("--frobnicate e1000").err(), Some(ArgError::UnrecognizedOption(b"--frobnicate")));
         assert_eq!(run("e1000 -S").err(), Some(ArgError::MissingValue(b"-S")));
-        assert_eq!(run("-r e1000").err(), Some(ArgError::Unsupported(b"-r")));
+        assert_eq!(run("-f e1000").err(), Some(ArgError::Unsupported(b"-f")));
         assert_eq!(run("-q").err(), Some(ArgError::NoModule));
         assert_eq!(run("-D -R x").err(), Some(ArgError::Conflicting));
         assert_eq!(run("--help").err(), Some(ArgError::Help));

@@ -2,7 +2,12 @@
 //! /sbin/modprobe) or by a first argument (`modinit modprobe ...`). An applet is an ordinary
 //! process: it writes to stdout/stderr and exits with kmod's codes.
 
+mod dmesg;
+mod insmod;
+mod lsmod;
 mod modprobe;
+mod modprobe_remove;
+mod rmmod;
 
 use crate::sys::start::StartArgs;
 use core::ffi::CStr;
@@ -32,7 +37,13 @@ pub fn chosen(args: StartArgs) -> Option<(Applet, usize)> {
     }
 }
 
-const APPLETS: [(&str, Applet); 1] = [("modprobe", modprobe::main)];
+const APPLETS: &[(&str, Applet)] = &[
+    ("modprobe", modprobe::main),
+    ("lsmod", lsmod::main),
+    ("insmod", insmod::main),
+    ("rmmod", rmmod::main),
+    ("dmesg", dmesg::main),
+];
 
 /// Runs an applet on argv[first..] and returns its exit code.
 pub fn run(applet: Applet, first: usize, args: StartArgs) -> i32 {
@@ -45,6 +56,14 @@ pub fn run(applet: Applet, first: usize, args: StartArgs) -> i32 {
         n += 1;
     }
     applet(&argv[..n])
+}
+
+/// `bytes` and a NUL in `buf` (an argument as a path or name for a system call); None when
+/// they do not fit or `bytes` holds a NUL.
+fn c_string<'b>(bytes: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
+    buf.get_mut(..bytes.len())?.copy_from_slice(bytes);
+    *buf.get_mut(bytes.len())? = 0;
+    CStr::from_bytes_with_nul(&buf[..=bytes.len()]).ok()
 }
 
 /// Writes one formatted line to `fd` (1 or 2) in one write().

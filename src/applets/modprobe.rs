@@ -3,7 +3,8 @@
 //!
 //! Supported: inserting names and aliases with their dependencies and softdeps (`-a`, `-b`,
 //! `-n`, `-v`, `-q`, `--first-time`, module parameters after the name), `-D`/`--show-depends`,
-//! `-R`/`--resolve-alias`, `-S VERSION`, `-d DIR`. Not yet: `-r`, `-c`, `-C`, `--force*`.
+//! `-R`/`--resolve-alias`, `-S VERSION`, `-d DIR`, `-r` (modprobe_remove.rs). Not yet: `-c`,
+//! `-C`, `--force*`.
 
 use super::{err, out};
 use crate::boot::file::read_into;
@@ -18,8 +19,9 @@ use modinit::resolve::{Key, Resolver};
 const MAX_OPERANDS: usize = 256;
 const USAGE: &str = "Usage: modprobe [options] [-i] [-b] modulename [parameters...]\n\
        modprobe [options] -a [-i] [-b] modulename [modulename...]\n\
+       modprobe [options] -r [-i] modulename [modulename...]\n\
        modprobe [options] -D|-R modulename\n\
-Options: -a -b -q -n -v --first-time -D --show-depends -R --resolve-alias -S VERSION -d DIR -h";
+Options: -a -b -r -q -n -v --first-time -D --show-depends -R --resolve-alias -S VERSION -d DIR -h";
 
 pub fn main(argv: &[&[u8]]) -> i32 {
     let mut operands: [&[u8]; MAX_OPERANDS] = [&[]; MAX_OPERANDS];
@@ -64,6 +66,13 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     let mut cmdline = [0u8; 4096];
     let cmdline = read_into(c"/proc/cmdline", &mut cmdline).unwrap_or_default();
     let resolver = Resolver { index, cmdline };
+    if opts.remove {
+        if opts.mode != Mode::Insert {
+            err!("modprobe: ERROR: -r cannot be used with -D or -R");
+            return 1;
+        }
+        return super::modprobe_remove::run(&resolver, &opts, operands);
+    }
     let mut prober = Prober::new(&resolver, &dir);
     prober.dry_run = opts.dry_run || opts.mode == Mode::ShowDepends;
     let ctx = Context { opts: &opts, dir: &dir };

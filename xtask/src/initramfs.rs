@@ -45,6 +45,10 @@ impl ImageSpec {
 /// Where the guest's shell lives in images: the guest test init runs with it.
 pub const GUEST_BUSYBOX: &str = "/bin/busybox";
 
+/// modinit's toolbox (src/applets/): each applet's name, a symlink to /init.
+pub const APPLET_LINKS: [&str; 7] =
+    ["sbin/modprobe", "sbin/lsmod", "sbin/insmod", "sbin/rmmod", "sbin/modinfo", "sbin/depmod", "bin/dmesg"];
+
 /// The image's contents, still open to changes (tests add or remove files).
 pub fn assemble(spec: &ImageSpec) -> Result<Archive> {
     let mut a = Archive::new();
@@ -65,8 +69,10 @@ pub fn assemble(spec: &ImageSpec) -> Result<Archive> {
     }
     if let Some(modules) = &spec.modules {
         add_module_tree(&mut a, modules, spec)?;
-        // The kernel's request_module() runs /sbin/modprobe: modinit's applet.
-        a.insert("sbin/modprobe", Node::Symlink("/init".into()), 0o777);
+        // The toolbox; the kernel's request_module() runs /sbin/modprobe.
+        for link in APPLET_LINKS {
+            a.insert(link, Node::Symlink("/init".into()), 0o777);
+        }
     }
     Ok(a)
 }

@@ -101,6 +101,31 @@ pub fn add_modprobe(a: &mut Archive) -> Result<()> {
     Ok(())
 }
 
+/// Where [`add_kmod_tools`] installs kmod's compat commands: symlinks to kmod named as the
+/// tools, so that their messages carry the same program names as modinit's applets.
+pub const KMOD_TOOLS_DIR: &str = "usr/lib/kmod-tools";
+
+/// Adds kmod with its libraries, its compat commands (lsmod, insmod, rmmod, modprobe, modinfo,
+/// depmod) under [`KMOD_TOOLS_DIR`], and kmod's indexes of `modules` stored as `.ko.zst` in
+/// the image's lib/modules/VERSION, beside modinit's index of the same tree.
+pub fn add_kmod_tools(a: &mut Archive, modules: &Path) -> Result<()> {
+    let zst = crate::module_tree::stored_as(modules, crate::initramfs::ModuleCompression::Zst)?;
+    let root = indexed_root(&zst)?;
+    let version = modules.file_name().and_then(|n| n.to_str()).context("module tree without a version name")?;
+    for entry in fs::read_dir(root.join("lib/modules").join(version))? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("modules.") && path.is_file() {
+            a.insert(&format!("lib/modules/{version}/{name}"), Node::File(fs::read(&path)?), 0o644);
+        }
+    }
+    add_host_program(a, Path::new("/usr/bin/kmod"))?;
+    for tool in ["lsmod", "insmod", "rmmod", "modprobe", "modinfo", "depmod"] {
+        a.insert(&format!("{KMOD_TOOLS_DIR}/{tool}"), Node::Symlink("/usr/bin/kmod".into()), 0o777);
+    }
+    Ok(())
+}
+
 fn run(cmd: &mut Command) -> Result<()> {
     let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
     if !out.status.success() {
