@@ -7,6 +7,7 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod builtin_modinfo;
 pub mod bump;
 pub mod cmdline;
 #[cfg(feature = "alloc")]
@@ -18,11 +19,13 @@ pub mod elf;
 pub mod elf_symbols;
 pub mod errno;
 pub mod fnmatch;
+pub mod getopt;
 pub mod index;
 pub mod kcmdline;
 pub mod kmsg;
 pub mod line;
 pub mod modinfo;
+pub mod modinfo_args;
 pub mod modinfo_output;
 pub mod modprobe_args;
 pub mod module_error;
