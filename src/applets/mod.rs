@@ -2,6 +2,7 @@
 //! /sbin/modprobe) or by a first argument (`modinit modprobe ...`). An applet is an ordinary
 //! process: it writes to stdout/stderr and exits with kmod's codes.
 
+mod modinfo;
 mod modprobe;
 
 use crate::sys::start::StartArgs;
@@ -32,7 +33,7 @@ pub fn chosen(args: StartArgs) -> Option<(Applet, usize)> {
     }
 }
 
-const APPLETS: [(&str, Applet); 1] = [("modprobe", modprobe::main)];
+const APPLETS: [(&str, Applet); 2] = [("modprobe", modprobe::main), ("modinfo", modinfo::main)];
 
 /// Runs an applet on argv[first..] and returns its exit code.
 pub fn run(applet: Applet, first: usize, args: StartArgs) -> i32 {

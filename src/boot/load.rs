@@ -8,15 +8,16 @@
 //! The force flags (ignore vermagic or modversions) are never passed.
 
 use super::file::read_into;
+use super::mapping::Mapping;
 use core::ffi::CStr;
 use core::fmt;
 use modinit::decompress::{self, Compression, DecompressError};
 use modinit::errno::Describe;
 use modinit::module_error::LoadError;
-use rustix::fd::{AsFd, OwnedFd};
+use rustix::fd::OwnedFd;
 use rustix::fs::{MemfdFlags, Mode, OFlags, fstat, ftruncate, memfd_create, open};
 use rustix::io::Errno;
-use rustix::mm::{MapFlags, ProtFlags, mmap, munmap};
+use rustix::mm::{MapFlags, ProtFlags};
 use rustix::system::{finit_module, init_module};
 
 /// Largest decompressed module accepted (the biggest in Debian's tree are ~30 MiB).
@@ -98,47 +99,16 @@ fn kernel_decompresses(algorithm: &[u8]) -> bool {
     read_into(c"/sys/module/compression", &mut buf).is_ok_and(|s| s.trim_ascii_end() == algorithm)
 }
 
-/// A mapping of a whole file, unmapped when dropped.
-struct Mapping {
-    ptr: *mut core::ffi::c_void,
-    len: usize,
-}
-
 impl Mapping {
     fn of_file(fd: &OwnedFd, compression: Compression) -> Result<Mapping, Failure> {
         let len = fstat(fd).map_err(Failure::File)?.st_size as usize;
         if len == 0 {
             return Err(Failure::Decompress(DecompressError::Truncated(compression)));
         }
-        Self::map(fd, len, ProtFlags::READ, MapFlags::PRIVATE).map_err(Failure::File)
+        Mapping::map(fd, len, ProtFlags::READ, MapFlags::PRIVATE).map_err(Failure::File)
     }
 
     fn writable(fd: &OwnedFd, len: usize) -> Result<Mapping, Failure> {
-        Self::map(fd, len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::SHARED).map_err(Failure::Memory)
-    }
-
-    fn map(fd: &OwnedFd, len: usize, prot: ProtFlags, flags: MapFlags) -> Result<Mapping, Errno> {
-        // SAFETY: a new mapping at an address the kernel picks: it aliases no Rust object.
-        let ptr = unsafe { mmap(core::ptr::null_mut(), len, prot, flags, fd.as_fd(), 0)? };
-        Ok(Mapping { ptr, len })
-    }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: `len` readable bytes mapped by `map`, alive until `drop`; the borrow of
-        // self keeps them alive for the slice's lifetime.
-        unsafe { core::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
-    }
-
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as `bytes`; writable mappings are only made by `writable`, and `&mut self`
-        // makes this the only reference.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr.cast::<u8>(), self.len) }
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping `map` made; no slice of it outlives `self`.
-        let _ = unsafe { munmap(self.ptr, self.len) };
+        Mapping::map(fd, len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::SHARED).map_err(Failure::Memory)
     }
 }
