@@ -80,6 +80,20 @@ impl fmt::Display for Describe {
     }
 }
 
+/// An error number as glibc's strerror() shows it: `No such file or directory`, or
+/// `Unknown error N` (what kmod's messages say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Strerror(pub i32);
+
+impl fmt::Display for Strerror {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match Describe(self.0).meaning() {
+            Some(meaning) => f.write_str(meaning),
+            None => write!(f, "Unknown error {}", self.0),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +127,7 @@ mod tests {
     fn unknown_numbers_are_still_shown() {
         assert_eq!(Describe(4000).to_string(), "error 4000");
         assert_eq!(Describe(2).to_string(), "ENOENT (No such file or directory)");
+        assert_eq!(Strerror(2).to_string(), "No such file or directory");
+        assert_eq!(Strerror(4000).to_string(), format!("{}", std::io::Error::from_raw_os_error(4000)).replace(" (os error 4000)", ""));
     }
 }

@@ -37,7 +37,8 @@ const APPLETS: [(&str, Applet); 2] = [("modprobe", modprobe::main), ("modinfo", 
 
 /// Runs an applet on argv[first..] and returns its exit code.
 pub fn run(applet: Applet, first: usize, args: StartArgs) -> i32 {
-    const MAX_ARGS: usize = 256;
+    // 64 KiB of stack: `modinfo` and `modprobe -a` take many names (applets never run as PID 1).
+    const MAX_ARGS: usize = 4096;
     let mut argv: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
     let mut n = 0;
     for &ptr in args.argv.iter().skip(first).take(MAX_ARGS) {

@@ -15,7 +15,7 @@ use core::ffi::CStr;
 use core::fmt::Display;
 use modinit::builtin_modinfo::builtin_entries;
 use modinit::decompress::{self, Compression, DecompressError};
-use modinit::errno::Describe;
+use modinit::errno::Strerror;
 use modinit::line::Bytes;
 use modinit::modinfo::{Modinfo, ModinfoError};
 use modinit::modinfo_args::{Action, ArgError, parse};
@@ -25,7 +25,6 @@ use modinit::name::module_name;
 use modinit::resolve::{Key, Resolver, Target};
 use rustix::io::Errno;
 
-const MAX_OPERANDS: usize = 256;
 /// Distinct parameters of one module (Debian's most has fewer than 200).
 const MAX_PARAMS: usize = 1024;
 const PATH_MAX: usize = 4096;
@@ -33,19 +32,8 @@ const PATH_MAX: usize = 4096;
 pub fn main(argv: &[&[u8]]) -> i32 {
     let program = argv.first().copied().unwrap_or(b"modinfo");
     let short = program.rsplit(|&b| b == b'/').next().unwrap_or(program);
-    let mut operands: [&[u8]; MAX_OPERANDS] = [&[]; MAX_OPERANDS];
-    let mut count = 0;
-    let parsed = parse(argv.get(1..).unwrap_or_default(), |o| {
-        if let Some(slot) = operands.get_mut(count) {
-            *slot = o;
-        }
-        count += 1;
-    });
-    let opts = match parsed {
-        Ok(Action::Show(_)) if count > MAX_OPERANDS => {
-            err!("{}: ERROR: more than {MAX_OPERANDS} arguments", Bytes(short));
-            return 1;
-        }
+    let args = argv.get(1..).unwrap_or_default();
+    let opts = match parse(args, |_| {}) {
         Ok(Action::Show(opts)) => opts,
         Ok(Action::Help) => {
             super::out!("{}", Usage(short));
@@ -86,7 +74,8 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     let format = Format { field: opts.field, separator: opts.separator };
     let mut shown = Shown { format, dir: &dir, short, index_error, out: Stdout::new() };
     let mut status = 0;
-    for &operand in &operands[..count] {
+    // The same parse again, now for the operands, one by one: there is no limit on their number.
+    let _ = parse(args, |operand| {
         let ok = if opts.modname {
             shown.by_name(resolver.as_ref(), operand)
         } else if is_module_file(operand) {
@@ -97,7 +86,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         if !ok {
             status = 1;
         }
-    }
+    });
     shown.out.flush();
     status
 }
@@ -203,22 +192,24 @@ impl Shown<'_> {
             Source::Builtin => {
                 let mut path = [0u8; PATH_MAX];
                 let Some(path) = self.dir.join(b"modules.builtin.modinfo", &mut path) else {
-                    return self.could_not_get(name, Describe(Errno::NAMETOOLONG.raw_os_error()));
+                    return self.could_not_get(name, Strerror(Errno::NAMETOOLONG.raw_os_error()));
                 };
                 match Mapping::of_path(path) {
                     // An old kernel, without the file: kmod shows no more.
                     Err(Errno::NOENT) => true,
-                    Err(e) => self.could_not_get(name, Describe(e.raw_os_error())),
+                    Err(e) => self.could_not_get(name, Strerror(e.raw_os_error())),
                     Ok(file) => match builtin_entries(file.bytes(), name) {
                         Some(entries) => self.fields(name, entries, None),
-                        None => self.could_not_get(name, Describe(Errno::NOSYS.raw_os_error())),
+                        None => self.could_not_get(name, Strerror(Errno::NOSYS.raw_os_error())),
                     },
                 }
             }
             Source::File(path) => {
                 let file = match Mapping::of_path(path) {
+                    // kmod maps the file: an empty one fails there.
+                    Ok(file) if file.bytes().is_empty() => return self.could_not_get(name, Strerror(Errno::INVAL.raw_os_error())),
                     Ok(file) => file,
-                    Err(e) => return self.could_not_get(name, Describe(e.raw_os_error())),
+                    Err(e) => return self.could_not_get(name, Strerror(e.raw_os_error())),
                 };
                 let decompressed = match decompressed(file.bytes()) {
                     Ok(image) => image,
@@ -227,7 +218,7 @@ impl Shown<'_> {
                 let image = decompressed.as_ref().unwrap_or(&file).bytes();
                 match Modinfo::from_elf(image) {
                     Ok(modinfo) => self.fields(name, modinfo.entries(), signature_info(image).as_ref()),
-                    Err(e) => self.could_not_get(name, Describe(kmod_errno(e).raw_os_error())),
+                    Err(e) => self.could_not_get(name, Strerror(kmod_errno(e).raw_os_error())),
                 }
             }
         }
@@ -297,7 +288,7 @@ impl Display for Unreadable {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Unreadable::Decompress(e) => write!(f, "{e}"),
-            Unreadable::Memory(e) => write!(f, "{}", Describe(e.raw_os_error())),
+            Unreadable::Memory(e) => write!(f, "{}", Strerror(e.raw_os_error())),
         }
     }
 }
