@@ -6,9 +6,11 @@
 //! takes the first block of the module's name; a string without a `.` ends its walk (then the
 //! module has no entries).
 
+use crate::modinfo::Entries;
+
 /// The entries of the first block of `name` (a normalized module name) in `file`; None when
 /// there is none before the first string without a `.`.
-pub fn builtin_entries<'a>(file: &'a [u8], name: &[u8]) -> Option<BuiltinEntries<'a>> {
+pub fn builtin_entries<'a>(file: &'a [u8], name: &[u8]) -> Option<Entries<'a>> {
     let mut block: Option<(&[u8], usize)> = None;
     let mut end = file.len();
     for string in strings(file) {
@@ -29,39 +31,13 @@ pub fn builtin_entries<'a>(file: &'a [u8], name: &[u8]) -> Option<BuiltinEntries
         }
     }
     let (_, first) = block.filter(|&(current, _)| current == name)?;
-    Some(BuiltinEntries { strings: file.get(first..end)?, prefix: name.len() + 1 })
+    Some(Entries::new(file.get(first..end)?, name.len() + 1))
 }
 
 /// The NUL-terminated strings of `file` (a last one without its NUL counts too).
 fn strings(file: &[u8]) -> impl Iterator<Item = &[u8]> {
     let body = file.strip_suffix(b"\0").unwrap_or(file);
     body.split(|&b| b == 0)
-}
-
-/// `(key, value)` entries of one module's block, in file order.
-#[derive(Debug, Clone)]
-pub struct BuiltinEntries<'a> {
-    /// The block's strings, NUL-separated.
-    strings: &'a [u8],
-    /// How many bytes of each string are `MODNAME.`.
-    prefix: usize,
-}
-
-impl<'a> Iterator for BuiltinEntries<'a> {
-    type Item = (&'a [u8], &'a [u8]);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.strings.is_empty() {
-            return None;
-        }
-        let end = self.strings.iter().position(|&b| b == 0).unwrap_or(self.strings.len());
-        let string = self.strings.get(self.prefix..end).unwrap_or_default();
-        self.strings = self.strings.get(end + 1..).unwrap_or_default();
-        Some(match string.iter().position(|&b| b == b'=') {
-            Some(eq) => (&string[..eq], &string[eq + 1..]),
-            None => (string, &string[string.len()..]),
-        })
-    }
 }
 
 #[cfg(test)]

@@ -84,7 +84,7 @@ impl<'a> Modinfo<'a> {
     /// Every `key=value` entry in file order (NUL-separated strings; empty strings/padding skipped;
     /// an entry without '=' yields (whole, b"")).
     pub fn entries(&self) -> Entries<'a> {
-        Entries { strings: self.section.split(is_nul) }
+        Entries::new(self.section, 0)
     }
 
     /// The values of `key`, in file order (e.g. every `alias`).
@@ -102,6 +102,15 @@ impl<'a> Modinfo<'a> {
 #[derive(Debug, Clone)]
 pub struct Entries<'a> {
     strings: Split<'a, u8, fn(&u8) -> bool>,
+    /// Bytes of each string before its key (`MODNAME.` in modules.builtin.modinfo).
+    prefix: usize,
+}
+
+impl<'a> Entries<'a> {
+    /// The entries of NUL-separated `key=value` strings, each after `prefix` bytes.
+    pub(crate) fn new(strings: &'a [u8], prefix: usize) -> Entries<'a> {
+        Entries { strings: strings.split(is_nul), prefix }
+    }
 }
 
 impl<'a> Iterator for Entries<'a> {
@@ -109,6 +118,7 @@ impl<'a> Iterator for Entries<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let entry = self.strings.find(|string| !string.is_empty())?;
+        let entry = entry.get(self.prefix..).unwrap_or_default();
         let (key, rest) = entry.split_at(entry.iter().position(|&b| b == b'=').unwrap_or(entry.len()));
         // Without '=' the value is the empty tail of the key, so it too points into the section.
         Some((key, rest.split_first().map_or(rest, |(_equals, value)| value)))

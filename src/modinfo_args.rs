@@ -56,7 +56,7 @@ pub enum ArgError<'a> {
 
 /// Parses `args` (without the program name); `operand` is called with each module, alias or
 /// file in order. As in kmod, `-h` and `-V` act when they are read, before later errors.
-pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result<Action<'a>, ArgError<'a>> {
+pub fn parse<'a>(args: &[&'a [u8]], operand: &mut dyn FnMut(&'a [u8])) -> Result<Action<'a>, ArgError<'a>> {
     let mut opts = Options { field: None, separator: b'\n', modname: false, version: None, basedir: None };
     let mut operands = 0;
     for arg in Getopt::new(args, SHORTS, LONGS) {
@@ -97,7 +97,7 @@ mod tests {
     fn run(line: &str) -> Result<(Action<'_>, Vec<&str>), ArgError<'_>> {
         let args: Vec<&[u8]> = line.split(' ').filter(|a| !a.is_empty()).map(str::as_bytes).collect();
         let mut names = Vec::new();
-        let action = parse(&args, |n| names.push(core::str::from_utf8(n).unwrap()))?;
+        let action = parse(&args, &mut |n| names.push(core::str::from_utf8(n).unwrap()))?;
         Ok((action, names))
     }
 

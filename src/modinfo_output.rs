@@ -10,6 +10,7 @@
 //! Output goes to a sink, piece by piece; nothing is allocated (parameters are merged in a
 //! caller-provided table).
 
+use crate::modinfo::Entries;
 use crate::module_signature::{KeyId, SignatureInfo};
 
 /// How modinfo prints.
@@ -51,7 +52,7 @@ pub struct InvalidParam<'a> {
 
 /// The first lines: a builtin's `name:` (`filename` None), then `filename:`. Returns false when
 /// nothing more is to be printed (`-F filename`).
-pub fn write_header(format: &Format<'_>, name: &[u8], filename: Option<&[u8]>, out: &mut impl FnMut(&[u8])) -> bool {
+pub fn write_header(format: &Format<'_>, name: &[u8], filename: Option<&[u8]>, out: &mut dyn FnMut(&[u8])) -> bool {
     let sep = [format.separator];
     if filename.is_none() {
         match format.field {
@@ -79,47 +80,34 @@ pub fn write_header(format: &Format<'_>, name: &[u8], filename: Option<&[u8]>, o
 /// malformed one. Err (with nothing of the parameters printed) when the table is too small.
 pub fn write_fields<'a>(
     format: &Format<'_>,
-    entries: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
+    entries: Entries<'a>,
     signature: Option<&SignatureInfo<'_>>,
     params: &mut [Param<'a>],
-    invalid: &mut impl FnMut(InvalidParam<'a>),
-    out: &mut impl FnMut(&[u8]),
+    invalid: &mut dyn FnMut(InvalidParam<'a>),
+    out: &mut dyn FnMut(&[u8]),
 ) -> Result<(), TooManyParams> {
     let sep = [format.separator];
-    let merged = |params: &mut [Param<'a>], invalid: &mut dyn FnMut(InvalidParam<'a>)| {
-        merge_params(entries.clone(), params, invalid)
-    };
-    match format.field {
-        Some(b"parm") => {
-            let count = merged(params, invalid)?;
-            for p in params[..count].iter().rev() {
-                write_param(p, true, &sep, out);
+    let (all, parm) = (format.field.is_none(), format.field == Some(b"parm"));
+    let count = if all || parm { merge_params(entries.clone(), params, invalid)? } else { 0 };
+    if !parm {
+        let signature_fields = signature.map(signature_fields);
+        let fields = entries
+            .map(|(key, value)| (key, Value::Text(value)))
+            .chain(signature_fields.iter().flatten().copied())
+            .filter(|&(key, _)| format.field.map_or(!is_param_key(key), |field| key == field));
+        for (key, value) in fields {
+            if all {
+                write_key(key, &sep, out);
             }
+            value.write(out);
+            out(&sep);
         }
-        Some(field) => {
-            for (_, value) in entries.filter(|&(key, _)| key == field) {
-                write_all(out, &[value, &sep]);
-            }
-            for_each_signature_field(signature, |key, value| {
-                if key.as_bytes() == field {
-                    value.write(out);
-                    out(&sep);
-                }
-            });
+    }
+    for p in params[..count].iter().rev() {
+        if all {
+            out(PARM_LABEL);
         }
-        None => {
-            let count = merged(params, invalid)?;
-            for (key, value) in entries.filter(|&(key, _)| !is_param_key(key)) {
-                write_entry(key, |out| out(value), &sep, out);
-            }
-            for_each_signature_field(signature, |key, value| {
-                write_entry(key.as_bytes(), |out| value.write(out), &sep, out)
-            });
-            for p in params[..count].iter().rev() {
-                out(PARM_LABEL);
-                write_param(p, false, &sep, out);
-            }
-        }
+        write_param(p, parm, &sep, out);
     }
     Ok(())
 }
@@ -131,7 +119,7 @@ fn is_param_key(key: &[u8]) -> bool {
 /// kmod's `process_parm` over every entry: the distinct parameters in order of first appearance
 /// in `table`, how many returned.
 fn merge_params<'a>(
-    entries: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+    entries: Entries<'a>,
     table: &mut [Param<'a>],
     invalid: &mut dyn FnMut(InvalidParam<'a>),
 ) -> Result<usize, TooManyParams> {
@@ -163,7 +151,7 @@ fn merge_params<'a>(
 
 /// One parameter: `name:description (type)`, `name:description`, or without a description
 /// `name:type` after a `parm:` label and `name: (type)` alone (`-F parm`).
-fn write_param(p: &Param<'_>, alone: bool, sep: &[u8], out: &mut impl FnMut(&[u8])) {
+fn write_param(p: &Param<'_>, alone: bool, sep: &[u8], out: &mut dyn FnMut(&[u8])) {
     match (p.description, p.kind) {
         (None, kind) if alone => write_all(out, &[p.name, b": (", kind.unwrap_or_default(), b")", sep]),
         (None, kind) => write_all(out, &[p.name, b":", kind.unwrap_or_default(), sep]),
@@ -175,18 +163,16 @@ fn write_param(p: &Param<'_>, alone: bool, sep: &[u8], out: &mut impl FnMut(&[u8
 /// `key:` padded to 16 columns, or `key=` with NUL separators. kmod pads with
 /// `printf("%s:%-*s", key, 15 - keylen, "")`, and a negative width counts as a positive one: a
 /// key longer than 15 bytes is followed by as many spaces as it is too long.
-fn write_entry(key: &[u8], value: impl FnOnce(&mut dyn FnMut(&[u8])), sep: &[u8], out: &mut impl FnMut(&[u8])) {
+fn write_key(key: &[u8], sep: &[u8], out: &mut dyn FnMut(&[u8])) {
     if sep == b"\0" {
         write_all(out, &[key, b"="]);
     } else {
         write_all(out, &[key, b":"]);
         write_spaces(key.len().abs_diff(15), out);
     }
-    value(out);
-    out(sep);
 }
 
-fn write_spaces(mut count: usize, out: &mut impl FnMut(&[u8])) {
+fn write_spaces(mut count: usize, out: &mut dyn FnMut(&[u8])) {
     const SPACES: &[u8; 16] = b"                ";
     while count > 0 {
         let n = count.min(SPACES.len());
@@ -200,43 +186,44 @@ const NAME_LABEL: &[u8; 16] = b"name:           ";
 const FILENAME_LABEL: &[u8; 16] = b"filename:       ";
 const PARM_LABEL: &[u8; 16] = b"parm:           ";
 
-fn write_all(out: &mut impl FnMut(&[u8]), parts: &[&[u8]]) {
+fn write_all(out: &mut dyn FnMut(&[u8]), parts: &[&[u8]]) {
     for part in parts {
         out(part);
     }
 }
 
-/// A signature field's value: text, or bytes shown in hex.
-#[derive(Clone, Copy)]
-enum SignatureValue<'s> {
+/// A field's value: text, or bytes shown in hex.
+#[derive(Debug, Clone, Copy)]
+enum Value<'s> {
     Text(&'s [u8]),
     Key(KeyId<'s>),
     Bytes(&'s [u8]),
 }
 
-impl SignatureValue<'_> {
+impl Value<'_> {
     fn write(self, out: &mut dyn FnMut(&[u8])) {
         match self {
-            SignatureValue::Text(text) => out(text),
-            SignatureValue::Key(key) => write_hex(key.bytes(), out),
-            SignatureValue::Bytes(bytes) => write_hex(bytes.iter().copied(), out),
+            Value::Text(text) => out(text),
+            Value::Key(key) => write_hex(&mut key.bytes(), out),
+            Value::Bytes(bytes) => write_hex(&mut bytes.iter().copied(), out),
         }
     }
 }
 
 /// The fields kmod appends to the `.modinfo` entries of a signed module, in its order.
-fn for_each_signature_field<'s>(signature: Option<&SignatureInfo<'s>>, mut field: impl FnMut(&'static str, SignatureValue<'s>)) {
-    let Some(s) = signature else { return };
-    field("sig_id", SignatureValue::Text(s.id_type.as_bytes()));
-    field("signer", SignatureValue::Text(s.signer));
-    field("sig_key", SignatureValue::Key(s.key_id));
-    field("sig_hashalgo", SignatureValue::Text(s.hash_algo.as_bytes()));
-    field("signature", SignatureValue::Bytes(s.signature));
+fn signature_fields<'s>(s: &SignatureInfo<'s>) -> [(&'static [u8], Value<'s>); 5] {
+    [
+        (b"sig_id", Value::Text(s.id_type.as_bytes())),
+        (b"signer", Value::Text(s.signer)),
+        (b"sig_key", Value::Key(s.key_id)),
+        (b"sig_hashalgo", Value::Text(s.hash_algo.as_bytes())),
+        (b"signature", Value::Bytes(s.signature)),
+    ]
 }
 
 /// kmod's `kmod_module_hex_to_str`: `01:AB:...`, a newline and two tabs after every 20 bytes
 /// but the last.
-fn write_hex(bytes: impl Iterator<Item = u8>, out: &mut dyn FnMut(&[u8])) {
+fn write_hex(bytes: &mut dyn Iterator<Item = u8>, out: &mut dyn FnMut(&[u8])) {
     const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     let mut bytes = bytes.peekable();
     let mut count = 0;
@@ -256,16 +243,9 @@ mod tests {
     use std::string::String;
     use std::vec::Vec;
 
-    const ENTRIES: [(&[u8], &[u8]); 8] = [
-        (b"license", b"GPL"),
-        (b"parm", b"debug:Debug level"),
-        (b"parmtype", b"debug:int"),
-        (b"parmtype", b"only_type:bool"),
-        (b"alias", b"pci:v1*"),
-        (b"parm", b"no_type:Described"),
-        (b"parm", b"debug:Debug level (again)"),
-        (b"a_very_long_key_name", b"x"),
-    ];
+    /// A `.modinfo` section: parameters in pieces, a long key, a malformed `parm` last.
+    const SECTION: &[u8] = b"license=GPL\0parm=debug:Debug level\0parmtype=debug:int\0parmtype=only_type:bool\0\
+        alias=pci:v1*\0parm=no_type:Described\0parm=debug:Debug level (again)\0a_very_long_key_name=x\0parm=broken\0";
 
     fn signature() -> SignatureInfo<'static> {
         SignatureInfo {
@@ -285,8 +265,7 @@ mod tests {
         let filename: Option<&[u8]> = if builtin { None } else { Some(b"/lib/modules/x/e1000.ko") };
         if write_header(&format, b"e1000", filename, &mut |b| out.extend_from_slice(b)) {
             let sig = signature();
-            let entries = ENTRIES.iter().copied().chain([(&b"parm"[..], &b"broken"[..])]);
-            write_fields(&format, entries, signed.then_some(&sig), &mut params, &mut |p: InvalidParam<'_>| {
+            write_fields(&format, Entries::new(SECTION, 0), signed.then_some(&sig), &mut params, &mut |p: InvalidParam<'_>| {
                 invalid.push(String::from_utf8_lossy(&[p.key, b"=", p.value].concat()).into_owned())
             }, &mut |b| out.extend_from_slice(b))
             .unwrap();
@@ -353,7 +332,7 @@ parm:           debug:Debug level (again) (int)
     fn hex_wraps_every_twenty_bytes() {
         let hex = |n: usize| {
             let mut out = Vec::new();
-            write_hex((0..n).map(|i| i as u8), &mut |b| out.extend_from_slice(b));
+            write_hex(&mut (0..n).map(|i| i as u8), &mut |b| out.extend_from_slice(b));
             String::from_utf8(out).unwrap()
         };
         assert_eq!(hex(0), "");
@@ -369,7 +348,7 @@ parm:           debug:Debug level (again) (int)
         let format = Format { field: None, separator: b'\n' };
         let mut params = [Param::default(); 2];
         let mut out = Vec::new();
-        let result = write_fields(&format, ENTRIES.iter().copied(), None, &mut params, &mut |_| {}, &mut |b| {
+        let result = write_fields(&format, Entries::new(SECTION, 0), None, &mut params, &mut |_| {}, &mut |b| {
             out.extend_from_slice(b)
         });
         assert_eq!(result, Err(TooManyParams { capacity: 2 }));
@@ -380,7 +359,8 @@ parm:           debug:Debug level (again) (int)
     fn short_keys_pad_to_sixteen_columns() {
         let mut out = Vec::new();
         for key in [&b""[..], b"k", b"fifteen_chars__", b"sixteen_chars___"] {
-            write_entry(key, |o| o(b"v"), b"\n", &mut |b| out.extend_from_slice(b));
+            write_key(key, b"\n", &mut |b| out.extend_from_slice(b));
+            out.extend_from_slice(b"v\n");
         }
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();

@@ -17,7 +17,7 @@ use modinit::builtin_modinfo::builtin_entries;
 use modinit::decompress::{self, Compression, DecompressError};
 use modinit::errno::Strerror;
 use modinit::line::Bytes;
-use modinit::modinfo::{Modinfo, ModinfoError};
+use modinit::modinfo::{Entries, Modinfo, ModinfoError};
 use modinit::modinfo_args::{Action, ArgError, parse};
 use modinit::modinfo_output::{Format, InvalidParam, Param, write_fields, write_header};
 use modinit::module_signature::signature_info;
@@ -33,7 +33,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     let program = argv.first().copied().unwrap_or(b"modinfo");
     let short = program.rsplit(|&b| b == b'/').next().unwrap_or(program);
     let args = argv.get(1..).unwrap_or_default();
-    let opts = match parse(args, |_| {}) {
+    let opts = match parse(args, &mut |_| {}) {
         Ok(Action::Show(opts)) => opts,
         Ok(Action::Help) => {
             super::out!("{}", Usage(short));
@@ -75,7 +75,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     let mut shown = Shown { format, dir: &dir, short, index_error, out: Stdout::new() };
     let mut status = 0;
     // The same parse again, now for the operands, one by one: there is no limit on their number.
-    let _ = parse(args, |operand| {
+    let _ = parse(args, &mut |operand| {
         let ok = if opts.modname {
             shown.by_name(resolver.as_ref(), operand)
         } else if is_module_file(operand) {
@@ -227,7 +227,7 @@ impl Shown<'_> {
     fn fields<'a>(
         &mut self,
         name: &[u8],
-        entries: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
+        entries: Entries<'a>,
         signature: Option<&modinit::module_signature::SignatureInfo<'_>>,
     ) -> bool {
         let mut params = [Param::default(); MAX_PARAMS];
