@@ -274,20 +274,25 @@ fn modules_signed_here_show_kmods_signature_fields() {
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    // (certificate name, key type, subject, serial, digest, sign-file's -k: the key by its id)
-    let keys: [(&str, &str, &str, &str, &str, bool); 8] = [
-        ("rsa", "rsa:2048", "/CN=modinit test key/O=modinit", "0x5ee113311429", "sha256", false),
-        ("rsa512", "rsa:4096", "/O=Org first/CN=Long signer name for the key/emailAddress=k@example.org", "7", "sha512", false),
-        ("nocn", "rsa:2048", "/O=No common name/OU=The unit", "0x00ff00", "sha384", false),
-        ("zero", "rsa:2048", "/CN=Serial zero", "0", "sha224", false),
-        ("big", "rsa:2048", "/CN=Big serial", "0x8a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d", "sha1", false),
-        ("ec", "ec", "/CN=An EC key", "0x10", "sha256", false),
-        ("utf8", "rsa:2048", "/CN=Schlüssel ü", "12345", "sha256", false),
-        ("keyid", "rsa:2048", "/CN=By key id", "0x42", "sha256", true),
+    // (certificate name, key type, subject, serial, digest, how to sign). sign-file signs with
+    // -noattr -nocerts (CMS_NOATTR, CMS_NOCERTS), and with -keyid when asked to (-k).
+    let sign_file: &[&str] = &["-noattr", "-nocerts"];
+    let keys: [(&str, &str, &str, &str, &str, &[&str]); 11] = [
+        ("rsa", "rsa:2048", "/CN=modinit test key/O=modinit", "0x5ee113311429", "sha256", sign_file),
+        ("rsa512", "rsa:4096", "/O=Org first/CN=Long signer name for the key/emailAddress=k@example.org", "7", "sha512", sign_file),
+        ("nocn", "rsa:2048", "/O=No common name/OU=The unit", "0x00ff00", "sha384", sign_file),
+        ("zero", "rsa:2048", "/CN=Serial zero", "0", "sha224", sign_file),
+        ("big", "rsa:2048", "/CN=Big serial", "0x8a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d", "sha1", sign_file),
+        ("ec", "ec", "/CN=An EC key", "0x10", "sha256", sign_file),
+        ("neg", "rsa:2048", "/CN=Negative serial", "-0x80", "sha256", sign_file),
+        ("neg2", "rsa:2048", "/CN=Negative serial 2", "-0x10000", "sha256", sign_file),
+        ("utf8", "rsa:2048", "/CN=Schlüssel ü", "12345", "sha256", sign_file),
+        ("keyid", "rsa:2048", "/CN=By key id", "0x42", "sha256", &["-noattr", "-nocerts", "-keyid"]),
+        ("attrs", "rsa:2048", "/CN=With certificate and attributes", "0x43", "sha256", &[]),
     ];
     let modules = ["kernel/drivers/net/ethernet/intel/e1000/e1000.ko", "kernel/crypto/crc32c_generic.ko", "kernel/fs/fat/vfat.ko"];
     let mut files = Vec::new();
-    for (name, kind, subject, serial, digest, by_key_id) in keys {
+    for (name, kind, subject, serial, digest, how) in keys {
         let (key, cert) = (format!("{name}.key"), format!("{name}.pem"));
         let mut req = vec!["req", "-new", "-x509", "-nodes", "-days", "30", "-subj", subject, "-set_serial", serial];
         req.extend(["-utf8", "-keyout", &key, "-out", &cert]);
@@ -303,10 +308,8 @@ fn modules_signed_here_show_kmods_signature_fields() {
             let unsigned = d.join("unsigned.ko");
             std::fs::write(&unsigned, image).unwrap();
             let mut cms = vec!["cms", "-sign", "-in", "unsigned.ko", "-signer", &cert, "-inkey", &key, "-md", digest];
-            cms.extend(["-binary", "-noattr", "-nocerts", "-outform", "DER", "-out", "sig.p7"]);
-            if by_key_id {
-                cms.push("-keyid");
-            }
+            cms.extend(["-binary", "-outform", "DER", "-out", "sig.p7"]);
+            cms.extend(how);
             openssl(&cms, d);
             let pkcs7 = std::fs::read(d.join("sig.p7")).unwrap();
             let stem = Path::new(module).file_stem().unwrap().to_str().unwrap();
