@@ -6,7 +6,7 @@
 use crate::fnmatch::fnmatch;
 use crate::index::{AliasHit, Index, Module, ModuleId};
 use crate::kcmdline::{self, KcmdlineEntry};
-use crate::name::{module_name, normalize_alias};
+use crate::name::{module_name, normalize_alias, normalize_module_name};
 use core::cmp::Ordering;
 
 /// Longest lookup key (kmod normalizes into a PATH_MAX buffer).
@@ -155,11 +155,7 @@ impl<'a> Resolver<'a> {
             return Ok(Some(m));
         }
         let mut normalized = [0u8; KEY_MAX];
-        let mut len = 0;
-        for (slot, b) in normalized.iter_mut().zip(module_name(name)) {
-            *slot = b;
-            len += 1;
-        }
+        let Some(len) = normalize_module_name(name, &mut normalized) else { return Ok(None) };
         let mut out = [None; 256];
         let mut found = Collector { out: &mut out, len: 0 };
         self.alias_hits(self.index.builtin_aliases(), &normalized[..len], &mut found, kmod_trie_order)?;

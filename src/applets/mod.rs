@@ -4,6 +4,7 @@
 
 mod modinfo;
 mod modprobe;
+mod stdout;
 
 use crate::sys::start::StartArgs;
 use core::ffi::CStr;

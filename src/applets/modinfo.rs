@@ -8,26 +8,29 @@
 
 use super::err;
 use crate::boot::index_file::{ModulesDir, OpenError, open_index};
-use crate::boot::load::MAX_MODULE_BYTES;
+use super::stdout::Stdout;
 use crate::boot::mapping::Mapping;
+use crate::boot::module_image::ModuleImage;
 use crate::sys::syscall::getcwd;
 use core::ffi::CStr;
 use core::fmt::Display;
 use modinit::builtin_modinfo::builtin_entries;
-use modinit::decompress::{self, Compression, DecompressError};
+use modinit::decompress::Compression;
 use modinit::errno::Strerror;
 use modinit::line::Bytes;
 use modinit::modinfo::{Entries, Modinfo, ModinfoError};
 use modinit::modinfo_args::{Action, ArgError, parse};
 use modinit::modinfo_output::{Format, InvalidParam, Param, write_fields, write_header};
 use modinit::module_signature::signature_info;
-use modinit::name::module_name;
+use modinit::name::normalize_module_name;
 use modinit::resolve::{Key, Resolver, Target};
 use rustix::io::Errno;
 
 /// Distinct parameters of one module (of Debian 6.1's, lpfc has the most: 89).
 const MAX_PARAMS: usize = 1024;
 const PATH_MAX: usize = 4096;
+/// Longest module name shown (kmod's are at most 55 bytes, MODULE_NAME_LEN - 1).
+const NAME_MAX: usize = 256;
 /// Modules one alias may resolve to (real device aliases match a handful).
 const MAX_FOUND: usize = 256;
 
@@ -119,7 +122,7 @@ impl Shown<'_> {
         }
         path.push(&[operand]);
         let file_name = operand.rsplit(|&b| b == b'/').next().unwrap_or(operand);
-        let mut name = [0u8; 256];
+        let mut name = [0u8; NAME_MAX];
         let name = normalized(file_name, &mut name);
         let (Some(c_path), Some(path)) = (path.as_c_str(), path.as_bytes()) else {
             return self.fail(format_args!("Module file {} not found.", Bytes(operand)));
@@ -174,7 +177,7 @@ impl Shown<'_> {
     }
 
     fn show_module(&mut self, m: &modinit::index::Module<'_>) -> bool {
-        let mut name = [0u8; 256];
+        let mut name = [0u8; NAME_MAX];
         let name = normalized(m.stem, &mut name);
         if m.builtin {
             return self.show(name, None, Source::Builtin);
@@ -209,19 +212,14 @@ impl Shown<'_> {
                 }
             }
             Source::File(path) => {
-                let file = match Mapping::of_path(path) {
+                let image = match ModuleImage::read(path) {
                     // kmod maps the file: an empty one fails there.
-                    Ok(file) if file.bytes().is_empty() => return self.could_not_get(name, Strerror(Errno::INVAL.raw_os_error())),
-                    Ok(file) => file,
-                    Err(e) => return self.could_not_get(name, Strerror(e.raw_os_error())),
-                };
-                let decompressed = match decompressed(file.bytes()) {
+                    Ok(image) if image.file().is_empty() => return self.could_not_get(name, Strerror(Errno::INVAL.raw_os_error())),
                     Ok(image) => image,
                     Err(e) => return self.could_not_get(name, e),
                 };
-                let image = decompressed.as_ref().unwrap_or(&file).bytes();
-                match Modinfo::from_elf(image) {
-                    Ok(modinfo) => self.fields(name, modinfo.entries(), signature_info(image).as_ref()),
+                match Modinfo::from_elf(image.bytes()) {
+                    Ok(modinfo) => self.fields(name, modinfo.entries(), signature_info(image.bytes()).as_ref()),
                     Err(e) => self.could_not_get(name, Strerror(kmod_errno(e).raw_os_error())),
                 }
             }
@@ -267,36 +265,6 @@ fn kmod_errno(e: ModinfoError) -> Errno {
     }
 }
 
-/// The decompressed image of a `.ko.gz` or `.ko.zst` file; None for a plain one.
-fn decompressed(file: &[u8]) -> Result<Option<Mapping>, Unreadable> {
-    let compression = Compression::detect(file);
-    match compression {
-        Compression::None => return Ok(None),
-        Compression::Xz => return Err(Unreadable::Decompress(DecompressError::Unsupported(compression))),
-        Compression::Gzip | Compression::Zstd => {}
-    }
-    let size = decompress::decompressed_size(file, MAX_MODULE_BYTES).map_err(Unreadable::Decompress)?;
-    decompress::heap_needed(file, crate::sys::arena::capacity()).map_err(Unreadable::Decompress)?;
-    let mut image = Mapping::anonymous(size).map_err(Unreadable::Memory)?;
-    decompress::decompress_into(file, image.bytes_mut()).map_err(Unreadable::Decompress)?;
-    Ok(Some(image))
-}
-
-/// Why a compressed module could not be read.
-enum Unreadable {
-    Decompress(DecompressError),
-    Memory(Errno),
-}
-
-impl Display for Unreadable {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Unreadable::Decompress(e) => write!(f, "{e}"),
-            Unreadable::Memory(e) => write!(f, "{}", Strerror(e.raw_os_error())),
-        }
-    }
-}
-
 /// kmod's `is_module_filename`: a regular file whose name ends in a module extension.
 fn is_module_file(operand: &[u8]) -> bool {
     let mut path = Path::new();
@@ -306,13 +274,11 @@ fn is_module_file(operand: &[u8]) -> bool {
         && rustix::fs::stat(c_path).is_ok_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_file())
 }
 
-/// A module name as kmod normalizes it (`-` is `_`, nothing from the first `.`), in `buf`.
-fn normalized<'b>(name: &[u8], buf: &'b mut [u8; 256]) -> &'b [u8] {
-    let mut len = 0;
-    for (slot, b) in buf.iter_mut().zip(module_name(name)) {
-        *slot = b;
-        len += 1;
-    }
+/// A module name as kmod normalizes it (`-` is `_`, nothing from the first `.`), in `buf`
+/// (cut to its size).
+fn normalized<'b>(name: &[u8], buf: &'b mut [u8; NAME_MAX]) -> &'b [u8] {
+    let name = name.get(..NAME_MAX).unwrap_or(name);
+    let len = normalize_module_name(name, buf).unwrap_or_default();
     &buf[..len]
 }
 
@@ -343,48 +309,6 @@ impl Path {
 
     fn as_c_str(&self) -> Option<&CStr> {
         CStr::from_bytes_with_nul(self.buf.get(..self.len? + 1)?).ok()
-    }
-}
-
-/// stdout, buffered: a module's fields are many small pieces.
-struct Stdout {
-    buf: [u8; 16384],
-    len: usize,
-}
-
-impl Stdout {
-    fn new() -> Stdout {
-        Stdout { buf: [0; 16384], len: 0 }
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        if self.len + bytes.len() > self.buf.len() {
-            self.flush();
-        }
-        match self.buf.get_mut(self.len..self.len + bytes.len()) {
-            Some(room) => {
-                room.copy_from_slice(bytes);
-                self.len += bytes.len();
-            }
-            None => write_all(bytes),
-        }
-    }
-
-    fn flush(&mut self) {
-        write_all(&self.buf[..self.len]);
-        self.len = 0;
-    }
-}
-
-fn write_all(mut bytes: &[u8]) {
-    // SAFETY: fd 1 is the applet's stdout, or closed (then EBADF).
-    let stdout = unsafe { rustix::fd::BorrowedFd::borrow_raw(1) };
-    while !bytes.is_empty() {
-        match rustix::io::write(stdout, bytes) {
-            Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
-            Err(Errno::INTR) => {}
-            Err(_) => return,
-        }
     }
 }
 
