@@ -12,23 +12,23 @@ use crate::modinfo::Entries;
 /// there is none before the first string without a `.`.
 pub fn builtin_entries<'a>(file: &'a [u8], name: &[u8]) -> Option<Entries<'a>> {
     let mut block: Option<(&[u8], usize)> = None;
-    let mut end = file.len();
+    let (mut at, mut end) = (0, file.len());
     for string in strings(file) {
-        // Strings are slices of `file`: their offset is where they start.
-        let at = string.as_ptr() as usize - file.as_ptr() as usize;
         let Some(dot) = string.iter().position(|&b| b == b'.') else {
             end = at;
             break;
         };
-        let module = &string[..dot];
+        let module = string.get(..dot).unwrap_or_default();
         match block {
-            Some((current, _)) if current == module => continue,
+            Some((current, _)) if current == module => {}
             Some((current, _)) if current == name => {
                 end = at;
                 break;
             }
             _ => block = Some((module, at)),
         }
+        // Where the next string starts: after this one's NUL.
+        at += string.len() + 1;
     }
     let (_, first) = block.filter(|&(current, _)| current == name)?;
     Some(Entries::new(file.get(first..end)?, name.len() + 1))

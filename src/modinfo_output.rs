@@ -103,7 +103,7 @@ pub fn write_fields<'a>(
             out(&sep);
         }
     }
-    for p in params[..count].iter().rev() {
+    for p in params.get(..count).unwrap_or_default().iter().rev() {
         if all {
             out(PARM_LABEL);
         }
@@ -129,8 +129,9 @@ fn merge_params<'a>(
             invalid(InvalidParam { key, value });
             continue;
         };
-        let (name, text) = (&value[..colon], &value[colon + 1..]);
-        let index = match table[..count].iter().position(|p| p.name == name) {
+        let (name, text) = value.split_at(colon);
+        let text = text.get(1..).unwrap_or_default();
+        let index = match table.get(..count).unwrap_or_default().iter().position(|p| p.name == name) {
             Some(i) => i,
             None => {
                 *table.get_mut(count).ok_or(TooManyParams { capacity })? =
@@ -139,11 +140,12 @@ fn merge_params<'a>(
                 count - 1
             }
         };
-        let param = &mut table[index];
-        if key == b"parm" {
-            param.description = Some(text);
-        } else {
-            param.kind = Some(text);
+        if let Some(param) = table.get_mut(index) {
+            if key == b"parm" {
+                param.description = Some(text);
+            } else {
+                param.kind = Some(text);
+            }
         }
     }
     Ok(count)

@@ -90,7 +90,8 @@ impl KeyId<'_> {
         // A negative number's magnitude is its two's complement: invert, then add the carry,
         // which reaches byte i when every byte after it is zero.
         let magnitude = bytes.iter().enumerate().map(move |(i, &b)| {
-            if negative { (!b).wrapping_add(u8::from(bytes[i + 1..].iter().all(|&x| x == 0))) } else { b }
+            let carry = bytes.get(i + 1..).unwrap_or_default().iter().all(|&x| x == 0);
+            if negative { (!b).wrapping_add(u8::from(carry)) } else { b }
         });
         let mut leading = serial;
         magnitude.filter(move |&b| {
