@@ -401,3 +401,55 @@ fn command_lines_and_errors() {
     differences.extend(difference(&ours, &theirs).map(|why| format!("modinfo -b . e1000: {why}")));
     assert_none("command lines", cases.len() + 1, &differences);
 }
+
+/// Where modinit's modinfo knowingly differs from kmod's: no `symbol:` lookups, no xz, a note
+/// when the index is missing (files are still read without it), its own `--version`.
+#[test]
+fn the_documented_differences() {
+    let Some(s) = setup() else { return };
+    let e1000 = s.tree.join("kernel/drivers/net/ethernet/intel/e1000/e1000.ko");
+    let e1000 = e1000.to_str().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+
+    let mii = s.tree.join("kernel/drivers/net/mii.ko");
+    let symbol = rooted(s, &["symbol:mii_link_ok"]);
+    let (ours, theirs) = (run(s, Tool::Modinit, &symbol, None), run(s, Tool::Kmod, &symbol, None));
+    let first_line = text(&theirs.stdout).lines().next().map(str::to_string);
+    assert_eq!((theirs.code, first_line), (Some(0), Some(format!("filename:       {}", mii.display()))));
+    assert_eq!((ours.code, text(&ours.stderr)), (Some(1), "modinfo: ERROR: Module symbol:mii_link_ok not found.\n".into()));
+
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(empty.path().join("lib/modules").join(&s.version)).unwrap();
+    let bare = |args: &[&str]| {
+        let mut all = vec!["-b", empty.path().to_str().unwrap(), "-k", &s.version];
+        all.extend(args);
+        (run(s, Tool::Modinit, &all, None), run(s, Tool::Kmod, &all, None))
+    };
+    let (ours, theirs) = bare(&[e1000]);
+    assert_eq!(difference(&ours, &theirs), None, "a file needs no index");
+    let (ours, theirs) = bare(&["e1000", "ahci"]);
+    assert_eq!((ours.code, theirs.code), (Some(1), Some(1)));
+    let (ours, theirs) = (text(&ours.stderr), text(&theirs.stderr));
+    assert_eq!(theirs, "modinfo: ERROR: Module e1000 not found.\nmodinfo: ERROR: Module ahci not found.\n");
+    assert!(ours.starts_with("modinfo: ERROR: cannot use ") && ours.ends_with(&theirs), "{ours}");
+    assert_eq!(ours.lines().count(), 3, "the index is mentioned once: {ours}");
+
+    let version = run(s, Tool::Modinit, &["-V"], None);
+    assert_eq!((version.code, text(&version.stdout)), (Some(0), format!("modinit modinfo {}\n", env!("CARGO_PKG_VERSION"))));
+
+    if Command::new("xz").arg("--version").output().is_ok() {
+        let dir = tempfile::tempdir().unwrap();
+        let xz = dir.path().join("e1000.ko.xz");
+        let compressed = Command::new("xz").args(["-c", e1000]).output().unwrap().stdout;
+        std::fs::write(&xz, compressed).unwrap();
+        let ours = run(s, Tool::Modinit, &[xz.to_str().unwrap()], None);
+        let theirs = run(s, Tool::Kmod, &[xz.to_str().unwrap()], None);
+        assert_eq!(theirs.code, Some(0), "kmod reads xz");
+        assert_eq!(ours.code, Some(1));
+        assert_eq!(
+            text(&ours.stderr),
+            "modinfo: ERROR: could not get modinfo from 'e1000': xz-compressed modules are not supported\n"
+        );
+        assert_eq!(text(&ours.stdout), format!("filename:       {}\n", xz.display()));
+    }
+}
