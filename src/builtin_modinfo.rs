@@ -74,7 +74,8 @@ mod tests {
     fn the_real_trees_file() {
         let Some(tree) = crate::test_fixtures::module_tree() else { return };
         let Ok(file) = std::fs::read(tree.join("modules.builtin.modinfo")) else { return };
-        let mut names: Vec<&[u8]> = file.split(|&b| b == 0).filter(|s| !s.is_empty()).filter_map(|s| s.split(|&b| b == b'.').next()).collect();
+        let mut names: Vec<&[u8]> =
+            file.split(|&b| b == 0).filter(|s| !s.is_empty()).filter_map(|s| s.split(|&b| b == b'.').next()).collect();
         names.dedup();
         let mut total = 0;
         for name in &names {

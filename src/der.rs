@@ -161,7 +161,10 @@ mod tests {
         for (bytes, error) in cases {
             assert_eq!(Der::new(bytes).any(), Err(error), "{bytes:x?}");
         }
-        assert_eq!(Der::new(&[SET, 0]).expect(SEQUENCE), Err(DerError::UnexpectedTag { expected: SEQUENCE, found: SET }));
+        assert_eq!(
+            Der::new(&[SET, 0]).expect(SEQUENCE),
+            Err(DerError::UnexpectedTag { expected: SEQUENCE, found: SET })
+        );
         let messages: std::collections::BTreeSet<String> = [
             DerError::Truncated,
             DerError::LongTag,

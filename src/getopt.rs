@@ -22,7 +22,10 @@ pub struct LongOption {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arg<'a> {
     /// An option, by its short letter (long options too), with its value if it takes one.
-    Option { short: u8, value: Option<&'a [u8]> },
+    Option {
+        short: u8,
+        value: Option<&'a [u8]>,
+    },
     Operand(&'a [u8]),
 }
 
@@ -169,7 +172,9 @@ mod tests {
             .map(|arg| match arg {
                 Ok(Arg::Operand(o)) => Ok(String::from_utf8_lossy(o).into_owned()),
                 Ok(Arg::Option { short, value: None }) => Ok(format!("-{}", char::from(short))),
-                Ok(Arg::Option { short, value: Some(v) }) => Ok(format!("-{}={}", char::from(short), String::from_utf8_lossy(v))),
+                Ok(Arg::Option { short, value: Some(v) }) => {
+                    Ok(format!("-{}={}", char::from(short), String::from_utf8_lossy(v)))
+                }
                 Err(e) => Err(e.to_string()),
             })
             .collect()

@@ -267,9 +267,16 @@ mod tests {
         let filename: Option<&[u8]> = if builtin { None } else { Some(b"/lib/modules/x/e1000.ko") };
         if write_header(&format, b"e1000", filename, &mut |b| out.extend_from_slice(b)) {
             let sig = signature();
-            write_fields(&format, Entries::new(SECTION, 0), signed.then_some(&sig), &mut params, &mut |p: InvalidParam<'_>| {
-                invalid.push(String::from_utf8_lossy(&[p.key, b"=", p.value].concat()).into_owned())
-            }, &mut |b| out.extend_from_slice(b))
+            write_fields(
+                &format,
+                Entries::new(SECTION, 0),
+                signed.then_some(&sig),
+                &mut params,
+                &mut |p: InvalidParam<'_>| {
+                    invalid.push(String::from_utf8_lossy(&[p.key, b"=", p.value].concat()).into_owned())
+                },
+                &mut |b| out.extend_from_slice(b),
+            )
             .unwrap();
         }
         (String::from_utf8(out).unwrap(), invalid)
@@ -310,7 +317,10 @@ parm:           debug:Debug level (again) (int)
     fn nul_separators_print_key_equals_value() {
         let (out, _) = show(None, 0, false, true);
         let lines: Vec<&str> = out.split('\0').collect();
-        assert_eq!(lines[..4], ["filename:       /lib/modules/x/e1000.ko", "license=GPL", "alias=pci:v1*", "a_very_long_key_name=x"]);
+        assert_eq!(
+            lines[..4],
+            ["filename:       /lib/modules/x/e1000.ko", "license=GPL", "alias=pci:v1*", "a_very_long_key_name=x"]
+        );
         assert_eq!(lines[5], "signer=Build time key");
         assert_eq!(lines[9], "parm:           no_type:Described", "parameters keep their label");
         assert_eq!(lines.last(), Some(&""), "the last line ends in a NUL too");

@@ -344,7 +344,10 @@ mod tests {
     fn old_style_signatures_show_the_trailer_fields() {
         let file = signed(b"image", 2, 1, b"Signer\0junk", b"\x00\x01", b"SIG");
         let info = signature_info(&file).unwrap();
-        assert_eq!((info.id_type, info.signer, info.hash_algo, info.signature), ("X509", &b"Signer"[..], "sha1", &b"SIG"[..]));
+        assert_eq!(
+            (info.id_type, info.signer, info.hash_algo, info.signature),
+            ("X509", &b"Signer"[..], "sha1", &b"SIG"[..])
+        );
         assert_eq!(info.key_id, KeyId::Raw(b"\x00\x01"));
         assert_eq!(Trailer::of(&file).unwrap().image, b"image");
         assert_eq!(signature_info(&signed(b"", 0, 0, b"", b"", b"x")).unwrap().id_type, "PGP");

@@ -116,8 +116,10 @@ fn difference(ours: &Run, theirs: &Run) -> Option<String> {
         }
         let (a, b) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
         let line = a.split_inclusive(['\n', '\0']).zip(b.split_inclusive(['\n', '\0'])).position(|(x, y)| x != y);
-        let line = line.unwrap_or_else(|| a.split_inclusive(['\n', '\0']).count().min(b.split_inclusive(['\n', '\0']).count()));
-        let nth = |s: &str| s.split_inclusive(['\n', '\0']).nth(line).map(|l| format!("{l:?}")).unwrap_or("(end)".into());
+        let line = line
+            .unwrap_or_else(|| a.split_inclusive(['\n', '\0']).count().min(b.split_inclusive(['\n', '\0']).count()));
+        let nth =
+            |s: &str| s.split_inclusive(['\n', '\0']).nth(line).map(|l| format!("{l:?}")).unwrap_or("(end)".into());
         why.push(format!("{what} line {}: modinit {}, kmod {}", line + 1, nth(&a), nth(&b)));
     }
     Some(why.join("; "))
@@ -141,7 +143,11 @@ fn compare_batches(s: &Setup, args: &[&str], operands: &[String], batch: usize, 
             }
         }
         if differences.is_empty() {
-            differences.push(format!("modinfo {} on {} operands differs, each alone does not", args.join(" "), chunk.len()));
+            differences.push(format!(
+                "modinfo {} on {} operands differs, each alone does not",
+                args.join(" "),
+                chunk.len()
+            ));
         }
     }
     differences
@@ -227,7 +233,9 @@ fn aliases_show_every_module_they_resolve_to() {
     }
     let real = keys.len();
     keys.extend(xtask::corpus::keys(&s.tree).unwrap().into_iter().step_by(37));
-    keys.extend(["fs-ext4", "crypto-crc32c", "net-pf-1", "char-major-10-229", "nosuch-alias", "bad[alias"].map(String::from));
+    keys.extend(
+        ["fs-ext4", "crypto-crc32c", "net-pf-1", "char-major-10-229", "nosuch-alias", "bad[alias"].map(String::from),
+    );
     let differences = compare_batches(s, &[], &keys, 64, None);
     assert_none(&format!("aliases ({real} real modaliases)"), keys.len(), &differences);
 }
@@ -260,6 +268,18 @@ fn append_signature(image: &[u8], id_type: u8, hash: u8, signer: &[u8], key_id: 
     [image, signer, key_id, signature, &info, &(signature.len() as u32).to_be_bytes(), SIGNATURE_MAGIC].concat()
 }
 
+/// A key and certificate made with `openssl req`, and how modules are signed with it.
+struct SigningKey {
+    name: &'static str,
+    /// `-newkey`'s argument (`ec` is prime256v1).
+    kind: &'static str,
+    subject: &'static str,
+    serial: &'static str,
+    digest: &'static str,
+    /// `openssl cms -sign` options besides the input, key and digest.
+    how: &'static [&'static str],
+}
+
 fn openssl(args: &[&str], dir: &Path) {
     let out = Command::new("openssl").args(args).current_dir(dir).output().expect("running openssl");
     assert!(out.status.success(), "openssl {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
@@ -274,25 +294,106 @@ fn modules_signed_here_show_kmods_signature_fields() {
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    // (certificate name, key type, subject, serial, digest, how to sign). sign-file signs with
-    // -noattr -nocerts (CMS_NOATTR, CMS_NOCERTS), and with -keyid when asked to (-k).
+    // sign-file signs with -noattr -nocerts (CMS_NOATTR, CMS_NOCERTS), and with -keyid when
+    // asked to (-k).
     let sign_file: &[&str] = &["-noattr", "-nocerts"];
-    let keys: [(&str, &str, &str, &str, &str, &[&str]); 11] = [
-        ("rsa", "rsa:2048", "/CN=modinit test key/O=modinit", "0x5ee113311429", "sha256", sign_file),
-        ("rsa512", "rsa:4096", "/O=Org first/CN=Long signer name for the key/emailAddress=k@example.org", "7", "sha512", sign_file),
-        ("nocn", "rsa:2048", "/O=No common name/OU=The unit", "0x00ff00", "sha384", sign_file),
-        ("zero", "rsa:2048", "/CN=Serial zero", "0", "sha224", sign_file),
-        ("big", "rsa:2048", "/CN=Big serial", "0x8a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d", "sha1", sign_file),
-        ("ec", "ec", "/CN=An EC key", "0x10", "sha256", sign_file),
-        ("neg", "rsa:2048", "/CN=Negative serial", "-0x80", "sha256", sign_file),
-        ("neg2", "rsa:2048", "/CN=Negative serial 2", "-0x10000", "sha256", sign_file),
-        ("utf8", "rsa:2048", "/CN=Schlüssel ü", "12345", "sha256", sign_file),
-        ("keyid", "rsa:2048", "/CN=By key id", "0x42", "sha256", &["-noattr", "-nocerts", "-keyid"]),
-        ("attrs", "rsa:2048", "/CN=With certificate and attributes", "0x43", "sha256", &[]),
+    let keys = [
+        SigningKey {
+            name: "rsa",
+            kind: "rsa:2048",
+            subject: "/CN=modinit test key/O=modinit",
+            serial: "0x5ee113311429",
+            digest: "sha256",
+            how: sign_file,
+        },
+        SigningKey {
+            name: "rsa512",
+            kind: "rsa:4096",
+            subject: "/O=Org first/CN=Long signer name for the key/emailAddress=k@example.org",
+            serial: "7",
+            digest: "sha512",
+            how: sign_file,
+        },
+        SigningKey {
+            name: "nocn",
+            kind: "rsa:2048",
+            subject: "/O=No common name/OU=The unit",
+            serial: "0x00ff00",
+            digest: "sha384",
+            how: sign_file,
+        },
+        SigningKey {
+            name: "zero",
+            kind: "rsa:2048",
+            subject: "/CN=Serial zero",
+            serial: "0",
+            digest: "sha224",
+            how: sign_file,
+        },
+        SigningKey {
+            name: "big",
+            kind: "rsa:2048",
+            subject: "/CN=Big serial",
+            serial: "0x8a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d",
+            digest: "sha1",
+            how: sign_file,
+        },
+        SigningKey {
+            name: "ec",
+            kind: "ec",
+            subject: "/CN=An EC key",
+            serial: "0x10",
+            digest: "sha256",
+            how: sign_file,
+        },
+        SigningKey {
+            name: "neg",
+            kind: "rsa:2048",
+            subject: "/CN=Negative serial",
+            serial: "-0x80",
+            digest: "sha256",
+            how: sign_file,
+        },
+        SigningKey {
+            name: "neg2",
+            kind: "rsa:2048",
+            subject: "/CN=Negative serial 2",
+            serial: "-0x10000",
+            digest: "sha256",
+            how: sign_file,
+        },
+        SigningKey {
+            name: "utf8",
+            kind: "rsa:2048",
+            subject: "/CN=Schlüssel ü",
+            serial: "12345",
+            digest: "sha256",
+            how: sign_file,
+        },
+        SigningKey {
+            name: "keyid",
+            kind: "rsa:2048",
+            subject: "/CN=By key id",
+            serial: "0x42",
+            digest: "sha256",
+            how: &["-noattr", "-nocerts", "-keyid"],
+        },
+        SigningKey {
+            name: "attrs",
+            kind: "rsa:2048",
+            subject: "/CN=With certificate and attributes",
+            serial: "0x43",
+            digest: "sha256",
+            how: &[],
+        },
     ];
-    let modules = ["kernel/drivers/net/ethernet/intel/e1000/e1000.ko", "kernel/crypto/crc32c_generic.ko", "kernel/fs/fat/vfat.ko"];
+    let modules = [
+        "kernel/drivers/net/ethernet/intel/e1000/e1000.ko",
+        "kernel/crypto/crc32c_generic.ko",
+        "kernel/fs/fat/vfat.ko",
+    ];
     let mut files = Vec::new();
-    for (name, kind, subject, serial, digest, how) in keys {
+    for SigningKey { name, kind, subject, serial, digest, how } in keys {
         let (key, cert) = (format!("{name}.key"), format!("{name}.pem"));
         let mut req = vec!["req", "-new", "-x509", "-nodes", "-days", "30", "-subj", subject, "-set_serial", serial];
         req.extend(["-utf8", "-keyout", &key, "-out", &cert]);
@@ -321,7 +422,9 @@ fn modules_signed_here_show_kmods_signature_fields() {
     // Old-style signatures (kmod shows the trailer's fields), one with a signer holding a NUL.
     let e1000 = std::fs::read(s.plain.join(modules[0])).unwrap();
     let image = Trailer::of(&e1000).unwrap().image;
-    for (i, (id_type, hash, signer)) in [(1u8, 4u8, &b"Old X509 signer"[..]), (0, 2, b"PGP\0signer"), (1, 8, b"")].iter().enumerate() {
+    for (i, (id_type, hash, signer)) in
+        [(1u8, 4u8, &b"Old X509 signer"[..]), (0, 2, b"PGP\0signer"), (1, 8, b"")].iter().enumerate()
+    {
         let signed = d.join(format!("old-{i}.ko"));
         let key_id: Vec<u8> = (0..23).collect();
         std::fs::write(&signed, append_signature(image, *id_type, *hash, signer, &key_id, &[0xa5; 300])).unwrap();
@@ -336,7 +439,12 @@ fn modules_signed_here_show_kmods_signature_fields() {
     for args in [&[][..], &["-F", "signer"], &["-F", "sig_key"], &["-F", "signature"], &["-0"]] {
         differences.extend(compare_batches(s, args, &files, 64, None));
     }
-    let kmod_signers = run(s, Tool::Kmod, &[&["-F", "signer"][..], &files.iter().map(String::as_str).collect::<Vec<_>>()].concat(), None);
+    let kmod_signers = run(
+        s,
+        Tool::Kmod,
+        &[&["-F", "signer"][..], &files.iter().map(String::as_str).collect::<Vec<_>>()].concat(),
+        None,
+    );
     eprintln!("kmod's signers: {:?}", String::from_utf8_lossy(&kmod_signers.stdout));
     assert_none("signed copies", files.len() * 5, &differences);
 }
@@ -397,7 +505,8 @@ fn command_lines_and_errors() {
     }
     // A relative -b is under the current directory.
     let relative = ["-b", ".", "-k", &s.version, "e1000"];
-    let (ours, theirs) = (run(s, Tool::Modinit, &relative, Some(&s.root)), run(s, Tool::Kmod, &relative, Some(&s.root)));
+    let (ours, theirs) =
+        (run(s, Tool::Modinit, &relative, Some(&s.root)), run(s, Tool::Kmod, &relative, Some(&s.root)));
     differences.extend(difference(&ours, &theirs).map(|why| format!("modinfo -b . e1000: {why}")));
     assert_none("command lines", cases.len() + 1, &differences);
 }
@@ -416,7 +525,10 @@ fn the_documented_differences() {
     let (ours, theirs) = (run(s, Tool::Modinit, &symbol, None), run(s, Tool::Kmod, &symbol, None));
     let first_line = text(&theirs.stdout).lines().next().map(str::to_string);
     assert_eq!((theirs.code, first_line), (Some(0), Some(format!("filename:       {}", mii.display()))));
-    assert_eq!((ours.code, text(&ours.stderr)), (Some(1), "modinfo: ERROR: Module symbol:mii_link_ok not found.\n".into()));
+    assert_eq!(
+        (ours.code, text(&ours.stderr)),
+        (Some(1), "modinfo: ERROR: Module symbol:mii_link_ok not found.\n".into())
+    );
 
     let empty = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(empty.path().join("lib/modules").join(&s.version)).unwrap();
@@ -435,7 +547,10 @@ fn the_documented_differences() {
     assert_eq!(ours.lines().count(), 3, "the index is mentioned once: {ours}");
 
     let version = run(s, Tool::Modinit, &["-V"], None);
-    assert_eq!((version.code, text(&version.stdout)), (Some(0), format!("modinit modinfo {}\n", env!("CARGO_PKG_VERSION"))));
+    assert_eq!(
+        (version.code, text(&version.stdout)),
+        (Some(0), format!("modinit modinfo {}\n", env!("CARGO_PKG_VERSION")))
+    );
 
     if Command::new("xz").arg("--version").output().is_ok() {
         let dir = tempfile::tempdir().unwrap();

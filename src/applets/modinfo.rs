@@ -7,8 +7,8 @@
 //! kmod, `.ko.xz` files and `symbol:` lookups are not (the index has no symbol table).
 
 use super::err;
-use crate::boot::index_file::{ModulesDir, OpenError, open_index};
 use super::stdout::Stdout;
+use crate::boot::index_file::{ModulesDir, OpenError, open_index};
 use crate::boot::mapping::Mapping;
 use crate::boot::module_image::ModuleImage;
 use crate::sys::syscall::getcwd;
@@ -139,7 +139,8 @@ impl Shown<'_> {
         let n = match resolver.map(|r| r.lookup_in_tree(&key, &mut found)) {
             Some(Ok((_, n))) => n,
             Some(Err(_)) => {
-                return self.fail(format_args!("Module alias {} resolves to more than {MAX_FOUND} modules", Bytes(operand)));
+                return self
+                    .fail(format_args!("Module alias {} resolves to more than {MAX_FOUND} modules", Bytes(operand)));
             }
             None => self.no_index(),
         };
@@ -214,7 +215,9 @@ impl Shown<'_> {
             Source::File(path) => {
                 let image = match ModuleImage::read(path) {
                     // kmod maps the file: an empty one fails there.
-                    Ok(image) if image.file().is_empty() => return self.could_not_get(name, Strerror(Errno::INVAL.raw_os_error())),
+                    Ok(image) if image.file().is_empty() => {
+                        return self.could_not_get(name, Strerror(Errno::INVAL.raw_os_error()));
+                    }
                     Ok(image) => image,
                     Err(e) => return self.could_not_get(name, e),
                 };
@@ -237,7 +240,8 @@ impl Shown<'_> {
         let mut invalid = |p: InvalidParam<'_>| {
             err!("{}: ERROR: Found invalid \"{}={}\": missing ':'", Bytes(short), Bytes(p.key), Bytes(p.value));
         };
-        let written = write_fields(&self.format, entries, signature, &mut params, &mut invalid, &mut |b| self.out.write(b));
+        let written =
+            write_fields(&self.format, entries, signature, &mut params, &mut invalid, &mut |b| self.out.write(b));
         match written {
             Ok(()) => true,
             Err(e) => self.could_not_get(name, e),
