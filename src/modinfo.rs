@@ -98,7 +98,8 @@ impl<'a> Modinfo<'a> {
     }
 }
 
-/// The entries of a [`Modinfo`], from [`Modinfo::entries`]: `(key, value)` pairs.
+/// `(key, value)` pairs, in file order: of a [`Modinfo`] ([`Modinfo::entries`]), or of a builtin
+/// module ([`crate::builtin_modinfo::builtin_entries`]).
 #[derive(Debug, Clone)]
 pub struct Entries<'a> {
     strings: Split<'a, u8, fn(&u8) -> bool>,

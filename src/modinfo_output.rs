@@ -77,7 +77,7 @@ pub fn write_header(format: &Format<'_>, name: &[u8], filename: Option<&[u8]>, o
 
 /// The module's fields after the header: `entries` (its `.modinfo`, in file order) and its
 /// signature. `params` is the table the parameters are merged in; `invalid` hears of each
-/// malformed one. Err (with nothing of the parameters printed) when the table is too small.
+/// malformed one. Err, with nothing printed, when the table is too small.
 pub fn write_fields<'a>(
     format: &Format<'_>,
     entries: Entries<'a>,
