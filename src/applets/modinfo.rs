@@ -148,7 +148,7 @@ impl Shown<'_> {
             return self.fail(format_args!("Module {} not found.", Bytes(operand)));
         }
         let mut ok = true;
-        for f in found[..n].iter().flatten() {
+        for f in found.get(..n).unwrap_or_default().iter().flatten() {
             if let Target::Module(m) = f.target {
                 ok &= self.show_module(&m);
             }
@@ -283,7 +283,7 @@ fn is_module_file(operand: &[u8]) -> bool {
 fn normalized<'b>(name: &[u8], buf: &'b mut [u8; NAME_MAX]) -> &'b [u8] {
     let name = name.get(..NAME_MAX).unwrap_or(name);
     let len = normalize_module_name(name, buf).unwrap_or_default();
-    &buf[..len]
+    buf.get(..len).unwrap_or_default()
 }
 
 /// A path being put together, NUL-terminated; None from the accessors once it outgrew PATH_MAX.
@@ -301,7 +301,7 @@ impl Path {
         for part in parts {
             self.len = self.len.and_then(|len| {
                 let end = len.checked_add(part.len()).filter(|&end| end < PATH_MAX && !part.contains(&0))?;
-                self.buf[len..end].copy_from_slice(part);
+                self.buf.get_mut(len..end)?.copy_from_slice(part);
                 Some(end)
             });
         }

@@ -13,6 +13,8 @@ impl Stdout {
         Stdout { buf: [0; 16384], len: 0 }
     }
 
+    /// Not inlined: output is written piece by piece from many places.
+    #[inline(never)]
     pub fn write(&mut self, bytes: &[u8]) {
         if self.len + bytes.len() > self.buf.len() {
             self.flush();
@@ -28,7 +30,7 @@ impl Stdout {
 
     /// Writes what is buffered (before a message on stderr, and at the end).
     pub fn flush(&mut self) {
-        write_all(&self.buf[..self.len]);
+        write_all(self.buf.get(..self.len).unwrap_or_default());
         self.len = 0;
     }
 }

@@ -66,9 +66,10 @@ pub fn getcwd(buf: &mut [u8]) -> Result<&[u8], Errno> {
              in("rdi") buf.as_mut_ptr(), in("rsi") buf.len(),
              lateout("rcx") _, lateout("r11") _, options(nostack));
     }
-    // The length returned counts the NUL.
-    match usize::try_from(ret) {
-        Ok(len) if len > 0 => buf.get(..len - 1).ok_or(Errno::RANGE),
-        _ => Err(Errno::from_raw_os_error(-ret as i32)),
+    // The length returned counts the NUL; an error is -4095..=-1.
+    match ret {
+        1.. => buf.get(..ret as usize - 1).ok_or(Errno::RANGE),
+        -4095..=-1 => Err(Errno::from_raw_os_error(-ret as i32)),
+        _ => Err(Errno::IO),
     }
 }
