@@ -7,6 +7,7 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod builtin_modinfo;
 pub mod bump;
 pub mod cmdline;
 #[cfg(feature = "alloc")]
@@ -14,6 +15,7 @@ pub mod config;
 pub mod crc32;
 pub mod decompress;
 pub mod dmesg;
+pub mod der;
 pub mod elf;
 pub mod elf_symbols;
 pub mod errno;
@@ -25,8 +27,11 @@ pub mod kcmdline;
 pub mod kmsg;
 pub mod line;
 pub mod modinfo;
+pub mod modinfo_args;
+pub mod modinfo_output;
 pub mod modprobe_args;
 pub mod module_error;
+pub mod module_signature;
 pub mod name;
 pub mod options;
 pub mod proc_modules;

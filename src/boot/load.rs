@@ -8,15 +8,15 @@
 //! The force flags (ignore vermagic or modversions) are never passed.
 
 use super::file::read_into;
+use super::mapping::{Mapping, ReadOnly};
 use core::ffi::CStr;
 use core::fmt;
 use modinit::decompress::{self, Compression, DecompressError};
 use modinit::errno::Describe;
 use modinit::module_error::LoadError;
-use rustix::fd::{AsFd, OwnedFd};
+use rustix::fd::OwnedFd;
 use rustix::fs::{MemfdFlags, Mode, OFlags, fstat, ftruncate, memfd_create, open};
 use rustix::io::Errno;
-use rustix::mm::{MapFlags, ProtFlags, mmap, munmap};
 use rustix::system::{finit_module, init_module};
 
 /// Largest decompressed module accepted (the biggest in Debian's tree are ~30 MiB).
@@ -69,13 +69,13 @@ pub fn load(path: &CStr, compression: Compression, params: &CStr) -> Result<(), 
         Compression::Xz if kernel_decompresses(b"xz") => insert(&file, params, MODULE_INIT_COMPRESSED_FILE),
         Compression::Xz => Err(Failure::XzUnsupported),
         Compression::Gzip | Compression::Zstd => {
-            let compressed = Mapping::of_file(&file, compression)?;
+            let compressed = map_compressed(&file, compression)?;
             let size = decompress::decompressed_size(compressed.bytes(), MAX_MODULE_BYTES).map_err(Failure::Decompress)?;
             // A full arena would be fatal: refuse what might not fit before decoding.
             decompress::heap_needed(compressed.bytes(), crate::sys::arena::capacity()).map_err(Failure::Decompress)?;
             let memfd = memfd_create(c"modinit-module", MemfdFlags::CLOEXEC).map_err(Failure::Memory)?;
             ftruncate(&memfd, size as u64).map_err(Failure::Memory)?;
-            let mut image = Mapping::writable(&memfd, size)?;
+            let mut image = Mapping::writable(&memfd, size).map_err(Failure::Memory)?;
             decompress::decompress_into(compressed.bytes(), image.bytes_mut()).map_err(Failure::Decompress)?;
             drop(compressed);
             match insert(&memfd, params, 0) {
@@ -98,57 +98,11 @@ fn kernel_decompresses(algorithm: &[u8]) -> bool {
     read_into(c"/sys/module/compression", &mut buf).is_ok_and(|s| s.trim_ascii_end() == algorithm)
 }
 
-/// A mapping of a whole file, unmapped when dropped; `Access` says whether it can be written.
-struct Mapping<Access> {
-    ptr: *mut core::ffi::c_void,
-    len: usize,
-    access: core::marker::PhantomData<Access>,
-}
-
-/// A file's bytes mapped to be read.
-struct ReadOnly;
-/// A memfd mapped shared, to be written.
-struct ReadWrite;
-
-impl Mapping<ReadOnly> {
-    fn of_file(fd: &OwnedFd, compression: Compression) -> Result<Self, Failure> {
-        let len = fstat(fd).map_err(Failure::File)?.st_size as usize;
-        if len == 0 {
-            return Err(Failure::Decompress(DecompressError::Truncated(compression)));
-        }
-        Self::map(fd, len, ProtFlags::READ, MapFlags::PRIVATE).map_err(Failure::File)
+/// The whole compressed module file `fd`, mapped to be read.
+fn map_compressed(fd: &OwnedFd, compression: Compression) -> Result<Mapping<ReadOnly>, Failure> {
+    let len = fstat(fd).map_err(Failure::File)?.st_size as usize;
+    if len == 0 {
+        return Err(Failure::Decompress(DecompressError::Truncated(compression)));
     }
-}
-
-impl Mapping<ReadWrite> {
-    fn writable(fd: &OwnedFd, len: usize) -> Result<Self, Failure> {
-        Self::map(fd, len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::SHARED).map_err(Failure::Memory)
-    }
-
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: `len` bytes mapped writable by `writable`, alive until `drop`; `&mut self`
-        // makes this the only reference.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr.cast::<u8>(), self.len) }
-    }
-}
-
-impl<Access> Mapping<Access> {
-    fn map(fd: &OwnedFd, len: usize, prot: ProtFlags, flags: MapFlags) -> Result<Self, Errno> {
-        // SAFETY: a new mapping at an address the kernel picks: it aliases no Rust object.
-        let ptr = unsafe { mmap(core::ptr::null_mut(), len, prot, flags, fd.as_fd(), 0)? };
-        Ok(Mapping { ptr, len, access: core::marker::PhantomData })
-    }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: `len` readable bytes mapped by `map`, alive until `drop`; the borrow of
-        // self keeps them alive for the slice's lifetime.
-        unsafe { core::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
-    }
-}
-
-impl<Access> Drop for Mapping<Access> {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping `map` made; no slice of it outlives `self`.
-        let _ = unsafe { munmap(self.ptr, self.len) };
-    }
+    Mapping::read_only(fd, len).map_err(Failure::File)
 }

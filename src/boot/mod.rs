@@ -10,6 +10,8 @@ pub mod file;
 pub mod index_file;
 pub mod kernel_log;
 pub mod load;
+pub mod mapping;
+pub mod module_image;
 pub mod log;
 pub mod mount;
 pub mod on_error;
