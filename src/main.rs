@@ -33,9 +33,10 @@ fn main(args: sys::start::StartArgs) -> ! {
     let mut kernel_log = boot::kernel_log::KernelLog::open(&opts);
 
     let modules_dir = boot::index_file::ModulesDir::of_running_kernel();
-    if let Some(index) = boot::index_file::open_boot_index(&modules_dir) {
-        boot::autoload::run(&Resolver { index, cmdline }, &modules_dir, &opts, &mut kernel_log);
-    }
+    let resolver = boot::index_file::open_boot_index(&modules_dir).map(|index| Resolver { index, cmdline });
+    let mut drivers = boot::autoload::Autoload::start(resolver.as_ref(), &modules_dir, &opts, &mut kernel_log);
+    drivers.settle(&opts);
+    drop(drivers);
 
     kernel_log.finish();
     boot::exec::exec_real_init(opts.init, args, started);

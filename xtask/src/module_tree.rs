@@ -68,6 +68,52 @@ pub fn stored_as(modules: &Path, compression: ModuleCompression) -> Result<PathB
     Ok(out)
 }
 
+/// A tree under `out` (`out/lib/modules/VERSION`, remade each time, files hard-linked) with
+/// only the modules `names` and what they depend on (depmod's modules.dep), and the kernel's
+/// lists (modules.order cut to those modules, modules.builtin*). Softdeps are not followed:
+/// name them too.
+pub fn subset(modules: &Path, names: &[&str], out: &Path) -> Result<PathBuf> {
+    let version = modules.file_name().and_then(|n| n.to_str()).context("module tree without a version name")?;
+    let deps_file = crate::kmod::indexed_root(modules)?.join("lib/modules").join(version).join("modules.dep");
+    let deps = fs::read_to_string(&deps_file).with_context(|| format!("reading {}", deps_file.display()))?;
+    let deps: std::collections::BTreeMap<&str, Vec<&str>> = deps
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(module, needs)| (module, needs.split_whitespace().collect()))
+        .collect();
+    let by_name: std::collections::BTreeMap<String, &str> = deps.keys().map(|&rel| (module_name(rel), rel)).collect();
+    let mut wanted = std::collections::BTreeSet::new();
+    for name in names {
+        let rel = *by_name.get(&name.replace('-', "_")).with_context(|| format!("no module {name} in {}", modules.display()))?;
+        wanted.insert(rel);
+        wanted.extend(deps.get(rel).into_iter().flatten());
+    }
+    let tree = out.join("lib/modules").join(version);
+    if out.exists() {
+        fs::remove_dir_all(out)?;
+    }
+    for rel in &wanted {
+        let dest = tree.join(rel);
+        fs::create_dir_all(dest.parent().expect("a file in the tree"))?;
+        fs::hard_link(modules.join(rel), &dest).or_else(|_| fs::copy(modules.join(rel), &dest).map(|_| ()))?;
+    }
+    let order = fs::read_to_string(modules.join("modules.order")).unwrap_or_default();
+    let kept: String = order.lines().filter(|l| wanted.iter().any(|w| module_stem(w) == Some(l))).map(|l| format!("{l}\n")).collect();
+    fs::write(tree.join("modules.order"), kept)?;
+    for list in ["modules.builtin", "modules.builtin.modinfo"] {
+        if modules.join(list).exists() {
+            fs::copy(modules.join(list), tree.join(list))?;
+        }
+    }
+    Ok(tree)
+}
+
+/// A module's name from its path in the tree: `kernel/fs/ext4/ext4.ko.zst` is `ext4`.
+fn module_name(rel: &str) -> String {
+    let file = rel.rsplit('/').next().unwrap_or(rel);
+    file.split('.').next().unwrap_or(file).replace('-', "_")
+}
+
 /// Every regular file under `dir`, in path order (not the cache stamp).
 pub fn files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();

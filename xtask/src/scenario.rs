@@ -4,7 +4,7 @@
 use crate::cpio::Archive;
 use crate::initramfs::{self, ImageSpec, ModuleCompression};
 use crate::kernel::{self, Kernel};
-use crate::machine::Machine;
+use crate::machine::{DiskBus, Machine};
 use crate::qemu::{Boot, Outcome};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
@@ -56,6 +56,8 @@ pub struct Scenario {
     pub memory_mib: u32,
     pub stop_on: Vec<String>,
     pub type_after: Option<(String, String)>,
+    /// Disk images attached besides the machine's own devices, in this order.
+    pub disks: Vec<(DiskBus, PathBuf)>,
 }
 
 impl Scenario {
@@ -84,6 +86,7 @@ impl Scenario {
             memory_mib: 1024,
             stop_on: Vec::new(),
             type_after: None,
+            disks: Vec::new(),
         })
     }
 
@@ -104,6 +107,22 @@ impl Scenario {
         let mut image = initramfs::assemble(&spec)?;
         crate::kmod::add_modprobe(&mut image)?;
         Ok(Scenario { image, ..Scenario::new(name)? })
+    }
+
+    /// As [`Scenario::with_modules`], with only the modules named (with their dependencies):
+    /// a smaller image boots faster.
+    pub fn with_module_subset(name: &str, compression: ModuleCompression, names: &[&str]) -> Result<Scenario> {
+        let setup = setup()?;
+        let stored = crate::module_tree::stored_as(&setup.kernel.modules, compression)?;
+        let subset = crate::module_tree::subset(&stored, names, &work_dir(name).join("modules"))?;
+        let spec = ImageSpec {
+            init: setup.modinit.clone(),
+            real_init: Some(crate::paths::guest_init()),
+            modules: Some(subset),
+            compress_modules: compression,
+            config_root: None,
+        };
+        Ok(Scenario { image: initramfs::assemble(&spec)?, ..Scenario::new(name)? })
     }
 
     /// As [`Scenario::with_modules`], with the modprobe.d and modules-load.d under
@@ -129,6 +148,9 @@ impl Scenario {
         let mut boot = Boot::new(&setup.kernel.vmlinuz, &initrd, &dir.join("console.log"));
         boot.append = self.append.clone();
         boot.devices = self.machine.qemu_args(&dir.join("disks"))?;
+        for (n, (bus, image)) in self.disks.iter().enumerate() {
+            boot.devices.extend(crate::machine::disk_args(*bus, n, image));
+        }
         boot.cpu = self.cpu.clone();
         boot.timeout = self.boot_timeout;
         boot.memory_mib = self.memory_mib;
