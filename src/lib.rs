@@ -27,6 +27,7 @@ pub mod module_error;
 pub mod name;
 pub mod options;
 pub mod resolve;
+pub mod root;
 pub mod string_set;
 #[cfg(test)]
 mod test_fixtures;
