@@ -42,8 +42,8 @@ fn main(args: sys::start::StartArgs) -> ! {
     drop(drivers);
 
     kernel_log.finish();
-    if switching_root && let Err(e) = boot::switch_root::switch_root() {
-        boot::on_error::fatal(format_args!("switching to the root filesystem: {e}"));
+    if switching_root && let Err(e) = boot::switch_root::switch_root(opts.init) {
+        boot::on_error::fatal(format_args!("switching to the root filesystem on /root: {e}"));
     }
     boot::exec::exec_real_init(opts.init, args, started);
     boot::on_error::fatal(format_args!(

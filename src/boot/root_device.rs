@@ -22,19 +22,19 @@ pub struct RootDevice {
     pub fs: Option<FsIdentity>,
 }
 
-/// Why there is no root device.
+/// The root device did not appear in time.
 pub struct NotFound {
     pub waited_s: u32,
-    /// The names of the block devices there were, space-separated (cut when many).
-    pub seen: Text<256>,
 }
 
+/// Says so, with the block devices there are when it is shown.
 impl core::fmt::Display for NotFound {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "not found after {} s (modinit.root_timeout_s=N or rootwait waits longer); ", self.waited_s)?;
-        match self.seen.is_empty() {
+        let seen = device_names();
+        match seen.is_empty() {
             true => write!(f, "there are no block devices"),
-            false => write!(f, "the block devices are {}", self.seen),
+            false => write!(f, "the block devices are {seen}"),
         }
     }
 }
@@ -62,7 +62,7 @@ pub fn wait_for(spec: &RootSpec<'_>, root: &RootOptions<'_>, drivers: &mut Autol
         let left = match root.wait {
             RootWait::Forever => RESCAN_MS,
             RootWait::Seconds(s) => match (u64::from(s) * 1000).saturating_sub(started.elapsed_ms()) {
-                0 => return Err(NotFound { waited_s: s, seen: device_names() }),
+                0 => return Err(NotFound { waited_s: s }),
                 ms => ms.min(RESCAN_MS),
             },
         };

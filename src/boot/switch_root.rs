@@ -11,7 +11,8 @@ use core::mem::MaybeUninit;
 use modinit::errno::Describe;
 use modinit::line::Bytes;
 use rustix::fd::{AsFd, OwnedFd};
-use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, RawDir, openat, statat, unlinkat};
+use super::exec::{FALLBACK_INITS, nul_terminated};
+use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, RawDir, ResolveFlags, openat, openat2, statat, unlinkat};
 use rustix::io::Errno;
 use rustix::mount::mount_move;
 
@@ -43,9 +44,14 @@ impl core::fmt::Display for Failed {
     }
 }
 
-/// Makes [`NEW_ROOT`] the root directory. Mounts that cannot move and files that cannot be
-/// deleted are reported and left; failing to move the root itself is the only error.
-pub fn switch_root() -> Result<(), Failed> {
+/// Makes [`NEW_ROOT`] the root directory, if it has an init to run (`init=` or one of the
+/// kernel's fallbacks): otherwise nothing changes, so that on_error's rescue shell still has
+/// the initramfs. Mounts that cannot move and files that cannot be deleted are reported and
+/// left; failing to move the root itself is an error.
+pub fn switch_root(init: Option<&[u8]>) -> Result<(), Failed> {
+    if !has_init(init) {
+        return Err(Failed { what: "find init=, /sbin/init, /etc/init, /bin/init or /bin/sh on it", errno: Errno::NOENT });
+    }
     for (from, to) in CARRIED {
         if let Err(e) = mount_move(from, to) {
             error!("cannot move {} to {}: {}", Bytes(from.to_bytes()), Bytes(to.to_bytes()), Describe(e.raw_os_error()));
@@ -57,6 +63,22 @@ pub fn switch_root() -> Result<(), Failed> {
     step("move /root onto /", mount_move(c".", c"/"))?;
     step("chroot into /root", rustix::process::chroot(c"."))?;
     step("enter the new /", rustix::process::chdir(c"/"))
+}
+
+/// Whether the new root holds `init` or a fallback init, resolved inside it (an absolute
+/// symlink such as /sbin/init -> /lib/systemd/systemd included). Without openat2 (before
+/// Linux 5.6) it cannot tell and says yes.
+fn has_init(init: Option<&[u8]>) -> bool {
+    let Ok(root) = open_dir(CWD, NEW_ROOT) else { return true };
+    let mut buf = [0u8; 256];
+    let given = init.and_then(|path| nul_terminated(path, &mut buf));
+    given.into_iter().chain(FALLBACK_INITS).any(|path| {
+        let flags = OFlags::PATH | OFlags::CLOEXEC;
+        match openat2(&root, path, flags, Mode::empty(), ResolveFlags::IN_ROOT) {
+            Ok(_) | Err(Errno::NOSYS) => true,
+            Err(_) => false,
+        }
+    })
 }
 
 /// What the deletion freed.
@@ -74,7 +96,7 @@ fn free_initramfs() {
         Ok(fd) => fd,
         Err(e) => return error!("cannot open / to free the initramfs: {}", Describe(e.raw_os_error())),
     };
-    let magic = rustix::fs::fstatfs(&root).map(|s| s.f_type as i64);
+    let magic = rustix::fs::fstatfs(&root).map(|s| s.f_type);
     if !matches!(magic, Ok(RAMFS_MAGIC | TMPFS_MAGIC)) {
         return error!("/ is not an initramfs (ramfs or tmpfs): its files are kept");
     }

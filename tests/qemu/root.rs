@@ -51,24 +51,28 @@ fn root_tree(marker: &str) -> Archive {
     a
 }
 
-/// A disk image in the scenario's directory.
-fn disk(scenario: &str, file: &str, id: &Identity, marker: &str) -> PathBuf {
+/// A disk image holding `tree` in the scenario's directory.
+fn disk(scenario: &str, file: &str, id: &Identity, tree: &Archive) -> PathBuf {
     let path = work_dir(scenario).join(file);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    disk_image::ext4(&root_tree(marker), id, 24, &path).unwrap_or_else(|e| panic!("{e:#}"));
+    disk_image::ext4(tree, id, 24, &path).unwrap_or_else(|e| panic!("{e:#}"));
     path
 }
 
 /// Boots with the root disk on `bus` (and a decoy on virtio-blk unless the root is there).
 fn boot_root(name: &str, bus: DiskBus, root: Identity, append: &str) -> Report {
+    boot_root_tree(name, bus, root, &root_tree("root"), append)
+}
+
+fn boot_root_tree(name: &str, bus: DiskBus, root: Identity, tree: &Archive, append: &str) -> Report {
     let mut s = Scenario::with_module_subset(name, ModuleCompression::Zst, MODULES).unwrap();
-    s.disks.push((bus, disk(name, "root.img", &root, "root")));
+    s.disks.push((bus, disk(name, "root.img", &root, tree)));
     if bus != DiskBus::VirtioBlk {
         let decoy = match &root.partition {
             Some(_) => partitioned(decoy_disk(), "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"),
             None => decoy_disk(),
         };
-        s.disks.push((DiskBus::VirtioBlk, disk(name, "decoy.img", &decoy, "decoy")));
+        s.disks.push((DiskBus::VirtioBlk, disk(name, "decoy.img", &decoy, &root_tree("decoy"))));
     }
     s.append = format!("modinit_test_arg {append}");
     let r = boot(&s);
@@ -165,5 +169,20 @@ fn root_with_a_wrong_uuid_times_out_into_on_error() {
     );
     assert!(lines.contains(&"on_error=poweroff") && lines.contains(&"powering off"), "{lines:?}");
     assert!(!lines.iter().any(|l| l.starts_with("exec ")), "nothing was exec'd: {lines:?}");
+    assert_eq!(r.outcome.end, End::Exited, "poweroff ends QEMU");
+}
+
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn root_without_an_init_keeps_the_initramfs_for_on_error() {
+    let mut tree = root_tree("root");
+    tree.remove("sbin/init");
+    let r = boot_root_tree("root-no-init", DiskBus::VirtioBlk, root_disk(), &tree, "root=/dev/vda modinit.on_error=poweroff");
+    let lines = r.modinit_lines();
+    assert!(lines.iter().any(|l| l.starts_with("mounted /dev/vda (ext4) on /root")), "{lines:?}");
+    let complaint = lines.iter().find(|l| l.contains("cannot find init="));
+    assert!(complaint.is_some_and(|l| l.contains("/sbin/init")), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.starts_with("freed the initramfs")), "the initramfs stays: {lines:?}");
+    assert!(lines.contains(&"on_error=poweroff") && lines.contains(&"powering off"), "{lines:?}");
     assert_eq!(r.outcome.end, End::Exited, "poweroff ends QEMU");
 }
