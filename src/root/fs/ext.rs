@@ -10,6 +10,7 @@ const SIZE: usize = 1024;
 const MAGIC: u16 = 0xef53;
 
 // Field offsets inside the superblock.
+const S_LOG_BLOCK_SIZE: usize = 0x18;
 const S_MAGIC: usize = 0x38;
 const S_FEATURE_COMPAT: usize = 0x5c;
 const S_FEATURE_INCOMPAT: usize = 0x60;
@@ -43,9 +44,13 @@ pub(super) fn probe<R: ReadAt + ?Sized>(dev: &mut R) -> Result<Option<FsIdentity
         return Ok(None);
     }
     let ro_compat = le32(&sb, S_FEATURE_RO_COMPAT);
-    if ro_compat & RO_COMPAT_METADATA_CSUM != 0
-        && crc32c::update(!0, &sb[..S_CHECKSUM]) != le32(&sb, S_CHECKSUM)
-    {
+    let valid = if ro_compat & RO_COMPAT_METADATA_CSUM != 0 {
+        crc32c::update(!0, &sb[..S_CHECKSUM]) == le32(&sb, S_CHECKSUM)
+    } else {
+        // Without a checksum, blkid wants a block size below 2^(10+256) at least.
+        le32(&sb, S_LOG_BLOCK_SIZE) < 256
+    };
+    if !valid {
         return Ok(None);
     }
     let Some(fstype) = kind(le32(&sb, S_FEATURE_COMPAT), le32(&sb, S_FEATURE_INCOMPAT), ro_compat, le32(&sb, S_FLAGS))

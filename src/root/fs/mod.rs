@@ -1,7 +1,13 @@
 //! Which filesystem a device holds, with its UUID and label, read from its superblock the
 //! way blkid (util-linux libblkid) reads it, so `UUID=` and `LABEL=` mean what `blkid` shows.
 
+mod btrfs;
+mod checksum;
+mod erofs;
 mod ext;
+mod squashfs;
+mod vfat;
+mod xfs;
 
 use super::read::{ReadAt, ReadError};
 use super::text::{Text, push_hex};
@@ -92,10 +98,13 @@ impl FsIdentity {
         FsIdentity { fstype, uuid: Text::new(), label: Text::new() }
     }
 
-    /// Sets the label from an on-disk field, as blkid's `blkid_probe_set_label()`.
+    /// Sets the label from an on-disk field, as blkid's `blkid_probe_set_label()`: up to
+    /// the first NUL, without trailing whitespace (C's `isspace`, vertical tab included).
     fn set_label(&mut self, field: &[u8]) {
         let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-        self.label = Text::from_bytes(field[..end].trim_ascii_end());
+        let text = &field[..end];
+        let trimmed = text.iter().rposition(|&b| !matches!(b, b' ' | b'\t'..=b'\r')).map_or(0, |i| i + 1);
+        self.label = Text::from_bytes(&text[..trimmed]);
     }
 
     /// Sets the UUID from 16 bytes, as blkid's `blkid_probe_set_uuid()`: none if all zero.
@@ -112,11 +121,21 @@ impl FsIdentity {
     }
 }
 
+/// A superblock parser: the identity if the device holds its filesystem.
+type Probe<R> = fn(&mut R) -> Result<Option<FsIdentity>, ReadError>;
+
 /// Reads the filesystem identity of `dev`; Ok(None) when it holds none of [`FsType`]s.
 ///
-/// The superblocks are tried in the order blkid tries them; the first that is valid wins.
+/// The superblocks are tried in the order of blkid's list; the first that is valid wins
+/// (where `blkid -p` finds two, it reports neither).
 pub fn identify<R: ReadAt + ?Sized>(dev: &mut R) -> Result<Option<FsIdentity>, ReadError> {
-    ext::probe(dev)
+    let probes: [Probe<R>; 6] = [vfat::probe, xfs::probe, ext::probe, squashfs::probe, btrfs::probe, erofs::probe];
+    for probe in probes {
+        if let Some(id) = probe(dev)? {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -139,7 +158,9 @@ mod tests {
         assert_eq!(id.uuid.as_bytes(), b"12345678-9abc-def0-0102-030405060708");
         id.set_uuid(&[0; 16]);
         assert!(id.uuid.is_empty());
-        id.set_label(b"root  \0junk");
+        id.set_label(b"root \x0b\0junk");
         assert_eq!(id.label.as_bytes(), b"root");
+        id.set_label(b"   ");
+        assert!(id.label.is_empty());
     }
 }
