@@ -38,11 +38,14 @@ fn main(args: sys::start::StartArgs) -> ! {
     let resolver = boot::index_file::open_boot_index(&modules_dir).map(|index| Resolver { index, cmdline });
     let mut drivers = boot::autoload::Autoload::start(resolver.as_ref(), &modules_dir, &opts, &mut kernel_log);
     drivers.settle(&opts);
-    let switching_root = opts.root.spec().map(|spec| mount_root(spec, &opts.root, &mut drivers)).is_some();
+    let root = opts.root.spec();
+    if let Some(spec) = root {
+        mount_root(spec, &opts.root, &mut drivers);
+    }
     drop(drivers);
 
     kernel_log.finish();
-    if switching_root && let Err(e) = boot::switch_root::switch_root(opts.init) {
+    if root.is_some() && let Err(e) = boot::switch_root::switch_root(opts.init) {
         boot::on_error::fatal(format_args!("switching to the root filesystem on /root: {e}"));
     }
     boot::exec::exec_real_init(opts.init, args, started);
@@ -52,13 +55,17 @@ fn main(args: sys::start::StartArgs) -> ! {
     ))
 }
 
-/// Waits for the device `root=` names and mounts it on /root; on failure, on_error.
+/// Waits for the device `root=` names and mounts it on /root; on failure, on_error (after
+/// the kernel's messages, which often say why a mount failed).
 fn mount_root(spec: Result<RootSpec<'_>, RootSpecError>, root: &RootOptions<'_>, drivers: &mut Autoload) {
     let named = Bytes(root.root.unwrap_or_default());
     let spec = spec.unwrap_or_else(|e| boot::on_error::fatal(format_args!("root={named}: {e}")));
-    let device = boot::root_device::wait_for(&spec, root, drivers)
-        .unwrap_or_else(|e| boot::on_error::fatal(format_args!("root device {named} {e}")));
+    let device = boot::root_device::wait_for(&spec, root, drivers).unwrap_or_else(|e| {
+        drivers.show_kernel_messages();
+        boot::on_error::fatal(format_args!("root device {named} {e}"))
+    });
     if let Err(e) = boot::root_mount::mount_root(&device, root, drivers) {
+        drivers.show_kernel_messages();
         boot::on_error::fatal(format_args!("root device {named} ({}): {e}", Bytes(device.device.name())));
     }
 }

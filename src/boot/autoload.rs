@@ -1,6 +1,7 @@
 //! Driver loading to a fixpoint: the modules named on the command line and in
 //! modules-load.d, then a driver for every device — those present now (coldplug) and those
-//! that appear while drivers load (uevents) — until the bus has been quiet for a while.
+//! that appear while drivers load (uevents) — until the bus has been quiet for a while; then,
+//! while the boot waits for its root device, for the devices that still appear.
 //!
 //! Each name or modalias is resolved as udev and systemd-modules-load do through libkmod:
 //! every module the lookup finds, unless builtin, already in the kernel or blacklisted, is
@@ -148,19 +149,31 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
     /// Waits up to `ms` milliseconds for devices to appear and loads their drivers. True when
     /// something may have changed (a uevent came; without uevents, always).
     pub fn wait(&mut self, ms: u64) -> bool {
-        match &self.socket {
-            Some(s) if !s.wait(ms) => return false,
-            Some(_) => {}
-            None => super::clock::sleep_ms(ms),
-        }
-        let mut rescan = self.socket.is_none();
-        loop {
-            let round = self.step(rescan);
-            rescan = round.loaded > 0 || round.received.is_some_and(|r| r.overflowed);
-            if !rescan {
-                return true;
+        let ready = match &self.socket {
+            Some(s) => s.wait(ms),
+            None => {
+                super::clock::sleep_ms(ms);
+                true
+            }
+        };
+        if ready {
+            // Without uevents only a walk finds the new devices.
+            let mut rescan = self.socket.is_none();
+            loop {
+                let round = self.step(rescan);
+                rescan = round.loaded > 0 || round.received.is_some_and(|r| r.overflowed);
+                if !rescan {
+                    break;
+                }
             }
         }
+        self.show_kernel_messages();
+        ready
+    }
+
+    /// Prints the kernel's messages logged since the last module loaded.
+    pub fn show_kernel_messages(&mut self) {
+        self.kernel_log.drain();
     }
 
     /// One round: a coldplug walk if `rescan`, the queued uevents, then a driver for every
