@@ -94,7 +94,9 @@ fn check(spec: &RootSpec<'_>, device: &BlockDevice) -> Option<RootDevice> {
     };
     let candidate =
         Candidate { name: device.name(), dev: device.number, fs: fs.as_ref(), partition: device.partition, entry: entry.as_ref() };
-    spec.matches(&candidate).then_some(RootDevice { device: *device, fs })
+    // Its sysfs entry comes before its node in /dev: the node's uevent brings it back.
+    let has_node = || rustix::fs::stat(device.node().as_cstr()).is_ok();
+    (spec.matches(&candidate) && has_node()).then_some(RootDevice { device: *device, fs })
 }
 
 /// The block devices there are, for the message saying the root is not among them.

@@ -167,3 +167,34 @@ pub fn decompressed(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {
         _ => bytes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On the real tree: ext4 brings what depmod says it needs, and nothing else.
+    #[test]
+    fn a_subset_holds_the_modules_named_and_their_dependencies() {
+        let provisioned = || {
+            let unpacked = fs::read_dir(crate::kernel::cache_dir()).ok()?.flatten().next()?.path();
+            Some(fs::read_dir(unpacked.join("lib/modules")).ok()?.flatten().next()?.path())
+        };
+        let Some(tree) = std::env::var_os("MODINIT_MODULES").map(PathBuf::from).or_else(provisioned) else {
+            eprintln!("note: no module tree (set MODINIT_MODULES or run `cargo xtask kernel`): skipping");
+            return;
+        };
+        let out = tempfile::tempdir().unwrap();
+        let made = subset(&tree, &["ext4"], out.path()).unwrap();
+        let mut names: Vec<String> = files(&made)
+            .unwrap()
+            .iter()
+            .filter_map(|p| module_stem(p.to_str()?).map(module_name))
+            .collect();
+        names.sort();
+        assert_eq!(names, ["crc16", "ext4", "jbd2", "mbcache"]);
+        let order = fs::read_to_string(made.join("modules.order")).unwrap();
+        assert_eq!(order.lines().count(), 4, "{order}");
+        assert!(made.join("modules.builtin").exists());
+        assert!(subset(&tree, &["no_such_module"], out.path()).is_err());
+    }
+}
