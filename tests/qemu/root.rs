@@ -112,26 +112,37 @@ fn assert_mounted(r: &Report, writable: bool) {
 
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
-fn root_by_dev_name_on_virtio_blk_honours_ro() {
-    let r = boot_root("root-virtio-devname", DiskBus::VirtioBlk, root_disk(), "root=/dev/vda ro");
+fn root_by_dev_name_on_virtio_blk_honours_ro_and_rootdelay() {
+    let r = boot_root("root-virtio-devname", DiskBus::VirtioBlk, root_disk(), "root=/dev/vda ro rootdelay=1");
     assert_booted_from_disk(&r, "/dev/vda");
     assert_mounted(&r, false);
+    let lines = r.modinit_lines();
+    assert!(lines.contains(&"waiting 1 s before looking for the root device (rootdelay)"), "{lines:?}");
 }
 
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
-fn root_by_uuid_on_sata_mounted_rw() {
-    let r = boot_root("root-sata-uuid", DiskBus::Sata, root_disk(), &format!("root=UUID={ROOT_UUID} rw"));
+fn root_by_uuid_on_sata_mounted_rw_with_rootflags() {
+    let append = format!("root=UUID={ROOT_UUID} rw rootflags=noatime,errors=remount-ro");
+    let r = boot_root("root-sata-uuid", DiskBus::Sata, root_disk(), &append);
     assert_booted_from_disk(&r, "/dev/sda");
     assert_mounted(&r, true);
+    // noatime is a mount flag (as mount(8) makes it), errors= goes to ext4 as data.
+    let root = r.guest("root").unwrap_or_default();
+    let flags: Vec<&str> = root.split(' ').nth(2).unwrap_or_default().split(',').collect();
+    assert!(flags.contains(&"noatime") && flags.contains(&"errors=remount-ro"), "root mount: {root:?}");
 }
 
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
-fn root_by_label_on_nvme_is_read_only_by_default() {
-    let r = boot_root("root-nvme-label", DiskBus::Nvme, root_disk(), &format!("root=LABEL={ROOT_LABEL}"));
+fn root_by_label_on_nvme_tries_each_rootfstype_and_is_read_only_by_default() {
+    // The image has no btrfs module: that mount fails, and ext4's module is loaded for the next.
+    let append = format!("root=LABEL={ROOT_LABEL} rootfstype=btrfs,ext4");
+    let r = boot_root("root-nvme-label", DiskBus::Nvme, root_disk(), &append);
     assert_booted_from_disk(&r, "/dev/nvme0n1");
     assert_mounted(&r, false);
+    let lines = r.modinit_lines();
+    assert!(lines.contains(&"mounted /dev/nvme0n1 (ext4) on /root read-only"), "{lines:?}");
 }
 
 #[test]
