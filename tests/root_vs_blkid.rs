@@ -139,6 +139,14 @@ fn ext_filesystems_are_identified_as_blkid_does() {
         let id = compare_with_blkid(&path, what).unwrap_or_else(|| panic!("{what}: not found"));
         assert_eq!(id.uuid.as_bytes(), UUID.as_bytes());
     }
+    if have("tune2fs") {
+        // A test filesystem is blkid's ext4dev, which modinit does not take.
+        let path = sparse(dir.path(), "ext4dev.img", 16 << 20);
+        run(&["mkfs.ext4", "-q", "-F", path.to_str().expect("path")], b"");
+        run(&["tune2fs", "-E", "test_fs", path.to_str().expect("path")], b"");
+        assert_eq!(blkid(&path).get("TYPE").map(Vec::as_slice), Some(&b"ext4dev"[..]));
+        assert!(compare_with_blkid(&path, "ext4dev").is_none());
+    }
 }
 
 #[test]
@@ -154,6 +162,7 @@ fn xfs_btrfs_vfat_squashfs_and_erofs_are_identified_as_blkid_does() {
     // (tool, what, image size, the command with IMG for the image)
     let cases: &[(&str, &str, u64, &[&str])] = &[
         ("mkfs.xfs", "xfs v5", 300 << 20, &["mkfs.xfs", "-q", "-f", "-L", "x root", "-m", "uuid=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "IMG"]),
+        ("mkfs.xfs", "xfs v5, 4 KiB sectors", 300 << 20, &["mkfs.xfs", "-q", "-f", "-s", "size=4096", "IMG"]),
         ("mkfs.xfs", "xfs v4, 4 KiB sectors", 300 << 20, &["mkfs.xfs", "-q", "-f", "-m", "crc=0", "-s", "size=4096", "-L", "twelve-chars", "IMG"]),
         ("mkfs.btrfs", "btrfs", 200 << 20, &["mkfs.btrfs", "-q", "-f", "-L", "a btrfs label", "-U", UUID, "IMG"]),
         ("mkfs.btrfs", "btrfs with xxhash", 200 << 20, &["mkfs.btrfs", "-q", "-f", "--csum", "xxhash", "IMG"]),
@@ -185,6 +194,16 @@ fn xfs_btrfs_vfat_squashfs_and_erofs_are_identified_as_blkid_does() {
             .collect();
         run(&cmd, b"");
         compare_with_blkid(&path, what).unwrap_or_else(|| panic!("{what}: not found"));
+    }
+    if have("mkfs.erofs") {
+        // erofs-utils 1.5 cannot set a volume name: write one into an image without checksum.
+        let path = dir.path().join("erofs-label.img");
+        run(&["mkfs.erofs", "--quiet", "-Enosbcrc", path.to_str().expect("path"), &tree], b"");
+        let mut image = std::fs::read(&path).expect("read");
+        image[1024 + 64..1024 + 80].copy_from_slice(b"sixteen byte nam");
+        std::fs::write(&path, &image).expect("write");
+        let id = compare_with_blkid(&path, "erofs with a volume name").expect("erofs");
+        assert_eq!(id.label.as_bytes(), b"sixteen byte nam");
     }
 }
 
