@@ -6,7 +6,7 @@
 //! | form | the device | compared |
 //! |---|---|---|
 //! | `PARTUUID=U[/PARTNROFF=N]` | the partition whose table entry has UUID `U` (N partitions further on) | case-insensitive prefix, as the kernel's `strncasecmp` |
-//! | `PARTLABEL=L` | the partition whose GPT name is `L` | exactly |
+//! | `PARTLABEL=L` | the partition whose GPT name is `L` (in the kernel's 7-bit form) | exactly |
 //! | `UUID=U` | the filesystem with UUID `U` as blkid prints it | case-insensitive (hex digits) |
 //! | `LABEL=L` | the filesystem labelled `L` | exactly, as blkid |
 //! | `/dev/disk/by-uuid/U`, `/dev/disk/by-partuuid/U` | as `UUID=U`, `PARTUUID=U` (udev's links, which initramfs tools accept) | |

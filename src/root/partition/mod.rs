@@ -73,25 +73,21 @@ impl Partition {
         Partition { number, start, size, uuid: Text::new(), name: [0; NAME_UNITS], name_len: 0, extended: false }
     }
 
-    /// The name as the kernel keeps it for `PARTLABEL=` (block/partitions/efi.c): the low
-    /// byte of each code unit, `!` for one that is not printable in the kernel's Latin-1
-    /// ctype, up to the first unit whose low byte is 0.
+    /// The name as the kernel keeps it for `PARTLABEL=` (`utf16_le_to_7bit()` in
+    /// block/partitions/efi.c): the low 7 bits of each code unit, `!` for a control
+    /// character, up to the first unit whose low 7 bits are 0. ASCII names are kept as
+    /// they are; `é` (U+00E9) becomes `i`.
     pub fn kernel_name(&self) -> Text<NAME_UNITS> {
         let mut out = Text::new();
         for &unit in &self.name[..self.name_len] {
-            let c = (unit & 0xff) as u8;
+            let c = (unit & 0x7f) as u8;
             if c == 0 {
                 break;
             }
-            out.push(if kernel_isprint(c) { c } else { b'!' });
+            out.push(if (0x20..0x7f).contains(&c) { c } else { b'!' });
         }
         out
     }
-}
-
-/// The kernel's `isprint()` (lib/ctype.c): ASCII 0x20-0x7e and Latin-1 0xa0-0xff.
-fn kernel_isprint(c: u8) -> bool {
-    (0x20..0x7f).contains(&c) || c >= 0xa0
 }
 
 /// A disk's partition table, checked once; its partitions are read from the disk on demand.
@@ -318,6 +314,12 @@ mod tests {
         assert_eq!(table.kind(), TableKind::Gpt { disk_guid: Text::from_bytes(b"99999999-9999-9999-9999-999999999999") });
         let p = table.partition(&mut dev, 3).unwrap().unwrap();
         assert_eq!((p.kernel_name().as_bytes(), p.name_len), (&b"c"[..], 1));
+        let mut named = p;
+        for (i, unit) in [u16::from(b'R'), 0x00e9, 0x03b1, 0x0007, 0x007f, 0x0100, u16::from(b'x')].into_iter().enumerate() {
+            named.name[i] = unit;
+            named.name_len = i + 1;
+        }
+        assert_eq!(named.kernel_name().as_bytes(), b"Ri1!!", "7 bits a unit; U+0100 ends the name");
         assert_eq!(table.partition(&mut dev, 2).unwrap(), None);
     }
 
