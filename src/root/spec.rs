@@ -6,9 +6,10 @@
 //! | form | the device | compared |
 //! |---|---|---|
 //! | `PARTUUID=U[/PARTNROFF=N]` | the partition whose table entry has UUID `U` (N partitions further on) | case-insensitive prefix, as the kernel's `strncasecmp` |
-//! | `PARTLABEL=L` | the partition whose GPT name is `L` | exactly |
+//! | `PARTLABEL=L` | the partition whose GPT name is `L` (in the kernel's 7-bit form) | exactly |
 //! | `UUID=U` | the filesystem with UUID `U` as blkid prints it | case-insensitive (hex digits) |
 //! | `LABEL=L` | the filesystem labelled `L` | exactly, as blkid |
+//! | `/dev/disk/by-uuid/U`, `/dev/disk/by-partuuid/U` | as `UUID=U`, `PARTUUID=U` (udev's links, which initramfs tools accept) | |
 //! | `/dev/NAME` | the block device the kernel calls NAME (`/` in NAME is `!`, as in `cciss!c0d0`) | exactly |
 //! | `MAJ:MIN`, `MAJ:MIN:N` | that device number | |
 //! | `HEX`, `0xHEX` | the old `huge_encode_dev` number, e.g. `801` is 8:1 | |
@@ -80,7 +81,7 @@ pub enum RootSpec<'a> {
 pub enum RootSpecError {
     /// `PARTUUID=` without a UUID, or with something other than `/PARTNROFF=N` after it.
     BadPartUuid,
-    /// `UUID=`, `LABEL=`, `PARTLABEL=` or `/dev/` with nothing after it.
+    /// `UUID=`, `LABEL=`, `PARTLABEL=`, `/dev/` (or a `/dev/disk/by-*/`) with nothing after it.
     Empty,
     /// A `/dev/` name longer than the kernel's 31 bytes.
     NameTooLong,
@@ -121,6 +122,12 @@ impl<'a> RootSpec<'a> {
         }
         if let Some(label) = value.strip_prefix(b"LABEL=") {
             return non_empty(label).map(RootSpec::Label);
+        }
+        if let Some(uuid) = value.strip_prefix(b"/dev/disk/by-uuid/") {
+            return non_empty(uuid).map(RootSpec::Uuid);
+        }
+        if let Some(uuid) = value.strip_prefix(b"/dev/disk/by-partuuid/") {
+            return non_empty(uuid).map(|uuid| RootSpec::PartUuid { uuid, offset: 0 });
         }
         if value.starts_with(b"mtd") || value.starts_with(b"ubi") {
             return Err(RootSpecError::Unsupported);
@@ -265,6 +272,9 @@ mod tests {
         assert_eq!(parse("PARTUUID=u/PARTNROFF= 3"), Ok(RootSpec::PartUuid { uuid: b"u", offset: 3 }));
         assert_eq!(parse("8:1"), dev(8, 1));
         assert_eq!(parse("259:0:7"), dev(259, 0));
+        assert_eq!(parse("/dev/disk/by-uuid/0a1b-2c3d"), Ok(RootSpec::Uuid(b"0a1b-2c3d")));
+        assert_eq!(parse("/dev/disk/by-partuuid/0badcafe-01"), Ok(RootSpec::PartUuid { uuid: b"0badcafe-01", offset: 0 }));
+        assert_eq!(parse("/dev/disk/by-uuid/"), Err(RootSpecError::Empty));
     }
 
     #[test]

@@ -63,16 +63,16 @@ pub(super) fn probe<R: ReadAt + ?Sized>(dev: &mut R) -> Result<Option<FsIdentity
     Ok(Some(id))
 }
 
-/// ext4 if it has a feature ext3 lacks, else ext3 if it has a journal, else ext2 (blkid's
-/// probes, which exclude each other). None for an external journal (blkid's jbd), an ext4dev
-/// test filesystem (not supported), and the one combination no probe takes.
+/// blkid's probes in its order: an external journal (jbd) and a test filesystem (blkid's
+/// ext4dev, whatever its features) are not supported; then ext4 if it has a feature ext3
+/// lacks, else ext3 if it has a journal, else ext2. None also for the one combination no
+/// probe takes (RECOVER without a journal).
 fn kind(compat: u32, incompat: u32, ro_compat: u32, flags: u32) -> Option<FsType> {
-    if incompat & INCOMPAT_JOURNAL_DEV != 0 {
+    if incompat & INCOMPAT_JOURNAL_DEV != 0 || flags & FLAGS_TEST_FILESYS != 0 {
         return None;
     }
-    let beyond_ext3 = ro_compat & !RO_COMPAT_EXT23 != 0 || incompat & !INCOMPAT_EXT3 != 0;
-    if beyond_ext3 {
-        return (flags & FLAGS_TEST_FILESYS == 0).then_some(FsType::Ext4);
+    if ro_compat & !RO_COMPAT_EXT23 != 0 || incompat & !INCOMPAT_EXT3 != 0 {
+        return Some(FsType::Ext4);
     }
     if compat & COMPAT_HAS_JOURNAL != 0 {
         return Some(FsType::Ext3);
@@ -92,6 +92,7 @@ mod tests {
         assert_eq!(kind(COMPAT_HAS_JOURNAL, 0x40 /* extents */, 0, 0), Some(FsType::Ext4));
         assert_eq!(kind(0, 0x40, 0, 0), Some(FsType::Ext4), "ext4 without a journal");
         assert_eq!(kind(0, 0x40, 0, FLAGS_TEST_FILESYS), None, "ext4dev");
+        assert_eq!(kind(0, 0, 0, FLAGS_TEST_FILESYS), None, "ext4dev too, for blkid");
         assert_eq!(kind(COMPAT_HAS_JOURNAL, INCOMPAT_JOURNAL_DEV, 0, 0), None, "an external journal");
         assert_eq!(kind(0, INCOMPAT_RECOVER, 0, 0), None);
     }

@@ -142,6 +142,24 @@ pub fn identify<R: ReadAt + ?Sized>(dev: &mut R) -> Result<Option<FsIdentity>, R
 mod tests {
     use super::*;
 
+    /// A device whose reads fail past `from`.
+    struct Failing {
+        from: u64,
+    }
+
+    impl ReadAt for Failing {
+        fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize, i32> {
+            if offset >= self.from { Err(5) } else { Ok(buf.len().min((self.from - offset) as usize)) }
+        }
+    }
+
+    #[test]
+    fn read_errors_are_reported_with_their_offset() {
+        assert_eq!(identify(&mut Failing { from: 0 }), Err(ReadError { offset: 0, errno: 5 }));
+        assert_eq!(identify(&mut Failing { from: 1000 }), Err(ReadError { offset: 1024, errno: 5 }), "ext at 1024");
+        assert_eq!(identify(&mut &[0u8; 100][..]), Ok(None), "a device too small for any superblock");
+    }
+
     #[test]
     fn module_aliases() {
         assert_eq!(FsType::Ext4.module_alias().as_bytes(), b"fs-ext4");

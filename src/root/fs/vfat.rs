@@ -196,3 +196,86 @@ fn fsinfo_valid<R: ReadAt + ?Sized>(dev: &mut R, bs: &[u8; 512], g: &Geometry) -
     let struct_sig = matches!(&fsinfo[484..488], b"rrAa" | b"\0\0\0\0");
     Ok(lead && struct_sig)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A FAT12 boot sector (1 reserved sector, 2 FATs of 1 sector, 16 root entries, so the
+    /// root directory is sector 3) and its root directory `entries`.
+    fn fat12(ext_boot_sign: u8, entries: &[[u8; 32]]) -> Vec<u8> {
+        let mut image = vec![0u8; 8 * 512];
+        image[..3].copy_from_slice(b"\xeb\x3c\x90");
+        image[SECTOR_SIZE..SECTOR_SIZE + 2].copy_from_slice(&512u16.to_le_bytes());
+        image[CLUSTER_SIZE] = 1;
+        image[RESERVED] = 1;
+        image[FATS] = 2;
+        image[DIR_ENTRIES] = 16;
+        image[SECTORS..SECTORS + 2].copy_from_slice(&64u16.to_le_bytes());
+        image[MEDIA] = 0xf8;
+        image[FAT_LENGTH] = 1;
+        image[FAT16_EXT_BOOT_SIGN] = ext_boot_sign;
+        image[FAT16_SERNO..FAT16_SERNO + 4].copy_from_slice(&[0xef, 0xbe, 0xad, 0xde]);
+        image[0x2b..0x36].copy_from_slice(b"BOOTSECTOR ");
+        image[FAT16_MAGIC..FAT16_MAGIC + 8].copy_from_slice(b"FAT12   ");
+        image[0x1fe..0x200].copy_from_slice(&[0x55, 0xaa]);
+        for (i, e) in entries.iter().enumerate() {
+            image[3 * 512 + 32 * i..][..32].copy_from_slice(e);
+        }
+        image
+    }
+
+    fn entry(name: &[u8; 11], attr: u8, cluster: u16) -> [u8; 32] {
+        let mut e = [0u8; 32];
+        e[..11].copy_from_slice(name);
+        e[11] = attr;
+        e[26..28].copy_from_slice(&cluster.to_le_bytes());
+        e
+    }
+
+    fn identity(image: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+        let id = probe(&mut &image[..]).unwrap()?;
+        Some((id.uuid.as_bytes().to_vec(), id.label.as_bytes().to_vec()))
+    }
+
+    #[test]
+    fn the_label_is_the_root_directorys_volume_entry() {
+        let entries = [
+            entry(b"\xe5DELETED   ", ATTR_VOLUME_ID, 0),
+            entry(b"LONG NAME  ", ATTR_LONG_NAME, 0),
+            entry(b"FILE    TXT", 0x20, 5),
+            entry(b"\x05LABEL     ", ATTR_VOLUME_ID | 0x20, 0),
+            entry(b"SECOND     ", ATTR_VOLUME_ID, 0),
+        ];
+        assert_eq!(identity(&fat12(0x29, &entries)), Some((b"DEAD-BEEF".to_vec(), b"\xe5LABEL".to_vec())));
+        // No volume entry: no LABEL (the boot sector's is blkid's LABEL_FATBOOT).
+        assert_eq!(identity(&fat12(0x29, &entries[2..3])), Some((b"DEAD-BEEF".to_vec(), Vec::new())));
+        // An end marker before the label ends the search.
+        let ended = [entry(b"FILE    TXT", 0x20, 5), [0; 32], entries[3]];
+        assert_eq!(identity(&fat12(0x29, &ended)).unwrap().1, b"");
+    }
+
+    #[test]
+    fn the_serial_needs_an_extended_boot_signature() {
+        assert_eq!(identity(&fat12(0x28, &[])).unwrap().0, b"DEAD-BEEF");
+        assert_eq!(identity(&fat12(0, &[])), Some((Vec::new(), Vec::new())));
+    }
+
+    #[test]
+    fn implausible_boot_sectors_are_not_fat() {
+        let good = fat12(0x29, &[]);
+        for (at, value, what) in
+            [(FATS, 0, "no FAT"), (MEDIA, 0x12, "media"), (CLUSTER_SIZE, 3, "cluster size"), (SECTOR_SIZE + 1, 0x03, "sector size")]
+        {
+            let mut image = good.clone();
+            image[at] = value;
+            assert_eq!(identity(&image), None, "{what}");
+        }
+        let mut short_magic = good.clone();
+        short_magic[FAT16_MAGIC..FAT16_MAGIC + 8].copy_from_slice(b"JFS     ");
+        assert_eq!(identity(&short_magic), None, "JFS's FAT-like header");
+        let mut bitlocker = good;
+        bitlocker[3..11].copy_from_slice(b"-FVE-FS-");
+        assert_eq!(identity(&bitlocker), None);
+    }
+}
