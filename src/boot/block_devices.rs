@@ -1,19 +1,19 @@
 //! The block devices the kernel has now: the entries of /sys/class/block with their `uevent`
 //! files, and their first bytes read from /dev (devtmpfs) for the root's identity.
 
+use super::file::read_into;
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use core::ops::ControlFlow;
 use modinit::root::{DevNum, DiskGeometry, ReadAt, Text};
 use modinit::uevent::uevent_file_field;
-use super::file::read_into;
 use rustix::fd::OwnedFd;
 use rustix::fs::{CWD, Mode, OFlags, RawDir, openat};
 use rustix::io::{Errno, pread};
 
 const CLASS_BLOCK: &CStr = c"/sys/class/block";
-/// The kernel's disk names are at most 31 bytes (DISK_NAME_LEN 32 with the NUL).
-const NAME_MAX: usize = 32;
+/// Disk names are at most 31 bytes (DISK_NAME_LEN); a partition's adds its number.
+const NAME_MAX: usize = 48;
 /// The floppy driver's major: opening a drive without a disk waits for the hardware, and udev
 /// does not probe floppies either.
 const FLOPPY_MAJOR: u32 = 2;
@@ -28,9 +28,17 @@ pub struct BlockDevice {
 }
 
 impl BlockDevice {
-    /// The kernel's name for it (DEVNAME), e.g. `sda1`; /dev/NAME is its node.
+    /// Its node's name under /dev (DEVNAME), e.g. `sda1` or `cciss/c0d0`.
     pub fn name(&self) -> &[u8] {
         self.name.as_bytes()
+    }
+
+    /// The kernel's name for it, as its directory in /sys/class/block: [`Self::name`] with
+    /// `/` as `!` (`cciss!c0d0`).
+    pub fn kernel_name(&self) -> Text<NAME_MAX> {
+        let mut name = Text::new();
+        self.name().iter().for_each(|&b| name.push(if b == b'/' { b'!' } else { b }));
+        name
     }
 
     /// The device whose sysfs directory is /sys/class/block/`dir` (a name, or a name with
@@ -53,7 +61,7 @@ impl BlockDevice {
     /// The whole disk a partition is on (its sysfs parent directory).
     pub fn disk(&self) -> Option<BlockDevice> {
         let mut dir = PathBuf::new();
-        dir.push(self.name())?;
+        dir.push(self.kernel_name().as_bytes())?;
         dir.push(b"/..")?;
         BlockDevice::read(dir.as_bytes())
     }
@@ -62,7 +70,7 @@ impl BlockDevice {
     pub fn geometry(&self) -> Option<DiskGeometry> {
         let number = |file: &[u8]| {
             let mut buf = [0u8; 32];
-            let text = read_into(sysfs_path(self.name(), file)?.as_cstr()?, &mut buf).ok()?;
+            let text = read_into(sysfs_path(self.kernel_name().as_bytes(), file)?.as_cstr()?, &mut buf).ok()?;
             decimal(text.trim_ascii_end())
         };
         let block_size = u32::try_from(number(b"/queue/logical_block_size")?).ok()?;

@@ -5,13 +5,13 @@
 //! another device are left alone) and only runs on a RAM filesystem, then `chdir /root`,
 //! `mount --move . /`, `chroot .`.
 
+use super::exec::{FALLBACK_INITS, nul_terminated};
 use super::log::{error, say};
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use modinit::errno::Describe;
 use modinit::line::Bytes;
 use rustix::fd::{AsFd, OwnedFd};
-use super::exec::{FALLBACK_INITS, nul_terminated};
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, RawDir, ResolveFlags, openat, openat2, statat, unlinkat};
 use rustix::io::Errno;
 use rustix::mount::mount_move;
@@ -94,11 +94,15 @@ struct Freed {
 fn free_initramfs() {
     let root = match open_dir(CWD, c"/") {
         Ok(fd) => fd,
-        Err(e) => return error!("cannot open / to free the initramfs: {}", Describe(e.raw_os_error())),
+        Err(e) => {
+            error!("cannot open / to free the initramfs: {}", Describe(e.raw_os_error()));
+            return;
+        }
     };
     let magic = rustix::fs::fstatfs(&root).map(|s| s.f_type);
     if !matches!(magic, Ok(RAMFS_MAGIC | TMPFS_MAGIC)) {
-        return error!("/ is not an initramfs (ramfs or tmpfs): its files are kept");
+        error!("/ is not an initramfs (ramfs or tmpfs): its files are kept");
+        return;
     }
     let Ok(device) = rustix::fs::fstat(&root).map(|s| s.st_dev) else { return };
     let mut freed = Freed::default();
@@ -138,9 +142,10 @@ fn delete_contents(dir: &OwnedFd, device: u64, depth: usize, freed: &mut Freed) 
         }
         let flags = if is_dir { AtFlags::REMOVEDIR } else { AtFlags::empty() };
         match unlinkat(dir, name, flags) {
+            Ok(()) if is_dir => {}
             Ok(()) => {
-                freed.files += u64::from(!is_dir);
-                freed.bytes += st.st_size as u64;
+                freed.files += 1;
+                freed.bytes += u64::try_from(st.st_size).unwrap_or(0);
             }
             Err(_) => freed.kept += 1,
         }
