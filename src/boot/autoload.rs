@@ -68,7 +68,12 @@ struct Round {
 impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
     /// Starts listening to uevents, then loads the modules the command line and
     /// modules-load.d name.
-    pub fn start(resolver: Option<&'r Resolver<'a>>, dir: &'r ModulesDir, opts: &BootOptions<'_>, kernel_log: &'k mut KernelLog) -> Self {
+    pub fn start(
+        resolver: Option<&'r Resolver<'a>>,
+        dir: &'r ModulesDir,
+        opts: &BootOptions<'_>,
+        kernel_log: &'k mut KernelLog,
+    ) -> Self {
         let started = Instant::now();
         if resolver.is_some() {
             register_modprobe_helper();

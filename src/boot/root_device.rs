@@ -93,8 +93,13 @@ fn check(spec: &RootSpec<'_>, device: &BlockDevice) -> Option<RootDevice> {
         None => None,
     };
     let name = device.kernel_name();
-    let candidate =
-        Candidate { name: name.as_bytes(), dev: device.number, fs: fs.as_ref(), partition: device.partition, entry: entry.as_ref() };
+    let candidate = Candidate {
+        name: name.as_bytes(),
+        dev: device.number,
+        fs: fs.as_ref(),
+        partition: device.partition,
+        entry: entry.as_ref(),
+    };
     // Its sysfs entry comes before its node in /dev: the node's uevent brings it back.
     let has_node = || rustix::fs::stat(device.node().as_cstr()).is_ok();
     (spec.matches(&candidate) && has_node()).then_some(RootDevice { device: *device, fs })

@@ -53,7 +53,12 @@ impl core::fmt::Display for MountError {
         match self {
             MountError::Options(e) => write!(f, "{e}"),
             MountError::Failed { fstype, errno } => {
-                write!(f, "mounting it as {} failed: {}", Bytes(fstype.as_cstr().to_bytes()), Describe(errno.raw_os_error()))
+                write!(
+                    f,
+                    "mounting it as {} failed: {}",
+                    Bytes(fstype.as_cstr().to_bytes()),
+                    Describe(errno.raw_os_error())
+                )
             }
             MountError::NoType => write!(f, "it holds no filesystem modinit knows and the kernel lists none to try"),
         }
@@ -99,7 +104,12 @@ fn mount_as_any(
         match mount(source, NEW_ROOT, fstype.as_cstr(), mount_flags, flags.data_cstr()) {
             Ok(()) => {
                 let mode = if flags.read_only() { "read-only" } else { "read-write" };
-                say!("mounted {} ({}) on {} {mode}", Bytes(source.to_bytes()), Bytes(fstype.as_cstr().to_bytes()), Bytes(NEW_ROOT.to_bytes()));
+                say!(
+                    "mounted {} ({}) on {} {mode}",
+                    Bytes(source.to_bytes()),
+                    Bytes(fstype.as_cstr().to_bytes()),
+                    Bytes(NEW_ROOT.to_bytes())
+                );
                 true
             }
             Err(errno) => {

@@ -50,11 +50,19 @@ impl core::fmt::Display for Failed {
 /// left; failing to move the root itself is an error.
 pub fn switch_root(init: Option<&[u8]>) -> Result<(), Failed> {
     if !has_init(init) {
-        return Err(Failed { what: "find init=, /sbin/init, /etc/init, /bin/init or /bin/sh on it", errno: Errno::NOENT });
+        return Err(Failed {
+            what: "find init=, /sbin/init, /etc/init, /bin/init or /bin/sh on it",
+            errno: Errno::NOENT,
+        });
     }
     for (from, to) in CARRIED {
         if let Err(e) = mount_move(from, to) {
-            error!("cannot move {} to {}: {}", Bytes(from.to_bytes()), Bytes(to.to_bytes()), Describe(e.raw_os_error()));
+            error!(
+                "cannot move {} to {}: {}",
+                Bytes(from.to_bytes()),
+                Bytes(to.to_bytes()),
+                Describe(e.raw_os_error())
+            );
         }
     }
     free_initramfs();

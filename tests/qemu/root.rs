@@ -188,7 +188,13 @@ fn root_with_a_wrong_uuid_times_out_into_on_error() {
 fn root_without_an_init_keeps_the_initramfs_for_on_error() {
     let mut tree = root_tree("root");
     tree.remove("sbin/init");
-    let r = boot_root_tree("root-no-init", DiskBus::VirtioBlk, root_disk(), &tree, "root=/dev/vda modinit.on_error=poweroff");
+    let r = boot_root_tree(
+        "root-no-init",
+        DiskBus::VirtioBlk,
+        root_disk(),
+        &tree,
+        "root=/dev/vda modinit.on_error=poweroff",
+    );
     let lines = r.modinit_lines();
     assert!(lines.iter().any(|l| l.starts_with("mounted /dev/vda (ext4) on /root")), "{lines:?}");
     let complaint = lines.iter().find(|l| l.contains("cannot find init="));

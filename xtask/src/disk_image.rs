@@ -106,7 +106,10 @@ mod tests {
         let image = dir.path().join("bare.img");
         ext4(&tree, &bare, 8, &image).unwrap();
         let id = blkid(&image, None);
-        assert!(id.contains(&format!("UUID={uuid}\n")) && id.contains("LABEL=root-test\n") && id.contains("TYPE=ext4\n"), "{id}");
+        assert!(
+            id.contains(&format!("UUID={uuid}\n")) && id.contains("LABEL=root-test\n") && id.contains("TYPE=ext4\n"),
+            "{id}"
+        );
         let cat = Command::new("debugfs").args(["-R", "cat /sbin/init"]).arg(&image).output().unwrap();
         assert_eq!(cat.stdout, b"#!/bin/sh\n");
 

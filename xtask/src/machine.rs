@@ -273,7 +273,9 @@ pub fn disk_args(bus: DiskBus, n: usize, image: &Path) -> Vec<String> {
         DiskBus::VirtioBlk => vec![format!("virtio-blk-pci,drive={drive}")],
         DiskBus::Sata => vec![format!("ahci,id=ahci-{drive}"), format!("ide-hd,drive={drive},bus=ahci-{drive}.0")],
         DiskBus::Nvme => vec![format!("nvme,drive={drive},serial=modinit-{drive}")],
-        DiskBus::Usb => vec![format!("qemu-xhci,id=xhci-{drive}"), format!("usb-storage,drive={drive},bus=xhci-{drive}.0")],
+        DiskBus::Usb => {
+            vec![format!("qemu-xhci,id=xhci-{drive}"), format!("usb-storage,drive={drive},bus=xhci-{drive}.0")]
+        }
     };
     let mut args = vec!["-drive".to_string(), format!("if=none,id={drive},format=raw,file={}", image.display())];
     for device in devices {

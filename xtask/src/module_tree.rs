@@ -84,7 +84,9 @@ pub fn subset(modules: &Path, names: &[&str], out: &Path) -> Result<PathBuf> {
     let by_name: std::collections::BTreeMap<String, &str> = deps.keys().map(|&rel| (module_name(rel), rel)).collect();
     let mut wanted = std::collections::BTreeSet::new();
     for name in names {
-        let rel = *by_name.get(&name.replace('-', "_")).with_context(|| format!("no module {name} in {}", modules.display()))?;
+        let rel = *by_name
+            .get(&name.replace('-', "_"))
+            .with_context(|| format!("no module {name} in {}", modules.display()))?;
         wanted.insert(rel);
         wanted.extend(deps.get(rel).into_iter().flatten());
     }
@@ -98,7 +100,8 @@ pub fn subset(modules: &Path, names: &[&str], out: &Path) -> Result<PathBuf> {
         fs::hard_link(modules.join(rel), &dest).or_else(|_| fs::copy(modules.join(rel), &dest).map(|_| ()))?;
     }
     let order = fs::read_to_string(modules.join("modules.order")).unwrap_or_default();
-    let kept: String = order.lines().filter(|l| wanted.iter().any(|w| module_stem(w) == Some(l))).map(|l| format!("{l}\n")).collect();
+    let kept: String =
+        order.lines().filter(|l| wanted.iter().any(|w| module_stem(w) == Some(l))).map(|l| format!("{l}\n")).collect();
     fs::write(tree.join("modules.order"), kept)?;
     for list in ["modules.builtin", "modules.builtin.modinfo"] {
         if modules.join(list).exists() {
