@@ -111,7 +111,8 @@ impl FsIdentity {
     fn set_uuid(&mut self, bytes: &[u8; 16]) {
         self.uuid = Text::new();
         if bytes.iter().any(|&b| b != 0) {
-            for (i, group) in [&bytes[..4], &bytes[4..6], &bytes[6..8], &bytes[8..10], &bytes[10..]].iter().enumerate() {
+            for (i, group) in [&bytes[..4], &bytes[4..6], &bytes[6..8], &bytes[8..10], &bytes[10..]].iter().enumerate()
+            {
                 if i > 0 {
                     self.uuid.push(b'-');
                 }
