@@ -4,7 +4,8 @@
 //! A missing tool skips its cases with a note (the packages: e2fsprogs, xfsprogs,
 //! btrfs-progs, dosfstools, squashfs-tools, erofs-utils, fdisk, gdisk).
 
-use modinit::root::{
+use modinit::modinfo::Modinfo;
+use modinit::root::{FsType, 
     Candidate, DevNum, DiskGeometry, FsIdentity, Partition, PartitionTable, ReadAt, RootSpec, TableKind, identify,
 };
 use std::collections::HashMap;
@@ -621,5 +622,31 @@ fn root_specs_find_the_partition_and_filesystem_blkid_names() {
         ("803".to_string(), "sda3"),
     ] {
         matches_only(&RootSpec::parse(value.as_bytes()).unwrap_or_else(|e| panic!("{value}: {e}")), device);
+    }
+}
+
+/// Each filesystem's `fs-TYPE` alias is carried by a module of the real Debian tree (ext2
+/// and ext3 by ext4.ko), so the boot can load the driver through the index.
+#[test]
+fn every_filesystem_alias_names_a_module_of_the_debian_tree() {
+    let Some(tree) = modinit_tests::real_module_tree() else { return };
+    let mut aliases = std::collections::BTreeSet::new();
+    let mut dirs = vec![tree.join("kernel/fs")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read_dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "ko") {
+                let image = std::fs::read(&path).expect("read");
+                let modinfo = Modinfo::from_elf(&image).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+                aliases.extend(modinfo.values(b"alias").map(<[u8]>::to_vec));
+            }
+        }
+    }
+    assert!(aliases.len() > 20, "the tree's filesystem modules have aliases: {}", aliases.len());
+    for fstype in FsType::ALL {
+        let alias = fstype.module_alias();
+        assert!(aliases.contains(alias.as_bytes()), "no module has alias {}", alias.as_bytes().escape_ascii());
     }
 }

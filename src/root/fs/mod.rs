@@ -27,6 +27,18 @@ pub enum FsType {
 }
 
 impl FsType {
+    /// Every type, in no particular order.
+    pub const ALL: [FsType; 8] = [
+        FsType::Ext2,
+        FsType::Ext3,
+        FsType::Ext4,
+        FsType::Xfs,
+        FsType::Btrfs,
+        FsType::Vfat,
+        FsType::Squashfs,
+        FsType::Erofs,
+    ];
+
     /// The name blkid reports as TYPE, which is also the type mount(2) takes.
     pub fn name(self) -> &'static str {
         match self {
