@@ -4,7 +4,8 @@
 //! A missing tool skips its cases with a note (the packages: e2fsprogs, xfsprogs,
 //! btrfs-progs, dosfstools, squashfs-tools, erofs-utils, fdisk, gdisk).
 
-use modinit::root::{
+use modinit::modinfo::Modinfo;
+use modinit::root::{FsType, 
     Candidate, DevNum, DiskGeometry, FsIdentity, Partition, PartitionTable, ReadAt, RootSpec, TableKind, identify,
 };
 use std::collections::HashMap;
@@ -107,9 +108,11 @@ fn compare_with_blkid(path: &Path, what: &str) -> Option<FsIdentity> {
         let field = |k: &str| theirs.get(k).cloned().unwrap_or_default();
         (t.clone(), field("UUID"), field("LABEL"))
     });
-    let got = ours.map(|id| (id.fstype.name().as_bytes().to_vec(), id.uuid.as_bytes().to_vec(), id.label.as_bytes().to_vec()));
+    let got = ours
+        .map(|id| (id.fstype.name().as_bytes().to_vec(), id.uuid.as_bytes().to_vec(), id.label.as_bytes().to_vec()));
     let show = |v: &Option<(Vec<u8>, Vec<u8>, Vec<u8>)>| {
-        v.as_ref().map(|(t, u, l)| (t.escape_ascii().to_string(), u.escape_ascii().to_string(), l.escape_ascii().to_string()))
+        v.as_ref()
+            .map(|(t, u, l)| (t.escape_ascii().to_string(), u.escape_ascii().to_string(), l.escape_ascii().to_string()))
     };
     assert_eq!(show(&got), show(&expected), "{what}: ours (left) and blkid's (right)");
     ours
@@ -182,7 +185,11 @@ fn ext_kinds_follow_blkid_for_any_feature_bits() {
         let what = format!("compat {compat:#x} incompat {incompat:#x} ro_compat {ro_compat:#x} flags {flags:#x}");
         seen.insert(compare_with_blkid(&path, &what).map(|id| id.fstype.name()));
     }
-    assert_eq!(seen.into_iter().collect::<Vec<_>>(), [None, Some("ext2"), Some("ext3"), Some("ext4")], "every outcome came up");
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        [None, Some("ext2"), Some("ext3"), Some("ext4")],
+        "every outcome came up"
+    );
 }
 
 #[test]
@@ -197,9 +204,19 @@ fn xfs_btrfs_vfat_squashfs_and_erofs_are_identified_as_blkid_does() {
     let tree = tree.to_str().expect("path").to_string();
     // (tool, what, image size, the command with IMG for the image)
     let cases: &[(&str, &str, u64, &[&str])] = &[
-        ("mkfs.xfs", "xfs v5", 300 << 20, &["mkfs.xfs", "-q", "-f", "-L", "x root", "-m", "uuid=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "IMG"]),
+        (
+            "mkfs.xfs",
+            "xfs v5",
+            300 << 20,
+            &["mkfs.xfs", "-q", "-f", "-L", "x root", "-m", "uuid=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "IMG"],
+        ),
         ("mkfs.xfs", "xfs v5, 4 KiB sectors", 300 << 20, &["mkfs.xfs", "-q", "-f", "-s", "size=4096", "IMG"]),
-        ("mkfs.xfs", "xfs v4, 4 KiB sectors", 300 << 20, &["mkfs.xfs", "-q", "-f", "-m", "crc=0", "-s", "size=4096", "-L", "twelve-chars", "IMG"]),
+        (
+            "mkfs.xfs",
+            "xfs v4, 4 KiB sectors",
+            300 << 20,
+            &["mkfs.xfs", "-q", "-f", "-m", "crc=0", "-s", "size=4096", "-L", "twelve-chars", "IMG"],
+        ),
         ("mkfs.btrfs", "btrfs", 200 << 20, &["mkfs.btrfs", "-q", "-f", "-L", "a btrfs label", "-U", UUID, "IMG"]),
         ("mkfs.btrfs", "btrfs with xxhash", 200 << 20, &["mkfs.btrfs", "-q", "-f", "--csum", "xxhash", "IMG"]),
         ("mkfs.vfat", "FAT12", 4 << 20, &["mkfs.vfat", "-F", "12", "-n", "FAT LABEL", "-i", "1234abcd", "IMG"]),
@@ -243,6 +260,16 @@ fn xfs_btrfs_vfat_squashfs_and_erofs_are_identified_as_blkid_does() {
     }
 }
 
+/// An image for [`changed_superblocks_are_judged_as_blkid_judges_them`]: the tool and
+/// command that make it (a sparse file of `size` bytes first, unless 0), and the byte ranges
+/// `[start, end)` to change.
+struct Mutant {
+    tool: &'static str,
+    size: u64,
+    args: &'static [&'static str],
+    ranges: &'static [(u64, u64)],
+}
+
 /// Superblocks without checksums, changed a byte or two at a time in the fields the probes
 /// read: blkid and we must agree on every one (whether it is still that filesystem, its
 /// UUID, its label).
@@ -256,17 +283,51 @@ fn changed_superblocks_are_judged_as_blkid_judges_them() {
     std::fs::create_dir_all(&tree).expect("tree");
     std::fs::write(tree.join("init"), b"#!/bin/sh\n").expect("tree");
     let tree = tree.to_str().expect("path");
-    // (tool, image size, the command, the byte ranges to change)
-    let cases: &[(&str, u64, &[&str], &[std::ops::Range<u64>])] = &[
+    let cases: &[Mutant] = &[
         // Not s_log_block_size (0x18): since 2.39 blkid refuses 256 and more, as we do.
-        ("mkfs.ext4", 4 << 20, &["mkfs.ext4", "-q", "-F", "-t", "ext2", "-L", "mutant", "IMG"], &[1024..1024 + 0x18, 1024 + 0x1c..1024 + 0x180]),
-        ("mkfs.vfat", 4 << 20, &["mkfs.vfat", "-F", "12", "-n", "MUTANT", "IMG"], &[0..0x60, 0x1fe..0x200]),
-        ("mkfs.vfat", 32 << 20, &["mkfs.vfat", "-F", "16", "-n", "MUTANT16", "IMG"], &[0..0x40, 0x1fe..0x200]),
-        ("mkfs.vfat", 64 << 20, &["mkfs.vfat", "-F", "32", "-n", "MUTANT32", "IMG"], &[0..0x60, 0x1fe..0x200, 512..516]),
-        ("mkfs.xfs", 300 << 20, &["mkfs.xfs", "-q", "-f", "-m", "crc=0", "-L", "mutant", "IMG"], &[0..228]),
-        ("mksquashfs", 0, &["mksquashfs", "TREE", "IMG", "-noappend", "-quiet"], &[0..32]),
+        Mutant {
+            tool: "mkfs.ext4",
+            size: 4 << 20,
+            args: &["mkfs.ext4", "-q", "-F", "-t", "ext2", "-L", "mutant", "IMG"],
+            ranges: &[(1024, 1024 + 0x18), (1024 + 0x1c, 1024 + 0x180)],
+        },
+        Mutant {
+            tool: "mkfs.vfat",
+            size: 4 << 20,
+            args: &["mkfs.vfat", "-F", "12", "-n", "MUTANT", "IMG"],
+            ranges: &[(0, 0x60), (0x1fe, 0x200)],
+        },
+        Mutant {
+            tool: "mkfs.vfat",
+            size: 32 << 20,
+            args: &["mkfs.vfat", "-F", "16", "-n", "MUTANT16", "IMG"],
+            ranges: &[(0, 0x40), (0x1fe, 0x200)],
+        },
+        Mutant {
+            tool: "mkfs.vfat",
+            size: 64 << 20,
+            args: &["mkfs.vfat", "-F", "32", "-n", "MUTANT32", "IMG"],
+            ranges: &[(0, 0x60), (0x1fe, 0x200), (512, 516)],
+        },
+        Mutant {
+            tool: "mkfs.xfs",
+            size: 300 << 20,
+            args: &["mkfs.xfs", "-q", "-f", "-m", "crc=0", "-L", "mutant", "IMG"],
+            ranges: &[(0, 228)],
+        },
+        Mutant {
+            tool: "mksquashfs",
+            size: 0,
+            args: &["mksquashfs", "TREE", "IMG", "-noappend", "-quiet"],
+            ranges: &[(0, 32)],
+        },
         // Not feature_compat and blkszbits (8-12): Debian 12's blkid checks neither.
-        ("mkfs.erofs", 0, &["mkfs.erofs", "--quiet", "-Enosbcrc", "IMG", "TREE"], &[1024..1024 + 8, 1024 + 13..1024 + 80]),
+        Mutant {
+            tool: "mkfs.erofs",
+            size: 0,
+            args: &["mkfs.erofs", "--quiet", "-Enosbcrc", "IMG", "TREE"],
+            ranges: &[(1024, 1024 + 8), (1024 + 13, 1024 + 80)],
+        },
     ];
     const CHANGES: usize = 300;
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
@@ -276,24 +337,35 @@ fn changed_superblocks_are_judged_as_blkid_judges_them() {
         x ^= x << 17;
         x % n
     };
-    for (i, (tool, size, args, ranges)) in cases.iter().enumerate() {
+    for (i, &Mutant { tool, size, args, ranges }) in cases.iter().enumerate() {
         if !have(tool) {
             continue;
         }
         let path = dir.path().join(format!("mutant{i}.img"));
-        if *size > 0 {
-            sparse(dir.path(), &format!("mutant{i}.img"), *size);
+        if size > 0 {
+            sparse(dir.path(), &format!("mutant{i}.img"), size);
         }
         let image = path.to_str().expect("path");
-        let cmd: Vec<&str> = args.iter().map(|&a| if a == "IMG" { image } else if a == "TREE" { tree } else { a }).collect();
+        let cmd: Vec<&str> = args
+            .iter()
+            .map(|&a| {
+                if a == "IMG" {
+                    image
+                } else if a == "TREE" {
+                    tree
+                } else {
+                    a
+                }
+            })
+            .collect();
         run(&cmd, b"");
         let file = std::fs::OpenOptions::new().read(true).write(true).open(&path).expect("open");
         let mut changed = 0;
         for _ in 0..CHANGES {
-            let range = &ranges[random(ranges.len() as u64) as usize];
-            let at = range.start + random(range.end - range.start);
+            let (start, end) = ranges[random(ranges.len() as u64) as usize];
+            let at = start + random(end - start);
             // Two bytes, or one at a range's end.
-            let width = if at + 2 <= range.end { 2 } else { 1 };
+            let width = if at + 2 <= end { 2 } else { 1 };
             let mut old = [0u8; 2];
             file.read_at(&mut old[..width], at).expect("read");
             let new: [u8; 2] = match random(4) {
@@ -306,7 +378,7 @@ fn changed_superblocks_are_judged_as_blkid_judges_them() {
             let what = format!("{tool}: {:02x?} at {at:#x} changed to {:02x?}", &old[..width], &new[..width]);
             let mut ro_compat = [0u8; 4];
             file.read_at(&mut ro_compat, 1024 + 0x64).expect("read");
-            if *tool == "mkfs.ext4" && u32::from_le_bytes(ro_compat) & 0x400 != 0 {
+            if tool == "mkfs.ext4" && u32::from_le_bytes(ro_compat) & 0x400 != 0 {
                 // metadata_csum turned on, with no checksum: Debian 12's blkid does not check.
                 assert_eq!(identify(&mut open(&path)), Ok(None), "{what}");
                 file.write_at(&old[..width], at).expect("write");
@@ -390,7 +462,8 @@ fn ours(path: &Path, logical_block_size: u32, unit: u64) -> (Option<TableKind>, 
     table
         .for_each(&mut disk, |p| {
             let name = String::from_utf16(&p.name[..p.name_len]).expect("UTF-16");
-            let row = Row { number: p.number, start: p.start / unit, sectors: p.size / unit, uuid: p.uuid.to_string(), name };
+            let row =
+                Row { number: p.number, start: p.start / unit, sectors: p.size / unit, uuid: p.uuid.to_string(), name };
             rows.push((row, *p));
             ControlFlow::Continue(())
         })
@@ -412,10 +485,12 @@ fn gpt_partitions_are_the_kernels_and_libblkids() {
         size=4096, type=L, name=\"a name of thirty-six characters long\"\n";
     run(&["sfdisk", "-q", path.to_str().expect("path")], script.as_bytes());
     let (kind, rows) = ours(&path, 512, 512);
-    assert_eq!(kind, Some(TableKind::Gpt { disk_guid: modinit::root::Text::from_bytes(b"11111111-2222-3333-4444-555555555555") }));
+    assert_eq!(
+        kind,
+        Some(TableKind::Gpt { disk_guid: modinit::root::Text::from_bytes(b"11111111-2222-3333-4444-555555555555") })
+    );
     assert_eq!(rows.iter().map(|(r, _)| r).collect::<Vec<_>>(), partx(&path).iter().collect::<Vec<_>>());
     assert_eq!(rows[1].1.kernel_name().as_bytes(), b"ramz 1", "the kernel keeps each unit's low 7 bits");
-
 }
 
 #[test]
@@ -426,7 +501,25 @@ fn gpt_made_by_sgdisk_and_damaged_gpts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = sparse(dir.path(), "sg.img", 32 << 20);
     let p = path.to_str().expect("path");
-    run(&["sgdisk", "-n", "1:2048:+1M", "-c", "1:boot", "-u", "1:01234567-89AB-CDEF-0123-456789ABCDEF", "-n", "3:0:+2M", "-c", "3:root", "-t", "3:8304", p], b"");
+    run(
+        &[
+            "sgdisk",
+            "-n",
+            "1:2048:+1M",
+            "-c",
+            "1:boot",
+            "-u",
+            "1:01234567-89AB-CDEF-0123-456789ABCDEF",
+            "-n",
+            "3:0:+2M",
+            "-c",
+            "3:root",
+            "-t",
+            "3:8304",
+            p,
+        ],
+        b"",
+    );
     let (_, rows) = ours(&path, 512, 512);
     assert_eq!(rows.iter().map(|(r, _)| r).collect::<Vec<_>>(), partx(&path).iter().collect::<Vec<_>>());
     assert_eq!(rows.iter().map(|(r, _)| r.number).collect::<Vec<_>>(), [1, 3], "an empty entry keeps its number");
@@ -476,7 +569,8 @@ fn root_specs_find_the_partition_and_filesystem_blkid_names() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let disk_path = sparse(dir.path(), "disk.img", 64 << 20);
-    let script = "label: gpt\nsize=8192, type=U, name=\"esp\"\nsize=32768, type=L, name=\"system\"\nsize=8192, type=L\n";
+    let script =
+        "label: gpt\nsize=8192, type=U, name=\"esp\"\nsize=32768, type=L, name=\"system\"\nsize=8192, type=L\n";
     run(&["sfdisk", "-q", disk_path.to_str().expect("path")], script.as_bytes());
     // The root filesystem, as a separate image: what the kernel's sda2 would hold.
     let fs_path = sparse(dir.path(), "root.img", 16 << 20);
@@ -528,5 +622,31 @@ fn root_specs_find_the_partition_and_filesystem_blkid_names() {
         ("803".to_string(), "sda3"),
     ] {
         matches_only(&RootSpec::parse(value.as_bytes()).unwrap_or_else(|e| panic!("{value}: {e}")), device);
+    }
+}
+
+/// Each filesystem's `fs-TYPE` alias is carried by a module of the real Debian tree (ext2
+/// and ext3 by ext4.ko), so the boot can load the driver through the index.
+#[test]
+fn every_filesystem_alias_names_a_module_of_the_debian_tree() {
+    let Some(tree) = modinit_tests::real_module_tree() else { return };
+    let mut aliases = std::collections::BTreeSet::new();
+    let mut dirs = vec![tree.join("kernel/fs")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read_dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "ko") {
+                let image = std::fs::read(&path).expect("read");
+                let modinfo = Modinfo::from_elf(&image).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+                aliases.extend(modinfo.values(b"alias").map(<[u8]>::to_vec));
+            }
+        }
+    }
+    assert!(aliases.len() > 20, "the tree's filesystem modules have aliases: {}", aliases.len());
+    for fstype in FsType::ALL {
+        let alias = fstype.module_alias();
+        assert!(aliases.contains(alias.as_bytes()), "no module has alias {}", alias.as_bytes().escape_ascii());
     }
 }

@@ -71,7 +71,9 @@ impl RootOptionError {
             RootOptionError::Root(RootSpecError::BadNumber) => {
                 "/dev/NAME, UUID=, LABEL=, PARTUUID=, PARTLABEL=, MAJ:MIN or a hex device number"
             }
-            RootOptionError::Root(RootSpecError::Unsupported) => "a block device (network, MTD, UBI roots are not supported)",
+            RootOptionError::Root(RootSpecError::Unsupported) => {
+                "a block device (network, MTD, UBI roots are not supported)"
+            }
             RootOptionError::Seconds => "a number of seconds",
         }
     }
@@ -194,7 +196,10 @@ mod tests {
     #[test]
     fn bad_values_are_reported_and_a_bad_root_is_kept() {
         let (opts, errors) = parse("root=PARTUUID= rootdelay=soon modinit.root_timeout_s=-1 ro=1");
-        assert_eq!(errors, [RootOptionError::Root(RootSpecError::BadPartUuid), RootOptionError::Seconds, RootOptionError::Seconds]);
+        assert_eq!(
+            errors,
+            [RootOptionError::Root(RootSpecError::BadPartUuid), RootOptionError::Seconds, RootOptionError::Seconds]
+        );
         assert_eq!(opts.spec(), Some(Err(RootSpecError::BadPartUuid)));
         assert_eq!((opts.delay_s, opts.wait), (0, RootWait::Seconds(30)));
     }

@@ -268,12 +268,18 @@ mod tests {
         assert_eq!(parse("LABEL=my root"), Ok(RootSpec::Label(b"my root")));
         assert_eq!(parse("PARTLABEL=system"), Ok(RootSpec::PartLabel(b"system")));
         assert_eq!(parse("PARTUUID=1234abcd-02"), Ok(RootSpec::PartUuid { uuid: b"1234abcd-02", offset: 0 }));
-        assert_eq!(parse("PARTUUID=1234abcd-02/PARTNROFF=-1"), Ok(RootSpec::PartUuid { uuid: b"1234abcd-02", offset: -1 }));
+        assert_eq!(
+            parse("PARTUUID=1234abcd-02/PARTNROFF=-1"),
+            Ok(RootSpec::PartUuid { uuid: b"1234abcd-02", offset: -1 })
+        );
         assert_eq!(parse("PARTUUID=u/PARTNROFF= 3"), Ok(RootSpec::PartUuid { uuid: b"u", offset: 3 }));
         assert_eq!(parse("8:1"), dev(8, 1));
         assert_eq!(parse("259:0:7"), dev(259, 0));
         assert_eq!(parse("/dev/disk/by-uuid/0a1b-2c3d"), Ok(RootSpec::Uuid(b"0a1b-2c3d")));
-        assert_eq!(parse("/dev/disk/by-partuuid/0badcafe-01"), Ok(RootSpec::PartUuid { uuid: b"0badcafe-01", offset: 0 }));
+        assert_eq!(
+            parse("/dev/disk/by-partuuid/0badcafe-01"),
+            Ok(RootSpec::PartUuid { uuid: b"0badcafe-01", offset: 0 })
+        );
         assert_eq!(parse("/dev/disk/by-uuid/"), Err(RootSpecError::Empty));
     }
 
@@ -290,15 +296,39 @@ mod tests {
 
     #[test]
     fn rejects_what_the_kernel_rejects() {
-        for bad in ["PARTUUID=", "PARTUUID=/PARTNROFF=1", "PARTUUID=u/PARTNROFF=1x", "PARTUUID=u/OTHER=1", "PARTUUID=u/PARTNROFF=+1"] {
+        for bad in [
+            "PARTUUID=",
+            "PARTUUID=/PARTNROFF=1",
+            "PARTUUID=u/PARTNROFF=1x",
+            "PARTUUID=u/OTHER=1",
+            "PARTUUID=u/PARTNROFF=+1",
+        ] {
             assert_eq!(parse(bad), Err(RootSpecError::BadPartUuid), "{bad}");
         }
-        for bad in ["", "0", "0:0", "8:", ":1", "8:1x", "4096:0", "0:1048576", "sda1", "8:1:2:3", "-1:1", "+8:1", "8:1:", "8:1:x"] {
+        for bad in [
+            "",
+            "0",
+            "0:0",
+            "8:",
+            ":1",
+            "8:1x",
+            "4096:0",
+            "0:1048576",
+            "sda1",
+            "8:1:2:3",
+            "-1:1",
+            "+8:1",
+            "8:1:",
+            "8:1:x",
+        ] {
             assert_eq!(parse(bad), Err(RootSpecError::BadNumber), "{bad}");
         }
         assert_eq!(parse("/dev/"), Err(RootSpecError::Empty));
         assert_eq!(parse("LABEL="), Err(RootSpecError::Empty));
-        assert_eq!(parse("/dev/0123456789012345678901234567890"), Ok(RootSpec::Name(b"0123456789012345678901234567890")));
+        assert_eq!(
+            parse("/dev/0123456789012345678901234567890"),
+            Ok(RootSpec::Name(b"0123456789012345678901234567890"))
+        );
         assert_eq!(parse("/dev/01234567890123456789012345678901"), Err(RootSpecError::NameTooLong));
         for unsupported in ["/dev/nfs", "/dev/cifs", "mtd0", "ubi0:rootfs"] {
             assert_eq!(parse(unsupported), Err(RootSpecError::Unsupported), "{unsupported}");

@@ -27,6 +27,18 @@ pub enum FsType {
 }
 
 impl FsType {
+    /// Every type, in no particular order.
+    pub const ALL: [FsType; 8] = [
+        FsType::Ext2,
+        FsType::Ext3,
+        FsType::Ext4,
+        FsType::Xfs,
+        FsType::Btrfs,
+        FsType::Vfat,
+        FsType::Squashfs,
+        FsType::Erofs,
+    ];
+
     /// The name blkid reports as TYPE, which is also the type mount(2) takes.
     pub fn name(self) -> &'static str {
         match self {
@@ -111,7 +123,8 @@ impl FsIdentity {
     fn set_uuid(&mut self, bytes: &[u8; 16]) {
         self.uuid = Text::new();
         if bytes.iter().any(|&b| b != 0) {
-            for (i, group) in [&bytes[..4], &bytes[4..6], &bytes[6..8], &bytes[8..10], &bytes[10..]].iter().enumerate() {
+            for (i, group) in [&bytes[..4], &bytes[4..6], &bytes[6..8], &bytes[8..10], &bytes[10..]].iter().enumerate()
+            {
                 if i > 0 {
                     self.uuid.push(b'-');
                 }

@@ -93,7 +93,9 @@ struct Geometry {
 
 /// blkid's `fat_valid_superblock()`, with its 32-bit arithmetic.
 fn fat_valid(bs: &[u8; 512], short_magic: bool) -> Option<Geometry> {
-    if short_magic && (bs[0x1fe..] != [0x55, 0xaa] || matches!(&bs[FAT16_MAGIC..FAT16_MAGIC + 8], b"JFS     " | b"HPFS    ")) {
+    if short_magic
+        && (bs[0x1fe..] != [0x55, 0xaa] || matches!(&bs[FAT16_MAGIC..FAT16_MAGIC + 8], b"JFS     " | b"HPFS    "))
+    {
         return None;
     }
     // BitLocker volumes carry a FAT-like boot sector.
@@ -156,7 +158,11 @@ fn volume_label<R: ReadAt + ?Sized>(dev: &mut R, offset: u64, entries: u32) -> R
 
 /// The volume label in the FAT32 root directory, whose clusters are followed through the
 /// first FAT for at most [`CHAIN_LIMIT`] clusters.
-fn fat32_volume_label<R: ReadAt + ?Sized>(dev: &mut R, bs: &[u8; 512], g: &Geometry) -> Result<Option<[u8; 11]>, ReadError> {
+fn fat32_volume_label<R: ReadAt + ?Sized>(
+    dev: &mut R,
+    bs: &[u8; 512],
+    g: &Geometry,
+) -> Result<Option<[u8; 11]>, ReadError> {
     let cluster_size = u32::from(bs[CLUSTER_SIZE]);
     let sector_size = u32::from(g.sector_size);
     let cluster_bytes = cluster_size * sector_size;
@@ -174,7 +180,9 @@ fn fat32_volume_label<R: ReadAt + ?Sized>(dev: &mut R, bs: &[u8; 512], g: &Geome
         // blkid reads a cluster's worth at the FAT entry and gives up if that fails.
         let fat_entry = u64::from(g.reserved) * u64::from(sector_size) + u64::from(next) * 4;
         let mut value = [0u8; 4];
-        if !read_exact(dev, fat_entry, &mut value)? || !read_exact(dev, fat_entry + u64::from(cluster_bytes) - 1, &mut [0])? {
+        if !read_exact(dev, fat_entry, &mut value)?
+            || !read_exact(dev, fat_entry + u64::from(cluster_bytes) - 1, &mut [0])?
+        {
             break;
         }
         next = u32::from_le_bytes(value) & 0x0fff_ffff;
@@ -264,9 +272,12 @@ mod tests {
     #[test]
     fn implausible_boot_sectors_are_not_fat() {
         let good = fat12(0x29, &[]);
-        for (at, value, what) in
-            [(FATS, 0, "no FAT"), (MEDIA, 0x12, "media"), (CLUSTER_SIZE, 3, "cluster size"), (SECTOR_SIZE + 1, 0x03, "sector size")]
-        {
+        for (at, value, what) in [
+            (FATS, 0, "no FAT"),
+            (MEDIA, 0x12, "media"),
+            (CLUSTER_SIZE, 3, "cluster size"),
+            (SECTOR_SIZE + 1, 0x03, "sector size"),
+        ] {
             let mut image = good.clone();
             image[at] = value;
             assert_eq!(identity(&image), None, "{what}");

@@ -49,9 +49,8 @@ fn plausible(sb: &[u8; SIZE]) -> bool {
     let (rextsize, agblocks, agcount) = (be32(sb, 80), be32(sb, 84), be32(sb, 88));
     let (sectsize, inodesize) = (be16(sb, 102), be16(sb, 104));
     let (blocklog, sectlog, inodelog, inopblog, imax_pct) = (sb[120], sb[121], sb[122], sb[123], sb[127]);
-    let log2_is = |size: u64, log: u8, range: core::ops::RangeInclusive<u8>| {
-        range.contains(&log) && size == 1u64 << log
-    };
+    let log2_is =
+        |size: u64, log: u8, range: core::ops::RangeInclusive<u8>| range.contains(&log) && size == 1u64 << log;
     // blkid multiplies these in 32 bits.
     let rtext = rextsize.wrapping_mul(blocksize);
     agcount != 0

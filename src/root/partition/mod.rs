@@ -118,10 +118,17 @@ impl PartitionTable {
             return Ok(None);
         }
         if let Some((disk_guid, entries)) = gpt::read(disk, geometry, &sector0)? {
-            return Ok(Some(PartitionTable { kind: TableKind::Gpt { disk_guid }, geometry, layout: Layout::Gpt(entries) }));
+            return Ok(Some(PartitionTable {
+                kind: TableKind::Gpt { disk_guid },
+                geometry,
+                layout: Layout::Gpt(entries),
+            }));
         }
-        Ok(mbr::signature(&sector0)
-            .map(|signature| PartitionTable { kind: TableKind::Mbr { signature }, geometry, layout: Layout::Mbr }))
+        Ok(mbr::signature(&sector0).map(|signature| PartitionTable {
+            kind: TableKind::Mbr { signature },
+            geometry,
+            layout: Layout::Mbr,
+        }))
     }
 
     pub fn kind(&self) -> TableKind {
@@ -310,12 +317,18 @@ mod tests {
         disk.entry(0, 1, 0x0c, 34, 66);
         assert_eq!(numbers(disk.partitions(512)), [1, 3]);
         let mut dev = disk.0.as_slice();
-        let table = PartitionTable::read(&mut dev, DiskGeometry { logical_block_size: 512, size: 1 << 20 }).unwrap().unwrap();
-        assert_eq!(table.kind(), TableKind::Gpt { disk_guid: Text::from_bytes(b"99999999-9999-9999-9999-999999999999") });
+        let table =
+            PartitionTable::read(&mut dev, DiskGeometry { logical_block_size: 512, size: 1 << 20 }).unwrap().unwrap();
+        assert_eq!(
+            table.kind(),
+            TableKind::Gpt { disk_guid: Text::from_bytes(b"99999999-9999-9999-9999-999999999999") }
+        );
         let p = table.partition(&mut dev, 3).unwrap().unwrap();
         assert_eq!((p.kernel_name().as_bytes(), p.name_len), (&b"c"[..], 1));
         let mut named = p;
-        for (i, unit) in [u16::from(b'R'), 0x00e9, 0x03b1, 0x0007, 0x007f, 0x0100, u16::from(b'x')].into_iter().enumerate() {
+        for (i, unit) in
+            [u16::from(b'R'), 0x00e9, 0x03b1, 0x0007, 0x007f, 0x0100, u16::from(b'x')].into_iter().enumerate()
+        {
             named.name[i] = unit;
             named.name_len = i + 1;
         }
