@@ -37,5 +37,6 @@ pub mod options;
 pub mod proc_modules;
 pub mod resolve;
 pub mod rmmod_args;
+pub mod root;
 pub mod string_set;
 pub mod uevent;

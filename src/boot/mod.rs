@@ -1,6 +1,7 @@
 //! The steps of the boot, one file each, in the order `main` runs them.
 
 pub mod autoload;
+pub mod block_devices;
 pub mod clock;
 pub mod coldplug;
 pub mod cmdline;
@@ -16,5 +17,8 @@ pub mod log;
 pub mod mount;
 pub mod on_error;
 pub mod probe;
+pub mod root_device;
+pub mod root_mount;
+pub mod switch_root;
 pub mod sysfs_module;
 pub mod uevents;

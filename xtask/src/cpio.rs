@@ -79,6 +79,25 @@ impl Archive {
         self.mtime = seconds;
     }
 
+    /// Writes the archive's tree into the existing directory `dir` (for `mkfs -d`); files get
+    /// their permissions, device nodes are refused (a disk's /dev is the kernel's devtmpfs).
+    pub fn extract_to(&self, dir: &std::path::Path) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        for (path, entry) in &self.entries {
+            let dest = dir.join(path);
+            match &entry.node {
+                Node::Dir => std::fs::create_dir_all(&dest)?,
+                Node::File(bytes) => std::fs::write(&dest, bytes)?,
+                Node::Symlink(target) => std::os::unix::fs::symlink(target, &dest)?,
+                Node::CharDev { .. } => return Err(io::Error::other(format!("{path}: device nodes are not extracted"))),
+            }
+            if !matches!(entry.node, Node::Symlink(_)) {
+                std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(entry.perm))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes the archive in newc format, ending with the TRAILER!!! entry.
     pub fn write_to(&self, out: &mut impl Write) -> io::Result<u64> {
         let mut written = 0;

@@ -5,6 +5,7 @@ pub mod bench_boot;
 pub mod build;
 pub mod corpus;
 pub mod cpio;
+pub mod disk_image;
 pub mod fuzz;
 pub mod index;
 pub mod initramfs;
