@@ -2,6 +2,7 @@
 //! [`Archive`]'s tree, bare or inside a GPT partition table (made by `sfdisk`).
 
 use crate::cpio::Archive;
+use crate::tools::run;
 use anyhow::{Context, Result, bail};
 use std::fs;
 use std::io::{Seek, SeekFrom, Write};
@@ -69,14 +70,6 @@ fn partitioned(fs_image: &Path, guid: &str, name: &str, size_mib: u64, out: &Pat
     }
     disk.seek(SeekFrom::Start(PARTITION_START))?;
     disk.write_all(&filesystem)?;
-    Ok(())
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    if !out.status.success() {
-        bail!("{cmd:?} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim());
-    }
     Ok(())
 }
 
