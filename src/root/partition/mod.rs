@@ -64,7 +64,8 @@ pub struct Partition {
     /// The GPT entry's name, UTF-16LE code units up to the first 0 (none for MBR).
     pub name: [u16; NAME_UNITS],
     pub name_len: usize,
-    /// Whether this is an MBR extended partition (the kernel's 1 KiB stub of it).
+    /// Whether this is an MBR extended partition: the kernel's device for it is a stub of its
+    /// first 1 KiB (one block on a 4 KiB disk), with no PARTUUID.
     pub extended: bool,
 }
 
@@ -135,7 +136,9 @@ impl PartitionTable {
         self.kind
     }
 
-    /// Calls `f` with each partition in number order until it returns `Break`.
+    /// Calls `f` with each partition until it returns `Break`, in the kernel's order: GPT
+    /// entries by number; MBR primary slots 1-4, each extended one followed by its logical
+    /// partitions (so `5` may come before `4`).
     pub fn for_each<R: ReadAt + ?Sized>(
         &self,
         disk: &mut R,
@@ -266,6 +269,17 @@ mod tests {
         assert_eq!(parts[1], (3, 100, 2, String::new()), "the extended partition's 1 KiB stub, no PARTUUID");
         assert_eq!(parts[2], (5, 110, 50, "0badcafe-05".to_string()));
         assert_eq!(parts[7].3, "0badcafe-0a", "the number in hex, as the kernel's %02x");
+    }
+
+    #[test]
+    fn logical_partitions_come_right_after_their_extended_slot() {
+        let mut disk = Disk::new(1 << 20);
+        disk.entry(0, 0, 0x05, 100, 100).entry(100, 0, 0x83, 1, 10).entry(0, 3, 0x83, 300, 10);
+        assert_eq!(numbers(disk.partitions(512)), [1, 5, 4], "the kernel's order of discovery");
+        let mut dev = disk.0.as_slice();
+        let table = PartitionTable::read(&mut dev, DiskGeometry { logical_block_size: 512, size: 1 << 20 });
+        let p4 = table.unwrap().unwrap().partition(&mut dev, 4).unwrap().unwrap();
+        assert_eq!((p4.start, p4.uuid.as_bytes()), (300 * 512, &b"00000000-04"[..]));
     }
 
     #[test]
