@@ -5,8 +5,9 @@
 //! btrfs-progs, dosfstools, squashfs-tools, erofs-utils, fdisk, gdisk).
 
 use modinit::modinfo::Modinfo;
-use modinit::root::{FsType, 
-    Candidate, DevNum, DiskGeometry, FsIdentity, Partition, PartitionTable, ReadAt, RootSpec, TableKind, identify,
+use modinit::root::{
+    Candidate, DevNum, DiskGeometry, FsIdentity, FsType, Partition, PartitionTable, ReadAt, RootSpec, TableKind,
+    identify,
 };
 use std::collections::HashMap;
 use std::fs::File;
@@ -523,6 +524,14 @@ fn gpt_made_by_sgdisk_and_damaged_gpts() {
     let (_, rows) = ours(&path, 512, 512);
     assert_eq!(rows.iter().map(|(r, _)| r).collect::<Vec<_>>(), partx(&path).iter().collect::<Vec<_>>());
     assert_eq!(rows.iter().map(|(r, _)| r.number).collect::<Vec<_>>(), [1, 3], "an empty entry keeps its number");
+    // A hybrid MBR (GPT partition 1 also in the MBR): still the GPT, for the kernel and libblkid.
+    run(&["sgdisk", "-h", "1", p], b"");
+    let mbr = std::fs::read(&path).expect("read");
+    let types: Vec<u8> = (0..4).map(|slot| mbr[0x1be + 16 * slot + 4]).collect();
+    assert!(types.contains(&0xee) && types.iter().any(|&t| t != 0 && t != 0xee), "a hybrid MBR: {types:02x?}");
+    let (kind, hybrid) = ours(&path, 512, 512);
+    assert!(matches!(kind, Some(TableKind::Gpt { .. })));
+    assert_eq!(hybrid.iter().map(|(r, _)| r).collect::<Vec<_>>(), partx(&path).iter().collect::<Vec<_>>());
 
     // A damaged primary header: the kernel (without `gpt`) and we see no partitions, and
     // the protective MBR keeps the MBR parser away too.
@@ -530,6 +539,19 @@ fn gpt_made_by_sgdisk_and_damaged_gpts() {
     image[512 + 40] ^= 1;
     std::fs::write(&path, &image).expect("write");
     assert_eq!(ours(&path, 512, 512).0, None);
+}
+
+/// Our MBR partitions are libblkid's, but for the extended partition, whose kernel device is
+/// a stub of 2 sectors with no PARTUUID.
+fn assert_same_mbr(rows: &[(Row, Partition)], theirs: &[Row]) {
+    assert_eq!(rows.len(), theirs.len(), "{rows:?} {theirs:?}");
+    for ((row, p), their) in rows.iter().zip(theirs) {
+        if p.extended {
+            assert_eq!((row.number, row.start, row.sectors, row.uuid.as_str()), (their.number, their.start, 2, ""));
+        } else {
+            assert_eq!(row, their);
+        }
+    }
 }
 
 #[test]
@@ -541,21 +563,18 @@ fn mbr_partitions_are_numbered_as_the_kernel_numbers_them() {
     let path = sparse(dir.path(), "mbr.img", 64 << 20);
     let script = "label: dos\nlabel-id: 0x0badcafe\n,4M,L\n,,E\n,4M,L\n,4M,L\n,4M,L\n,,L\n";
     run(&["sfdisk", "-q", path.to_str().expect("path")], script.as_bytes());
-    let (kind, rows) = ours(&path, 512, 512);
-    assert_eq!(kind, Some(TableKind::Mbr { signature: 0x0bad_cafe }));
-    let theirs = partx(&path);
-    assert_eq!(rows.len(), theirs.len());
-    for ((row, p), their) in rows.iter().zip(&theirs) {
-        if p.extended {
-            // The kernel's extended partition is a 1 KiB stub, with no PARTUUID.
-            assert_eq!((row.number, row.start, row.sectors, row.uuid.as_str()), (their.number, their.start, 2, ""));
-        } else {
-            assert_eq!(row, their);
-        }
+    let mut image = std::fs::read(&path).expect("read");
+    // The DOS, Windows and Linux extended types (sfdisk wrote 0x05).
+    for extended_type in [0x05, 0x0f, 0x85] {
+        image[0x1be + 16 + 4] = extended_type;
+        std::fs::write(&path, &image).expect("write");
+        let (kind, rows) = ours(&path, 512, 512);
+        assert_eq!(kind, Some(TableKind::Mbr { signature: 0x0bad_cafe }));
+        assert_same_mbr(&rows, &partx(&path));
     }
+    let rows = ours(&path, 512, 512).1;
     assert_eq!(rows.iter().map(|(r, _)| r.number).collect::<Vec<_>>(), [1, 2, 5, 6, 7, 8]);
     // Without its extended partition, a sector of logical ones is not read.
-    let mut image = std::fs::read(&path).expect("read");
     image[0x1be + 16 + 4] = 0x83;
     std::fs::write(&path, &image).expect("write");
     assert_eq!(ours(&path, 512, 512).1.iter().map(|(r, _)| r.number).collect::<Vec<_>>(), [1, 2]);
