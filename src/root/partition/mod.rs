@@ -94,15 +94,13 @@ impl Partition {
 /// A disk's partition table, checked once; its partitions are read from the disk on demand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartitionTable {
-    kind: TableKind,
-    geometry: DiskGeometry,
     layout: Layout,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layout {
-    Mbr,
-    Gpt(gpt::Entries),
+    Mbr { signature: u32, logical_block_size: u32 },
+    Gpt { disk_guid: Text<36>, entries: gpt::Entries },
 }
 
 /// The kernel's highest partition number + 1 (DISK_MAX_PARTS).
@@ -119,21 +117,18 @@ impl PartitionTable {
             return Ok(None);
         }
         if let Some((disk_guid, entries)) = gpt::read(disk, geometry, &sector0)? {
-            return Ok(Some(PartitionTable {
-                kind: TableKind::Gpt { disk_guid },
-                geometry,
-                layout: Layout::Gpt(entries),
-            }));
+            return Ok(Some(PartitionTable { layout: Layout::Gpt { disk_guid, entries } }));
         }
-        Ok(mbr::signature(&sector0).map(|signature| PartitionTable {
-            kind: TableKind::Mbr { signature },
-            geometry,
-            layout: Layout::Mbr,
-        }))
+        let logical_block_size = geometry.logical_block_size;
+        Ok(mbr::signature(&sector0)
+            .map(|signature| PartitionTable { layout: Layout::Mbr { signature, logical_block_size } }))
     }
 
     pub fn kind(&self) -> TableKind {
-        self.kind
+        match self.layout {
+            Layout::Mbr { signature, .. } => TableKind::Mbr { signature },
+            Layout::Gpt { disk_guid, .. } => TableKind::Gpt { disk_guid },
+        }
     }
 
     /// Calls `f` with each partition until it returns `Break`, in the kernel's order: GPT
@@ -144,10 +139,9 @@ impl PartitionTable {
         disk: &mut R,
         mut f: impl FnMut(&Partition) -> ControlFlow<()>,
     ) -> Result<(), ReadError> {
-        match (&self.layout, self.kind) {
-            (Layout::Gpt(entries), _) => entries.for_each(disk, &mut f),
-            (Layout::Mbr, TableKind::Mbr { signature }) => mbr::for_each(disk, self.geometry, signature, &mut f),
-            (Layout::Mbr, TableKind::Gpt { .. }) => Ok(()),
+        match &self.layout {
+            Layout::Gpt { entries, .. } => entries.for_each(disk, &mut f),
+            &Layout::Mbr { signature, logical_block_size } => mbr::for_each(disk, logical_block_size, signature, &mut f),
         }
     }
 
