@@ -11,6 +11,7 @@ use modinit::root::{
 };
 use std::collections::HashMap;
 use std::fs::File;
+use std::io::Read;
 use std::ops::ControlFlow;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -667,5 +668,91 @@ fn every_filesystem_alias_names_a_module_of_the_debian_tree() {
     for fstype in FsType::ALL {
         let alias = fstype.module_alias();
         assert!(aliases.contains(alias.as_bytes()), "no module has alias {}", alias.as_bytes().escape_ascii());
+    }
+}
+
+/// An image for [`a_changed_byte_under_a_superblock_checksum_is_refused`]: its tool and
+/// command, the byte range `[start, end)` its superblock checksum covers, and the checksum
+/// field (left alone).
+struct Checksummed {
+    tool: &'static str,
+    size: u64,
+    args: &'static [&'static str],
+    region: (usize, usize),
+    field: (usize, usize),
+}
+
+/// A checksummed superblock with any one byte of its checksummed region changed is no
+/// filesystem (as for newer blkid and for the kernel's mount); unchanged, it is one.
+#[test]
+fn a_changed_byte_under_a_superblock_checksum_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).expect("tree");
+    std::fs::write(tree.join("init"), b"#!/bin/sh\n").expect("tree");
+    let tree = tree.to_str().expect("path");
+    let cases = [
+        Checksummed {
+            tool: "mkfs.ext4",
+            size: 16 << 20,
+            args: &["mkfs.ext4", "-q", "-F", "IMG"],
+            region: (1024, 2044),
+            field: (2044, 2048),
+        },
+        Checksummed {
+            tool: "mkfs.btrfs",
+            size: 200 << 20,
+            args: &["mkfs.btrfs", "-q", "-f", "IMG"],
+            region: (65536 + 32, 65536 + 4096),
+            field: (65536, 65536 + 4),
+        },
+        Checksummed {
+            tool: "mkfs.xfs",
+            size: 300 << 20,
+            args: &["mkfs.xfs", "-q", "-f", "IMG"],
+            region: (0, 512),
+            field: (224, 228),
+        },
+        Checksummed {
+            tool: "mkfs.erofs",
+            size: 0,
+            args: &["mkfs.erofs", "--quiet", "IMG", "TREE"],
+            region: (1024, 4096),
+            field: (1028, 1032),
+        },
+    ];
+    for (i, Checksummed { tool, size, args, region: (start, end), field: (field_start, field_end) }) in
+        cases.into_iter().enumerate()
+    {
+        if !have(tool) {
+            continue;
+        }
+        let path = dir.path().join(format!("csum{i}.img"));
+        if size > 0 {
+            sparse(dir.path(), &format!("csum{i}.img"), size);
+        }
+        let image = path.to_str().expect("path");
+        let cmd: Vec<&str> = args
+            .iter()
+            .map(|&a| {
+                if a == "IMG" {
+                    image
+                } else if a == "TREE" {
+                    tree
+                } else {
+                    a
+                }
+            })
+            .collect();
+        run(&cmd, b"");
+        // The first 2 MiB hold every superblock (and btrfs's 1 MiB minimum).
+        let mut bytes = Vec::new();
+        File::open(&path).and_then(|f| f.take(2 << 20).read_to_end(&mut bytes)).expect("read");
+        assert!(identify(&mut bytes.as_slice()).expect("read").is_some(), "{tool}: the image itself");
+        for at in (start..end).step_by(7).filter(|at| !(field_start..field_end).contains(at)) {
+            bytes[at] ^= 0x20;
+            assert_eq!(identify(&mut bytes.as_slice()), Ok(None), "{tool}: byte {at:#x} changed");
+            bytes[at] ^= 0x20;
+        }
     }
 }
