@@ -5,11 +5,13 @@
 //! btrfs-progs, dosfstools, squashfs-tools, erofs-utils, fdisk, gdisk).
 
 use modinit::modinfo::Modinfo;
-use modinit::root::{FsType, 
-    Candidate, DevNum, DiskGeometry, FsIdentity, Partition, PartitionTable, ReadAt, RootSpec, TableKind, identify,
+use modinit::root::{
+    Candidate, DevNum, DiskGeometry, FsIdentity, FsType, Partition, PartitionTable, ReadAt, RootSpec, TableKind,
+    identify,
 };
 use std::collections::HashMap;
 use std::fs::File;
+use std::io::Read;
 use std::ops::ControlFlow;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -523,6 +525,14 @@ fn gpt_made_by_sgdisk_and_damaged_gpts() {
     let (_, rows) = ours(&path, 512, 512);
     assert_eq!(rows.iter().map(|(r, _)| r).collect::<Vec<_>>(), partx(&path).iter().collect::<Vec<_>>());
     assert_eq!(rows.iter().map(|(r, _)| r.number).collect::<Vec<_>>(), [1, 3], "an empty entry keeps its number");
+    // A hybrid MBR (GPT partition 1 also in the MBR): still the GPT, for the kernel and libblkid.
+    run(&["sgdisk", "-h", "1", p], b"");
+    let mbr = std::fs::read(&path).expect("read");
+    let types: Vec<u8> = (0..4).map(|slot| mbr[0x1be + 16 * slot + 4]).collect();
+    assert!(types.contains(&0xee) && types.iter().any(|&t| t != 0 && t != 0xee), "a hybrid MBR: {types:02x?}");
+    let (kind, hybrid) = ours(&path, 512, 512);
+    assert!(matches!(kind, Some(TableKind::Gpt { .. })));
+    assert_eq!(hybrid.iter().map(|(r, _)| r).collect::<Vec<_>>(), partx(&path).iter().collect::<Vec<_>>());
 
     // A damaged primary header: the kernel (without `gpt`) and we see no partitions, and
     // the protective MBR keeps the MBR parser away too.
@@ -530,6 +540,19 @@ fn gpt_made_by_sgdisk_and_damaged_gpts() {
     image[512 + 40] ^= 1;
     std::fs::write(&path, &image).expect("write");
     assert_eq!(ours(&path, 512, 512).0, None);
+}
+
+/// Our MBR partitions are libblkid's, but for the extended partition, whose kernel device is
+/// a stub of 2 sectors with no PARTUUID.
+fn assert_same_mbr(rows: &[(Row, Partition)], theirs: &[Row]) {
+    assert_eq!(rows.len(), theirs.len(), "{rows:?} {theirs:?}");
+    for ((row, p), their) in rows.iter().zip(theirs) {
+        if p.extended {
+            assert_eq!((row.number, row.start, row.sectors, row.uuid.as_str()), (their.number, their.start, 2, ""));
+        } else {
+            assert_eq!(row, their);
+        }
+    }
 }
 
 #[test]
@@ -541,21 +564,18 @@ fn mbr_partitions_are_numbered_as_the_kernel_numbers_them() {
     let path = sparse(dir.path(), "mbr.img", 64 << 20);
     let script = "label: dos\nlabel-id: 0x0badcafe\n,4M,L\n,,E\n,4M,L\n,4M,L\n,4M,L\n,,L\n";
     run(&["sfdisk", "-q", path.to_str().expect("path")], script.as_bytes());
-    let (kind, rows) = ours(&path, 512, 512);
-    assert_eq!(kind, Some(TableKind::Mbr { signature: 0x0bad_cafe }));
-    let theirs = partx(&path);
-    assert_eq!(rows.len(), theirs.len());
-    for ((row, p), their) in rows.iter().zip(&theirs) {
-        if p.extended {
-            // The kernel's extended partition is a 1 KiB stub, with no PARTUUID.
-            assert_eq!((row.number, row.start, row.sectors, row.uuid.as_str()), (their.number, their.start, 2, ""));
-        } else {
-            assert_eq!(row, their);
-        }
+    let mut image = std::fs::read(&path).expect("read");
+    // The DOS, Windows and Linux extended types (sfdisk wrote 0x05).
+    for extended_type in [0x05, 0x0f, 0x85] {
+        image[0x1be + 16 + 4] = extended_type;
+        std::fs::write(&path, &image).expect("write");
+        let (kind, rows) = ours(&path, 512, 512);
+        assert_eq!(kind, Some(TableKind::Mbr { signature: 0x0bad_cafe }));
+        assert_same_mbr(&rows, &partx(&path));
     }
+    let rows = ours(&path, 512, 512).1;
     assert_eq!(rows.iter().map(|(r, _)| r.number).collect::<Vec<_>>(), [1, 2, 5, 6, 7, 8]);
     // Without its extended partition, a sector of logical ones is not read.
-    let mut image = std::fs::read(&path).expect("read");
     image[0x1be + 16 + 4] = 0x83;
     std::fs::write(&path, &image).expect("write");
     assert_eq!(ours(&path, 512, 512).1.iter().map(|(r, _)| r.number).collect::<Vec<_>>(), [1, 2]);
@@ -648,5 +668,91 @@ fn every_filesystem_alias_names_a_module_of_the_debian_tree() {
     for fstype in FsType::ALL {
         let alias = fstype.module_alias();
         assert!(aliases.contains(alias.as_bytes()), "no module has alias {}", alias.as_bytes().escape_ascii());
+    }
+}
+
+/// An image for [`a_changed_byte_under_a_superblock_checksum_is_refused`]: its tool and
+/// command, the byte range `[start, end)` its superblock checksum covers, and the checksum
+/// field (left alone).
+struct Checksummed {
+    tool: &'static str,
+    size: u64,
+    args: &'static [&'static str],
+    region: (usize, usize),
+    field: (usize, usize),
+}
+
+/// A checksummed superblock with any one byte of its checksummed region changed is no
+/// filesystem (as for newer blkid and for the kernel's mount); unchanged, it is one.
+#[test]
+fn a_changed_byte_under_a_superblock_checksum_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).expect("tree");
+    std::fs::write(tree.join("init"), b"#!/bin/sh\n").expect("tree");
+    let tree = tree.to_str().expect("path");
+    let cases = [
+        Checksummed {
+            tool: "mkfs.ext4",
+            size: 16 << 20,
+            args: &["mkfs.ext4", "-q", "-F", "IMG"],
+            region: (1024, 2044),
+            field: (2044, 2048),
+        },
+        Checksummed {
+            tool: "mkfs.btrfs",
+            size: 200 << 20,
+            args: &["mkfs.btrfs", "-q", "-f", "IMG"],
+            region: (65536 + 32, 65536 + 4096),
+            field: (65536, 65536 + 4),
+        },
+        Checksummed {
+            tool: "mkfs.xfs",
+            size: 300 << 20,
+            args: &["mkfs.xfs", "-q", "-f", "IMG"],
+            region: (0, 512),
+            field: (224, 228),
+        },
+        Checksummed {
+            tool: "mkfs.erofs",
+            size: 0,
+            args: &["mkfs.erofs", "--quiet", "IMG", "TREE"],
+            region: (1024, 4096),
+            field: (1028, 1032),
+        },
+    ];
+    for (i, Checksummed { tool, size, args, region: (start, end), field: (field_start, field_end) }) in
+        cases.into_iter().enumerate()
+    {
+        if !have(tool) {
+            continue;
+        }
+        let path = dir.path().join(format!("csum{i}.img"));
+        if size > 0 {
+            sparse(dir.path(), &format!("csum{i}.img"), size);
+        }
+        let image = path.to_str().expect("path");
+        let cmd: Vec<&str> = args
+            .iter()
+            .map(|&a| {
+                if a == "IMG" {
+                    image
+                } else if a == "TREE" {
+                    tree
+                } else {
+                    a
+                }
+            })
+            .collect();
+        run(&cmd, b"");
+        // The first 2 MiB hold every superblock (and btrfs's 1 MiB minimum).
+        let mut bytes = Vec::new();
+        File::open(&path).and_then(|f| f.take(2 << 20).read_to_end(&mut bytes)).expect("read");
+        assert!(identify(&mut bytes.as_slice()).expect("read").is_some(), "{tool}: the image itself");
+        for at in (start..end).step_by(7).filter(|at| !(field_start..field_end).contains(at)) {
+            bytes[at] ^= 0x20;
+            assert_eq!(identify(&mut bytes.as_slice()), Ok(None), "{tool}: byte {at:#x} changed");
+            bytes[at] ^= 0x20;
+        }
     }
 }

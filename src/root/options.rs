@@ -65,15 +65,7 @@ impl RootOptionError {
     /// What the value should have been, for the warning.
     pub fn expected(self) -> &'static str {
         match self {
-            RootOptionError::Root(RootSpecError::BadPartUuid) => "PARTUUID=UUID or PARTUUID=UUID/PARTNROFF=N",
-            RootOptionError::Root(RootSpecError::Empty) => "a name after UUID=, LABEL=, PARTLABEL= or /dev/",
-            RootOptionError::Root(RootSpecError::NameTooLong) => "a /dev/ name of at most 31 bytes",
-            RootOptionError::Root(RootSpecError::BadNumber) => {
-                "/dev/NAME, UUID=, LABEL=, PARTUUID=, PARTLABEL=, MAJ:MIN or a hex device number"
-            }
-            RootOptionError::Root(RootSpecError::Unsupported) => {
-                "a block device (network, MTD, UBI roots are not supported)"
-            }
+            RootOptionError::Root(e) => e.expected(),
             RootOptionError::Seconds => "a number of seconds",
         }
     }

@@ -91,17 +91,22 @@ pub enum RootSpecError {
     Unsupported,
 }
 
+impl RootSpecError {
+    /// What the value should have been, e.g. for a warning about it.
+    pub fn expected(self) -> &'static str {
+        match self {
+            RootSpecError::BadPartUuid => "PARTUUID=UUID or PARTUUID=UUID/PARTNROFF=N",
+            RootSpecError::Empty => "a name after UUID=, LABEL=, PARTLABEL= or /dev/",
+            RootSpecError::NameTooLong => "a /dev/ name of at most 31 bytes",
+            RootSpecError::BadNumber => "/dev/NAME, UUID=, LABEL=, PARTUUID=, PARTLABEL=, MAJ:MIN or a hex device number",
+            RootSpecError::Unsupported => "a block device (network, MTD and UBI roots are not supported)",
+        }
+    }
+}
+
 impl fmt::Display for RootSpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RootSpecError::BadPartUuid => "PARTUUID= needs a UUID, optionally followed by /PARTNROFF=N",
-            RootSpecError::Empty => "the name after UUID=, LABEL=, PARTLABEL= or /dev/ is empty",
-            RootSpecError::NameTooLong => "a /dev/ name is at most 31 bytes",
-            RootSpecError::BadNumber => {
-                "not /dev/NAME, UUID=, LABEL=, PARTUUID=, PARTLABEL=, MAJ:MIN nor a hex device number"
-            }
-            RootSpecError::Unsupported => "network, MTD and UBI roots are not supported",
-        })
+        write!(f, "expected {}", self.expected())
     }
 }
 

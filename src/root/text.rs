@@ -61,7 +61,7 @@ impl<const N: usize> fmt::Display for Text<N> {
     }
 }
 
-/// Lower-case hex digits of `bytes` appended to `out`.
+/// The hex digits of `bytes` (upper or lower case) appended to `out`.
 pub(crate) fn push_hex<const N: usize>(out: &mut Text<N>, bytes: &[u8], upper: bool) {
     let digits: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
     for &b in bytes {

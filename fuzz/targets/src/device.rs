@@ -31,10 +31,10 @@ impl ReadAt for Device<'_> {
         if self.piece > 0 {
             n = n.min(self.piece);
         }
-        for (i, b) in buf[..n].iter_mut().enumerate() {
-            let at = usize::try_from(offset + i as u64).ok();
-            *b = at.and_then(|at| self.data.get(at)).copied().unwrap_or(0);
-        }
+        let start = usize::try_from(offset).map_or(self.data.len(), |o| o.min(self.data.len()));
+        let from_data = (self.data.len() - start).min(n);
+        buf[..from_data].copy_from_slice(&self.data[start..start + from_data]);
+        buf[from_data..n].fill(0);
         Ok(n)
     }
 }

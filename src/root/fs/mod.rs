@@ -52,9 +52,7 @@ impl FsType {
             FsType::Erofs => "erofs",
         }
     }
-}
 
-impl FsType {
     /// The module alias that loads this filesystem's driver (`fs-ext4`).
     pub fn module_alias(self) -> ModuleAlias {
         ModuleAlias::for_fstype(self.name().as_bytes()).unwrap_or_default()

@@ -98,7 +98,8 @@ fn fat_valid(bs: &[u8; 512], short_magic: bool) -> Option<Geometry> {
     {
         return None;
     }
-    // BitLocker volumes carry a FAT-like boot sector.
+    // BitLocker volumes carry a FAT-like boot sector (blkid also reads their metadata block
+    // to be sure; the signature is enough to leave them alone).
     if &bs[3..11] == b"-FVE-FS-" {
         return None;
     }

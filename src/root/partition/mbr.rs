@@ -1,6 +1,6 @@
 //! MBR ("dos") partition tables as the kernel reads them (block/partitions/msdos.c).
 
-use super::{DiskGeometry, PARTITION_LIMIT, Partition};
+use super::{PARTITION_LIMIT, Partition};
 use crate::root::read::{ReadAt, ReadError, le32, read_exact};
 use crate::root::text::push_hex;
 use core::ops::ControlFlow;
@@ -60,7 +60,7 @@ pub(super) fn signature(sector0: &[u8; 512]) -> Option<u32> {
 /// PARTUUID), then each extended partition's chain of logical partitions from 5.
 pub(super) fn for_each<R: ReadAt + ?Sized>(
     disk: &mut R,
-    geometry: DiskGeometry,
+    logical_block_size: u32,
     signature: u32,
     f: &mut dyn FnMut(&Partition) -> ControlFlow<()>,
 ) -> Result<(), ReadError> {
@@ -69,7 +69,7 @@ pub(super) fn for_each<R: ReadAt + ?Sized>(
         return Ok(());
     }
     // The kernel counts in 512-byte sectors; the table in logical blocks.
-    let scale = u64::from(geometry.logical_block_size / 512);
+    let scale = u64::from(logical_block_size / 512);
     let mut next_logical = 5;
     for (slot, e) in entries(&sector0).enumerate() {
         let (start, size) = (e.start * scale, e.sectors * scale);

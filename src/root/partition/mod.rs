@@ -64,7 +64,8 @@ pub struct Partition {
     /// The GPT entry's name, UTF-16LE code units up to the first 0 (none for MBR).
     pub name: [u16; NAME_UNITS],
     pub name_len: usize,
-    /// Whether this is an MBR extended partition (the kernel's 1 KiB stub of it).
+    /// Whether this is an MBR extended partition: the kernel's device for it is a stub of its
+    /// first 1 KiB (one block on a 4 KiB disk), with no PARTUUID.
     pub extended: bool,
 }
 
@@ -93,15 +94,13 @@ impl Partition {
 /// A disk's partition table, checked once; its partitions are read from the disk on demand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartitionTable {
-    kind: TableKind,
-    geometry: DiskGeometry,
     layout: Layout,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layout {
-    Mbr,
-    Gpt(gpt::Entries),
+    Mbr { signature: u32, logical_block_size: u32 },
+    Gpt { disk_guid: Text<36>, entries: gpt::Entries },
 }
 
 /// The kernel's highest partition number + 1 (DISK_MAX_PARTS).
@@ -118,33 +117,31 @@ impl PartitionTable {
             return Ok(None);
         }
         if let Some((disk_guid, entries)) = gpt::read(disk, geometry, &sector0)? {
-            return Ok(Some(PartitionTable {
-                kind: TableKind::Gpt { disk_guid },
-                geometry,
-                layout: Layout::Gpt(entries),
-            }));
+            return Ok(Some(PartitionTable { layout: Layout::Gpt { disk_guid, entries } }));
         }
-        Ok(mbr::signature(&sector0).map(|signature| PartitionTable {
-            kind: TableKind::Mbr { signature },
-            geometry,
-            layout: Layout::Mbr,
-        }))
+        let logical_block_size = geometry.logical_block_size;
+        Ok(mbr::signature(&sector0)
+            .map(|signature| PartitionTable { layout: Layout::Mbr { signature, logical_block_size } }))
     }
 
     pub fn kind(&self) -> TableKind {
-        self.kind
+        match self.layout {
+            Layout::Mbr { signature, .. } => TableKind::Mbr { signature },
+            Layout::Gpt { disk_guid, .. } => TableKind::Gpt { disk_guid },
+        }
     }
 
-    /// Calls `f` with each partition in number order until it returns `Break`.
+    /// Calls `f` with each partition until it returns `Break`, in the kernel's order: GPT
+    /// entries by number; MBR primary slots 1-4, each extended one followed by its logical
+    /// partitions (so `5` may come before `4`).
     pub fn for_each<R: ReadAt + ?Sized>(
         &self,
         disk: &mut R,
         mut f: impl FnMut(&Partition) -> ControlFlow<()>,
     ) -> Result<(), ReadError> {
-        match (&self.layout, self.kind) {
-            (Layout::Gpt(entries), _) => entries.for_each(disk, &mut f),
-            (Layout::Mbr, TableKind::Mbr { signature }) => mbr::for_each(disk, self.geometry, signature, &mut f),
-            (Layout::Mbr, TableKind::Gpt { .. }) => Ok(()),
+        match &self.layout {
+            Layout::Gpt { entries, .. } => entries.for_each(disk, &mut f),
+            &Layout::Mbr { signature, logical_block_size } => mbr::for_each(disk, logical_block_size, signature, &mut f),
         }
     }
 
@@ -266,6 +263,17 @@ mod tests {
         assert_eq!(parts[1], (3, 100, 2, String::new()), "the extended partition's 1 KiB stub, no PARTUUID");
         assert_eq!(parts[2], (5, 110, 50, "0badcafe-05".to_string()));
         assert_eq!(parts[7].3, "0badcafe-0a", "the number in hex, as the kernel's %02x");
+    }
+
+    #[test]
+    fn logical_partitions_come_right_after_their_extended_slot() {
+        let mut disk = Disk::new(1 << 20);
+        disk.entry(0, 0, 0x05, 100, 100).entry(100, 0, 0x83, 1, 10).entry(0, 3, 0x83, 300, 10);
+        assert_eq!(numbers(disk.partitions(512)), [1, 5, 4], "the kernel's order of discovery");
+        let mut dev = disk.0.as_slice();
+        let table = PartitionTable::read(&mut dev, DiskGeometry { logical_block_size: 512, size: 1 << 20 });
+        let p4 = table.unwrap().unwrap().partition(&mut dev, 4).unwrap().unwrap();
+        assert_eq!((p4.start, p4.uuid.as_bytes()), (300 * 512, &b"00000000-04"[..]));
     }
 
     #[test]
