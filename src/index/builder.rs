@@ -157,6 +157,10 @@ fn normalized_name(name: &[u8]) -> Vec<u8> {
 fn order_modules<'f>(modules: &'f [ModuleFacts], tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) -> Vec<Loadable<'f>> {
     let mut files: Vec<Loadable<'f>> = Vec::new();
     for facts in modules {
+        if !stays_inside(&facts.path) {
+            warn(BuildWarning(format!("{}: not a path inside the modules directory, skipped", lossy(&facts.path))));
+            continue;
+        }
         let (dir, file) = match facts.path.iter().rposition(|&b| b == b'/') {
             Some(i) => (&facts.path[..i], &facts.path[i + 1..]),
             None => (&facts.path[..0], &facts.path[..]),
@@ -185,6 +189,12 @@ fn order_modules<'f>(modules: &'f [ModuleFacts], tree: &TreeFiles, warn: &mut dy
         fresh
     });
     files
+}
+
+/// A relative path without `.`, `..` or empty components: it names a file inside the
+/// directory it is relative to.
+fn stays_inside(path: &[u8]) -> bool {
+    path.split(|&b| b == b'/').all(|part| !part.is_empty() && !crate::index::format::is_dot_or_dot_dot(part))
 }
 
 /// Each module's dependencies in load order, computed as depmod does: a symbol's owner is
@@ -433,6 +443,27 @@ mod tests {
         assert_eq!(c.softdeps[1], (b"ahci".to_vec(), b"libahci".to_vec(), b"".to_vec()));
         assert!(warnings.iter().any(|w| w.contains("Unmatched bracket in bad[")), "{warnings:?}");
         assert!(warnings.iter().any(|w| w.contains("zz.conf line 3") && w.contains("install")), "{warnings:?}");
+    }
+
+    /// Module files are read from inside the modules dir, and the boot loads them from
+    /// there: a path that could lead elsewhere never reaches the index.
+    #[test]
+    fn paths_leaving_the_modules_dir_are_skipped() {
+        let modules = [
+            facts("/lib/modules/evil.ko", &[], &[]),
+            facts("../evil.ko", &[], &[]),
+            facts("kernel/../../evil.ko", &[], &[]),
+            facts("kernel/./x.ko", &[], &[]),
+            facts("kernel//y.ko", &[], &[]),
+            facts("kernel/fine.ko", &[], &[]),
+        ];
+        let mut warnings = vec![];
+        let c = build(&modules, &TreeFiles::default(), &mut |w| warnings.push(w.0));
+        assert_eq!(names(&c, &[0]), ["fine"]);
+        assert_eq!(c.modules.len(), 1);
+        assert_eq!(warnings.len(), 5, "{warnings:?}");
+        assert!(warnings[0].starts_with("/lib/modules/evil.ko: not a path inside the modules directory"), "{warnings:?}");
+        assert!(crate::index::Index::open(&crate::index::writer::write(&c).unwrap()).is_ok());
     }
 
     /// Found by fuzzing (fuzz/targets/src/index_built.rs): such lines made builtins without a
