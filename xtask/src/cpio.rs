@@ -60,6 +60,16 @@ impl Archive {
         self.entries.contains_key(path.trim_start_matches('/'))
     }
 
+    /// The entry at `path`, if any.
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        self.entries.get(path.trim_start_matches('/')).map(|e| &e.node)
+    }
+
+    /// Every path in the archive (without leading `/`), in order.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+
     /// Writes the archive in newc format, ending with the TRAILER!!! entry.
     pub fn write_to(&self, out: &mut impl Write) -> io::Result<u64> {
         let mut written = 0;

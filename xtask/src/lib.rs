@@ -5,6 +5,7 @@ pub mod build;
 pub mod corpus;
 pub mod cpio;
 pub mod fuzz;
+pub mod image_edit;
 pub mod index;
 pub mod initramfs;
 pub mod kernel;
