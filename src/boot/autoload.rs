@@ -10,7 +10,7 @@ use super::clock::Instant;
 use super::file::write_once;
 use super::coldplug;
 use super::index_file::ModulesDir;
-use super::kernel_log::KernelLog;
+use super::kernel_log::{KernelLog, UnknownSymbols};
 use super::probe::{Blacklist, Event, Probed, Prober};
 use super::log::{error, say, warning};
 use super::uevents::UeventSocket;
@@ -124,7 +124,11 @@ impl<'a> Loader<'_, 'a> {
         for f in found[..n].iter().flatten() {
             let (quiet, summary) = (self.quiet, &mut self.summary);
             let probed = self.prober.probe(f, key.as_bytes(), b"", Blacklist::All, &mut |e| {
-                report(e, key.as_bytes(), quiet, summary);
+                let unknown = match &e {
+                    Event::Failed { name, failure, .. } if failure.may_be_unknown_symbols() => Some(kernel_log.unknown_symbols(name)),
+                    _ => None,
+                };
+                report(e, key.as_bytes(), quiet, summary, unknown);
                 kernel_log.drain();
             });
             match (probed, f.target) {
@@ -153,14 +157,26 @@ fn register_modprobe_helper() {
 }
 
 /// Counts an event and says what needs saying: each module loaded (unless `quiet`), each
-/// failure that matters. A driver finding no device, or a softdep failing, is not a failure.
-fn report(event: Event<'_>, key: &[u8], quiet: bool, summary: &mut Summary) {
+/// failure that matters. A driver finding no device, or a softdep failing, is not a failure;
+/// a module the kernel logged `unknown` missing symbols for is.
+fn report(event: Event<'_>, key: &[u8], quiet: bool, summary: &mut Summary, unknown: Option<UnknownSymbols>) {
     match event {
         Event::Loaded { name, ms } => {
             summary.loaded += 1;
             if !quiet {
                 say!("loaded {} ({}) in {ms} ms", Bytes(name), Bytes(key));
             }
+        }
+        Event::Failed { name, path, required: true, .. } if let Some(u) = unknown.filter(|u| u.count > 0) => {
+            summary.failed += 1;
+            let path = path.map_or(&b"?"[..], CStr::to_bytes);
+            error!(
+                "cannot load {} ({}): unknown symbol {} and {} more: a module it needs is missing, or not in the index (see dmesg)",
+                Bytes(name),
+                Bytes(path),
+                Bytes(u.first()),
+                u.count - 1
+            );
         }
         Event::Failed { failure, .. } if failure.is_quiet() => summary.skipped += 1,
         Event::Failed { name, path, failure, required: true } => {

@@ -42,6 +42,11 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// The kernel's answer when the module needs symbols nobody exports (or it has no device).
+    pub fn may_be_unknown_symbols(&self) -> bool {
+        matches!(self, Failure::Kernel(e) if e.may_be_unknown_symbols())
+    }
+
     /// A failure that is part of normal operation: loaded already, or no device for it.
     pub fn is_quiet(&self) -> bool {
         matches!(self, Failure::Kernel(e) if e.is_no_device())

@@ -86,10 +86,9 @@ fn broken_module_files_are_each_reported_and_the_rest_loads() {
             ("ifb", "decompresses to 314572800 bytes, more than the limit of 268435456"),
             ("nlmon", "more than the 67108864 available"),
             ("minix", "ENOENT (No such file or directory)"),
-            ("vfat", "Unknown symbol"),
+            ("vfat", ": unknown symbol fat_"),
         ],
     );
-    assert!(line(&r, "cannot load vfat (").contains("fat_"), "the missing symbols are named");
     assert!(line(&r, "done: ").starts_with("done: loaded=1 builtin=0 skipped=0 failed=8 "));
     assert_eq!(modules(&r), ["tunnel4"]);
 }
