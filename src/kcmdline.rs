@@ -105,6 +105,36 @@ pub fn for_each_entry<'a>(cmdline: &'a [u8], mut found: impl FnMut(KcmdlineEntry
     }
 }
 
+/// Whether the command line's `modprobe.blacklist=` names module `name` (kmod compares each
+/// entry as written with the module's normalized name).
+pub fn blacklists(cmdline: &[u8], name: &[u8]) -> bool {
+    let mut listed = false;
+    for_each_entry(cmdline, |e| {
+        if let KcmdlineEntry::Blacklist(entry) = e {
+            listed |= crate::name::module_name(name).eq(entry.iter().copied());
+        }
+    });
+    listed
+}
+
+/// The command line's options for module `name` as kmod joins them: the text of each
+/// `NAME.PARAM[=VALUE]` whose NAME is `name` (both normalized), in order, separated by
+/// spaces, handed to `piece` in pieces.
+pub fn options_for(cmdline: &[u8], name: &[u8], mut piece: impl FnMut(&[u8])) {
+    let mut first = true;
+    for_each_entry(cmdline, |e| {
+        if let KcmdlineEntry::Option(o) = e
+            && crate::name::same_module_name(o.module, name)
+        {
+            if !first {
+                piece(b" ");
+            }
+            first = false;
+            o.text.iter().for_each(|p| piece(p));
+        }
+    });
+}
+
 fn emit<'a>(
     line: &'a [u8],
     module: usize,
@@ -165,5 +195,18 @@ mod tests {
         assert_eq!(entries(r#"parport.dyndbg="file a.c +p" x"#), [r#"parport: dyndbg="file a.c +p""#]);
         assert_eq!(entries(r#""parport.dyndbg=file a.c +p" x"#), [r#"parport: dyndbg="file a.c +p""#]);
         assert_eq!(entries(r#"m"x.p=1 m.p="unterminated"#), Vec::<String>::new());
+    }
+
+    #[test]
+    fn blacklist_and_options_for_one_module() {
+        let line = b"quiet modprobe.blacklist=e1000,snd_hda_intel dummy.numdummies=2 loop.max_loop=8 dummy.x=\"a b\"";
+        assert!(blacklists(line, b"e1000") && blacklists(line, b"snd-hda-intel"));
+        assert!(!blacklists(line, b"e1000e") && !blacklists(line, b"dummy"));
+        let mut text = Vec::new();
+        options_for(line, b"dummy", |p| text.extend_from_slice(p));
+        assert_eq!(String::from_utf8(text).unwrap(), "numdummies=2 x=\"a b\"");
+        let mut text = Vec::new();
+        options_for(line, b"tun", |p| text.extend_from_slice(p));
+        assert!(text.is_empty());
     }
 }

@@ -33,8 +33,9 @@ fn main(args: sys::start::StartArgs) -> ! {
     let mut kernel_log = boot::kernel_log::KernelLog::open(&opts);
 
     let modules_dir = boot::index_file::ModulesDir::of_running_kernel();
-    if let Some(index) = boot::index_file::open_boot_index(&modules_dir) {
-        boot::autoload::run(&Resolver { index, cmdline }, &modules_dir, &opts, &mut kernel_log);
+    match boot::index_file::open_boot_index(&modules_dir) {
+        Some(index) => boot::autoload::run(&Resolver { index, cmdline }, &modules_dir, &opts, &mut kernel_log),
+        None => boot::without_index::load_named_modules(cmdline, &modules_dir, &mut kernel_log),
     }
 
     kernel_log.finish();

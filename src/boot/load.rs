@@ -68,33 +68,57 @@ impl fmt::Display for Failure {
 
 /// Loads the module file `path`, stored with `compression`, with `params`.
 pub fn load(path: &CStr, compression: Compression, params: &CStr) -> Result<(), Failure> {
-    let file = open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(Failure::File)?;
-    match compression {
-        Compression::None => insert(&file, params, 0),
-        Compression::Xz if kernel_decompresses(b"xz") => insert(&file, params, MODULE_INIT_COMPRESSED_FILE),
-        Compression::Xz => Err(Failure::XzUnsupported),
-        Compression::Gzip | Compression::Zstd => {
-            let compressed = Mapping::of_file(&file, compression)?;
-            let size = decompress::decompressed_size(compressed.bytes(), MAX_MODULE_BYTES).map_err(Failure::Decompress)?;
-            // A full arena would be fatal: refuse what might not fit before decoding.
-            decompress::heap_needed(compressed.bytes(), crate::sys::arena::capacity()).map_err(Failure::Decompress)?;
-            let memfd = memfd_create(c"modinit-module", MemfdFlags::CLOEXEC).map_err(Failure::Memory)?;
-            ftruncate(&memfd, size as u64).map_err(Failure::Memory)?;
-            let mut image = Mapping::writable(&memfd, size)?;
-            decompress::decompress_into(compressed.bytes(), image.bytes_mut()).map_err(Failure::Decompress)?;
-            drop(compressed);
-            match insert(&memfd, params, 0) {
-                Err(Failure::Kernel(LoadError(e))) if e == Errno::NOSYS.raw_os_error() => {
-                    init_module(image.bytes_mut(), params).map_err(|e| Failure::Kernel(LoadError(e.raw_os_error())))
-                }
-                other => other,
+    Image::open(path, compression, false)?.insert(params)
+}
+
+/// A module ready for the kernel: the file itself, or its decompressed image in a memfd.
+pub struct Image {
+    fd: OwnedFd,
+    /// The ELF image's bytes, when decompressed or asked for.
+    bytes: Option<Mapping>,
+    flags: i32,
+}
+
+impl Image {
+    /// Opens `path` and, for gzip and zstd, decompresses it into a memfd. `map` also maps a
+    /// plain module, so that [`Image::elf`] has its bytes.
+    pub fn open(path: &CStr, compression: Compression, map: bool) -> Result<Image, Failure> {
+        let file = open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(Failure::File)?;
+        match compression {
+            Compression::None => {
+                let bytes = if map { Some(Mapping::of_file(&file, compression)?) } else { None };
+                Ok(Image { fd: file, bytes, flags: 0 })
+            }
+            Compression::Xz if kernel_decompresses(b"xz") => Ok(Image { fd: file, bytes: None, flags: MODULE_INIT_COMPRESSED_FILE }),
+            Compression::Xz => Err(Failure::XzUnsupported),
+            Compression::Gzip | Compression::Zstd => {
+                let compressed = Mapping::of_file(&file, compression)?;
+                let size = decompress::decompressed_size(compressed.bytes(), MAX_MODULE_BYTES).map_err(Failure::Decompress)?;
+                // A full arena would be fatal: refuse what might not fit before decoding.
+                decompress::heap_needed(compressed.bytes(), crate::sys::arena::capacity()).map_err(Failure::Decompress)?;
+                let memfd = memfd_create(c"modinit-module", MemfdFlags::CLOEXEC).map_err(Failure::Memory)?;
+                ftruncate(&memfd, size as u64).map_err(Failure::Memory)?;
+                let mut image = Mapping::writable(&memfd, size)?;
+                decompress::decompress_into(compressed.bytes(), image.bytes_mut()).map_err(Failure::Decompress)?;
+                Ok(Image { fd: memfd, bytes: Some(image), flags: 0 })
             }
         }
     }
-}
 
-fn insert(fd: &OwnedFd, params: &CStr, flags: i32) -> Result<(), Failure> {
-    finit_module(fd, params, flags).map_err(|e| Failure::Kernel(LoadError(e.raw_os_error())))
+    /// The module's ELF bytes; None for a file the kernel decompresses itself.
+    pub fn elf(&self) -> Option<&[u8]> {
+        self.bytes.as_ref().map(Mapping::bytes)
+    }
+
+    /// Hands the module to the kernel with `params`. The force flags (ignore vermagic or
+    /// modversions) are never passed: `flags` is 0 or MODULE_INIT_COMPRESSED_FILE.
+    pub fn insert(mut self, params: &CStr) -> Result<(), Failure> {
+        let kernel = |e: Errno| Failure::Kernel(LoadError(e.raw_os_error()));
+        match (finit_module(&self.fd, params, self.flags), self.bytes.as_mut()) {
+            (Err(Errno::NOSYS), Some(image)) => init_module(image.bytes_mut(), params).map_err(kernel),
+            (result, _) => result.map_err(kernel),
+        }
+    }
 }
 
 /// Whether /sys/module/compression names `algorithm` (Linux >= 6.4, CONFIG_MODULE_DECOMPRESS).

@@ -15,3 +15,4 @@ pub mod mount;
 pub mod on_error;
 pub mod probe;
 pub mod uevents;
+pub mod without_index;

@@ -11,6 +11,7 @@ use crate::decompress::Compression;
 use crate::elf::Elf;
 use crate::elf_symbols::{dependency_symbols, exported_symbols};
 use crate::modinfo::Modinfo;
+use crate::module_list::stays_inside;
 use crate::name::module_name;
 use super::writer::{IndexContents, ModuleEntry};
 use crate::config::{ConfigFile, ConfigWarning, Directive, insert_module_dir_file, parse_modprobe_d, parse_modules_load_d};
@@ -189,12 +190,6 @@ fn order_modules<'f>(modules: &'f [ModuleFacts], tree: &TreeFiles, warn: &mut dy
         fresh
     });
     files
-}
-
-/// A relative path without `.`, `..` or empty components: it names a file inside the
-/// directory it is relative to.
-fn stays_inside(path: &[u8]) -> bool {
-    path.split(|&b| b == b'/').all(|part| !part.is_empty() && !crate::index::format::is_dot_or_dot_dot(part))
 }
 
 /// Each module's dependencies in load order, computed as depmod does: a symbol's owner is

@@ -92,3 +92,90 @@ fn broken_module_files_are_each_reported_and_the_rest_loads() {
     assert!(line(&r, "done: ").starts_with("done: loaded=1 builtin=0 skipped=0 failed=8 "));
     assert_eq!(modules(&r), ["tunnel4"]);
 }
+
+/// How the index is broken in one boot.
+enum IndexFault {
+    Missing,
+    Change(fn(&mut Vec<u8>)),
+}
+
+/// An image with vfat (which needs fat) and dummy, its index broken by `fault`.
+fn broken_index_image(name: &str, fault: IndexFault) -> Scenario {
+    let mut s = small_image(name, &["vfat", "dummy"]);
+    let index = image_edit::index_path(&s.image).unwrap();
+    match fault {
+        IndexFault::Missing => s.image.remove(&index),
+        IndexFault::Change(change) => change_file(&mut s.image, &index, change).unwrap(),
+    }
+    s
+}
+
+/// Without a usable index modinit says why, still loads the modules the command line names
+/// (found in modules.order, dependencies from their `depends=`) and runs the real init.
+fn expect_loaded_without_index(r: &Report, why: &str) {
+    let complaint = line(r, "cannot use the module index /lib/modules/");
+    assert!(complaint.contains(why) && complaint.ends_with("no device drivers or modules-load.d lists are loaded"), "{complaint}");
+    for name in ["fat", "vfat", "dummy"] {
+        line(r, &format!("loaded {name} (without the index) in "));
+    }
+    let at = |start: &str| r.modinit_lines().iter().position(|l| l.starts_with(start));
+    assert!(at("loaded fat ") < at("loaded vfat "), "the dependency first");
+    assert!(line(r, "cannot load nosuch: ").contains("not in modules.order"));
+    assert!(line(r, "done without the index: ").starts_with("done without the index: loaded=3 failed=1 in "));
+}
+
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn a_missing_index_and_a_missing_init_still_boot_the_named_modules() {
+    let mut s = broken_index_image("faults-index-missing", IndexFault::Missing);
+    s.append = "modules_load=vfat,nosuch,dummy dummy.numdummies=3 init=/bin/missing".into();
+    // numdummies=3 makes dummy0 to dummy2 (ARPHRD_ETHER, type 1).
+    s.image.insert("etc/guest-report", xtask::cpio::Node::File(b"/sys/class/net/dummy2/type".to_vec()), 0o644);
+    let r = boot(&s);
+    expect_real_init(&r, "/sbin/init");
+    expect_loaded_without_index(&r, "ENOENT (No such file or directory)");
+    assert!(line(&r, "init=/bin/missing").ends_with("no such file; trying the default inits"));
+    assert_eq!(r.guest("file./sys/class/net/dummy2/type"), Some("1"), "command-line options apply");
+    let m = modules(&r);
+    assert!(["fat", "vfat", "dummy"].iter().all(|n| m.contains(n)), "{m:?}");
+}
+
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn a_truncated_index_and_a_directory_as_init() {
+    let mut s = broken_index_image("faults-index-truncated", IndexFault::Change(|f| f.truncate(f.len() / 2)));
+    s.image.insert("bin/dir", xtask::cpio::Node::Dir, 0o755);
+    s.append = "modules_load=vfat,nosuch,dummy init=/bin/dir".into();
+    let r = boot(&s);
+    expect_real_init(&r, "/sbin/init");
+    expect_loaded_without_index(&r, "(truncated or padded)");
+    assert!(line(&r, "cannot run init=/bin/dir: ").contains("EISDIR"));
+}
+
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn an_index_of_another_version_and_a_non_executable_init() {
+    let mut s = broken_index_image("faults-index-version", IndexFault::Change(|f| f[8..12].copy_from_slice(&2u32.to_le_bytes())));
+    s.image.insert("bin/noexec", xtask::cpio::Node::File(b"#!/bin/busybox sh\n".to_vec()), 0o644);
+    s.append = "modules_load=vfat,nosuch,dummy init=/bin/noexec".into();
+    let r = boot(&s);
+    expect_real_init(&r, "/sbin/init");
+    expect_loaded_without_index(&r, "index format version 2, this modinit reads version 1");
+    assert!(line(&r, "cannot run init=/bin/noexec: ").contains("EACCES"));
+}
+
+/// A flipped byte, and no init at all: the modules still load, then on_error powers off.
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn a_corrupt_index_and_no_init_at_all_end_in_the_on_error_action() {
+    let mut s = broken_index_image("faults-index-corrupt", IndexFault::Change(|f| *f.last_mut().unwrap() ^= 0x20));
+    s.image.remove("sbin/init");
+    s.append = "rd.modules_load=vfat,nosuch,dummy modinit.on_error=poweroff".into();
+    let r = boot(&s);
+    expect_clean(&r);
+    assert_eq!(r.outcome.end, xtask::qemu::End::Exited, "poweroff ends QEMU");
+    expect_loaded_without_index(&r, "checksum mismatch");
+    assert!(line(&r, "no init to run: ").starts_with("no init to run: tried /sbin/init"));
+    let lines = r.modinit_lines();
+    assert!(lines.contains(&"on_error=poweroff") && lines.contains(&"powering off"), "{lines:?}");
+}
