@@ -1,6 +1,6 @@
 //! Mounting the kernel's virtual filesystems: /proc, /sys, /dev and /run.
 
-use super::log::error;
+use super::log::{error, say};
 use modinit::errno::Describe;
 use modinit::line::Bytes;
 use rustix::fs::{Mode, mkdir};
@@ -49,15 +49,23 @@ const EARLY_MOUNTS: [Mount; 4] = [
 
 /// Mounts proc, sysfs, devtmpfs and a tmpfs on /run, creating the mount points.
 ///
-/// A filesystem already mounted there (EBUSY) is fine. Any other failure is reported and
-/// the boot goes on: whatever still works is better than a kernel panic.
+/// Something already mounted there (by an init wrapper that ran first) is kept: mounting
+/// again would stack a second proc or sysfs, and a fresh /run would hide what the wrapper
+/// put there. Any failure is reported and the boot goes on: whatever still works is better
+/// than a kernel panic.
 pub fn mount_early_filesystems() {
+    let root_dev = rustix::fs::stat(c"/").map(|st| st.st_dev).ok();
     for m in &EARLY_MOUNTS {
         let (fstype, target) = (Bytes(m.fstype.to_bytes()), Bytes(m.target.to_bytes()));
         if let Err(e) = mkdir(m.target, Mode::from_raw_mode(0o755))
             && e != Errno::EXIST {
                 error!("cannot create {target}: {}", Describe(e.raw_os_error()));
             }
+        // A mount point is on another device than the root it is in.
+        if rustix::fs::stat(m.target).is_ok_and(|st| Some(st.st_dev) != root_dev) {
+            say!("{target} is mounted already: keeping it");
+            continue;
+        }
         match mount(m.fstype, m.target, m.fstype, m.flags, m.data) {
             Ok(()) | Err(Errno::BUSY) => {}
             Err(Errno::NODEV) => {
