@@ -117,6 +117,16 @@ pub fn blacklists(cmdline: &[u8], name: &[u8]) -> bool {
     listed
 }
 
+/// Whether the kernel's own `module_blacklist=a,b` names module `name`: the kernel then
+/// refuses to load it (EPERM), comparing each entry with the module's name (`_`, not `-`).
+pub fn kernel_blacklists(cmdline: &[u8], name: &[u8]) -> bool {
+    cmdline
+        .split(|b| b.is_ascii_whitespace())
+        .filter_map(|word| word.strip_prefix(b"module_blacklist="))
+        .flat_map(|list| list.split(|&b| b == b','))
+        .any(|entry| crate::name::module_name(name).eq(entry.iter().copied()))
+}
+
 /// The command line's options for module `name` as kmod joins them: the text of each
 /// `NAME.PARAM[=VALUE]` whose NAME is `name` (both normalized), in order, separated by
 /// spaces, handed to `piece` in pieces.
@@ -208,5 +218,9 @@ mod tests {
         let mut text = Vec::new();
         options_for(line, b"tun", |p| text.extend_from_slice(p));
         assert!(text.is_empty());
+        let line = b"module_blacklist=dummy,snd_hda_intel quiet module_blacklist=tun";
+        assert!(kernel_blacklists(line, b"dummy") && kernel_blacklists(line, b"snd-hda-intel") && kernel_blacklists(line, b"tun"));
+        assert!(!kernel_blacklists(line, b"dumm") && !kernel_blacklists(b"xmodule_blacklist=dummy", b"dummy"));
+        assert!(!kernel_blacklists(b"module_blacklist=snd-hda-intel", b"snd_hda_intel"), "the kernel compares with the _ form");
     }
 }

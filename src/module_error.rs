@@ -30,6 +30,11 @@ impl LoadError {
         self.0 == ENOENT
     }
 
+    /// EPERM: no capability, module loading disabled or locked down, or `module_blacklist=`.
+    pub fn is_not_permitted(self) -> bool {
+        self.0 == EPERM
+    }
+
     /// The driver found no device it supports (ENODEV, or ENOENT from its init): normal
     /// when an alias matched more drivers than the hardware needs, as udev treats it.
     pub fn is_no_device(self) -> bool {

@@ -17,6 +17,7 @@ use super::uevents::UeventSocket;
 use core::ffi::CStr;
 use modinit::errno::Describe;
 use modinit::line::Bytes;
+use modinit::kcmdline::kernel_blacklists;
 use modinit::options::{BootOptions, modules_load_lists};
 use modinit::resolve::{Key, ModuleSet, Resolver, Target};
 use modinit::string_set::StringSet;
@@ -122,13 +123,14 @@ impl<'a> Loader<'_, 'a> {
             }
         };
         for f in found[..n].iter().flatten() {
-            let (quiet, summary) = (self.quiet, &mut self.summary);
+            let (quiet, summary, cmdline) = (self.quiet, &mut self.summary, self.prober.resolver.cmdline);
             let probed = self.prober.probe(f, key.as_bytes(), b"", Blacklist::All, &mut |e| {
-                let unknown = match &e {
-                    Event::Failed { name, failure, .. } if failure.may_be_unknown_symbols() => Some(kernel_log.unknown_symbols(name)),
-                    _ => None,
+                let why = match &e {
+                    Event::Failed { name, failure, .. } if failure.may_be_unknown_symbols() => Why::UnknownSymbols(kernel_log.unknown_symbols(name)),
+                    Event::Failed { name, failure, .. } if failure.is_not_permitted() && kernel_blacklists(cmdline, name) => Why::KernelBlacklist,
+                    _ => Why::Failure,
                 };
-                report(e, key.as_bytes(), quiet, summary, unknown);
+                report(e, key.as_bytes(), quiet, summary, why);
                 kernel_log.drain();
             });
             match (probed, f.target) {
@@ -156,10 +158,20 @@ fn register_modprobe_helper() {
     }
 }
 
+/// What explains a failed load best.
+enum Why {
+    /// The failure itself.
+    Failure,
+    /// The kernel logged these missing symbols.
+    UnknownSymbols(UnknownSymbols),
+    /// EPERM, and the kernel's `module_blacklist=` names the module.
+    KernelBlacklist,
+}
+
 /// Counts an event and says what needs saying: each module loaded (unless `quiet`), each
-/// failure that matters. A driver finding no device, or a softdep failing, is not a failure;
-/// a module the kernel logged `unknown` missing symbols for is.
-fn report(event: Event<'_>, key: &[u8], quiet: bool, summary: &mut Summary, unknown: Option<UnknownSymbols>) {
+/// failure that matters, explained by `why`. A driver finding no device, or a softdep
+/// failing, is not a failure; a module the kernel logged missing symbols for is.
+fn report(event: Event<'_>, key: &[u8], quiet: bool, summary: &mut Summary, why: Why) {
     match event {
         Event::Loaded { name, ms } => {
             summary.loaded += 1;
@@ -167,7 +179,12 @@ fn report(event: Event<'_>, key: &[u8], quiet: bool, summary: &mut Summary, unkn
                 say!("loaded {} ({}) in {ms} ms", Bytes(name), Bytes(key));
             }
         }
-        Event::Failed { name, path, required: true, .. } if let Some(u) = unknown.filter(|u| u.count > 0) => {
+        Event::Failed { name, path, required: true, .. } if matches!(why, Why::KernelBlacklist) => {
+            summary.failed += 1;
+            let path = path.map_or(&b"?"[..], CStr::to_bytes);
+            error!("cannot load {} ({}): module_blacklist= on the kernel command line forbids it (EPERM)", Bytes(name), Bytes(path));
+        }
+        Event::Failed { name, path, required: true, .. } if let Why::UnknownSymbols(u) = &why && u.count > 0 => {
             summary.failed += 1;
             let path = path.map_or(&b"?"[..], CStr::to_bytes);
             error!(

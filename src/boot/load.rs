@@ -47,6 +47,11 @@ impl Failure {
         matches!(self, Failure::Kernel(e) if e.may_be_unknown_symbols())
     }
 
+    /// EPERM: module loading is disabled, locked down, or the module is on `module_blacklist=`.
+    pub fn is_not_permitted(&self) -> bool {
+        matches!(self, Failure::Kernel(e) if e.is_not_permitted())
+    }
+
     /// A failure that is part of normal operation: loaded already, or no device for it.
     pub fn is_quiet(&self) -> bool {
         matches!(self, Failure::Kernel(e) if e.is_no_device())

@@ -45,12 +45,13 @@ fn modules(r: &Report) -> Vec<&str> {
     r.guest("modules").unwrap_or_default().split_whitespace().collect()
 }
 
-/// Each module file is broken in its own way; each failure is one line naming the module,
-/// its file and the cause, and the module after them all still loads.
+/// Each module file is broken in its own way (and the kernel's `module_blacklist=` names
+/// one); each failure is one line naming the module, its file and the cause, and the module
+/// after them all still loads. Also /init starts without a console.
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
 fn broken_module_files_are_each_reported_and_the_rest_loads() {
-    let mut s = small_image("faults-module-files", &["dummy", "loop", "tun", "veth", "ifb", "nlmon", "minix", "vfat", "tunnel4"]);
+    let mut s = small_image("faults-module-files", &["dummy", "loop", "tun", "veth", "ifb", "nlmon", "minix", "vfat", "brd", "tunnel4"]);
     let a = &mut s.image;
     // Not ELF, but a valid zstd file: the kernel sees the bytes and refuses them.
     put_module(a, "loop", ModuleCompression::Zst, stored_as(b"this is not an ELF file\n".repeat(64), ModuleCompression::Zst).unwrap()).unwrap();
@@ -73,7 +74,10 @@ fn broken_module_files_are_each_reported_and_the_rest_loads() {
     reindex(a).unwrap();
     // And minix is in the index but its file is gone.
     remove_module(a, "minix").unwrap();
-    s.append = "modules_load=dummy,loop,tun,veth,ifb,nlmon,minix,vfat,tunnel4 dummy.numdummies=lots".into();
+    // No console for /init: the kernel's own initramfs has a /dev/console node, so ours
+    // replaces it with a dangling symlink.
+    a.insert("dev/console", xtask::cpio::Node::Symlink("/nonexistent".into()), 0o777);
+    s.append = "modules_load=dummy,loop,tun,veth,ifb,nlmon,minix,vfat,brd,tunnel4 dummy.numdummies=lots module_blacklist=brd".into();
     let r = boot(&s);
     expect_real_init(&r, "/sbin/init");
     expect_load_failures(
@@ -87,10 +91,14 @@ fn broken_module_files_are_each_reported_and_the_rest_loads() {
             ("nlmon", "more than the 67108864 available"),
             ("minix", "ENOENT (No such file or directory)"),
             ("vfat", ": unknown symbol fat_"),
+            ("brd", "module_blacklist= on the kernel command line forbids it (EPERM)"),
         ],
     );
-    assert!(line(&r, "done: ").starts_with("done: loaded=1 builtin=0 skipped=0 failed=8 "));
+    assert!(line(&r, "done: ").starts_with("done: loaded=1 builtin=0 skipped=0 failed=9 "));
     assert_eq!(modules(&r), ["tunnel4"]);
+    assert!(r.outcome.console.contains("Warning: unable to open an initial console."));
+    line(&r, "/init started without a console");
+    assert_eq!(r.guest("console"), Some("/dev/console"), "the real init has devtmpfs's console");
 }
 
 /// How the index is broken in one boot.
@@ -178,4 +186,47 @@ fn a_corrupt_index_and_no_init_at_all_end_in_the_on_error_action() {
     assert!(line(&r, "no init to run: ").starts_with("no init to run: tried /sbin/init"));
     let lines = r.modinit_lines();
     assert!(lines.contains(&"on_error=poweroff") && lines.contains(&"powering off"), "{lines:?}");
+}
+
+/// An init wrapper runs first and mounts /proc, /sys and /run (leaving a file there), and
+/// modules must be signed (`module.sig_enforce=1`; tun's signature is stripped). modinit
+/// keeps the wrapper's mounts and names the signature refusal as such.
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn a_wrappers_mounts_are_kept_and_signatures_required() {
+    use xtask::cpio::Node;
+    let mut s = small_image("faults-wrapper-security", &["dummy", "tun", "tunnel4"]);
+    let a = &mut s.image;
+    let signed = module_image(a, "tun").unwrap();
+    let (unsigned, had_signature) = modinit::modinfo::split_signature(&signed);
+    assert!(had_signature, "Debian signs its modules");
+    put_module(a, "tun", ModuleCompression::Zst, stored_as(unsigned.to_vec(), ModuleCompression::Zst).unwrap()).unwrap();
+    reindex(a).unwrap();
+    let Some(Node::File(modinit)) = a.get("init").cloned() else { panic!("no /init") };
+    a.insert("modinit", Node::File(modinit), 0o755);
+    let wrapper = "#!/bin/busybox sh\n\
+        /bin/busybox mount -t proc proc /proc\n\
+        /bin/busybox mount -t sysfs sysfs /sys\n\
+        /bin/busybox mount -t tmpfs -o mode=0755 tmpfs /run\n\
+        echo kept >/run/marker\n\
+        exec /modinit \"$@\"\n";
+    a.insert("init", Node::File(wrapper.as_bytes().to_vec()), 0o755);
+    // The kernel's modprobe helper is modinit itself, not the wrapper.
+    a.insert("sbin/modprobe", Node::Symlink("/modinit".into()), 0o777);
+    let once = |dir: &str| format!("[ \"$(/bin/busybox grep -c ' {dir} ' /proc/mounts)\" = 1 ]");
+    let commands = format!("{}\n{}\n{}\n", once("/proc"), once("/sys"), once("/run"));
+    a.insert("etc/guest-commands", Node::File(commands.into_bytes()), 0o644);
+    a.insert("etc/guest-report", Node::File(b"/run/marker".to_vec()), 0o644);
+    s.append = "modules_load=tun,tunnel4 module.sig_enforce=1".into();
+    let r = boot(&s);
+    expect_real_init(&r, "/sbin/init");
+    for dir in ["/proc", "/sys", "/run"] {
+        line(&r, &format!("{dir} is mounted already: keeping it"));
+    }
+    let once: Vec<_> = (1..=3).map(|i| r.guest(&format!("command.{i}"))).collect();
+    assert_eq!(once, [Some("0"); 3], "each filesystem is mounted once");
+    assert_eq!(r.guest("file./run/marker"), Some("kept"), "the wrapper's /run is the real init's");
+    expect_load_failures(&r, &[("tun", "Key was rejected by service (module signature required) (EKEYREJECTED)")]);
+    assert!(r.outcome.console.contains("Loading of unsigned module is rejected"));
+    assert_eq!(modules(&r), ["tunnel4"], "a signed module loads");
 }
