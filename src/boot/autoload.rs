@@ -58,6 +58,7 @@ pub fn run(resolver: &Resolver<'_>, dir: &ModulesDir, opts: &BootOptions<'_>, ke
     let mut aliases = AliasSet::new();
     let mut done = 0;
     let mut rescan = true;
+    let mut overflows = 0;
     loop {
         let scanned_new = if rescan { coldplug::scan(|alias| aliases.insert(alias)).new } else { 0 };
         let received = socket.as_ref().map(|s| s.receive(|alias| {
@@ -73,7 +74,9 @@ pub fn run(resolver: &Resolver<'_>, dir: &ModulesDir, opts: &BootOptions<'_>, ke
             break;
         }
         // Drivers just loaded may have made devices the uevents did not all tell about.
-        rescan = loader.summary.loaded > loaded_before || received.is_some_and(|r| r.overflowed);
+        let overflowed = received.is_some_and(|r| r.overflowed);
+        overflows += usize::from(overflowed);
+        rescan = loader.summary.loaded > loaded_before || overflowed;
         if rescan {
             continue;
         }
@@ -90,6 +93,9 @@ pub fn run(resolver: &Resolver<'_>, dir: &ModulesDir, opts: &BootOptions<'_>, ke
         if settled {
             break;
         }
+    }
+    if overflows > 0 {
+        warning!("the kernel dropped uevents (socket buffer full, {overflows} times): /sys/devices was rescanned after each");
     }
     if aliases.refused() > 0 {
         error!("{} device aliases did not fit in memory and got no driver", aliases.refused());
