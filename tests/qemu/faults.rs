@@ -230,3 +230,27 @@ fn a_wrappers_mounts_are_kept_and_signatures_required() {
     assert!(r.outcome.console.contains("Loading of unsigned module is rejected"));
     assert_eq!(modules(&r), ["tunnel4"], "a signed module loads");
 }
+
+/// scsi_debug with 2,048 disks: a flood of uevents (more than the socket's 8 MiB hold) and
+/// of kernel messages, thousands of modalias files, while sd_mod loads for them. Both
+/// overflows are said, and the rescans converge: every disk gets its driver and the real
+/// init runs long before modinit.timeout_ms.
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn a_flood_of_devices_is_counted_and_the_rescan_converges() {
+    let mut s = small_image("faults-device-flood", &["scsi_debug", "sd_mod"]);
+    s.append = "modules_load=scsi_debug scsi_debug.num_tgts=8 scsi_debug.max_luns=256 modinit.timeout_ms=600000".into();
+    s.boot_timeout = std::time::Duration::from_secs(600);
+    let r = boot(&s);
+    expect_real_init(&r, "/sbin/init");
+    let m = modules(&r);
+    assert!(m.contains(&"scsi_debug") && m.contains(&"sd_mod"), "{m:?}");
+    assert!(!r.modinit_lines().iter().any(|l| l.starts_with("still loading drivers")), "the rescans converge");
+    let done = line(&r, "done: ");
+    assert!(done.contains(" failed=0 "), "{done}");
+    assert_eq!(r.outcome.console.matches("Attached SCSI disk").count(), 2048, "every disk got sd_mod");
+    // scsi_debug's init makes all its devices before modinit can read a uevent.
+    assert!(line(&r, "the kernel dropped uevents (socket buffer full, ").ends_with("/sys/devices was rescanned after each"));
+    let lost = r.modinit_lines().into_iter().any(|l| l.ends_with("kernel messages lost (the log overflowed)"));
+    assert!(lost, "the kernel log overflowed too, and that is said");
+}
