@@ -30,6 +30,7 @@ fn main(args: sys::start::StartArgs) -> ! {
     let started = Instant::now();
 
     boot::mount::mount_early_filesystems();
+    boot::mount::ensure_essential_nodes();
     boot::console::attach_console();
 
     let mut cmdline_buf = [0u8; CMDLINE_MAX];

@@ -75,3 +75,23 @@ pub fn mount_early_filesystems() {
         }
     }
 }
+
+/// Character devices modinit and the real init cannot do without: (path, major, minor).
+const ESSENTIAL_NODES: [(&core::ffi::CStr, u32, u32); 3] = [(c"/dev/console", 5, 1), (c"/dev/kmsg", 1, 11), (c"/dev/null", 1, 3)];
+
+/// Creates /dev/console, /dev/kmsg and /dev/null when /dev lacks them: devtmpfs could not be
+/// mounted (a kernel without CONFIG_DEVTMPFS), or an init wrapper mounted something else
+/// there. With devtmpfs they exist and nothing is done.
+pub fn ensure_essential_nodes() {
+    for (path, major, minor) in ESSENTIAL_NODES {
+        if rustix::fs::access(path, rustix::fs::Access::EXISTS).is_ok() {
+            continue;
+        }
+        let shown = Bytes(path.to_bytes());
+        let mode = Mode::from_raw_mode(0o600);
+        match rustix::fs::mknodat(rustix::fs::CWD, path, rustix::fs::FileType::CharacterDevice, mode, rustix::fs::makedev(major, minor)) {
+            Ok(()) => say!("{shown} was missing (no devtmpfs on /dev): created it"),
+            Err(e) => error!("{shown} is missing and cannot be created: {}", Describe(e.raw_os_error())),
+        }
+    }
+}
