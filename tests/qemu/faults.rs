@@ -188,9 +188,10 @@ fn a_corrupt_index_and_no_init_at_all_end_in_the_on_error_action() {
     assert!(lines.contains(&"on_error=poweroff") && lines.contains(&"powering off"), "{lines:?}");
 }
 
-/// An init wrapper runs first and mounts /proc, /sys and /run (leaving a file there), and
-/// modules must be signed (`module.sig_enforce=1`; tun's signature is stripped). modinit
-/// keeps the wrapper's mounts and names the signature refusal as such.
+/// An init wrapper runs first and mounts /proc, /sys and /run (leaving a file there) and a
+/// plain tmpfs on /dev (as if the kernel had no devtmpfs), and modules must be signed
+/// (`module.sig_enforce=1`; tun's signature is stripped). modinit keeps the wrapper's mounts,
+/// creates the device nodes it needs, and names the signature refusal as such.
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
 fn a_wrappers_mounts_are_kept_and_signatures_required() {
@@ -208,6 +209,7 @@ fn a_wrappers_mounts_are_kept_and_signatures_required() {
         /bin/busybox mount -t proc proc /proc\n\
         /bin/busybox mount -t sysfs sysfs /sys\n\
         /bin/busybox mount -t tmpfs -o mode=0755 tmpfs /run\n\
+        /bin/busybox mount -t tmpfs -o mode=0755 tmpfs /dev\n\
         echo kept >/run/marker\n\
         exec /modinit \"$@\"\n";
     a.insert("init", Node::File(wrapper.as_bytes().to_vec()), 0o755);
@@ -220,9 +222,16 @@ fn a_wrappers_mounts_are_kept_and_signatures_required() {
     s.append = "modules_load=tun,tunnel4 module.sig_enforce=1".into();
     let r = boot(&s);
     expect_real_init(&r, "/sbin/init");
-    for dir in ["/proc", "/sys", "/run"] {
+    for dir in ["/proc", "/sys", "/dev", "/run"] {
         line(&r, &format!("{dir} is mounted already: keeping it"));
     }
+    // No devtmpfs on /dev (the wrapper's tmpfs): modinit makes the nodes it needs.
+    for node in ["/dev/console", "/dev/kmsg", "/dev/null"] {
+        line(&r, &format!("{node} was missing (no devtmpfs on /dev): created it"));
+    }
+    assert_eq!(r.guest("mount./dev"), Some("tmpfs"));
+    assert_eq!(r.guest("console"), Some("/dev/console"), "the real init has the console");
+    assert!(r.guest("kmsg.exec").is_some_and(|l| l.starts_with("modinit: exec /sbin/init")), "modinit's lines reach the kernel log");
     let once: Vec<_> = (1..=3).map(|i| r.guest(&format!("command.{i}"))).collect();
     assert_eq!(once, [Some("0"); 3], "each filesystem is mounted once");
     assert_eq!(r.guest("file./run/marker"), Some("kept"), "the wrapper's /run is the real init's");
