@@ -24,6 +24,7 @@ pub mod line;
 pub mod modinfo;
 pub mod modprobe_args;
 pub mod module_error;
+pub mod module_init_flags;
 pub mod module_list;
 pub mod name;
 pub mod options;

@@ -13,6 +13,7 @@ use core::fmt;
 use modinit::decompress::{self, Compression, DecompressError};
 use modinit::errno::Describe;
 use modinit::module_error::LoadError;
+use modinit::module_init_flags::ModuleInitFlags;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{MemfdFlags, Mode, OFlags, fstat, ftruncate, memfd_create, open};
 use rustix::io::Errno;
@@ -21,9 +22,6 @@ use rustix::system::{finit_module, init_module};
 
 /// Largest decompressed module accepted (the biggest in Debian's tree are ~30 MiB).
 pub const MAX_MODULE_BYTES: usize = 256 << 20;
-
-/// `MODULE_INIT_COMPRESSED_FILE`: the kernel decompresses the file itself.
-const MODULE_INIT_COMPRESSED_FILE: i32 = 4;
 
 /// Why a module did not load.
 #[derive(Debug, Clone, Copy)]
@@ -81,7 +79,7 @@ pub struct Image {
     fd: OwnedFd,
     /// The ELF image's bytes, when decompressed or asked for.
     bytes: Option<Mapping>,
-    flags: i32,
+    flags: ModuleInitFlags,
 }
 
 impl Image {
@@ -92,9 +90,9 @@ impl Image {
         match compression {
             Compression::None => {
                 let bytes = if map { Some(Mapping::of_file(&file, compression)?) } else { None };
-                Ok(Image { fd: file, bytes, flags: 0 })
+                Ok(Image { fd: file, bytes, flags: ModuleInitFlags::Plain })
             }
-            Compression::Xz if kernel_decompresses(b"xz") => Ok(Image { fd: file, bytes: None, flags: MODULE_INIT_COMPRESSED_FILE }),
+            Compression::Xz if kernel_decompresses(b"xz") => Ok(Image { fd: file, bytes: None, flags: ModuleInitFlags::CompressedFile }),
             Compression::Xz => Err(Failure::XzUnsupported),
             Compression::Gzip | Compression::Zstd => {
                 let compressed = Mapping::of_file(&file, compression)?;
@@ -105,7 +103,7 @@ impl Image {
                 ftruncate(&memfd, size as u64).map_err(Failure::Memory)?;
                 let mut image = Mapping::writable(&memfd, size)?;
                 decompress::decompress_into(compressed.bytes(), image.bytes_mut()).map_err(Failure::Decompress)?;
-                Ok(Image { fd: memfd, bytes: Some(image), flags: 0 })
+                Ok(Image { fd: memfd, bytes: Some(image), flags: ModuleInitFlags::Plain })
             }
         }
     }
@@ -116,10 +114,10 @@ impl Image {
     }
 
     /// Hands the module to the kernel with `params`. The force flags (ignore vermagic or
-    /// modversions) are never passed: `flags` is 0 or MODULE_INIT_COMPRESSED_FILE.
+    /// modversions) are never passed: [`ModuleInitFlags`] has none.
     pub fn insert(mut self, params: &CStr) -> Result<(), Failure> {
         let kernel = |e: Errno| Failure::Kernel(LoadError(e.raw_os_error()));
-        match (finit_module(&self.fd, params, self.flags), self.bytes.as_mut()) {
+        match (finit_module(&self.fd, params, self.flags.bits()), self.bytes.as_mut()) {
             (Err(Errno::NOSYS), Some(image)) => init_module(image.bytes_mut(), params).map_err(kernel),
             (result, _) => result.map_err(kernel),
         }
