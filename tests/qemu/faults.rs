@@ -191,7 +191,8 @@ fn a_corrupt_index_and_no_init_at_all_end_in_the_on_error_action() {
 /// An init wrapper runs first and mounts /proc, /sys and /run (leaving a file there) and a
 /// plain tmpfs on /dev (as if the kernel had no devtmpfs), and modules must be signed
 /// (`module.sig_enforce=1`; tun's signature is stripped). modinit keeps the wrapper's mounts,
-/// creates the device nodes it needs, and names the signature refusal as such.
+/// creates the device nodes it needs, and names the signature refusal as such. Run again
+/// later, not as PID 1, it refuses to boot.
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
 fn a_wrappers_mounts_are_kept_and_signatures_required() {
@@ -216,9 +217,11 @@ fn a_wrappers_mounts_are_kept_and_signatures_required() {
     // The kernel's modprobe helper is modinit itself, not the wrapper.
     a.insert("sbin/modprobe", Node::Symlink("/modinit".into()), 0o777);
     let once = |dir: &str| format!("[ \"$(/bin/busybox grep -c ' {dir} ' /proc/mounts)\" = 1 ]");
-    let commands = format!("{}\n{}\n{}\n", once("/proc"), once("/sys"), once("/run"));
+    // modinit run again, not as PID 1 and without an applet name, refuses to boot.
+    let not_pid1 = "/modinit 2>/run/not-pid1; [ $? = 2 ]";
+    let commands = format!("{}\n{}\n{}\n{not_pid1}\n", once("/proc"), once("/sys"), once("/run"));
     a.insert("etc/guest-commands", Node::File(commands.into_bytes()), 0o644);
-    a.insert("etc/guest-report", Node::File(b"/run/marker".to_vec()), 0o644);
+    a.insert("etc/guest-report", Node::File(b"/run/marker\n/run/not-pid1".to_vec()), 0o644);
     s.append = "modules_load=tun,tunnel4 module.sig_enforce=1".into();
     let r = boot(&s);
     expect_real_init(&r, "/sbin/init");
@@ -234,6 +237,9 @@ fn a_wrappers_mounts_are_kept_and_signatures_required() {
     assert!(r.guest("kmsg.exec").is_some_and(|l| l.starts_with("modinit: exec /sbin/init")), "modinit's lines reach the kernel log");
     let once: Vec<_> = (1..=3).map(|i| r.guest(&format!("command.{i}"))).collect();
     assert_eq!(once, [Some("0"); 3], "each filesystem is mounted once");
+    assert_eq!(r.guest("command.4"), Some("0"), "not PID 1: exit status 2");
+    let refusal = "modinit: not PID 1 and no applet named: not booting (run it as /init, or as `modinit APPLET ...`)";
+    assert_eq!(r.guest("file./run/not-pid1"), Some(refusal));
     assert_eq!(r.guest("file./run/marker"), Some("kept"), "the wrapper's /run is the real init's");
     expect_load_failures(&r, &[("tun", "Key was rejected by service (module signature required) (EKEYREJECTED)")]);
     assert!(r.outcome.console.contains("Loading of unsigned module is rejected"));
@@ -262,4 +268,32 @@ fn a_flood_of_devices_is_counted_and_the_rescan_converges() {
     assert!(line(&r, "the kernel dropped uevents (socket buffer full, ").ends_with("/sys/devices was rescanned after each"));
     let lost = r.modinit_lines().into_iter().any(|l| l.ends_with("kernel messages lost (the log overflowed)"));
     assert!(lost, "the kernel log overflowed too, and that is said");
+}
+
+/// docs/reliability.md names a test for each fault: every QEMU scenario of this file is
+/// listed there, and every test listed exists.
+#[test]
+fn the_reliability_doc_lists_every_scenario() {
+    let root = xtask::paths::workspace_root();
+    let doc = std::fs::read_to_string(root.join("docs/reliability.md")).unwrap();
+    let this_file = std::fs::read_to_string(root.join("tests/qemu/faults.rs")).unwrap();
+    let named: Vec<(&str, &str)> = doc
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter_map(|quoted| quoted.split_once(".rs::"))
+        .collect();
+    for (file, test) in &named {
+        let text = std::fs::read_to_string(root.join(format!("{file}.rs"))).unwrap_or_else(|e| panic!("{file}.rs: {e}"));
+        assert!(text.contains(&format!("fn {test}(")), "docs/reliability.md names {file}.rs::{test}, which does not exist");
+    }
+    // Each test: a `#[test]` line, attributes, then `fn NAME(`.
+    let lines: Vec<&str> = this_file.lines().collect();
+    let scenarios = lines.iter().enumerate().filter(|(_, l)| **l == "#[test]").filter_map(|(i, _)| {
+        let fn_line = lines[i..].iter().find(|l| l.starts_with("fn "))?;
+        fn_line.strip_prefix("fn ")?.split('(').next()
+    });
+    for scenario in scenarios.filter(|s| *s != "the_reliability_doc_lists_every_scenario") {
+        assert!(named.contains(&("tests/qemu/faults", scenario)), "docs/reliability.md does not list {scenario}");
+    }
 }
