@@ -32,7 +32,6 @@ struct Loader<'a> {
     /// Modules tried already (normalized names).
     tried: StringSet<8192, 256>,
     loaded: usize,
-    failed: usize,
 }
 
 /// Loads what the command line names; says nothing when it names nothing.
@@ -60,13 +59,18 @@ pub fn load_named_modules(cmdline: &[u8], dir: &ModulesDir, kernel_log: &mut Ker
     };
     say!("loading the modules named by modules_load= without the index: by name, with their depends=");
     let builtin = list(b"modules.builtin").unwrap_or_default();
-    let mut loader = Loader { dir, cmdline, order, builtin, tried: StringSet::new(), loaded: 0, failed: 0 };
+    let mut loader = Loader { dir, cmdline, order, builtin, tried: StringSet::new(), loaded: 0 };
+    let (mut skipped, mut failed) = (0, 0);
     modinit::options::modules_load_lists(cmdline, |name| {
-        if !loader.load(name, 0, kernel_log) {
-            loader.failed += 1;
+        // As kmod: the blacklist stops what is named, never a dependency.
+        if modinit::kcmdline::blacklists(cmdline, name) {
+            say!("not loading {}: modprobe.blacklist= names it", Bytes(name));
+            skipped += 1;
+        } else if !loader.load(name, 0, kernel_log) {
+            failed += 1;
         }
     });
-    say!("done without the index: loaded={} failed={} in {} ms", loader.loaded, loader.failed, started.elapsed_ms());
+    say!("done without the index: loaded={} skipped={skipped} failed={failed} in {} ms", loader.loaded, started.elapsed_ms());
 }
 
 impl Loader<'_> {
@@ -82,10 +86,6 @@ impl Loader<'_> {
             // Tried before: loaded, or its failure was reported then.
             return in_kernel(name);
         }
-        if modinit::kcmdline::blacklists(self.cmdline, name) {
-            say!("not loading {}: modprobe.blacklist= names it", Bytes(name));
-            return false;
-        }
         if in_kernel(name) || find(self.builtin, name).is_some() {
             return true;
         }
@@ -93,6 +93,8 @@ impl Loader<'_> {
             error!("cannot load {}: not in modules.order (without the index, only module names are found)", Bytes(name));
             return false;
         };
+        // Which file exists is found first and its path built again: a path borrowed from
+        // the buffers cannot leave a loop that reuses them.
         let (mut rel_buf, mut path_buf) = ([0u8; 512], [0u8; 640]);
         let stored = STORED.into_iter().find(|c| {
             let path = join(&mut rel_buf, &[listed, c.extension()]).and_then(|rel| self.dir.join(rel, &mut path_buf));
@@ -131,7 +133,7 @@ impl Loader<'_> {
             return false;
         };
         let started = Instant::now();
-        match image.insert(params) {
+        let loaded = match image.insert(params) {
             Ok(()) => {
                 self.loaded += 1;
                 say!("loaded {} (without the index) in {} ms", Bytes(name), started.elapsed_ms());
@@ -146,7 +148,10 @@ impl Loader<'_> {
                 }
                 false
             }
-        }
+        };
+        // The module's own kernel messages next to its line.
+        kernel_log.drain();
+        loaded
     }
 }
 
