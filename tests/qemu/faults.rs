@@ -107,9 +107,17 @@ enum IndexFault {
     Change(fn(&mut Vec<u8>)),
 }
 
-/// An image with vfat (which needs fat) and dummy, its index broken by `fault`.
-fn broken_index_image(name: &str, fault: IndexFault) -> Scenario {
-    let mut s = small_image(name, &["vfat", "dummy"]);
+/// Replaces module `name`'s file by its image without the signature Debian appended.
+fn strip_signature(a: &mut xtask::cpio::Archive, name: &str) {
+    let signed = module_image(a, name).unwrap();
+    let (unsigned, had_signature) = modinit::modinfo::split_signature(&signed);
+    assert!(had_signature, "Debian signs its modules");
+    put_module(a, name, ModuleCompression::Zst, stored_as(unsigned.to_vec(), ModuleCompression::Zst).unwrap()).unwrap();
+}
+
+/// An image with vfat (which needs fat), dummy and `more`, its index broken by `fault`.
+fn broken_index_image(name: &str, more: &[&str], fault: IndexFault) -> Scenario {
+    let mut s = small_image(name, &[&["vfat", "dummy"], more].concat());
     let index = image_edit::index_path(&s.image).unwrap();
     match fault {
         IndexFault::Missing => s.image.remove(&index),
@@ -120,7 +128,7 @@ fn broken_index_image(name: &str, fault: IndexFault) -> Scenario {
 
 /// Without a usable index modinit says why, still loads the modules the command line names
 /// (found in modules.order, dependencies from their `depends=`) and runs the real init.
-fn expect_loaded_without_index(r: &Report, why: &str, skipped: usize) {
+fn expect_loaded_without_index(r: &Report, why: &str, (skipped, failed): (usize, usize)) {
     let complaint = line(r, "cannot use the module index /lib/modules/");
     assert!(complaint.contains(why) && complaint.ends_with("no device drivers or modules-load.d lists are loaded"), "{complaint}");
     for name in ["fat", "vfat", "dummy"] {
@@ -129,20 +137,20 @@ fn expect_loaded_without_index(r: &Report, why: &str, skipped: usize) {
     let at = |start: &str| r.modinit_lines().iter().position(|l| l.starts_with(start));
     assert!(at("loaded fat ") < at("loaded vfat "), "the dependency first");
     assert!(line(r, "cannot load nosuch: ").contains("not in modules.order"));
-    let done = format!("done without the index: loaded=3 skipped={skipped} failed=1 in ");
+    let done = format!("done without the index: loaded=3 skipped={skipped} failed={failed} in ");
     assert!(line(r, "done without the index: ").starts_with(&done));
 }
 
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
 fn a_missing_index_and_a_missing_init_still_boot_the_named_modules() {
-    let mut s = broken_index_image("faults-index-missing", IndexFault::Missing);
+    let mut s = broken_index_image("faults-index-missing", &[], IndexFault::Missing);
     s.append = "modules_load=vfat,nosuch,dummy dummy.numdummies=3 init=/bin/missing".into();
     // numdummies=3 makes dummy0 to dummy2 (ARPHRD_ETHER, type 1).
     s.image.insert("etc/guest-report", xtask::cpio::Node::File(b"/sys/class/net/dummy2/type".to_vec()), 0o644);
     let r = boot(&s);
     expect_real_init(&r, "/sbin/init");
-    expect_loaded_without_index(&r, "ENOENT (No such file or directory)", 0);
+    expect_loaded_without_index(&r, "ENOENT (No such file or directory)", (0, 1));
     assert!(line(&r, "init=/bin/missing").ends_with("no such file; trying the default inits"));
     assert_eq!(r.guest("file./sys/class/net/dummy2/type"), Some("1"), "command-line options apply");
     let m = modules(&r);
@@ -152,25 +160,32 @@ fn a_missing_index_and_a_missing_init_still_boot_the_named_modules() {
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
 fn a_truncated_index_and_a_directory_as_init() {
-    let mut s = broken_index_image("faults-index-truncated", IndexFault::Change(|f| f.truncate(f.len() / 2)));
+    let mut s = broken_index_image("faults-index-truncated", &[], IndexFault::Change(|f| f.truncate(f.len() / 2)));
     s.image.insert("bin/dir", xtask::cpio::Node::Dir, 0o755);
     s.append = "modules_load=vfat,nosuch,dummy init=/bin/dir".into();
     let r = boot(&s);
     expect_real_init(&r, "/sbin/init");
-    expect_loaded_without_index(&r, "(truncated or padded)", 0);
+    expect_loaded_without_index(&r, "(truncated or padded)", (0, 1));
     assert!(line(&r, "cannot run init=/bin/dir: ").contains("EISDIR"));
 }
 
+/// Also lockdown: an unsigned module is refused (EPERM), signed ones load.
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
-fn an_index_of_another_version_and_a_non_executable_init() {
-    let mut s = broken_index_image("faults-index-version", IndexFault::Change(|f| f[8..12].copy_from_slice(&2u32.to_le_bytes())));
+fn an_index_of_another_version_a_non_executable_init_and_lockdown() {
+    let mut s = small_image("faults-index-version", &["vfat", "dummy", "tunnel4"]);
+    strip_signature(&mut s.image, "tunnel4");
+    reindex(&mut s.image).unwrap();
+    let index = image_edit::index_path(&s.image).unwrap();
+    change_file(&mut s.image, &index, |f| f[8..12].copy_from_slice(&2u32.to_le_bytes())).unwrap();
     s.image.insert("bin/noexec", xtask::cpio::Node::File(b"#!/bin/busybox sh\n".to_vec()), 0o644);
-    s.append = "modules_load=vfat,nosuch,dummy init=/bin/noexec".into();
+    s.append = "modules_load=vfat,nosuch,dummy,tunnel4 init=/bin/noexec lockdown=integrity".into();
     let r = boot(&s);
     expect_real_init(&r, "/sbin/init");
-    expect_loaded_without_index(&r, "index format version 2, this modinit reads version 1", 0);
+    expect_loaded_without_index(&r, "index format version 2, this modinit reads version 1", (0, 2));
     assert!(line(&r, "cannot run init=/bin/noexec: ").contains("EACCES"));
+    assert!(line(&r, "cannot load tunnel4 (").ends_with("Operation not permitted (module loading disabled, lockdown, or module_blacklist=) (EPERM)"));
+    assert!(r.outcome.console.contains("Lockdown: init: unsigned module loading is restricted"));
 }
 
 /// A flipped byte, and no init at all: the modules still load (but not one that
@@ -178,13 +193,13 @@ fn an_index_of_another_version_and_a_non_executable_init() {
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
 fn a_corrupt_index_and_no_init_at_all_end_in_the_on_error_action() {
-    let mut s = broken_index_image("faults-index-corrupt", IndexFault::Change(|f| *f.last_mut().unwrap() ^= 0x20));
+    let mut s = broken_index_image("faults-index-corrupt", &[], IndexFault::Change(|f| *f.last_mut().unwrap() ^= 0x20));
     s.image.remove("sbin/init");
     s.append = "rd.modules_load=vfat,nosuch,dummy,tunnel4 modprobe.blacklist=tunnel4 modinit.on_error=poweroff".into();
     let r = boot(&s);
     expect_clean(&r);
     assert_eq!(r.outcome.end, xtask::qemu::End::Exited, "poweroff ends QEMU");
-    expect_loaded_without_index(&r, "checksum mismatch", 1);
+    expect_loaded_without_index(&r, "checksum mismatch", (1, 1));
     line(&r, "not loading tunnel4: modprobe.blacklist= names it");
     assert!(line(&r, "no init to run: ").starts_with("no init to run: tried /sbin/init"));
     let lines = r.modinit_lines();
@@ -202,10 +217,7 @@ fn a_wrappers_mounts_are_kept_and_signatures_required() {
     use xtask::cpio::Node;
     let mut s = small_image("faults-wrapper-security", &["dummy", "tun", "tunnel4"]);
     let a = &mut s.image;
-    let signed = module_image(a, "tun").unwrap();
-    let (unsigned, had_signature) = modinit::modinfo::split_signature(&signed);
-    assert!(had_signature, "Debian signs its modules");
-    put_module(a, "tun", ModuleCompression::Zst, stored_as(unsigned.to_vec(), ModuleCompression::Zst).unwrap()).unwrap();
+    strip_signature(a, "tun");
     reindex(a).unwrap();
     let Some(Node::File(modinit)) = a.get("init").cloned() else { panic!("no /init") };
     a.insert("modinit", Node::File(modinit), 0o755);
