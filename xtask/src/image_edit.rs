@@ -119,6 +119,11 @@ fn module_paths(a: &Archive, dir: &str) -> Vec<String> {
 /// modules-load.d configuration). Files that are not valid modules are indexed by name only,
 /// as depmod keeps them.
 pub fn reindex(a: &mut Archive) -> Result<()> {
+    reindex_with_config(a, None)
+}
+
+/// As [`reindex`], with the modprobe.d and modules-load.d under `config_root` baked in.
+pub fn reindex_with_config(a: &mut Archive, config_root: Option<&Path>) -> Result<()> {
     let dir = modules_dir(a)?;
     let release = dir.rsplit('/').next().unwrap_or(&dir).to_string();
     let mut modules = Vec::new();
@@ -127,7 +132,7 @@ pub fn reindex(a: &mut Archive) -> Result<()> {
         modules.push((rel, file(a, &path)?));
     }
     let tree_file = |name: &str| file(a, &format!("{dir}/{name}")).ok();
-    let built = crate::index::build_index_of_files(&release, &modules, &tree_file, None)?;
+    let built = crate::index::build_index_of_files(&release, &modules, &tree_file, config_root)?;
     a.insert(&format!("{dir}/{INDEX_FILE}"), Node::File(built.bytes), 0o644);
     Ok(())
 }

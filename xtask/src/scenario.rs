@@ -56,6 +56,8 @@ pub struct Scenario {
     pub memory_mib: u32,
     pub stop_on: Vec<String>,
     pub type_after: Option<(String, String)>,
+    /// QEMU arguments after the machine's devices (e.g. `-smbios` strings).
+    pub qemu_args: Vec<String>,
 }
 
 impl Scenario {
@@ -84,6 +86,7 @@ impl Scenario {
             memory_mib: 1024,
             stop_on: Vec::new(),
             type_after: None,
+            qemu_args: Vec::new(),
         })
     }
 
@@ -129,6 +132,7 @@ impl Scenario {
         let mut boot = Boot::new(&setup.kernel.vmlinuz, &initrd, &dir.join("console.log"));
         boot.append = self.append.clone();
         boot.devices = self.machine.qemu_args(&dir.join("disks"))?;
+        boot.devices.extend(self.qemu_args.iter().cloned());
         boot.cpu = self.cpu.clone();
         boot.timeout = self.boot_timeout;
         boot.memory_mib = self.memory_mib;
