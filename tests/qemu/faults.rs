@@ -47,11 +47,12 @@ fn modules(r: &Report) -> Vec<&str> {
 
 /// Each module file is broken in its own way (and the kernel's `module_blacklist=` names
 /// one); each failure is one line naming the module, its file and the cause, and the module
-/// after them all still loads. Also /init starts without a console.
+/// after them all still loads. Also /init starts without a console, and the firmware's DMI
+/// modalias is 1,500 bytes long.
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
 fn broken_module_files_are_each_reported_and_the_rest_loads() {
-    let mut s = small_image("faults-module-files", &["dummy", "loop", "tun", "veth", "ifb", "nlmon", "minix", "vfat", "brd", "tunnel4"]);
+    let mut s = small_image("faults-module-files", &["dummy", "loop", "tun", "veth", "ifb", "nlmon", "minix", "vfat", "brd", "tunnel4", "nbd"]);
     let a = &mut s.image;
     // Not ELF, but a valid zstd file: the kernel sees the bytes and refuses them.
     put_module(a, "loop", ModuleCompression::Zst, stored_as(b"this is not an ELF file\n".repeat(64), ModuleCompression::Zst).unwrap()).unwrap();
@@ -71,13 +72,20 @@ fn broken_module_files_are_each_reported_and_the_rest_loads() {
     // The index is built without fat, so it does not know vfat needs it: the kernel finds
     // fat's symbols missing.
     remove_module(a, "fat").unwrap();
-    reindex(a).unwrap();
+    // A DMI modalias of 1,500 bytes (the firmware's product name): the config alias that
+    // matches only its end loads nbd.
+    let product = format!("{}END", "x".repeat(1500));
+    let config = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(config.path().join("etc/modprobe.d")).unwrap();
+    std::fs::write(config.path().join("etc/modprobe.d/dmi.conf"), "alias dmi:*pnx*xEND:* nbd\n").unwrap();
+    image_edit::reindex_with_config(a, Some(config.path())).unwrap();
     // And minix is in the index but its file is gone.
     remove_module(a, "minix").unwrap();
     // No console for /init: the kernel's own initramfs has a /dev/console node, so ours
     // replaces it with a dangling symlink.
     a.insert("dev/console", xtask::cpio::Node::Symlink("/nonexistent".into()), 0o777);
     s.append = "modules_load=dummy,loop,tun,veth,ifb,nlmon,minix,vfat,brd,tunnel4 dummy.numdummies=lots module_blacklist=brd".into();
+    s.qemu_args = vec!["-smbios".into(), format!("type=1,product={product}")];
     let r = boot(&s);
     expect_real_init(&r, "/sbin/init");
     expect_load_failures(
@@ -94,8 +102,9 @@ fn broken_module_files_are_each_reported_and_the_rest_loads() {
             ("brd", "module_blacklist= on the kernel command line forbids it (EPERM)"),
         ],
     );
-    assert!(line(&r, "done: ").starts_with("done: loaded=1 builtin=0 skipped=0 failed=9 "));
-    assert_eq!(modules(&r), ["tunnel4"]);
+    assert!(line(&r, "done: ").starts_with("done: loaded=2 builtin=0 skipped=0 failed=9 "));
+    assert_eq!(modules(&r), ["nbd", "tunnel4"]);
+    line(&r, "loaded nbd (dmi:");
     assert!(r.outcome.console.contains("Warning: unable to open an initial console."));
     line(&r, "/init started without a console");
     assert_eq!(r.guest("console"), Some("/dev/console"), "the real init has devtmpfs's console");
