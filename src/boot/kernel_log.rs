@@ -36,6 +36,8 @@ pub struct KernelLog {
     follow: Follow,
     /// We switched /dev/kmsg's rate limit off and must switch it back on.
     restore_ratelimit: bool,
+    /// Records are copied to the console (not `modinit.kmsg=off`).
+    shows: bool,
 }
 
 impl KernelLog {
@@ -44,8 +46,9 @@ impl KernelLog {
     pub fn open(opts: &BootOptions<'_>) -> KernelLog {
         let console_loglevel = kernel_console_loglevel();
         let restore_ratelimit = start_writing(console_loglevel);
-        let reader = open_reader(opts.kmsg_since_boot);
-        KernelLog { reader, follow: Follow::new(opts.kmsg, console_loglevel), restore_ratelimit }
+        let shows = opts.kmsg.is_some();
+        let reader = open_reader(shows && opts.kmsg_since_boot);
+        KernelLog { reader, follow: Follow::new(opts.kmsg, console_loglevel), restore_ratelimit, shows }
     }
 
     /// Prints the records that arrived since the last call, at most [`DRAIN_BUDGET`]: when
@@ -96,7 +99,7 @@ impl KernelLog {
 
     /// The last drain before exec; /dev/kmsg gets its rate limit back.
     pub fn finish(mut self) {
-        if !(0..FINAL_DRAINS).any(|_| self.drain()) {
+        if self.shows && !(0..FINAL_DRAINS).any(|_| self.drain()) {
             warning!("the kernel logs faster than the console shows; the rest is in the kernel log (dmesg)");
         }
         if self.restore_ratelimit
