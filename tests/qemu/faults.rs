@@ -227,7 +227,8 @@ mod faults {
     /// plain tmpfs on /dev (as if the kernel had no devtmpfs), and modules must be signed
     /// (`module.sig_enforce=1`; tun's signature is stripped). modinit keeps the wrapper's mounts,
     /// creates the device nodes it needs, and names the signature refusal as such. Run again
-    /// later, not as PID 1, it refuses to boot.
+    /// later, not as PID 1, it refuses to boot. The index claims another kernel release: a
+    /// warning, and it is used.
     #[test]
     #[ignore = "boots QEMU: run by cargo xtask test"]
     fn a_wrappers_mounts_are_kept_and_signatures_required() {
@@ -236,6 +237,15 @@ mod faults {
         let a = &mut s.image;
         strip_signature(a, "tun");
         reindex(a).unwrap();
+        // The index says it was built for another release (same length, checksum made right).
+        let release = xtask::scenario::setup().unwrap().kernel.version.clone();
+        let other = format!("{}X", &release[..release.len() - 1]);
+        change_file(a, &image_edit::index_path(a).unwrap(), |f| {
+            let at = f.windows(release.len()).position(|w| w == release.as_bytes()).unwrap();
+            f[at..at + release.len()].copy_from_slice(other.as_bytes());
+            image_edit::reseal_index(f);
+        })
+        .unwrap();
         let Some(Node::File(modinit)) = a.get("init").cloned() else { panic!("no /init") };
         a.insert("modinit", Node::File(modinit), 0o755);
         let wrapper = "#!/bin/busybox sh\n\
@@ -274,6 +284,8 @@ mod faults {
         let refusal = "modinit: not PID 1 and no applet named: not booting (run it as /init, or as `modinit APPLET ...`)";
         assert_eq!(r.guest("file./run/not-pid1"), Some(refusal));
         assert_eq!(r.guest("file./run/marker"), Some("kept"), "the wrapper's /run is the real init's");
+        let warning = format!("/lib/modules/{release}/modinit.idx was built for kernel {other}, this is {release}");
+        line(&r, &warning);
         expect_load_failures(&r, &[("tun", "Key was rejected by service (module signature required) (EKEYREJECTED)")]);
         assert!(r.outcome.console.contains("Loading of unsigned module is rejected"));
         assert_eq!(modules(&r), ["tunnel4"], "a signed module loads");

@@ -145,6 +145,16 @@ pub fn change_file(a: &mut Archive, path: &str, change: impl FnOnce(&mut Vec<u8>
     Ok(())
 }
 
+/// Makes the header's checksum of the index `file` match its contents again, after a change
+/// that is to be taken for a valid index.
+pub fn reseal_index(file: &mut [u8]) {
+    use modinit::index::format::{HEADER_LEN, OFF_CHECKSUM};
+    if let Some(body) = file.get(HEADER_LEN..) {
+        let checksum = modinit::crc32::checksum(body);
+        file[OFF_CHECKSUM..OFF_CHECKSUM + 4].copy_from_slice(&checksum.to_le_bytes());
+    }
+}
+
 /// `plain` (an ELF image or any bytes) stored as `to`.
 pub fn stored_as(plain: Vec<u8>, to: ModuleCompression) -> Result<Vec<u8>> {
     module_tree::compress(plain, to)
