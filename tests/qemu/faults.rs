@@ -51,8 +51,8 @@ mod faults {
 
     /// Each module file is broken in its own way (and the kernel's `module_blacklist=` names
     /// one); each failure is one line naming the module, its file and the cause, and the module
-    /// after them all still loads. Also /init starts without a console, and the firmware's DMI
-    /// modalias is 1,500 bytes long.
+    /// after them all still loads. Also /init starts without a console, the firmware's DMI
+    /// modalias is 1,500 bytes long, and the driver phase runs out of time.
     #[test]
     #[ignore = "boots QEMU: run by cargo xtask test"]
     fn broken_module_files_are_each_reported_and_the_rest_loads() {
@@ -90,7 +90,9 @@ mod faults {
         // No console for /init: the kernel's own initramfs has a /dev/console node, so ours
         // replaces it with a dangling symlink.
         a.insert("dev/console", xtask::cpio::Node::Symlink("/nonexistent".into()), 0o777);
-        s.append = format!("modules_load={} dummy.numdummies=lots module_blacklist=brd", named[..10].join(","));
+        // And the driver phase runs out of time (modinit.timeout_ms) after its first pass.
+        let load = named[..10].join(",");
+        s.append = format!("modules_load={load} dummy.numdummies=lots module_blacklist=brd modinit.timeout_ms=1");
         s.qemu_args = vec!["-smbios".into(), format!("type=1,product={product}")];
         let r = boot(&s);
         expect_real_init(&r, "/sbin/init");
@@ -111,6 +113,7 @@ mod faults {
         assert!(line(&r, "done: ").starts_with("done: loaded=2 builtin=0 skipped=0 failed=9 "));
         assert_eq!(modules(&r), ["nbd", "tunnel4"]);
         line(&r, "loaded nbd (dmi:");
+        line(&r, "still loading drivers after 1 ms (modinit.timeout_ms): going on");
         assert!(r.outcome.console.contains("Warning: unable to open an initial console."));
         line(&r, "/init started without a console");
         assert_eq!(r.guest("console"), Some("/dev/console"), "the real init has devtmpfs's console");
