@@ -32,6 +32,8 @@ pub mod modinfo_output;
 pub mod modprobe_args;
 pub mod module_error;
 pub mod module_signature;
+pub mod module_init_flags;
+pub mod module_list;
 pub mod name;
 pub mod options;
 pub mod proc_modules;

@@ -23,9 +23,16 @@ fn main(args: sys::start::StartArgs) -> ! {
     if let Some((applet, first)) = applets::chosen(args) {
         sys::syscall::exit_group(applets::run(applet, first, args));
     }
+    // The boot mounts, loads and execs an init: only PID 1 may do that. Anything else (e.g.
+    // the kernel's modprobe helper reaching modinit through an init wrapper) is refused.
+    if !rustix::process::getpid().is_init() {
+        boot::log::error!("not PID 1 and no applet named: not booting (run it as /init, or as `modinit APPLET ...`)");
+        sys::syscall::exit_group(2);
+    }
     let started = Instant::now();
 
     boot::mount::mount_early_filesystems();
+    boot::mount::ensure_essential_nodes();
     boot::console::attach_console();
 
     let mut cmdline_buf = [0u8; CMDLINE_MAX];
@@ -36,6 +43,9 @@ fn main(args: sys::start::StartArgs) -> ! {
 
     let modules_dir = boot::index_file::ModulesDir::of_running_kernel();
     let resolver = boot::index_file::open_boot_index(&modules_dir).map(|index| Resolver { index, cmdline });
+    if resolver.is_none() {
+        boot::without_index::load_named_modules(cmdline, &modules_dir, &mut kernel_log);
+    }
     let mut drivers = boot::autoload::Autoload::start(resolver.as_ref(), &modules_dir, &opts, &mut kernel_log);
     drivers.settle(&opts);
     let root = opts.root.spec();

@@ -11,13 +11,14 @@ use super::clock::Instant;
 use super::file::write_once;
 use super::coldplug;
 use super::index_file::ModulesDir;
-use super::kernel_log::KernelLog;
+use super::kernel_log::{KernelLog, UnknownSymbols};
 use super::probe::{Blacklist, Event, Probed, Prober};
 use super::log::{error, say, warning};
 use super::uevents::{Received, UeventSocket};
 use core::ffi::CStr;
 use modinit::errno::Describe;
 use modinit::line::Bytes;
+use modinit::kcmdline::kernel_blacklists;
 use modinit::options::{BootOptions, modules_load_lists};
 use modinit::resolve::{Key, ModuleSet, Resolver, Target};
 use modinit::string_set::StringSet;
@@ -51,6 +52,8 @@ pub struct Autoload<'r, 'a, 'k> {
     aliases: AliasSet,
     /// Aliases handed to the loader so far (the set keeps insertion order).
     done: usize,
+    /// Times the kernel dropped uevents because the socket's buffer was full.
+    overflows: usize,
     /// Drained after every module so a driver's errors appear next to its name.
     kernel_log: &'k mut KernelLog,
     started: Instant,
@@ -86,7 +89,7 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             builtins: ModuleSet::new(),
             summary: Summary::default(),
         });
-        let mut autoload = Autoload { loader, socket, aliases: AliasSet::new(), done: 0, kernel_log, started };
+        let mut autoload = Autoload { loader, socket, aliases: AliasSet::new(), done: 0, overflows: 0, kernel_log, started };
         if let Some(resolver) = resolver {
             modules_load_lists(resolver.cmdline, |name| autoload.load(name));
             for name in resolver.index.modules_load() {
@@ -135,6 +138,12 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             if settled {
                 break;
             }
+        }
+        if self.overflows > 0 {
+            warning!(
+                "the kernel dropped uevents (socket buffer full, {} times): /sys/devices was rescanned after each",
+                self.overflows
+            );
         }
         if self.aliases.refused() > 0 {
             error!("{} device aliases did not fit in memory and got no driver", self.aliases.refused());
@@ -191,6 +200,7 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
                 self.aliases.insert(alias);
             })
         });
+        self.overflows += usize::from(received.is_some_and(|r| r.overflowed));
         let mut loaded = 0;
         if let Some(loader) = &mut self.loader {
             let before = loader.summary.loaded;
@@ -221,9 +231,14 @@ impl<'a> Loader<'_, 'a> {
             }
         };
         for f in found[..n].iter().flatten() {
-            let (quiet, summary) = (self.quiet, &mut self.summary);
+            let (quiet, summary, cmdline) = (self.quiet, &mut self.summary, self.prober.resolver.cmdline);
             let probed = self.prober.probe(f, key.as_bytes(), b"", Blacklist::All, &mut |e| {
-                report(e, key.as_bytes(), quiet, summary);
+                let why = match &e {
+                    Event::Failed { name, failure, .. } if failure.may_be_unknown_symbols() => Why::UnknownSymbols(kernel_log.unknown_symbols(name)),
+                    Event::Failed { name, failure, .. } if failure.is_not_permitted() && kernel_blacklists(cmdline, name) => Why::KernelBlacklist,
+                    _ => Why::Failure,
+                };
+                report(e, key.as_bytes(), quiet, summary, why);
                 kernel_log.drain();
             });
             match (probed, f.target) {
@@ -251,15 +266,42 @@ fn register_modprobe_helper() {
     }
 }
 
+/// What explains a failed load best.
+enum Why {
+    /// The failure itself.
+    Failure,
+    /// The kernel logged these missing symbols.
+    UnknownSymbols(UnknownSymbols),
+    /// EPERM, and the kernel's `module_blacklist=` names the module.
+    KernelBlacklist,
+}
+
 /// Counts an event and says what needs saying: each module loaded (unless `quiet`), each
-/// failure that matters. A driver finding no device, or a softdep failing, is not a failure.
-fn report(event: Event<'_>, key: &[u8], quiet: bool, summary: &mut Summary) {
+/// failure that matters, explained by `why`. A driver finding no device, or a softdep
+/// failing, is not a failure; a module the kernel logged missing symbols for is.
+fn report(event: Event<'_>, key: &[u8], quiet: bool, summary: &mut Summary, why: Why) {
     match event {
         Event::Loaded { name, ms } => {
             summary.loaded += 1;
             if !quiet {
                 say!("loaded {} ({}) in {ms} ms", Bytes(name), Bytes(key));
             }
+        }
+        Event::Failed { name, path, required: true, .. } if matches!(why, Why::KernelBlacklist) => {
+            summary.failed += 1;
+            let path = path.map_or(&b"?"[..], CStr::to_bytes);
+            error!("cannot load {} ({}): module_blacklist= on the kernel command line forbids it (EPERM)", Bytes(name), Bytes(path));
+        }
+        Event::Failed { name, path, required: true, .. } if let Why::UnknownSymbols(u) = &why && u.count > 0 => {
+            summary.failed += 1;
+            let path = path.map_or(&b"?"[..], CStr::to_bytes);
+            error!(
+                "cannot load {} ({}): unknown symbol {} and {} more: a module it needs is missing, or not in the index (see dmesg)",
+                Bytes(name),
+                Bytes(path),
+                Bytes(u.first()),
+                u.count - 1
+            );
         }
         Event::Failed { failure, .. } if failure.is_quiet() => summary.skipped += 1,
         Event::Failed { name, path, failure, required: true } => {

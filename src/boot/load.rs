@@ -8,22 +8,20 @@
 //! The force flags (ignore vermagic or modversions) are never passed.
 
 use super::file::read_into;
-use super::mapping::{Mapping, ReadOnly};
 use core::ffi::CStr;
 use core::fmt;
 use modinit::decompress::{self, Compression, DecompressError};
 use modinit::errno::Describe;
 use modinit::module_error::LoadError;
+use modinit::module_init_flags::ModuleInitFlags;
 use rustix::fd::OwnedFd;
 use rustix::fs::{MemfdFlags, Mode, OFlags, fstat, ftruncate, memfd_create, open};
 use rustix::io::Errno;
+use super::mapping::{Mapping, ReadOnly, ReadWrite};
 use rustix::system::{finit_module, init_module};
 
 /// Largest decompressed module accepted (the biggest in Debian's tree are ~30 MiB).
 pub const MAX_MODULE_BYTES: usize = 256 << 20;
-
-/// `MODULE_INIT_COMPRESSED_FILE`: the kernel decompresses the file itself.
-const MODULE_INIT_COMPRESSED_FILE: i32 = 4;
 
 /// Why a module did not load.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +40,16 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// The kernel's answer when the module needs symbols nobody exports (or it has no device).
+    pub fn may_be_unknown_symbols(&self) -> bool {
+        matches!(self, Failure::Kernel(e) if e.may_be_unknown_symbols())
+    }
+
+    /// EPERM: module loading is disabled, locked down, or the module is on `module_blacklist=`.
+    pub fn is_not_permitted(&self) -> bool {
+        matches!(self, Failure::Kernel(e) if e.is_not_permitted())
+    }
+
     /// A failure that is part of normal operation: loaded already, or no device for it.
     pub fn is_quiet(&self) -> bool {
         matches!(self, Failure::Kernel(e) if e.is_no_device())
@@ -63,33 +71,57 @@ impl fmt::Display for Failure {
 
 /// Loads the module file `path`, stored with `compression`, with `params`.
 pub fn load(path: &CStr, compression: Compression, params: &CStr) -> Result<(), Failure> {
-    let file = open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(Failure::File)?;
-    match compression {
-        Compression::None => insert(&file, params, 0),
-        Compression::Xz if kernel_decompresses(b"xz") => insert(&file, params, MODULE_INIT_COMPRESSED_FILE),
-        Compression::Xz => Err(Failure::XzUnsupported),
-        Compression::Gzip | Compression::Zstd => {
-            let compressed = map_compressed(&file, compression)?;
-            let size = decompress::decompressed_size(compressed.bytes(), MAX_MODULE_BYTES).map_err(Failure::Decompress)?;
-            // A full arena would be fatal: refuse what might not fit before decoding.
-            decompress::heap_needed(compressed.bytes(), crate::sys::arena::capacity()).map_err(Failure::Decompress)?;
-            let memfd = memfd_create(c"modinit-module", MemfdFlags::CLOEXEC).map_err(Failure::Memory)?;
-            ftruncate(&memfd, size as u64).map_err(Failure::Memory)?;
-            let mut image = Mapping::writable(&memfd, size).map_err(Failure::Memory)?;
-            decompress::decompress_into(compressed.bytes(), image.bytes_mut()).map_err(Failure::Decompress)?;
-            drop(compressed);
-            match insert(&memfd, params, 0) {
-                Err(Failure::Kernel(LoadError(e))) if e == Errno::NOSYS.raw_os_error() => {
-                    init_module(image.bytes(), params).map_err(|e| Failure::Kernel(LoadError(e.raw_os_error())))
-                }
-                other => other,
+    Image::open(path, compression, false)?.insert(params)
+}
+
+/// A module ready for the kernel: the file itself, or its decompressed image in a memfd.
+pub struct Image {
+    fd: OwnedFd,
+    /// The ELF image's bytes, when decompressed or asked for.
+    bytes: Option<ImageBytes>,
+    flags: ModuleInitFlags,
+}
+
+impl Image {
+    /// Opens `path` and, for gzip and zstd, decompresses it into a memfd. `map` also maps a
+    /// plain module, so that [`Image::elf`] has its bytes.
+    pub fn open(path: &CStr, compression: Compression, map: bool) -> Result<Image, Failure> {
+        let file = open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(Failure::File)?;
+        match compression {
+            Compression::None => {
+                let bytes = if map { Some(ImageBytes::File(map_file(&file, compression)?)) } else { None };
+                Ok(Image { fd: file, bytes, flags: ModuleInitFlags::Plain })
+            }
+            Compression::Xz if kernel_decompresses(b"xz") => Ok(Image { fd: file, bytes: None, flags: ModuleInitFlags::CompressedFile }),
+            Compression::Xz => Err(Failure::XzUnsupported),
+            Compression::Gzip | Compression::Zstd => {
+                let compressed = map_file(&file, compression)?;
+                let size = decompress::decompressed_size(compressed.bytes(), MAX_MODULE_BYTES).map_err(Failure::Decompress)?;
+                // A full arena would be fatal: refuse what might not fit before decoding.
+                decompress::heap_needed(compressed.bytes(), crate::sys::arena::capacity()).map_err(Failure::Decompress)?;
+                let memfd = memfd_create(c"modinit-module", MemfdFlags::CLOEXEC).map_err(Failure::Memory)?;
+                ftruncate(&memfd, size as u64).map_err(Failure::Memory)?;
+                let mut image = Mapping::writable(&memfd, size).map_err(Failure::Memory)?;
+                decompress::decompress_into(compressed.bytes(), image.bytes_mut()).map_err(Failure::Decompress)?;
+                Ok(Image { fd: memfd, bytes: Some(ImageBytes::Decompressed(image)), flags: ModuleInitFlags::Plain })
             }
         }
     }
-}
 
-fn insert(fd: &OwnedFd, params: &CStr, flags: i32) -> Result<(), Failure> {
-    finit_module(fd, params, flags).map_err(|e| Failure::Kernel(LoadError(e.raw_os_error())))
+    /// The module's ELF bytes; None for a file the kernel decompresses itself.
+    pub fn elf(&self) -> Option<&[u8]> {
+        self.bytes.as_ref().map(ImageBytes::bytes)
+    }
+
+    /// Hands the module to the kernel with `params`. The force flags (ignore vermagic or
+    /// modversions) are never passed: [`ModuleInitFlags`] has none.
+    pub fn insert(self, params: &CStr) -> Result<(), Failure> {
+        let kernel = |e: Errno| Failure::Kernel(LoadError(e.raw_os_error()));
+        match (finit_module(&self.fd, params, self.flags.bits()), self.elf()) {
+            (Err(Errno::NOSYS), Some(image)) => init_module(image, params).map_err(kernel),
+            (result, _) => result.map_err(kernel),
+        }
+    }
 }
 
 /// Whether /sys/module/compression names `algorithm` (Linux >= 6.4, CONFIG_MODULE_DECOMPRESS).
@@ -98,8 +130,23 @@ fn kernel_decompresses(algorithm: &[u8]) -> bool {
     read_into(c"/sys/module/compression", &mut buf).is_ok_and(|s| s.trim_ascii_end() == algorithm)
 }
 
-/// The whole compressed module file `fd`, mapped to be read.
-fn map_compressed(fd: &OwnedFd, compression: Compression) -> Result<Mapping<ReadOnly>, Failure> {
+/// An [`Image`]'s ELF bytes: the plain file mapped, or the memfd it was decompressed into.
+enum ImageBytes {
+    File(Mapping<ReadOnly>),
+    Decompressed(Mapping<ReadWrite>),
+}
+
+impl ImageBytes {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            ImageBytes::File(m) => m.bytes(),
+            ImageBytes::Decompressed(m) => m.bytes(),
+        }
+    }
+}
+
+/// The whole module file `fd`, mapped to be read.
+fn map_file(fd: &OwnedFd, compression: Compression) -> Result<Mapping<ReadOnly>, Failure> {
     let len = fstat(fd).map_err(Failure::File)?.st_size as usize;
     if len == 0 {
         return Err(Failure::Decompress(DecompressError::Truncated(compression)));

@@ -22,3 +22,4 @@ pub mod root_mount;
 pub mod switch_root;
 pub mod sysfs_module;
 pub mod uevents;
+pub mod without_index;

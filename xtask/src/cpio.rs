@@ -61,9 +61,14 @@ impl Archive {
         self.entries.contains_key(path.trim_start_matches('/'))
     }
 
+    /// The entry at `path`, if any.
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        self.entries.get(path.trim_start_matches('/')).map(|e| &e.node)
+    }
+
     /// The contents of the regular file `path`; None for anything else.
     pub fn file(&self, path: &str) -> Option<&[u8]> {
-        match &self.entries.get(path.trim_start_matches('/'))?.node {
+        match self.get(path)? {
             Node::File(bytes) => Some(bytes),
             _ => None,
         }

@@ -33,19 +33,39 @@ pub fn build_index_of(modules: &Path, config_root: Option<&Path>, selected: Opti
     if let Some(selected) = selected {
         files.retain(|f| f.strip_prefix(modules).ok().and_then(Path::to_str).is_some_and(|rel| selected.contains(rel)));
     }
-    let results: Vec<(ModuleFacts, Option<String>)> = files.par_iter().map(|path| read_module(modules, path)).collect();
+    let facts: Vec<(ModuleFacts, Option<String>)> = files.par_iter().map(|path| read_module(modules, path)).collect();
+    build_from_facts(release, facts, &|name| fs::read(modules.join(name)).ok(), config_root)
+}
+
+/// As [`build_index`], for a tree held in memory: `modules` are (path relative to the modules
+/// dir, file contents), `tree_file` gives modules.order and the other files by name.
+pub fn build_index_of_files(
+    release: &str,
+    modules: &[(String, Vec<u8>)],
+    tree_file: &dyn Fn(&str) -> Option<Vec<u8>>,
+    config_root: Option<&Path>,
+) -> Result<Built> {
+    let facts = modules.par_iter().map(|(rel, bytes)| module_facts(Path::new(rel), Path::new(rel), bytes.clone())).collect();
+    build_from_facts(release, facts, tree_file, config_root)
+}
+
+fn build_from_facts(
+    release: &str,
+    results: Vec<(ModuleFacts, Option<String>)>,
+    tree_file: &dyn Fn(&str) -> Option<Vec<u8>>,
+    config_root: Option<&Path>,
+) -> Result<Built> {
     let mut warnings = Vec::new();
     let mut facts = Vec::new();
     for (f, warning) in results {
         facts.push(f);
         warnings.extend(warning);
     }
-    let optional = |name: &str| fs::read(modules.join(name)).ok();
     let tree = TreeFiles {
         kernel_release: release.as_bytes().to_vec(),
-        modules_order: optional("modules.order"),
-        modules_builtin: optional("modules.builtin"),
-        modules_builtin_modinfo: optional("modules.builtin.modinfo"),
+        modules_order: tree_file("modules.order"),
+        modules_builtin: tree_file("modules.builtin"),
+        modules_builtin_modinfo: tree_file("modules.builtin.modinfo"),
         modprobe_d: match config_root {
             Some(root) => select_modprobe_d(config_dirs(root, MODPROBE_D_DIRS)?),
             None => Vec::new(),
@@ -77,20 +97,29 @@ fn module_files(modules: &Path) -> Result<Vec<PathBuf>> {
 /// The facts of one module. One that cannot be read stays in the index by name only (as
 /// depmod keeps it in modules.dep), with a warning naming the file.
 fn read_module(modules: &Path, path: &Path) -> (ModuleFacts, Option<String>) {
-    let rel = path.strip_prefix(modules).unwrap_or(path).as_os_str().as_encoded_bytes();
+    let rel = path.strip_prefix(modules).unwrap_or(path);
     // Read, not mapped: page faults on mappings serialize the threads (measured: 2 threads
     // take 127 ms over mappings of the Debian tree, 91 ms with read()).
-    let facts = fs::read(path)
-        .map_err(anyhow::Error::from)
-        .and_then(|file| crate::module_tree::decompressed(path, file))
-        .and_then(|image| ModuleFacts::from_image(rel, &image).map_err(|e| anyhow::anyhow!("{e}")));
+    match fs::read(path) {
+        Ok(file) => module_facts(rel, path, file),
+        Err(e) => bare_module(rel, path, e.into()),
+    }
+}
+
+/// The facts of the module file `file` at `rel` (relative to the modules dir); `shown` is the
+/// path warnings name.
+fn module_facts(rel: &Path, shown: &Path, file: Vec<u8>) -> (ModuleFacts, Option<String>) {
+    let facts = crate::module_tree::decompressed(shown, file)
+        .and_then(|image| ModuleFacts::from_image(rel.as_os_str().as_encoded_bytes(), &image).map_err(|e| anyhow::anyhow!("{e}")));
     match facts {
         Ok(f) => (f, None),
-        Err(e) => {
-            let bare = ModuleFacts { path: rel.to_vec(), ..ModuleFacts::default() };
-            (bare, Some(format!("{}: {e:#}; indexed without aliases or dependencies", path.display())))
-        }
+        Err(e) => bare_module(rel, shown, e),
     }
+}
+
+fn bare_module(rel: &Path, shown: &Path, e: anyhow::Error) -> (ModuleFacts, Option<String>) {
+    let bare = ModuleFacts { path: rel.as_os_str().as_encoded_bytes().to_vec(), ..ModuleFacts::default() };
+    (bare, Some(format!("{}: {e:#}; indexed without aliases or dependencies", shown.display())))
 }
 
 /// The configuration directories under `root`, highest precedence first, as the selectors

@@ -7,6 +7,7 @@ pub mod corpus;
 pub mod cpio;
 pub mod disk_image;
 pub mod fuzz;
+pub mod image_edit;
 pub mod index;
 pub mod initramfs;
 pub mod kernel;

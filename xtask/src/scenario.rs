@@ -77,6 +77,8 @@ pub struct Scenario {
     pub type_after: Option<(String, String)>,
     /// Disk images attached besides the machine's own devices, in this order.
     pub disks: Vec<(DiskBus, PathBuf)>,
+    /// QEMU arguments after the machine's devices (e.g. `-smbios` strings).
+    pub qemu_args: Vec<String>,
 }
 
 impl Scenario {
@@ -112,6 +114,7 @@ impl Scenario {
             stop_on: Vec::new(),
             type_after: None,
             disks: Vec::new(),
+            qemu_args: Vec::new(),
         })
     }
 
@@ -161,6 +164,7 @@ impl Scenario {
         for (n, (bus, image)) in self.disks.iter().enumerate() {
             boot.devices.extend(crate::machine::disk_args(*bus, n, image));
         }
+        boot.devices.extend(self.qemu_args.iter().cloned());
         boot.cpu = self.cpu.clone();
         boot.timeout = self.boot_timeout;
         boot.memory_mib = self.memory_mib;
