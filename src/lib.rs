@@ -37,6 +37,7 @@ pub mod module_list;
 pub mod name;
 pub mod options;
 pub mod proc_modules;
+pub mod proc_status;
 pub mod resolve;
 pub mod rmmod_args;
 pub mod root;

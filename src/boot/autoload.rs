@@ -150,12 +150,13 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         }
         let Some(Loader { summary: s, .. }) = self.loader else { return };
         say!(
-            "done: loaded={} builtin={} skipped={} failed={} in {} ms (decompression memory peak {} KiB)",
+            "done: loaded={} builtin={} skipped={} failed={} in {} ms (memory peak {} KiB, decompression {} KiB)",
             s.loaded,
             s.builtin,
             s.skipped,
             s.failed,
             self.started.elapsed_ms(),
+            peak_memory_kib(),
             crate::sys::arena::high_water().div_ceil(1024)
         );
     }
@@ -212,6 +213,12 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         }
         Round { scanned_new, received, loaded }
     }
+}
+
+/// modinit's peak resident memory so far (VmHWM), 0 if /proc does not say.
+fn peak_memory_kib() -> u64 {
+    let mut buf = [0u8; 4096];
+    super::file::read_into(c"/proc/self/status", &mut buf).ok().and_then(|s| modinit::proc_status::kib(s, b"VmHWM")).unwrap_or(0)
 }
 
 impl<'a> Loader<'_, 'a> {
