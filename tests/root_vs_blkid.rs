@@ -64,6 +64,21 @@ fn sparse(dir: &Path, name: &str, size: u64) -> PathBuf {
     path
 }
 
+/// Runs the mkfs-like `args` (`IMG` standing for the image, `TREE` for a directory of files)
+/// on `dir/name`, made first as a sparse file of `size` bytes unless `size` is 0 (the tool
+/// makes it); returns the image's path.
+fn make_image(dir: &Path, name: &str, size: u64, args: &[&str], tree: &str) -> PathBuf {
+    let path = if size > 0 { sparse(dir, name, size) } else { dir.join(name) };
+    let image = path.to_str().expect("path");
+    let cmd: Vec<&str> = args.iter().map(|&a| match a {
+        "IMG" => image,
+        "TREE" => tree,
+        _ => a,
+    }).collect();
+    run(&cmd, b"");
+    path
+}
+
 /// Undoes the `\xNN` escapes of `blkid -o udev` and `partx -P` (and `\c` for c), to bytes.
 fn unescape(value: &str) -> Vec<u8> {
     let (mut out, b) = (Vec::new(), value.as_bytes());
@@ -234,20 +249,7 @@ fn xfs_btrfs_vfat_squashfs_and_erofs_are_identified_as_blkid_does() {
         if !have(tool) {
             continue;
         }
-        let path = dir.path().join(format!("fs{i}.img"));
-        if *size > 0 {
-            sparse(dir.path(), &format!("fs{i}.img"), *size);
-        }
-        let image = path.to_str().expect("path");
-        let cmd: Vec<&str> = args
-            .iter()
-            .map(|&a| match a {
-                "IMG" => image,
-                "TREE" => tree.as_str(),
-                _ => a,
-            })
-            .collect();
-        run(&cmd, b"");
+        let path = make_image(dir.path(), &format!("fs{i}.img"), *size, args, &tree);
         compare_with_blkid(&path, what).unwrap_or_else(|| panic!("{what}: not found"));
     }
     if have("mkfs.erofs") {
@@ -332,35 +334,13 @@ fn changed_superblocks_are_judged_as_blkid_judges_them() {
         },
     ];
     const CHANGES: usize = 300;
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let mut random = move |n: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % n
-    };
+    let mut rng = modinit_test_fixtures::Random::new(0x9e37_79b9_7f4a_7c15);
+    let mut random = move |n: u64| rng.below(n as usize) as u64;
     for (i, &Mutant { tool, size, args, ranges }) in cases.iter().enumerate() {
         if !have(tool) {
             continue;
         }
-        let path = dir.path().join(format!("mutant{i}.img"));
-        if size > 0 {
-            sparse(dir.path(), &format!("mutant{i}.img"), size);
-        }
-        let image = path.to_str().expect("path");
-        let cmd: Vec<&str> = args
-            .iter()
-            .map(|&a| {
-                if a == "IMG" {
-                    image
-                } else if a == "TREE" {
-                    tree
-                } else {
-                    a
-                }
-            })
-            .collect();
-        run(&cmd, b"");
+        let path = make_image(dir.path(), &format!("mutant{i}.img"), size, args, tree);
         let file = std::fs::OpenOptions::new().read(true).write(true).open(&path).expect("open");
         let mut changed = 0;
         for _ in 0..CHANGES {
@@ -727,24 +707,7 @@ fn a_changed_byte_under_a_superblock_checksum_is_refused() {
         if !have(tool) {
             continue;
         }
-        let path = dir.path().join(format!("csum{i}.img"));
-        if size > 0 {
-            sparse(dir.path(), &format!("csum{i}.img"), size);
-        }
-        let image = path.to_str().expect("path");
-        let cmd: Vec<&str> = args
-            .iter()
-            .map(|&a| {
-                if a == "IMG" {
-                    image
-                } else if a == "TREE" {
-                    tree
-                } else {
-                    a
-                }
-            })
-            .collect();
-        run(&cmd, b"");
+        let path = make_image(dir.path(), &format!("csum{i}.img"), size, args, tree);
         // The first 2 MiB hold every superblock (and btrfs's 1 MiB minimum).
         let mut bytes = Vec::new();
         File::open(&path).and_then(|f| f.take(2 << 20).read_to_end(&mut bytes)).expect("read");
