@@ -1,15 +1,16 @@
 //! `cargo xtask index`: builds `modinit.idx` for a module tree on the host, with the library's
-//! builder (what the `depmod` applet runs on the target), reading the modules in parallel.
+//! tree reader and builder (what the `depmod` applet runs on the target), reading the modules
+//! in parallel.
 
 use anyhow::{Context, Result};
-use modinit::config::{ConfigDir, MODPROBE_D_DIRS, MODULES_LOAD_D_DIRS, select_modprobe_d, select_modules_load_d};
-use modinit::decompress::Compression;
-use modinit::index::builder::{ModuleFacts, TreeFiles, build};
-use modinit::index::writer::write;
+use modinit::index::builder::ModuleFacts;
+use modinit::index::tree::{DirEntry, EntryKind, TreeFs, facts_or_bare, index_bytes, module_files, tree_files};
 use rayon::prelude::*;
+use std::ffi::OsStr;
 use std::fs;
-use std::path::{Path, PathBuf};
-use walkdir::WalkDir;
+use std::io::ErrorKind;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 /// An index and what building it reported.
 pub struct Built {
@@ -21,88 +22,70 @@ pub struct Built {
 /// Builds the index of the `lib/modules/VERSION` directory `modules`, with the modprobe.d and
 /// modules-load.d of `config_root` (none when None).
 pub fn build_index(modules: &Path, config_root: Option<&Path>) -> Result<Built> {
-    let release = modules.file_name().and_then(|n| n.to_str()).context("module tree without a version name")?;
-    let files = module_files(modules)?;
-    let results: Vec<(ModuleFacts, Option<String>)> = files.par_iter().map(|path| read_module(modules, path)).collect();
+    let release = modules.file_name().context("module tree without a version name")?.as_bytes();
+    let dir = modules.as_os_str().as_bytes();
+    let mut host = HostFs;
+    let files = module_files(&mut host, dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tree = tree_files(&mut host, dir, release, config_root.map(|r| r.as_os_str().as_bytes()))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let results: Vec<_> = files.par_iter().map(|rel| read_module(modules, rel)).collect();
     let mut warnings = Vec::new();
-    let mut facts = Vec::new();
+    let mut facts: Vec<ModuleFacts> = Vec::new();
     for (f, warning) in results {
         facts.push(f);
-        warnings.extend(warning);
+        warnings.extend(warning.map(|w| w.0));
     }
-    let optional = |name: &str| fs::read(modules.join(name)).ok();
-    let tree = TreeFiles {
-        kernel_release: release.as_bytes().to_vec(),
-        modules_order: optional("modules.order"),
-        modules_builtin: optional("modules.builtin"),
-        modules_builtin_modinfo: optional("modules.builtin.modinfo"),
-        modprobe_d: match config_root {
-            Some(root) => select_modprobe_d(config_dirs(root, MODPROBE_D_DIRS)?),
-            None => Vec::new(),
-        },
-        modules_load_d: match config_root {
-            Some(root) => select_modules_load_d(config_dirs(root, MODULES_LOAD_D_DIRS)?),
-            None => Vec::new(),
-        },
-    };
-    let contents = build(&facts, &tree, &mut |w| warnings.push(w.to_string()));
-    let bytes = write(&contents).map_err(|e| anyhow::anyhow!("writing the index: {e}"))?;
+    let bytes = index_bytes(&facts, &tree, &mut |w| warnings.push(w.0)).map_err(|e| anyhow::anyhow!("writing the index: {e}"))?;
     Ok(Built { bytes, modules: facts.len(), warnings })
 }
 
-/// Every module file under `modules`, sorted.
-fn module_files(modules: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in WalkDir::new(modules).follow_links(true) {
-        let entry = entry.with_context(|| format!("walking {}", modules.display()))?;
-        let name = entry.file_name().as_encoded_bytes();
-        if entry.file_type().is_file() && Compression::of_file_name(name).is_some() {
-            files.push(entry.into_path());
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
-/// The facts of one module. One that cannot be read stays in the index by name only (as
-/// depmod keeps it in modules.dep), with a warning naming the file.
-fn read_module(modules: &Path, path: &Path) -> (ModuleFacts, Option<String>) {
-    let rel = path.strip_prefix(modules).unwrap_or(path).as_os_str().as_encoded_bytes();
+/// The facts of one module (`rel` to the modules dir), decompressed with the host's libraries.
+fn read_module(modules: &Path, rel: &[u8]) -> (ModuleFacts, Option<modinit::index::builder::BuildWarning>) {
+    let path = modules.join(OsStr::from_bytes(rel));
     // Read, not mapped: page faults on mappings serialize the threads (measured: 2 threads
     // take 127 ms over mappings of the Debian tree, 91 ms with read()).
-    let facts = fs::read(path)
+    let image = fs::read(&path)
         .map_err(anyhow::Error::from)
-        .and_then(|file| crate::module_tree::decompressed(path, file))
-        .and_then(|image| ModuleFacts::from_image(rel, &image).map_err(|e| anyhow::anyhow!("{e}")));
-    match facts {
-        Ok(f) => (f, None),
-        Err(e) => {
-            let bare = ModuleFacts { path: rel.to_vec(), ..ModuleFacts::default() };
-            (bare, Some(format!("{}: {e:#}; indexed without aliases or dependencies", path.display())))
-        }
-    }
+        .and_then(|file| crate::module_tree::decompressed(&path, file))
+        .map_err(|e| format!("{e:#}"));
+    facts_or_bare(rel, image.as_deref())
 }
 
-/// The configuration directories under `root`, highest precedence first, as the selectors
-/// take them: regular files with their text, symlinks to /dev/null as masks.
-fn config_dirs(root: &Path, dirs: &[&str]) -> Result<Vec<ConfigDir>> {
-    let mut out = Vec::new();
-    for dir in dirs {
-        let path = root.join(dir);
+/// The host's filesystem for the library's tree reader.
+struct HostFs;
+
+impl TreeFs for HostFs {
+    type Error = std::io::Error;
+
+    fn list(&mut self, path: &[u8]) -> std::io::Result<Option<Vec<DirEntry>>> {
+        let path = Path::new(OsStr::from_bytes(path));
+        let listing = match fs::read_dir(path) {
+            Ok(listing) => listing,
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         let mut entries = Vec::new();
-        if let Ok(listing) = fs::read_dir(&path) {
-            for entry in listing {
-                let entry = entry?;
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let target = fs::read_link(entry.path()).ok();
-                if target.as_deref() == Some(Path::new("/dev/null")) {
-                    entries.push((name, None));
-                } else if entry.path().is_file() {
-                    entries.push((name, Some(fs::read(entry.path())?)));
+        for entry in listing {
+            let entry = entry?;
+            let kind = if fs::read_link(entry.path()).is_ok_and(|t| t == Path::new("/dev/null")) {
+                EntryKind::DevNull
+            } else {
+                match fs::metadata(entry.path()) {
+                    Ok(m) if m.is_file() => EntryKind::File,
+                    Ok(m) if m.is_dir() => EntryKind::Directory,
+                    _ => EntryKind::Other,
                 }
-            }
+            };
+            entries.push(DirEntry { name: entry.file_name().as_bytes().to_vec(), kind });
         }
-        out.push((dir.to_string(), entries));
+        Ok(Some(entries))
     }
-    Ok(out)
+
+    fn read(&mut self, path: &[u8]) -> std::io::Result<Option<Vec<u8>>> {
+        match fs::read(OsStr::from_bytes(path)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
 }
