@@ -73,6 +73,12 @@ impl Bump {
     pub fn capacity(&self) -> usize {
         self.end - self.start
     }
+
+    /// The bytes after the last block in use: what the largest new block can have (less
+    /// alignment). All of the region when nothing is live.
+    pub fn available(&self) -> usize {
+        self.end - self.next
+    }
 }
 
 #[cfg(test)]
@@ -90,7 +96,7 @@ mod tests {
         assert_eq!(bump.alloc(84, 1), Some(START + 16));
         assert_eq!(bump.alloc(1, 1), None);
         assert_eq!(bump.high_water(), 100);
-        assert_eq!(bump.capacity(), 100);
+        assert_eq!((bump.capacity(), bump.available()), (100, 0));
         assert_eq!(Bump::new(usize::MAX - 4, 100).alloc(8, 16), None);
     }
 
@@ -110,7 +116,9 @@ mod tests {
         bump.free(c, 96);
         assert_eq!(bump.alloc(10, 1), Some(START + 192));
         bump.free(START + 192, 10);
+        assert_eq!(bump.available(), 1000 - 192, "b, freed under c, is given back only with a");
         bump.free(a, 96);
+        assert_eq!(bump.available(), 1000);
         assert_eq!(bump.alloc(10, 1), Some(START), "no block live: the region starts over");
         assert_eq!(bump.high_water(), 298);
     }

@@ -13,6 +13,7 @@ pub mod cmdline;
 pub mod config;
 pub mod crc32;
 pub mod decompress;
+pub mod depmod_args;
 pub mod elf;
 pub mod elf_symbols;
 pub mod errno;

@@ -2,12 +2,15 @@
 //! /sbin/modprobe) or by a first argument (`modinit modprobe ...`). An applet is an ordinary
 //! process: it writes to stdout/stderr and exits with kmod's codes.
 
+mod depmod;
 mod modprobe;
 
 use crate::sys::start::StartArgs;
 use core::ffi::CStr;
 use core::fmt::Write;
+use modinit::errno::Describe;
 use modinit::line::Line;
+use rustix::io::Errno;
 
 /// An applet's entry: its argv (its name first) to an exit code.
 pub type Applet = fn(&[&[u8]]) -> i32;
@@ -32,7 +35,7 @@ pub fn chosen(args: StartArgs) -> Option<(Applet, usize)> {
     }
 }
 
-const APPLETS: [(&str, Applet); 1] = [("modprobe", modprobe::main)];
+const APPLETS: [(&str, Applet); 2] = [("modprobe", modprobe::main), ("depmod", depmod::main)];
 
 /// Runs an applet on argv[first..] and returns its exit code.
 pub fn run(applet: Applet, first: usize, args: StartArgs) -> i32 {
@@ -65,3 +68,22 @@ macro_rules! err {
     ($($arg:tt)*) => { $crate::applets::print(2, format_args!($($arg)*)) };
 }
 use {err, out};
+
+/// strerror(): an error number as glibc words it, as kmod's messages show it.
+#[derive(Debug, Clone, Copy)]
+pub struct Strerror(pub Errno);
+
+impl From<Errno> for Strerror {
+    fn from(e: Errno) -> Self {
+        Strerror(e)
+    }
+}
+
+impl core::fmt::Display for Strerror {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match Describe(self.0.raw_os_error()).meaning() {
+            Some(m) => f.write_str(m),
+            None => write!(f, "Unknown error {}", self.0.raw_os_error()),
+        }
+    }
+}

@@ -69,15 +69,7 @@ pub fn load(path: &CStr, compression: Compression, params: &CStr) -> Result<(), 
         Compression::Xz if kernel_decompresses(b"xz") => insert(&file, params, MODULE_INIT_COMPRESSED_FILE),
         Compression::Xz => Err(Failure::XzUnsupported),
         Compression::Gzip | Compression::Zstd => {
-            let compressed = Mapping::of_file(&file, compression)?;
-            let size = decompress::decompressed_size(compressed.bytes(), MAX_MODULE_BYTES).map_err(Failure::Decompress)?;
-            // A full arena would be fatal: refuse what might not fit before decoding.
-            decompress::heap_needed(compressed.bytes(), crate::sys::arena::capacity()).map_err(Failure::Decompress)?;
-            let memfd = memfd_create(c"modinit-module", MemfdFlags::CLOEXEC).map_err(Failure::Memory)?;
-            ftruncate(&memfd, size as u64).map_err(Failure::Memory)?;
-            let mut image = Mapping::writable(&memfd, size)?;
-            decompress::decompress_into(compressed.bytes(), image.bytes_mut()).map_err(Failure::Decompress)?;
-            drop(compressed);
+            let (memfd, image) = decompressed(&file, compression)?;
             match insert(&memfd, params, 0) {
                 Err(Failure::Kernel(LoadError(e))) if e == Errno::NOSYS.raw_os_error() => {
                     init_module(image.bytes(), params).map_err(|e| Failure::Kernel(LoadError(e.raw_os_error())))
@@ -86,6 +78,49 @@ pub fn load(path: &CStr, compression: Compression, params: &CStr) -> Result<(), 
             }
         }
     }
+}
+
+/// A module file's ELF image in memory, for reading it (`depmod`): the file itself mapped, or
+/// a gzip or zstd file decompressed as [`load`] does. Unmapped when dropped.
+pub enum Image {
+    Plain(Mapping<ReadOnly>),
+    /// The memfd is closed: the mapping keeps its pages.
+    Decompressed(Mapping<ReadWrite>),
+}
+
+impl Image {
+    /// The image of the module file `path`, stored with `compression`.
+    pub fn of(path: &CStr, compression: Compression) -> Result<Image, Failure> {
+        let file = open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(Failure::File)?;
+        match compression {
+            Compression::None => Ok(Image::Plain(Mapping::of_file(&file, compression)?)),
+            Compression::Gzip | Compression::Zstd => {
+                let (_memfd, pages) = decompressed(&file, compression)?;
+                Ok(Image::Decompressed(pages))
+            }
+            Compression::Xz => Err(Failure::Decompress(DecompressError::Unsupported(Compression::Xz))),
+        }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Image::Plain(m) => m.bytes(),
+            Image::Decompressed(m) => m.bytes(),
+        }
+    }
+}
+
+/// The gzip or zstd module `file` decompressed straight into a memfd's pages, and those pages.
+fn decompressed(file: &OwnedFd, compression: Compression) -> Result<(OwnedFd, Mapping<ReadWrite>), Failure> {
+    let compressed = Mapping::of_file(file, compression)?;
+    let size = decompress::decompressed_size(compressed.bytes(), MAX_MODULE_BYTES).map_err(Failure::Decompress)?;
+    // A full arena would be fatal: refuse what might not fit before decoding.
+    decompress::heap_needed(compressed.bytes(), crate::sys::arena::available()).map_err(Failure::Decompress)?;
+    let memfd = memfd_create(c"modinit-module", MemfdFlags::CLOEXEC).map_err(Failure::Memory)?;
+    ftruncate(&memfd, size as u64).map_err(Failure::Memory)?;
+    let mut image = Mapping::writable(&memfd, size)?;
+    decompress::decompress_into(compressed.bytes(), image.bytes_mut()).map_err(Failure::Decompress)?;
+    Ok((memfd, image))
 }
 
 fn insert(fd: &OwnedFd, params: &CStr, flags: i32) -> Result<(), Failure> {
@@ -99,16 +134,16 @@ fn kernel_decompresses(algorithm: &[u8]) -> bool {
 }
 
 /// A mapping of a whole file, unmapped when dropped; `Access` says whether it can be written.
-struct Mapping<Access> {
+pub struct Mapping<Access> {
     ptr: *mut core::ffi::c_void,
     len: usize,
     access: core::marker::PhantomData<Access>,
 }
 
 /// A file's bytes mapped to be read.
-struct ReadOnly;
+pub struct ReadOnly;
 /// A memfd mapped shared, to be written.
-struct ReadWrite;
+pub struct ReadWrite;
 
 impl Mapping<ReadOnly> {
     fn of_file(fd: &OwnedFd, compression: Compression) -> Result<Self, Failure> {
