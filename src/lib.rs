@@ -28,6 +28,8 @@ pub mod module_error;
 pub mod name;
 pub mod options;
 pub mod resolve;
+#[cfg(feature = "alloc")]
+pub mod show_config;
 pub mod string_set;
 #[cfg(test)]
 mod test_fixtures;

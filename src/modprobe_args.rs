@@ -12,6 +12,8 @@ pub enum Mode {
     ShowDepends,
     /// `-R`, `--resolve-alias`: print the names a key resolves to.
     ResolveAlias,
+    /// `-c`, `--showconfig`: print the configuration and the module aliases; takes no names.
+    ShowConfig,
 }
 
 /// The options modinit's modprobe supports.
@@ -88,10 +90,11 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
                 b"first-time" => opts.first_time = true,
                 b"show-depends" => set_mode(&mut opts, Mode::ShowDepends)?,
                 b"resolve-alias" => set_mode(&mut opts, Mode::ResolveAlias)?,
+                b"showconfig" | b"show-config" => set_mode(&mut opts, Mode::ShowConfig)?,
                 b"set-version" => opts.version = Some(value()?),
                 b"dirname" => opts.dirname = Some(value()?),
                 b"help" => return Err(ArgError::Help),
-                b"remove" | b"showconfig" | b"show-config" | b"config" | b"force" | b"force-vermagic"
+                b"remove" | b"config" | b"force" | b"force-vermagic"
                 | b"force-modversion" | b"ignore-install" | b"ignore-remove" | b"dump-modversions" | b"show-modversions"
                 | b"show-exports" | b"remove-dependencies" | b"wait" | b"syslog" | b"version" => {
                     return Err(ArgError::Unsupported(arg));
@@ -114,6 +117,7 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
                 b'v' => opts.verbose = true,
                 b'D' => set_mode(&mut opts, Mode::ShowDepends)?,
                 b'R' => set_mode(&mut opts, Mode::ResolveAlias)?,
+                b'c' => set_mode(&mut opts, Mode::ShowConfig)?,
                 b'S' => {
                     opts.version = Some(value()?);
                     break;
@@ -123,12 +127,12 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
                     break;
                 }
                 b'h' => return Err(ArgError::Help),
-                b'r' | b'c' | b'C' | b'f' | b'i' | b's' | b'V' | b'w' => return Err(ArgError::Unsupported(arg)),
+                b'r' | b'C' | b'f' | b'i' | b's' | b'V' | b'w' => return Err(ArgError::Unsupported(arg)),
                 other => return Err(ArgError::InvalidOption(other)),
             }
         }
     }
-    if operands == 0 {
+    if operands == 0 && opts.mode != Mode::ShowConfig {
         return Err(ArgError::NoModule);
     }
     Ok(opts)
@@ -172,6 +176,8 @@ mod tests {
         assert_eq!((opts.mode, opts.version), (Mode::ShowDepends, Some(&b"6.2"[..])));
         assert_eq!(names, ["ahci", "copybreak=1"]);
         assert_eq!(run("e1000 -v").unwrap().0.verbose, true, "options may follow names");
+        assert_eq!(run("-c -d /tmp/root").unwrap().0.mode, Mode::ShowConfig, "-c needs no name");
+        assert_eq!(run("--showconfig").unwrap().0.mode, Mode::ShowConfig);
     }
 
     #[test]
@@ -182,6 +188,7 @@ mod tests {
         assert_eq!(run("-r e1000").err(), Some(ArgError::Unsupported(b"-r")));
         assert_eq!(run("-q").err(), Some(ArgError::NoModule));
         assert_eq!(run("-D -R x").err(), Some(ArgError::Conflicting));
+        assert_eq!(run("-c -D x").err(), Some(ArgError::Conflicting));
         assert_eq!(run("--help").err(), Some(ArgError::Help));
     }
 }

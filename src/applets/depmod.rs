@@ -7,7 +7,7 @@
 //! has the same one. Not supported: kmod's other files (modules.dep, ...), `-n`, `-A`, `-C`,
 //! `-E`/`-F` symbol checks, and module files named on the command line.
 
-use super::{Strerror, err, out};
+use super::{Strerror, err, out, write_all};
 use crate::boot::load::{Failure, Image};
 use alloc::ffi::CString;
 use alloc::vec::Vec;
@@ -17,9 +17,9 @@ use modinit::decompress::Compression;
 use modinit::index::builder::{BuildWarning, ModuleFacts};
 use modinit::index::tree::{DirEntry, EntryKind, TreeError, TreeFs, facts_or_bare, index_bytes, module_files, tree_files};
 use modinit::line::Bytes;
-use rustix::fd::{AsFd, OwnedFd};
+use rustix::fd::AsFd;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir, fstat, open, openat, readlinkat_raw, renameat, statat, unlinkat};
-use rustix::io::{Errno, read, write};
+use rustix::io::{Errno, read};
 
 const USAGE: &str = "Usage:\n\tdepmod -[aA] [options] [forced_version]\n\n\
 Writes modinit.idx, modinit's module index, for BASEDIR/lib/modules/VERSION.\n\n\
@@ -105,7 +105,7 @@ fn write_atomically(modules: &[u8], bytes: &[u8]) -> Result<(), ()> {
     let dir = c_path(modules).and_then(|path| open(path.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()));
     let dir = dir.map_err(|e| err!("depmod: FATAL: could not open directory {}: {}", Bytes(modules), Strerror(e)))?;
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
-    let written = openat(&dir, INDEX_TMP, flags, Mode::from_raw_mode(0o644)).and_then(|file| write_all(&file, bytes));
+    let written = openat(&dir, INDEX_TMP, flags, Mode::from_raw_mode(0o644)).and_then(|file| write_all(file.as_fd(), bytes));
     if let Err(e) = written {
         let _ = unlinkat(&dir, INDEX_TMP, AtFlags::empty());
         err!("depmod: ERROR: Could not write index 'modinit.idx': {}", Strerror(e));
@@ -115,18 +115,6 @@ fn write_atomically(modules: &[u8], bytes: &[u8]) -> Result<(), ()> {
         let _ = unlinkat(&dir, INDEX_TMP, AtFlags::empty());
         err!("depmod: FATAL: renameat({}, modinit.idx.tmp, {0}, modinit.idx): {}", Bytes(modules), Strerror(e));
     })
-}
-
-fn write_all(file: &OwnedFd, mut bytes: &[u8]) -> Result<(), Errno> {
-    while !bytes.is_empty() {
-        match write(file, bytes) {
-            Ok(0) => return Err(Errno::IO),
-            Ok(n) => bytes = &bytes[n..],
-            Err(Errno::INTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 fn c_path(path: &[u8]) -> Result<CString, Errno> {

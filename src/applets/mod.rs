@@ -59,6 +59,19 @@ fn print(fd: i32, message: core::fmt::Arguments<'_>) {
     let _ = rustix::io::write(fd, line.finish());
 }
 
+/// Writes all of `bytes` to `fd`.
+fn write_all(fd: rustix::fd::BorrowedFd<'_>, mut bytes: &[u8]) -> Result<(), Errno> {
+    while !bytes.is_empty() {
+        match rustix::io::write(fd, bytes) {
+            Ok(0) => return Err(Errno::IO),
+            Ok(n) => bytes = &bytes[n..],
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// `out!(...)`: a line on stdout.
 macro_rules! out {
     ($($arg:tt)*) => { $crate::applets::print(1, format_args!($($arg)*)) };

@@ -3,7 +3,8 @@
 //!
 //! Supported: inserting names and aliases with their dependencies and softdeps (`-a`, `-b`,
 //! `-n`, `-v`, `-q`, `--first-time`, module parameters after the name), `-D`/`--show-depends`,
-//! `-R`/`--resolve-alias`, `-S VERSION`, `-d DIR`. Not yet: `-r`, `-c`, `-C`, `--force*`.
+//! `-R`/`--resolve-alias`, `-c`/`--showconfig` (the configuration baked into the index),
+//! `-S VERSION`, `-d DIR`. Not yet: `-r`, `-C`, `--force*`.
 
 use super::{err, out};
 use crate::boot::file::read_into;
@@ -19,7 +20,8 @@ const MAX_OPERANDS: usize = 256;
 const USAGE: &str = "Usage: modprobe [options] [-i] [-b] modulename [parameters...]\n\
        modprobe [options] -a [-i] [-b] modulename [modulename...]\n\
        modprobe [options] -D|-R modulename\n\
-Options: -a -b -q -n -v --first-time -D --show-depends -R --resolve-alias -S VERSION -d DIR -h";
+       modprobe [options] -c\n\
+Options: -a -b -q -n -v --first-time -D --show-depends -R --resolve-alias -c --showconfig -S VERSION -d DIR -h";
 
 pub fn main(argv: &[&[u8]]) -> i32 {
     let mut operands: [&[u8]; MAX_OPERANDS] = [&[]; MAX_OPERANDS];
@@ -63,6 +65,13 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     // kmod applies the kernel command line's options and blacklist too.
     let mut cmdline = [0u8; 4096];
     let cmdline = read_into(c"/proc/cmdline", &mut cmdline).unwrap_or_default();
+    if opts.mode == Mode::ShowConfig {
+        let mut dump = alloc::vec::Vec::new();
+        modinit::show_config::show_config(&index, cmdline, &mut dump);
+        // SAFETY: fd 1 is the applet's stdout, or closed (then EBADF).
+        let stdout = unsafe { rustix::fd::BorrowedFd::borrow_raw(1) };
+        return super::write_all(stdout, &dump).map_or(1, |()| 0);
+    }
     let resolver = Resolver { index, cmdline };
     let mut prober = Prober::new(&resolver, &dir);
     prober.dry_run = opts.dry_run || opts.mode == Mode::ShowDepends;

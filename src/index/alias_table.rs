@@ -261,6 +261,25 @@ impl<'a> AliasTable<'a> {
         }
     }
 
+    /// Calls `entry` with every pattern of the table, as its literal prefix, the rest and its
+    /// module, in table order: by prefix, then as stored (priority, then file).
+    pub fn for_each(&self, mut entry: impl FnMut(&[u8], &'a [u8], u16)) {
+        let mut groups = Groups::at(self.stream, 0);
+        let mut index = 0usize;
+        while !groups.cursor.is_empty() {
+            if index.is_multiple_of(BLOCK_GROUPS) {
+                groups.module = 0;
+            }
+            let Some((_, group)) = groups.next() else { return };
+            let (mut patterns, mut module) = (group.patterns, group.module_base);
+            for _ in 0..group.count {
+                let Some((rest, module)) = next_pattern(&mut patterns, &mut module) else { return };
+                entry(groups.prefix(), self.strings.get(rest).unwrap_or_default(), module as u16);
+            }
+            index += 1;
+        }
+    }
+
     fn match_group(&self, len: usize, group: &Group<'a>, key: &[u8], hit: &mut impl FnMut(AliasHit<'a>)) {
         let (mut patterns, mut module) = (group.patterns, group.module_base);
         for _ in 0..group.count {
@@ -414,6 +433,22 @@ mod tests {
             assert_eq!(hits(&t, key), expected, "key {}", String::from_utf8_lossy(key));
         }
         assert!(total > 2000, "the keys exercise the table: {total} hits");
+    }
+
+    /// `for_each` gives back every pattern, whole, over several blocks.
+    #[test]
+    fn every_pattern_is_listed() {
+        let owned: Vec<(Vec<u8>, u16)> =
+            (0..300u16).map(|i| (format!("usb:v{:04X}p{:04X}d*", i % 37, i * 7).into_bytes(), i % 50)).collect();
+        let mut patterns: Vec<(&[u8], u16)> = owned.iter().map(|(p, m)| (p.as_slice(), *m)).collect();
+        patterns.extend([(&b"*"[..], 1), (b"plain", 2), (b"plain", 3)]);
+        let built = build(&patterns);
+        let mut listed = Vec::new();
+        table(&built, 50).unwrap().for_each(|prefix, rest, m| listed.push(([prefix, rest].concat(), m)));
+        let mut expected: Vec<(Vec<u8>, u16)> = patterns.iter().map(|(p, m)| (p.to_vec(), *m)).collect();
+        expected.sort();
+        listed.sort();
+        assert_eq!(listed, expected);
     }
 
     #[test]
