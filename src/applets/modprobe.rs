@@ -74,8 +74,8 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     }
     let resolver = Resolver { index, cmdline };
     let mut prober = Prober::new(&resolver, &dir);
-    prober.dry_run = opts.dry_run || opts.mode == Mode::ShowDepends;
     let ctx = Context { opts: &opts, dir: &dir };
+    prober.dry_run = ctx.dry_run();
 
     let (names, params) = if opts.all { (operands, &[][..]) } else { operands.split_at(1) };
     let mut extra = ExtraOptions::new();
@@ -101,7 +101,9 @@ impl Context<'_> {
     fn one(&self, prober: &mut Prober<'_, '_>, name: &[u8], extra: &[u8]) -> Result<(), ()> {
         let not_found = || {
             if !self.opts.quiet {
-                err!("modprobe: FATAL: Module {} not found in directory {}", Bytes(name), Bytes(self.dir.as_bytes()));
+                // kmod lowers its log priority for -a: one missing name is no longer fatal.
+                let level = if self.opts.all { "WARNING" } else { "FATAL" };
+                err!("modprobe: {level}: Module {} not found in directory {}", Bytes(name), Bytes(self.dir.as_bytes()));
             }
             Err(())
         };
@@ -146,6 +148,10 @@ impl Context<'_> {
         result
     }
 
+    fn dry_run(&self) -> bool {
+        self.opts.dry_run || self.opts.mode == Mode::ShowDepends
+    }
+
     fn event(&self, e: Event<'_>, failed: &mut Option<Failure>) {
         match e {
             Event::Planned { name, path: None, .. } => out!("builtin {}", Bytes(name)),
@@ -156,7 +162,10 @@ impl Context<'_> {
             }
             Event::Loaded { .. } => {}
             Event::Failed { failure, required: true, .. } => *failed = Some(failure),
-            Event::Missing { required: true, .. } => *failed = Some(Failure::File(rustix::io::Errno::NOENT)),
+            // A dry run inserts nothing, so nothing fails (kmod prints nothing for the module).
+            Event::Missing { required: true, .. } if !self.dry_run() => {
+                *failed = Some(Failure::File(rustix::io::Errno::NOENT))
+            }
             Event::Failed { .. } | Event::Missing { .. } => {}
         }
     }
