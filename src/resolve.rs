@@ -267,7 +267,7 @@ impl<'a> Resolver<'a> {
     /// [`Visited`]). Only `top` and its dependencies are `required`: failures of the others
     /// are to be ignored.
     pub fn probe_list(&self, top: &Found<'a>, emit: &mut dyn FnMut(Step<'a>)) -> Result<(), PlanError> {
-        let mut visited = Visited { names: ModuleSet::new(), aliased: [None; MAX_ALIASED], len: 0 };
+        let mut visited = Visited { names: ModuleSet::new(), aliased: [(ModuleId(0), None); MAX_ALIASED], len: 0 };
         let plan = Plan { resolver: self, top: top.target, visited: &mut visited, emit };
         let object = if top.via == Via::Name { Object::Named } else { Object::Aliased(None) };
         plan.probe(top.target, top.via, object, 0)
@@ -303,10 +303,13 @@ enum Object<'a> {
     Aliased(Option<&'a [u8]>),
 }
 
+/// A module reached through an alias, with the key of [`Object::Aliased`].
+type AliasedObject<'a> = (ModuleId, Option<&'a [u8]>);
+
 /// The objects a probe list has visited.
 struct Visited<'a> {
     names: ModuleSet,
-    aliased: [Option<(ModuleId, Option<&'a [u8]>)>; MAX_ALIASED],
+    aliased: [AliasedObject<'a>; MAX_ALIASED],
     len: usize,
 }
 
@@ -314,11 +317,11 @@ impl<'a> Visited<'a> {
     /// Marks `id` as `object` visited: Ok(false) if it was already.
     fn insert(&mut self, id: ModuleId, object: Object<'a>) -> Result<bool, PlanError> {
         let Object::Aliased(key) = object else { return Ok(self.names.insert(id)) };
-        if self.aliased[..self.len].contains(&Some((id, key))) {
+        if self.aliased[..self.len].contains(&(id, key)) {
             return Ok(false);
         }
         let slot = self.aliased.get_mut(self.len).ok_or(PlanError::TooManyAliased)?;
-        *slot = Some((id, key));
+        *slot = (id, key);
         self.len += 1;
         Ok(true)
     }
