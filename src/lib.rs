@@ -30,6 +30,7 @@ pub mod options;
 pub mod resolve;
 #[cfg(feature = "alloc")]
 pub mod show_config;
+pub mod sort;
 pub mod string_set;
 #[cfg(test)]
 mod test_fixtures;

@@ -64,7 +64,7 @@ pub fn show_config(index: &Index<'_>, cmdline: &[u8], out: &mut Vec<u8>) {
 fn dump_module_aliases(index: &Index<'_>, out: &mut Vec<u8>) {
     let mut entries: Vec<(Vec<u8>, u16)> = Vec::new();
     index.module_aliases().for_each(|prefix, rest, module| entries.push(([prefix, rest].concat(), module)));
-    entries.sort_unstable();
+    crate::sort::sort(&mut entries);
     for (pattern, id) in &entries {
         let Some(module) = index.module(ModuleId(*id)) else { continue };
         out.extend_from_slice(b"alias ");

@@ -309,7 +309,7 @@ pub use writer::{encode, rests_by_frequency};
 mod writer {
     use super::{BLOCK_GROUPS, MAX_PREFIX, uncapped_literal_len};
     use crate::index::bytes::push_varint;
-    use alloc::collections::BTreeMap;
+    use crate::sort::{sort, sort_by};
     use alloc::vec::Vec;
 
     /// Length of the part of `pattern` kmod's trie compares literally, capped at [`MAX_PREFIX`].
@@ -320,23 +320,24 @@ mod writer {
     /// The rests (pattern after its prefix) of `patterns`, most frequent first, so that the
     /// caller can give the common ones the smallest string offsets (one-byte varints).
     pub fn rests_by_frequency<'p>(patterns: impl Iterator<Item = &'p [u8]>) -> Vec<&'p [u8]> {
-        let mut counts: BTreeMap<&[u8], usize> = BTreeMap::new();
-        for p in patterns {
-            *counts.entry(&p[literal_prefix_len(p)..]).or_default() += 1;
-        }
-        let mut rests: Vec<_> = counts.into_iter().collect();
-        rests.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let mut all: Vec<&[u8]> = patterns.map(|p| &p[literal_prefix_len(p)..]).collect();
+        sort(&mut all);
+        let mut rests: Vec<(&[u8], usize)> = all.chunk_by(|a, b| a == b).map(|run| (run[0], run.len())).collect();
+        sort_by(&mut rests, &mut |a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         rests.into_iter().map(|(r, _)| r).collect()
     }
 
     /// Encodes `(pattern, module)` pairs as (block table, group stream). Patterns with the
     /// same prefix keep their order. `rest_offset` gives each rest's string-table offset.
     pub fn encode(patterns: &[(&[u8], u16)], mut rest_offset: impl FnMut(&[u8]) -> u32) -> (Vec<u8>, Vec<u8>) {
-        let mut groups: BTreeMap<&[u8], Vec<(u32, u16)>> = BTreeMap::new();
-        for &(pattern, module) in patterns {
+        // (prefix, position, rest offset, module), sorted: each prefix's run is a group.
+        let mut entries: Vec<(&[u8], usize, u32, u16)> = Vec::with_capacity(patterns.len());
+        for (i, &(pattern, module)) in patterns.iter().enumerate() {
             let (prefix, rest) = pattern.split_at(literal_prefix_len(pattern));
-            groups.entry(prefix).or_default().push((rest_offset(rest), module));
+            entries.push((prefix, i, rest_offset(rest), module));
         }
+        sort_by(&mut entries, &mut |a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)));
+        let groups = entries.chunk_by(|a, b| a.0 == b.0).map(|run| (run[0].0, run));
         let (mut blocks, mut stream) = (Vec::new(), Vec::new());
         let mut previous: &[u8] = &[];
         let mut previous_module = 0i64;
@@ -359,7 +360,7 @@ mod writer {
             stream.push((prefix.len() - lcp) as u8);
             stream.extend_from_slice(&prefix[lcp..]);
             push_varint(&mut stream, members.len() as u32);
-            for (rest, module) in members {
+            for &(_, _, rest, module) in members {
                 push_varint(&mut stream, rest);
                 let delta = i64::from(module) - previous_module;
                 push_varint(&mut stream, ((delta << 1) ^ (delta >> 63)) as u32);

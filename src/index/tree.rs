@@ -105,7 +105,7 @@ pub fn module_files<F: TreeFs>(fs: &mut F, modules: &[u8]) -> Result<Vec<Vec<u8>
             }
         }
     }
-    files.sort();
+    crate::sort::sort(&mut files);
     Ok(files)
 }
 
