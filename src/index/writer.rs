@@ -64,11 +64,11 @@ impl fmt::Display for WriteError {
         match self {
             WriteError::TooManyModules(n) => write!(f, "{n} modules: the index holds at most {}", u16::MAX),
             WriteError::TooManyDirectories(n) => write!(f, "{n} module directories: the index holds at most {}", NO_DIR),
-            WriteError::NulInString(s) => write!(f, "a NUL byte in {:?}", alloc::string::String::from_utf8_lossy(s)),
+            WriteError::NulInString(s) => write!(f, "a NUL byte in '{}'", s.escape_ascii()),
             WriteError::TooLarge => write!(f, "the index would exceed 4 GiB"),
             WriteError::EmptyStem { module } => write!(f, "module {module} has an empty name"),
             WriteError::EmptyPathComponent(dir) => {
-                write!(f, "module directory {:?} has an empty component", alloc::string::String::from_utf8_lossy(dir))
+                write!(f, "module directory '{}' has an empty component", dir.escape_ascii())
             }
             WriteError::NoSuchModule { id, modules } => {
                 write!(f, "module id {id} names no module (there are {modules})")
