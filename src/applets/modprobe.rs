@@ -6,12 +6,11 @@
 //! `-R`/`--resolve-alias`, `-c`/`--showconfig` (the configuration baked into the index),
 //! `-S VERSION`, `-d DIR`. Not yet: `-r`, `-C`, `--force*`.
 
-use super::{err, out};
+use super::{Strerror, err, out};
 use crate::boot::file::read_into;
 use crate::boot::index_file::{ModulesDir, index_path, open_index};
 use crate::boot::load::Failure;
 use crate::boot::probe::{Blacklist, Event, Probed, Prober};
-use modinit::errno::Describe;
 use modinit::line::Bytes;
 use modinit::modprobe_args::{ArgError, Mode, parse};
 use modinit::resolve::{Key, Resolver};
@@ -184,10 +183,7 @@ impl core::fmt::Display for Reason {
         match errno {
             17 => f.write_str("Module already in kernel"),
             2 => f.write_str("Unknown symbol in module, or unknown parameter (see dmesg)"),
-            e => match Describe(e).meaning() {
-                Some(m) => f.write_str(m),
-                None => write!(f, "Unknown error {e}"),
-            },
+            e => write!(f, "{}", Strerror(rustix::io::Errno::from_raw_os_error(e))),
         }
     }
 }
