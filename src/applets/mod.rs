@@ -28,11 +28,23 @@ pub fn chosen(args: StartArgs) -> Option<(Applet, usize)> {
     if rustix::process::getpid().is_init() {
         return None;
     }
-    let argv0 = basename(arg(0)?);
+    // Any other process runs an applet, never the boot (which would mount over the system's
+    // /proc and /run): an unknown name gets `unknown`.
+    let argv0 = basename(arg(0).unwrap_or_default());
     match find(argv0) {
         Some(f) => Some((f, 0)),
-        None => find(arg(1)?).map(|f| (f, 1)),
+        None => Some((arg(1).and_then(find).unwrap_or(unknown), 1)),
     }
+}
+
+/// What a process other than PID 1 runs when it names no applet.
+fn unknown(argv: &[&[u8]]) -> i32 {
+    let name = argv.first().copied().unwrap_or_default();
+    err!("modinit: no applet '{}' (modinit boots only as PID 1); the applets are:", modinit::line::Bytes(name));
+    for (applet, _) in APPLETS {
+        err!("  {applet}");
+    }
+    1
 }
 
 const APPLETS: [(&str, Applet); 2] = [("modprobe", modprobe::main), ("depmod", depmod::main)];
