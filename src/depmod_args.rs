@@ -1,6 +1,32 @@
-//! `depmod`'s command line, as kmod 30's getopt_long reads it (tools/depmod.c): `-a`, `-b DIR`
-//! (inline or next, `--basedir=DIR`), then an optional kernel version. getopt permutes, so
-//! options may follow the version.
+//! `depmod`'s command line, as kmod 30's tools/depmod.c reads it: `depmod [-a] [-b DIR]
+//! [VERSION]`, through getopt_long (so options may follow the version).
+
+use crate::getopt::{Arg, Getopt, GetoptError, Long, Spec};
+
+/// kmod's optstring and long options, all of them, so that unsupported ones are named as such.
+const SPEC: Spec = Spec {
+    short: b"aAb:C:E:F:euqrvnP:wmVh",
+    long: &[
+        Long { name: "all", value: false, id: b'a' },
+        Long { name: "quick", value: false, id: b'A' },
+        Long { name: "basedir", value: true, id: b'b' },
+        Long { name: "config", value: true, id: b'C' },
+        Long { name: "symvers", value: true, id: b'E' },
+        Long { name: "filesyms", value: true, id: b'F' },
+        Long { name: "errsyms", value: false, id: b'e' },
+        Long { name: "unresolved-error", value: false, id: b'u' },
+        Long { name: "quiet", value: false, id: b'q' },
+        Long { name: "root", value: false, id: b'r' },
+        Long { name: "verbose", value: false, id: b'v' },
+        Long { name: "show", value: false, id: b'n' },
+        Long { name: "dry-run", value: false, id: b'n' },
+        Long { name: "symbol-prefix", value: true, id: b'P' },
+        Long { name: "warn", value: false, id: b'w' },
+        Long { name: "map", value: false, id: b'm' },
+        Long { name: "version", value: false, id: b'V' },
+        Long { name: "help", value: false, id: b'h' },
+    ],
+};
 
 /// What depmod was asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -11,17 +37,12 @@ pub struct Options<'a> {
     pub version: Option<&'a [u8]>,
 }
 
-/// A command line depmod refuses, in getopt's and kmod's words.
+/// A command line depmod refuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArgError<'a> {
-    /// `-x` that is not an option.
-    InvalidOption(u8),
-    /// `--xyz` that is not an option.
-    UnrecognizedOption(&'a [u8]),
-    /// An option that needs a value came last.
-    MissingValue(&'a [u8]),
-    /// An option kmod's depmod has that modinit's does not.
-    Unsupported(&'a [u8]),
+    Getopt(GetoptError<'a>),
+    /// An option of kmod's depmod that modinit's does not have (by its short letter).
+    Unsupported(u8),
     /// The first operand is not `N.M...` (kmod: "Bad version passed").
     BadVersion(&'a [u8]),
     /// Module files after the version: kmod indexes only those; modinit indexes the whole tree.
@@ -32,65 +53,19 @@ pub enum ArgError<'a> {
 /// Parses `args` (without the program name).
 pub fn parse<'a>(args: &[&'a [u8]]) -> Result<Options<'a>, ArgError<'a>> {
     let mut opts = Options::default();
-    let mut i = 0;
-    let mut only_operands = false;
-    while i < args.len() {
-        let arg = args[i];
-        i += 1;
-        if only_operands || arg.len() < 2 || arg[0] != b'-' {
-            operand(&mut opts, arg)?;
-            continue;
-        }
-        if arg == b"--" {
-            only_operands = true;
-            continue;
-        }
-        if let Some(long) = arg.strip_prefix(b"--") {
-            let (name, inline) = match long.iter().position(|&b| b == b'=') {
-                Some(eq) => (&long[..eq], Some(&long[eq + 1..])),
-                None => (long, None),
-            };
-            match name {
-                b"all" => {}
-                b"basedir" => {
-                    opts.basedir = Some(inline.or_else(|| args.get(i).copied().inspect(|_| i += 1)).ok_or(ArgError::MissingValue(arg))?)
-                }
-                b"help" => return Err(ArgError::Help),
-                // Deprecated; kmod ignores them too.
-                b"unresolved-error" | b"quiet" | b"root" | b"map" => {}
-                b"quick" | b"config" | b"symvers" | b"filesyms" | b"errsyms" | b"verbose" | b"show" | b"dry-run"
-                | b"symbol-prefix" | b"warn" | b"version" => return Err(ArgError::Unsupported(arg)),
-                _ => return Err(ArgError::UnrecognizedOption(arg)),
-            }
-            continue;
-        }
-        for (at, &flag) in arg[1..].iter().enumerate() {
-            match flag {
-                b'a' | b'u' | b'q' | b'r' | b'm' => {}
-                b'b' => {
-                    let rest = &arg[2 + at..];
-                    let value = if rest.is_empty() { args.get(i).copied().inspect(|_| i += 1) } else { Some(rest) };
-                    opts.basedir = Some(value.ok_or(ArgError::MissingValue(arg))?);
-                    break;
-                }
-                b'h' => return Err(ArgError::Help),
-                b'A' | b'C' | b'E' | b'F' | b'e' | b'v' | b'n' | b'P' | b'w' | b'V' => return Err(ArgError::Unsupported(arg)),
-                other => return Err(ArgError::InvalidOption(other)),
-            }
+    for arg in Getopt::new(&SPEC, args) {
+        match arg.map_err(ArgError::Getopt)? {
+            Arg::Opt(b'b', dir) => opts.basedir = dir,
+            Arg::Opt(b'h', _) => return Err(ArgError::Help),
+            // `-a` is what depmod does anyway; the others are deprecated, and kmod ignores them.
+            Arg::Opt(b'a' | b'u' | b'q' | b'r' | b'm', _) => {}
+            Arg::Opt(other, _) => return Err(ArgError::Unsupported(other)),
+            Arg::Operand(o) if opts.version.is_some() => return Err(ArgError::ModuleFiles(o)),
+            Arg::Operand(o) if !is_version_number(o) => return Err(ArgError::BadVersion(o)),
+            Arg::Operand(o) => opts.version = Some(o),
         }
     }
     Ok(opts)
-}
-
-fn operand<'a>(opts: &mut Options<'a>, arg: &'a [u8]) -> Result<(), ArgError<'a>> {
-    if opts.version.is_some() {
-        return Err(ArgError::ModuleFiles(arg));
-    }
-    if !is_version_number(arg) {
-        return Err(ArgError::BadVersion(arg));
-    }
-    opts.version = Some(arg);
-    Ok(())
 }
 
 /// kmod's `is_version_number`: `sscanf(s, "%u.%u")` reads two numbers, i.e. the version starts
@@ -122,10 +97,10 @@ mod tests {
 
     #[test]
     fn bad_command_lines_say_why() {
-        assert_eq!(run("-x"), Err(ArgError::InvalidOption(b'x')));
-        assert_eq!(run("--frobnicate"), Err(ArgError::UnrecognizedOption(b"--frobnicate")));
-        assert_eq!(run("-b"), Err(ArgError::MissingValue(b"-b")));
-        assert_eq!(run("-n 6.1"), Err(ArgError::Unsupported(b"-n")));
+        assert_eq!(run("-x"), Err(ArgError::Getopt(GetoptError::InvalidOption(b'x'))));
+        assert_eq!(run("-b"), Err(ArgError::Getopt(GetoptError::MissingValue(b'b'))));
+        assert_eq!(run("-n 6.1"), Err(ArgError::Unsupported(b'n')));
+        assert_eq!(run("--dry-run 6.1"), Err(ArgError::Unsupported(b'n')));
         assert_eq!(run("latest"), Err(ArgError::BadVersion(b"latest")));
         assert_eq!(run("6."), Err(ArgError::BadVersion(b"6.")));
         assert_eq!(run("6.1 /lib/modules/6.1/kernel/a.ko"), Err(ArgError::ModuleFiles(b"/lib/modules/6.1/kernel/a.ko")));

@@ -193,7 +193,7 @@ pub(crate) fn u64_at<const AT: usize, const N: usize>(record: &[u8; N]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_fixtures::{elf, put, shdr};
+    use modinit_test_fixtures::{elf, put, shdr};
 
     fn error(image: &[u8]) -> Option<ElfError> {
         Elf::parse(image).err()

@@ -307,7 +307,7 @@ mod tests {
     use super::*;
     use crate::elf::{SH_OFFSET, SH_SIZE};
     use crate::modinfo::Modinfo;
-    use crate::test_fixtures::{corruptions, elf, module_tree, modules_under, put, shdr, smallest_module_or};
+    use modinit_test_fixtures::{corruptions, elf, modules_under, put, real_module_tree, shdr, smallest_module_or};
     use std::collections::{BTreeMap, BTreeSet, HashMap};
     use std::path::{Path, PathBuf};
     use std::process::Command;
@@ -808,10 +808,7 @@ mod tests {
     /// direct dependencies are not their `depends=`.
     #[test]
     fn dependencies_match_depmod_on_the_real_tree() {
-        let Some(tree) = module_tree() else {
-            println!("skipped: no module tree (set MODINIT_MODULES or run `cargo xtask` to unpack Debian's)");
-            return;
-        };
+        let Some(tree) = real_module_tree() else { return };
         let Some(depmod) = find_depmod() else {
             println!("skipped: no depmod (kmod)");
             return;
@@ -968,10 +965,7 @@ mod tests {
     /// `modprobe --dump-modversions` prints and no undefined symbol matches.
     #[test]
     fn symbol_lists_match_binutils_and_kmod_on_a_sample_of_the_real_tree() {
-        let Some(tree) = module_tree() else {
-            println!("skipped: no module tree (set MODINIT_MODULES or run `cargo xtask` to unpack Debian's)");
-            return;
-        };
+        let Some(tree) = real_module_tree() else { return };
         let tools = ["nm", "objcopy", "modprobe"].map(|tool| Command::new(tool).arg("--version").output().is_ok());
         if tools.contains(&false) {
             println!("skipped: needs nm, objcopy (binutils) and modprobe (kmod)");

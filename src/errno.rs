@@ -80,6 +80,20 @@ impl fmt::Display for Describe {
     }
 }
 
+/// Displays an error number as glibc's strerror() does: `No such file or directory`, or
+/// `Unknown error N` for one the table lacks (kmod's and util-linux's messages use it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Strerror(pub i32);
+
+impl fmt::Display for Strerror {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match Describe(self.0).meaning() {
+            Some(meaning) => f.write_str(meaning),
+            None => write!(f, "Unknown error {}", self.0),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +104,14 @@ mod tests {
         for &(code, _, meaning) in TABLE {
             let glibc = std::io::Error::from_raw_os_error(code).to_string();
             assert_eq!(glibc, format!("{meaning} (os error {code})"), "errno {code}");
+        }
+    }
+
+    #[test]
+    fn strerror_is_glibcs_even_for_unknown_numbers() {
+        for code in [2, 11, 200] {
+            let glibc = std::io::Error::from_raw_os_error(code).to_string();
+            assert_eq!(format!("{} (os error {code})", Strerror(code)), glibc);
         }
     }
 

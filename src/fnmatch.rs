@@ -284,7 +284,8 @@ mod tests {
     use std::ffi::{CString, c_char, c_int};
     use std::fs::{self, File};
     use std::os::unix::fs::FileExt;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
+    use modinit_test_fixtures::{Random, fnmatch_literal_prefix_len as literal_prefix_len, modules_under, real_module_tree};
 
     unsafe extern "C" {
         #[link_name = "fnmatch"]
@@ -301,13 +302,6 @@ mod tests {
         let result = unsafe { glibc_fnmatch(pattern.as_ptr(), string.as_ptr(), 0) };
         assert!(result == 0 || result == 1, "glibc fnmatch returned {result}");
         result == 0
-    }
-
-    /// Bytes at the start of `pattern` that can only match themselves: everything before the first
-    /// `*`, `?`, `[` or `\` (or NUL, which ends a pattern). A string matches `pattern` only if it
-    /// starts with this prefix, which the glibc comparison checks as a property of the matcher.
-    fn literal_prefix_len(pattern: &[u8]) -> usize {
-        pattern.iter().position(|b| matches!(b, b'*' | b'?' | b'[' | b'\\' | 0)).unwrap_or(pattern.len())
     }
 
     /// Counts pattern/string pairs checked against glibc.
@@ -333,29 +327,9 @@ mod tests {
         }
     }
 
-    /// splitmix64: deterministic and good enough to spread test cases.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let z = (self.0 ^ (self.0 >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            let z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-
-        fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-            &items[self.below(items.len())]
-        }
-    }
-
     /// A string `pattern` probably matches: `*` becomes `star()`, `?` an `X`, a bracket one of its
     /// ends (or `~` if negated), an escape the escaped byte.
-    fn derive(pattern: &[u8], rng: &mut Rng, star: fn(&mut Rng) -> &'static [u8]) -> Vec<u8> {
+    fn derive(pattern: &[u8], rng: &mut Random, star: fn(&mut Random) -> &'static [u8]) -> Vec<u8> {
         let mut out = Vec::new();
         let mut i = 0;
         while let Some(&c) = pattern.get(i) {
@@ -594,10 +568,10 @@ mod tests {
             b".]",
         ];
         const STRING_BYTES: &[u8] = b"abc/.-]![:^\\*?=AZ09 \x80\xe9\xff";
-        fn string_byte(rng: &mut Rng) -> u8 {
+        fn string_byte(rng: &mut Random) -> u8 {
             *rng.pick(STRING_BYTES)
         }
-        let mut rng = Rng(0x5eed);
+        let mut rng = Random::new(0x5eed);
         let mut compared = Compared::default();
         for _ in 0..CASES {
             let mut pattern = Vec::new();
@@ -628,31 +602,6 @@ mod tests {
         assert!(compared.matched > CASES / 10, "only {} matches: the generator tests too little", compared.matched);
     }
 
-    /// The Debian module tree: `MODINIT_MODULES`, else the one `cargo xtask` unpacked under target/kernel/.
-    fn module_tree() -> Option<PathBuf> {
-        if let Some(dir) = std::env::var_os("MODINIT_MODULES") {
-            return Some(dir.into());
-        }
-        let kernels = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/kernel");
-        let mut trees: Vec<PathBuf> = (fs::read_dir(kernels).ok()?.flatten())
-            .filter_map(|kernel| fs::read_dir(kernel.path().join("lib/modules")).ok())
-            .flat_map(|versions| versions.flatten().map(|v| v.path()))
-            .collect();
-        trees.sort();
-        trees.pop()
-    }
-
-    fn ko_files(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).flatten() {
-            let path = entry.path();
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                ko_files(&path, out);
-            } else if path.extension().is_some_and(|ext| ext == "ko") {
-                out.push(path);
-            }
-        }
-    }
-
     /// The `.modinfo` section of a plain 64-bit little-endian ELF module.
     fn modinfo(path: &Path) -> Vec<u8> {
         let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -680,12 +629,8 @@ mod tests {
 
     #[test]
     fn agrees_with_glibc_on_the_debian_alias_patterns() {
-        let Some(tree) = module_tree() else {
-            println!("no module tree (set MODINIT_MODULES): skipping the alias corpus");
-            return;
-        };
-        let mut modules = Vec::new();
-        ko_files(&tree.join("kernel"), &mut modules);
+        let Some(tree) = real_module_tree() else { return };
+        let modules = modules_under(&tree.join("kernel"));
         let mut patterns = BTreeSet::new();
         for module in &modules {
             for field in modinfo(module).split(|&b| b == 0) {
@@ -700,10 +645,10 @@ mod tests {
         let patterns: Vec<Vec<u8>> = patterns.into_iter().collect();
         assert!(patterns.len() > 10_000, "only {} alias patterns in {}", patterns.len(), tree.display());
 
-        let mut rng = Rng(0xa11a5);
+        let mut rng = Random::new(0xa11a5);
         let mut own = Compared::default();
         let mut others = Compared::default();
-        let star_fills: [fn(&mut Rng) -> &'static [u8]; 3] =
+        let star_fills: [fn(&mut Random) -> &'static [u8]; 3] =
             [|_| b"", |_| b"XYZ", |rng| *rng.pick(&[&b""[..], b"XYZ", b"0", b":", b"*"])];
         for pattern in &patterns {
             for fill in star_fills {

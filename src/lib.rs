@@ -14,10 +14,13 @@ pub mod config;
 pub mod crc32;
 pub mod decompress;
 pub mod depmod_args;
+pub mod dmesg;
 pub mod elf;
 pub mod elf_symbols;
 pub mod errno;
 pub mod fnmatch;
+pub mod getopt;
+pub mod insmod_args;
 pub mod index;
 pub mod kcmdline;
 pub mod kmsg;
@@ -27,11 +30,11 @@ pub mod modprobe_args;
 pub mod module_error;
 pub mod name;
 pub mod options;
+pub mod proc_modules;
 pub mod resolve;
+pub mod rmmod_args;
 #[cfg(feature = "alloc")]
 pub mod show_config;
 pub mod sort;
 pub mod string_set;
-#[cfg(test)]
-mod test_fixtures;
 pub mod uevent;

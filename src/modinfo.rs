@@ -154,7 +154,7 @@ fn image_before_signature(file: &[u8]) -> Option<&[u8]> {
 mod tests {
     use super::*;
     use crate::elf::{E_SHENTSIZE, E_SHNUM, E_SHOFF, E_SHSTRNDX, SH_NAME, SH_OFFSET, SH_SIZE, SHDR_SIZE};
-    use crate::test_fixtures::{corruptions, elf, put, real_modules, shdr, smallest_module_or};
+    use modinit_test_fixtures::{corruptions, elf, put, real_modules, shdr, smallest_module_or};
     use std::collections::BTreeMap;
     use std::path::Path;
     use std::process::Command;

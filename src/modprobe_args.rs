@@ -12,14 +12,17 @@ pub enum Mode {
     ShowDepends,
     /// `-R`, `--resolve-alias`: print the names a key resolves to.
     ResolveAlias,
-    /// `-c`, `--showconfig`: print the configuration and the module aliases; takes no names.
-    ShowConfig,
 }
 
 /// The options modinit's modprobe supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Options<'a> {
     pub mode: Mode,
+    /// `-c`, `--showconfig`: print the configuration and the module aliases instead; needs no
+    /// names and, as in kmod, wins over every other mode.
+    pub show_config: bool,
+    /// `-r`: remove the modules (every operand is one), then their unused dependencies.
+    pub remove: bool,
     /// `-a`: every operand is a module; else the first is, and the rest are its parameters.
     pub all: bool,
     /// `-b`: the blacklist applies to names too, not only to aliases.
@@ -83,6 +86,7 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
             let mut value = || inline.or_else(|| args.get(i).copied().inspect(|_| i += 1)).ok_or(ArgError::MissingValue(arg));
             match name {
                 b"all" => opts.all = true,
+                b"remove" => opts.remove = true,
                 b"use-blacklist" => opts.use_blacklist = true,
                 b"quiet" => opts.quiet = true,
                 b"dry-run" | b"show" => opts.dry_run = true,
@@ -90,11 +94,11 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
                 b"first-time" => opts.first_time = true,
                 b"show-depends" => set_mode(&mut opts, Mode::ShowDepends)?,
                 b"resolve-alias" => set_mode(&mut opts, Mode::ResolveAlias)?,
-                b"showconfig" | b"show-config" => set_mode(&mut opts, Mode::ShowConfig)?,
+                b"showconfig" | b"show-config" => opts.show_config = true,
                 b"set-version" => opts.version = Some(value()?),
                 b"dirname" => opts.dirname = Some(value()?),
                 b"help" => return Err(ArgError::Help),
-                b"remove" | b"config" | b"force" | b"force-vermagic"
+                b"config" | b"force" | b"force-vermagic"
                 | b"force-modversion" | b"ignore-install" | b"ignore-remove" | b"dump-modversions" | b"show-modversions"
                 | b"show-exports" | b"remove-dependencies" | b"wait" | b"syslog" | b"version" => {
                     return Err(ArgError::Unsupported(arg));
@@ -111,13 +115,14 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
             };
             match flag {
                 b'a' => opts.all = true,
+                b'r' => opts.remove = true,
                 b'b' => opts.use_blacklist = true,
                 b'q' => opts.quiet = true,
                 b'n' => opts.dry_run = true,
                 b'v' => opts.verbose = true,
                 b'D' => set_mode(&mut opts, Mode::ShowDepends)?,
                 b'R' => set_mode(&mut opts, Mode::ResolveAlias)?,
-                b'c' => set_mode(&mut opts, Mode::ShowConfig)?,
+                b'c' => opts.show_config = true,
                 b'S' => {
                     opts.version = Some(value()?);
                     break;
@@ -127,12 +132,12 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
                     break;
                 }
                 b'h' => return Err(ArgError::Help),
-                b'r' | b'C' | b'f' | b'i' | b's' | b'V' | b'w' => return Err(ArgError::Unsupported(arg)),
+                b'C' | b'f' | b'i' | b's' | b'V' | b'w' => return Err(ArgError::Unsupported(arg)),
                 other => return Err(ArgError::InvalidOption(other)),
             }
         }
     }
-    if operands == 0 && opts.mode != Mode::ShowConfig {
+    if operands == 0 && !opts.show_config {
         return Err(ArgError::NoModule);
     }
     Ok(opts)
@@ -175,9 +180,12 @@ mod tests {
         let (opts, names) = run("--show-depends --set-version=6.2 ahci copybreak=1").unwrap();
         assert_eq!((opts.mode, opts.version), (Mode::ShowDepends, Some(&b"6.2"[..])));
         assert_eq!(names, ["ahci", "copybreak=1"]);
-        assert_eq!(run("e1000 -v").unwrap().0.verbose, true, "options may follow names");
-        assert_eq!(run("-c -d /tmp/root").unwrap().0.mode, Mode::ShowConfig, "-c needs no name");
-        assert_eq!(run("--showconfig").unwrap().0.mode, Mode::ShowConfig);
+        assert!(run("e1000 -v").unwrap().0.verbose, "options may follow names");
+        let (opts, names) = run("-rqv loop --remove fat").unwrap();
+        assert!(opts.remove && opts.quiet && opts.verbose);
+        assert_eq!(names, ["loop", "fat"]);
+        assert!(run("-c -d /tmp/root").unwrap().0.show_config, "-c needs no name");
+        assert!(run("--showconfig -D x").unwrap().0.show_config);
     }
 
     #[test]
@@ -185,10 +193,9 @@ mod tests {
         assert_eq!(run("-x e1000").err(), Some(ArgError::InvalidOption(b'x')));
         assert_eq!(run("--frobnicate e1000").err(), Some(ArgError::UnrecognizedOption(b"--frobnicate")));
         assert_eq!(run("e1000 -S").err(), Some(ArgError::MissingValue(b"-S")));
-        assert_eq!(run("-r e1000").err(), Some(ArgError::Unsupported(b"-r")));
+        assert_eq!(run("-f e1000").err(), Some(ArgError::Unsupported(b"-f")));
         assert_eq!(run("-q").err(), Some(ArgError::NoModule));
         assert_eq!(run("-D -R x").err(), Some(ArgError::Conflicting));
-        assert_eq!(run("-c -D x").err(), Some(ArgError::Conflicting));
         assert_eq!(run("--help").err(), Some(ArgError::Help));
     }
 }

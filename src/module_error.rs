@@ -1,7 +1,7 @@
 //! What a failed module load means, in kmod's words (tools/insmod.c and tools/modprobe.c,
 //! `mod_strerror`), so messages read like the ones admins know.
 
-use crate::errno::Describe;
+use crate::errno::{Describe, Strerror};
 use core::fmt;
 
 /// The errno of init_module/finit_module, explained.
@@ -28,6 +28,23 @@ impl LoadError {
     /// when an alias matched more drivers than the hardware needs, as udev treats it.
     pub fn is_no_device(self) -> bool {
         self.0 == ENODEV || self.0 == ENOENT
+    }
+}
+
+/// kmod insmod's wording of a failed load (`mod_strerror` in tools/insmod.c): four special
+/// cases, else strerror().
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InsmodReason(pub LoadError);
+
+impl fmt::Display for InsmodReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.0 {
+            ENOEXEC => f.write_str("Invalid module format"),
+            ENOENT => f.write_str("Unknown symbol in module"),
+            ESRCH => f.write_str("Module has wrong symbol version"),
+            EINVAL => f.write_str("Invalid parameters"),
+            e => write!(f, "{}", Strerror(e)),
+        }
     }
 }
 
@@ -67,5 +84,12 @@ mod tests {
         assert!(LoadError(EEXIST).is_already_loaded());
         assert!(LoadError(ENODEV).is_no_device() && LoadError(ENOENT).is_no_device());
         assert!(!LoadError(ENOEXEC).is_no_device());
+    }
+
+    #[test]
+    fn insmod_words_are_kmods() {
+        assert_eq!(InsmodReason(LoadError(ENOENT)).to_string(), "Unknown symbol in module");
+        assert_eq!(InsmodReason(LoadError(ESRCH)).to_string(), "Module has wrong symbol version");
+        assert_eq!(InsmodReason(LoadError(EEXIST)).to_string(), "File exists");
     }
 }

@@ -2,7 +2,7 @@
 //! mutations of them: what `cargo xtask fuzz` explores for minutes, checked in seconds on
 //! every `cargo test`. Seeds from the Debian tree are used when it is there.
 
-use modinit_fuzz_targets::random::Random;
+use modinit_test_fixtures::Random;
 use modinit_fuzz_targets::seeds::{Sources, seeds};
 use modinit_fuzz_targets::{TARGETS, Target, target};
 

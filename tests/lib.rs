@@ -2,7 +2,6 @@
 
 pub mod kmod_oracle;
 
-use std::path::PathBuf;
 use xtask::scenario::{Report, Scenario};
 
 /// A modprobe.d with every directive kmod acts on at boot, aimed at modules of the real tree:
@@ -22,28 +21,8 @@ softdep snd_hda* pre: snd-hda-codec-generic
 softdep virtio_* pre: virtio_rng
 ";
 
-/// The real module tree (a lib/modules/VERSION dir) that differential tests use:
-/// `MODINIT_MODULES`, else the newest one provisioned under target/kernel/ (by `cargo xtask
-/// kernel`). None, after printing a note, when there is none: those tests then skip.
-pub fn real_module_tree() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("MODINIT_MODULES") {
-        return Some(PathBuf::from(dir));
-    }
-    let mut trees: Vec<PathBuf> = std::fs::read_dir(xtask::kernel::cache_dir())
-        .into_iter()
-        .flatten()
-        .filter_map(|unpacked| std::fs::read_dir(unpacked.ok()?.path().join("lib/modules")).ok())
-        .flatten()
-        .filter_map(|version| Some(version.ok()?.path()))
-        .filter(|dir| dir.is_dir())
-        .collect();
-    trees.sort();
-    let tree = trees.pop();
-    if tree.is_none() {
-        eprintln!("note: no module tree (set MODINIT_MODULES or run `cargo xtask kernel`): skipping");
-    }
-    tree
-}
+/// The real module tree differential tests use, or None (after a note) when there is none.
+pub use modinit_test_fixtures::real_module_tree;
 
 /// Boots `s`; a harness failure (no QEMU, no kernel) fails the test with its cause.
 pub fn boot(s: &Scenario) -> Report {

@@ -9,12 +9,13 @@
 //! (modules.dep, ...), `-n`, `-A`, `-C`, `-E`/`-F` symbol checks, and module files named on the
 //! command line.
 
-use super::{Strerror, err, out, write_all};
+use super::{err, out, write_all};
 use crate::boot::load::{Failure, Image};
 use alloc::ffi::CString;
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;
 use modinit::depmod_args::{ArgError, parse};
+use modinit::errno::Strerror;
 use modinit::decompress::Compression;
 use modinit::index::builder::{BuildWarning, ModuleFacts};
 use modinit::index::tree::{DirEntry, EntryKind, TreeError, TreeFs, facts_or_bare, index_bytes, module_files, tree_files};
@@ -55,8 +56,8 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     let files = match module_files(&mut fs, &modules) {
         Ok(files) => files,
         Err(TreeError::NoModulesDir(dir)) => {
-            err!("depmod: ERROR: could not open directory {}: {}", Bytes(&dir), Strerror(Errno::NOENT));
-            err!("depmod: FATAL: could not search modules: {}", Strerror(Errno::NOENT));
+            err!("depmod: ERROR: could not open directory {}: {}", Bytes(&dir), sys(Errno::NOENT));
+            err!("depmod: FATAL: could not search modules: {}", sys(Errno::NOENT));
             return 1;
         }
         Err(e) => {
@@ -105,18 +106,23 @@ fn read_module(modules: &[u8], rel: &[u8]) -> (ModuleFacts, Option<BuildWarning>
 /// for its indexes). Err after saying why.
 fn write_atomically(modules: &[u8], bytes: &[u8]) -> Result<(), ()> {
     let dir = c_path(modules).and_then(|path| open(path.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()));
-    let dir = dir.map_err(|e| err!("depmod: FATAL: could not open directory {}: {}", Bytes(modules), Strerror(e)))?;
+    let dir = dir.map_err(|e| err!("depmod: FATAL: could not open directory {}: {}", Bytes(modules), sys(e)))?;
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
     let written = openat(&dir, INDEX_TMP, flags, Mode::from_raw_mode(0o644)).and_then(|file| write_all(file.as_fd(), bytes));
     if let Err(e) = written {
         let _ = unlinkat(&dir, INDEX_TMP, AtFlags::empty());
-        err!("depmod: ERROR: Could not write index 'modinit.idx': {}", Strerror(e));
+        err!("depmod: ERROR: Could not write index 'modinit.idx': {}", sys(e));
         return Err(());
     }
     renameat(&dir, INDEX_TMP, &dir, INDEX).map_err(|e| {
         let _ = unlinkat(&dir, INDEX_TMP, AtFlags::empty());
-        err!("depmod: FATAL: renameat({}, modinit.idx.tmp, {0}, modinit.idx): {}", Bytes(modules), Strerror(e));
+        err!("depmod: FATAL: renameat({}, modinit.idx.tmp, {0}, modinit.idx): {}", Bytes(modules), sys(e));
     })
+}
+
+/// An error of the system, as kmod words it.
+fn sys(e: Errno) -> Strerror {
+    Strerror(e.raw_os_error())
 }
 
 fn c_path(path: &[u8]) -> Result<CString, Errno> {
@@ -131,16 +137,16 @@ impl TreeFs for TargetFs {
 
     fn list(&mut self, path: &[u8]) -> Result<Option<Vec<DirEntry>>, Strerror> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let dir = match open(c_path(path)?.as_c_str(), flags, Mode::empty()) {
+        let dir = match open(c_path(path).map_err(sys)?.as_c_str(), flags, Mode::empty()) {
             Ok(dir) => dir,
             Err(Errno::NOENT | Errno::NOTDIR) => return Ok(None),
-            Err(e) => return Err(Strerror(e)),
+            Err(e) => return Err(sys(e)),
         };
         let mut buf = [MaybeUninit::<u8>::uninit(); 8192];
         let mut listing = RawDir::new(&dir, &mut buf);
         let mut entries = Vec::new();
         while let Some(entry) = listing.next() {
-            let entry = entry?;
+            let entry = entry.map_err(sys)?;
             let name = entry.file_name();
             if name == c"." || name == c".." {
                 continue;
@@ -157,12 +163,12 @@ impl TreeFs for TargetFs {
     }
 
     fn read(&mut self, path: &[u8]) -> Result<Option<Vec<u8>>, Strerror> {
-        let file = match open(c_path(path)?.as_c_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+        let file = match open(c_path(path).map_err(sys)?.as_c_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
             Ok(file) => file,
             Err(Errno::NOENT) => return Ok(None),
-            Err(e) => return Err(Strerror(e)),
+            Err(e) => return Err(sys(e)),
         };
-        let size = fstat(&file)?.st_size as usize;
+        let size = fstat(&file).map_err(sys)?.st_size as usize;
         let mut bytes = Vec::new();
         loop {
             let len = bytes.len();
@@ -174,7 +180,7 @@ impl TreeFs for TargetFs {
                 }
                 Ok(n) => bytes.truncate(len + n),
                 Err(Errno::INTR) => bytes.truncate(len),
-                Err(e) => return Err(Strerror(e)),
+                Err(e) => return Err(sys(e)),
             }
         }
     }
@@ -196,10 +202,8 @@ fn kind_of_link(dir: &impl AsFd, name: &core::ffi::CStr) -> EntryKind {
 
 fn report_arg_error(e: ArgError<'_>) {
     match e {
-        ArgError::InvalidOption(c) => err!("depmod: invalid option -- '{}'", char::from(c)),
-        ArgError::UnrecognizedOption(o) => err!("depmod: unrecognized option '{}'", Bytes(o)),
-        ArgError::MissingValue(o) => err!("depmod: option requires an argument -- '{}'", Bytes(o)),
-        ArgError::Unsupported(o) => err!("depmod: ERROR: {} is not supported by modinit's depmod", Bytes(o)),
+        ArgError::Getopt(e) => err!("depmod: {e}"),
+        ArgError::Unsupported(c) => err!("depmod: ERROR: -{} is not supported by modinit's depmod", char::from(c)),
         ArgError::BadVersion(v) => err!("depmod: ERROR: Bad version passed {}", Bytes(v)),
         ArgError::ModuleFiles(f) => {
             err!("depmod: ERROR: {}: modinit's depmod indexes the whole tree, not single files", Bytes(f))

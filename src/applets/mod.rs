@@ -3,12 +3,16 @@
 //! process: it writes to stdout/stderr and exits with kmod's codes.
 
 mod depmod;
+mod dmesg;
+mod insmod;
+mod lsmod;
 mod modprobe;
+mod modprobe_remove;
+mod rmmod;
 
 use crate::sys::start::StartArgs;
 use core::ffi::CStr;
 use core::fmt::Write;
-use modinit::errno::Describe;
 use modinit::line::Line;
 use rustix::io::Errno;
 
@@ -47,7 +51,14 @@ fn unknown(argv: &[&[u8]]) -> i32 {
     1
 }
 
-const APPLETS: [(&str, Applet); 2] = [("modprobe", modprobe::main), ("depmod", depmod::main)];
+const APPLETS: &[(&str, Applet)] = &[
+    ("modprobe", modprobe::main),
+    ("lsmod", lsmod::main),
+    ("insmod", insmod::main),
+    ("rmmod", rmmod::main),
+    ("dmesg", dmesg::main),
+    ("depmod", depmod::main),
+];
 
 /// Runs an applet on argv[first..] and returns its exit code.
 pub fn run(applet: Applet, first: usize, args: StartArgs) -> i32 {
@@ -60,6 +71,14 @@ pub fn run(applet: Applet, first: usize, args: StartArgs) -> i32 {
         n += 1;
     }
     applet(&argv[..n])
+}
+
+/// `bytes` and a NUL in `buf` (an argument as a path or name for a system call); None when
+/// they do not fit or `bytes` holds a NUL.
+fn c_string<'b>(bytes: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
+    buf.get_mut(..bytes.len())?.copy_from_slice(bytes);
+    *buf.get_mut(bytes.len())? = 0;
+    CStr::from_bytes_with_nul(&buf[..=bytes.len()]).ok()
 }
 
 /// Writes one formatted line to `fd` (1 or 2) in one write().
@@ -93,22 +112,3 @@ macro_rules! err {
     ($($arg:tt)*) => { $crate::applets::print(2, format_args!($($arg)*)) };
 }
 use {err, out};
-
-/// strerror(): an error number as glibc words it, as kmod's messages show it.
-#[derive(Debug, Clone, Copy)]
-pub struct Strerror(pub Errno);
-
-impl From<Errno> for Strerror {
-    fn from(e: Errno) -> Self {
-        Strerror(e)
-    }
-}
-
-impl core::fmt::Display for Strerror {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match Describe(self.0.raw_os_error()).meaning() {
-            Some(m) => f.write_str(m),
-            None => write!(f, "Unknown error {}", self.0.raw_os_error()),
-        }
-    }
-}

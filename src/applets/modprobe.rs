@@ -4,13 +4,14 @@
 //! Supported: inserting names and aliases with their dependencies and softdeps (`-a`, `-b`,
 //! `-n`, `-v`, `-q`, `--first-time`, module parameters after the name), `-D`/`--show-depends`,
 //! `-R`/`--resolve-alias`, `-c`/`--showconfig` (the configuration baked into the index),
-//! `-S VERSION`, `-d DIR`. Not yet: `-r`, `-C`, `--force*`.
+//! `-S VERSION`, `-d DIR`, `-r` (modprobe_remove.rs). Not yet: `-C`, `--force*`.
 
-use super::{Strerror, err, out};
+use super::{err, out};
 use crate::boot::file::read_into;
 use crate::boot::index_file::{ModulesDir, index_path, open_index};
 use crate::boot::load::Failure;
 use crate::boot::probe::{Blacklist, Event, Probed, Prober};
+use modinit::errno::Strerror;
 use modinit::line::Bytes;
 use modinit::modprobe_args::{ArgError, Mode, parse};
 use modinit::resolve::{Key, Resolver};
@@ -18,9 +19,10 @@ use modinit::resolve::{Key, Resolver};
 const MAX_OPERANDS: usize = 256;
 const USAGE: &str = "Usage: modprobe [options] [-i] [-b] modulename [parameters...]\n\
        modprobe [options] -a [-i] [-b] modulename [modulename...]\n\
+       modprobe [options] -r [-i] modulename [modulename...]\n\
        modprobe [options] -D|-R modulename\n\
        modprobe [options] -c\n\
-Options: -a -b -q -n -v --first-time -D --show-depends -R --resolve-alias -c --showconfig -S VERSION -d DIR -h";
+Options: -a -b -r -q -n -v --first-time -D --show-depends -R --resolve-alias -c --showconfig -S VERSION -d DIR -h";
 
 pub fn main(argv: &[&[u8]]) -> i32 {
     let mut operands: [&[u8]; MAX_OPERANDS] = [&[]; MAX_OPERANDS];
@@ -64,7 +66,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     // kmod applies the kernel command line's options and blacklist too.
     let mut cmdline = [0u8; 4096];
     let cmdline = read_into(c"/proc/cmdline", &mut cmdline).unwrap_or_default();
-    if opts.mode == Mode::ShowConfig {
+    if opts.show_config {
         let mut dump = alloc::vec::Vec::new();
         modinit::show_config::show_config(&index, cmdline, &mut dump);
         // SAFETY: fd 1 is the applet's stdout, or closed (then EBADF).
@@ -72,6 +74,13 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         return super::write_all(stdout, &dump).map_or(1, |()| 0);
     }
     let resolver = Resolver { index, cmdline };
+    if opts.remove {
+        if opts.mode != Mode::Insert {
+            err!("modprobe: ERROR: -r cannot be used with -D or -R");
+            return 1;
+        }
+        return super::modprobe_remove::run(&resolver, &opts, operands);
+    }
     let mut prober = Prober::new(&resolver, &dir);
     let ctx = Context { opts: &opts, dir: &dir };
     prober.dry_run = ctx.dry_run();
@@ -183,7 +192,7 @@ impl core::fmt::Display for Reason {
         match errno {
             17 => f.write_str("Module already in kernel"),
             2 => f.write_str("Unknown symbol in module, or unknown parameter (see dmesg)"),
-            e => write!(f, "{}", Strerror(rustix::io::Errno::from_raw_os_error(e))),
+            e => write!(f, "{}", Strerror(e)),
         }
     }
 }

@@ -14,4 +14,5 @@ pub mod log;
 pub mod mount;
 pub mod on_error;
 pub mod probe;
+pub mod sysfs_module;
 pub mod uevents;

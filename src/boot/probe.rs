@@ -5,9 +5,9 @@
 //! [`Prober`]. The boot's autoload and the `modprobe` applet both insert through here and
 //! report what happened in their own words.
 
-use super::file::read_into;
 use super::index_file::ModulesDir;
 use super::load::{self, Failure};
+use super::sysfs_module::InitState;
 use super::clock::Instant;
 use core::ffi::CStr;
 use modinit::resolve::{Found, ModuleSet, Resolver, Step, Target};
@@ -28,7 +28,8 @@ pub enum Event<'e> {
     Failed { name: &'e [u8], path: Option<&'e CStr>, failure: Failure, required: bool },
     /// A name the index does not have (a config alias or softdep naming no module).
     Missing { name: &'e [u8], required: bool },
-    /// Dry run: what would be inserted (`path` None for a builtin), with its options.
+    /// What is inserted next, with its options; on a dry run, what would be (`path` None
+    /// for a builtin).
     Planned { name: &'e [u8], path: Option<&'e CStr>, options: &'e [u8] },
 }
 
@@ -127,11 +128,12 @@ impl<'r, 'a> Prober<'r, 'a> {
         if is_top {
             params.push(extra);
         }
-        if self.dry_run {
-            event(Event::Planned { name, path, options: params.as_bytes() });
+        if !self.dry_run && (module.builtin || !self.tried.insert(module.id) || in_kernel(module.stem)) {
             return true;
         }
-        if module.builtin || !self.tried.insert(module.id) || in_kernel(module.stem) {
+        // kmod's print_action: before inserting (`modprobe -v`), or instead of it.
+        event(Event::Planned { name, path, options: params.as_bytes() });
+        if self.dry_run {
             return true;
         }
         let (Some(path), Some(options)) = (path, params.as_cstr()) else {
@@ -153,33 +155,10 @@ impl<'r, 'a> Prober<'r, 'a> {
     }
 }
 
-/// kmod's `module_is_inkernel` for a module the index does not call builtin:
-/// /sys/module/NAME/initstate says live or coming, or /sys/module/NAME exists without it.
+/// kmod's `module_is_inkernel` for a module the index does not call builtin: live or
+/// coming (which includes /sys/module/NAME existing without `initstate`).
 fn in_kernel(stem: &[u8]) -> bool {
-    const PREFIX: &[u8] = b"/sys/module/";
-    const SUFFIX: &[u8] = b"/initstate\0";
-    let mut path = [0u8; 300];
-    let mut len = PREFIX.len();
-    path[..len].copy_from_slice(PREFIX);
-    for b in modinit::name::module_name(stem) {
-        if len + SUFFIX.len() >= path.len() {
-            return false;
-        }
-        path[len] = b;
-        len += 1;
-    }
-    let dir_len = len;
-    path[len..len + SUFFIX.len()].copy_from_slice(SUFFIX);
-    let Ok(initstate) = CStr::from_bytes_with_nul(&path[..len + SUFFIX.len()]) else { return false };
-    let mut buf = [0u8; 16];
-    match read_into(initstate, &mut buf) {
-        Ok(state) => matches!(state.trim_ascii_end(), b"live" | b"coming"),
-        Err(_) => {
-            // The directory alone: coming, or a builtin with parameters.
-            path[dir_len] = 0;
-            CStr::from_bytes_with_nul(&path[..=dir_len]).is_ok_and(|d| rustix::fs::stat(d).is_ok())
-        }
-    }
+    matches!(super::sysfs_module::initstate(stem), Ok(InitState::Live | InitState::Coming))
 }
 
 /// A module's parameter string, NUL-terminated.

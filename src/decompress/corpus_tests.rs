@@ -7,6 +7,7 @@
 
 use super::*;
 use crate::bump::Bump;
+use modinit_test_fixtures::{Random, modules_under, real_module_tree};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::RefCell;
 use std::fs;
@@ -34,19 +35,14 @@ fn corpus() -> Option<&'static [Sample]> {
 }
 
 fn load_corpus() -> Option<Vec<Sample>> {
-    let Some(tree) = module_tree() else {
-        eprintln!("note: skipped, no module tree (set MODINIT_MODULES or run `cargo xtask kernel`)");
-        return None;
-    };
+    let tree = real_module_tree()?;
     for tool in ["gzip", "zstd"] {
         if Command::new(tool).arg("--version").stdout(Stdio::null()).status().is_err() {
             eprintln!("note: skipped, no `{tool}` to compress with");
             return None;
         }
     }
-    let mut modules = Vec::new();
-    find_modules(&tree, &mut modules);
-    modules.sort();
+    let modules = modules_under(&tree);
     let mut by_size: Vec<(u64, PathBuf)> =
         modules.iter().map(|p| (fs::metadata(p).map_or(0, |m| m.len()), p.clone())).collect();
     by_size.sort();
@@ -79,32 +75,6 @@ fn load_corpus() -> Option<Vec<Sample>> {
         })
         .collect();
     Some(samples)
-}
-
-fn module_tree() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("MODINIT_MODULES") {
-        return Some(dir.into());
-    }
-    let kernels = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/kernel");
-    let mut trees: Vec<PathBuf> = fs::read_dir(kernels)
-        .ok()?
-        .flatten()
-        .flat_map(|kernel| fs::read_dir(kernel.path().join("lib/modules")).into_iter().flatten().flatten())
-        .map(|version| version.path())
-        .collect();
-    trees.sort();
-    trees.pop()
-}
-
-fn find_modules(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).expect("reading the module tree").flatten() {
-        let path = entry.path();
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            find_modules(&path, found);
-        } else if path.extension().is_some_and(|e| e == "ko") {
-            found.push(path);
-        }
-    }
 }
 
 /// Runs `tool args... source > cached` for each job whose cached copy is missing or older than
@@ -360,23 +330,11 @@ fn zstd_options_that_change_the_frame() {
     }
 }
 
-/// xorshift64*, so that failures reproduce.
-struct Random(u64);
-
-impl Random {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as usize % n
-    }
-}
-
 #[test]
 fn random_damage_never_panics_nor_gives_wrong_bytes() {
     let Some(corpus) = corpus() else { return };
     let sample = corpus.iter().filter(|s| s.plain.len() >= 20 << 10).min_by_key(|s| s.plain.len()).expect("a module");
-    let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    let mut random = Random::new(0x9e37_79b9_7f4a_7c15);
     let mut errors = std::collections::BTreeMap::<String, usize>::new();
     // A 4 KiB window too: the frame is drained while decoding, and overshoots grow the buffer.
     let small_window = zstd_with(sample, &["-19", "--zstd=wlog=12"]);

@@ -10,9 +10,10 @@ use modinit_tests::{assert_exec_line, boot, expect_clean};
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 use xtask::cpio::Node;
-use xtask::initramfs::ModuleCompression;
+use xtask::initramfs::{ImageSpec, ModuleCompression};
 use xtask::machine::Machine;
-use xtask::scenario::{Report, Scenario};
+use xtask::scenario::{Report, Scenario, device_modules_image, modinit_image};
+use xtask::select::{ModuleChoice, Selection};
 
 fn modules(r: &Report) -> BTreeSet<String> {
     let listed = r.guest("modules").unwrap_or_else(|| panic!("no module list; see {}", r.outcome.log.display()));
@@ -76,16 +77,54 @@ fn plain_modules_load_like_kmod_and_quiet_hides_the_module_lines() {
     assert!(!r.modinit_lines().iter().any(|l| l.starts_with("loaded ")), "quiet: no line per module");
 }
 
-/// A scenario whose index carries `files` (path under the config root, text) and whose guest
-/// reports `report` (files, e.g. module parameters).
-fn boot_configured(name: &str, files: &[(&str, &str)], append: &str, report: &[&str]) -> Report {
+/// An image with only some of the tree (`--select most`) loads on the PC what kmod's
+/// coldplug loop loads from the same modules.
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn a_most_image_loads_what_kmod_loads_from_it() {
+    let most = || ModuleChoice { selection: Selection::Most, ..ModuleChoice::default() };
+    let mut reference = Scenario::kmod_reference_of("autoload-most-kmod", most()).unwrap();
+    reference.machine = Machine::Pc;
+    let r = boot(&reference);
+    expect_clean(&r);
+    let expected = modules(&r);
+    assert!(expected.contains("virtio_net") && expected.contains("ahci"), "most covers the PC's storage and NICs: {expected:?}");
+
+    let setup = xtask::scenario::setup().unwrap();
+    let spec = ImageSpec { select: most(), ..modinit_image(Some(setup.kernel.modules.clone()), ModuleCompression::Zst).unwrap() };
+    let mut s = Scenario::with_image("autoload-most", &spec).unwrap();
+    s.machine = Machine::Pc;
+    let r = boot(&s);
+    expect_clean(&r);
+    assert_exec_line(&r, "/sbin/init");
+    assert_eq!(modules(&r), expected, "see {}", r.outcome.log.display());
+}
+
+/// An image made for the QEMU machines' modaliases (`--select host --modaliases`) loads on
+/// the PC exactly what kmod loads with the whole tree.
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn a_host_image_of_the_machines_modaliases_loads_what_kmod_loads() {
+    let mut s = Scenario::with_device_modules("autoload-host", ModuleCompression::Zst, &[]).unwrap();
+    s.machine = Machine::Pc;
+    assert_same_as_kmod(&boot(&s));
+}
+
+/// A scenario (an image of the QEMU machines' drivers and `extra` modules) whose index carries
+/// `files` (path under the config root, text) and whose guest reports `report` (files, e.g.
+/// module parameters).
+fn boot_configured(name: &str, files: &[(&str, &str)], extra: &[&str], append: &str, report: &[&str]) -> Report {
     let config = tempfile::tempdir().unwrap();
     for (path, text) in files {
         let path = config.path().join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     }
-    let mut s = Scenario::with_config(name, ModuleCompression::Zst, config.path()).unwrap();
+    let spec = ImageSpec {
+        config_root: Some(config.path().to_path_buf()),
+        ..device_modules_image(ModuleCompression::Zst, extra).unwrap()
+    };
+    let mut s = Scenario::with_image(name, &spec).unwrap();
     s.machine = Machine::Pc;
     s.append = append.to_string();
     s.image.insert("etc/guest-report", Node::File(report.join("\n").into_bytes()), 0o644);
@@ -98,7 +137,8 @@ fn boot_configured(name: &str, files: &[(&str, &str)], append: &str, report: &[&
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
 fn blacklists_from_config_and_command_line_are_honoured() {
-    let r = boot_configured("autoload-blacklist", &[("etc/modprobe.d/test.conf", "blacklist e1000\n")], "modprobe.blacklist=virtio_rng", &[]);
+    let config = [("etc/modprobe.d/test.conf", "blacklist e1000\n")];
+    let r = boot_configured("autoload-blacklist", &config, &[], "modprobe.blacklist=virtio_rng", &[]);
     let m = modules(&r);
     assert!(!m.contains("e1000") && !m.contains("virtio_rng"), "{m:?}");
     assert!(m.contains("ahci") && m.contains("virtio_net"), "the others still load: {m:?}");
@@ -114,6 +154,7 @@ fn options_from_config_and_command_line_reach_the_modules() {
     let r = boot_configured(
         "autoload-options",
         &[("etc/modprobe.d/test.conf", "options e1000 copybreak=64\n")],
+        &[],
         "virtio-net.napi_tx=N",
         &[copybreak, napi_tx],
     );
@@ -127,6 +168,8 @@ fn softdeps_and_load_lists_bring_modules_no_device_asks_for() {
     let r = boot_configured(
         "autoload-lists",
         &[("etc/modprobe.d/test.conf", "softdep e1000 post: dummy\n"), ("usr/lib/modules-load.d/test.conf", "# a comment\ntun\n")],
+        // The command line's list is the image maker's to know.
+        &["loop"],
         "modules_load=loop",
         &[],
     );
@@ -142,7 +185,7 @@ fn softdeps_and_load_lists_bring_modules_no_device_asks_for() {
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
 fn the_kernel_asks_modinits_modprobe_for_filesystems() {
-    let mut s = Scenario::with_modules("autoload-request-module", Some(ModuleCompression::Zst)).unwrap();
+    let mut s = Scenario::with_device_modules("autoload-request-module", ModuleCompression::Zst, &["fs-vfat"]).unwrap();
     let mount = "/bin/busybox mkdir -p /mnt && /bin/busybox mount -t vfat /dev/null /mnt";
     s.image.insert("etc/guest-commands", Node::File(format!("{mount}\n").into_bytes()), 0o644);
     let r = boot(&s);
@@ -157,7 +200,7 @@ fn the_kernel_asks_modinits_modprobe_for_filesystems() {
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
 fn a_crowded_pc_gets_its_drivers_including_the_sd_card() {
-    let mut s = Scenario::with_modules("autoload-full-pc", Some(ModuleCompression::Zst)).unwrap();
+    let mut s = Scenario::with_device_modules("autoload-full-pc", ModuleCompression::Zst, &[]).unwrap();
     s.machine = Machine::FullPc;
     // Under TCG its 100 drivers take longer than the default 10 s.
     s.append = "modinit.timeout_ms=120000".to_string();

@@ -3,7 +3,10 @@
 //! times depend on the machine.
 //!
 //! The index: size against kmod's binary indexes, build time and peak memory against
-//! `depmod`, lookups per second against `modprobe -a -R` over the same keys.
+//! `depmod`, lookups per second against `modprobe -a -R` over the same keys. The binary: its
+//! size against tiny-initramfs's static init, busybox and kmod with its libraries. The
+//! decoders: modinit's (ruzstd, miniz_oxide) against libzstd and zlib on the largest modules.
+//! The boots are in [`crate::bench_boot`].
 
 use anyhow::{Context, Result, bail};
 use std::fmt::Write as _;
@@ -82,6 +85,97 @@ pub fn index_rows(tree: &Path) -> Result<Vec<Row>> {
             peer_name: "modprobe -a -R",
         },
     ])
+}
+
+/// The size of the modinit binary `modinit` against the programs an initramfs would
+/// otherwise carry to load modules.
+pub fn binary_rows(modinit: &Path) -> Result<Vec<Row>> {
+    let kib = |path: &Path| -> Result<f64> {
+        Ok(std::fs::metadata(path).with_context(|| format!("{}", path.display()))?.len() as f64 / 1024.0)
+    };
+    let ours = kib(modinit)?;
+    let tiny = crate::kernel::debian_package("tiny-initramfs-core")?.join("usr/lib/x86_64-linux-gnu/tiny-initramfs/init-static");
+    let kmod = Path::new("/usr/bin/kmod");
+    let mut kmod_and_libs = kib(kmod)?;
+    for lib in shared_libraries(kmod)? {
+        kmod_and_libs += kib(&lib)?;
+    }
+    let row = |peer: f64, peer_name| Row { what: "binary size", modinit: ours, peer, unit: "KiB", peer_name };
+    Ok(vec![
+        row(kib(&tiny)?, "tiny-initramfs init (static; no alias lookup)"),
+        row(kib(Path::new(crate::tools::BUSYBOX_STATIC))?, "busybox (static)"),
+        row(kmod_and_libs, "kmod + its shared libraries"),
+    ])
+}
+
+/// The shared libraries `program` loads, as `ldd` lists them.
+fn shared_libraries(program: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let out = Command::new("ldd").arg(program).output().context("running ldd")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .lines()
+        .filter_map(|l| l.split("=>").nth(1).or(Some(l)).and_then(|rest| rest.split_whitespace().next()))
+        .filter(|p| p.starts_with('/'))
+        .map(std::path::PathBuf::from)
+        .collect())
+}
+
+/// How many of the tree's largest modules the decoders are timed on.
+const DECODE_SAMPLE: usize = 20;
+
+/// Decompression throughput (MiB of modules out per second) of modinit's decoders against
+/// libzstd and zlib, on the [`DECODE_SAMPLE`] largest modules stored as `.ko.zst` and `.ko.gz`.
+pub fn decompression_rows(tree: &Path) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for (compression, peer_name) in [(crate::module_tree::ModuleCompression::Zst, "libzstd"), (crate::module_tree::ModuleCompression::Gz, "zlib")] {
+        let stored = crate::module_tree::stored_as(tree, compression)?;
+        let mut files: Vec<Vec<u8>> =
+            crate::module_tree::files(&stored)?.iter().filter(|p| p.to_string_lossy().contains(".ko")).map(std::fs::read).collect::<Result<_, _>>()?;
+        files.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        files.truncate(DECODE_SAMPLE);
+        let sizes: Vec<usize> = files
+            .iter()
+            .map(|f| modinit::decompress::decompressed_size(f, 1 << 30).map_err(|e| anyhow::anyhow!("{e}")))
+            .collect::<Result<_>>()?;
+        let total_mib = sizes.iter().sum::<usize>() as f64 / (1 << 20) as f64;
+        let ours = median_time(|| {
+            for (file, &size) in files.iter().zip(&sizes) {
+                let mut out = vec![0u8; size];
+                modinit::decompress::decompress_into(file, &mut out).map_err(|e| anyhow::anyhow!("{e}"))?;
+                std::hint::black_box(&out);
+            }
+            Ok(())
+        })?;
+        let peer = median_time(|| {
+            for file in &files {
+                let out = match compression {
+                    crate::module_tree::ModuleCompression::Zst => zstd::decode_all(&file[..])?,
+                    _ => {
+                        let mut out = Vec::new();
+                        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&file[..]), &mut out)?;
+                        out
+                    }
+                };
+                std::hint::black_box(&out);
+            }
+            Ok(())
+        })?;
+        let what = if peer_name == "libzstd" { "zstd decoding (ruzstd)" } else { "gzip decoding (miniz_oxide)" };
+        rows.push(Row { what, modinit: total_mib / ours.as_secs_f64(), peer: total_mib / peer.as_secs_f64(), unit: "MiB/s", peer_name });
+    }
+    Ok(rows)
+}
+
+/// The median wall time of [`RUNS`] calls of `work`.
+fn median_time(mut work: impl FnMut() -> Result<()>) -> Result<Duration> {
+    let mut times = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        work()?;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    Ok(times[RUNS / 2])
 }
 
 fn ms(d: Duration) -> f64 {

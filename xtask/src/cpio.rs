@@ -1,7 +1,7 @@
 //! A writer for the kernel's initramfs format: cpio "newc" (Documentation/driver-api/early-userspace/buffer-format.rst).
 //!
 //! Output is reproducible: entries are written in path order with inode numbers counted from 1,
-//! owner root, mtime 0.
+//! owner root, and one mtime for all (0 unless set).
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -26,6 +26,7 @@ struct Entry {
 #[derive(Debug, Default, Clone)]
 pub struct Archive {
     entries: BTreeMap<String, Entry>,
+    mtime: u32,
 }
 
 const S_IFDIR: u32 = 0o040000;
@@ -60,6 +61,24 @@ impl Archive {
         self.entries.contains_key(path.trim_start_matches('/'))
     }
 
+    /// The contents of the regular file `path`; None for anything else.
+    pub fn file(&self, path: &str) -> Option<&[u8]> {
+        match &self.entries.get(path.trim_start_matches('/'))?.node {
+            Node::File(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// Every path (without leading `/`), in order.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+
+    /// The modification time of every entry, in seconds since 1970.
+    pub fn set_mtime(&mut self, seconds: u32) {
+        self.mtime = seconds;
+    }
+
     /// Writes the archive in newc format, ending with the TRAILER!!! entry.
     pub fn write_to(&self, out: &mut impl Write) -> io::Result<u64> {
         let mut written = 0;
@@ -71,24 +90,28 @@ impl Archive {
                 Node::CharDev { major, minor } => (S_IFCHR, &[], (*major, *minor)),
             };
             let nlink = if kind == S_IFDIR { 2 } else { 1 };
-            written += write_entry(out, ino as u32 + 1, kind | entry.perm, nlink, rdev, path, data)?;
+            let header = Header { ino: ino as u32 + 1, mode: kind | entry.perm, nlink, mtime: self.mtime, rdev };
+            written += write_entry(out, &header, path, data)?;
         }
-        written += write_entry(out, 0, 0, 1, (0, 0), "TRAILER!!!", &[])?;
+        let trailer = Header { ino: 0, mode: 0, nlink: 1, mtime: 0, rdev: (0, 0) };
+        written += write_entry(out, &trailer, "TRAILER!!!", &[])?;
         Ok(written)
     }
 }
 
-fn write_entry(
-    out: &mut impl Write,
+/// The fields of a newc header that vary (owner, group and device are 0).
+struct Header {
     ino: u32,
     mode: u32,
     nlink: u32,
-    (rmajor, rminor): (u32, u32),
-    name: &str,
-    data: &[u8],
-) -> io::Result<u64> {
+    mtime: u32,
+    rdev: (u32, u32),
+}
+
+fn write_entry(out: &mut impl Write, h: &Header, name: &str, data: &[u8]) -> io::Result<u64> {
     let size = u32::try_from(data.len()).map_err(|_| io::Error::other(format!("{name}: larger than 4 GiB")))?;
-    let fields = [ino, mode, 0, 0, nlink, 0, size, 0, 0, rmajor, rminor, name.len() as u32 + 1, 0];
+    let (rmajor, rminor) = h.rdev;
+    let fields = [h.ino, h.mode, 0, 0, h.nlink, h.mtime, size, 0, 0, rmajor, rminor, name.len() as u32 + 1, 0];
     let mut header = String::with_capacity(110);
     header.push_str("070701");
     for f in fields {

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use modinit::index::builder::ModuleFacts;
 use modinit::index::tree::{DirEntry, EntryKind, TreeFs, facts_or_bare, index_bytes, module_files, tree_files};
 use rayon::prelude::*;
+use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::fs;
 use std::io::ErrorKind;
@@ -22,10 +23,19 @@ pub struct Built {
 /// Builds the index of the `lib/modules/VERSION` directory `modules`, with the modprobe.d and
 /// modules-load.d of `config_root` (none when None).
 pub fn build_index(modules: &Path, config_root: Option<&Path>) -> Result<Built> {
+    build_index_of(modules, config_root, None)
+}
+
+/// As [`build_index`], of only the module files in `selected` (paths relative to `modules`)
+/// when given: the index of an image holding part of the tree.
+pub fn build_index_of(modules: &Path, config_root: Option<&Path>, selected: Option<&BTreeSet<String>>) -> Result<Built> {
     let release = modules.file_name().context("module tree without a version name")?.as_bytes();
     let dir = modules.as_os_str().as_bytes();
     let mut host = HostFs;
-    let files = module_files(&mut host, dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut files = module_files(&mut host, dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(selected) = selected {
+        files.retain(|rel| std::str::from_utf8(rel).is_ok_and(|rel| selected.contains(rel)));
+    }
     let tree = tree_files(&mut host, dir, release, config_root.map(|r| r.as_os_str().as_bytes()))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let results: Vec<_> = files.par_iter().map(|rel| read_module(modules, rel)).collect();

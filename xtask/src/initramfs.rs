@@ -1,11 +1,14 @@
-//! Assembling the initramfs: modinit as /init, the module tree, the real init.
+//! Assembling the initramfs: modinit as /init, the modules chosen from a tree with their
+//! firmware, the real init. The same inputs give the same bytes (see [`crate::cpio`]).
 
 use crate::cpio::{Archive, Node};
 use crate::module_tree;
-use anyhow::{Context, Result};
+use crate::select::{self, ModuleChoice};
+use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 pub use crate::module_tree::ModuleCompression;
@@ -22,10 +25,29 @@ pub struct ImageSpec {
     pub compress_modules: ModuleCompression,
     /// A root whose modprobe.d and modules-load.d are baked into the image's module index.
     pub config_root: Option<PathBuf>,
+    /// Which of the tree's modules go in.
+    pub select: ModuleChoice,
+    /// Where the firmware files named by the modules' `firmware=` lines are looked up (as
+    /// /lib/firmware is laid out); None for no firmware.
+    pub firmware: Option<PathBuf>,
+    /// Every entry's mtime (seconds since 1970); None for SOURCE_DATE_EPOCH, else 0.
+    pub mtime: Option<u32>,
+}
+
+impl ImageSpec {
+    /// An image of `init` and `real_init` with the whole module tree `modules` (if any) stored
+    /// with `compress_modules`, no configuration and no firmware.
+    pub fn new(init: PathBuf, real_init: Option<PathBuf>, modules: Option<PathBuf>, compress_modules: ModuleCompression) -> Self {
+        ImageSpec { init, real_init, modules, compress_modules, config_root: None, select: ModuleChoice::default(), firmware: None, mtime: None }
+    }
 }
 
 /// Where the guest's shell lives in images: the guest test init runs with it.
 pub const GUEST_BUSYBOX: &str = "/bin/busybox";
+
+/// modinit's toolbox (src/applets/): each applet's name, a symlink to /init.
+pub const APPLET_LINKS: [&str; 7] =
+    ["sbin/modprobe", "sbin/lsmod", "sbin/insmod", "sbin/rmmod", "sbin/modinfo", "sbin/depmod", "bin/dmesg"];
 
 /// The image's contents, still open to changes (tests add or remove files).
 pub fn assemble(spec: &ImageSpec) -> Result<Archive> {
@@ -35,6 +57,10 @@ pub fn assemble(spec: &ImageSpec) -> Result<Archive> {
     }
     // The kernel opens /dev/console for /init before anything is mounted.
     a.insert("dev/console", Node::CharDev { major: 5, minor: 1 }, 0o600);
+    a.set_mtime(match spec.mtime {
+        Some(seconds) => seconds,
+        None => source_date_epoch()?,
+    });
     a.insert("init", Node::File(read(&spec.init)?), 0o755);
     if let Some(real_init) = &spec.real_init {
         a.insert("sbin/init", Node::File(read(real_init)?), 0o755);
@@ -42,43 +68,145 @@ pub fn assemble(spec: &ImageSpec) -> Result<Archive> {
         a.insert(GUEST_BUSYBOX, Node::File(read(Path::new(crate::tools::BUSYBOX_STATIC))?), 0o755);
     }
     if let Some(modules) = &spec.modules {
-        add_module_tree(&mut a, modules, spec.compress_modules, spec.config_root.as_deref())?;
-        // The kernel's request_module() runs /sbin/modprobe: modinit's applet.
-        a.insert("sbin/modprobe", Node::Symlink("/init".into()), 0o777);
+        add_module_tree(&mut a, modules, spec)?;
+        // The toolbox; the kernel's request_module() runs /sbin/modprobe.
+        for link in APPLET_LINKS {
+            a.insert(link, Node::Symlink("/init".into()), 0o777);
+        }
     }
     Ok(a)
 }
 
-/// Writes `archive` to `out` and returns its size in bytes.
-pub fn write(archive: &Archive, out: &Path) -> Result<u64> {
+/// Writes `archive` to `out`, compressed as a whole with `compression` (the kernel unpacks
+/// gzip and zstd initramfs images), and returns the file's size in bytes.
+pub fn write(archive: &Archive, out: &Path, compression: ModuleCompression) -> Result<u64> {
     if let Some(dir) = out.parent() {
         fs::create_dir_all(dir)?;
     }
     let file = fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
     let mut w = BufWriter::new(file);
-    let n = archive.write_to(&mut w).with_context(|| format!("writing {}", out.display()))?;
-    std::io::Write::flush(&mut w)?;
-    Ok(n)
+    let context = || format!("writing {}", out.display());
+    match compression {
+        ModuleCompression::None => archive.write_to(&mut w).map(drop),
+        ModuleCompression::Gz => {
+            let mut gz = flate2::write::GzEncoder::new(&mut w, flate2::Compression::default());
+            archive.write_to(&mut gz).and_then(|_| gz.finish()).map(drop)
+        }
+        ModuleCompression::Zst => {
+            let mut zst = zstd::Encoder::new(&mut w, 3)?;
+            archive.write_to(&mut zst).and_then(|_| zst.finish()).map(drop)
+        }
+    }
+    .with_context(context)?;
+    w.flush().with_context(context)?;
+    Ok(fs::metadata(out)?.len())
 }
 
-/// Copies `modules` (a lib/modules/VERSION directory) to the same path in the image, each
-/// module stored with `compression` (recompressed once and cached, see [`module_tree`]),
-/// with modinit's index of the tree as stored.
-fn add_module_tree(a: &mut Archive, modules: &Path, compression: ModuleCompression, config_root: Option<&Path>) -> Result<()> {
+/// Module files in `archive` per directory (the first three levels under lib/modules/VERSION,
+/// e.g. `kernel/drivers/ata`).
+pub fn module_counts(archive: &Archive) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for path in archive.paths().filter(|p| p.contains(".ko")) {
+        let Some(rel) = path.strip_prefix("lib/modules/").and_then(|p| p.split_once('/')).map(|(_, rel)| rel) else {
+            continue;
+        };
+        let dir: Vec<&str> = rel.split('/').collect();
+        let dir = dir[..dir.len() - 1].iter().take(3).copied().collect::<Vec<_>>().join("/");
+        *counts.entry(dir).or_default() += 1;
+    }
+    counts
+}
+
+/// Copies the modules of `modules` (a lib/modules/VERSION directory) that `spec` selects to
+/// the same path in the image, each stored with `spec.compress_modules` (recompressed once and
+/// cached, see [`module_tree`]), with the tree's other files, modinit's index of exactly the
+/// modules copied, and their firmware.
+fn add_module_tree(a: &mut Archive, modules: &Path, spec: &ImageSpec) -> Result<()> {
     let version = modules
         .file_name()
         .and_then(|n| n.to_str())
         .with_context(|| format!("{}: not a lib/modules/VERSION directory", modules.display()))?;
-    let tree = module_tree::stored_as(modules, compression)?;
-    let files: Vec<PathBuf> = module_tree::files(&tree)?;
+    let tree = module_tree::stored_as(modules, spec.compress_modules)?;
+    let config_root = spec.config_root.as_deref();
+    let whole = crate::index::build_index(&tree, config_root)?;
+    let (index, selected) = match select::select(&whole.bytes, &spec.select)? {
+        None => (whole, None),
+        Some(selected) => {
+            if !selected.dropped.is_empty() {
+                eprintln!("xtask: left out, as they need an omitted module: {}", selected.dropped.join(" "));
+            }
+            (crate::index::build_index_of(&tree, config_root, Some(&selected.paths))?, Some(selected.paths))
+        }
+    };
+    let files: Vec<PathBuf> = module_tree::files(&tree)?
+        .into_iter()
+        .filter(|p| is_wanted(p.strip_prefix(&tree).ok().and_then(Path::to_str).unwrap_or_default(), selected.as_ref()))
+        .collect();
     let contents: Vec<Vec<u8>> = files.par_iter().map(|p| read(p)).collect::<Result<_>>()?;
+    if let Some(dir) = &spec.firmware {
+        add_firmware(a, dir, &files, &contents)?;
+    }
     for (path, bytes) in files.iter().zip(contents) {
         let rel = path.strip_prefix(&tree)?.to_str().context("non-UTF-8 path")?;
         a.insert(&format!("lib/modules/{version}/{rel}"), Node::File(bytes), 0o644);
     }
-    let index = crate::index::build_index(&tree, config_root)?;
     a.insert(&format!("lib/modules/{version}/modinit.idx"), Node::File(index.bytes), 0o644);
     Ok(())
+}
+
+/// Whether the tree's file `rel` goes in: a module when selected, every other file (modules.order,
+/// modules.builtin, ...) always.
+fn is_wanted(rel: &str, selected: Option<&BTreeSet<String>>) -> bool {
+    let is_module = modinit::decompress::Compression::of_file_name(rel.as_bytes()).is_some();
+    !is_module || selected.is_none_or(|s| s.contains(rel))
+}
+
+/// Adds the files the modules (`files`, with their `contents`) name in `firmware=` lines, found
+/// under `dir` as the kernel looks them up (also compressed, `.xz` or `.zst`), to lib/firmware/.
+/// The missing ones are listed in one warning.
+fn add_firmware(a: &mut Archive, dir: &Path, files: &[PathBuf], contents: &[Vec<u8>]) -> Result<()> {
+    let names: BTreeSet<String> = files
+        .par_iter()
+        .zip(contents)
+        .filter(|(path, _)| modinit::decompress::Compression::of_file_name(path.as_os_str().as_encoded_bytes()).is_some())
+        .map(|(path, bytes)| firmware_names(path, bytes))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut missing = Vec::new();
+    for name in &names {
+        let found = ["", ".xz", ".zst"].iter().map(|sfx| format!("{name}{sfx}")).find(|n| dir.join(n).is_file());
+        match found {
+            Some(file) => a.insert(&format!("lib/firmware/{file}"), Node::File(read(&dir.join(&file))?), 0o644),
+            None => missing.push(name.as_str()),
+        }
+    }
+    eprintln!("xtask: firmware: {} files added from {}", names.len() - missing.len(), dir.display());
+    if !missing.is_empty() {
+        eprintln!("xtask: warning: {} firmware files not under {}: {}", missing.len(), dir.display(), missing.join(" "));
+    }
+    Ok(())
+}
+
+/// The `firmware=` values of the module file `path` holding `bytes`.
+fn firmware_names(path: &Path, bytes: &[u8]) -> Result<Vec<String>> {
+    let image = module_tree::decompressed(path, bytes.to_vec())?;
+    let modinfo = modinit::modinfo::Modinfo::from_elf(&image).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let names = modinfo.values(b"firmware").map(|v| String::from_utf8_lossy(v).into_owned());
+    let names: Vec<String> = names.collect();
+    if let Some(bad) = names.iter().find(|n| n.starts_with('/') || n.split('/').any(|part| part == "..")) {
+        bail!("{}: firmware name {bad:?} leaves the firmware directory", path.display());
+    }
+    Ok(names)
+}
+
+/// SOURCE_DATE_EPOCH (reproducible-builds.org), else 0: every entry's mtime.
+fn source_date_epoch() -> Result<u32> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(s) => s.trim().parse().with_context(|| format!("SOURCE_DATE_EPOCH={s:?}: expected seconds since 1970")),
+        Err(_) => Ok(0),
+    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

@@ -102,6 +102,26 @@ pub fn from_paths(vmlinuz: &Path, modules: &Path) -> Result<Kernel> {
     Ok(Kernel { version, vmlinuz: vmlinuz.to_path_buf(), modules: modules.to_path_buf() })
 }
 
+/// The Debian package `package` (e.g. a peer to compare with) unpacked with `dpkg -x` under
+/// target/packages/PACKAGE/, downloaded once.
+pub fn debian_package(package: &str) -> Result<PathBuf> {
+    let root = crate::paths::target_dir().join("packages").join(package);
+    if root.join(COMPLETE).exists() {
+        return Ok(root);
+    }
+    tools::ensure(&[&APT_GET, &DPKG])?;
+    let download = root.with_extension("download");
+    fs::create_dir_all(&download)?;
+    let deb = apt_download(package, &download)?;
+    if root.exists() {
+        fs::remove_dir_all(&root)?;
+    }
+    run(Command::new("dpkg").arg("-x").arg(&deb).arg(&root))?;
+    fs::write(root.join(COMPLETE), b"")?;
+    fs::remove_dir_all(&download)?;
+    Ok(root)
+}
+
 /// `apt-get download PACKAGE` into `dir`; returns the .deb's path.
 fn apt_download(package: &str, dir: &Path) -> Result<PathBuf> {
     eprintln!("xtask: apt-get download {package}");
@@ -130,7 +150,7 @@ fn image_package(meta_deb: &Path, flavour: &str) -> Result<String> {
     let depends = String::from_utf8_lossy(&out.stdout);
     depends
         .split(',')
-        .map(|d| d.trim().split_whitespace().next().unwrap_or(""))
+        .map(|d| d.split_whitespace().next().unwrap_or(""))
         .find(|name| name.starts_with("linux-image-") && name.ends_with(&format!("-{flavour}")))
         .map(str::to_string)
         .with_context(|| format!("{}: no linux-image-*-{flavour} in Depends: {depends}", meta_deb.display()))

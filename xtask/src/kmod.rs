@@ -47,6 +47,35 @@ pub fn indexed_root(modules: &Path) -> Result<PathBuf> {
     Ok(root)
 }
 
+/// Replaces kmod's indexes in `image` with depmod's of the modules the image holds under
+/// lib/modules/`version` (an image with part of a tree: kmod must not know the others).
+pub fn reindex_image(image: &mut Archive, version: &str) -> Result<()> {
+    tools::ensure(&[&DEPMOD])?;
+    let root = tempfile::tempdir()?;
+    let prefix = format!("lib/modules/{version}/");
+    let files: Vec<String> = image.paths().filter(|p| p.starts_with(&prefix)).map(str::to_string).collect();
+    for path in &files {
+        let Some(bytes) = image.file(path) else { continue };
+        let name = path.rsplit('/').next().unwrap_or_default();
+        if name.starts_with("modules.") && !["modules.order", "modules.builtin", "modules.builtin.modinfo"].contains(&name) {
+            image.remove(path);
+            continue;
+        }
+        let dest = root.path().join(path);
+        fs::create_dir_all(dest.parent().context("a file in the tree")?)?;
+        fs::write(&dest, bytes)?;
+    }
+    run(Command::new("depmod").arg("-b").arg(root.path()).arg(version))?;
+    for entry in fs::read_dir(root.path().join(&prefix))? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        if name.starts_with("modules.") {
+            image.insert(&format!("{prefix}{name}"), Node::File(fs::read(&path)?), 0o644);
+        }
+    }
+    Ok(())
+}
+
 /// Adds a dynamically linked host program and the shared libraries it needs (as `ldd`
 /// lists them), at their host paths.
 pub fn add_host_program(a: &mut Archive, program: &Path) -> Result<()> {
@@ -69,6 +98,31 @@ pub fn add_modprobe(a: &mut Archive) -> Result<()> {
     tools::ensure(&[&DEPMOD])?;
     add_host_program(a, kmod)?;
     a.insert("sbin/modprobe", Node::Symlink("/usr/bin/kmod".into()), 0o777);
+    Ok(())
+}
+
+/// Where [`add_kmod_tools`] installs kmod's compat commands: symlinks to kmod named as the
+/// tools, so that their messages carry the same program names as modinit's applets.
+pub const KMOD_TOOLS_DIR: &str = "usr/lib/kmod-tools";
+
+/// Adds kmod with its libraries, its compat commands (lsmod, insmod, rmmod, modprobe, modinfo,
+/// depmod) under [`KMOD_TOOLS_DIR`], and kmod's indexes of `modules` stored as `.ko.zst` in
+/// the image's lib/modules/VERSION, beside modinit's index of the same tree.
+pub fn add_kmod_tools(a: &mut Archive, modules: &Path) -> Result<()> {
+    let zst = crate::module_tree::stored_as(modules, crate::initramfs::ModuleCompression::Zst)?;
+    let root = indexed_root(&zst)?;
+    let version = modules.file_name().and_then(|n| n.to_str()).context("module tree without a version name")?;
+    for entry in fs::read_dir(root.join("lib/modules").join(version))? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("modules.") && path.is_file() {
+            a.insert(&format!("lib/modules/{version}/{name}"), Node::File(fs::read(&path)?), 0o644);
+        }
+    }
+    add_host_program(a, Path::new("/usr/bin/kmod"))?;
+    for tool in ["lsmod", "insmod", "rmmod", "modprobe", "modinfo", "depmod"] {
+        a.insert(&format!("{KMOD_TOOLS_DIR}/{tool}"), Node::Symlink("/usr/bin/kmod".into()), 0o777);
+    }
     Ok(())
 }
 

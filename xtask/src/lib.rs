@@ -1,6 +1,7 @@
 //! modinit's host harness, as a library: the `xtask` binary and the tests in `tests/` share it.
 
 pub mod bench;
+pub mod bench_boot;
 pub mod build;
 pub mod corpus;
 pub mod cpio;
@@ -15,4 +16,5 @@ pub mod module_tree;
 pub mod paths;
 pub mod qemu;
 pub mod scenario;
+pub mod select;
 pub mod tools;

@@ -7,7 +7,8 @@ use std::process::Command;
 use xtask::initramfs::{self, ImageSpec, ModuleCompression};
 use xtask::kernel::{self, Kernel};
 use xtask::machine::Machine;
-use xtask::scenario::Scenario;
+use xtask::scenario::{Scenario, modinit_image};
+use xtask::select::{ModuleChoice, Selection};
 use xtask::tools::{self, BUSYBOX, DEPMOD, DPKG, QEMU};
 
 #[derive(Parser)]
@@ -46,6 +47,36 @@ impl KernelArgs {
     }
 }
 
+/// Which modules of the tree go into the image.
+#[derive(Args, Clone)]
+struct SelectArgs {
+    /// all: the whole tree; most: what a generic bootable image needs (README); host: the
+    /// drivers of this machine's devices (or --modaliases) and its root filesystem;
+    /// list:FILE: module names or aliases, one per line. Dependencies and softdeps come along.
+    #[arg(long, default_value = "all", value_parser = |s: &str| s.parse::<Selection>())]
+    select: Selection,
+    /// For --select host: modalias lines collected on the target
+    /// (`find /sys/devices -name modalias -exec cat {} +`) instead of this machine's.
+    #[arg(long)]
+    modaliases: Option<PathBuf>,
+    /// For --select host: the root filesystem's type (default: that of this machine's /).
+    #[arg(long)]
+    rootfs: Option<String>,
+    /// Modules (names or aliases) to add, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    add: Vec<String>,
+    /// Modules to leave out, comma-separated; the modules that need them are left out too.
+    #[arg(long, value_delimiter = ',')]
+    omit: Vec<String>,
+}
+
+impl SelectArgs {
+    fn choice(self) -> ModuleChoice {
+        let SelectArgs { select, modaliases, rootfs, add, omit } = self;
+        ModuleChoice { selection: select, modaliases, rootfs, add, omit }
+    }
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Download and unpack Debian's current kernel (cached under target/kernel).
@@ -69,9 +100,17 @@ enum Cmd {
         init: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "zst")]
         compress_modules: ModuleCompression,
+        /// Compression of the whole image (its modules are compressed one by one already).
+        #[arg(long, value_enum, default_value = "none")]
+        compress: ModuleCompression,
         /// Root holding etc/modprobe.d, usr/lib/modules-load.d, ... to bake into the index.
         #[arg(long)]
         config_root: Option<PathBuf>,
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Where the modules' firmware files are looked up.
+        #[arg(long, default_value = "/lib/firmware")]
+        firmware: PathBuf,
     },
     /// Build `modinit.idx` for a module tree (what depmod does for kmod).
     Index {
@@ -92,14 +131,19 @@ enum Cmd {
         machine: Machine,
         #[arg(long, value_enum, default_value = "zst")]
         compress_modules: ModuleCompression,
+        #[command(flatten)]
+        select: SelectArgs,
         /// Extra kernel command line parameters.
         #[arg(long, default_value = "")]
         append: String,
     },
-    /// Measure modinit against its peers and write docs/benchmarks.md.
+    /// Measure modinit against its peers and write docs/benchmarks.md and docs/boot-time.svg.
     Bench {
         #[command(flatten)]
         kernel: KernelArgs,
+        /// Boots of each system (interleaved); 0 for the host-side figures only.
+        #[arg(long, default_value_t = 5)]
+        boots: usize,
     },
     /// Boot the census machines and write the corpus of real device modaliases (several
     /// minutes under TCG).
@@ -135,7 +179,7 @@ fn main() -> Result<()> {
             println!("vmlinuz={}", k.vmlinuz.display());
             println!("modules={}", k.modules.display());
         }
-        Cmd::Initramfs { out, modules, no_modules, init, compress_modules, config_root } => {
+        Cmd::Initramfs { out, modules, no_modules, init, compress_modules, compress, config_root, select, firmware } => {
             tools::ensure(&[&BUSYBOX])?;
             let modules = match (no_modules, modules) {
                 (true, _) => None,
@@ -148,9 +192,18 @@ fn main() -> Result<()> {
                 modules,
                 compress_modules,
                 config_root,
+                select: select.choice(),
+                firmware: Some(firmware),
+                mtime: None,
             };
-            let size = initramfs::write(&initramfs::assemble(&spec)?, &out)?;
-            println!("{}: {} KiB", out.display(), size / 1024);
+            let image = initramfs::assemble(&spec)?;
+            let size = initramfs::write(&image, &out, compress)?;
+            let counts = initramfs::module_counts(&image);
+            for (dir, n) in &counts {
+                println!("{n:6} {dir}");
+            }
+            let total: usize = counts.values().sum();
+            println!("{}: {} KiB, {total} modules", out.display(), size.div_ceil(1024));
         }
         Cmd::Index { modules, out, config_root } => {
             let modules = match modules {
@@ -172,28 +225,41 @@ fn main() -> Result<()> {
                 started.elapsed().as_millis()
             );
         }
-        Cmd::Run { kernel, machine, compress_modules, append } => {
+        Cmd::Run { kernel, machine, compress_modules, select, append } => {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG])?;
             let k = kernel.resolve()?;
             set_setup_env(&k, &build_modinit()?);
-            let mut s = Scenario::with_modules("run", Some(compress_modules))?;
+            let spec = ImageSpec { select: select.choice(), ..modinit_image(Some(k.modules.clone()), compress_modules)? };
+            let mut s = Scenario::with_image("run", &spec)?;
             s.machine = machine;
             s.append = append;
             eprintln!("xtask: booting {} under QEMU ({}); the guest powers off when done", k.version, xtask::qemu::accel());
             s.run_interactive()?;
         }
-        Cmd::Bench { kernel } => {
+        Cmd::Bench { kernel, boots } => {
+            tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;
             let k = kernel.resolve()?;
-            let rows = xtask::bench::index_rows(&k.modules)?;
+            let modinit = build_modinit()?;
+            set_setup_env(&k, &modinit);
+            let mut rows = xtask::bench::index_rows(&k.modules)?;
+            rows.extend(xtask::bench::binary_rows(&modinit)?);
+            rows.extend(xtask::bench::decompression_rows(&k.modules)?);
             let context = format!(
                 "Kernel {} ({} modules); {} CPUs; median of 5 runs each.",
                 k.version,
                 xtask::corpus::module_names(&xtask::kmod::indexed_root(&k.modules)?.join("lib/modules").join(&k.version))?.len(),
                 std::thread::available_parallelism().map_or(1, |n| n.get())
             );
-            let md = xtask::bench::report(&rows, &context);
+            let mut md = xtask::bench::report(&rows, &context);
+            let docs = xtask::paths::workspace_root().join("docs");
+            if boots > 0 {
+                let measured = xtask::bench_boot::measure(boots)?;
+                md.push('\n');
+                md.push_str(&xtask::bench_boot::report(&measured));
+                std::fs::write(docs.join("boot-time.svg"), xtask::bench_boot::chart(&measured))?;
+            }
             print!("{md}");
-            std::fs::write(xtask::paths::workspace_root().join("docs/benchmarks.md"), md)?;
+            std::fs::write(docs.join("benchmarks.md"), md)?;
         }
         Cmd::Modaliases { kernel, out } => {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;

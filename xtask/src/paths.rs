@@ -12,19 +12,24 @@ pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
 }
 
+/// A file of qemu/guest/, installed in guest images.
+pub fn guest(name: &str) -> PathBuf {
+    workspace_root().join("qemu/guest").join(name)
+}
+
 /// The guest test init (a busybox script) installed as /sbin/init in test images.
 pub fn guest_init() -> PathBuf {
-    workspace_root().join("qemu/guest/report-init")
+    guest("report-init")
 }
 
 /// The reference coldplug loop with kmod's modprobe, installed as /init in reference images.
 pub fn kmod_coldplug() -> PathBuf {
-    workspace_root().join("qemu/guest/kmod-coldplug")
+    guest("kmod-coldplug")
 }
 
 /// The guest script that prints every modalias, installed as /sbin/init by the modalias census.
 pub fn modalias_census() -> PathBuf {
-    workspace_root().join("qemu/guest/modalias-census")
+    guest("modalias-census")
 }
 
 /// The committed corpus of real device modaliases that `cargo xtask modaliases` writes.

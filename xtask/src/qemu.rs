@@ -161,12 +161,12 @@ impl Boot {
                     if let Some(pattern) = self.stop_on.iter().find(|p| line.contains(p.as_str())) {
                         return Ok((End::Stopped(pattern.clone()), console));
                     }
-                    if let (Some((prompt, text)), Some(input)) = (&to_type, stdin.as_mut()) {
-                        if line.contains(prompt.as_str()) {
-                            input.write_all(text.as_bytes())?;
-                            input.flush()?;
-                            to_type = None;
-                        }
+                    if let (Some((prompt, text)), Some(input)) = (&to_type, stdin.as_mut())
+                        && line.contains(prompt.as_str())
+                    {
+                        input.write_all(text.as_bytes())?;
+                        input.flush()?;
+                        to_type = None;
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {

@@ -6,6 +6,7 @@ use crate::initramfs::{self, ImageSpec, ModuleCompression};
 use crate::kernel::{self, Kernel};
 use crate::machine::Machine;
 use crate::qemu::{Boot, Outcome};
+use crate::select::{ModuleChoice, Selection};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -38,6 +39,24 @@ pub fn setup() -> Result<&'static Setup> {
     Ok(SETUP.get_or_init(|| Setup { kernel, modinit }))
 }
 
+/// modinit as /init and the guest test init as /sbin/init, with the module tree `modules` (if
+/// any) stored with `compression`: the image scenarios start from, open to changes.
+pub fn modinit_image(modules: Option<PathBuf>, compression: ModuleCompression) -> Result<ImageSpec> {
+    let setup = setup()?;
+    Ok(ImageSpec::new(setup.modinit.clone(), Some(crate::paths::guest_init()), modules, compression))
+}
+
+/// The image of [`Scenario::with_device_modules`], open to changes (e.g. a config root).
+pub fn device_modules_image(compression: ModuleCompression, extra: &[&str]) -> Result<ImageSpec> {
+    let select = ModuleChoice {
+        selection: Selection::Host,
+        modaliases: Some(crate::paths::modalias_corpus()),
+        add: extra.iter().map(|s| s.to_string()).collect(),
+        ..ModuleChoice::default()
+    };
+    Ok(ImageSpec { select, ..modinit_image(Some(setup()?.kernel.modules.clone()), compression)? })
+}
+
 /// The directory for one scenario's image, disks and console log.
 pub fn work_dir(name: &str) -> PathBuf {
     crate::paths::target_dir().join("qemu").join(name)
@@ -67,16 +86,22 @@ impl Scenario {
     /// As [`Scenario::new`], plus the kernel's module tree stored with `compression`.
     pub fn with_modules(name: &str, compression: Option<ModuleCompression>) -> Result<Scenario> {
         let setup = setup()?;
-        let spec = ImageSpec {
-            init: setup.modinit.clone(),
-            real_init: Some(crate::paths::guest_init()),
-            modules: compression.map(|_| setup.kernel.modules.clone()),
-            compress_modules: compression.unwrap_or(ModuleCompression::None),
-            config_root: None,
-        };
+        let modules = compression.map(|_| setup.kernel.modules.clone());
+        Scenario::with_image(name, &modinit_image(modules, compression.unwrap_or(ModuleCompression::None))?)
+    }
+
+    /// As [`Scenario::with_modules`], with only the modules the QEMU machines' devices need
+    /// (the committed corpus of their modaliases, [`crate::paths::modalias_corpus`]) and
+    /// `extra` modules: a smaller image that boots faster than the whole tree.
+    pub fn with_device_modules(name: &str, compression: ModuleCompression, extra: &[&str]) -> Result<Scenario> {
+        Scenario::with_image(name, &device_modules_image(compression, extra)?)
+    }
+
+    /// A scenario booting the image `spec` describes (see [`modinit_image`]), bare machine.
+    pub fn with_image(name: &str, spec: &ImageSpec) -> Result<Scenario> {
         Ok(Scenario {
             name: name.to_string(),
-            image: initramfs::assemble(&spec)?,
+            image: initramfs::assemble(spec)?,
             append: String::new(),
             machine: Machine::Bare,
             cpu: None,
@@ -91,33 +116,26 @@ impl Scenario {
     /// with the module tree as `.ko.zst` (Debian's kmod reads zstd, not gzip) and kmod's own
     /// indexes for it, then the guest test init.
     pub fn kmod_reference(name: &str) -> Result<Scenario> {
+        Scenario::kmod_reference_of(name, ModuleChoice::default())
+    }
+
+    /// As [`Scenario::kmod_reference`], with only the modules `select` chooses in the image,
+    /// and depmod's indexes of those.
+    pub fn kmod_reference_of(name: &str, select: ModuleChoice) -> Result<Scenario> {
         let setup = setup()?;
         let zst = crate::module_tree::stored_as(&setup.kernel.modules, ModuleCompression::Zst)?;
         let root = crate::kmod::indexed_root(&zst)?;
+        let modules = Some(root.join("lib/modules").join(&setup.kernel.version));
         let spec = ImageSpec {
-            init: crate::paths::kmod_coldplug(),
-            real_init: Some(crate::paths::guest_init()),
-            modules: Some(root.join("lib/modules").join(&setup.kernel.version)),
-            compress_modules: ModuleCompression::Zst,
-            config_root: None,
+            select,
+            ..ImageSpec::new(crate::paths::kmod_coldplug(), Some(crate::paths::guest_init()), modules, ModuleCompression::Zst)
         };
         let mut image = initramfs::assemble(&spec)?;
+        if spec.select != ModuleChoice::default() {
+            crate::kmod::reindex_image(&mut image, &setup.kernel.version)?;
+        }
         crate::kmod::add_modprobe(&mut image)?;
         Ok(Scenario { image, ..Scenario::new(name)? })
-    }
-
-    /// As [`Scenario::with_modules`], with the modprobe.d and modules-load.d under
-    /// `config_root` baked into the image's index.
-    pub fn with_config(name: &str, compression: ModuleCompression, config_root: &std::path::Path) -> Result<Scenario> {
-        let setup = setup()?;
-        let spec = ImageSpec {
-            init: setup.modinit.clone(),
-            real_init: Some(crate::paths::guest_init()),
-            modules: Some(setup.kernel.modules.clone()),
-            compress_modules: compression,
-            config_root: Some(config_root.to_path_buf()),
-        };
-        Ok(Scenario { image: initramfs::assemble(&spec)?, ..Scenario::new(name)? })
     }
 
     fn prepare(&self) -> Result<Boot> {
@@ -125,7 +143,7 @@ impl Scenario {
         let dir = work_dir(&self.name);
         std::fs::create_dir_all(&dir)?;
         let initrd = dir.join("initramfs.cpio");
-        initramfs::write(&self.image, &initrd)?;
+        initramfs::write(&self.image, &initrd, ModuleCompression::None)?;
         let mut boot = Boot::new(&setup.kernel.vmlinuz, &initrd, &dir.join("console.log"));
         boot.append = self.append.clone();
         boot.devices = self.machine.qemu_args(&dir.join("disks"))?;

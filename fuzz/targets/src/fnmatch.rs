@@ -4,6 +4,7 @@
 //! Input: the pattern, a NUL, the string. Both end at their first NUL for glibc, as C strings.
 
 use modinit::fnmatch::fnmatch;
+use modinit_test_fixtures::fnmatch_literal_prefix_len as literal_prefix_len;
 use modinit::index::kmod_alias_match;
 use std::ffi::{CString, c_char, c_int};
 
@@ -20,12 +21,6 @@ pub fn glibc(pattern: &[u8], string: &[u8]) -> bool {
     let result = unsafe { glibc_fnmatch(pattern.as_ptr(), string.as_ptr(), 0) };
     assert!(result == 0 || result == 1, "glibc fnmatch returned {result}");
     result == 0
-}
-
-/// Bytes at the start of `pattern` that can only match themselves: everything before the first
-/// `*`, `?`, `[` or `\` (or NUL, which ends a pattern).
-fn literal_prefix_len(pattern: &[u8]) -> usize {
-    pattern.iter().position(|b| matches!(b, b'*' | b'?' | b'[' | b'\\' | 0)).unwrap_or(pattern.len())
 }
 
 pub fn fuzz(data: &[u8]) {

@@ -18,7 +18,6 @@ pub mod index_built;
 pub mod index_written;
 mod input;
 pub mod kmsg;
-pub mod random;
 pub mod seeds;
 pub mod uevent;
 

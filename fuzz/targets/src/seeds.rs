@@ -4,12 +4,12 @@
 //! this machine's modprobe.d and modules-load.d files, /proc/cmdline, /sys uevents, and the
 //! tree's builtin module lists.
 
-use crate::random::Random;
 use modinit::config::ConfigFile;
 use modinit::decompress::Compression;
 use modinit::index::builder::{ModuleFacts, TreeFiles, build};
 use modinit::index::writer::{IndexContents, ModuleEntry, write};
 use modinit::modinfo::Modinfo;
+use modinit_test_fixtures::{Random, module_tree};
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -31,23 +31,6 @@ impl Sources {
     pub fn new(modules: usize, thorough: bool) -> Sources {
         Sources { module_tree: module_tree(), modules, thorough }
     }
-}
-
-/// The module tree named by MODINIT_MODULES, else the newest one `cargo xtask kernel`
-/// unpacked under the workspace's `target/kernel/`.
-pub fn module_tree() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("MODINIT_MODULES") {
-        return Some(dir.into());
-    }
-    let kernels = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/kernel");
-    let mut trees: Vec<PathBuf> = fs::read_dir(kernels)
-        .ok()?
-        .flatten()
-        .filter_map(|kernel| fs::read_dir(kernel.path().join("lib/modules")).ok())
-        .flat_map(|versions| versions.flatten().map(|version| version.path()))
-        .collect();
-    trees.sort();
-    trees.pop().map(|tree| tree.canonicalize().unwrap_or(tree))
 }
 
 /// The seeds of the target named `target` (none for an unknown name).
@@ -477,37 +460,11 @@ fn synthetic_module() -> Vec<u8> {
     let strtab = b"\0__crc_foo\0printk\0weak_fn\0";
     let symtab = [symbol(0, 0, 0), symbol(1, 0x10, 2), symbol(11, 0x10, 0), symbol(18, 0x20, 0)].concat();
     let versions = [version(b"printk"), version(b"module_layout"), version(b"printk")].concat();
-    let sections: [(&[u8], &[u8]); 5] = [
-        (b".modinfo", b"\0license=GPL\0alias=pci:v00008086d*\0alias=usb:v[0-9]*\0softdep=pre: crc32c\0=\0intree\0"),
-        (b".symtab", &symtab),
-        (b".strtab", strtab),
-        (b"__versions", &versions),
-        (b"__ksymtab_strings", b"\0foo\0bar\0"),
-    ];
-    let mut names = vec![0u8];
-    let mut headers: Vec<(usize, Vec<u8>)> = vec![(0, Vec::new()), (0, Vec::new())];
-    for (name, bytes) in sections {
-        headers.push((names.len(), bytes.to_vec()));
-        names.extend([name, b"\0"].concat());
-    }
-    headers[1] = (names.len(), Vec::new());
-    names.extend(b".shstrtab\0");
-    headers[1].1 = names;
-    let mut image = vec![0u8; 64 + headers.len() * 64];
-    image[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
-    image[16..18].copy_from_slice(&1u16.to_le_bytes()); // ET_REL
-    image[18..20].copy_from_slice(&62u16.to_le_bytes()); // EM_X86_64
-    image[0x28..0x30].copy_from_slice(&64u64.to_le_bytes()); // e_shoff
-    image[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes()); // e_shentsize
-    image[0x3c..0x3e].copy_from_slice(&(headers.len() as u16).to_le_bytes());
-    image[0x3e..0x40].copy_from_slice(&1u16.to_le_bytes()); // e_shstrndx
-    for (i, (name, bytes)) in headers.iter().enumerate() {
-        let header = 64 + i * 64;
-        let offset = if i == 0 { 0 } else { image.len() as u64 };
-        image[header..header + 4].copy_from_slice(&(*name as u32).to_le_bytes());
-        image[header + 24..header + 32].copy_from_slice(&offset.to_le_bytes());
-        image[header + 32..header + 40].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
-        image.extend_from_slice(bytes);
-    }
-    image
+    modinit_test_fixtures::elf(&[
+        (".modinfo", &b"\0license=GPL\0alias=pci:v00008086d*\0alias=usb:v[0-9]*\0softdep=pre: crc32c\0=\0intree\0"[..]),
+        (".symtab", &symtab),
+        (".strtab", strtab),
+        ("__versions", &versions),
+        ("__ksymtab_strings", b"\0foo\0bar\0"),
+    ])
 }

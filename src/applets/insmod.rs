@@ -1,0 +1,71 @@
+//! `insmod FILE [PARAM...]`: one module file into the kernel, decompressed as the boot does
+//! it, with kmod's messages and exit codes.
+
+use super::{c_string, err, out};
+use crate::boot::file::read_into;
+use crate::boot::load::{Failure, load};
+use crate::boot::probe::PARAMS_MAX;
+use core::ffi::CStr;
+use modinit::decompress::Compression;
+use modinit::errno::Strerror;
+use modinit::insmod_args::{InsmodArgError, parse};
+use modinit::line::Bytes;
+use modinit::module_error::InsmodReason;
+use rustix::io::Errno;
+
+const USAGE: &str = "Usage:\n\tinsmod [options] filename [args]\nOptions:\n\t-h, --help        show this help";
+
+pub fn main(argv: &[&[u8]]) -> i32 {
+    let mut params = [0u8; PARAMS_MAX];
+    // One byte stays free for the NUL.
+    let parsed = parse(argv.get(1..).unwrap_or_default(), &mut params[..PARAMS_MAX - 1]);
+    let args = match parsed {
+        Ok(args) => args,
+        Err(InsmodArgError::Help) => {
+            out!("{USAGE}");
+            return 0;
+        }
+        Err(e) => {
+            match e {
+                // getopt names the program as it was called.
+                InsmodArgError::Getopt(e) => err!("{}: {e}", Bytes(argv.first().copied().unwrap_or_default())),
+                InsmodArgError::Unsupported(c) => {
+                    err!("insmod: ERROR: -{} is not supported by modinit's insmod", char::from(c))
+                }
+                InsmodArgError::MissingFile => err!("insmod: ERROR: missing filename."),
+                InsmodArgError::Stdin => err!("insmod: ERROR: this tool does not support loading from stdin!"),
+                InsmodArgError::ParamsTooLong => err!("insmod: ERROR: parameters longer than {} bytes", PARAMS_MAX - 1),
+                InsmodArgError::Help => {}
+            }
+            return 1;
+        }
+    };
+    let file = Bytes(args.file);
+    let mut path = [0u8; 4096];
+    let Some(path) = c_string(args.file, &mut path) else {
+        err!("insmod: ERROR: could not load module {file}: {}", Strerror(Errno::NAMETOOLONG.raw_os_error()));
+        return 1;
+    };
+    // `parse` left the byte after the parameters 0.
+    let params = params.get(..=args.params_len).and_then(|p| CStr::from_bytes_with_nul(p).ok()).unwrap_or_default();
+    // kmod tells the compression by the file's first bytes, not its name.
+    let mut magic = [0u8; 8];
+    let compression = match read_into(path, &mut magic) {
+        Ok(magic) => Compression::detect(magic),
+        Err(e) => {
+            err!("insmod: ERROR: could not load module {file}: {}", Strerror(e.raw_os_error()));
+            return 1;
+        }
+    };
+    match load(path, compression, params) {
+        Ok(()) => 0,
+        Err(failure) => {
+            match failure {
+                Failure::File(e) => err!("insmod: ERROR: could not load module {file}: {}", Strerror(e.raw_os_error())),
+                Failure::Kernel(e) => err!("insmod: ERROR: could not insert module {file}: {}", InsmodReason(e)),
+                other => err!("insmod: ERROR: could not insert module {file}: {other}"),
+            }
+            1
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! `modprobe -r NAME...`: kmod's `rmmod_do_module` over modinit's index. For each module a
+//! name resolves to: its `softdep post:` modules (last first), the module itself unless it
+//! is in use, then each of its dependencies that nothing uses any more, then its `pre:`
+//! modules (last first). Failures of softdeps and dependencies are not errors.
+//!
+//! kmod's LOG() lines are FATAL and end modprobe at once, or WARNING with `-a`; `-q` hides
+//! them. `-v` prints `rmmod NAME` for each removal, `-n` removes nothing.
+
+use super::rmmod::remove;
+use super::{err, out};
+use crate::boot::sysfs_module::{initstate, refcnt};
+use core::fmt;
+use modinit::errno::Strerror;
+use modinit::fnmatch::fnmatch;
+use modinit::line::Bytes;
+use modinit::modprobe_args::Options;
+use modinit::resolve::{Key, MAX_SOFTDEP_DEPTH, Resolver, Target};
+
+/// Modules one softdep list resolves to, at most.
+const MAX_SOFTDEP_MODULES: usize = 32;
+
+/// Removes each of `names`; the exit code.
+pub fn run(resolver: &Resolver<'_>, opts: &Options<'_>, names: &[&[u8]]) -> i32 {
+    let remover = Remover { resolver, opts };
+    let mut status = 0;
+    for &name in names {
+        if remover.remove_key(name).is_err() {
+            status = 1;
+        }
+    }
+    status
+}
+
+struct Remover<'r, 'a> {
+    resolver: &'r Resolver<'a>,
+    opts: &'r Options<'r>,
+}
+
+impl<'a> Remover<'_, 'a> {
+    /// kmod modprobe's LOG(): FATAL ends the program (exit code 1), WARNING with `-a`.
+    fn log(&self, message: fmt::Arguments<'_>) {
+        if self.opts.quiet {
+            return;
+        }
+        if self.opts.all {
+            err!("modprobe: WARNING: {message}");
+        } else {
+            err!("modprobe: FATAL: {message}");
+            crate::sys::syscall::exit_group(1);
+        }
+    }
+
+    /// kmod's `rmmod()`: every module `name` resolves to, stopping at the first failure.
+    fn remove_key(&self, name: &[u8]) -> Result<(), ()> {
+        let mut found = [None; 64];
+        let n = Key::new(name).ok().and_then(|key| self.resolver.lookup(&key, &mut found).ok()).map_or(0, |(_, n)| n);
+        if n == 0 {
+            self.log(format_args!("Module {} not found.", Bytes(name)));
+            return Err(());
+        }
+        found[..n].iter().flatten().try_for_each(|f| self.remove_module(f.target, false, 0))
+    }
+
+    /// kmod's `rmmod_do_module`.
+    fn remove_module(&self, target: Target<'a>, ignore_builtin: bool, depth: usize) -> Result<(), ()> {
+        let mut name = [0u8; 256];
+        let name = target.name(&mut name);
+        let shown = Bytes(name);
+        if matches!(target, Target::Module(m) if m.builtin) {
+            if ignore_builtin {
+                return Ok(());
+            }
+            self.log(format_args!("Module {shown} is builtin."));
+            return Err(());
+        }
+        if initstate(name).is_err() {
+            if self.opts.first_time {
+                self.log(format_args!("Module {shown} is not in kernel."));
+                return Err(());
+            }
+            return Ok(());
+        }
+        let softdep = self.resolver.index.softdeps().find(|s| fnmatch(s.pattern, name));
+        if let Some(s) = softdep {
+            self.remove_softdeps(s.post_names(), depth);
+        }
+        if refcnt(name).is_ok_and(|n| n > 0) {
+            self.log(format_args!("Module {shown} is in use."));
+            return Err(());
+        }
+        self.delete(name)?;
+        if let Target::Module(m) = target {
+            for dep in m.deps().filter_map(|id| self.resolver.index.module(id)) {
+                let mut dep_name = [0u8; 256];
+                let dep_name = Target::Module(dep).name(&mut dep_name);
+                if refcnt(dep_name) == Ok(0) {
+                    let _ = self.delete(dep_name);
+                }
+            }
+        }
+        if let Some(s) = softdep {
+            self.remove_softdeps(s.pre_names(), depth);
+        }
+        Ok(())
+    }
+
+    /// kmod's `rmmod_do_modlist`: the modules `names` resolve to, last first, builtins
+    /// skipped, failures ignored.
+    fn remove_softdeps(&self, names: impl Iterator<Item = &'a [u8]>, depth: usize) {
+        if depth >= MAX_SOFTDEP_DEPTH {
+            return;
+        }
+        let mut list = [None; MAX_SOFTDEP_MODULES];
+        let mut len = 0;
+        for name in names {
+            let Ok(key) = Key::new(name) else { continue };
+            let mut found = [None; 16];
+            let Ok((_, n)) = self.resolver.lookup(&key, &mut found) else { continue };
+            for f in found[..n].iter().flatten() {
+                if let Some(slot) = list.get_mut(len) {
+                    *slot = Some(f.target);
+                    len += 1;
+                }
+            }
+        }
+        for target in list[..len].iter().rev().flatten() {
+            let _ = self.remove_module(*target, true, depth + 1);
+        }
+    }
+
+    /// kmod's `rmmod_do_remove_module`.
+    fn delete(&self, name: &[u8]) -> Result<(), ()> {
+        if self.opts.verbose {
+            out!("rmmod {}", Bytes(name));
+        }
+        if self.opts.dry_run {
+            return Ok(());
+        }
+        remove(name, false).map_err(|e| {
+            if !self.opts.quiet {
+                err!("modprobe: ERROR: could not remove '{}': {}", Bytes(name), Strerror(e.raw_os_error()));
+            }
+        })
+    }
+}

@@ -1,0 +1,90 @@
+//! `insmod`'s command line, as kmod's tools/insmod.c reads it: `insmod [options] FILE
+//! [PARAM...]`, the parameters joined by single spaces for the kernel.
+
+use crate::getopt::{Arg, Getopt, GetoptError, Long, Spec};
+
+const SPEC: Spec = Spec {
+    short: b"psfVh",
+    long: &[Long { name: "version", value: false, id: b'V' }, Long { name: "help", value: false, id: b'h' }],
+};
+
+/// What to insert: the file, and how many bytes of the caller's buffer hold its parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Insmod<'a> {
+    pub file: &'a [u8],
+    pub params_len: usize,
+}
+
+/// A command line insmod refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsmodArgError<'a> {
+    Getopt(GetoptError<'a>),
+    /// `-h`, `--help`: not an error, the usage is wanted.
+    Help,
+    /// An option of kmod's insmod that modinit's does not have (`-f`, `-V`).
+    Unsupported(u8),
+    /// kmod: "missing filename."
+    MissingFile,
+    /// kmod: "this tool does not support loading from stdin!"
+    Stdin,
+    /// The parameters do not fit the caller's buffer.
+    ParamsTooLong,
+}
+
+/// Parses `args` (without the program name); the parameters go to `params`, space-separated.
+/// `-p` and `-s` are accepted and ignored, as kmod does.
+pub fn parse<'a>(args: &[&'a [u8]], params: &mut [u8]) -> Result<Insmod<'a>, InsmodArgError<'a>> {
+    let mut file = None;
+    let mut len = 0;
+    for arg in Getopt::new(&SPEC, args) {
+        match arg.map_err(InsmodArgError::Getopt)? {
+            Arg::Opt(b'h', _) => return Err(InsmodArgError::Help),
+            Arg::Opt(b'p' | b's', _) => {}
+            Arg::Opt(other, _) => return Err(InsmodArgError::Unsupported(other)),
+            Arg::Operand(o) if file.is_none() => file = Some(o),
+            Arg::Operand(param) => {
+                let sep = usize::from(len > 0);
+                let dst = params.get_mut(len..len + sep + param.len()).ok_or(InsmodArgError::ParamsTooLong)?;
+                dst[..sep].fill(b' ');
+                dst[sep..].copy_from_slice(param);
+                len += sep + param.len();
+            }
+        }
+    }
+    match file {
+        None => Err(InsmodArgError::MissingFile),
+        Some(b"-") => Err(InsmodArgError::Stdin),
+        Some(file) => Ok(Insmod { file, params_len: len }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    fn run(line: &str) -> Result<(&str, String), InsmodArgError<'_>> {
+        let args: Vec<&[u8]> = line.split(' ').filter(|a| !a.is_empty()).map(str::as_bytes).collect();
+        let mut buf = [0u8; 32];
+        let i = parse(&args, &mut buf)?;
+        Ok((core::str::from_utf8(i.file).unwrap(), String::from_utf8(buf[..i.params_len].to_vec()).unwrap()))
+    }
+
+    #[test]
+    fn the_file_then_its_parameters_joined_by_spaces() {
+        assert_eq!(run("/lib/e1000.ko.zst"), Ok(("/lib/e1000.ko.zst", String::new())));
+        assert_eq!(run("-p e1000.ko copybreak=64 -s debug=1"), Ok(("e1000.ko", "copybreak=64 debug=1".into())));
+        assert_eq!(run("-- x.ko -f"), Ok(("x.ko", "-f".into())), "after -- nothing is an option");
+    }
+
+    #[test]
+    fn refusals() {
+        assert_eq!(run(""), Err(InsmodArgError::MissingFile));
+        assert_eq!(run("-"), Err(InsmodArgError::Stdin));
+        assert_eq!(run("-h x.ko"), Err(InsmodArgError::Help));
+        assert_eq!(run("--help"), Err(InsmodArgError::Help));
+        assert_eq!(run("-f x.ko"), Err(InsmodArgError::Unsupported(b'f')));
+        assert_eq!(run("-q x.ko"), Err(InsmodArgError::Getopt(GetoptError::InvalidOption(b'q'))));
+        assert_eq!(run("x.ko aaaaaaaaaaaaaaaa=bbbbbbbbbbbbbbbbbbbb"), Err(InsmodArgError::ParamsTooLong));
+    }
+}

@@ -1,0 +1,183 @@
+//! Images people ship (`--select`, `--add`, `--omit`, firmware), built from the real Debian
+//! tree: what goes in is what kmod's modprobe would load for the same names and devices, the
+//! image's own index covers exactly its modules, and rebuilding gives the same bytes.
+
+use modinit::index::Index;
+use modinit_tests::kmod_oracle::Kmod;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use xtask::cpio::Archive;
+use xtask::initramfs::{self, ImageSpec, ModuleCompression};
+use xtask::select::{ModuleChoice, RUNTIME_REQUESTS, Selection};
+
+/// The real tree and kmod over a depmod'd copy of it (no configuration).
+struct Tree {
+    modules: PathBuf,
+    kmod_modules: PathBuf,
+    kmod: Kmod,
+}
+
+fn tree() -> Option<Tree> {
+    let modules = modinit_tests::real_module_tree()?;
+    let root = xtask::kmod::indexed_root(&modules).unwrap();
+    let kmod_modules = root.join("lib/modules").join(modules.file_name().unwrap());
+    let empty = tempfile::tempdir().unwrap();
+    let kmod = Kmod::new(&kmod_modules, &[empty.path()]);
+    Some(Tree { modules, kmod_modules, kmod })
+}
+
+impl Tree {
+    /// The module files (relative to the tree) kmod's `modprobe --show-depends` inserts for
+    /// each of `keys`.
+    fn kmod_closure<'k>(&self, keys: impl IntoIterator<Item = &'k str>) -> BTreeSet<String> {
+        let prefix = format!("{}/", self.kmod_modules.display());
+        keys.into_iter()
+            .flat_map(|key| self.kmod.show_depends(key))
+            .filter_map(|(_, path, _)| Some(path?.strip_prefix(&prefix)?.to_string()))
+            .collect()
+    }
+
+    fn image(&self, choice: ModuleChoice, compression: ModuleCompression) -> Archive {
+        initramfs::assemble(&self.spec(choice, compression)).unwrap_or_else(|e| panic!("{e:#}"))
+    }
+
+    fn spec(&self, choice: ModuleChoice, compression: ModuleCompression) -> ImageSpec {
+        // Not booted: any file serves as /init.
+        let init = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+        ImageSpec { select: choice, ..ImageSpec::new(init, None, Some(self.modules.clone()), compression) }
+    }
+}
+
+/// The module files of `image`, relative to its modules dir.
+fn modules_in(image: &Archive) -> BTreeSet<String> {
+    image
+        .paths()
+        .filter(|p| p.contains(".ko"))
+        .map(|p| p.splitn(4, '/').nth(3).unwrap_or(p).to_string())
+        .collect()
+}
+
+fn index_of(image: &Archive) -> Vec<u8> {
+    let path = image.paths().find(|p| p.ends_with("/modinit.idx")).expect("the image has an index").to_string();
+    image.file(&path).expect("the index is a file").to_vec()
+}
+
+fn list_file(dir: &Path, lines: &str) -> PathBuf {
+    let file = dir.join("modules.list");
+    std::fs::write(&file, lines).unwrap();
+    file
+}
+
+fn assert_same_set(what: &str, ours: &BTreeSet<String>, kmod: &BTreeSet<String>) {
+    let only_ours: Vec<_> = ours.difference(kmod).collect();
+    let only_kmod: Vec<_> = kmod.difference(ours).collect();
+    assert!(only_ours.is_empty() && only_kmod.is_empty(), "{what}: only modinit: {only_ours:?}; only kmod: {only_kmod:?}");
+}
+
+#[test]
+fn host_selection_holds_what_kmod_loads_for_those_devices() {
+    let Some(tree) = tree() else { return };
+    let modaliases = xtask::paths::modalias_corpus();
+    let choice = ModuleChoice {
+        selection: Selection::Host,
+        modaliases: Some(modaliases.clone()),
+        rootfs: Some("ext4".into()),
+        ..ModuleChoice::default()
+    };
+    let image = tree.image(choice, ModuleCompression::None);
+    let text = std::fs::read_to_string(&modaliases).unwrap();
+    let keys = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).chain(["fs-ext4"]);
+    let mut kmod = tree.kmod_closure(keys);
+    assert!(kmod.len() > 50, "the QEMU machines' devices need drivers: {kmod:?}");
+    // And what those modules ask the kernel for when they start.
+    let asked = RUNTIME_REQUESTS.iter().filter(|(module, _)| kmod.iter().any(|p| p.contains(&format!("/{}.ko", module.replace('_', "-")))));
+    kmod.extend(tree.kmod_closure(asked.map(|(_, key)| *key).collect::<Vec<_>>()));
+    assert_same_set("host image of the QEMU machines' modaliases", &modules_in(&image), &kmod);
+}
+
+#[test]
+fn a_list_with_additions_and_omissions_and_an_index_of_exactly_the_image() {
+    let Some(tree) = tree() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let choice = ModuleChoice {
+        selection: Selection::List(list_file(dir.path(), "# filesystems\nvfat\nfs-btrfs\n\n")),
+        add: vec!["e1000e".into()],
+        // btrfs needs it: btrfs is left out, with what only it needed.
+        omit: vec!["libcrc32c".into()],
+        ..ModuleChoice::default()
+    };
+    let image = tree.image(choice, ModuleCompression::None);
+    let ours = modules_in(&image);
+    assert!(!ours.iter().any(|p| p.contains("btrfs") || p.contains("libcrc32c")), "{ours:?}");
+    assert_same_set("vfat + e1000e", &ours, &tree.kmod_closure(["vfat", "e1000e"]));
+
+    let index_bytes = index_of(&image);
+    let index = Index::open(&index_bytes).unwrap();
+    let mut buf = [0u8; 4096];
+    let indexed: BTreeSet<String> = index
+        .modules()
+        .filter_map(|m| m.path(&mut buf).map(|p| String::from_utf8(p.to_vec()).unwrap()))
+        .collect();
+    assert_same_set("the image's index", &indexed, &ours);
+}
+
+#[test]
+fn most_holds_a_generic_machines_drivers_closed_over_what_they_need() {
+    let Some(tree) = tree() else { return };
+    let image = tree.image(ModuleChoice { selection: Selection::Most, ..ModuleChoice::default() }, ModuleCompression::None);
+    let ours = modules_in(&image);
+    let names: BTreeSet<&str> = ours.iter().map(|p| p.rsplit('/').next().unwrap().split(".ko").next().unwrap()).collect();
+    for needed in [
+        "ahci", "nvme", "virtio_blk", "virtio_scsi", "sd_mod", "sr_mod", "xhci-pci", "usb-storage", "uas", "hid-generic",
+        "usbhid", "e1000e", "virtio_net", "ext4", "xfs", "btrfs", "vfat", "dm-crypt", "raid1", "mmc_block",
+    ] {
+        assert!(names.contains(needed), "most lacks {needed}");
+    }
+    for not_wanted in ["amdgpu", "snd-hda-intel", "iwlwifi", "bluetooth"] {
+        assert!(!names.contains(not_wanted), "most has {not_wanted}");
+    }
+    // Whatever kmod would insert along with a module of the image is in the image.
+    let names: Vec<&str> = names.into_iter().collect();
+    let missing: Vec<_> = tree.kmod_closure(names).difference(&ours).cloned().collect();
+    assert!(missing.is_empty(), "kmod would also load {missing:?}");
+}
+
+/// The `firmware=` lines of `module`, as kmod's modinfo prints them.
+fn kmod_firmware(tree: &Tree, module: &str) -> Vec<String> {
+    let version = tree.modules.file_name().unwrap();
+    let root = tree.kmod_modules.parent().unwrap().parent().unwrap().parent().unwrap();
+    let out = Command::new("modinfo").arg("-b").arg(root).arg("-k").arg(version).args(["-F", "firmware", module]).output();
+    let out = out.expect("kmod's modinfo");
+    assert!(out.status.success(), "modinfo {module}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
+}
+
+#[test]
+fn firmware_of_the_modules_comes_along_and_rebuilds_are_byte_identical() {
+    let Some(tree) = tree() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let firmware = kmod_firmware(&tree, "tg3");
+    assert!(firmware.len() >= 3, "tg3 names its firmware: {firmware:?}");
+    let store = dir.path().join("firmware");
+    // One as it is, one compressed (the kernel tries NAME.xz and NAME.zst too), the rest missing.
+    let stored = [firmware[0].clone(), format!("{}.zst", firmware[1])];
+    for name in &stored {
+        let path = store.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("firmware {name}")).unwrap();
+    }
+    let choice = ModuleChoice { selection: Selection::List(list_file(dir.path(), "tg3\n")), ..ModuleChoice::default() };
+    let spec = ImageSpec { firmware: Some(store.clone()), mtime: Some(1_700_000_000), ..tree.spec(choice, ModuleCompression::Zst) };
+    let image = initramfs::assemble(&spec).unwrap();
+    let added: BTreeSet<&str> = image.paths().filter_map(|p| p.strip_prefix("lib/firmware/")).filter(|p| p.contains('.')).collect();
+    assert_eq!(added, stored.iter().map(String::as_str).collect(), "the firmware files present, no others");
+
+    let (first, second) = (dir.path().join("1.cpio"), dir.path().join("2.cpio"));
+    initramfs::write(&image, &first, ModuleCompression::None).unwrap();
+    initramfs::write(&initramfs::assemble(&spec).unwrap(), &second, ModuleCompression::None).unwrap();
+    let bytes = std::fs::read(&first).unwrap();
+    assert!(bytes == std::fs::read(&second).unwrap(), "two builds of the same spec differ");
+    // newc header: magic, then ino, mode, uid, gid, nlink, mtime as 8 hex digits each.
+    assert_eq!(&bytes[6 + 5 * 8..6 + 6 * 8], format!("{:08x}", 1_700_000_000).as_bytes(), "the given mtime");
+}

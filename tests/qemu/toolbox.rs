@@ -1,0 +1,233 @@
+//! modinit's toolbox against the tools it stands in for, in one guest on the real kernel:
+//! the same sequence of insmod/lsmod/rmmod/modprobe/modprobe -r commands runs once with
+//! modinit's applets and once with kmod 30's (shipped with its libraries and its own indexes
+//! of the same `.ko.zst` tree), each from the same state back to it. Every step must print
+//! the same on stdout and stderr, exit with the same code and leave the same /proc/modules.
+//! Then modinit's dmesg and util-linux's run back to back with the same options, and must
+//! print the same.
+
+use modinit_tests::{boot, expect_clean};
+use std::fmt::Write as _;
+use xtask::cpio::Node;
+use xtask::initramfs::{ImageSpec, ModuleCompression};
+use xtask::kmod::{KMOD_TOOLS_DIR, add_host_program, add_kmod_tools};
+use xtask::scenario::{Report, Scenario, modinit_image, setup};
+
+/// Where each toolbox's commands are. The steps run them as `./lsmod` from there, so that both
+/// get the same argv[0] (getopt's messages and kmod's usage lines show it); not through PATH,
+/// where busybox's shell prefers its own applets of the same names.
+fn toolboxes() -> [(&'static str, String); 2] {
+    [("modinit", "/sbin".to_string()), ("kmod", format!("/{KMOD_TOOLS_DIR}"))]
+}
+
+/// The sequence both toolboxes run; it ends with the modules it loaded removed again.
+/// fat and vfat (vfat needs fat), loop (parameters), dummy (no dependencies), zswap (builtin),
+/// tun (softdeps, see [`CONFIG`]).
+/// `{dir}` is the module directory.
+const STEPS: &[&str] = &[
+    "./lsmod",
+    "./insmod {dir}/kernel/fs/fat/fat.ko.zst",
+    "./insmod {dir}/kernel/fs/fat/fat.ko.zst",
+    "./insmod {dir}/kernel/fs/fat/vfat.ko.zst",
+    "./lsmod",
+    "./rmmod fat",
+    "./rmmod -f fat",
+    "./rmmod -v vfat {dir}/kernel/fs/fat/fat.ko.zst",
+    "./rmmod vfat",
+    "./rmmod zswap",
+    "./rmmod vfat loop",
+    "./insmod {dir}/kernel/fs/fat/vfat.ko.zst",
+    "./insmod /no/such/module.ko",
+    "./insmod /etc/guest-commands",
+    "./insmod {dir}/kernel/drivers/block/loop.ko.zst max_loop=2 max_part=1",
+    "/bin/busybox cat /sys/module/loop/parameters/max_loop /sys/module/loop/parameters/max_part",
+    "./lsmod",
+    "./rmmod loop",
+    "./modprobe -v vfat",
+    "./lsmod",
+    "./modprobe -r fat",
+    "./modprobe -r -v vfat",
+    "./modprobe -r -v vfat",
+    "./modprobe -r --first-time vfat",
+    "./modprobe dummy",
+    "./modprobe -r -n -v dummy",
+    "./lsmod",
+    "./modprobe -r -q dummy",
+    "./modprobe -r no-such-module",
+    "./modprobe -r -q no-such-module",
+    "./modprobe -r zswap",
+    "./modprobe vfat",
+    "./modprobe -r -a vfat no-such-module dummy",
+    "./modprobe -v tun",
+    "./lsmod",
+    "./modprobe -r -v tun",
+    "./lsmod",
+    "./lsmod -x",
+    "./insmod",
+    "./insmod -",
+    "./insmod -q x.ko",
+    "./rmmod",
+    "./rmmod -x loop",
+    "./rmmod --bogus loop",
+];
+
+/// The modprobe.d both toolboxes read: kmod from the image's /etc, modinit from its index.
+const CONFIG: &str = "softdep tun pre: dummy post: loop\n";
+
+/// dmesg's options (`-w` under a timeout: it never ends by itself). `-r` only with `-k`:
+/// util-linux 2.38 gives user-space records a wrong `<N>` (see src/dmesg.rs).
+const DMESG: &[&str] =
+    &["", "-x", "-r -k", "-l err,warn", "--level=info,notice -x", "-u", "-k -r -l 6", "-l foo", "-r -x", "-q", "x"];
+const FOLLOW: &str = "/bin/busybox timeout 3 ./dmesg -w";
+
+/// The guest script. `step KEY COMMAND` runs COMMAND and reports its exit code, stdout,
+/// stderr and /proc/modules (without addresses) in hex, one `guest: toolbox.KEY.*` line each.
+/// `pair KEY COMMAND` runs COMMAND (`./dmesg ...`) in /bin (modinit's dmesg), then in /usr/bin
+/// (util-linux's), back to back, and reports both exit codes and stderrs, the reference's line
+/// count and first line, and `diff`'s output (the whole log would make the console too slow).
+fn script(dir: &str) -> String {
+    let mut s = String::from(
+        "bb=/bin/busybox\n\
+         hex() { $bb xxd -p | $bb tr -d '\\n'; }\n\
+         step() {\n\
+         \x20   $bb sh -c \"$2\" >/tmp/out 2>/tmp/err; rc=$?\n\
+         \x20   $bb cut -d' ' -f1-5 /proc/modules >/tmp/modules\n\
+         \x20   echo \"guest: toolbox.$1.rc=$rc\"\n\
+         \x20   for f in out err modules; do echo \"guest: toolbox.$1.$f=$(hex </tmp/$f)\"; done\n\
+         }\n\
+         pair() {\n\
+         \x20   cd /bin && $bb sh -c \"$2\" >/tmp/a.out 2>/tmp/a.err; a=$?\n\
+         \x20   cd /usr/bin && $bb sh -c \"$2\" >/tmp/b.out 2>/tmp/b.err; b=$?\n\
+         \x20   echo \"guest: toolbox.$1.rc=$a $b\"\n\
+         \x20   echo \"guest: toolbox.$1.err=$(hex </tmp/a.err) $(hex </tmp/b.err)\"\n\
+         \x20   echo \"guest: toolbox.$1.lines=$($bb wc -l </tmp/b.out)\"\n\
+         \x20   echo \"guest: toolbox.$1.first=$($bb head -n 1 /tmp/b.out | hex)\"\n\
+         \x20   echo \"guest: toolbox.$1.diff=$($bb diff /tmp/a.out /tmp/b.out | hex)\"\n\
+         }\n",
+    );
+    for (name, tools) in toolboxes() {
+        writeln!(s, "cd {tools}").unwrap();
+        for (i, step) in STEPS.iter().enumerate() {
+            writeln!(s, "step {name}.{i} '{}'", step.replace("{dir}", dir)).unwrap();
+        }
+    }
+    for (i, step) in dmesg_steps().iter().enumerate() {
+        writeln!(s, "pair dmesg.{i} '{step}'").unwrap();
+    }
+    s
+}
+
+fn dmesg_steps() -> Vec<String> {
+    DMESG.iter().map(|o| format!("./dmesg {o}")).chain([FOLLOW.to_string()]).collect()
+}
+
+fn unhex(hex: &str) -> String {
+    let bytes: Vec<u8> =
+        (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()).collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// What one step did: exit code, stdout, stderr, /proc/modules.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    rc: String,
+    out: String,
+    err: String,
+    modules: String,
+}
+
+/// Debian builds kmod with its debug logging, which puts libkmod's source location in its
+/// messages (`rmmod: ERROR: ../libkmod/libkmod-module.c:856 kmod_module_remove_module() could
+/// not remove ...`): without it, the message is kmod's.
+fn without_source_locations(text: &str) -> String {
+    text.lines()
+        .map(|l| match (l.find("../libkmod/"), l.find("() ")) {
+            (Some(start), Some(end)) if start < end => format!("{}{}\n", &l[..start], &l[end + 3..]),
+            _ => format!("{l}\n"),
+        })
+        .collect()
+}
+
+fn outcome(r: &Report, key: &str) -> Outcome {
+    let field = |f: &str| {
+        r.guest(&format!("toolbox.{key}.{f}"))
+            .unwrap_or_else(|| panic!("no toolbox.{key}.{f}; see {}", r.outcome.log.display()))
+            .to_string()
+    };
+    let err = without_source_locations(&unhex(&field("err")));
+    Outcome { rc: field("rc"), out: unhex(&field("out")), err, modules: unhex(&field("modules")) }
+}
+
+fn toolbox_report() -> Report {
+    let setup = setup().unwrap();
+    let version = &setup.kernel.version;
+    let config = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(config.path().join("etc/modprobe.d")).unwrap();
+    std::fs::write(config.path().join("etc/modprobe.d/toolbox.conf"), CONFIG).unwrap();
+    let spec = ImageSpec {
+        config_root: Some(config.path().to_path_buf()),
+        ..modinit_image(Some(setup.kernel.modules.clone()), ModuleCompression::Zst).unwrap()
+    };
+    let mut s = Scenario::with_image("toolbox", &spec).unwrap();
+    s.image.insert("etc/modprobe.d/toolbox.conf", Node::File(CONFIG.into()), 0o644);
+    add_kmod_tools(&mut s.image, &setup.kernel.modules).unwrap();
+    add_host_program(&mut s.image, std::path::Path::new("/usr/bin/dmesg")).unwrap();
+    let dir = format!("/lib/modules/{version}");
+    s.image.insert("etc/toolbox-test", Node::File(script(&dir).into_bytes()), 0o644);
+    let run = "/bin/busybox sh /etc/toolbox-test >/dev/console 2>&1\n";
+    s.image.insert("etc/guest-commands", Node::File(run.into()), 0o644);
+    // Only emergencies on the console: kernel lines must not cut the guest's report lines.
+    s.append = "loglevel=1".to_string();
+    let r = boot(&s);
+    expect_clean(&r);
+    assert_eq!(r.guest("command.1"), Some("0"), "the toolbox script ran; see {}", r.outcome.log.display());
+    r
+}
+
+/// Every difference between `ours` and `theirs` for the step `what`, described.
+fn differences(what: &str, ours: &Outcome, theirs: &Outcome) -> Option<String> {
+    (ours != theirs).then(|| format!("`{what}`:\n  modinit: {ours:?}\n  reference: {theirs:?}"))
+}
+
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn toolbox_prints_and_does_what_kmod_and_util_linux_do() {
+    let r = toolbox_report();
+    let mut diffs = Vec::new();
+    for (i, step) in STEPS.iter().enumerate() {
+        let (ours, kmod) = (outcome(&r, &format!("modinit.{i}")), outcome(&r, &format!("kmod.{i}")));
+        diffs.extend(differences(step, &ours, &kmod));
+    }
+    for (i, step) in dmesg_steps().iter().enumerate() {
+        let field = |f: &str| r.guest(&format!("toolbox.dmesg.{i}.{f}")).unwrap_or_default().to_string();
+        let (rc, diff) = (field("rc"), unhex(&field("diff")));
+        let rc_differs = rc.split_once(' ').is_none_or(|(a, b)| a != b);
+        let errs = field("err");
+        let (our_err, their_err) =
+            errs.split_once(' ').map_or((String::new(), String::new()), |(a, b)| (unhex(a), unhex(b)));
+        if rc_differs || !diff.is_empty() || our_err != their_err {
+            diffs.push(format!("`{step}`: exit codes {rc:?}, stderr {our_err:?} vs {their_err:?}, diff:\n{diff}"));
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} of {} steps differ; see {}\n{}",
+        diffs.len(),
+        STEPS.len() + dmesg_steps().len(),
+        r.outcome.log.display(),
+        diffs.join("\n")
+    );
+
+    // The reference did work: the steps are not equal because both failed alike.
+    let kmod = |i: usize| outcome(&r, &format!("kmod.{i}"));
+    assert!(kmod(0).out.starts_with("Module                  Size  Used by\n"), "{:?}", kmod(0));
+    assert!(kmod(4).out.lines().any(|l| l.starts_with("fat ") && l.ends_with(" 1 vfat")), "{:?}", kmod(4));
+    assert_eq!(kmod(15).out, "2\n1\n", "loop got its parameters");
+    assert!(kmod(21).out.contains("rmmod vfat\nrmmod fat\n"), "{:?}", kmod(21));
+    let softdeps = STEPS.iter().position(|s| *s == "./modprobe -r -v tun").unwrap();
+    assert_eq!(kmod(softdeps).out, "rmmod loop\nrmmod tun\nrmmod dummy\n", "post: last first, then tun, then pre:");
+    assert_eq!(kmod(0).modules, kmod(STEPS.len() - 1).modules, "the sequence ends where it began");
+    let lines: usize = r.guest("toolbox.dmesg.0.lines").and_then(|n| n.trim().parse().ok()).unwrap_or(0);
+    let first = unhex(r.guest("toolbox.dmesg.0.first").unwrap_or_default());
+    assert!(lines > 100 && first.contains("] Linux version "), "util-linux's dmesg: {lines} lines, first {first:?}");
+}

@@ -1,0 +1,343 @@
+//! `--select`: which of a tree's modules an image holds. Every choice is closed over what loading
+//! its modules needs (dependencies and softdeps, as modinit's resolver plans a load), computed
+//! on the index of the whole tree, so the image's own index covers exactly the image.
+
+use anyhow::{Context, Result, bail};
+use modinit::index::{Index, Module, ModuleId};
+use modinit::resolve::{Found, Key, Resolver, Target, Via};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// The base set of modules.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Selection {
+    /// The whole tree.
+    #[default]
+    All,
+    /// What a generic bootable image needs: [`MOST`].
+    Most,
+    /// The drivers of one machine's devices ([`ModuleChoice::modaliases`]) and its root
+    /// filesystem ([`ModuleChoice::rootfs`]).
+    Host,
+    /// The module names or aliases listed in a file, one per line (`#` starts a comment).
+    List(PathBuf),
+}
+
+impl FromStr for Selection {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Selection, String> {
+        match s {
+            "all" => Ok(Selection::All),
+            "most" => Ok(Selection::Most),
+            "host" => Ok(Selection::Host),
+            _ => match s.strip_prefix("list:") {
+                Some(file) if !file.is_empty() => Ok(Selection::List(file.into())),
+                _ => Err(format!("{s:?}: expected all, most, host or list:FILE")),
+            },
+        }
+    }
+}
+
+/// What `--select most` takes, by path under the tree's `kernel/` (a directory takes everything
+/// below it): storage controllers and disks, filesystems, USB host controllers, HID and storage,
+/// virtio and hypervisor devices, common wired NICs. The crypto and checksum modules these need
+/// come with them as dependencies and softdeps.
+pub const MOST: &[(&str, &str)] = &[
+    ("drivers/ata/", "SATA and PATA controllers"),
+    ("drivers/scsi/", "SCSI disks and CD-ROMs, SAS/FC HBAs, virtio-scsi, VMware/Hyper-V storage"),
+    ("drivers/nvme/", "NVMe"),
+    ("drivers/block/", "virtio-blk, Xen block, loop, NBD"),
+    ("drivers/md/", "software RAID and device-mapper (LVM, dm-crypt)"),
+    ("drivers/mmc/", "SD and eMMC"),
+    ("drivers/cdrom/", "CD-ROMs"),
+    ("drivers/usb/host/", "USB host controllers"),
+    ("drivers/usb/storage/", "USB mass storage and UAS"),
+    ("drivers/hid/", "keyboards (USB and I2C HID)"),
+    ("drivers/input/keyboard/", "other keyboards"),
+    ("drivers/input/serio/", "PS/2"),
+    ("drivers/virtio/", "virtio transports"),
+    ("drivers/hv/", "Hyper-V bus"),
+    ("drivers/xen/", "Xen"),
+    ("drivers/nvdimm/", "persistent memory"),
+    ("drivers/net/virtio_net.ko", "virtio network"),
+    ("drivers/net/vmxnet3/", "VMware network"),
+    ("drivers/net/hyperv/", "Hyper-V network"),
+    ("drivers/net/xen-netfront.ko", "Xen network"),
+    ("drivers/net/ethernet/intel/", "Intel NICs (e1000, e1000e, igb, ixgbe, ...)"),
+    ("drivers/net/ethernet/realtek/", "Realtek NICs"),
+    ("drivers/net/ethernet/broadcom/", "Broadcom NICs (tg3, bnx2, bnxt)"),
+    ("drivers/net/ethernet/amazon/", "AWS ENA"),
+    ("fs/", "filesystems"),
+];
+
+/// Modules whose initialization asks the kernel for another module (request_module()) that
+/// neither a dependency nor a softdep names, and the key the kernel asks for. Found by booting
+/// selected images against kmod's coldplug on the whole tree (tests/qemu/autoload.rs): Linux
+/// 6.1's crc64-rocksoft allocates the "crc64-rocksoft" hash but declares only `pre: crc64`.
+pub const RUNTIME_REQUESTS: &[(&str, &str)] = &[("crc64_rocksoft", "crypto-crc64-rocksoft")];
+
+/// Which modules go into an image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModuleChoice {
+    pub selection: Selection,
+    /// For [`Selection::Host`]: a file of modalias lines (as `find /sys/devices -name modalias
+    /// -exec cat {} +` prints them on the target); None for this machine's /sys/devices.
+    pub modaliases: Option<PathBuf>,
+    /// For [`Selection::Host`]: the root filesystem's type. None: the one mounted on this
+    /// machine's `/` when the modaliases are this machine's, else none.
+    pub rootfs: Option<String>,
+    /// Module names or aliases added to the selection.
+    pub add: Vec<String>,
+    /// Module names left out, with every module that depends on them.
+    pub omit: Vec<String>,
+}
+
+/// The selected modules: paths relative to the tree, as its index names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selected {
+    pub paths: BTreeSet<String>,
+    /// Modules chosen but left out because they need an omitted one.
+    pub dropped: Vec<String>,
+}
+
+/// The modules of the tree indexed by `index` (its whole index) that `choice` selects; None
+/// when that is every module.
+pub fn select(index: &[u8], choice: &ModuleChoice) -> Result<Option<Selected>> {
+    if choice.selection == Selection::All && choice.add.is_empty() && choice.omit.is_empty() {
+        return Ok(None);
+    }
+    let index = Index::open(index).map_err(|e| anyhow::anyhow!("the tree's index: {e}"))?;
+    let resolver = Resolver { index, cmdline: b"" };
+    let mut closure = Closure { resolver, plans: Vec::new() };
+    match &choice.selection {
+        Selection::All => index.modules().filter(|m| !m.builtin).for_each(|m| closure.add_module(m)),
+        Selection::Most => {
+            index.modules().filter(|m| !m.builtin && is_most(&path_of(m))).for_each(|m| closure.add_module(m))
+        }
+        Selection::Host => {
+            let (modaliases, rootfs) = match &choice.modaliases {
+                Some(file) => (modalias_lines(&read_text(file)?), choice.rootfs.clone()),
+                None => (this_machines_modaliases()?, Some(choice.rootfs.clone().map_or_else(this_machines_rootfs, Ok)?)),
+            };
+            for alias in &modaliases {
+                closure.add_key(alias)?;
+            }
+            if let Some(rootfs) = rootfs
+                && !closure.add_key(&format!("fs-{rootfs}"))?
+            {
+                eprintln!("xtask: warning: fs-{rootfs}: no module or builtin of the tree (check --rootfs)");
+            }
+        }
+        Selection::List(file) => {
+            for name in modalias_lines(&read_text(file)?) {
+                closure.add_required(&name).with_context(|| format!("{}", file.display()))?;
+            }
+        }
+    }
+    for name in &choice.add {
+        closure.add_required(name).context("--add")?;
+    }
+    closure.add_runtime_requests()?;
+    // What the configuration's modules-load.d lists make modinit load at boot.
+    for name in index.modules_load() {
+        let name = String::from_utf8_lossy(name);
+        if !closure.add_key(&name)? {
+            eprintln!("xtask: warning: {name} (modules-load.d): no module of the tree");
+        }
+    }
+    closure.omit(&choice.omit).map(Some)
+}
+
+fn is_most(path: &str) -> bool {
+    let Some(rel) = path.strip_prefix("kernel/") else { return false };
+    let stem = module_stem(rel);
+    MOST.iter().any(|(entry, _)| if entry.ends_with('/') { rel.starts_with(entry) } else { stem == module_stem(entry) })
+}
+
+/// `dir/name.ko` for `dir/name.ko[.gz|.zst|.xz]`.
+fn module_stem(path: &str) -> &str {
+    path.find(".ko").map_or(path, |end| &path[..end + 3])
+}
+
+/// The load plans of the modules chosen so far.
+struct Closure<'a> {
+    resolver: Resolver<'a>,
+    plans: Vec<Plan>,
+}
+
+/// What loading one chosen module inserts.
+struct Plan {
+    /// The chosen module's stem.
+    top: String,
+    /// Module ids, and whether the load needs them (the module and its dependencies) or merely
+    /// tries them (softdeps).
+    steps: Vec<(u16, bool)>,
+}
+
+impl<'a> Closure<'a> {
+    fn add_module(&mut self, module: Module<'a>) {
+        self.add_found(&Found { target: Target::Module(module), via: Via::Name });
+    }
+
+    fn add_found(&mut self, found: &Found<'a>) {
+        let mut steps = Vec::new();
+        // A softdep loop through names the index lacks is the only error: what was planned
+        // until then is still what the module needs.
+        let _ = self.resolver.probe_list(found, &mut |step| {
+            if let Target::Module(m) = step.target
+                && !m.builtin
+            {
+                steps.push((m.id.0, step.required));
+            }
+        });
+        let mut name = [0u8; 256];
+        let top = String::from_utf8_lossy(found.target.name(&mut name)).into_owned();
+        self.plans.push(Plan { top, steps });
+    }
+
+    /// Adds the modules `key` resolves to; true if it resolves to anything (builtins too).
+    fn add_key(&mut self, key: &str) -> Result<bool> {
+        let key_bytes = Key::new(key.as_bytes()).map_err(|e| anyhow::anyhow!("{key:?}: not a valid key ({e:?})"))?;
+        let mut found = vec![None; 1024];
+        let (_, n) = self.resolver.lookup(&key_bytes, &mut found).map_err(|e| anyhow::anyhow!("{key:?}: {e:?}"))?;
+        for f in found.iter().take(n).flatten() {
+            self.add_found(f);
+        }
+        Ok(n > 0)
+    }
+
+    /// As [`Closure::add_key`], for a name the user asked for: it must exist.
+    fn add_required(&mut self, name: &str) -> Result<()> {
+        if !self.add_key(name)? {
+            bail!("{name}: no module of the tree has this name or alias");
+        }
+        Ok(())
+    }
+
+    /// Adds what the chosen modules ask for at run time ([`RUNTIME_REQUESTS`]).
+    fn add_runtime_requests(&mut self) -> Result<()> {
+        for (module, key) in RUNTIME_REQUESTS {
+            let Some(id) = self.resolver.index.find(module.as_bytes(), false).map(|m| m.id.0) else { continue };
+            if self.plans.iter().any(|p| p.steps.iter().any(|&(step, _)| step == id)) {
+                self.add_key(key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The paths of every plan's modules but the modules named in `omit`; a plan that needs
+    /// one of those is left out whole.
+    fn omit(self, omit: &[String]) -> Result<Selected> {
+        let index = self.resolver.index;
+        let mut omitted = BTreeSet::new();
+        for name in omit {
+            let module = index.find(name.as_bytes(), false).with_context(|| format!("--omit {name}: no such module"))?;
+            omitted.insert(module.id.0);
+        }
+        let mut selected = Selected { paths: BTreeSet::new(), dropped: Vec::new() };
+        let omitted_names: BTreeSet<String> = omit.iter().map(|n| n.replace('-', "_")).collect();
+        for plan in &self.plans {
+            if plan.steps.iter().any(|(id, required)| *required && omitted.contains(id)) {
+                if !omitted_names.contains(&plan.top) {
+                    selected.dropped.push(plan.top.clone());
+                }
+                continue;
+            }
+            for &(id, _) in plan.steps.iter().filter(|(id, _)| !omitted.contains(id)) {
+                let module = index.module(ModuleId(id)).context("a module id from the index")?;
+                selected.paths.insert(path_of(&module));
+            }
+        }
+        selected.dropped.sort();
+        selected.dropped.dedup();
+        Ok(selected)
+    }
+}
+
+fn path_of(module: &Module<'_>) -> String {
+    let mut buf = [0u8; 4096];
+    String::from_utf8_lossy(module.path(&mut buf).unwrap_or_default()).into_owned()
+}
+
+fn read_text(file: &Path) -> Result<String> {
+    std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
+}
+
+/// The non-empty lines of `text` without `#` comments, trimmed.
+fn modalias_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or_default().trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every device modalias of this machine: `modalias` files under /sys/devices, and the
+/// `MODALIAS=` of `uevent` files for devices without one (what modinit's coldplug reads).
+fn this_machines_modaliases() -> Result<Vec<String>> {
+    let mut found = BTreeSet::new();
+    for entry in walkdir::WalkDir::new("/sys/devices").follow_links(false) {
+        let Ok(entry) = entry else { continue };
+        if !entry.file_type().is_dir() {
+            continue;
+        }
+        let dir = entry.path();
+        let alias = std::fs::read(dir.join("modalias")).ok().or_else(|| {
+            let uevent = std::fs::read(dir.join("uevent")).ok()?;
+            modinit::uevent::modalias_in_uevent_file(&uevent).map(<[u8]>::to_vec)
+        });
+        if let Some(alias) = alias {
+            found.insert(String::from_utf8_lossy(alias.trim_ascii()).into_owned());
+        }
+    }
+    if found.is_empty() {
+        bail!("no modalias under /sys/devices: pass --modaliases FILE");
+    }
+    found.remove("");
+    Ok(found.into_iter().collect())
+}
+
+/// The type of the filesystem mounted on this machine's `/` (the last mount there wins).
+fn this_machines_rootfs() -> Result<String> {
+    let mounts = read_text(Path::new("/proc/self/mounts"))?;
+    mounts
+        .lines()
+        .rev()
+        .find_map(|l| {
+            let mut fields = l.split_whitespace();
+            let (_, target, fstype) = (fields.next()?, fields.next()?, fields.next()?);
+            (target == "/").then(|| fstype.to_string())
+        })
+        .context("nothing is mounted on / here: pass --rootfs TYPE")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selections_parse_and_bad_ones_say_what_is_expected() {
+        assert_eq!("most".parse(), Ok(Selection::Most));
+        assert_eq!("list:mods.txt".parse(), Ok(Selection::List("mods.txt".into())));
+        let e = "list:".parse::<Selection>().unwrap_err();
+        assert!(e.contains("list:FILE"), "{e}");
+        assert!("some".parse::<Selection>().is_err());
+    }
+
+    #[test]
+    fn the_most_table_matches_directories_and_files_whatever_their_compression() {
+        assert!(is_most("kernel/drivers/ata/ahci.ko.zst"));
+        assert!(is_most("kernel/drivers/net/virtio_net.ko"));
+        assert!(is_most("kernel/drivers/net/virtio_net.ko.gz"));
+        assert!(!is_most("kernel/drivers/net/virtio_net_extra.ko"));
+        assert!(!is_most("kernel/drivers/gpu/drm/drm.ko"));
+        assert!(!is_most("updates/fs/ext4.ko"));
+    }
+
+    #[test]
+    fn modalias_lines_drop_comments_and_blanks() {
+        assert_eq!(modalias_lines("# c\n\npci:v1*  \n usb:v2 # x\n"), ["pci:v1*", "usb:v2"]);
+    }
+}
