@@ -168,18 +168,21 @@ impl TreeFs for TargetFs {
             Err(Errno::NOENT) => return Ok(None),
             Err(e) => return Err(sys(e)),
         };
+        // One byte more than its size, so that the read that finds the end needs no growing.
         let size = fstat(&file).map_err(sys)?.st_size as usize;
-        let mut bytes = Vec::new();
+        let mut bytes = alloc::vec![0u8; size + 1];
+        let mut len = 0;
         loop {
-            let len = bytes.len();
-            bytes.resize(len + size.max(4096), 0);
+            if len == bytes.len() {
+                bytes.resize(2 * len, 0);
+            }
             match read(&file, &mut bytes[len..]) {
                 Ok(0) => {
                     bytes.truncate(len);
                     return Ok(Some(bytes));
                 }
-                Ok(n) => bytes.truncate(len + n),
-                Err(Errno::INTR) => bytes.truncate(len),
+                Ok(n) => len += n,
+                Err(Errno::INTR) => {}
                 Err(e) => return Err(sys(e)),
             }
         }
