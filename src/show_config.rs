@@ -19,44 +19,46 @@ const END_OF_CONFIG: &[u8] = b"\n# End of configuration files. Dumping indexes n
 /// Appends the dump of `index`, with `cmdline` (the kernel command line, which kmod reads for
 /// `modprobe.blacklist=` and `MODULE.PARAM=VALUE`), to `out`.
 pub fn show_config(index: &Index<'_>, cmdline: &[u8], out: &mut Vec<u8>) {
-    let mut line = |fields: &[&[u8]]| {
-        for f in fields {
-            out.extend_from_slice(f);
-        }
-        out.push(b'\n');
-    };
-    for name in index.blacklist() {
-        line(&[b"blacklist ", name]);
-    }
-    kcmdline::for_each_entry(cmdline, |e| {
-        if let KcmdlineEntry::Blacklist(name) = e {
-            line(&[b"blacklist ", name]);
+    // The command line's entries come after the files' in kmod's lists: gather them in one pass.
+    let (mut cmdline_blacklist, mut cmdline_options) = (Vec::new(), Vec::new());
+    kcmdline::for_each_entry(cmdline, |e| match e {
+        KcmdlineEntry::Blacklist(name) => line(&mut cmdline_blacklist, &[b"blacklist ", name]),
+        KcmdlineEntry::Option(o) => {
+            let mut buf = [0u8; 256];
+            // kmod drops an option whose module name has an unmatched bracket.
+            if let Some(n) = normalize_alias(o.module, &mut buf) {
+                let [a, b, c] = o.text;
+                line(&mut cmdline_options, &[b"options ", &buf[..n], b" ", a, b, c]);
+            }
         }
     });
+    for name in index.blacklist() {
+        line(out, &[b"blacklist ", name]);
+    }
+    out.extend_from_slice(&cmdline_blacklist);
     for (pattern, module) in index.config_aliases() {
-        line(&[b"alias ", pattern, b" ", module]);
+        line(out, &[b"alias ", pattern, b" ", module]);
     }
     for (module, options) in index.options() {
-        line(&[b"options ", module, b" ", options]);
+        line(out, &[b"options ", module, b" ", options]);
     }
-    kcmdline::for_each_entry(cmdline, |e| {
-        let mut buf = [0u8; 256];
-        // kmod drops an option whose module name has an unmatched bracket.
-        if let KcmdlineEntry::Option(o) = e
-            && let Some(n) = normalize_alias(o.module, &mut buf)
-        {
-            let [a, b, c] = o.text;
-            line(&[b"options ", &buf[..n], b" ", a, b, c]);
-        }
-    });
+    out.extend_from_slice(&cmdline_options);
     for sd in index.softdeps() {
         // kmod's softdep_to_char puts no blank between the lists: "pre: a bpost: c".
         let label = |names: &[u8], label: &'static [u8]| if names.is_empty() { &b""[..] } else { label };
         let (pre, post) = (label(sd.pre, b"pre: "), label(sd.post, b"post: "));
-        line(&[b"softdep ", sd.pattern, b" ", pre, sd.pre, post, sd.post]);
+        line(out, &[b"softdep ", sd.pattern, b" ", pre, sd.pre, post, sd.post]);
     }
     out.extend_from_slice(END_OF_CONFIG);
     dump_module_aliases(index, out);
+}
+
+/// Appends `fields` and a newline to `out`.
+fn line(out: &mut Vec<u8>, fields: &[&[u8]]) {
+    for f in fields {
+        out.extend_from_slice(f);
+    }
+    out.push(b'\n');
 }
 
 /// modules.alias as kmod's `index_dump` walks its trie: by pattern (bytewise), then by module
