@@ -103,7 +103,10 @@ mod tests {
         assert_eq!(run("--dry-run 6.1"), Err(ArgError::Unsupported(b'n')));
         assert_eq!(run("latest"), Err(ArgError::BadVersion(b"latest")));
         assert_eq!(run("6."), Err(ArgError::BadVersion(b"6.")));
-        assert_eq!(run("6.1 /lib/modules/6.1/kernel/a.ko"), Err(ArgError::ModuleFiles(b"/lib/modules/6.1/kernel/a.ko")));
+        assert_eq!(
+            run("6.1 /lib/modules/6.1/kernel/a.ko"),
+            Err(ArgError::ModuleFiles(b"/lib/modules/6.1/kernel/a.ko"))
+        );
         assert_eq!(run("-h"), Err(ArgError::Help));
     }
 }

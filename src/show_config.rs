@@ -87,7 +87,13 @@ mod tests {
 
     fn module(stem: &str) -> ModuleEntry {
         let dir = Some(b"kernel".to_vec());
-        ModuleEntry { stem: stem.as_bytes().to_vec(), dir, compression: Compression::None, builtin: false, deps: vec![] }
+        ModuleEntry {
+            stem: stem.as_bytes().to_vec(),
+            dir,
+            compression: Compression::None,
+            builtin: false,
+            deps: vec![],
+        }
     }
 
     #[test]

@@ -29,7 +29,8 @@ impl Root {
         let dir = tempfile::Builder::new().prefix("applets-root-").tempdir_in(xtask::paths::target_dir()).unwrap();
         let version = tree.file_name().unwrap().to_str().unwrap().to_string();
         fs::create_dir_all(dir.path().join("lib/modules")).unwrap();
-        let status = Command::new("cp").arg("-al").arg(tree).arg(dir.path().join("lib/modules").join(&version)).status();
+        let status =
+            Command::new("cp").arg("-al").arg(tree).arg(dir.path().join("lib/modules").join(&version)).status();
         assert!(status.unwrap().success(), "cp -al {}", tree.display());
         let root = Root { dir, version };
         for stale in ["modinit.idx", "modinit.idx.tmp"] {
@@ -74,7 +75,13 @@ fn depmod_writes_what_cargo_xtask_index_writes() {
         root.depmod();
         let written = fs::read(root.modules().join("modinit.idx")).unwrap();
         let expected = xtask::index::build_index(&tree, config.map(|_| root.path())).unwrap().bytes;
-        assert!(written == expected, "config {}: {} bytes written, cargo xtask index makes {}", config.is_some(), written.len(), expected.len());
+        assert!(
+            written == expected,
+            "config {}: {} bytes written, cargo xtask index makes {}",
+            config.is_some(),
+            written.len(),
+            expected.len()
+        );
         assert!(!root.modules().join("modinit.idx.tmp").exists(), "the temporary file is renamed away");
     }
 }
@@ -105,8 +112,19 @@ struct Peers<'r> {
 impl Peers<'_> {
     /// (exit code, stdout, stderr) of each, with the roots' paths replaced by `ROOT`.
     fn run(&self, args: &[&str]) -> [(Option<i32>, String, String); 2] {
-        let ours = run(Command::new(modinit()).arg("modprobe").arg("-d").arg(self.ours.path()).args(["-S", &self.ours.version]).args(args));
-        let kmod = run(Command::new("modprobe").arg("-C").arg(&self.kmod_config).arg("-d").arg(&self.kmod).args(["-S", &self.ours.version]).args(args));
+        let ours = run(Command::new(modinit())
+            .arg("modprobe")
+            .arg("-d")
+            .arg(self.ours.path())
+            .args(["-S", &self.ours.version])
+            .args(args));
+        let kmod = run(Command::new("modprobe")
+            .arg("-C")
+            .arg(&self.kmod_config)
+            .arg("-d")
+            .arg(&self.kmod)
+            .args(["-S", &self.ours.version])
+            .args(args));
         let text = |bytes: &[u8], root: &Path| String::from_utf8_lossy(bytes).replace(root.to_str().unwrap(), "ROOT");
         [(ours, self.ours.path()), (kmod, self.kmod.as_path())]
             .map(|(out, root)| (out.status.code(), text(&out.stdout, root), text(&out.stderr, root)))
@@ -123,7 +141,9 @@ fn sample(kmod_tree: &Path, n: usize) -> Vec<String> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect();
     sample.extend(keys.iter().step_by(keys.len() / n).cloned());
-    sample.extend(["my-nic", "ethernet-0", "no-such-target", "pcspkr", "e1000e", "snd-hda-intel", "virtio_net"].map(String::from));
+    sample.extend(
+        ["my-nic", "ethernet-0", "no-such-target", "pcspkr", "e1000e", "snd-hda-intel", "virtio_net"].map(String::from),
+    );
     sample.sort();
     sample.dedup();
     sample
@@ -161,7 +181,12 @@ fn modprobe_show_depends_and_resolve_alias_print_what_kmods_prints() {
             }
         }
         let shown = mismatches.iter().take(10).cloned().collect::<Vec<_>>().join("\n");
-        assert!(mismatches.is_empty(), "config {}: {} mismatches with kmod:\n{shown}", config.is_some(), mismatches.len());
+        assert!(
+            mismatches.is_empty(),
+            "config {}: {} mismatches with kmod:\n{shown}",
+            config.is_some(),
+            mismatches.len()
+        );
         eprintln!("config {}: {} keys, {lines} lines of output equal kmod's", config.is_some(), keys.len());
         assert!(lines > keys.len(), "the keys resolve to modules: {lines} lines for {} keys", keys.len());
     }
@@ -192,7 +217,8 @@ fn modprobe_c_prints_what_kmods_prints() {
     let [(our_code, our_out, our_err), (kmod_code, kmod_out, kmod_err)] = peers.run(&["-c"]);
     assert_eq!((our_code, our_err.as_str()), (kmod_code, kmod_err.as_str()));
     // The index has no modules.symbols (docs/index-format.md): kmod's dump of it is left out.
-    let kmod_out: String = kmod_out.lines().filter(|l| !l.starts_with("alias symbol:")).flat_map(|l| [l, "\n"]).collect();
+    let kmod_out: String =
+        kmod_out.lines().filter(|l| !l.starts_with("alias symbol:")).flat_map(|l| [l, "\n"]).collect();
     assert!(our_out == kmod_out, "modprobe -c differs:\n{}", first_line_difference(&our_out, &kmod_out));
     assert!(our_out.lines().count() > 26_000, "configuration and every module alias");
 }

@@ -14,14 +14,18 @@ use crate::boot::load::{Failure, Image};
 use alloc::ffi::CString;
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;
+use modinit::decompress::Compression;
 use modinit::depmod_args::{ArgError, parse};
 use modinit::errno::Strerror;
-use modinit::decompress::Compression;
 use modinit::index::builder::{BuildWarning, ModuleFacts};
-use modinit::index::tree::{DirEntry, EntryKind, TreeError, TreeFs, facts_or_bare, index_bytes, module_files, tree_files};
+use modinit::index::tree::{
+    DirEntry, EntryKind, TreeError, TreeFs, facts_or_bare, index_bytes, module_files, tree_files,
+};
 use modinit::line::Bytes;
 use rustix::fd::AsFd;
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir, fstat, open, openat, readlinkat_raw, renameat, statat, unlinkat};
+use rustix::fs::{
+    AtFlags, FileType, Mode, OFlags, RawDir, fstat, open, openat, readlinkat_raw, renameat, statat, unlinkat,
+};
 use rustix::io::{Errno, read};
 
 const USAGE: &str = "Usage:\n\tdepmod -[aA] [options] [forced_version]\n\n\
@@ -105,10 +109,12 @@ fn read_module(modules: &[u8], rel: &[u8]) -> (ModuleFacts, Option<BuildWarning>
 /// Writes `bytes` to `modules`/modinit.idx.tmp, then renames it over modinit.idx (kmod's way
 /// for its indexes). Err after saying why.
 fn write_atomically(modules: &[u8], bytes: &[u8]) -> Result<(), ()> {
-    let dir = c_path(modules).and_then(|path| open(path.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()));
+    let dir = c_path(modules)
+        .and_then(|path| open(path.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()));
     let dir = dir.map_err(|e| err!("depmod: FATAL: could not open directory {}: {}", Bytes(modules), sys(e)))?;
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
-    let written = openat(&dir, INDEX_TMP, flags, Mode::from_raw_mode(0o644)).and_then(|file| write_all(file.as_fd(), bytes));
+    let written =
+        openat(&dir, INDEX_TMP, flags, Mode::from_raw_mode(0o644)).and_then(|file| write_all(file.as_fd(), bytes));
     if let Err(e) = written {
         let _ = unlinkat(&dir, INDEX_TMP, AtFlags::empty());
         err!("depmod: ERROR: Could not write index 'modinit.idx': {}", sys(e));

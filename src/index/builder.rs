@@ -169,14 +169,15 @@ fn order_modules<'f>(modules: &'f [ModuleFacts], tree: &TreeFiles, warn: &mut dy
     }
     // modules.order's lines with their numbers, sorted: a path's first line is found by
     // binary search.
-    let mut lines: Vec<(&[u8], usize)> =
-        tree.modules_order.as_deref().unwrap_or_default().split(|&b| b == b'\n').zip(0..).filter(|(l, _)| !l.is_empty()).collect();
+    let order = tree.modules_order.as_deref().unwrap_or_default();
+    let mut lines: Vec<(&[u8], usize)> = order.split(|&b| b == b'\n').zip(0..).filter(|(l, _)| !l.is_empty()).collect();
     sort(&mut lines);
     let position = |path: &[u8]| {
         let first = lines.partition_point(|&(line, _)| line < path);
         lines.get(first).filter(|&&(line, _)| line == path).map_or(usize::MAX, |&(_, i)| i)
     };
-    let mut keyed: Vec<(usize, Loadable<'f>)> = files.into_iter().map(|m| (position(m.uncompressed_path()), m)).collect();
+    let mut keyed: Vec<(usize, Loadable<'f>)> =
+        files.into_iter().map(|m| (position(m.uncompressed_path()), m)).collect();
     sort_by(&mut keyed, &mut |(a, m), (b, n)| a.cmp(b).then(m.facts.path.cmp(&n.facts.path)));
     // Of each name, the first file in that order: sort (name, position), keep each name's first.
     let mut names: Vec<(Vec<u8>, usize)> = keyed.iter().map(|(_, m)| normalized_name(m.stem)).zip(0..).collect();
@@ -190,7 +191,8 @@ fn order_modules<'f>(modules: &'f [ModuleFacts], tree: &TreeFiles, warn: &mut dy
         if kept {
             files.push(m);
         } else {
-            warn(BuildWarning(format!("{}: another file of module {} comes first, skipped", lossy(&m.facts.path), lossy(m.stem))));
+            let (path, name) = (lossy(&m.facts.path), lossy(m.stem));
+            warn(BuildWarning(format!("{path}: another file of module {name} comes first, skipped")));
         }
     }
     files
@@ -203,8 +205,10 @@ fn order_modules<'f>(modules: &'f [ModuleFacts], tree: &TreeFiles, warn: &mut dy
 /// from the end, so the load order is that list reversed.
 fn dependencies(modules: &[Loadable<'_>], warn: &mut dyn FnMut(BuildWarning)) -> Vec<Vec<u16>> {
     // Every export with its module, sorted: a symbol's owner is the last of its run.
-    let mut exports: Vec<(&[u8], usize)> =
-        modules.iter().enumerate().flat_map(|(i, m)| m.facts.exports.iter().map(move |sym| (sym.as_slice(), i))).collect();
+    let mut exports: Vec<(&[u8], usize)> = Vec::new();
+    for (i, m) in modules.iter().enumerate() {
+        exports.extend(m.facts.exports.iter().map(|sym| (sym.as_slice(), i)));
+    }
     sort(&mut exports);
     let owner = |sym: &[u8]| {
         let end = exports.partition_point(|&(s, _)| s <= sym);
@@ -286,7 +290,8 @@ fn add_builtins(contents: &mut IndexContents, tree: &TreeFiles, warn: &mut dyn F
         if let Some(&id) = ids.get(name.as_slice()) {
             return id as u16;
         }
-        contents.modules.push(ModuleEntry { stem: stem.to_vec(), dir: None, compression: Compression::None, builtin: true, deps: Vec::new() });
+        let (dir, compression, deps) = (None, Compression::None, Vec::new());
+        contents.modules.push(ModuleEntry { stem: stem.to_vec(), dir, compression, builtin: true, deps });
         let id = (contents.modules.len() - 1) as u16;
         ids.insert(name, u32::from(id));
         id

@@ -98,7 +98,9 @@ pub fn module_files<F: TreeFs>(fs: &mut F, modules: &[u8]) -> Result<Vec<Vec<u8>
             let child = join(&rel, &entry.name);
             match entry.kind {
                 EntryKind::Directory if rel.is_empty() && (entry.name == b"build" || entry.name == b"source") => {}
-                EntryKind::Directory if depth + 1 >= MAX_DEPTH => return Err(TreeError::TooDeep(join(modules, &child))),
+                EntryKind::Directory if depth + 1 >= MAX_DEPTH => {
+                    return Err(TreeError::TooDeep(join(modules, &child)));
+                }
                 EntryKind::Directory => pending.push((child, depth + 1)),
                 EntryKind::File if Compression::of_file_name(&entry.name).is_some() => files.push(child),
                 _ => {}
@@ -180,7 +182,11 @@ pub fn facts_or_bare<E: fmt::Display>(path: &[u8], image: Result<&[u8], E>) -> (
 }
 
 /// `modinit.idx` for `modules` (any order) and `tree`.
-pub fn index_bytes(modules: &[ModuleFacts], tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) -> Result<Vec<u8>, WriteError> {
+pub fn index_bytes(
+    modules: &[ModuleFacts],
+    tree: &TreeFiles,
+    warn: &mut dyn FnMut(BuildWarning),
+) -> Result<Vec<u8>, WriteError> {
     write(&build(modules, tree, warn))
 }
 
@@ -240,7 +246,10 @@ mod tests {
         let files = module_files(&mut fs, b"r/lib/modules/6.1").unwrap();
         let files: Vec<_> = files.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
         assert_eq!(files, ["extra/build/y.ko", "kernel/drivers/ata/ahci.ko", "kernel/fs/ext4.ko.zst", "top.ko.gz"]);
-        assert_eq!(module_files(&mut fs, b"r/lib/modules/9.9"), Err(TreeError::NoModulesDir(b"r/lib/modules/9.9".to_vec())));
+        assert_eq!(
+            module_files(&mut fs, b"r/lib/modules/9.9"),
+            Err(TreeError::NoModulesDir(b"r/lib/modules/9.9".to_vec()))
+        );
     }
 
     #[test]
@@ -255,7 +264,10 @@ mod tests {
             ("root/usr/lib/modules-load.d/l.conf", Some("loop")),
         ]);
         let tree = tree_files(&mut fs, b"m", b"6.1", Some(b"root")).unwrap();
-        assert_eq!((tree.kernel_release.as_slice(), tree.modules_order.as_deref()), (&b"6.1"[..], Some(&b"kernel/a.ko\n"[..])));
+        assert_eq!(
+            (tree.kernel_release.as_slice(), tree.modules_order.as_deref()),
+            (&b"6.1"[..], Some(&b"kernel/a.ko\n"[..]))
+        );
         assert_eq!(tree.modules_builtin, None);
         let chosen: Vec<_> = tree.modprobe_d.iter().map(|f| format!("{}/{}", f.dir, f.name)).collect();
         assert_eq!(chosen, ["etc/modprobe.d/a.conf", "lib/modprobe.d/b.conf"]);

@@ -45,7 +45,8 @@ pub fn build_index_of(modules: &Path, config_root: Option<&Path>, selected: Opti
         facts.push(f);
         warnings.extend(warning.map(|w| w.0));
     }
-    let bytes = index_bytes(&facts, &tree, &mut |w| warnings.push(w.0)).map_err(|e| anyhow::anyhow!("writing the index: {e}"))?;
+    let bytes = index_bytes(&facts, &tree, &mut |w| warnings.push(w.0))
+        .map_err(|e| anyhow::anyhow!("writing the index: {e}"))?;
     Ok(Built { bytes, modules: facts.len(), warnings })
 }
 
