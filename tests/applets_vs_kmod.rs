@@ -1,14 +1,15 @@
 //! The applets of the static release binary against their references on the real Debian tree:
 //! `modinit depmod -b ROOT VERSION` writes the file `cargo xtask index` writes (with and without
-//! a configuration), and `modinit modprobe` prints what kmod 30's modprobe prints for `-D`,
-//! `-R` (a sample of the corpus spanning its kinds of keys; the library-level check in
-//! index_vs_kmod.rs covers every key) and `-c`.
+//! a configuration, from plain, gzip and zstd modules), and `modinit modprobe` prints what
+//! kmod 30's modprobe prints for `-D`, `-R` (a sample of the corpus spanning its kinds of keys;
+//! the library-level check in index_vs_kmod.rs covers every key) and `-c`.
 
 use modinit_tests::{TEST_CONFIG, real_module_tree};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
+use xtask::module_tree::ModuleCompression;
 
 /// The release binary, built once for all tests of this file.
 fn modinit() -> &'static Path {
@@ -83,6 +84,27 @@ fn depmod_writes_what_cargo_xtask_index_writes() {
             expected.len()
         );
         assert!(!root.modules().join("modinit.idx.tmp").exists(), "the temporary file is renamed away");
+    }
+}
+
+/// The applet decompresses modules itself (gzip without a heap, zstd in a scope of the arena
+/// while every module's facts stay live); the host reads them with zlib and libzstd.
+#[test]
+fn depmod_reads_compressed_trees_as_cargo_xtask_index_does() {
+    let Some(tree) = real_module_tree() else { return };
+    for compression in [ModuleCompression::Gz, ModuleCompression::Zst] {
+        // Made once under target/modules/ (minutes), as the autoload tests use them.
+        let stored = xtask::module_tree::stored_as(&tree, compression).unwrap();
+        let root = Root::new(&stored, None);
+        root.depmod();
+        let written = fs::read(root.modules().join("modinit.idx")).unwrap();
+        let expected = xtask::index::build_index(&stored, None).unwrap().bytes;
+        assert!(
+            written == expected,
+            "{compression:?}: {} bytes written, cargo xtask index makes {}",
+            written.len(),
+            expected.len()
+        );
     }
 }
 

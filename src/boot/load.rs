@@ -119,7 +119,8 @@ fn decompressed(file: &OwnedFd, compression: Compression) -> Result<(OwnedFd, Ma
     let memfd = memfd_create(c"modinit-module", MemfdFlags::CLOEXEC).map_err(Failure::Memory)?;
     ftruncate(&memfd, size as u64).map_err(Failure::Memory)?;
     let mut image = Mapping::writable(&memfd, size)?;
-    decompress::decompress_into(compressed.bytes(), image.bytes_mut()).map_err(Failure::Decompress)?;
+    let decoded = crate::sys::arena::scoped(|| decompress::decompress_into(compressed.bytes(), image.bytes_mut()));
+    decoded.map_err(Failure::Decompress)?;
     Ok((memfd, image))
 }
 

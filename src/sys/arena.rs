@@ -26,13 +26,14 @@ const BOOT_CAPACITY: usize = 64 << 20;
 
 /// The address space of an applet's arena. `depmod` keeps every module's facts (aliases and
 /// symbols, each its own small block) live while the builder works, so what the builder frees
-/// under them is never reused. On Debian's tree (4,023 modules) the heap peaks at 32 MiB
-/// (measured running the static binary with `-b` on the host; kmod 30's depmod peaks at 39 MB of
-/// RSS there; the index is 0.5 MiB). Trees twice that size, with zstd modules (whose decoder
-/// asks `heap_needed`, up to 34 MiB, on top) need more than the boot's 64 MiB, hence 256 MiB.
-/// Mapped MAP_NORESERVE like the boot's, so only the pages used cost memory, and an applet exits
-/// when done; a real free path (free lists) would reuse what the builder frees, for more code
-/// in every binary.
+/// under them is never reused; each zstd module is decoded in a scope ([`scoped`]), which gives
+/// the decoder's blocks back. On Debian's tree (4,023 modules) the heap peaks at 32 MiB with
+/// plain, gzip or zstd modules (measured running the static binary with `-b` on the host;
+/// kmod 30's depmod peaks at 39 MB of RSS there; the index is 0.5 MiB). Trees twice that size,
+/// with zstd modules (whose decoder asks `heap_needed`, up to 34 MiB, on top) need more than
+/// the boot's 64 MiB, hence 256 MiB. Mapped MAP_NORESERVE like the boot's, so only the pages
+/// used cost memory, and an applet exits when done; a real free path (free lists) would reuse
+/// what the builder frees, for more code in every binary.
 pub const APPLET_CAPACITY: usize = 256 << 20;
 
 /// The size of the region mapped on first use.
@@ -55,6 +56,18 @@ pub fn available() -> usize {
 /// Makes the region `bytes` long, if it is not mapped yet (call it before anything allocates).
 pub fn set_capacity(bytes: usize) {
     CAPACITY.store(bytes, Ordering::Relaxed);
+}
+
+/// Runs `f` in a scope of the arena (see `modinit::bump`): what `f` allocates and frees is
+/// given back when it returns, even while older blocks stay live. The zstd decoder runs so,
+/// which is what lets `depmod` decode module after module with every module's facts live.
+pub fn scoped<R>(f: impl FnOnce() -> R) -> R {
+    let opened = ARENA.with(Bump::open_scope).unwrap_or(false);
+    let result = f();
+    if opened {
+        ARENA.with(Bump::close_scope);
+    }
+    result
 }
 
 /// The most bytes of the heap ever in use at once, for the boot summary.
