@@ -1,6 +1,6 @@
 //! CRC-32 as gzip and zlib compute it (ISO-HDLC: reflected polynomial 0x04C11DB7), eight bytes a step.
 //!
-//! Slicing-by-8 (Kounavis and Berry, 2008): eight 256-entry tables, built at compile time, fold
+//! Slicing-by-8 (Kounavis and Berry, 2008): eight 256-entry tables, built on first use, fold
 //! eight input bytes into the CRC with eight independent lookups instead of eight dependent ones.
 //! Byte by byte, checking a gzip file's CRC would take as long as inflating it.
 
@@ -9,9 +9,11 @@ const POLYNOMIAL: u32 = 0xEDB8_8320;
 
 /// `TABLES[0][b]` is the CRC register after shifting in byte `b`; `TABLES[k][b]` the same byte
 /// followed by `k` zero bytes, so eight table lookups advance the register by eight bytes.
-static TABLES: [[u32; 256]; 8] = tables();
+/// Built when first needed rather than at compile time: 8 KiB of zeroed memory, not 8 KiB of
+/// the binary.
+static TABLES: spin::Once<[[u32; 256]; 8]> = spin::Once::new();
 
-const fn tables() -> [[u32; 256]; 8] {
+fn tables() -> [[u32; 256]; 8] {
     let mut tables = [[0u32; 256]; 8];
     let mut byte = 0;
     while byte < 256 {
@@ -45,7 +47,8 @@ pub fn checksum(bytes: &[u8]) -> u32 {
 /// The CRC-32 of some earlier bytes, whose CRC-32 is `crc`, followed by `bytes` (zlib's
 /// `crc32(crc, buf, len)`; 0 is the CRC-32 of no bytes).
 pub fn update(crc: u32, bytes: &[u8]) -> u32 {
-    let lookup = |table: usize, byte: u32| TABLES[table][usize::from(byte as u8)];
+    let tables = TABLES.call_once(tables);
+    let lookup = |table: usize, byte: u32| tables[table][usize::from(byte as u8)];
     let mut register = !crc;
     let (words, tail) = bytes.as_chunks::<8>();
     for word in words {

@@ -135,5 +135,7 @@ mod tests {
     fn unknown_numbers_are_still_shown() {
         assert_eq!(Describe(4000).to_string(), "error 4000");
         assert_eq!(Describe(2).to_string(), "ENOENT (No such file or directory)");
+        assert_eq!(Strerror(2).to_string(), "No such file or directory");
+        assert_eq!(Strerror(4000).to_string(), format!("{}", std::io::Error::from_raw_os_error(4000)).replace(" (os error 4000)", ""));
     }
 }

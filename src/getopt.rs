@@ -15,6 +15,7 @@ pub struct Spec {
 }
 
 /// A long option: `--name`, which takes a value when `value`, reported as `id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Long {
     pub name: &'static str,
     pub value: bool,
@@ -36,8 +37,9 @@ pub enum GetoptError<'a> {
     InvalidOption(u8),
     /// `--xyz` (the whole argument), no long name starts so.
     UnrecognizedOption(&'a [u8]),
-    /// `--v`, the prefix of several long names.
-    Ambiguous(&'a [u8]),
+    /// `--v` (the whole argument), the prefix of several long names, listed after it as glibc
+    /// lists them.
+    Ambiguous { given: &'a [u8], options: &'static [Long] },
     /// A short option that needs a value came last.
     MissingValue(u8),
     /// A long option that needs a value came last (its full name).
@@ -51,7 +53,15 @@ impl fmt::Display for GetoptError<'_> {
         match *self {
             GetoptError::InvalidOption(c) => write!(f, "invalid option -- '{}'", char::from(c)),
             GetoptError::UnrecognizedOption(o) => write!(f, "unrecognized option '{}'", Bytes(o)),
-            GetoptError::Ambiguous(o) => write!(f, "option '{}' is ambiguous", Bytes(o)),
+            GetoptError::Ambiguous { given, options } => {
+                write!(f, "option '{}' is ambiguous; possibilities:", Bytes(given))?;
+                let name = given.get(2..).unwrap_or_default();
+                let name = name.split(|&b| b == b'=').next().unwrap_or_default();
+                for o in options.iter().filter(|o| o.name.as_bytes().starts_with(name)) {
+                    write!(f, " '--{}'", o.name)?;
+                }
+                Ok(())
+            }
             GetoptError::MissingValue(c) => write!(f, "option requires an argument -- '{}'", char::from(c)),
             GetoptError::MissingLongValue(name) => write!(f, "option '--{name}' requires an argument"),
             GetoptError::UnexpectedValue(name) => write!(f, "option '--{name}' doesn't allow an argument"),
@@ -108,7 +118,7 @@ impl<'s, 'a> Getopt<'s, 'a> {
             (None, None) => return Err(GetoptError::UnrecognizedOption(arg)),
             // Several long names for one option (kmod's --show/--dry-run) are not ambiguous.
             (None, Some(first)) if prefixed.all(|l| l.id == first.id) => first,
-            (None, Some(_)) => return Err(GetoptError::Ambiguous(arg)),
+            (None, Some(_)) => return Err(GetoptError::Ambiguous { given: arg, options: self.spec.long }),
         };
         match (long.value, inline) {
             (false, None) => Ok(Arg::Opt(long.id, None)),
@@ -194,7 +204,7 @@ mod tests {
     #[test]
     fn long_names_may_be_shortened_to_a_unique_prefix() {
         assert_eq!(run("--verb --for --sh"), ["-v", "-f", "-n"], "--sh: two names, one option");
-        assert_eq!(run("--he"), ["error: option '--he' is ambiguous"]);
+        assert_eq!(run("--he"), ["error: option '--he' is ambiguous; possibilities: '--help' '--hello'"]);
         assert_eq!(run("--help"), ["-h"], "an exact name wins over longer ones");
     }
 

@@ -105,6 +105,46 @@ pub fn for_each_entry<'a>(cmdline: &'a [u8], mut found: impl FnMut(KcmdlineEntry
     }
 }
 
+/// Whether the command line's `modprobe.blacklist=` names module `name` (kmod compares each
+/// entry as written with the module's normalized name).
+pub fn blacklists(cmdline: &[u8], name: &[u8]) -> bool {
+    let mut listed = false;
+    for_each_entry(cmdline, |e| {
+        if let KcmdlineEntry::Blacklist(entry) = e {
+            listed |= crate::name::module_name(name).eq(entry.iter().copied());
+        }
+    });
+    listed
+}
+
+/// Whether the kernel's own `module_blacklist=a,b` names module `name`: the kernel then
+/// refuses to load it (EPERM), comparing each entry with the module's name (`_`, not `-`).
+pub fn kernel_blacklists(cmdline: &[u8], name: &[u8]) -> bool {
+    cmdline
+        .split(|b| b.is_ascii_whitespace())
+        .filter_map(|word| word.strip_prefix(b"module_blacklist="))
+        .flat_map(|list| list.split(|&b| b == b','))
+        .any(|entry| crate::name::module_name(name).eq(entry.iter().copied()))
+}
+
+/// The command line's options for module `name` as kmod joins them: the text of each
+/// `NAME.PARAM[=VALUE]` whose NAME is `name` (both normalized), in order, separated by
+/// spaces, handed to `piece` in pieces.
+pub fn options_for(cmdline: &[u8], name: &[u8], mut piece: impl FnMut(&[u8])) {
+    let mut first = true;
+    for_each_entry(cmdline, |e| {
+        if let KcmdlineEntry::Option(o) = e
+            && crate::name::same_module_name(o.module, name)
+        {
+            if !first {
+                piece(b" ");
+            }
+            first = false;
+            o.text.iter().for_each(|p| piece(p));
+        }
+    });
+}
+
 fn emit<'a>(
     line: &'a [u8],
     module: usize,
@@ -165,5 +205,22 @@ mod tests {
         assert_eq!(entries(r#"parport.dyndbg="file a.c +p" x"#), [r#"parport: dyndbg="file a.c +p""#]);
         assert_eq!(entries(r#""parport.dyndbg=file a.c +p" x"#), [r#"parport: dyndbg="file a.c +p""#]);
         assert_eq!(entries(r#"m"x.p=1 m.p="unterminated"#), Vec::<String>::new());
+    }
+
+    #[test]
+    fn blacklist_and_options_for_one_module() {
+        let line = b"quiet modprobe.blacklist=e1000,snd_hda_intel dummy.numdummies=2 loop.max_loop=8 dummy.x=\"a b\"";
+        assert!(blacklists(line, b"e1000") && blacklists(line, b"snd-hda-intel"));
+        assert!(!blacklists(line, b"e1000e") && !blacklists(line, b"dummy"));
+        let mut text = Vec::new();
+        options_for(line, b"dummy", |p| text.extend_from_slice(p));
+        assert_eq!(String::from_utf8(text).unwrap(), "numdummies=2 x=\"a b\"");
+        let mut text = Vec::new();
+        options_for(line, b"tun", |p| text.extend_from_slice(p));
+        assert!(text.is_empty());
+        let line = b"module_blacklist=dummy,snd_hda_intel quiet module_blacklist=tun";
+        assert!(kernel_blacklists(line, b"dummy") && kernel_blacklists(line, b"snd-hda-intel") && kernel_blacklists(line, b"tun"));
+        assert!(!kernel_blacklists(line, b"dumm") && !kernel_blacklists(b"xmodule_blacklist=dummy", b"dummy"));
+        assert!(!kernel_blacklists(b"module_blacklist=snd-hda-intel", b"snd_hda_intel"), "the kernel compares with the _ form");
     }
 }

@@ -7,6 +7,7 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod builtin_modinfo;
 pub mod bump;
 pub mod cmdline;
 #[cfg(feature = "alloc")]
@@ -15,6 +16,7 @@ pub mod crc32;
 pub mod decompress;
 pub mod depmod_args;
 pub mod dmesg;
+pub mod der;
 pub mod elf;
 pub mod elf_symbols;
 pub mod errno;
@@ -26,13 +28,20 @@ pub mod kcmdline;
 pub mod kmsg;
 pub mod line;
 pub mod modinfo;
+pub mod modinfo_args;
+pub mod modinfo_output;
 pub mod modprobe_args;
 pub mod module_error;
+pub mod module_signature;
+pub mod module_init_flags;
+pub mod module_list;
 pub mod name;
 pub mod options;
 pub mod proc_modules;
+pub mod proc_status;
 pub mod resolve;
 pub mod rmmod_args;
+pub mod root;
 #[cfg(feature = "alloc")]
 pub mod show_config;
 pub mod sort;

@@ -10,11 +10,13 @@ mod applets;
 mod boot;
 mod sys;
 
+use boot::autoload::Autoload;
 use boot::clock::Instant;
 use boot::log::warning;
 use modinit::options::{BootOptions, OptionWarning};
 use modinit::line::Bytes;
 use modinit::resolve::Resolver;
+use modinit::root::{RootOptions, RootSpec, RootSpecError};
 
 /// The kernel's command line is at most 2048 bytes on x86 (COMMAND_LINE_SIZE).
 const CMDLINE_MAX: usize = 4096;
@@ -23,9 +25,16 @@ fn main(args: sys::start::StartArgs) -> ! {
     if let Some((applet, first)) = applets::chosen(args) {
         sys::syscall::exit_group(applets::run(applet, first, args));
     }
+    // The boot mounts, loads and execs an init: only PID 1 may do that. Anything else (e.g.
+    // the kernel's modprobe helper reaching modinit through an init wrapper) is refused.
+    if !rustix::process::getpid().is_init() {
+        boot::log::error!("not PID 1 and no applet named: not booting (run it as /init, or as `modinit APPLET ...`)");
+        sys::syscall::exit_group(2);
+    }
     let started = Instant::now();
 
     boot::mount::mount_early_filesystems();
+    boot::mount::ensure_essential_nodes();
     boot::console::attach_console();
 
     let mut cmdline_buf = [0u8; CMDLINE_MAX];
@@ -35,16 +44,42 @@ fn main(args: sys::start::StartArgs) -> ! {
     let mut kernel_log = boot::kernel_log::KernelLog::open(&opts);
 
     let modules_dir = boot::index_file::ModulesDir::of_running_kernel();
-    if let Some(index) = boot::index_file::open_boot_index(&modules_dir) {
-        boot::autoload::run(&Resolver { index, cmdline }, &modules_dir, &opts, &mut kernel_log);
+    let resolver = boot::index_file::open_boot_index(&modules_dir).map(|index| Resolver { index, cmdline });
+    if resolver.is_none() {
+        boot::without_index::load_named_modules(cmdline, &modules_dir, &mut kernel_log);
     }
+    let mut drivers = boot::autoload::Autoload::start(resolver.as_ref(), &modules_dir, &opts, &mut kernel_log);
+    drivers.settle(&opts);
+    let root = opts.root.spec();
+    if let Some(spec) = root {
+        mount_root(spec, &opts.root, &mut drivers);
+    }
+    drop(drivers);
 
     kernel_log.finish();
+    if root.is_some() && let Err(e) = boot::switch_root::switch_root(opts.init) {
+        boot::on_error::fatal(format_args!("switching to the root filesystem on /root: {e}"));
+    }
     boot::exec::exec_real_init(opts.init, args, started);
     boot::on_error::fatal(format_args!(
         "no init to run: tried {}/sbin/init, /etc/init, /bin/init and /bin/sh",
         if opts.init.is_some() { "init=, " } else { "" }
     ))
+}
+
+/// Waits for the device `root=` names and mounts it on /root; on failure, on_error (after
+/// the kernel's messages, which often say why a mount failed).
+fn mount_root(spec: Result<RootSpec<'_>, RootSpecError>, root: &RootOptions<'_>, drivers: &mut Autoload) {
+    let named = Bytes(root.root.unwrap_or_default());
+    let spec = spec.unwrap_or_else(|e| boot::on_error::fatal(format_args!("root={named}: {e}")));
+    let device = boot::root_device::wait_for(&spec, root, drivers).unwrap_or_else(|e| {
+        drivers.show_kernel_messages();
+        boot::on_error::fatal(format_args!("root device {named} {e}"))
+    });
+    if let Err(e) = boot::root_mount::mount_root(&device, root, drivers) {
+        drivers.show_kernel_messages();
+        boot::on_error::fatal(format_args!("root device {named} ({}): {e}", Bytes(device.device.name())));
+    }
 }
 
 fn report_option_warning(warning: OptionWarning<'_>) {

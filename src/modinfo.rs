@@ -5,13 +5,10 @@
 //! never a panic. The section is found as kmod finds it (see [`crate::elf`]).
 
 use crate::elf::{Elf, ElfError, SectionError};
+use crate::module_signature::Trailer;
 use core::fmt;
 use core::iter::FusedIterator;
 use core::slice::Split;
-
-const SIGNATURE_MAGIC: &[u8] = b"~Module signature appended~\n";
-/// `struct module_signature`: algo, hash, id_type, signer_len, key_id_len, 3 bytes of padding, sig_len (big endian).
-const SIGNATURE_INFO_SIZE: usize = 12;
 
 /// Why a module's .modinfo could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +84,7 @@ impl<'a> Modinfo<'a> {
     /// Every `key=value` entry in file order (NUL-separated strings; empty strings/padding skipped;
     /// an entry without '=' yields (whole, b"")).
     pub fn entries(&self) -> Entries<'a> {
-        Entries { strings: self.section.split(is_nul) }
+        Entries::new(self.section, 0)
     }
 
     /// The values of `key`, in file order (e.g. every `alias`).
@@ -101,10 +98,20 @@ impl<'a> Modinfo<'a> {
     }
 }
 
-/// The entries of a [`Modinfo`], from [`Modinfo::entries`]: `(key, value)` pairs.
+/// `(key, value)` pairs, in file order: of a [`Modinfo`] ([`Modinfo::entries`]), or of a builtin
+/// module ([`crate::builtin_modinfo::builtin_entries`]).
 #[derive(Debug, Clone)]
 pub struct Entries<'a> {
     strings: Split<'a, u8, fn(&u8) -> bool>,
+    /// Bytes of each string before its key (`MODNAME.` in modules.builtin.modinfo).
+    prefix: usize,
+}
+
+impl<'a> Entries<'a> {
+    /// The entries of NUL-separated `key=value` strings, each after `prefix` bytes.
+    pub(crate) fn new(strings: &'a [u8], prefix: usize) -> Entries<'a> {
+        Entries { strings: strings.split(is_nul), prefix }
+    }
 }
 
 impl<'a> Iterator for Entries<'a> {
@@ -112,6 +119,7 @@ impl<'a> Iterator for Entries<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let entry = self.strings.find(|string| !string.is_empty())?;
+        let entry = entry.get(self.prefix..).unwrap_or_default();
         let (key, rest) = entry.split_at(entry.iter().position(|&b| b == b'=').unwrap_or(entry.len()));
         // Without '=' the value is the empty tail of the key, so it too points into the section.
         Some((key, rest.split_first().map_or(rest, |(_equals, value)| value)))
@@ -125,34 +133,22 @@ fn is_nul(b: &u8) -> bool {
 }
 
 /// The module's signature trailer, if the file ends with "~Module signature appended~\n": the length of
-/// the image without it (kmod's modinfo shows signer fields; just detect and return the split here).
+/// the image without it ([`crate::module_signature`] reads the signature itself).
 ///
 /// Returns the image before the signature and `true`, or the whole file and `false` when there is no
-/// well-formed trailer (the magic, then `struct module_signature` whose lengths fit in the file, with a
-/// non-empty signature), as kmod's `kmod_module_signature_info` decides.
+/// well-formed trailer (the magic, then `struct module_signature` whose enums are in range and whose
+/// lengths fit in the file, with a non-empty signature), as kmod's `kmod_module_signature_info` decides.
 pub fn split_signature(file: &[u8]) -> (&[u8], bool) {
-    match image_before_signature(file) {
-        Some(image) => (image, true),
+    match Trailer::of(file) {
+        Some(trailer) => (trailer.image, true),
         None => (file, false),
     }
-}
-
-fn image_before_signature(file: &[u8]) -> Option<&[u8]> {
-    let (rest, info) = file.strip_suffix(SIGNATURE_MAGIC)?.split_last_chunk::<SIGNATURE_INFO_SIZE>()?;
-    let [_algo, _hash, _id_type, signer_len, key_id_len, _, _, _, sig_len @ ..] = *info;
-    let sig_len = u32::from_be_bytes(sig_len);
-    if sig_len == 0 {
-        return None;
-    }
-    // Old-style signatures keep the signer's name and key id before the signature data; PKCS#7 ones
-    // have both lengths 0.
-    let trailer = usize::try_from(sig_len).ok()?.checked_add(usize::from(signer_len) + usize::from(key_id_len))?;
-    rest.get(..rest.len().checked_sub(trailer)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::module_signature::SIGNATURE_MAGIC;
     use crate::elf::{E_SHENTSIZE, E_SHNUM, E_SHOFF, E_SHSTRNDX, SH_NAME, SH_OFFSET, SH_SIZE, SHDR_SIZE};
     use modinit_test_fixtures::{corruptions, elf, put, real_modules, shdr, smallest_module_or};
     use std::collections::BTreeMap;

@@ -24,6 +24,17 @@ impl LoadError {
         self.0 == EEXIST
     }
 
+    /// ENOENT: the module needs symbols no loaded module exports (the kernel then logs
+    /// [`unknown_symbol`] lines), or its init said its device is absent.
+    pub fn may_be_unknown_symbols(self) -> bool {
+        self.0 == ENOENT
+    }
+
+    /// EPERM: no capability, module loading disabled or locked down, or `module_blacklist=`.
+    pub fn is_not_permitted(self) -> bool {
+        self.0 == EPERM
+    }
+
     /// The driver found no device it supports (ENODEV, or ENOENT from its init): normal
     /// when an alias matched more drivers than the hardware needs, as udev treats it.
     pub fn is_no_device(self) -> bool {
@@ -64,6 +75,17 @@ impl fmt::Display for LoadError {
     }
 }
 
+/// The symbol named by the kernel log line `MODULE: Unknown symbol SYMBOL (err N)` when it is
+/// about `module`: what the kernel logs (kernel/module/main.c, `simplify_symbols`) for each
+/// symbol a module needs that no loaded module exports, before failing with ENOENT.
+pub fn unknown_symbol<'t>(text: &'t [u8], module: &[u8]) -> Option<&'t [u8]> {
+    let colon = text.iter().position(|&b| b == b':')?;
+    let (name, rest) = text.split_at(colon);
+    let symbol = rest.strip_prefix(b": Unknown symbol ")?;
+    let symbol = &symbol[..symbol.iter().position(|&b| b == b' ').unwrap_or(symbol.len())];
+    (crate::name::same_module_name(name, module) && !symbol.is_empty()).then_some(symbol)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +113,19 @@ mod tests {
         assert_eq!(InsmodReason(LoadError(ENOENT)).to_string(), "Unknown symbol in module");
         assert_eq!(InsmodReason(LoadError(ESRCH)).to_string(), "Module has wrong symbol version");
         assert_eq!(InsmodReason(LoadError(EEXIST)).to_string(), "File exists");
+    }
+
+    /// The lines as Debian's 6.1 kernel logged them when vfat was loaded without fat
+    /// (tests/qemu/faults.rs makes that happen).
+    #[test]
+    fn unknown_symbol_lines_name_the_symbol_of_that_module_only() {
+        let line = b"vfat: Unknown symbol fat_time_unix2fat (err -2)";
+        assert_eq!(unknown_symbol(line, b"vfat"), Some(&b"fat_time_unix2fat"[..]));
+        assert_eq!(unknown_symbol(b"snd_hda_intel: Unknown symbol x (err -2)", b"snd-hda-intel"), Some(&b"x"[..]));
+        assert_eq!(unknown_symbol(line, b"fat"), None);
+        assert_eq!(unknown_symbol(b"vfat: disagrees about version of symbol fat_attach", b"vfat"), None);
+        assert_eq!(unknown_symbol(b"vfat: Unknown symbol ", b"vfat"), None);
+        assert_eq!(unknown_symbol(b"no colon", b"vfat"), None);
+        assert!(LoadError(ENOENT).may_be_unknown_symbols() && !LoadError(EINVAL).may_be_unknown_symbols());
     }
 }

@@ -10,12 +10,14 @@
 //! | `modinit.timeout_ms=N` | and at the latest N ms after it began (default 10000) |
 //! | `quiet` | no line per loaded module (failures are still shown) |
 //! | `modules_load=`, `rd.modules_load=` | comma lists of modules to load first (see [`modules_load_lists`]) |
+//! | `root=`, `rootfstype=`, `rootflags=`, `ro`, `rw`, `rootwait`, `rootdelay=`, `modinit.root_timeout_s=N` | the root filesystem to switch to (see [`RootOptions`]) |
 //!
 //! Unknown `modinit.*` parameters and bad values are reported, never fatal: a typo on the
 //! command line must not stop a machine from booting.
 
 use crate::cmdline;
 use crate::kmsg::Level;
+use crate::root::RootOptions;
 
 /// What PID 1 does when it cannot exec any init.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,6 +74,8 @@ pub struct BootOptions<'a> {
     pub timeout_ms: u64,
     /// `quiet`: report failures only.
     pub quiet: bool,
+    /// The root filesystem to mount and switch to.
+    pub root: RootOptions<'a>,
 }
 
 impl Default for BootOptions<'_> {
@@ -84,6 +88,7 @@ impl Default for BootOptions<'_> {
             settle_ms: 200,
             timeout_ms: 10_000,
             quiet: false,
+            root: RootOptions::default(),
         }
     }
 }
@@ -116,6 +121,12 @@ impl<'a> BootOptions<'a> {
         for p in cmdline::params(cmdline) {
             if p.key == b"--" {
                 break;
+            }
+            if let Some(result) = opts.root.apply(p.key, p.value) {
+                if let Err(e) = result {
+                    warn(OptionWarning::BadValue { key: p.key, value: p.value.unwrap_or_default(), expected: e.expected() });
+                }
+                continue;
             }
             match (p.key, p.value) {
                 (b"init", Some(path)) if !path.is_empty() => opts.init = Some(path),
@@ -242,6 +253,18 @@ mod tests {
     #[test]
     fn parameters_after_double_dash_belong_to_init() {
         assert_eq!(parse("quiet -- init=/x").0.init, None);
+    }
+
+    #[test]
+    fn reads_the_root_options_and_warns_about_bad_ones() {
+        let (opts, warnings) = parse("root=UUID=abcd rw rootdelay=x");
+        assert_eq!(opts.root.root, Some(&b"UUID=abcd"[..]));
+        assert!(!opts.root.read_only);
+        assert_eq!(
+            warnings,
+            vec![OptionWarning::BadValue { key: b"rootdelay", value: b"x", expected: "a number of seconds" }]
+        );
+        assert!(parse("modinit.root_timeout_s=5").1.is_empty(), "a root option, not an unknown one");
     }
 
     #[test]

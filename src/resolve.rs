@@ -6,7 +6,7 @@
 use crate::fnmatch::fnmatch;
 use crate::index::{AliasHit, Index, Module, ModuleId};
 use crate::kcmdline::{self, KcmdlineEntry};
-use crate::name::{module_name, normalize_alias};
+use crate::name::{module_name, normalize_alias, normalize_module_name};
 use core::cmp::Ordering;
 
 /// Longest lookup key (kmod normalizes into a PATH_MAX buffer).
@@ -139,9 +139,36 @@ impl<'a> Resolver<'a> {
     /// Returns the step that answered and how many were found (0: nothing matched).
     /// Not supported: `symbol:` keys (the index has no symbol table) and install commands.
     pub fn lookup(&self, key: &Key, out: &mut [Option<Found<'a>>]) -> Result<(Source, usize), LookupError> {
+        self.lookup_with(key, out, true)
+    }
+
+    /// [`Resolver::lookup`] without the configuration's `alias` lines, as kmod looks up with no
+    /// configuration (what its modinfo does).
+    pub fn lookup_in_tree(&self, key: &Key, out: &mut [Option<Found<'a>>]) -> Result<(Source, usize), LookupError> {
+        self.lookup_with(key, out, false)
+    }
+
+    /// `kmod_module_new_from_name_lookup`: the loadable module named `name`, else the builtin,
+    /// else the first builtin whose alias matches the name.
+    pub fn lookup_name(&self, name: &[u8]) -> Result<Option<Module<'a>>, LookupError> {
+        if let Some(m) = self.index.find(name, false).or_else(|| self.index.find(name, true)) {
+            return Ok(Some(m));
+        }
+        let mut normalized = [0u8; KEY_MAX];
+        let Some(len) = normalize_module_name(name, &mut normalized) else { return Ok(None) };
+        let mut out = [None; 256];
+        let mut found = Collector { out: &mut out, len: 0 };
+        self.alias_hits(self.index.builtin_aliases(), &normalized[..len], &mut found, kmod_trie_order)?;
+        Ok(out.iter().flatten().find_map(|f| match f.target {
+            Target::Module(m) => Some(m),
+            Target::Missing(_) => None,
+        }))
+    }
+
+    fn lookup_with(&self, key: &Key, out: &mut [Option<Found<'a>>], config: bool) -> Result<(Source, usize), LookupError> {
         let key = key.as_bytes();
         let mut found = Collector { out, len: 0 };
-        for (pattern, module) in self.index.config_aliases() {
+        for (pattern, module) in self.index.config_aliases().filter(|_| config) {
             if fnmatch(pattern, key) {
                 found.push(Found { target: self.by_name(module), via: Via::ConfigAlias(pattern) });
             }

@@ -43,7 +43,15 @@ impl<'a> Uevent<'a> {
 /// The `MODALIAS=` of a device's sysfs `uevent` file (`KEY=VALUE` lines). Some devices (MMC
 /// cards) have it there and no `modalias` file.
 pub fn modalias_in_uevent_file(text: &[u8]) -> Option<&[u8]> {
-    text.split(|&b| b == b'\n').find_map(|line| line.strip_prefix(b"MODALIAS=")).filter(|a| !a.is_empty())
+    uevent_file_field(text, b"MODALIAS")
+}
+
+/// The non-empty value of `KEY=` in a sysfs `uevent` file (block devices have `MAJOR`,
+/// `MINOR`, `DEVNAME`, `DEVTYPE`, and `PARTN` for partitions).
+pub fn uevent_file_field<'t>(text: &'t [u8], key: &[u8]) -> Option<&'t [u8]> {
+    text.split(|&b| b == b'\n')
+        .find_map(|line| line.strip_prefix(key).and_then(|rest| rest.strip_prefix(b"=")))
+        .filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]
@@ -86,5 +94,16 @@ mod tests {
         assert_eq!(modalias_in_uevent_file(b"DRIVER=mmcblk\nMMC_TYPE=SD\nMODALIAS=mmc:block\n"), Some(&b"mmc:block"[..]));
         assert_eq!(modalias_in_uevent_file(b"MAJOR=8\nMINOR=0\nDEVNAME=sda\n"), None);
         assert_eq!(modalias_in_uevent_file(b"MODALIAS=\n"), None);
+    }
+
+    #[test]
+    fn a_block_devices_uevent_file_gives_its_fields() {
+        // /sys/class/block/sda1/uevent of a Debian 6.1 guest.
+        let text = b"MAJOR=8\nMINOR=1\nDEVNAME=sda1\nDEVTYPE=partition\nDISKSEQ=9\nPARTN=1\nPARTNAME=root\n";
+        assert_eq!(uevent_file_field(text, b"DEVNAME"), Some(&b"sda1"[..]));
+        assert_eq!(uevent_file_field(text, b"PARTN"), Some(&b"1"[..]));
+        assert_eq!(uevent_file_field(text, b"PART"), None, "a key is matched whole");
+        assert_eq!(uevent_file_field(text, b"MINOR"), Some(&b"1"[..]));
+        assert_eq!(uevent_file_field(b"DEVTYPE=\n", b"DEVTYPE"), None);
     }
 }

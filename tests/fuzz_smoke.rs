@@ -125,6 +125,16 @@ fn elf() {
     smoke("elf", 3000);
 }
 
+#[test]
+fn root_fs() {
+    smoke("root_fs", 3000);
+}
+
+#[test]
+fn root_partition() {
+    smoke("root_partition", 5000);
+}
+
 /// Every target has its libFuzzer binary in fuzz/Cargo.toml, and a smoke test above.
 #[test]
 fn every_target_has_a_cargo_fuzz_binary_and_a_smoke_test() {

@@ -10,11 +10,10 @@
 //! command line.
 
 use super::{err, out, write_all};
-use crate::boot::load::{Failure, Image};
+use crate::boot::module_image::{ImageError, ModuleImage};
 use alloc::ffi::CString;
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;
-use modinit::decompress::Compression;
 use modinit::depmod_args::{ArgError, parse};
 use modinit::errno::Strerror;
 use modinit::index::builder::{BuildWarning, ModuleFacts};
@@ -99,11 +98,9 @@ pub fn main(argv: &[&[u8]]) -> i32 {
 
 /// The facts of the module file `rel` under `modules`, from its image (mapped, or decompressed).
 fn read_module(modules: &[u8], rel: &[u8]) -> (ModuleFacts, Option<BuildWarning>) {
-    let file_name = rel.rsplit(|&b| b == b'/').next().unwrap_or(rel);
-    let compression = Compression::of_file_name(file_name).map_or(Compression::None, |(_, c)| c);
-    let path = c_path(&[modules, b"/", rel].concat()).map_err(Failure::File);
-    let image = path.and_then(|path| Image::of(&path, compression));
-    facts_or_bare(rel, image.as_ref().map(Image::bytes))
+    let path = c_path(&[modules, b"/", rel].concat()).map_err(ImageError::File);
+    let image = path.and_then(|path| ModuleImage::read(&path));
+    facts_or_bare(rel, image.as_ref().map(ModuleImage::bytes))
 }
 
 /// Writes `bytes` to `modules`/modinit.idx.tmp, then renames it over modinit.idx (kmod's way

@@ -6,9 +6,11 @@ mod depmod;
 mod dmesg;
 mod insmod;
 mod lsmod;
+mod modinfo;
 mod modprobe;
 mod modprobe_remove;
 mod rmmod;
+mod stdout;
 
 use crate::sys::start::StartArgs;
 use core::ffi::CStr;
@@ -57,12 +59,14 @@ const APPLETS: &[(&str, Applet)] = &[
     ("insmod", insmod::main),
     ("rmmod", rmmod::main),
     ("dmesg", dmesg::main),
+    ("modinfo", modinfo::main),
     ("depmod", depmod::main),
 ];
 
 /// Runs an applet on argv[first..] and returns its exit code.
 pub fn run(applet: Applet, first: usize, args: StartArgs) -> i32 {
-    const MAX_ARGS: usize = 256;
+    // 64 KiB of stack: `modinfo` and `modprobe -a` take many names (applets never run as PID 1).
+    const MAX_ARGS: usize = 4096;
     let mut argv: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
     let mut n = 0;
     for &ptr in args.argv.iter().skip(first).take(MAX_ARGS) {

@@ -1,6 +1,7 @@
 //! Driver loading to a fixpoint: the modules named on the command line and in
 //! modules-load.d, then a driver for every device — those present now (coldplug) and those
-//! that appear while drivers load (uevents) — until the bus has been quiet for a while.
+//! that appear while drivers load (uevents) — until the bus has been quiet for a while; then,
+//! while the boot waits for its root device, for the devices that still appear.
 //!
 //! Each name or modalias is resolved as udev and systemd-modules-load do through libkmod:
 //! every module the lookup finds, unless builtin, already in the kernel or blacklisted, is
@@ -10,13 +11,14 @@ use super::clock::Instant;
 use super::file::write_once;
 use super::coldplug;
 use super::index_file::ModulesDir;
-use super::kernel_log::KernelLog;
+use super::kernel_log::{KernelLog, UnknownSymbols};
 use super::probe::{Blacklist, Event, Probed, Prober};
 use super::log::{error, say, warning};
-use super::uevents::UeventSocket;
+use super::uevents::{Received, UeventSocket};
 use core::ffi::CStr;
 use modinit::errno::Describe;
 use modinit::line::Bytes;
+use modinit::kcmdline::kernel_blacklists;
 use modinit::options::{BootOptions, modules_load_lists};
 use modinit::resolve::{Key, ModuleSet, Resolver, Target};
 use modinit::string_set::StringSet;
@@ -41,68 +43,182 @@ struct Loader<'r, 'a> {
     summary: Summary,
 }
 
-/// Runs the whole phase and reports it in one line; `kernel_log` is drained after every
-/// module so a driver's errors appear next to its name.
-pub fn run(resolver: &Resolver<'_>, dir: &ModulesDir, opts: &BootOptions<'_>, kernel_log: &mut KernelLog) {
-    let started = Instant::now();
-    register_modprobe_helper();
-    // Before the walk, so that no device added during it is missed.
-    let socket = UeventSocket::open();
-    let mut loader = Loader { prober: Prober::new(resolver, dir), quiet: opts.quiet, builtins: ModuleSet::new(), summary: Summary::default() };
-    modules_load_lists(resolver.cmdline, |name| loader.load_key(name, kernel_log));
-    for name in resolver.index.modules_load() {
-        loader.load_key(name, kernel_log);
+/// Driver loading that lasts as long as the boot needs it: [`Autoload::settle`] is the
+/// phase `main` waits for, [`Autoload::wait`] keeps it going while the root device is awaited.
+/// Without an index it only watches uevents.
+pub struct Autoload<'r, 'a, 'k> {
+    loader: Option<Loader<'r, 'a>>,
+    socket: Option<UeventSocket>,
+    aliases: AliasSet,
+    /// Aliases handed to the loader so far (the set keeps insertion order).
+    done: usize,
+    /// Times the kernel dropped uevents because the socket's buffer was full.
+    overflows: usize,
+    /// Drained after every module so a driver's errors appear next to its name.
+    kernel_log: &'k mut KernelLog,
+    started: Instant,
+}
+
+/// What one round of [`Autoload::step`] saw.
+struct Round {
+    /// New aliases a coldplug walk found.
+    scanned_new: usize,
+    received: Option<Received>,
+    /// Modules loaded in the round.
+    loaded: usize,
+}
+
+impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
+    /// Starts listening to uevents, then loads the modules the command line and
+    /// modules-load.d name.
+    pub fn start(
+        resolver: Option<&'r Resolver<'a>>,
+        dir: &'r ModulesDir,
+        opts: &BootOptions<'_>,
+        kernel_log: &'k mut KernelLog,
+    ) -> Self {
+        let started = Instant::now();
+        if resolver.is_some() {
+            register_modprobe_helper();
+        }
+        // Before the walk, so that no device added during it is missed.
+        let socket = UeventSocket::open();
+        let loader = resolver.map(|resolver| Loader {
+            prober: Prober::new(resolver, dir),
+            quiet: opts.quiet,
+            builtins: ModuleSet::new(),
+            summary: Summary::default(),
+        });
+        let mut autoload = Autoload { loader, socket, aliases: AliasSet::new(), done: 0, overflows: 0, kernel_log, started };
+        if let Some(resolver) = resolver {
+            modules_load_lists(resolver.cmdline, |name| autoload.load(name));
+            for name in resolver.index.modules_load() {
+                autoload.load(name);
+            }
+        }
+        autoload
     }
 
-    let mut aliases = AliasSet::new();
-    let mut done = 0;
-    let mut rescan = true;
-    loop {
-        let scanned_new = if rescan { coldplug::scan(|alias| aliases.insert(alias)).new } else { 0 };
-        let received = socket.as_ref().map(|s| s.receive(|alias| {
-            aliases.insert(alias);
-        }));
-        let loaded_before = loader.summary.loaded;
-        while let Some(alias) = aliases.get(done) {
-            loader.load_key(alias, kernel_log);
-            done += 1;
+    /// Loads what `name` (a module name, alias or modalias) resolves to; nothing without an index.
+    pub fn load(&mut self, name: &[u8]) {
+        if let Some(loader) = &mut self.loader {
+            loader.load_key(name, self.kernel_log);
         }
-        if started.elapsed_ms() >= opts.timeout_ms {
-            warning!("still loading drivers after {} ms (modinit.timeout_ms): going on", opts.timeout_ms);
-            break;
+    }
+
+    /// Loads a driver for every device, those present now (coldplug) and those that appear
+    /// meanwhile (uevents), until the bus has been quiet for `settle_ms` or `timeout_ms` ran
+    /// out; reports the phase in one line.
+    pub fn settle(&mut self, opts: &BootOptions<'_>) {
+        if self.loader.is_none() {
+            return;
         }
-        // Drivers just loaded may have made devices the uevents did not all tell about.
-        rescan = loader.summary.loaded > loaded_before || received.is_some_and(|r| r.overflowed);
-        if rescan {
-            continue;
+        let mut rescan = true;
+        loop {
+            let round = self.step(rescan);
+            if self.started.elapsed_ms() >= opts.timeout_ms {
+                warning!("still loading drivers after {} ms (modinit.timeout_ms): going on", opts.timeout_ms);
+                break;
+            }
+            // Drivers just loaded may have made devices the uevents did not all tell about.
+            rescan = round.loaded > 0 || round.received.is_some_and(|r| r.overflowed);
+            if rescan {
+                continue;
+            }
+            let settled = match &self.socket {
+                Some(s) => !s.wait(opts.settle_ms),
+                // Without uevents only a rescan finds new devices: wait, and stop at one that finds none.
+                None if round.scanned_new == 0 => true,
+                None => {
+                    super::clock::sleep_ms(opts.settle_ms);
+                    rescan = true;
+                    false
+                }
+            };
+            if settled {
+                break;
+            }
         }
-        let settled = match &socket {
-            Some(s) => !s.wait(opts.settle_ms),
-            // Without uevents only a rescan finds new devices: wait, and stop at one that finds none.
-            None if scanned_new == 0 => true,
+        if self.overflows > 0 {
+            warning!(
+                "the kernel dropped uevents (socket buffer full, {} times): /sys/devices was rescanned after each",
+                self.overflows
+            );
+        }
+        if self.aliases.refused() > 0 {
+            error!("{} device aliases did not fit in memory and got no driver", self.aliases.refused());
+        }
+        let Some(Loader { summary: s, .. }) = self.loader else { return };
+        say!(
+            "done: loaded={} builtin={} skipped={} failed={} in {} ms (memory peak {} KiB, decompression {} KiB)",
+            s.loaded,
+            s.builtin,
+            s.skipped,
+            s.failed,
+            self.started.elapsed_ms(),
+            peak_memory_kib(),
+            crate::sys::arena::high_water().div_ceil(1024)
+        );
+    }
+
+    /// Waits up to `ms` milliseconds for devices to appear and loads their drivers. True when
+    /// something may have changed (a uevent came; without uevents, always).
+    pub fn wait(&mut self, ms: u64) -> bool {
+        let ready = match &self.socket {
+            Some(s) => s.wait(ms),
             None => {
-                super::clock::sleep_ms(opts.settle_ms);
-                rescan = true;
-                false
+                super::clock::sleep_ms(ms);
+                true
             }
         };
-        if settled {
-            break;
+        if ready {
+            // Without uevents only a walk finds the new devices.
+            let mut rescan = self.socket.is_none();
+            loop {
+                let round = self.step(rescan);
+                rescan = round.loaded > 0 || round.received.is_some_and(|r| r.overflowed);
+                if !rescan {
+                    break;
+                }
+            }
         }
+        self.show_kernel_messages();
+        ready
     }
-    if aliases.refused() > 0 {
-        error!("{} device aliases did not fit in memory and got no driver", aliases.refused());
+
+    /// Prints the kernel's messages logged since the last module loaded.
+    pub fn show_kernel_messages(&mut self) {
+        self.kernel_log.drain();
     }
-    let s = loader.summary;
-    say!(
-        "done: loaded={} builtin={} skipped={} failed={} in {} ms (decompression memory peak {} KiB)",
-        s.loaded,
-        s.builtin,
-        s.skipped,
-        s.failed,
-        started.elapsed_ms(),
-        crate::sys::arena::high_water().div_ceil(1024)
-    );
+
+    /// One round: a coldplug walk if `rescan`, the queued uevents, then a driver for every
+    /// alias not seen before.
+    fn step(&mut self, rescan: bool) -> Round {
+        let scanned_new =
+            if rescan && self.loader.is_some() { coldplug::scan(|alias| self.aliases.insert(alias)).new } else { 0 };
+        let received = self.socket.as_ref().map(|s| {
+            s.receive(|alias| {
+                self.aliases.insert(alias);
+            })
+        });
+        self.overflows += usize::from(received.is_some_and(|r| r.overflowed));
+        let mut loaded = 0;
+        if let Some(loader) = &mut self.loader {
+            let before = loader.summary.loaded;
+            while let Some(alias) = self.aliases.get(self.done) {
+                loader.load_key(alias, self.kernel_log);
+                self.done += 1;
+            }
+            loaded = loader.summary.loaded - before;
+        }
+        Round { scanned_new, received, loaded }
+    }
+}
+
+/// modinit's peak resident memory so far (VmHWM), 0 if /proc does not say.
+fn peak_memory_kib() -> u64 {
+    let mut buf = [0u8; 4096];
+    super::file::read_into(c"/proc/self/status", &mut buf).ok().and_then(|s| modinit::proc_status::kib(s, b"VmHWM")).unwrap_or(0)
 }
 
 impl<'a> Loader<'_, 'a> {
@@ -122,9 +238,14 @@ impl<'a> Loader<'_, 'a> {
             }
         };
         for f in found[..n].iter().flatten() {
-            let (quiet, summary) = (self.quiet, &mut self.summary);
+            let (quiet, summary, cmdline) = (self.quiet, &mut self.summary, self.prober.resolver.cmdline);
             let probed = self.prober.probe(f, key.as_bytes(), b"", Blacklist::All, &mut |e| {
-                report(e, key.as_bytes(), quiet, summary);
+                let why = match &e {
+                    Event::Failed { name, failure, .. } if failure.may_be_unknown_symbols() => Why::UnknownSymbols(kernel_log.unknown_symbols(name)),
+                    Event::Failed { name, failure, .. } if failure.is_not_permitted() && kernel_blacklists(cmdline, name) => Why::KernelBlacklist,
+                    _ => Why::Failure,
+                };
+                report(e, key.as_bytes(), quiet, summary, why);
                 kernel_log.drain();
             });
             match (probed, f.target) {
@@ -152,15 +273,42 @@ fn register_modprobe_helper() {
     }
 }
 
+/// What explains a failed load best.
+enum Why {
+    /// The failure itself.
+    Failure,
+    /// The kernel logged these missing symbols.
+    UnknownSymbols(UnknownSymbols),
+    /// EPERM, and the kernel's `module_blacklist=` names the module.
+    KernelBlacklist,
+}
+
 /// Counts an event and says what needs saying: each module loaded (unless `quiet`), each
-/// failure that matters. A driver finding no device, or a softdep failing, is not a failure.
-fn report(event: Event<'_>, key: &[u8], quiet: bool, summary: &mut Summary) {
+/// failure that matters, explained by `why`. A driver finding no device, or a softdep
+/// failing, is not a failure; a module the kernel logged missing symbols for is.
+fn report(event: Event<'_>, key: &[u8], quiet: bool, summary: &mut Summary, why: Why) {
     match event {
         Event::Loaded { name, ms } => {
             summary.loaded += 1;
             if !quiet {
                 say!("loaded {} ({}) in {ms} ms", Bytes(name), Bytes(key));
             }
+        }
+        Event::Failed { name, path, required: true, .. } if matches!(why, Why::KernelBlacklist) => {
+            summary.failed += 1;
+            let path = path.map_or(&b"?"[..], CStr::to_bytes);
+            error!("cannot load {} ({}): module_blacklist= on the kernel command line forbids it (EPERM)", Bytes(name), Bytes(path));
+        }
+        Event::Failed { name, path, required: true, .. } if let Why::UnknownSymbols(u) = &why && u.count > 0 => {
+            summary.failed += 1;
+            let path = path.map_or(&b"?"[..], CStr::to_bytes);
+            error!(
+                "cannot load {} ({}): unknown symbol {} and {} more: a module it needs is missing, or not in the index (see dmesg)",
+                Bytes(name),
+                Bytes(path),
+                Bytes(u.first()),
+                u.count - 1
+            );
         }
         Event::Failed { failure, .. } if failure.is_quiet() => summary.skipped += 1,
         Event::Failed { name, path, failure, required: true } => {

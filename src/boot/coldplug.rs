@@ -13,8 +13,9 @@ use rustix::io::{Errno, read};
 
 /// sysfs nests devices about a dozen levels deep; this bounds the walk's stack use.
 const MAX_DEPTH: usize = 32;
-/// A modalias is one line; the longest (ACPI, OF, USB interfaces) stay well under this.
-const MODALIAS_MAX: usize = 1024;
+/// A sysfs attribute is at most a page: the longest modalias (DMI's, made of the firmware's
+/// strings) fits whole, as kmod's lookup takes it (`modinit::resolve::KEY_MAX`).
+const MODALIAS_MAX: usize = 4096;
 
 /// What a walk saw.
 #[derive(Debug, Default, Clone, Copy)]

@@ -1,6 +1,6 @@
 //! Putting the console on fds 0, 1 and 2.
 
-use super::log::error;
+use super::log::{error, say};
 use modinit::errno::Describe;
 use rustix::fs::{Mode, OFlags, open};
 use rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout};
@@ -11,6 +11,8 @@ use rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout};
 /// after mounting devtmpfs makes sure the fds work whether or not the image carried the node.
 /// Without a console, the fds the kernel gave us stay as they were.
 pub fn attach_console() {
+    // SAFETY: only asks whether fd 2 is open.
+    let had_console = rustix::io::fcntl_getfd(unsafe { rustix::stdio::stderr() }).is_ok();
     let console = match open(c"/dev/console", OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty()) {
         Ok(fd) => fd,
         Err(e) => {
@@ -24,5 +26,8 @@ pub fn attach_console() {
         if let Err(e) = dup(&console) {
             error!("cannot put /dev/console on a standard fd: {}", Describe(e.raw_os_error()));
         }
+    }
+    if !had_console {
+        say!("/init started without a console (no /dev/console in the image?): using devtmpfs's");
     }
 }

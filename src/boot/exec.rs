@@ -68,7 +68,7 @@ fn check_runnable(path: &CStr) -> Result<(), Errno> {
 }
 
 /// Copies `path` into `buf` with a terminating NUL; None when it does not fit or holds a NUL.
-fn nul_terminated<'a>(path: &[u8], buf: &'a mut [u8]) -> Option<&'a CStr> {
+pub fn nul_terminated<'a>(path: &[u8], buf: &'a mut [u8]) -> Option<&'a CStr> {
     if path.len() >= buf.len() || path.contains(&0) {
         return None;
     }

@@ -87,7 +87,11 @@ pub fn index_path<'b>(dir: &ModulesDir, buf: &'b mut [u8; PATH_MAX + 16]) -> &'b
 /// Maps and checks the index of `dir`. It is never unmapped, hence 'static.
 pub fn open_index(dir: &ModulesDir) -> Result<Index<'static>, OpenError> {
     let mut buf = [0u8; PATH_MAX + 16];
-    let path = index_path(dir, &mut buf);
+    Index::open(map_whole_file(index_path(dir, &mut buf))?).map_err(OpenError::Invalid)
+}
+
+/// Maps the whole file at `path` read-only, for the life of the process.
+pub fn map_whole_file(path: &CStr) -> Result<&'static [u8], OpenError> {
     let fd = open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(OpenError::Open)?;
     let len = fstat(&fd).map_err(OpenError::Open)?.st_size as usize;
     if len == 0 {
@@ -97,10 +101,10 @@ pub fn open_index(dir: &ModulesDir) -> Result<Index<'static>, OpenError> {
     // Rust object.
     let mapped = unsafe { mmap(core::ptr::null_mut(), len, ProtFlags::READ, MapFlags::PRIVATE, &fd, 0) };
     let ptr = mapped.map_err(OpenError::Map)?;
-    // SAFETY: `len` readable bytes at `ptr`, never unmapped and never written (modules files
-    // are not changed while the system boots), so the slice is valid for the whole process.
-    let bytes: &'static [u8] = unsafe { core::slice::from_raw_parts(ptr.cast::<u8>(), len) };
-    Index::open(bytes).map_err(OpenError::Invalid)
+    // SAFETY: `len` readable bytes at `ptr`, never unmapped and never written (the files of
+    // the modules dir are not changed while the system boots), so the slice is valid for
+    // the whole process.
+    Ok(unsafe { core::slice::from_raw_parts(ptr.cast::<u8>(), len) })
 }
 
 /// The boot's use of [`open_index`]: problems on the console, and a warning when the index
@@ -117,7 +121,7 @@ pub fn open_boot_index(dir: &ModulesDir) -> Option<Index<'static>> {
             Some(index)
         }
         Err(e) => {
-            error!("cannot use the module index {}: {e}; no drivers are loaded", Bytes(path));
+            error!("cannot use the module index {}: {e}; no device drivers or modules-load.d lists are loaded", Bytes(path));
             None
         }
     }

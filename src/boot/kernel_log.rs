@@ -8,7 +8,8 @@ use super::file::{read_into, write_once};
 use super::log::{error, warning};
 use core::ffi::CStr;
 use modinit::errno::Describe;
-use modinit::kmsg::{DevkmsgPolicy, Event, Follow, console_loglevel, format_for_console};
+use modinit::kmsg::{DevkmsgPolicy, Event, Follow, Record, console_loglevel, format_for_console};
+use modinit::module_error::unknown_symbol;
 use modinit::line::Line;
 use modinit::options::BootOptions;
 use rustix::fd::OwnedFd;
@@ -29,11 +30,14 @@ const DRAIN_BUDGET: usize = 256;
 const FINAL_DRAINS: usize = 4;
 
 pub struct KernelLog {
-    /// /dev/kmsg opened for reading, when kernel messages are shown.
+    /// /dev/kmsg opened for reading (also with `modinit.kmsg=off`: load failures are
+    /// explained from it).
     reader: Option<OwnedFd>,
     follow: Follow,
     /// We switched /dev/kmsg's rate limit off and must switch it back on.
     restore_ratelimit: bool,
+    /// Records are copied to the console (not `modinit.kmsg=off`).
+    shows: bool,
 }
 
 impl KernelLog {
@@ -42,20 +46,45 @@ impl KernelLog {
     pub fn open(opts: &BootOptions<'_>) -> KernelLog {
         let console_loglevel = kernel_console_loglevel();
         let restore_ratelimit = start_writing(console_loglevel);
-        let reader = opts.kmsg.and_then(|_| open_reader(opts.kmsg_since_boot));
-        KernelLog { reader, follow: Follow::new(opts.kmsg, console_loglevel), restore_ratelimit }
+        let shows = opts.kmsg.is_some();
+        let reader = open_reader(shows && opts.kmsg_since_boot);
+        KernelLog { reader, follow: Follow::new(opts.kmsg, console_loglevel), restore_ratelimit, shows }
     }
 
     /// Prints the records that arrived since the last call, at most [`DRAIN_BUDGET`]: when
     /// printing makes the kernel log more (a console driver with debugging on), an unbounded
     /// drain would never end. Returns false when records were left for later.
     pub fn drain(&mut self) -> bool {
+        self.drain_observing(&mut |_| {})
+    }
+
+    /// Drains, and counts what the kernel said about `module`'s unknown symbols.
+    pub fn unknown_symbols(&mut self, module: &[u8]) -> UnknownSymbols {
+        let mut found = UnknownSymbols { count: 0, first: [0; SYMBOL_MAX], first_len: 0 };
+        self.drain_observing(&mut |raw| {
+            let record = Record::parse(raw).ok();
+            if let Some(symbol) = record.and_then(|r| unknown_symbol(r.text().0, module)) {
+                if found.count == 0 {
+                    found.first_len = symbol.len().min(SYMBOL_MAX);
+                    found.first[..found.first_len].copy_from_slice(&symbol[..found.first_len]);
+                }
+                found.count += 1;
+            }
+        });
+        found
+    }
+
+    /// [`drain`](Self::drain), showing each record read (raw) to `observe` first.
+    fn drain_observing(&mut self, observe: &mut dyn FnMut(&[u8])) -> bool {
         let Some(reader) = &self.reader else { return true };
         let mut buf = [0u8; RECORD_MAX];
         for _ in 0..DRAIN_BUDGET {
             match read(reader, &mut buf) {
                 Ok(0) | Err(Errno::AGAIN) => return true,
-                Ok(n) => self.follow.record(&buf[..n], print_event),
+                Ok(n) => {
+                    observe(&buf[..n]);
+                    self.follow.record(&buf[..n], print_event)
+                }
                 Err(Errno::PIPE) => self.follow.overflowed(),
                 Err(Errno::INTR) => {}
                 Err(e) => {
@@ -70,13 +99,30 @@ impl KernelLog {
 
     /// The last drain before exec; /dev/kmsg gets its rate limit back.
     pub fn finish(mut self) {
-        if !(0..FINAL_DRAINS).any(|_| self.drain()) {
+        if self.shows && !(0..FINAL_DRAINS).any(|_| self.drain()) {
             warning!("the kernel logs faster than the console shows; the rest is in the kernel log (dmesg)");
         }
         if self.restore_ratelimit
             && let Err(e) = write_once(DEVKMSG, b"ratelimit\n") {
                 error!("cannot restore {}: {}", DEVKMSG.to_str().unwrap_or("printk_devkmsg"), Describe(e.raw_os_error()));
             }
+    }
+}
+
+/// A kernel symbol's name is at most KSYM_NAME_LEN (512) bytes; messages show this much.
+const SYMBOL_MAX: usize = 128;
+
+/// The `Unknown symbol` lines the kernel logged about a module that failed to load.
+pub struct UnknownSymbols {
+    pub count: usize,
+    first: [u8; SYMBOL_MAX],
+    first_len: usize,
+}
+
+impl UnknownSymbols {
+    /// The first symbol named (cut at [`SYMBOL_MAX`] bytes).
+    pub fn first(&self) -> &[u8] {
+        &self.first[..self.first_len]
     }
 }
 

@@ -13,17 +13,15 @@ use core::fmt;
 use modinit::decompress::{self, Compression, DecompressError};
 use modinit::errno::Describe;
 use modinit::module_error::LoadError;
-use rustix::fd::{AsFd, OwnedFd};
+use modinit::module_init_flags::ModuleInitFlags;
+use rustix::fd::OwnedFd;
 use rustix::fs::{MemfdFlags, Mode, OFlags, fstat, ftruncate, memfd_create, open};
 use rustix::io::Errno;
-use rustix::mm::{MapFlags, ProtFlags, mmap, munmap};
+use super::mapping::{Mapping, ReadOnly, ReadWrite};
 use rustix::system::{finit_module, init_module};
 
 /// Largest decompressed module accepted (the biggest in Debian's tree are ~30 MiB).
 pub const MAX_MODULE_BYTES: usize = 256 << 20;
-
-/// `MODULE_INIT_COMPRESSED_FILE`: the kernel decompresses the file itself.
-const MODULE_INIT_COMPRESSED_FILE: i32 = 4;
 
 /// Why a module did not load.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +40,16 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// The kernel's answer when the module needs symbols nobody exports (or it has no device).
+    pub fn may_be_unknown_symbols(&self) -> bool {
+        matches!(self, Failure::Kernel(e) if e.may_be_unknown_symbols())
+    }
+
+    /// EPERM: module loading is disabled, locked down, or the module is on `module_blacklist=`.
+    pub fn is_not_permitted(&self) -> bool {
+        matches!(self, Failure::Kernel(e) if e.is_not_permitted())
+    }
+
     /// A failure that is part of normal operation: loaded already, or no device for it.
     pub fn is_quiet(&self) -> bool {
         matches!(self, Failure::Kernel(e) if e.is_no_device())
@@ -63,69 +71,57 @@ impl fmt::Display for Failure {
 
 /// Loads the module file `path`, stored with `compression`, with `params`.
 pub fn load(path: &CStr, compression: Compression, params: &CStr) -> Result<(), Failure> {
-    let file = open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(Failure::File)?;
-    match compression {
-        Compression::None => insert(&file, params, 0),
-        Compression::Xz if kernel_decompresses(b"xz") => insert(&file, params, MODULE_INIT_COMPRESSED_FILE),
-        Compression::Xz => Err(Failure::XzUnsupported),
-        Compression::Gzip | Compression::Zstd => {
-            let (memfd, image) = decompressed(&file, compression)?;
-            match insert(&memfd, params, 0) {
-                Err(Failure::Kernel(LoadError(e))) if e == Errno::NOSYS.raw_os_error() => {
-                    init_module(image.bytes(), params).map_err(|e| Failure::Kernel(LoadError(e.raw_os_error())))
-                }
-                other => other,
-            }
-        }
-    }
+    Image::open(path, compression, false)?.insert(params)
 }
 
-/// A module file's ELF image in memory, for reading it (`depmod`): the file itself mapped, or
-/// a gzip or zstd file decompressed as [`load`] does. Unmapped when dropped.
-pub enum Image {
-    Plain(Mapping<ReadOnly>),
-    /// The memfd is closed: the mapping keeps its pages.
-    Decompressed(Mapping<ReadWrite>),
+/// A module ready for the kernel: the file itself, or its decompressed image in a memfd.
+pub struct Image {
+    fd: OwnedFd,
+    /// The ELF image's bytes, when decompressed or asked for.
+    bytes: Option<ImageBytes>,
+    flags: ModuleInitFlags,
 }
 
 impl Image {
-    /// The image of the module file `path`, stored with `compression`.
-    pub fn of(path: &CStr, compression: Compression) -> Result<Image, Failure> {
+    /// Opens `path` and, for gzip and zstd, decompresses it into a memfd. `map` also maps a
+    /// plain module, so that [`Image::elf`] has its bytes.
+    pub fn open(path: &CStr, compression: Compression, map: bool) -> Result<Image, Failure> {
         let file = open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(Failure::File)?;
         match compression {
-            Compression::None => Ok(Image::Plain(Mapping::of_file(&file, compression)?)),
-            Compression::Gzip | Compression::Zstd => {
-                let (_memfd, pages) = decompressed(&file, compression)?;
-                Ok(Image::Decompressed(pages))
+            Compression::None => {
+                let bytes = if map { Some(ImageBytes::File(map_file(&file, compression)?)) } else { None };
+                Ok(Image { fd: file, bytes, flags: ModuleInitFlags::Plain })
             }
-            Compression::Xz => Err(Failure::Decompress(DecompressError::Unsupported(Compression::Xz))),
+            Compression::Xz if kernel_decompresses(b"xz") => Ok(Image { fd: file, bytes: None, flags: ModuleInitFlags::CompressedFile }),
+            Compression::Xz => Err(Failure::XzUnsupported),
+            Compression::Gzip | Compression::Zstd => {
+                let compressed = map_file(&file, compression)?;
+                let size = decompress::decompressed_size(compressed.bytes(), MAX_MODULE_BYTES).map_err(Failure::Decompress)?;
+                // A full arena would be fatal: refuse what might not fit before decoding.
+                decompress::heap_needed(compressed.bytes(), crate::sys::arena::available()).map_err(Failure::Decompress)?;
+                let memfd = memfd_create(c"modinit-module", MemfdFlags::CLOEXEC).map_err(Failure::Memory)?;
+                ftruncate(&memfd, size as u64).map_err(Failure::Memory)?;
+                let mut image = Mapping::writable(&memfd, size).map_err(Failure::Memory)?;
+                decompress::decompress_into(compressed.bytes(), image.bytes_mut()).map_err(Failure::Decompress)?;
+                Ok(Image { fd: memfd, bytes: Some(ImageBytes::Decompressed(image)), flags: ModuleInitFlags::Plain })
+            }
         }
     }
 
-    pub fn bytes(&self) -> &[u8] {
-        match self {
-            Image::Plain(m) => m.bytes(),
-            Image::Decompressed(m) => m.bytes(),
+    /// The module's ELF bytes; None for a file the kernel decompresses itself.
+    pub fn elf(&self) -> Option<&[u8]> {
+        self.bytes.as_ref().map(ImageBytes::bytes)
+    }
+
+    /// Hands the module to the kernel with `params`. The force flags (ignore vermagic or
+    /// modversions) are never passed: [`ModuleInitFlags`] has none.
+    pub fn insert(self, params: &CStr) -> Result<(), Failure> {
+        let kernel = |e: Errno| Failure::Kernel(LoadError(e.raw_os_error()));
+        match (finit_module(&self.fd, params, self.flags.bits()), self.elf()) {
+            (Err(Errno::NOSYS), Some(image)) => init_module(image, params).map_err(kernel),
+            (result, _) => result.map_err(kernel),
         }
     }
-}
-
-/// The gzip or zstd module `file` decompressed straight into a memfd's pages, and those pages.
-fn decompressed(file: &OwnedFd, compression: Compression) -> Result<(OwnedFd, Mapping<ReadWrite>), Failure> {
-    let compressed = Mapping::of_file(file, compression)?;
-    let size = decompress::decompressed_size(compressed.bytes(), MAX_MODULE_BYTES).map_err(Failure::Decompress)?;
-    // A full arena would be fatal: refuse what might not fit before decoding.
-    decompress::heap_needed(compressed.bytes(), crate::sys::arena::available()).map_err(Failure::Decompress)?;
-    let memfd = memfd_create(c"modinit-module", MemfdFlags::CLOEXEC).map_err(Failure::Memory)?;
-    ftruncate(&memfd, size as u64).map_err(Failure::Memory)?;
-    let mut image = Mapping::writable(&memfd, size)?;
-    let decoded = crate::sys::arena::scoped(|| decompress::decompress_into(compressed.bytes(), image.bytes_mut()));
-    decoded.map_err(Failure::Decompress)?;
-    Ok((memfd, image))
-}
-
-fn insert(fd: &OwnedFd, params: &CStr, flags: i32) -> Result<(), Failure> {
-    finit_module(fd, params, flags).map_err(|e| Failure::Kernel(LoadError(e.raw_os_error())))
 }
 
 /// Whether /sys/module/compression names `algorithm` (Linux >= 6.4, CONFIG_MODULE_DECOMPRESS).
@@ -134,57 +130,26 @@ fn kernel_decompresses(algorithm: &[u8]) -> bool {
     read_into(c"/sys/module/compression", &mut buf).is_ok_and(|s| s.trim_ascii_end() == algorithm)
 }
 
-/// A mapping of a whole file, unmapped when dropped; `Access` says whether it can be written.
-pub struct Mapping<Access> {
-    ptr: *mut core::ffi::c_void,
-    len: usize,
-    access: core::marker::PhantomData<Access>,
+/// An [`Image`]'s ELF bytes: the plain file mapped, or the memfd it was decompressed into.
+enum ImageBytes {
+    File(Mapping<ReadOnly>),
+    Decompressed(Mapping<ReadWrite>),
 }
 
-/// A file's bytes mapped to be read.
-pub struct ReadOnly;
-/// A memfd mapped shared, to be written.
-pub struct ReadWrite;
-
-impl Mapping<ReadOnly> {
-    fn of_file(fd: &OwnedFd, compression: Compression) -> Result<Self, Failure> {
-        let len = fstat(fd).map_err(Failure::File)?.st_size as usize;
-        if len == 0 {
-            return Err(Failure::Decompress(DecompressError::Truncated(compression)));
-        }
-        Self::map(fd, len, ProtFlags::READ, MapFlags::PRIVATE).map_err(Failure::File)
-    }
-}
-
-impl Mapping<ReadWrite> {
-    fn writable(fd: &OwnedFd, len: usize) -> Result<Self, Failure> {
-        Self::map(fd, len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::SHARED).map_err(Failure::Memory)
-    }
-
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: `len` bytes mapped writable by `writable`, alive until `drop`; `&mut self`
-        // makes this the only reference.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr.cast::<u8>(), self.len) }
-    }
-}
-
-impl<Access> Mapping<Access> {
-    fn map(fd: &OwnedFd, len: usize, prot: ProtFlags, flags: MapFlags) -> Result<Self, Errno> {
-        // SAFETY: a new mapping at an address the kernel picks: it aliases no Rust object.
-        let ptr = unsafe { mmap(core::ptr::null_mut(), len, prot, flags, fd.as_fd(), 0)? };
-        Ok(Mapping { ptr, len, access: core::marker::PhantomData })
-    }
-
+impl ImageBytes {
     fn bytes(&self) -> &[u8] {
-        // SAFETY: `len` readable bytes mapped by `map`, alive until `drop`; the borrow of
-        // self keeps them alive for the slice's lifetime.
-        unsafe { core::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
+        match self {
+            ImageBytes::File(m) => m.bytes(),
+            ImageBytes::Decompressed(m) => m.bytes(),
+        }
     }
 }
 
-impl<Access> Drop for Mapping<Access> {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping `map` made; no slice of it outlives `self`.
-        let _ = unsafe { munmap(self.ptr, self.len) };
+/// The whole module file `fd`, mapped to be read.
+fn map_file(fd: &OwnedFd, compression: Compression) -> Result<Mapping<ReadOnly>, Failure> {
+    let len = fstat(fd).map_err(Failure::File)?.st_size as usize;
+    if len == 0 {
+        return Err(Failure::Decompress(DecompressError::Truncated(compression)));
     }
+    Mapping::read_only(fd, len).map_err(Failure::File)
 }

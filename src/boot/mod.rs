@@ -1,6 +1,7 @@
 //! The steps of the boot, one file each, in the order `main` runs them.
 
 pub mod autoload;
+pub mod block_devices;
 pub mod clock;
 pub mod coldplug;
 pub mod cmdline;
@@ -10,9 +11,15 @@ pub mod file;
 pub mod index_file;
 pub mod kernel_log;
 pub mod load;
+pub mod mapping;
+pub mod module_image;
 pub mod log;
 pub mod mount;
 pub mod on_error;
 pub mod probe;
+pub mod root_device;
+pub mod root_mount;
+pub mod switch_root;
 pub mod sysfs_module;
 pub mod uevents;
+pub mod without_index;

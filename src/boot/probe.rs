@@ -157,25 +157,26 @@ impl<'r, 'a> Prober<'r, 'a> {
 
 /// kmod's `module_is_inkernel` for a module the index does not call builtin: live or
 /// coming (which includes /sys/module/NAME existing without `initstate`).
-fn in_kernel(stem: &[u8]) -> bool {
+pub fn in_kernel(stem: &[u8]) -> bool {
     matches!(super::sysfs_module::initstate(stem), Ok(InitState::Live | InitState::Coming))
 }
 
 /// A module's parameter string, NUL-terminated.
 pub const PARAMS_MAX: usize = 4096;
 
-struct Params {
+/// A module's parameters, built from pieces; too long a string makes it unusable.
+pub struct Params {
     buf: [u8; PARAMS_MAX],
     len: usize,
     overflow: bool,
 }
 
 impl Params {
-    fn new() -> Params {
+    pub fn new() -> Params {
         Params { buf: [0; PARAMS_MAX], len: 0, overflow: false }
     }
 
-    fn push(&mut self, piece: &[u8]) {
+    pub fn push(&mut self, piece: &[u8]) {
         match self.buf.get_mut(self.len..self.len + piece.len()) {
             Some(dst) if self.len + piece.len() < PARAMS_MAX && !piece.contains(&0) => {
                 dst.copy_from_slice(piece);
@@ -189,7 +190,8 @@ impl Params {
         &self.buf[..self.len]
     }
 
-    fn as_cstr(&mut self) -> Option<&CStr> {
+    /// The parameters, NUL-terminated; None when they did not fit.
+    pub fn as_cstr(&mut self) -> Option<&CStr> {
         if self.overflow {
             return None;
         }

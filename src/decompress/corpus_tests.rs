@@ -309,7 +309,10 @@ fn damaged_files_fail_with_the_right_error() {
 
 /// `zstd` run on a sample with extra options: what a different packager might ship.
 fn zstd_with(sample: &Sample, options: &[&str]) -> Vec<u8> {
-    let dir = std::env::temp_dir().join(format!("modinit-zstd-{}", std::process::id()));
+    // One directory per call: tests run in parallel threads.
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("modinit-zstd-{}-{call}", std::process::id()));
     fs::create_dir_all(&dir).expect("a temp dir");
     let source = dir.join("module.ko");
     fs::write(&source, &sample.plain).expect("writing a temp file");

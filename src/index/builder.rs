@@ -11,6 +11,7 @@ use crate::decompress::Compression;
 use crate::elf::Elf;
 use crate::elf_symbols::{dependency_symbols, exported_symbols};
 use crate::modinfo::Modinfo;
+use crate::module_list::stays_inside;
 use crate::name::module_name;
 use super::writer::{IndexContents, ModuleEntry};
 use crate::config::{ConfigFile, ConfigWarning, Directive, insert_module_dir_file, parse_modprobe_d, parse_modules_load_d};
@@ -158,6 +159,10 @@ fn normalized_name(name: &[u8]) -> Vec<u8> {
 fn order_modules<'f>(modules: &'f [ModuleFacts], tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) -> Vec<Loadable<'f>> {
     let mut files: Vec<Loadable<'f>> = Vec::new();
     for facts in modules {
+        if !stays_inside(&facts.path) {
+            warn(BuildWarning(format!("{}: not a path inside the modules directory, skipped", lossy(&facts.path))));
+            continue;
+        }
         let (dir, file) = match facts.path.iter().rposition(|&b| b == b'/') {
             Some(i) => (&facts.path[..i], &facts.path[i + 1..]),
             None => (&facts.path[..0], &facts.path[..]),
@@ -449,6 +454,27 @@ mod tests {
         assert_eq!(c.softdeps[1], (b"ahci".to_vec(), b"libahci".to_vec(), b"".to_vec()));
         assert!(warnings.iter().any(|w| w.contains("Unmatched bracket in bad[")), "{warnings:?}");
         assert!(warnings.iter().any(|w| w.contains("zz.conf line 3") && w.contains("install")), "{warnings:?}");
+    }
+
+    /// Module files are read from inside the modules dir, and the boot loads them from
+    /// there: a path that could lead elsewhere never reaches the index.
+    #[test]
+    fn paths_leaving_the_modules_dir_are_skipped() {
+        let modules = [
+            facts("/lib/modules/evil.ko", &[], &[]),
+            facts("../evil.ko", &[], &[]),
+            facts("kernel/../../evil.ko", &[], &[]),
+            facts("kernel/./x.ko", &[], &[]),
+            facts("kernel//y.ko", &[], &[]),
+            facts("kernel/fine.ko", &[], &[]),
+        ];
+        let mut warnings = vec![];
+        let c = build(&modules, &TreeFiles::default(), &mut |w| warnings.push(w.0));
+        assert_eq!(names(&c, &[0]), ["fine"]);
+        assert_eq!(c.modules.len(), 1);
+        assert_eq!(warnings.len(), 5, "{warnings:?}");
+        assert!(warnings[0].starts_with("/lib/modules/evil.ko: not a path inside the modules directory"), "{warnings:?}");
+        assert!(crate::index::Index::open(&crate::index::writer::write(&c).unwrap()).is_ok());
     }
 
     /// Found by fuzzing (fuzz/targets/src/index_built.rs): such lines made builtins without a

@@ -120,6 +120,12 @@ pub const DIR_RECORD: usize = 6;
 /// Flag: built into the kernel image (from modules.builtin).
 pub const FLAG_BUILTIN: u8 = 1;
 
+/// `.` or `..`: a path component that does not name a directory below its parent. No
+/// directory of a module's path may be one (the reader and the writer both refuse them).
+pub fn is_dot_or_dot_dot(component: &[u8]) -> bool {
+    matches!(component, b"." | b"..")
+}
+
 /// The record's compression byte for `c`.
 pub fn compression_byte(c: Compression) -> u8 {
     match c {

@@ -146,6 +146,11 @@ impl<'a> Dirs<'a> {
     }
 }
 
+/// A directory name that is one path component below its parent.
+fn is_plain_component(name: &[u8]) -> bool {
+    !name.is_empty() && !name.contains(&b'/') && !is_dot_or_dot_dot(name)
+}
+
 fn push(buf: &mut [u8], len: &mut usize, part: &[u8]) -> Option<()> {
     buf.get_mut(*len..*len + part.len())?.copy_from_slice(part);
     *len += part.len();
@@ -271,9 +276,11 @@ impl<'a> Index<'a> {
     /// ranges and module ids, and the order of the name table.
     fn validate(&self) -> Result<(), IndexError> {
         let bad = |section, record| IndexError::BadRecord { section, record };
+        // Every path stays inside the modules dir: one component per directory record, never
+        // `.` or `..`, and no `/` in a file's stem.
         for d in 0..self.dirs.len() {
             match self.dirs.get(d as u16) {
-                Some((parent, name)) if (parent == NO_DIR || usize::from(parent) < d) && !name.is_empty() => {}
+                Some((parent, name)) if (parent == NO_DIR || usize::from(parent) < d) && is_plain_component(name) => {}
                 _ => return Err(bad("directories", d)),
             }
         }
@@ -287,7 +294,9 @@ impl<'a> Index<'a> {
             let start = u32_at(self.modules, rec(REC_DEPS)).unwrap_or(u32::MAX) as usize;
             let compression = self.modules.get(rec(REC_COMPRESSION)).copied().and_then(compression_from_byte);
             let dir_ok = dir == NO_DIR || usize::from(dir) < self.dirs.len();
-            if stem.is_none_or(<[u8]>::is_empty) || !dir_ok || compression.is_none() || start < previous_start || start > dep_count {
+            let builtin = self.modules.get(rec(REC_FLAGS)).is_some_and(|f| f & FLAG_BUILTIN != 0);
+            let stem_ok = stem.is_some_and(|s| !s.is_empty() && (builtin || !s.contains(&b'/')));
+            if !stem_ok || !dir_ok || compression.is_none() || start < previous_start || start > dep_count {
                 return Err(bad("modules", i));
             }
             previous_start = start;
@@ -469,6 +478,42 @@ mod tests {
         let checksum = crc32(&file[HEADER_LEN..]);
         file[OFF_CHECKSUM..OFF_CHECKSUM + 4].copy_from_slice(&checksum.to_le_bytes());
         file
+    }
+
+    /// An index whose one module is `kernel/dd/a_b.ko.zst`, with the bytes of string `from`
+    /// changed to `to` (same length) and the checksum made right: what a hostile or buggy
+    /// writer could produce.
+    fn patched_index(from: &[u8], to: &[u8]) -> Vec<u8> {
+        let module = ModuleEntry {
+            stem: b"a_b".to_vec(),
+            dir: Some(b"kernel/dd".to_vec()),
+            compression: Compression::Zstd,
+            builtin: false,
+            deps: vec![],
+        };
+        let mut file = write(&IndexContents { modules: vec![module], ..IndexContents::default() }).unwrap();
+        let needle: Vec<u8> = [&[0u8][..], from, &[0]].concat();
+        let at = file.windows(needle.len()).position(|w| w == needle).unwrap() + 1;
+        file[at..at + to.len()].copy_from_slice(to);
+        let checksum = crc32(&file[HEADER_LEN..]);
+        file[OFF_CHECKSUM..OFF_CHECKSUM + 4].copy_from_slice(&checksum.to_le_bytes());
+        file
+    }
+
+    /// The writer never makes a path that leaves the modules dir; a file that does anyway
+    /// is refused when opened, whatever its checksum says.
+    #[test]
+    fn paths_leaving_the_modules_dir_are_refused() {
+        let mut buf = [0u8; 64];
+        let good = patched_index(b"dd", b"dd");
+        let index = Index::open(&good).unwrap();
+        assert_eq!(index.module(ModuleId(0)).unwrap().path(&mut buf), Some(&b"kernel/dd/a_b.ko.zst"[..]));
+        let directory = |record| Some(IndexError::BadRecord { section: "directories", record });
+        assert_eq!(Index::open(&patched_index(b"dd", b"..")).err(), directory(1));
+        assert_eq!(Index::open(&patched_index(b"dd", b"d/")).err(), directory(1));
+        assert_eq!(Index::open(&patched_index(b"kernel", b"../../")).err(), directory(0));
+        assert_eq!(Index::open(&patched_index(b"a_b", b"a/b")).err(), Some(IndexError::BadRecord { section: "modules", record: 0 }));
+        assert!(Index::open(&patched_index(b"dd", b".d")).is_ok(), "a name starting with a dot is a name");
     }
 
     /// Found while writing the fuzz target for the index (fuzz/targets/src/index.rs): the path

@@ -55,6 +55,9 @@ pub enum WriteError {
     EmptyStem { module: usize },
     /// A module's directory has an empty component (`a//b`, `/a`, `a/`).
     EmptyPathComponent(Vec<u8>),
+    /// A module's directory has a `.` or `..` component, or its file name holds a `/`: its
+    /// path would not stay inside the modules directory.
+    PathEscapes(Vec<u8>),
     /// A dependency or alias names module `id`, but there are only `modules`.
     NoSuchModule { id: u16, modules: usize },
 }
@@ -69,6 +72,9 @@ impl fmt::Display for WriteError {
             WriteError::EmptyStem { module } => write!(f, "module {module} has an empty name"),
             WriteError::EmptyPathComponent(dir) => {
                 write!(f, "module directory '{}' has an empty component", dir.escape_ascii())
+            }
+            WriteError::PathEscapes(path) => {
+                write!(f, "module path {:?} leaves the modules directory", alloc::string::String::from_utf8_lossy(path))
             }
             WriteError::NoSuchModule { id, modules } => {
                 write!(f, "module id {id} names no module (there are {modules})")
@@ -218,6 +224,10 @@ fn check(c: &IndexContents) -> Result<(), WriteError> {
         }
         if let Some(dir) = m.dir.as_ref().filter(|d| !d.is_empty() && d.split(|&b| b == b'/').any(<[u8]>::is_empty)) {
             return Err(WriteError::EmptyPathComponent(dir.clone()));
+        }
+        let dir_escapes = m.dir.as_ref().is_some_and(|d| !d.is_empty() && d.split(|&b| b == b'/').any(is_dot_or_dot_dot));
+        if dir_escapes || (!m.builtin && m.stem.contains(&b'/')) {
+            return Err(WriteError::PathEscapes([m.dir.as_deref().unwrap_or_default(), &m.stem].join(&b'/')));
         }
         m.deps.iter().try_for_each(known)?;
     }
@@ -380,6 +390,28 @@ mod tests {
         assert_eq!(with(|c| c.module_aliases[0].1 = 9), Err(WriteError::NoSuchModule { id: 9, modules: 6 }));
         assert_eq!(with(|c| c.builtin_aliases[0].1 = 6), Err(WriteError::NoSuchModule { id: 6, modules: 6 }));
         assert!(Index::open(&with(|c| c.modules[0].dir = Some(b"kernel".to_vec())).unwrap()).is_ok());
+    }
+
+    /// No module file may lie outside the modules dir: no `.` or `..` in its directory, no
+    /// `/` in its file name. Builtins have no file, so their names are not paths.
+    #[test]
+    fn paths_leaving_the_modules_dir_are_an_error() {
+        for (dir, stem) in [("..", "x"), ("kernel/../..", "x"), ("kernel/.", "x"), ("kernel", "../../etc/x"), ("", "a/b")] {
+            let mut c = sample();
+            c.modules[0].dir = Some(dir.as_bytes().to_vec());
+            c.modules[0].stem = stem.as_bytes().to_vec();
+            let joined = format!("{dir}/{stem}").into_bytes();
+            assert_eq!(write(&c), Err(WriteError::PathEscapes(joined)), "{dir} {stem}");
+        }
+        let mut c = sample();
+        c.modules[0].dir = Some(b"kernel/..x/.y".to_vec());
+        c.modules[0].stem = b"..".to_vec();
+        let index_bytes = write(&c).unwrap();
+        let index = Index::open(&index_bytes).unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(index.module(ModuleId(0)).unwrap().path(&mut buf), Some(&b"kernel/..x/.y/...ko.zst"[..]), "names, not escapes");
+        c.modules[5].stem = b"a/b".to_vec();
+        assert!(write(&c).is_ok(), "a builtin's name is no path");
     }
 
     #[test]

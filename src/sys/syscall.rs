@@ -1,10 +1,10 @@
-//! The system calls rustix does not wrap for us: execve, fork, exit_group.
+//! The system calls rustix does not wrap for us (without alloc): execve, fork, exit_group, getcwd.
 //!
 //! Each is one `syscall` instruction with the numbers from linux-raw-sys; the Linux x86_64
 //! convention passes arguments in rdi, rsi, rdx, r10, r8, r9 and clobbers rcx and r11.
 
 use core::arch::asm;
-use linux_raw_sys::general::{__NR_clone, __NR_execve, __NR_exit_group, SIGCHLD};
+use linux_raw_sys::general::{__NR_clone, __NR_execve, __NR_exit_group, __NR_getcwd, SIGCHLD};
 use rustix::io::Errno;
 
 /// `execve(2)`: replaces this process with `path`. Returns only on failure.
@@ -54,5 +54,22 @@ pub fn exit_group(code: i32) -> ! {
     // SAFETY: exit_group takes an integer and does not return.
     unsafe {
         asm!("syscall", in("rax") __NR_exit_group, in("rdi") code, options(noreturn, nostack));
+    }
+}
+
+/// `getcwd(2)`: the current directory's path, without its NUL, in `buf`.
+pub fn getcwd(buf: &mut [u8]) -> Result<&[u8], Errno> {
+    let ret: isize;
+    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we own mutably.
+    unsafe {
+        asm!("syscall", inlateout("rax") __NR_getcwd as isize => ret,
+             in("rdi") buf.as_mut_ptr(), in("rsi") buf.len(),
+             lateout("rcx") _, lateout("r11") _, options(nostack));
+    }
+    // The length returned counts the NUL; an error is -4095..=-1.
+    match ret {
+        1.. => buf.get(..ret as usize - 1).ok_or(Errno::RANGE),
+        -4095..=-1 => Err(Errno::from_raw_os_error(-ret as i32)),
+        _ => Err(Errno::IO),
     }
 }

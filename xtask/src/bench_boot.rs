@@ -58,6 +58,8 @@ pub struct Measured {
     pub system: System,
     pub image_bytes: u64,
     pub samples: Vec<Sample>,
+    /// modinit's own report of its peak memory: (resident KiB, decompression arena KiB).
+    pub memory_kib: Option<(u64, u64)>,
 }
 
 impl Measured {
@@ -86,6 +88,7 @@ pub fn measure(runs: usize) -> Result<Vec<Measured>> {
     let mut measured = vec![write(&dir, System::Modinit, &modinit)?];
     let (first, console) = boot_written(&dir, System::Modinit)?;
     measured[0].samples.push(first);
+    measured[0].memory_kib = memory_reported(&console);
     let mut floor = image_of(crate::paths::guest("insmod-floor"), &plain)?;
     let files = floor_files(&modinit, version, &loaded_in_order(&console)?)?;
     floor.insert("etc/floor-modules", Node::File(files.into_bytes()), 0o644);
@@ -111,7 +114,7 @@ pub fn measure(runs: usize) -> Result<Vec<Measured>> {
 /// Writes the image of `system`, to be booted by [`boot_written`].
 fn write(dir: &Path, system: System, image: &Archive) -> Result<Measured> {
     let image_bytes = initramfs::write(image, &dir.join(format!("{system:?}.cpio")), ModuleCompression::None)?;
-    Ok(Measured { system, image_bytes, samples: Vec::new() })
+    Ok(Measured { system, image_bytes, samples: Vec::new(), memory_kib: None })
 }
 
 /// Boots the image written for `system`; the sample and the console.
@@ -139,6 +142,15 @@ fn sample(console: &str) -> Result<Sample> {
     let (start, end) = (stamp("Run /init as init process")?, stamp("bench-init: started")?);
     let modules = console.lines().find_map(|l| l.strip_prefix("bench: modules=")).context("no module list")?;
     Ok(Sample { init_ms: end - start, boot_ms: end, modules: modules.split_whitespace().map(str::to_string).collect() })
+}
+
+/// What modinit's summary line says of its memory: `(memory peak R KiB, decompression A KiB)`.
+fn memory_reported(console: &str) -> Option<(u64, u64)> {
+    let rest = console.lines().find_map(|l| l.split("modinit: done: ").nth(1))?;
+    let rest = rest.split("(memory peak ").nth(1)?;
+    let (resident, rest) = rest.split_once(" KiB, decompression ")?;
+    let arena = rest.split(" KiB").next()?;
+    Some((resident.parse().ok()?, arena.parse().ok()?))
 }
 
 /// The modules modinit's console says it loaded, in order.
@@ -197,6 +209,9 @@ pub fn report(measured: &[Measured]) -> String {
             m.image_bytes >> 20
         );
     }
+    if let Some((resident, arena)) = measured.iter().find_map(|m| m.memory_kib) {
+        let _ = writeln!(md, "\nmodinit's peak memory as PID 1 (VmHWM when its driver phase ends): {resident} KiB, of which the zstd decoder's arena at most {arena} KiB.");
+    }
     md.push_str("\n![Time from /init to the real init](boot-time.svg)\n");
     md
 }
@@ -241,5 +256,7 @@ mod tests {
         assert_eq!((s.init_ms, s.boot_ms), (5750.0, 9250.0));
         assert_eq!(s.modules.len(), 2);
         assert!(sample("bench: modules=a\n").is_err(), "no records: no sample");
+        let done = "[ 5.1] modinit: done: loaded=3 builtin=0 skipped=0 failed=0 in 9 ms (memory peak 812 KiB, decompression 40 KiB)";
+        assert_eq!(memory_reported(done), Some((812, 40)));
     }
 }

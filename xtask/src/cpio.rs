@@ -61,9 +61,14 @@ impl Archive {
         self.entries.contains_key(path.trim_start_matches('/'))
     }
 
+    /// The entry at `path`, if any.
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        self.entries.get(path.trim_start_matches('/')).map(|e| &e.node)
+    }
+
     /// The contents of the regular file `path`; None for anything else.
     pub fn file(&self, path: &str) -> Option<&[u8]> {
-        match &self.entries.get(path.trim_start_matches('/'))?.node {
+        match self.get(path)? {
             Node::File(bytes) => Some(bytes),
             _ => None,
         }
@@ -77,6 +82,25 @@ impl Archive {
     /// The modification time of every entry, in seconds since 1970.
     pub fn set_mtime(&mut self, seconds: u32) {
         self.mtime = seconds;
+    }
+
+    /// Writes the archive's tree into the existing directory `dir` (for `mkfs -d`); files get
+    /// their permissions, device nodes are refused (a disk's /dev is the kernel's devtmpfs).
+    pub fn extract_to(&self, dir: &std::path::Path) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        for (path, entry) in &self.entries {
+            let dest = dir.join(path);
+            match &entry.node {
+                Node::Dir => std::fs::create_dir_all(&dest)?,
+                Node::File(bytes) => std::fs::write(&dest, bytes)?,
+                Node::Symlink(target) => std::os::unix::fs::symlink(target, &dest)?,
+                Node::CharDev { .. } => return Err(io::Error::other(format!("{path}: device nodes are not extracted"))),
+            }
+            if !matches!(entry.node, Node::Symlink(_)) {
+                std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(entry.perm))?;
+            }
+        }
+        Ok(())
     }
 
     /// Writes the archive in newc format, ending with the TRAILER!!! entry.

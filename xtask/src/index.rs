@@ -3,7 +3,7 @@
 //! in parallel.
 
 use anyhow::{Context, Result};
-use modinit::index::builder::ModuleFacts;
+use modinit::index::builder::{BuildWarning, ModuleFacts};
 use modinit::index::tree::{DirEntry, EntryKind, TreeFs, facts_or_bare, index_bytes, module_files, tree_files};
 use rayon::prelude::*;
 use std::collections::BTreeSet;
@@ -31,14 +31,34 @@ pub fn build_index(modules: &Path, config_root: Option<&Path>) -> Result<Built> 
 pub fn build_index_of(modules: &Path, config_root: Option<&Path>, selected: Option<&BTreeSet<String>>) -> Result<Built> {
     let release = modules.file_name().context("module tree without a version name")?.as_bytes();
     let dir = modules.as_os_str().as_bytes();
-    let mut host = HostFs;
-    let mut files = module_files(&mut host, dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut files = module_files(&mut HostFs, dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(selected) = selected {
         files.retain(|rel| std::str::from_utf8(rel).is_ok_and(|rel| selected.contains(rel)));
     }
-    let tree = tree_files(&mut host, dir, release, config_root.map(|r| r.as_os_str().as_bytes()))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let results: Vec<_> = files.par_iter().map(|rel| read_module(modules, rel)).collect();
+    let facts = files.par_iter().map(|rel| read_module(modules, rel)).collect();
+    build_from_facts(&mut HostFs, dir, release, facts, config_root)
+}
+
+/// As [`build_index`], for a tree held in memory: `modules` are (path relative to the modules
+/// dir, file contents), `tree_file` gives modules.order and the other files by name.
+pub fn build_index_of_files(
+    release: &str,
+    modules: &[(String, Vec<u8>)],
+    tree_file: &dyn Fn(&str) -> Option<Vec<u8>>,
+    config_root: Option<&Path>,
+) -> Result<Built> {
+    let facts = modules.par_iter().map(|(rel, bytes)| module_facts(rel.as_bytes(), Path::new(rel), bytes.clone())).collect();
+    build_from_facts(&mut MemoryTree { tree_file }, MemoryTree::DIR, release.as_bytes(), facts, config_root)
+}
+
+fn build_from_facts(
+    fs: &mut impl TreeFs<Error = std::io::Error>,
+    dir: &[u8],
+    release: &[u8],
+    results: Vec<(ModuleFacts, Option<BuildWarning>)>,
+    config_root: Option<&Path>,
+) -> Result<Built> {
+    let tree = tree_files(fs, dir, release, config_root.map(|r| r.as_os_str().as_bytes())).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut warnings = Vec::new();
     let mut facts: Vec<ModuleFacts> = Vec::new();
     for (f, warning) in results {
@@ -51,14 +71,20 @@ pub fn build_index_of(modules: &Path, config_root: Option<&Path>, selected: Opti
 }
 
 /// The facts of one module (`rel` to the modules dir), decompressed with the host's libraries.
-fn read_module(modules: &Path, rel: &[u8]) -> (ModuleFacts, Option<modinit::index::builder::BuildWarning>) {
+fn read_module(modules: &Path, rel: &[u8]) -> (ModuleFacts, Option<BuildWarning>) {
     let path = modules.join(OsStr::from_bytes(rel));
     // Read, not mapped: page faults on mappings serialize the threads (measured: 2 threads
     // take 127 ms over mappings of the Debian tree, 91 ms with read()).
-    let image = fs::read(&path)
-        .map_err(anyhow::Error::from)
-        .and_then(|file| crate::module_tree::decompressed(&path, file))
-        .map_err(|e| format!("{e:#}"));
+    match fs::read(&path) {
+        Ok(file) => module_facts(rel, &path, file),
+        Err(e) => facts_or_bare::<String>(rel, Err(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// The facts of the module file `file` at `rel` (relative to the modules dir); `shown` is the
+/// path warnings name.
+fn module_facts(rel: &[u8], shown: &Path, file: Vec<u8>) -> (ModuleFacts, Option<BuildWarning>) {
+    let image = crate::module_tree::decompressed(shown, file).map_err(|e| format!("{e:#}"));
     facts_or_bare(rel, image.as_deref())
 }
 
@@ -97,6 +123,31 @@ impl TreeFs for HostFs {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+}
+
+/// The host's filesystem, with a modules dir held in memory at [`MemoryTree::DIR`].
+struct MemoryTree<'t> {
+    tree_file: &'t dyn Fn(&str) -> Option<Vec<u8>>,
+}
+
+impl MemoryTree<'_> {
+    /// Where the tree appears: a path no real file has (it is not absolute).
+    const DIR: &'static [u8] = b"\0in-memory-tree";
+}
+
+impl TreeFs for MemoryTree<'_> {
+    type Error = std::io::Error;
+
+    fn list(&mut self, path: &[u8]) -> std::io::Result<Option<Vec<DirEntry>>> {
+        HostFs.list(path)
+    }
+
+    fn read(&mut self, path: &[u8]) -> std::io::Result<Option<Vec<u8>>> {
+        match path.strip_prefix(Self::DIR).and_then(|rest| rest.strip_prefix(b"/")) {
+            Some(name) => Ok(std::str::from_utf8(name).ok().and_then(self.tree_file)),
+            None => HostFs.read(path),
         }
     }
 }

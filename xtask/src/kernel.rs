@@ -4,7 +4,7 @@
 //! is empty (never pinned: the mirror moves with security updates), then the matching
 //! `-unsigned` image package is downloaded and unpacked with `dpkg -x`.
 
-use crate::tools::{self, APT_GET, DPKG};
+use crate::tools::{self, APT_GET, DPKG, run};
 use anyhow::{Context, Result, bail};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -154,12 +154,4 @@ fn image_package(meta_deb: &Path, flavour: &str) -> Result<String> {
         .find(|name| name.starts_with("linux-image-") && name.ends_with(&format!("-{flavour}")))
         .map(str::to_string)
         .with_context(|| format!("{}: no linux-image-*-{flavour} in Depends: {depends}", meta_deb.display()))
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    if !out.status.success() {
-        bail!("{cmd:?} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim());
-    }
-    Ok(())
 }

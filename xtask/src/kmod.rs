@@ -1,8 +1,8 @@
 //! kmod as the reference peer: its indexes for a module tree, and its modprobe in a guest.
 
 use crate::cpio::{Archive, Node};
-use crate::tools::{self, DEPMOD};
-use anyhow::{Context, Result, bail};
+use crate::tools::{self, DEPMOD, run};
+use anyhow::{Context, Result};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -122,14 +122,6 @@ pub fn add_kmod_tools(a: &mut Archive, modules: &Path) -> Result<()> {
     add_host_program(a, Path::new("/usr/bin/kmod"))?;
     for tool in ["lsmod", "insmod", "rmmod", "modprobe", "modinfo", "depmod"] {
         a.insert(&format!("{KMOD_TOOLS_DIR}/{tool}"), Node::Symlink("/usr/bin/kmod".into()), 0o777);
-    }
-    Ok(())
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    if !out.status.success() {
-        bail!("{cmd:?} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(())
 }

@@ -254,3 +254,32 @@ fn backend(key: &str, name: &str, scratch: &Path) -> Result<Vec<String>> {
     };
     Ok(vec![option.to_string(), value])
 }
+
+/// How a disk with a given image is attached, each on a controller of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskBus {
+    VirtioBlk,
+    /// An AHCI controller's first port.
+    Sata,
+    Nvme,
+    /// A usb-storage stick on an xhci controller: the disk appears once both drivers load.
+    Usb,
+}
+
+/// QEMU arguments attaching `image` (a raw disk image, written to) as disk number `n`.
+pub fn disk_args(bus: DiskBus, n: usize, image: &Path) -> Vec<String> {
+    let drive = format!("disk{n}");
+    let devices = match bus {
+        DiskBus::VirtioBlk => vec![format!("virtio-blk-pci,drive={drive}")],
+        DiskBus::Sata => vec![format!("ahci,id=ahci-{drive}"), format!("ide-hd,drive={drive},bus=ahci-{drive}.0")],
+        DiskBus::Nvme => vec![format!("nvme,drive={drive},serial=modinit-{drive}")],
+        DiskBus::Usb => {
+            vec![format!("qemu-xhci,id=xhci-{drive}"), format!("usb-storage,drive={drive},bus=xhci-{drive}.0")]
+        }
+    };
+    let mut args = vec!["-drive".to_string(), format!("if=none,id={drive},format=raw,file={}", image.display())];
+    for device in devices {
+        args.extend(["-device".to_string(), device]);
+    }
+    args
+}

@@ -88,12 +88,16 @@ fn stored_suffix(path: &Path) -> Option<&str> {
 }
 
 /// `x/y.ko` for `x/y.ko`, `x/y.ko.gz`, `x/y.ko.zst`, `x/y.ko.xz`; None for other files.
-fn module_stem(rel: &str) -> Option<&str> {
+pub fn module_stem(rel: &str) -> Option<&str> {
     ["", ".gz", ".zst", ".xz"].iter().find_map(|sfx| rel.strip_suffix(sfx).filter(|s| s.ends_with(".ko")))
 }
 
 fn recompress(name: &str, bytes: Vec<u8>, to: ModuleCompression) -> Result<Vec<u8>> {
-    let plain = decompressed(Path::new(name), bytes)?;
+    compress(decompressed(Path::new(name), bytes)?, to)
+}
+
+/// A module's ELF image `plain` stored as `to`.
+pub fn compress(plain: Vec<u8>, to: ModuleCompression) -> Result<Vec<u8>> {
     Ok(match to {
         ModuleCompression::None => plain,
         ModuleCompression::Gz => {

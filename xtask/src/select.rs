@@ -22,6 +22,8 @@ pub enum Selection {
     Host,
     /// The module names or aliases listed in a file, one per line (`#` starts a comment).
     List(PathBuf),
+    /// These module names or aliases.
+    Names(Vec<String>),
 }
 
 impl FromStr for Selection {
@@ -133,6 +135,11 @@ pub fn select(index: &[u8], choice: &ModuleChoice) -> Result<Option<Selected>> {
         Selection::List(file) => {
             for name in modalias_lines(&read_text(file)?) {
                 closure.add_required(&name).with_context(|| format!("{}", file.display()))?;
+            }
+        }
+        Selection::Names(names) => {
+            for name in names {
+                closure.add_required(name)?;
             }
         }
     }

@@ -56,3 +56,12 @@ pub fn ensure(tools: &[&Tool]) -> Result<()> {
     }
     Ok(())
 }
+
+/// Runs `cmd`; its stderr is the error when it fails.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    if !out.status.success() {
+        bail!("{cmd:?} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(())
+}

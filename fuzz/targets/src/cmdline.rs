@@ -8,6 +8,7 @@
 use modinit::cmdline::params;
 use modinit::kcmdline::{KcmdlineEntry, for_each_entry};
 use modinit::options::{BootOptions, OptionWarning, modules_load_lists};
+use modinit::root::{DevNum, RootOptions, RootSpec};
 
 pub fn fuzz(data: &[u8]) {
     let within = |part: &[u8], what: &str| crate::assert_within(data, part, what);
@@ -47,13 +48,43 @@ pub fn fuzz(data: &[u8]) {
             }
         };
         within(key, "a warning's key");
-        assert!(key.starts_with(b"modinit."), "warning about {key:?}, not modinit's");
+        let root_option = matches!(key, b"root" | b"rootdelay" | b"rootwait");
+        assert!(key.starts_with(b"modinit.") || root_option, "warning about {key:?}, not modinit's");
     }
     // At most nine digits.
     assert!(options.settle_ms < 1_000_000_000 && options.timeout_ms < 1_000_000_000);
+    root_options(data, &options.root);
 
     modules_load_lists(data, |name| {
         within(name, "a modules_load= name");
         assert!(!name.is_empty() && !name.contains(&b','));
     });
+}
+
+/// The root options: their values are parts of the line; a root= that parses names a
+/// device as the kernel can (a number never 0:0, a name within 31 bytes); rootflags=
+/// splits into flags and data without losing an option.
+fn root_options(data: &[u8], root: &RootOptions<'_>) {
+    let within = |part: &[u8], what: &str| crate::assert_within(data, part, what);
+    for (value, what) in [(root.root, "root="), (root.fstype, "rootfstype="), (root.flags, "rootflags=")] {
+        if let Some(value) = value {
+            within(value, what);
+            assert!(!value.is_empty(), "empty {what} kept");
+        }
+    }
+    match root.spec() {
+        None | Some(Err(_)) => {}
+        Some(Ok(RootSpec::Number(dev))) => assert!(dev != DevNum { major: 0, minor: 0 } && dev.major < 4096),
+        Some(Ok(RootSpec::Name(name))) => assert!(!name.is_empty() && name.len() <= 31),
+        Some(Ok(RootSpec::PartUuid { uuid, .. } | RootSpec::Uuid(uuid))) => within(uuid, "a UUID"),
+        Some(Ok(RootSpec::Label(label) | RootSpec::PartLabel(label))) => within(label, "a label"),
+    }
+    for fstype in root.fstypes() {
+        assert!(!fstype.is_empty() && !fstype.contains(&b','));
+    }
+    if let Ok(mount) = root.mount_options() {
+        let data = mount.data();
+        assert_eq!(mount.data_cstr().to_bytes(), &data[..data.iter().position(|&b| b == 0).unwrap_or(data.len())]);
+        assert!(data.len() <= root.flags.unwrap_or_default().len(), "the data is what rootflags= left");
+    }
 }

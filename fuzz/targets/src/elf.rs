@@ -1,6 +1,6 @@
 //! A module file's ELF image: `modinit::elf::Elf::parse`, `modinit::modinfo::Modinfo`,
-//! `modinit::elf_symbols`, the signature trailer, and the index builder's `ModuleFacts`,
-//! which reads all of them.
+//! `modinit::elf_symbols`, the signature trailer and its PKCS#7 message, the index builder's
+//! `ModuleFacts`, which reads all of them, and modinfo's output of them.
 //!
 //! Sections, `.modinfo` entries and symbol names must be parts of the file; the builder's
 //! facts must be what the readers give one by one.
@@ -9,6 +9,8 @@ use modinit::elf::Elf;
 use modinit::elf_symbols::{dependency_symbols, exported_symbols};
 use modinit::index::builder::{FactsError, ModuleFacts};
 use modinit::modinfo::{Modinfo, split_signature};
+use modinit::modinfo_output::{Format, Param, write_fields};
+use modinit::module_signature::signature_info;
 
 /// Sections the readers look up, and names no module has.
 const SECTIONS: [&[u8]; 8] =
@@ -17,6 +19,12 @@ const SECTIONS: [&[u8]; 8] =
 pub fn fuzz(data: &[u8]) {
     let (image, signed) = split_signature(data);
     assert!(data.starts_with(image) && (signed || image.len() == data.len()));
+    if let Some(info) = signature_info(data) {
+        assert!(signed, "a signature without a trailer");
+        crate::assert_within(data, info.signer, "the signer");
+        crate::assert_within(data, info.signature, "the signature");
+        assert!(info.key_id.bytes().count() <= data.len());
+    }
     image_facts(data);
     if signed {
         image_facts(image);
@@ -52,6 +60,12 @@ fn image_facts(image: &[u8]) {
         within(value, "a .modinfo value");
         assert!(!key.contains(&b'=') && !key.contains(&0) && !value.contains(&0));
         assert_eq!(modinfo.get(key), modinfo.values(key).next());
+    }
+    let signature = signature_info(image);
+    for field in [None, Some(&b"parm"[..]), Some(b"alias"), Some(b"signature")] {
+        let mut params = [Param::default(); 16];
+        let format = Format { field, separator: b'\n' };
+        let _ = write_fields(&format, modinfo.entries(), signature.as_ref(), &mut params, &mut |_| {}, &mut |_| {});
     }
     let exports: Vec<&[u8]> = exported_symbols(&elf).collect();
     for name in &exports {

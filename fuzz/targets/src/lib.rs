@@ -10,6 +10,7 @@
 pub mod cmdline;
 pub mod config;
 pub mod decompress;
+pub mod device;
 pub mod elf;
 pub mod fnmatch;
 pub mod heap;
@@ -18,6 +19,8 @@ pub mod index_built;
 pub mod index_written;
 mod input;
 pub mod kmsg;
+pub mod root_fs;
+pub mod root_partition;
 pub mod seeds;
 pub mod uevent;
 
@@ -40,6 +43,8 @@ pub const TARGETS: &[Target] = &[
     Target { name: "uevent", run: uevent::fuzz },
     Target { name: "decompress", run: decompress::fuzz },
     Target { name: "elf", run: elf::fuzz },
+    Target { name: "root_fs", run: root_fs::fuzz },
+    Target { name: "root_partition", run: root_partition::fuzz },
 ];
 
 /// The target named `name`.

@@ -47,6 +47,8 @@ pub fn seeds(target: &str, sources: &Sources) -> Vec<Vec<u8>> {
         "uevent" => uevent(sources),
         "decompress" => decompress(&modules()),
         "elf" => elf(&modules()),
+        "root_fs" => root_fs(),
+        "root_partition" => root_partition(),
         _ => Vec::new(),
     }
 }
@@ -338,6 +340,8 @@ fn cmdline(sources: &Sources) -> Vec<Vec<u8>> {
         b"modinit.settle_ms=50 modinit.timeout_ms=999999999 modinit.settle_ms=-1 modinit.colour=blue",
         b"modinit.kmsg=off modinit.on_error init= quiet=1 -- init=/x modules_load=after",
         b"a.b=\"unterminated m.p=1\t\x0bx.y=2\0after.nul=1",
+        b"root=PARTUUID=0badcafe-02/PARTNROFF=-1 rootfstype=ext4,,xfs rootflags=\"noatime,context=\\\"a,b\\\",rw\" ro",
+        b"root=0x801 rootwait rootwait=5 rootdelay=3 modinit.root_timeout_s=x rw root=LABEL=my\\x20root root=8:1:2:",
     ];
     let mut seeds: Vec<Vec<u8>> = lines.iter().map(|l| l.to_vec()).collect();
     if sources.thorough {
@@ -467,4 +471,195 @@ fn synthetic_module() -> Vec<u8> {
         ("__versions", &versions),
         ("__ksymtab_strings", b"\0foo\0bar\0"),
     ])
+}
+
+/// Runs a tool that makes an image at `IMG` in a scratch directory; the image's first
+/// `keep` bytes, trailing zeros cut, or None when the tool is missing or fails.
+fn made_image(args: &[&str], size: u64, keep: usize) -> Option<Vec<u8>> {
+    static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("modinit-seed-{}-{n}", std::process::id()));
+    fs::create_dir_all(dir.join("tree/sbin")).ok()?;
+    fs::write(dir.join("tree/sbin/init"), b"#!/bin/sh\n").ok()?;
+    let image = dir.join("image");
+    if size > 0 {
+        fs::File::create(&image).and_then(|f| f.set_len(size)).ok()?;
+    }
+    let (image_arg, tree_arg) = (image.to_str()?.to_string(), dir.join("tree").to_str()?.to_string());
+    let args: Vec<&str> = args.iter().map(|&a| if a == "IMG" { &image_arg } else if a == "TREE" { &tree_arg } else { a }).collect();
+    let path = std::env::var("PATH").unwrap_or_default() + ":/sbin:/usr/sbin";
+    let made = std::process::Command::new(args[0])
+        .args(&args[1..])
+        .env("PATH", path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let bytes = made.then(|| fs::read(&image).ok()).flatten();
+    let _ = fs::remove_dir_all(&dir);
+    let mut bytes = bytes?;
+    bytes.truncate(keep);
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    bytes.truncate(end);
+    Some(bytes)
+}
+
+fn put(image: &mut Vec<u8>, at: usize, bytes: &[u8]) {
+    if image.len() < at + bytes.len() {
+        image.resize(at + bytes.len(), 0);
+    }
+    image[at..at + bytes.len()].copy_from_slice(bytes);
+}
+
+/// Superblocks: made by the mkfs tools when they are installed (their first 128 KiB), and
+/// minimal ones built here.
+fn root_fs() -> Vec<Vec<u8>> {
+    const KEEP: usize = 128 << 10;
+    let uuid = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    let tools: &[(&[&str], u64)] = &[
+        (&["mkfs.ext4", "-q", "-F", "-t", "ext2", "-L", "two", "IMG"], 4 << 20),
+        (&["mkfs.ext4", "-q", "-F", "-t", "ext3", "IMG"], 4 << 20),
+        (&["mkfs.ext4", "-q", "-F", "-t", "ext4", "-L", "root", "-U", uuid, "IMG"], 4 << 20),
+        (&["mkfs.xfs", "-q", "-f", "-L", "xroot", "IMG"], 300 << 20),
+        (&["mkfs.btrfs", "-q", "-f", "-L", "broot", "IMG"], 200 << 20),
+        (&["mkfs.vfat", "-F", "12", "-n", "F12", "IMG"], 2 << 20),
+        (&["mkfs.vfat", "-F", "16", "-n", "F16", "IMG"], 20 << 20),
+        (&["mkfs.vfat", "-F", "32", "-s", "1", "-n", "F32", "IMG"], 34 << 20),
+        (&["mksquashfs", "TREE", "IMG", "-noappend", "-quiet"], 0),
+        (&["mkfs.erofs", "--quiet", "-U", uuid, "IMG", "TREE"], 0),
+    ];
+    let mut seeds: Vec<Vec<u8>> = tools.iter().filter_map(|(args, size)| made_image(args, *size, KEEP)).collect();
+
+    let mut ext2 = vec![0u8; 2048];
+    put(&mut ext2, 1024 + 0x38, &0xef53u16.to_le_bytes());
+    put(&mut ext2, 1024 + 0x60, &2u32.to_le_bytes());
+    put(&mut ext2, 1024 + 0x68, &[0x5a; 16]);
+    put(&mut ext2, 1024 + 0x78, b"synthetic");
+    let mut squashfs = b"hsqs".to_vec();
+    put(&mut squashfs, 28, &4u16.to_le_bytes());
+    let mut erofs = vec![0u8; 1024];
+    put(&mut erofs, 1024, &0xe0f5_e1e2u32.to_le_bytes());
+    put(&mut erofs, 1024 + 12, &[12]);
+    put(&mut erofs, 1024 + 48, &[0xa5; 16]);
+    put(&mut erofs, 1024 + 64, b"ero");
+    // FAT12: 1 reserved sector, 2 FATs of 1 sector, 16 root entries, a volume label entry.
+    let mut fat = vec![0u8; 512];
+    put(&mut fat, 0, b"\xeb\x3c\x90mkfs.fat");
+    put(&mut fat, 0x0b, &512u16.to_le_bytes());
+    put(&mut fat, 0x0d, &[1]);
+    put(&mut fat, 0x0e, &1u16.to_le_bytes());
+    put(&mut fat, 0x10, &[2]);
+    put(&mut fat, 0x11, &16u16.to_le_bytes());
+    put(&mut fat, 0x13, &64u16.to_le_bytes());
+    put(&mut fat, 0x15, &[0xf8]);
+    put(&mut fat, 0x16, &1u16.to_le_bytes());
+    put(&mut fat, 0x26, &[0x29, 0x78, 0x56, 0x34, 0x12]);
+    put(&mut fat, 0x2b, b"BOOT LABEL FAT12   ");
+    put(&mut fat, 0x1fe, &[0x55, 0xaa]);
+    put(&mut fat, 3 * 512, b"\x05OOT DIR   \x08");
+    seeds.extend([ext2, squashfs, erofs, fat]);
+    seeds
+}
+
+/// Partition tables: a GPT and an MBR with a chain of logical partitions built here (the
+/// first byte chooses 512-byte blocks and 64 KiB more disk), and sfdisk's when installed.
+fn root_partition() -> Vec<Vec<u8>> {
+    let mut seeds = Vec::new();
+    let gpt_script = "label: gpt\nfirst-lba: 34\nsize=64, type=U, name=\"esp\"\nsize=64, type=L, name=\"r\u{f4}ot\"\n";
+    for (script, choice) in [(gpt_script, 0x40u8), ("label: dos\n,64,L\n,,E\n,32,L\n,32,L\n", 0x40)] {
+        let Some(image) = sfdisk_image(script) else { continue };
+        seeds.push([&[choice][..], &image].concat());
+    }
+    seeds.push([&[4u8][..], &synthetic_gpt()].concat());
+    seeds.push([&[0u8][..], &synthetic_mbr()].concat());
+    seeds
+}
+
+fn sfdisk_image(script: &str) -> Option<Vec<u8>> {
+    let dir = std::env::temp_dir().join(format!("modinit-seed-sfdisk-{}-{}", std::process::id(), script.len()));
+    fs::create_dir_all(&dir).ok()?;
+    let image = dir.join("disk");
+    fs::File::create(&image).and_then(|f| f.set_len(1 << 20)).ok()?;
+    let path = std::env::var("PATH").unwrap_or_default() + ":/sbin:/usr/sbin";
+    let child = std::process::Command::new("sfdisk")
+        .args(["-q", "--no-reread", "--no-tell-kernel"])
+        .arg(&image)
+        .env("PATH", path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let made = child.ok().is_some_and(|mut child| {
+        child.stdin.take().is_some_and(|mut stdin| stdin.write_all(script.as_bytes()).is_ok())
+            && child.wait().is_ok_and(|s| s.success())
+    });
+    let bytes = made.then(|| fs::read(&image).ok()).flatten();
+    let _ = fs::remove_dir_all(&dir);
+    let mut bytes = bytes?;
+    // The backup GPT at the end is not read; what comes before it is the seed.
+    bytes.truncate(64 << 10);
+    Some(bytes)
+}
+
+/// A protective MBR, a GPT header at LBA 1 and four 128-byte entries at LBA 2 (two used),
+/// with their CRC-32s, for a disk of 64 KiB + the seed.
+fn synthetic_gpt() -> Vec<u8> {
+    let mut disk = vec![0u8; 3 * 512];
+    put(&mut disk, 0x1be + 4, &[0xee]);
+    put(&mut disk, 0x1be + 8, &1u32.to_le_bytes());
+    put(&mut disk, 0x1be + 12, &u32::MAX.to_le_bytes());
+    put(&mut disk, 510, &[0x55, 0xaa]);
+    let mut entries = vec![0u8; 4 * 128];
+    for (i, (first, last, name)) in [(34u64, 40u64, "boot"), (41, 100, "r\u{e9}\u{3b1}t")].iter().enumerate() {
+        let e = &mut entries[i * 128..];
+        e[..16].copy_from_slice(&[0x11 + i as u8; 16]);
+        e[16..32].copy_from_slice(&[0xa0 + i as u8; 16]);
+        e[32..40].copy_from_slice(&first.to_le_bytes());
+        e[40..48].copy_from_slice(&last.to_le_bytes());
+        for (j, unit) in name.encode_utf16().enumerate() {
+            e[56 + 2 * j..58 + 2 * j].copy_from_slice(&unit.to_le_bytes());
+        }
+    }
+    put(&mut disk, 1024, &entries);
+    let mut header = vec![0u8; 92];
+    header[..8].copy_from_slice(b"EFI PART");
+    header[8..12].copy_from_slice(&0x0001_0000u32.to_le_bytes());
+    header[12..16].copy_from_slice(&92u32.to_le_bytes());
+    header[24..32].copy_from_slice(&1u64.to_le_bytes());
+    header[32..40].copy_from_slice(&127u64.to_le_bytes());
+    header[40..48].copy_from_slice(&34u64.to_le_bytes());
+    header[48..56].copy_from_slice(&100u64.to_le_bytes());
+    header[56..72].copy_from_slice(&[0x77; 16]);
+    header[72..80].copy_from_slice(&2u64.to_le_bytes());
+    header[80..84].copy_from_slice(&4u32.to_le_bytes());
+    header[84..88].copy_from_slice(&128u32.to_le_bytes());
+    header[88..92].copy_from_slice(&modinit::crc32::checksum(&entries).to_le_bytes());
+    let crc = modinit::crc32::checksum(&header);
+    header[16..20].copy_from_slice(&crc.to_le_bytes());
+    put(&mut disk, 512, &header);
+    disk
+}
+
+/// An MBR with a primary, an extended partition whose chain of boot records (every 8
+/// sectors) holds three logical partitions, one of them in a record's third entry.
+fn synthetic_mbr() -> Vec<u8> {
+    let entry = |disk: &mut Vec<u8>, record: usize, slot: usize, kind: u8, start: u32, sectors: u32| {
+        let at = record * 512 + 0x1be + 16 * slot;
+        put(disk, at + 4, &[kind]);
+        put(disk, at + 8, &start.to_le_bytes());
+        put(disk, at + 12, &sectors.to_le_bytes());
+        put(disk, record * 512 + 510, &[0x55, 0xaa]);
+    };
+    let mut disk = vec![0u8; 512];
+    put(&mut disk, 0x1b8, &0xdead_beefu32.to_le_bytes());
+    entry(&mut disk, 0, 0, 0x83, 1, 7);
+    entry(&mut disk, 0, 1, 0x05, 8, 64);
+    entry(&mut disk, 8, 0, 0x83, 1, 3);
+    entry(&mut disk, 8, 1, 0x05, 8, 8);
+    entry(&mut disk, 16, 0, 0x83, 1, 3);
+    entry(&mut disk, 16, 2, 0x82, 4, 2);
+    entry(&mut disk, 16, 1, 0x0f, 16, 8);
+    entry(&mut disk, 24, 0, 0x83, 2, 4);
+    disk
 }

@@ -1,0 +1,185 @@
+//! The block devices the kernel has now: the entries of /sys/class/block with their `uevent`
+//! files, and their first bytes read from /dev (devtmpfs) for the root's identity.
+
+use super::file::read_into;
+use core::ffi::CStr;
+use core::mem::MaybeUninit;
+use core::ops::ControlFlow;
+use modinit::root::{DevNum, DiskGeometry, ReadAt, Text};
+use modinit::uevent::uevent_file_field;
+use rustix::fd::OwnedFd;
+use rustix::fs::{CWD, Mode, OFlags, RawDir, openat};
+use rustix::io::{Errno, pread};
+
+const CLASS_BLOCK: &CStr = c"/sys/class/block";
+/// Disk names are at most 31 bytes (DISK_NAME_LEN); a partition's adds its number.
+const NAME_MAX: usize = 48;
+/// The floppy driver's major: opening a drive without a disk waits for the hardware, and udev
+/// does not probe floppies either.
+const FLOPPY_MAJOR: u32 = 2;
+
+/// One block device: a whole disk or a partition.
+#[derive(Clone, Copy)]
+pub struct BlockDevice {
+    name: Text<NAME_MAX>,
+    pub number: DevNum,
+    /// The partition's number (PARTN) for a partition, None for a whole disk.
+    pub partition: Option<u32>,
+}
+
+impl BlockDevice {
+    /// Its node's name under /dev (DEVNAME), e.g. `sda1` or `cciss/c0d0`.
+    pub fn name(&self) -> &[u8] {
+        self.name.as_bytes()
+    }
+
+    /// The kernel's name for it, as its directory in /sys/class/block: [`Self::name`] with
+    /// `/` as `!` (`cciss!c0d0`).
+    pub fn kernel_name(&self) -> Text<NAME_MAX> {
+        let mut name = Text::new();
+        self.name().iter().for_each(|&b| name.push(if b == b'/' { b'!' } else { b }));
+        name
+    }
+
+    /// The device whose sysfs directory is /sys/class/block/`dir` (a name, or a name with
+    /// `/..` for its parent).
+    fn read(dir: &[u8]) -> Option<BlockDevice> {
+        let mut buf = [0u8; 1024];
+        let text = read_into(sysfs_path(dir, b"/uevent")?.as_cstr()?, &mut buf).ok()?;
+        let number = |key| uevent_file_field(text, key).and_then(decimal).and_then(|n| u32::try_from(n).ok());
+        let name = uevent_file_field(text, b"DEVNAME").filter(|n| n.len() <= NAME_MAX)?;
+        Some(BlockDevice {
+            name: Text::from_bytes(name),
+            number: DevNum { major: number(b"MAJOR")?, minor: number(b"MINOR")? },
+            partition: match uevent_file_field(text, b"DEVTYPE") {
+                Some(b"partition") => Some(number(b"PARTN")?),
+                _ => None,
+            },
+        })
+    }
+
+    /// The whole disk a partition is on (its sysfs parent directory).
+    pub fn disk(&self) -> Option<BlockDevice> {
+        let mut dir = PathBuf::new();
+        dir.push(self.kernel_name().as_bytes())?;
+        dir.push(b"/..")?;
+        BlockDevice::read(dir.as_bytes())
+    }
+
+    /// A whole disk's size and logical block size, for reading its partition table.
+    pub fn geometry(&self) -> Option<DiskGeometry> {
+        let number = |file: &[u8]| {
+            let mut buf = [0u8; 32];
+            let text = read_into(sysfs_path(self.kernel_name().as_bytes(), file)?.as_cstr()?, &mut buf).ok()?;
+            decimal(text.trim_ascii_end())
+        };
+        let block_size = u32::try_from(number(b"/queue/logical_block_size")?).ok()?;
+        Some(DiskGeometry::from_sysfs(number(b"/size")?, block_size))
+    }
+
+    /// Its node in devtmpfs, `/dev/NAME`.
+    pub fn node(&self) -> NodePath {
+        let mut path = NodePath([0; NODE_MAX]);
+        let name = self.name();
+        path.0[..5].copy_from_slice(b"/dev/");
+        path.0[5..5 + name.len()].copy_from_slice(name);
+        path
+    }
+
+    /// Opens /dev/NAME to read it; None for floppies (see [`FLOPPY_MAJOR`]).
+    pub fn open(&self) -> Option<Result<DeviceFile, Errno>> {
+        if self.number.major == FLOPPY_MAJOR {
+            return None;
+        }
+        let node = self.node();
+        Some(rustix::fs::open(node.as_cstr(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map(DeviceFile))
+    }
+}
+
+/// Calls `each` for every block device until it breaks with a value, which is returned.
+/// Devices whose uevent file cannot be read (one that is going away) are skipped.
+pub fn find<T>(mut each: impl FnMut(&BlockDevice) -> ControlFlow<T>) -> Option<T> {
+    let class = open_dir(CLASS_BLOCK).ok()?;
+    let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
+    let mut entries = RawDir::new(&class, &mut buf);
+    while let Some(Ok(entry)) = entries.next() {
+        let name = entry.file_name().to_bytes();
+        if name.starts_with(b".") {
+            continue;
+        }
+        if let Some(device) = BlockDevice::read(name)
+            && let ControlFlow::Break(found) = each(&device)
+        {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// Room for `/dev/`, a name and the NUL.
+const NODE_MAX: usize = 5 + NAME_MAX + 1;
+
+/// A device node's path, NUL-terminated.
+pub struct NodePath([u8; NODE_MAX]);
+
+impl NodePath {
+    pub fn as_cstr(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.0).unwrap_or_default()
+    }
+}
+
+/// A block device opened for reading its first bytes.
+pub struct DeviceFile(OwnedFd);
+
+impl ReadAt for DeviceFile {
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize, i32> {
+        pread(&self.0, buf, offset).map_err(|e| e.raw_os_error())
+    }
+}
+
+/// `/sys/class/block/DIR/FILE`.
+fn sysfs_path(dir: &[u8], file: &[u8]) -> Option<PathBuf> {
+    let mut path = PathBuf::new();
+    path.push(CLASS_BLOCK.to_bytes())?;
+    path.push(b"/")?;
+    path.push(dir)?;
+    path.push(file)?;
+    Some(path)
+}
+
+fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {
+    openat(CWD, path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+}
+
+fn decimal(digits: &[u8]) -> Option<u64> {
+    let valid = !digits.is_empty() && digits.len() <= 19 && digits.iter().all(u8::is_ascii_digit);
+    valid.then(|| digits.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
+}
+
+/// A short path built in place, NUL-terminated on demand.
+struct PathBuf {
+    buf: [u8; 128],
+    len: usize,
+}
+
+impl PathBuf {
+    fn new() -> PathBuf {
+        PathBuf { buf: [0; 128], len: 0 }
+    }
+
+    fn push(&mut self, part: &[u8]) -> Option<()> {
+        let end = self.len.checked_add(part.len()).filter(|&e| e < self.buf.len())?;
+        self.buf[self.len..end].copy_from_slice(part);
+        self.len = end;
+        Some(())
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    fn as_cstr(&mut self) -> Option<&CStr> {
+        *self.buf.get_mut(self.len)? = 0;
+        CStr::from_bytes_with_nul(self.buf.get(..=self.len)?).ok()
+    }
+}

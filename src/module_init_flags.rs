@@ -1,0 +1,85 @@
+//! The flags modinit passes to `finit_module`: never the force flags.
+//!
+//! `MODULE_INIT_IGNORE_MODVERSIONS` (1) and `MODULE_INIT_IGNORE_VERMAGIC` (2) make the kernel
+//! load a module built for another kernel (kmod's `--force`), and the kernel then skips its
+//! signature check (a "mangled" module). They cannot be expressed here: the only flag is
+//! `MODULE_INIT_COMPRESSED_FILE` (4), for a file the kernel decompresses itself.
+
+/// What `finit_module` is told about the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleInitFlags {
+    /// An ELF image.
+    Plain,
+    /// A compressed file the kernel decompresses (Linux >= 6.4, CONFIG_MODULE_DECOMPRESS).
+    CompressedFile,
+}
+
+/// `MODULE_INIT_COMPRESSED_FILE` (include/uapi/linux/module.h).
+const COMPRESSED_FILE: i32 = 4;
+
+impl ModuleInitFlags {
+    /// The `flags` argument of `finit_module`.
+    pub const fn bits(self) -> i32 {
+        match self {
+            ModuleInitFlags::Plain => 0,
+            ModuleInitFlags::CompressedFile => COMPRESSED_FILE,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The value of `#define NAME VALUE` in the kernel's uapi header (linux-libc-dev).
+    fn header_value(name: &str) -> Option<i32> {
+        let header = std::fs::read_to_string("/usr/include/linux/module.h").ok()?;
+        header.lines().find_map(|l| l.strip_prefix("#define ")?.strip_prefix(name)?.trim().parse().ok())
+    }
+
+    /// The kernel's values, and no variant sets a force flag.
+    #[test]
+    fn no_variant_forces_a_load() {
+        let Some(compressed) = header_value("MODULE_INIT_COMPRESSED_FILE") else {
+            println!("skipped: no /usr/include/linux/module.h (apt-get install linux-libc-dev)");
+            return;
+        };
+        assert_eq!(COMPRESSED_FILE, compressed);
+        let force = header_value("MODULE_INIT_IGNORE_MODVERSIONS").unwrap() | header_value("MODULE_INIT_IGNORE_VERMAGIC").unwrap();
+        assert_eq!(force, 3);
+        for flags in [ModuleInitFlags::Plain, ModuleInitFlags::CompressedFile] {
+            assert_eq!(flags.bits() & force, 0, "{flags:?}");
+        }
+    }
+
+    /// Every `finit_module` call of the boot binary and the applets passes these flags, and
+    /// no source file names the force flags.
+    #[test]
+    fn every_finit_module_call_passes_these_flags() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut calls = 0;
+        let mut stack = vec![src];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                if path.ends_with("module_init_flags.rs") {
+                    continue;
+                }
+                for name in ["IGNORE_MODVERSIONS", "IGNORE_VERMAGIC"] {
+                    assert!(!text.contains(name), "{} names {name}", path.display());
+                }
+                for (at, _) in text.match_indices("finit_module(") {
+                    let call = &text[at..text[at..].find(')').map_or(text.len(), |end| at + end)];
+                    assert!(call.ends_with(".bits("), "{}: {call}", path.display());
+                    calls += 1;
+                }
+            }
+        }
+        assert!(calls >= 1, "the boot binary inserts modules with finit_module");
+    }
+}

@@ -1,0 +1,87 @@
+//! A short string in a fixed buffer: labels, UUIDs and partition names, without a heap.
+
+use core::fmt;
+
+/// At most `N` bytes of text (not necessarily UTF-8: labels are what the disk holds).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Text<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Text<N> {
+    /// The empty text.
+    pub const fn new() -> Self {
+        Text { bytes: [0; N], len: 0 }
+    }
+
+    /// `bytes`, cut to `N`.
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        let mut text = Text::new();
+        text.push_bytes(bytes);
+        text
+    }
+
+    /// Appends what fits of `bytes`.
+    pub fn push_bytes(&mut self, bytes: &[u8]) {
+        let n = bytes.len().min(N - self.len);
+        self.bytes[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+        self.len += n;
+    }
+
+    /// Appends one byte if it fits.
+    pub fn push(&mut self, byte: u8) {
+        self.push_bytes(&[byte]);
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl<const N: usize> Default for Text<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> fmt::Debug for Text<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.as_bytes().escape_ascii())
+    }
+}
+
+impl<const N: usize> fmt::Display for Text<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::line::Bytes(self.as_bytes()).fmt(f)
+    }
+}
+
+/// The hex digits of `bytes` (upper or lower case) appended to `out`.
+pub(crate) fn push_hex<const N: usize>(out: &mut Text<N>, bytes: &[u8], upper: bool) {
+    let digits: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
+    for &b in bytes {
+        out.push(digits[usize::from(b >> 4)]);
+        out.push(digits[usize::from(b & 15)]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_cut_at_its_capacity() {
+        let mut t = Text::<4>::from_bytes(b"abc");
+        t.push_bytes(b"de");
+        assert_eq!(t.as_bytes(), b"abcd");
+        let mut hex = Text::<8>::new();
+        push_hex(&mut hex, &[0xab, 0x01], false);
+        push_hex(&mut hex, &[0xcd], true);
+        assert_eq!(hex.as_bytes(), b"ab01CD");
+    }
+}

@@ -1,0 +1,349 @@
+//! Fault injection on the real kernel: broken module files, a broken index, odd mounts and
+//! consoles, bad `init=`, a flood of devices. Whatever goes wrong, PID 1 must not die: each
+//! boot asserts that the kernel did not panic, that modinit said what went wrong in a
+//! `modinit:` line naming it, and that the real init still ran. Independent faults share a
+//! boot (TCG is slow); images carry only the modules a scenario needs.
+//!
+//! docs/reliability.md lists every fault and what modinit does; `the_reliability_doc_lists_
+//! every_scenario` keeps the two in step.
+
+/// In a module of that name, so that `cargo xtask test faults` selects them.
+mod faults {
+    use modinit_tests::{assert_exec_line, boot, expect_clean};
+    use xtask::image_edit::{
+        self, change_file, keep_modules, module_file, module_image, put_module, reindex, remove_module, stored_as,
+    };
+    use xtask::initramfs::ModuleCompression;
+    use xtask::scenario::{Report, Scenario};
+
+    /// The `lib/modules` tree reduced to `modules` and what they depend on, stored as zstd.
+    fn small_image(name: &str, modules: &[&str]) -> Scenario {
+        let mut s = Scenario::with_modules(name, Some(ModuleCompression::Zst)).unwrap();
+        keep_modules(&mut s.image, modules).unwrap();
+        s
+    }
+
+    /// The boot ended well: no panic, and the real init ran as PID 1 after modinit's exec line.
+    fn expect_real_init(r: &Report, init: &str) {
+        expect_clean(r);
+        assert_exec_line(r, init);
+        assert_eq!(r.guest("pid"), Some("1"), "the real init runs as PID 1; see {}", r.outcome.log.display());
+        assert_eq!(r.guest("done"), Some("yes"), "the real init finished its report");
+    }
+
+    /// The modinit line that starts with `start`.
+    fn line<'r>(r: &'r Report, start: &str) -> &'r str {
+        let lines = r.modinit_lines();
+        lines.iter().find(|l| l.starts_with(start)).copied().unwrap_or_else(|| panic!("no line `{start}...` in {lines:#?}"))
+    }
+
+    /// `modinit: cannot load NAME (PATH): WHY` for each (NAME, end of WHY).
+    fn expect_load_failures(r: &Report, failures: &[(&str, &str)]) {
+        for (name, why) in failures {
+            let l = line(r, &format!("cannot load {name} ("));
+            assert!(l.contains(why), "{name}: expected `{why}` in `{l}`");
+        }
+    }
+
+    fn modules(r: &Report) -> Vec<&str> {
+        r.guest("modules").unwrap_or_default().split_whitespace().collect()
+    }
+
+    /// Each module file is broken in its own way (and the kernel's `module_blacklist=` names
+    /// one); each failure is one line naming the module, its file and the cause, and the module
+    /// after them all still loads. Also /init starts without a console, the firmware's DMI
+    /// modalias is 1,500 bytes long, and the driver phase runs out of time.
+    #[test]
+    #[ignore = "boots QEMU: run by cargo xtask test"]
+    fn broken_module_files_are_each_reported_and_the_rest_loads() {
+        let named = ["dummy", "loop", "tun", "veth", "ifb", "nlmon", "minix", "vfat", "brd", "tunnel4", "nbd"];
+        let mut s = small_image("faults-module-files", &named);
+        let a = &mut s.image;
+        // Not ELF, but a valid zstd file: the kernel sees the bytes and refuses them.
+        let not_elf = stored_as(b"this is not an ELF file\n".repeat(64), ModuleCompression::Zst).unwrap();
+        put_module(a, "loop", ModuleCompression::Zst, not_elf).unwrap();
+        change_file(a, &module_file(a, "tun").unwrap(), |f| f.truncate(f.len() / 2)).unwrap();
+        let mut bad_crc = stored_as(module_image(a, "veth").unwrap(), ModuleCompression::Gz).unwrap();
+        let crc_at = bad_crc.len() - 8;
+        bad_crc[crc_at] ^= 0xff;
+        put_module(a, "veth", ModuleCompression::Gz, bad_crc).unwrap();
+        // ISIZE claims 300 MiB: more than modinit decompresses a module to.
+        let mut big = stored_as(module_image(a, "ifb").unwrap(), ModuleCompression::Gz).unwrap();
+        let isize_at = big.len() - 4;
+        big[isize_at..].copy_from_slice(&(300u32 << 20).to_le_bytes());
+        put_module(a, "ifb", ModuleCompression::Gz, big).unwrap();
+        // A 128 MiB window (zstd --long=27): decoding could need more than the arena holds.
+        let nlmon = module_file(a, "nlmon").unwrap();
+        change_file(a, &nlmon, |f| *f = image_edit::zstd_declaring_window(f, 27).unwrap()).unwrap();
+        // The index is built without fat, so it does not know vfat needs it: the kernel finds
+        // fat's symbols missing.
+        remove_module(a, "fat").unwrap();
+        // A DMI modalias of 1,500 bytes (the firmware's product name): the config alias that
+        // matches only its end loads nbd.
+        let product = format!("{}END", "x".repeat(1500));
+        let config = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(config.path().join("etc/modprobe.d")).unwrap();
+        std::fs::write(config.path().join("etc/modprobe.d/dmi.conf"), "alias dmi:*pnx*xEND:* nbd\n").unwrap();
+        image_edit::reindex_with_config(a, Some(config.path())).unwrap();
+        // And minix is in the index but its file is gone.
+        remove_module(a, "minix").unwrap();
+        // No console for /init: the kernel's own initramfs has a /dev/console node, so ours
+        // replaces it with a dangling symlink.
+        a.insert("dev/console", xtask::cpio::Node::Symlink("/nonexistent".into()), 0o777);
+        // And the driver phase runs out of time (modinit.timeout_ms) after its first pass.
+        let load = named[..10].join(",");
+        s.append = format!("modules_load={load} dummy.numdummies=lots module_blacklist=brd modinit.timeout_ms=1");
+        s.qemu_args = vec!["-smbios".into(), format!("type=1,product={product}")];
+        let r = boot(&s);
+        expect_real_init(&r, "/sbin/init");
+        expect_load_failures(
+            &r,
+            &[
+                ("dummy", "Invalid parameters (EINVAL)"),
+                ("loop", "Invalid module format (ENOEXEC)"),
+                ("tun", "zstd file is truncated"),
+                ("veth", "gzip CRC-32 mismatch (corrupt file)"),
+                ("ifb", "decompresses to 314572800 bytes, more than the limit of 268435456"),
+                ("nlmon", "more than the 67108864 available"),
+                ("minix", "ENOENT (No such file or directory)"),
+                ("vfat", ": unknown symbol fat_"),
+                ("brd", "module_blacklist= on the kernel command line forbids it (EPERM)"),
+            ],
+        );
+        assert!(line(&r, "done: ").starts_with("done: loaded=2 builtin=0 skipped=0 failed=9 "));
+        assert_eq!(modules(&r), ["nbd", "tunnel4"]);
+        line(&r, "loaded nbd (dmi:");
+        line(&r, "still loading drivers after 1 ms (modinit.timeout_ms): going on");
+        assert!(r.outcome.console.contains("Warning: unable to open an initial console."));
+        line(&r, "/init started without a console");
+        assert_eq!(r.guest("console"), Some("/dev/console"), "the real init has devtmpfs's console");
+    }
+
+    /// How the index is broken in one boot.
+    enum IndexFault {
+        Missing,
+        Change(fn(&mut Vec<u8>)),
+    }
+
+    /// Replaces module `name`'s file by its image without the signature Debian appended.
+    fn strip_signature(a: &mut xtask::cpio::Archive, name: &str) {
+        let signed = module_image(a, name).unwrap();
+        let (unsigned, had_signature) = modinit::modinfo::split_signature(&signed);
+        assert!(had_signature, "Debian signs its modules");
+        put_module(a, name, ModuleCompression::Zst, stored_as(unsigned.to_vec(), ModuleCompression::Zst).unwrap()).unwrap();
+    }
+
+    /// An image with vfat (which needs fat), dummy and `more`, its index broken by `fault`.
+    fn broken_index_image(name: &str, more: &[&str], fault: IndexFault) -> Scenario {
+        let mut s = small_image(name, &[&["vfat", "dummy"], more].concat());
+        let index = image_edit::index_path(&s.image).unwrap();
+        match fault {
+            IndexFault::Missing => s.image.remove(&index),
+            IndexFault::Change(change) => change_file(&mut s.image, &index, change).unwrap(),
+        }
+        s
+    }
+
+    /// Without a usable index modinit says why, still loads the modules the command line names
+    /// (found in modules.order, dependencies from their `depends=`) and runs the real init.
+    fn expect_loaded_without_index(r: &Report, why: &str, (skipped, failed): (usize, usize)) {
+        let complaint = line(r, "cannot use the module index /lib/modules/");
+        let consequence = "no device drivers or modules-load.d lists are loaded";
+        assert!(complaint.contains(why) && complaint.ends_with(consequence), "{complaint}");
+        for name in ["fat", "vfat", "dummy"] {
+            line(r, &format!("loaded {name} (without the index) in "));
+        }
+        let at = |start: &str| r.modinit_lines().iter().position(|l| l.starts_with(start));
+        assert!(at("loaded fat ") < at("loaded vfat "), "the dependency first");
+        assert!(line(r, "cannot load nosuch: ").contains("not in modules.order"));
+        let done = format!("done without the index: loaded=3 skipped={skipped} failed={failed} in ");
+        assert!(line(r, "done without the index: ").starts_with(&done));
+    }
+
+    #[test]
+    #[ignore = "boots QEMU: run by cargo xtask test"]
+    fn a_missing_index_and_a_missing_init_still_boot_the_named_modules() {
+        let mut s = broken_index_image("faults-index-missing", &[], IndexFault::Missing);
+        s.append = "modules_load=vfat,nosuch,dummy dummy.numdummies=3 init=/bin/missing".into();
+        // numdummies=3 makes dummy0 to dummy2 (ARPHRD_ETHER, type 1).
+        s.image.insert("etc/guest-report", xtask::cpio::Node::File(b"/sys/class/net/dummy2/type".to_vec()), 0o644);
+        let r = boot(&s);
+        expect_real_init(&r, "/sbin/init");
+        expect_loaded_without_index(&r, "ENOENT (No such file or directory)", (0, 1));
+        assert!(line(&r, "init=/bin/missing").ends_with("no such file; trying the default inits"));
+        assert_eq!(r.guest("file./sys/class/net/dummy2/type"), Some("1"), "command-line options apply");
+        let m = modules(&r);
+        assert!(["fat", "vfat", "dummy"].iter().all(|n| m.contains(n)), "{m:?}");
+    }
+
+    #[test]
+    #[ignore = "boots QEMU: run by cargo xtask test"]
+    fn a_truncated_index_and_a_directory_as_init() {
+        let mut s = broken_index_image("faults-index-truncated", &[], IndexFault::Change(|f| f.truncate(f.len() / 2)));
+        s.image.insert("bin/dir", xtask::cpio::Node::Dir, 0o755);
+        s.append = "modules_load=vfat,nosuch,dummy init=/bin/dir".into();
+        let r = boot(&s);
+        expect_real_init(&r, "/sbin/init");
+        expect_loaded_without_index(&r, "(truncated or padded)", (0, 1));
+        assert!(line(&r, "cannot run init=/bin/dir: ").contains("EISDIR"));
+    }
+
+    /// Also lockdown: an unsigned module is refused (EPERM), signed ones load.
+    #[test]
+    #[ignore = "boots QEMU: run by cargo xtask test"]
+    fn an_index_of_another_version_a_non_executable_init_and_lockdown() {
+        let mut s = small_image("faults-index-version", &["vfat", "dummy", "tunnel4"]);
+        strip_signature(&mut s.image, "tunnel4");
+        reindex(&mut s.image).unwrap();
+        let index = image_edit::index_path(&s.image).unwrap();
+        change_file(&mut s.image, &index, |f| f[8..12].copy_from_slice(&2u32.to_le_bytes())).unwrap();
+        s.image.insert("bin/noexec", xtask::cpio::Node::File(b"#!/bin/busybox sh\n".to_vec()), 0o644);
+        s.append = "modules_load=vfat,nosuch,dummy,tunnel4 init=/bin/noexec lockdown=integrity".into();
+        let r = boot(&s);
+        expect_real_init(&r, "/sbin/init");
+        expect_loaded_without_index(&r, "index format version 2, this modinit reads version 1", (0, 2));
+        assert!(line(&r, "cannot run init=/bin/noexec: ").contains("EACCES"));
+        let not_permitted = "Operation not permitted (module loading disabled, lockdown, or module_blacklist=) (EPERM)";
+        assert!(line(&r, "cannot load tunnel4 (").ends_with(not_permitted));
+        assert!(r.outcome.console.contains("Lockdown: init: unsigned module loading is restricted"));
+    }
+
+    /// A flipped byte, and no init at all: the modules still load (but not one that
+    /// modprobe.blacklist= names), then on_error powers off.
+    #[test]
+    #[ignore = "boots QEMU: run by cargo xtask test"]
+    fn a_corrupt_index_and_no_init_at_all_end_in_the_on_error_action() {
+        let mut s = broken_index_image("faults-index-corrupt", &[], IndexFault::Change(|f| *f.last_mut().unwrap() ^= 0x20));
+        s.image.remove("sbin/init");
+        s.append = "rd.modules_load=vfat,nosuch,dummy,tunnel4 modprobe.blacklist=tunnel4 modinit.on_error=poweroff".into();
+        let r = boot(&s);
+        expect_clean(&r);
+        assert_eq!(r.outcome.end, xtask::qemu::End::Exited, "poweroff ends QEMU");
+        expect_loaded_without_index(&r, "checksum mismatch", (1, 1));
+        line(&r, "not loading tunnel4: modprobe.blacklist= names it");
+        assert!(line(&r, "no init to run: ").starts_with("no init to run: tried /sbin/init"));
+        let lines = r.modinit_lines();
+        assert!(lines.contains(&"on_error=poweroff") && lines.contains(&"powering off"), "{lines:?}");
+    }
+
+    /// An init wrapper runs first and mounts /proc, /sys and /run (leaving a file there) and a
+    /// plain tmpfs on /dev (as if the kernel had no devtmpfs), and modules must be signed
+    /// (`module.sig_enforce=1`; tun's signature is stripped). modinit keeps the wrapper's mounts,
+    /// creates the device nodes it needs, and names the signature refusal as such. Run again
+    /// later, not as PID 1, it refuses to boot. The index claims another kernel release: a
+    /// warning, and it is used.
+    #[test]
+    #[ignore = "boots QEMU: run by cargo xtask test"]
+    fn a_wrappers_mounts_are_kept_and_signatures_required() {
+        use xtask::cpio::Node;
+        let mut s = small_image("faults-wrapper-security", &["dummy", "tun", "tunnel4"]);
+        let a = &mut s.image;
+        strip_signature(a, "tun");
+        reindex(a).unwrap();
+        // The index says it was built for another release (same length, checksum made right).
+        let release = xtask::scenario::setup().unwrap().kernel.version.clone();
+        let other = format!("{}X", &release[..release.len() - 1]);
+        change_file(a, &image_edit::index_path(a).unwrap(), |f| {
+            let at = f.windows(release.len()).position(|w| w == release.as_bytes()).unwrap();
+            f[at..at + release.len()].copy_from_slice(other.as_bytes());
+            image_edit::reseal_index(f);
+        })
+        .unwrap();
+        let Some(Node::File(modinit)) = a.get("init").cloned() else { panic!("no /init") };
+        a.insert("modinit", Node::File(modinit), 0o755);
+        let wrapper = "#!/bin/busybox sh\n\
+            /bin/busybox mount -t proc proc /proc\n\
+            /bin/busybox mount -t sysfs sysfs /sys\n\
+            /bin/busybox mount -t tmpfs -o mode=0755 tmpfs /run\n\
+            /bin/busybox mount -t tmpfs -o mode=0755 tmpfs /dev\n\
+            echo kept >/run/marker\n\
+            exec /modinit \"$@\"\n";
+        a.insert("init", Node::File(wrapper.as_bytes().to_vec()), 0o755);
+        // The kernel's modprobe helper is modinit itself, not the wrapper.
+        a.insert("sbin/modprobe", Node::Symlink("/modinit".into()), 0o777);
+        let once = |dir: &str| format!("[ \"$(/bin/busybox grep -c ' {dir} ' /proc/mounts)\" = 1 ]");
+        // modinit run again, not as PID 1 and without an applet name, refuses to boot.
+        let not_pid1 = "/modinit 2>/run/not-pid1; [ $? = 2 ]";
+        let commands = format!("{}\n{}\n{}\n{not_pid1}\n", once("/proc"), once("/sys"), once("/run"));
+        a.insert("etc/guest-commands", Node::File(commands.into_bytes()), 0o644);
+        a.insert("etc/guest-report", Node::File(b"/run/marker\n/run/not-pid1".to_vec()), 0o644);
+        s.append = "modules_load=tun,tunnel4 module.sig_enforce=1".into();
+        let r = boot(&s);
+        expect_real_init(&r, "/sbin/init");
+        for dir in ["/proc", "/sys", "/dev", "/run"] {
+            line(&r, &format!("{dir} is mounted already: keeping it"));
+        }
+        // No devtmpfs on /dev (the wrapper's tmpfs): modinit makes the nodes it needs.
+        for node in ["/dev/console", "/dev/kmsg", "/dev/null"] {
+            line(&r, &format!("{node} was missing (no devtmpfs on /dev): created it"));
+        }
+        assert_eq!(r.guest("mount./dev"), Some("tmpfs"));
+        assert_eq!(r.guest("console"), Some("/dev/console"), "the real init has the console");
+        let in_log = r.guest("kmsg.exec");
+        assert!(in_log.is_some_and(|l| l.starts_with("modinit: exec /sbin/init")), "modinit's lines reach the kernel log");
+        let once: Vec<_> = (1..=3).map(|i| r.guest(&format!("command.{i}"))).collect();
+        assert_eq!(once, [Some("0"); 3], "each filesystem is mounted once");
+        assert_eq!(r.guest("command.4"), Some("0"), "not PID 1: exit status 2");
+        let refusal = "modinit: not PID 1 and no applet named: not booting (run it as /init, or as `modinit APPLET ...`)";
+        assert_eq!(r.guest("file./run/not-pid1"), Some(refusal));
+        assert_eq!(r.guest("file./run/marker"), Some("kept"), "the wrapper's /run is the real init's");
+        let warning = format!("/lib/modules/{release}/modinit.idx was built for kernel {other}, this is {release}");
+        line(&r, &warning);
+        expect_load_failures(&r, &[("tun", "Key was rejected by service (module signature required) (EKEYREJECTED)")]);
+        assert!(r.outcome.console.contains("Loading of unsigned module is rejected"));
+        assert_eq!(modules(&r), ["tunnel4"], "a signed module loads");
+    }
+
+    /// scsi_debug with 2,048 disks: a flood of uevents (more than the socket's 8 MiB hold) and
+    /// of kernel messages, thousands of modalias files, while sd_mod loads for them. Both
+    /// overflows are said, and the rescans converge: every disk gets its driver and the real
+    /// init runs long before modinit.timeout_ms.
+    #[test]
+    #[ignore = "boots QEMU: run by cargo xtask test"]
+    fn a_flood_of_devices_is_counted_and_the_rescan_converges() {
+        let mut s = small_image("faults-device-flood", &["scsi_debug", "sd_mod"]);
+        s.append = "modules_load=scsi_debug scsi_debug.num_tgts=8 scsi_debug.max_luns=256 modinit.timeout_ms=600000".into();
+        s.boot_timeout = std::time::Duration::from_secs(600);
+        let r = boot(&s);
+        expect_real_init(&r, "/sbin/init");
+        let m = modules(&r);
+        assert!(m.contains(&"scsi_debug") && m.contains(&"sd_mod"), "{m:?}");
+        assert!(!r.modinit_lines().iter().any(|l| l.starts_with("still loading drivers")), "the rescans converge");
+        let done = line(&r, "done: ");
+        assert!(done.contains(" failed=0 "), "{done}");
+        assert_eq!(r.outcome.console.matches("Attached SCSI disk").count(), 2048, "every disk got sd_mod");
+        // scsi_debug's init makes all its devices before modinit can read a uevent.
+        let dropped = line(&r, "the kernel dropped uevents (socket buffer full, ");
+        assert!(dropped.ends_with("/sys/devices was rescanned after each"), "{dropped}");
+        let lost = r.modinit_lines().into_iter().any(|l| l.ends_with("kernel messages lost (the log overflowed)"));
+        assert!(lost, "the kernel log overflowed too, and that is said");
+    }
+
+    /// docs/reliability.md names a test for each fault: every QEMU scenario of this file is
+    /// listed there, and every test listed exists.
+    #[test]
+    fn the_reliability_doc_lists_every_scenario() {
+        let root = xtask::paths::workspace_root();
+        let doc = std::fs::read_to_string(root.join("docs/reliability.md")).unwrap();
+        let this_file = std::fs::read_to_string(root.join("tests/qemu/faults.rs")).unwrap();
+        let named: Vec<(&str, &str)> = doc
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter_map(|quoted| quoted.split_once(".rs::"))
+            .collect();
+        for (file, test) in &named {
+            let text = std::fs::read_to_string(root.join(format!("{file}.rs"))).unwrap_or_else(|e| panic!("{file}.rs: {e}"));
+            assert!(text.contains(&format!("fn {test}(")), "docs/reliability.md names {file}.rs::{test}: no such test");
+        }
+        // Each test: a `#[test]` line, attributes, then `fn NAME(`.
+        let lines: Vec<&str> = this_file.lines().collect();
+        let scenarios = lines.iter().enumerate().filter(|(_, l)| l.trim() == "#[test]").filter_map(|(i, _)| {
+            let fn_line = lines[i..].iter().map(|l| l.trim_start()).find(|l| l.starts_with("fn "))?;
+            fn_line.strip_prefix("fn ")?.split('(').next()
+        });
+        for scenario in scenarios.filter(|s| *s != "the_reliability_doc_lists_every_scenario") {
+            assert!(named.contains(&("tests/qemu/faults", scenario)), "docs/reliability.md does not list {scenario}");
+        }
+    }
+}
