@@ -14,6 +14,7 @@ pub mod cmdline;
 pub mod config;
 pub mod crc32;
 pub mod decompress;
+pub mod depmod_args;
 pub mod dmesg;
 pub mod der;
 pub mod elf;
@@ -41,5 +42,8 @@ pub mod proc_status;
 pub mod resolve;
 pub mod rmmod_args;
 pub mod root;
+#[cfg(feature = "alloc")]
+pub mod show_config;
+pub mod sort;
 pub mod string_set;
 pub mod uevent;

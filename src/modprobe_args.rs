@@ -18,6 +18,9 @@ pub enum Mode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Options<'a> {
     pub mode: Mode,
+    /// `-c`, `--showconfig`: print the configuration and the module aliases instead; needs no
+    /// names and, as in kmod, wins over every other mode.
+    pub show_config: bool,
     /// `-r`: remove the modules (every operand is one), then their unused dependencies.
     pub remove: bool,
     /// `-a`: every operand is a module; else the first is, and the rest are its parameters.
@@ -91,10 +94,11 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
                 b"first-time" => opts.first_time = true,
                 b"show-depends" => set_mode(&mut opts, Mode::ShowDepends)?,
                 b"resolve-alias" => set_mode(&mut opts, Mode::ResolveAlias)?,
+                b"showconfig" | b"show-config" => opts.show_config = true,
                 b"set-version" => opts.version = Some(value()?),
                 b"dirname" => opts.dirname = Some(value()?),
                 b"help" => return Err(ArgError::Help),
-                b"showconfig" | b"show-config" | b"config" | b"force" | b"force-vermagic"
+                b"config" | b"force" | b"force-vermagic"
                 | b"force-modversion" | b"ignore-install" | b"ignore-remove" | b"dump-modversions" | b"show-modversions"
                 | b"show-exports" | b"remove-dependencies" | b"wait" | b"syslog" | b"version" => {
                     return Err(ArgError::Unsupported(arg));
@@ -118,6 +122,7 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
                 b'v' => opts.verbose = true,
                 b'D' => set_mode(&mut opts, Mode::ShowDepends)?,
                 b'R' => set_mode(&mut opts, Mode::ResolveAlias)?,
+                b'c' => opts.show_config = true,
                 b'S' => {
                     opts.version = Some(value()?);
                     break;
@@ -127,12 +132,12 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
                     break;
                 }
                 b'h' => return Err(ArgError::Help),
-                b'c' | b'C' | b'f' | b'i' | b's' | b'V' | b'w' => return Err(ArgError::Unsupported(arg)),
+                b'C' | b'f' | b'i' | b's' | b'V' | b'w' => return Err(ArgError::Unsupported(arg)),
                 other => return Err(ArgError::InvalidOption(other)),
             }
         }
     }
-    if operands == 0 {
+    if operands == 0 && !opts.show_config {
         return Err(ArgError::NoModule);
     }
     Ok(opts)
@@ -179,6 +184,8 @@ mod tests {
         let (opts, names) = run("-rqv loop --remove fat").unwrap();
         assert!(opts.remove && opts.quiet && opts.verbose);
         assert_eq!(names, ["loop", "fat"]);
+        assert!(run("-c -d /tmp/root").unwrap().0.show_config, "-c needs no name");
+        assert!(run("--showconfig -D x").unwrap().0.show_config);
     }
 
     #[test]

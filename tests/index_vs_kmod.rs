@@ -112,22 +112,6 @@ fn resolution_equals_kmods_on_the_debian_tree() {
     assert!(keys.len() > 50_000 && c.matches > 25_000, "the corpus covers the tree: {} keys, {} matching", keys.len(), c.matches);
 }
 
-/// A modprobe.d with every directive kmod acts on at boot, aimed at modules of the tree.
-const CONFIG: &str = "\
-alias my-nic e1000
-alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000e
-alias ethernet-* e1000
-alias no-such-target not_a_module
-options e1000 debug=16 copybreak=64
-options my-nic TxDescriptors=128
-options ahci mobile_lpm_policy=1
-blacklist e1000e
-blacklist pcspkr
-softdep ahci pre: crc32c_generic post: sd_mod
-softdep snd_hda* pre: snd-hda-codec-generic
-softdep virtio_* pre: virtio_rng
-";
-
 #[test]
 fn configuration_is_applied_as_kmod_applies_it() {
     let Some(tree) = modinit_tests::real_module_tree() else { return };
@@ -135,7 +119,7 @@ fn configuration_is_applied_as_kmod_applies_it() {
     let config_root = tempfile::tempdir().unwrap();
     let modprobe_d = config_root.path().join("etc/modprobe.d");
     std::fs::create_dir_all(&modprobe_d).unwrap();
-    std::fs::write(modprobe_d.join("test.conf"), CONFIG).unwrap();
+    std::fs::write(modprobe_d.join("test.conf"), modinit_tests::TEST_CONFIG).unwrap();
     let kmod = Kmod::new(&kmod_tree, &[&modprobe_d]);
     let built = xtask::index::build_index(&tree, Some(config_root.path())).unwrap();
     let mut keys: Vec<String> =

@@ -4,6 +4,23 @@ pub mod kmod_oracle;
 
 use xtask::scenario::{Report, Scenario};
 
+/// A modprobe.d with every directive kmod acts on at boot, aimed at modules of the real tree:
+/// the configuration of the differential tests' configured runs.
+pub const TEST_CONFIG: &str = "\
+alias my-nic e1000
+alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000e
+alias ethernet-* e1000
+alias no-such-target not_a_module
+options e1000 debug=16 copybreak=64
+options my-nic TxDescriptors=128
+options ahci mobile_lpm_policy=1
+blacklist e1000e
+blacklist pcspkr
+softdep ahci pre: crc32c_generic post: sd_mod
+softdep snd_hda* pre: snd-hda-codec-generic
+softdep virtio_* pre: virtio_rng
+";
+
 /// The real module tree differential tests use, or None (after a note) when there is none.
 pub use modinit_test_fixtures::real_module_tree;
 

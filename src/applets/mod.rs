@@ -2,6 +2,7 @@
 //! /sbin/modprobe) or by a first argument (`modinit modprobe ...`). An applet is an ordinary
 //! process: it writes to stdout/stderr and exits with kmod's codes.
 
+mod depmod;
 mod dmesg;
 mod insmod;
 mod lsmod;
@@ -15,6 +16,7 @@ use crate::sys::start::StartArgs;
 use core::ffi::CStr;
 use core::fmt::Write;
 use modinit::line::Line;
+use rustix::io::Errno;
 
 /// An applet's entry: its argv (its name first) to an exit code.
 pub type Applet = fn(&[&[u8]]) -> i32;
@@ -32,11 +34,23 @@ pub fn chosen(args: StartArgs) -> Option<(Applet, usize)> {
     if rustix::process::getpid().is_init() {
         return None;
     }
-    let argv0 = basename(arg(0)?);
+    // Any other process runs an applet, never the boot (which would mount over the system's
+    // /proc and /run): an unknown name gets `unknown`.
+    let argv0 = basename(arg(0).unwrap_or_default());
     match find(argv0) {
         Some(f) => Some((f, 0)),
-        None => find(arg(1)?).map(|f| (f, 1)),
+        None => Some((arg(1).and_then(find).unwrap_or(unknown), 1)),
     }
+}
+
+/// What a process other than PID 1 runs when it names no applet.
+fn unknown(argv: &[&[u8]]) -> i32 {
+    let name = argv.first().copied().unwrap_or_default();
+    err!("modinit: no applet '{}' (modinit boots only as PID 1); the applets are:", modinit::line::Bytes(name));
+    for (applet, _) in APPLETS {
+        err!("  {applet}");
+    }
+    1
 }
 
 const APPLETS: &[(&str, Applet)] = &[
@@ -46,6 +60,7 @@ const APPLETS: &[(&str, Applet)] = &[
     ("rmmod", rmmod::main),
     ("dmesg", dmesg::main),
     ("modinfo", modinfo::main),
+    ("depmod", depmod::main),
 ];
 
 /// Runs an applet on argv[first..] and returns its exit code.
@@ -77,6 +92,19 @@ fn print(fd: i32, message: core::fmt::Arguments<'_>) {
     // SAFETY: fd 1 and 2 are the applet's stdout and stderr, or closed (then EBADF).
     let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
     let _ = rustix::io::write(fd, line.finish());
+}
+
+/// Writes all of `bytes` to `fd`.
+fn write_all(fd: rustix::fd::BorrowedFd<'_>, mut bytes: &[u8]) -> Result<(), Errno> {
+    while !bytes.is_empty() {
+        match rustix::io::write(fd, bytes) {
+            Ok(0) => return Err(Errno::IO),
+            Ok(n) => bytes = &bytes[n..],
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// `out!(...)`: a line on stdout.

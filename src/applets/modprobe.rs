@@ -3,15 +3,15 @@
 //!
 //! Supported: inserting names and aliases with their dependencies and softdeps (`-a`, `-b`,
 //! `-n`, `-v`, `-q`, `--first-time`, module parameters after the name), `-D`/`--show-depends`,
-//! `-R`/`--resolve-alias`, `-S VERSION`, `-d DIR`, `-r` (modprobe_remove.rs). Not yet: `-c`,
-//! `-C`, `--force*`.
+//! `-R`/`--resolve-alias`, `-c`/`--showconfig` (the configuration baked into the index),
+//! `-S VERSION`, `-d DIR`, `-r` (modprobe_remove.rs). Not yet: `-C`, `--force*`.
 
 use super::{err, out};
 use crate::boot::file::read_into;
 use crate::boot::index_file::{ModulesDir, index_path, open_index};
 use crate::boot::load::Failure;
 use crate::boot::probe::{Blacklist, Event, Probed, Prober};
-use modinit::errno::Describe;
+use modinit::errno::Strerror;
 use modinit::line::Bytes;
 use modinit::modprobe_args::{ArgError, Mode, parse};
 use modinit::resolve::{Key, Resolver};
@@ -21,7 +21,8 @@ const USAGE: &str = "Usage: modprobe [options] [-i] [-b] modulename [parameters.
        modprobe [options] -a [-i] [-b] modulename [modulename...]\n\
        modprobe [options] -r [-i] modulename [modulename...]\n\
        modprobe [options] -D|-R modulename\n\
-Options: -a -b -r -q -n -v --first-time -D --show-depends -R --resolve-alias -S VERSION -d DIR -h";
+       modprobe [options] -c\n\
+Options: -a -b -r -q -n -v --first-time -D --show-depends -R --resolve-alias -c --showconfig -S VERSION -d DIR -h";
 
 pub fn main(argv: &[&[u8]]) -> i32 {
     let mut operands: [&[u8]; MAX_OPERANDS] = [&[]; MAX_OPERANDS];
@@ -65,6 +66,13 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     // kmod applies the kernel command line's options and blacklist too.
     let mut cmdline = [0u8; 4096];
     let cmdline = read_into(c"/proc/cmdline", &mut cmdline).unwrap_or_default();
+    if opts.show_config {
+        let mut dump = alloc::vec::Vec::new();
+        modinit::show_config::show_config(&index, cmdline, &mut dump);
+        // SAFETY: fd 1 is the applet's stdout, or closed (then EBADF).
+        let stdout = unsafe { rustix::fd::BorrowedFd::borrow_raw(1) };
+        return super::write_all(stdout, &dump).map_or(1, |()| 0);
+    }
     let resolver = Resolver { index, cmdline };
     if opts.remove {
         if opts.mode != Mode::Insert {
@@ -74,8 +82,8 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         return super::modprobe_remove::run(&resolver, &opts, operands);
     }
     let mut prober = Prober::new(&resolver, &dir);
-    prober.dry_run = opts.dry_run || opts.mode == Mode::ShowDepends;
     let ctx = Context { opts: &opts, dir: &dir };
+    prober.dry_run = ctx.dry_run();
 
     let (names, params) = if opts.all { (operands, &[][..]) } else { operands.split_at(1) };
     let mut extra = ExtraOptions::new();
@@ -101,7 +109,9 @@ impl Context<'_> {
     fn one(&self, prober: &mut Prober<'_, '_>, name: &[u8], extra: &[u8]) -> Result<(), ()> {
         let not_found = || {
             if !self.opts.quiet {
-                err!("modprobe: FATAL: Module {} not found in directory {}", Bytes(name), Bytes(self.dir.as_bytes()));
+                // kmod lowers its log priority for -a: one missing name is no longer fatal.
+                let level = if self.opts.all { "WARNING" } else { "FATAL" };
+                err!("modprobe: {level}: Module {} not found in directory {}", Bytes(name), Bytes(self.dir.as_bytes()));
             }
             Err(())
         };
@@ -146,6 +156,10 @@ impl Context<'_> {
         result
     }
 
+    fn dry_run(&self) -> bool {
+        self.opts.dry_run || self.opts.mode == Mode::ShowDepends
+    }
+
     fn event(&self, e: Event<'_>, failed: &mut Option<Failure>) {
         match e {
             Event::Planned { name, path: None, .. } => out!("builtin {}", Bytes(name)),
@@ -156,7 +170,10 @@ impl Context<'_> {
             }
             Event::Loaded { .. } => {}
             Event::Failed { failure, required: true, .. } => *failed = Some(failure),
-            Event::Missing { required: true, .. } => *failed = Some(Failure::File(rustix::io::Errno::NOENT)),
+            // A dry run inserts nothing, so nothing fails (kmod prints nothing for the module).
+            Event::Missing { required: true, .. } if !self.dry_run() => {
+                *failed = Some(Failure::File(rustix::io::Errno::NOENT))
+            }
             Event::Failed { .. } | Event::Missing { .. } => {}
         }
     }
@@ -175,10 +192,7 @@ impl core::fmt::Display for Reason {
         match errno {
             17 => f.write_str("Module already in kernel"),
             2 => f.write_str("Unknown symbol in module, or unknown parameter (see dmesg)"),
-            e => match Describe(e).meaning() {
-                Some(m) => f.write_str(m),
-                None => write!(f, "Unknown error {e}"),
-            },
+            e => write!(f, "{}", Strerror(e)),
         }
     }
 }

@@ -98,7 +98,7 @@ impl Image {
                 let compressed = map_file(&file, compression)?;
                 let size = decompress::decompressed_size(compressed.bytes(), MAX_MODULE_BYTES).map_err(Failure::Decompress)?;
                 // A full arena would be fatal: refuse what might not fit before decoding.
-                decompress::heap_needed(compressed.bytes(), crate::sys::arena::capacity()).map_err(Failure::Decompress)?;
+                decompress::heap_needed(compressed.bytes(), crate::sys::arena::available()).map_err(Failure::Decompress)?;
                 let memfd = memfd_create(c"modinit-module", MemfdFlags::CLOEXEC).map_err(Failure::Memory)?;
                 ftruncate(&memfd, size as u64).map_err(Failure::Memory)?;
                 let mut image = Mapping::writable(&memfd, size).map_err(Failure::Memory)?;

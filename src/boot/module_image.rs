@@ -61,8 +61,9 @@ impl ModuleImage {
 fn decompressed(file: &[u8]) -> Result<Mapping<ReadWrite>, ImageError> {
     let size = decompress::decompressed_size(file, MAX_MODULE_BYTES).map_err(ImageError::Decompress)?;
     // A full arena would be fatal: refuse what might not fit before decoding.
-    decompress::heap_needed(file, crate::sys::arena::capacity()).map_err(ImageError::Decompress)?;
+    decompress::heap_needed(file, crate::sys::arena::available()).map_err(ImageError::Decompress)?;
     let mut image = Mapping::anonymous(size).map_err(ImageError::Memory)?;
-    decompress::decompress_into(file, image.bytes_mut()).map_err(ImageError::Decompress)?;
+    // In a scope: depmod decodes module after module while the facts of the others stay live.
+    crate::sys::arena::scoped(|| decompress::decompress_into(file, image.bytes_mut())).map_err(ImageError::Decompress)?;
     Ok(image)
 }

@@ -7,7 +7,7 @@
 //! it takes the name like any file and reads as empty, so it masks lower files by that name.
 
 use super::{ConfigDir as Dir, ConfigFile};
-use alloc::collections::BTreeMap;
+use crate::sort::sort_by;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -33,16 +33,19 @@ pub fn insert_module_dir_file(files: &mut Vec<ConfigFile>, file: ConfigFile) {
 }
 
 fn select(dirs: Vec<Dir>) -> Vec<ConfigFile> {
-    let mut chosen: BTreeMap<String, (String, Option<Vec<u8>>)> = BTreeMap::new();
+    // (name, precedence, directory, text), sorted by name (String orders by bytes, as strcmp
+    // does), then precedence: each name's first entry is the one read.
+    let mut all: Vec<(String, usize, String, Option<Vec<u8>>)> = Vec::new();
     for (dir, entries) in dirs {
         for (name, text) in entries {
             if is_config_name(&name) {
-                chosen.entry(name).or_insert_with(|| (dir.clone(), text));
+                all.push((name, all.len(), dir.clone(), text));
             }
         }
     }
-    // BTreeMap<String> orders by bytes, as strcmp does.
-    chosen.into_iter().filter_map(|(name, (dir, text))| Some(ConfigFile { dir, name, text: text? })).collect()
+    sort_by(&mut all, &mut |a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    all.dedup_by(|later, first| later.0 == first.0);
+    all.into_iter().filter_map(|(name, _, dir, text)| Some(ConfigFile { dir, name, text: text? })).collect()
 }
 
 /// A name both tools take: not hidden, ending in `.conf`.

@@ -261,6 +261,25 @@ impl<'a> AliasTable<'a> {
         }
     }
 
+    /// Calls `entry` with every pattern of the table, as its literal prefix, the rest and its
+    /// module, in table order: by prefix, then as stored (priority, then file).
+    pub fn for_each(&self, mut entry: impl FnMut(&[u8], &'a [u8], u16)) {
+        let mut groups = Groups::at(self.stream, 0);
+        let mut index = 0usize;
+        while !groups.cursor.is_empty() {
+            if index.is_multiple_of(BLOCK_GROUPS) {
+                groups.module = 0;
+            }
+            let Some((_, group)) = groups.next() else { return };
+            let (mut patterns, mut module) = (group.patterns, group.module_base);
+            for _ in 0..group.count {
+                let Some((rest, module)) = next_pattern(&mut patterns, &mut module) else { return };
+                entry(groups.prefix(), self.strings.get(rest).unwrap_or_default(), module as u16);
+            }
+            index += 1;
+        }
+    }
+
     fn match_group(&self, len: usize, group: &Group<'a>, key: &[u8], hit: &mut impl FnMut(AliasHit<'a>)) {
         let (mut patterns, mut module) = (group.patterns, group.module_base);
         for _ in 0..group.count {
@@ -290,7 +309,7 @@ pub use writer::{encode, rests_by_frequency};
 mod writer {
     use super::{BLOCK_GROUPS, MAX_PREFIX, uncapped_literal_len};
     use crate::index::bytes::push_varint;
-    use alloc::collections::BTreeMap;
+    use crate::sort::{sort, sort_by};
     use alloc::vec::Vec;
 
     /// Length of the part of `pattern` kmod's trie compares literally, capped at [`MAX_PREFIX`].
@@ -301,23 +320,24 @@ mod writer {
     /// The rests (pattern after its prefix) of `patterns`, most frequent first, so that the
     /// caller can give the common ones the smallest string offsets (one-byte varints).
     pub fn rests_by_frequency<'p>(patterns: impl Iterator<Item = &'p [u8]>) -> Vec<&'p [u8]> {
-        let mut counts: BTreeMap<&[u8], usize> = BTreeMap::new();
-        for p in patterns {
-            *counts.entry(&p[literal_prefix_len(p)..]).or_default() += 1;
-        }
-        let mut rests: Vec<_> = counts.into_iter().collect();
-        rests.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let mut all: Vec<&[u8]> = patterns.map(|p| &p[literal_prefix_len(p)..]).collect();
+        sort(&mut all);
+        let mut rests: Vec<(&[u8], usize)> = all.chunk_by(|a, b| a == b).map(|run| (run[0], run.len())).collect();
+        sort_by(&mut rests, &mut |a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         rests.into_iter().map(|(r, _)| r).collect()
     }
 
     /// Encodes `(pattern, module)` pairs as (block table, group stream). Patterns with the
     /// same prefix keep their order. `rest_offset` gives each rest's string-table offset.
     pub fn encode(patterns: &[(&[u8], u16)], mut rest_offset: impl FnMut(&[u8]) -> u32) -> (Vec<u8>, Vec<u8>) {
-        let mut groups: BTreeMap<&[u8], Vec<(u32, u16)>> = BTreeMap::new();
-        for &(pattern, module) in patterns {
+        // (prefix, position, rest offset, module), sorted: each prefix's run is a group.
+        let mut entries: Vec<(&[u8], usize, u32, u16)> = Vec::with_capacity(patterns.len());
+        for (i, &(pattern, module)) in patterns.iter().enumerate() {
             let (prefix, rest) = pattern.split_at(literal_prefix_len(pattern));
-            groups.entry(prefix).or_default().push((rest_offset(rest), module));
+            entries.push((prefix, i, rest_offset(rest), module));
         }
+        sort_by(&mut entries, &mut |a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)));
+        let groups = entries.chunk_by(|a, b| a.0 == b.0).map(|run| (run[0].0, run));
         let (mut blocks, mut stream) = (Vec::new(), Vec::new());
         let mut previous: &[u8] = &[];
         let mut previous_module = 0i64;
@@ -340,7 +360,7 @@ mod writer {
             stream.push((prefix.len() - lcp) as u8);
             stream.extend_from_slice(&prefix[lcp..]);
             push_varint(&mut stream, members.len() as u32);
-            for (rest, module) in members {
+            for &(_, _, rest, module) in members {
                 push_varint(&mut stream, rest);
                 let delta = i64::from(module) - previous_module;
                 push_varint(&mut stream, ((delta << 1) ^ (delta >> 63)) as u32);
@@ -414,6 +434,22 @@ mod tests {
             assert_eq!(hits(&t, key), expected, "key {}", String::from_utf8_lossy(key));
         }
         assert!(total > 2000, "the keys exercise the table: {total} hits");
+    }
+
+    /// `for_each` gives back every pattern, whole, over several blocks.
+    #[test]
+    fn every_pattern_is_listed() {
+        let owned: Vec<(Vec<u8>, u16)> =
+            (0..300u16).map(|i| (format!("usb:v{:04X}p{:04X}d*", i % 37, i * 7).into_bytes(), i % 50)).collect();
+        let mut patterns: Vec<(&[u8], u16)> = owned.iter().map(|(p, m)| (p.as_slice(), *m)).collect();
+        patterns.extend([(&b"*"[..], 1), (b"plain", 2), (b"plain", 3)]);
+        let built = build(&patterns);
+        let mut listed = Vec::new();
+        table(&built, 50).unwrap().for_each(|prefix, rest, m| listed.push(([prefix, rest].concat(), m)));
+        let mut expected: Vec<(Vec<u8>, u16)> = patterns.iter().map(|(p, m)| (p.to_vec(), *m)).collect();
+        expected.sort();
+        listed.sort();
+        assert_eq!(listed, expected);
     }
 
     #[test]

@@ -16,7 +16,8 @@ use crate::name::module_name;
 use super::writer::{IndexContents, ModuleEntry};
 use crate::config::{ConfigFile, ConfigWarning, Directive, insert_module_dir_file, parse_modprobe_d, parse_modules_load_d};
 use crate::name::normalize_alias;
-use alloc::collections::{BTreeMap, BTreeSet};
+use crate::sort::{sort, sort_by};
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -108,9 +109,9 @@ struct Loadable<'f> {
 
 impl Loadable<'_> {
     /// The path without a compression suffix, as modules.order lists it.
-    fn uncompressed_path(&self) -> Vec<u8> {
+    fn uncompressed_path(&self) -> &[u8] {
         let p = &self.facts.path;
-        p[..p.len() - self.compression.extension().len()].to_vec()
+        &p[..p.len() - self.compression.extension().len()]
     }
 }
 
@@ -171,24 +172,34 @@ fn order_modules<'f>(modules: &'f [ModuleFacts], tree: &TreeFiles, warn: &mut dy
             None => warn(BuildWarning(format!("{}: not a module file name, skipped", lossy(&facts.path)))),
         }
     }
-    let mut position: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
-    for (i, line) in tree.modules_order.as_deref().unwrap_or_default().split(|&b| b == b'\n').enumerate() {
-        if !line.is_empty() {
-            position.entry(line.to_vec()).or_insert(i);
+    // modules.order's lines with their numbers, sorted: a path's first line is found by
+    // binary search.
+    let order = tree.modules_order.as_deref().unwrap_or_default();
+    let mut lines: Vec<(&[u8], usize)> = order.split(|&b| b == b'\n').zip(0..).filter(|(l, _)| !l.is_empty()).collect();
+    sort(&mut lines);
+    let position = |path: &[u8]| {
+        let first = lines.partition_point(|&(line, _)| line < path);
+        lines.get(first).filter(|&&(line, _)| line == path).map_or(usize::MAX, |&(_, i)| i)
+    };
+    let mut keyed: Vec<(usize, Loadable<'f>)> =
+        files.into_iter().map(|m| (position(m.uncompressed_path()), m)).collect();
+    sort_by(&mut keyed, &mut |(a, m), (b, n)| a.cmp(b).then(m.facts.path.cmp(&n.facts.path)));
+    // Of each name, the first file in that order: sort (name, position), keep each name's first.
+    let mut names: Vec<(Vec<u8>, usize)> = keyed.iter().map(|(_, m)| normalized_name(m.stem)).zip(0..).collect();
+    sort(&mut names);
+    let mut kept = alloc::vec![false; keyed.len()];
+    for (i, (name, at)) in names.iter().enumerate() {
+        kept[*at] = i == 0 || names[i - 1].0 != *name;
+    }
+    let mut files = Vec::new();
+    for ((_, m), kept) in keyed.into_iter().zip(kept) {
+        if kept {
+            files.push(m);
+        } else {
+            let (path, name) = (lossy(&m.facts.path), lossy(m.stem));
+            warn(BuildWarning(format!("{path}: another file of module {name} comes first, skipped")));
         }
     }
-    files.sort_by_cached_key(|m| {
-        let path = m.uncompressed_path();
-        (position.get(&path).copied().unwrap_or(usize::MAX), m.facts.path.clone())
-    });
-    let mut seen = BTreeSet::new();
-    files.retain(|m| {
-        let fresh = seen.insert(normalized_name(m.stem));
-        if !fresh {
-            warn(BuildWarning(format!("{}: another file of module {} comes first, skipped", lossy(&m.facts.path), lossy(m.stem))));
-        }
-        fresh
-    });
     files
 }
 
@@ -198,18 +209,22 @@ fn order_modules<'f>(modules: &'f [ModuleFacts], tree: &TreeFiles, warn: &mut dy
 /// dependency closure, sorted by that number, is its modules.dep line — which kmod loads
 /// from the end, so the load order is that list reversed.
 fn dependencies(modules: &[Loadable<'_>], warn: &mut dyn FnMut(BuildWarning)) -> Vec<Vec<u16>> {
-    let mut owner: BTreeMap<&[u8], usize> = BTreeMap::new();
+    // Every export with its module, sorted: a symbol's owner is the last of its run.
+    let mut exports: Vec<(&[u8], usize)> = Vec::new();
     for (i, m) in modules.iter().enumerate() {
-        for sym in &m.facts.exports {
-            owner.insert(sym.as_slice(), i);
-        }
+        exports.extend(m.facts.exports.iter().map(|sym| (sym.as_slice(), i)));
     }
+    sort(&mut exports);
+    let owner = |sym: &[u8]| {
+        let end = exports.partition_point(|&(s, _)| s <= sym);
+        end.checked_sub(1).and_then(|last| exports.get(last)).filter(|&&(s, _)| s == sym).map(|&(_, i)| i)
+    };
     let direct: Vec<Vec<usize>> = modules
         .iter()
         .map(|m| {
             let mut deps = Vec::new();
             for sym in &m.facts.imports {
-                if let Some(&o) = owner.get(sym.as_slice())
+                if let Some(o) = owner(sym)
                     && !deps.contains(&o) {
                         deps.push(o);
                     }
@@ -218,19 +233,20 @@ fn dependencies(modules: &[Loadable<'_>], warn: &mut dyn FnMut(BuildWarning)) ->
         })
         .collect();
     let sort_index = topological_order(&direct, modules, warn);
-    direct
-        .iter()
-        .enumerate()
-        .map(|(i, _)| {
-            let mut closure = BTreeSet::new();
+    // A module's closure, marked with its own number so the marks need no clearing.
+    let mut mark = alloc::vec![usize::MAX; direct.len()];
+    (0..direct.len())
+        .map(|i| {
+            let mut list: Vec<usize> = Vec::new();
             let mut stack: Vec<usize> = direct[i].clone();
             while let Some(d) = stack.pop() {
-                if d != i && closure.insert(d) {
+                if d != i && mark[d] != i {
+                    mark[d] = i;
+                    list.push(d);
                     stack.extend(&direct[d]);
                 }
             }
-            let mut list: Vec<usize> = closure.into_iter().collect();
-            list.sort_by_key(|&d| core::cmp::Reverse(sort_index[d]));
+            sort_by(&mut list, &mut |&a, &b| sort_index[b].cmp(&sort_index[a]));
             list.into_iter().map(|d| d as u16).collect()
         })
         .collect()
@@ -272,18 +288,18 @@ fn topological_order(direct: &[Vec<usize>], modules: &[Loadable<'_>], warn: &mut
 /// modules.builtin (names) and modules.builtin.modinfo (aliases) become builtin records
 /// after the loadable modules; a builtin with aliases but not in modules.builtin gets one too.
 fn add_builtins(contents: &mut IndexContents, tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) {
-    let mut ids: BTreeMap<Vec<u8>, u16> = BTreeMap::new();
+    // The map's type is the string table's (`StringsWriter`): the binary carries its code once.
+    let mut ids: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
     let mut add = |contents: &mut IndexContents, stem: &[u8]| -> u16 {
-        *ids.entry(normalized_name(stem)).or_insert_with(|| {
-            contents.modules.push(ModuleEntry {
-                stem: stem.to_vec(),
-                dir: None,
-                compression: Compression::None,
-                builtin: true,
-                deps: Vec::new(),
-            });
-            (contents.modules.len() - 1) as u16
-        })
+        let name = normalized_name(stem);
+        if let Some(&id) = ids.get(name.as_slice()) {
+            return id as u16;
+        }
+        let (dir, compression, deps) = (None, Compression::None, Vec::new());
+        contents.modules.push(ModuleEntry { stem: stem.to_vec(), dir, compression, builtin: true, deps });
+        let id = (contents.modules.len() - 1) as u16;
+        ids.insert(name, u32::from(id));
+        id
     };
     for line in tree.modules_builtin.as_deref().unwrap_or_default().split(|&b| b == b'\n') {
         if line.is_empty() {

@@ -2,7 +2,8 @@
 //! reads without allocating. docs/index-format.md specifies it.
 //!
 //! [`reader`] opens and queries it (boot path, `no_std`); [`writer`] serializes it and
-//! [`builder`] computes it from a module tree like depmod does (both need `alloc`).
+//! [`builder`] computes it from a module tree like depmod does, [`tree`] reads that tree through
+//! a filesystem the caller supplies (these need `alloc`).
 
 mod alias_table;
 #[cfg(feature = "alloc")]
@@ -11,6 +12,8 @@ mod bytes;
 pub mod format;
 pub mod reader;
 mod strings;
+#[cfg(feature = "alloc")]
+pub mod tree;
 #[cfg(feature = "alloc")]
 pub mod writer;
 

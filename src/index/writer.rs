@@ -7,7 +7,7 @@ use crate::decompress::Compression;
 use crate::name::module_name;
 use super::strings::StringsWriter;
 use crate::crc32::checksum as crc32;
-use alloc::collections::BTreeMap;
+use crate::sort::{sort, sort_by};
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -67,11 +67,11 @@ impl fmt::Display for WriteError {
         match self {
             WriteError::TooManyModules(n) => write!(f, "{n} modules: the index holds at most {}", u16::MAX),
             WriteError::TooManyDirectories(n) => write!(f, "{n} module directories: the index holds at most {}", NO_DIR),
-            WriteError::NulInString(s) => write!(f, "a NUL byte in {:?}", alloc::string::String::from_utf8_lossy(s)),
+            WriteError::NulInString(s) => write!(f, "a NUL byte in '{}'", s.escape_ascii()),
             WriteError::TooLarge => write!(f, "the index would exceed 4 GiB"),
             WriteError::EmptyStem { module } => write!(f, "module {module} has an empty name"),
             WriteError::EmptyPathComponent(dir) => {
-                write!(f, "module directory {:?} has an empty component", alloc::string::String::from_utf8_lossy(dir))
+                write!(f, "module directory '{}' has an empty component", dir.escape_ascii())
             }
             WriteError::PathEscapes(path) => {
                 write!(f, "module path {:?} leaves the modules directory", alloc::string::String::from_utf8_lossy(path))
@@ -116,30 +116,30 @@ pub fn write(c: &IndexContents) -> Result<Vec<u8>, WriteError> {
     for rest in rests_by_frequency(patterns) {
         s.intern(rest);
     }
-    let mut sections: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+    let mut sections: [Vec<u8>; Section::ALL.len()] = Default::default();
     let mut put = |section: Section, bytes: Vec<u8>| {
         let i = Section::ALL.iter().position(|&x| x == section).unwrap_or_default();
-        sections.insert(i, bytes);
+        sections[i] = bytes;
     };
 
     // Every directory and its ancestors, numbered in path order: parents come first.
-    let mut dirs: BTreeMap<&[u8], u16> = BTreeMap::new();
+    let mut dirs: Vec<&[u8]> = Vec::new();
     for dir in c.modules.iter().filter_map(|m| m.dir.as_deref()).filter(|d| !d.is_empty()) {
         for (i, _) in dir.iter().enumerate().filter(|&(_, &b)| b == b'/') {
-            dirs.insert(&dir[..i], 0);
+            dirs.push(&dir[..i]);
         }
-        dirs.insert(dir, 0);
+        dirs.push(dir);
     }
+    sort(&mut dirs);
+    dirs.dedup();
     if dirs.len() >= usize::from(NO_DIR) {
         return Err(WriteError::TooManyDirectories(dirs.len()));
     }
-    for (i, id) in dirs.values_mut().enumerate() {
-        *id = i as u16;
-    }
+    let dir_id = |dir: &[u8]| dirs.binary_search(&dir).ok().map(|i| i as u16);
     let mut dir_table = Vec::new();
-    for dir in dirs.keys() {
+    for dir in &dirs {
         let (parent, name) = match dir.iter().rposition(|&b| b == b'/') {
-            Some(slash) => (dirs.get(&dir[..slash]).copied().unwrap_or(NO_DIR), &dir[slash + 1..]),
+            Some(slash) => (dir_id(&dir[..slash]).unwrap_or(NO_DIR), &dir[slash + 1..]),
             None => (NO_DIR, *dir),
         };
         dir_table.extend_from_slice(&parent.to_le_bytes());
@@ -149,7 +149,7 @@ pub fn write(c: &IndexContents) -> Result<Vec<u8>, WriteError> {
     let (mut modules, mut deps) = (Vec::new(), Vec::new());
     for m in &c.modules {
         let stem = s.intern(&m.stem);
-        let dir = m.dir.as_deref().and_then(|d| dirs.get(d)).copied().unwrap_or(NO_DIR);
+        let dir = m.dir.as_deref().and_then(dir_id).unwrap_or(NO_DIR);
         modules.extend_from_slice(&stem.to_le_bytes());
         modules.extend_from_slice(&dir.to_le_bytes());
         modules.push(compression_byte(m.compression));
@@ -160,9 +160,10 @@ pub fn write(c: &IndexContents) -> Result<Vec<u8>, WriteError> {
         }
     }
     let mut by_name: Vec<u16> = (0..c.modules.len() as u16).collect();
-    by_name.sort_by(|&a, &b| {
-        let (a, b) = (&c.modules[usize::from(a)], &c.modules[usize::from(b)]);
-        module_name(&a.stem).cmp(module_name(&b.stem)).then(a.builtin.cmp(&b.builtin))
+    // Ties (two modules of one name and kind) keep id order.
+    sort_by(&mut by_name, &mut |&a, &b| {
+        let (x, y) = (&c.modules[usize::from(a)], &c.modules[usize::from(b)]);
+        module_name(&x.stem).cmp(module_name(&y.stem)).then(x.builtin.cmp(&y.builtin)).then(a.cmp(&b))
     });
     put(Section::Modules, modules);
     put(Section::Deps, deps);
@@ -234,12 +235,12 @@ fn check(c: &IndexContents) -> Result<(), WriteError> {
 }
 
 /// The header, the section table and the sections, in table order.
-fn assemble(release: u32, sections: &BTreeMap<usize, Vec<u8>>) -> Result<Vec<u8>, WriteError> {
+fn assemble(release: u32, sections: &[Vec<u8>]) -> Result<Vec<u8>, WriteError> {
     let mut out = alloc::vec![0u8; HEADER_LEN];
     out[OFF_MAGIC..OFF_MAGIC + MAGIC.len()].copy_from_slice(&MAGIC);
     out[OFF_VERSION..][..4].copy_from_slice(&VERSION.to_le_bytes());
     out[OFF_KERNEL_RELEASE..][..4].copy_from_slice(&release.to_le_bytes());
-    for (i, bytes) in sections {
+    for (i, bytes) in sections.iter().enumerate() {
         let off = u32::try_from(out.len()).map_err(|_| WriteError::TooLarge)?;
         let len = u32::try_from(bytes.len()).map_err(|_| WriteError::TooLarge)?;
         out[OFF_SECTIONS + 8 * i..][..4].copy_from_slice(&off.to_le_bytes());

@@ -1,16 +1,17 @@
 //! `cargo xtask index`: builds `modinit.idx` for a module tree on the host, with the library's
-//! builder (what the `depmod` applet runs on the target), reading the modules in parallel.
+//! tree reader and builder (what the `depmod` applet runs on the target), reading the modules
+//! in parallel.
 
 use anyhow::{Context, Result};
-use modinit::config::{ConfigDir, MODPROBE_D_DIRS, MODULES_LOAD_D_DIRS, select_modprobe_d, select_modules_load_d};
-use modinit::decompress::Compression;
-use modinit::index::builder::{ModuleFacts, TreeFiles, build};
-use modinit::index::writer::write;
+use modinit::index::builder::{BuildWarning, ModuleFacts};
+use modinit::index::tree::{DirEntry, EntryKind, TreeFs, facts_or_bare, index_bytes, module_files, tree_files};
 use rayon::prelude::*;
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::fs;
-use std::path::{Path, PathBuf};
-use walkdir::WalkDir;
+use std::io::ErrorKind;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 /// An index and what building it reported.
 pub struct Built {
@@ -28,13 +29,14 @@ pub fn build_index(modules: &Path, config_root: Option<&Path>) -> Result<Built> 
 /// As [`build_index`], of only the module files in `selected` (paths relative to `modules`)
 /// when given: the index of an image holding part of the tree.
 pub fn build_index_of(modules: &Path, config_root: Option<&Path>, selected: Option<&BTreeSet<String>>) -> Result<Built> {
-    let release = modules.file_name().and_then(|n| n.to_str()).context("module tree without a version name")?;
-    let mut files = module_files(modules)?;
+    let release = modules.file_name().context("module tree without a version name")?.as_bytes();
+    let dir = modules.as_os_str().as_bytes();
+    let mut files = module_files(&mut HostFs, dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(selected) = selected {
-        files.retain(|f| f.strip_prefix(modules).ok().and_then(Path::to_str).is_some_and(|rel| selected.contains(rel)));
+        files.retain(|rel| std::str::from_utf8(rel).is_ok_and(|rel| selected.contains(rel)));
     }
-    let facts: Vec<(ModuleFacts, Option<String>)> = files.par_iter().map(|path| read_module(modules, path)).collect();
-    build_from_facts(release, facts, &|name| fs::read(modules.join(name)).ok(), config_root)
+    let facts = files.par_iter().map(|rel| read_module(modules, rel)).collect();
+    build_from_facts(&mut HostFs, dir, release, facts, config_root)
 }
 
 /// As [`build_index`], for a tree held in memory: `modules` are (path relative to the modules
@@ -45,103 +47,107 @@ pub fn build_index_of_files(
     tree_file: &dyn Fn(&str) -> Option<Vec<u8>>,
     config_root: Option<&Path>,
 ) -> Result<Built> {
-    let facts = modules.par_iter().map(|(rel, bytes)| module_facts(Path::new(rel), Path::new(rel), bytes.clone())).collect();
-    build_from_facts(release, facts, tree_file, config_root)
+    let facts = modules.par_iter().map(|(rel, bytes)| module_facts(rel.as_bytes(), Path::new(rel), bytes.clone())).collect();
+    build_from_facts(&mut MemoryTree { tree_file }, MemoryTree::DIR, release.as_bytes(), facts, config_root)
 }
 
 fn build_from_facts(
-    release: &str,
-    results: Vec<(ModuleFacts, Option<String>)>,
-    tree_file: &dyn Fn(&str) -> Option<Vec<u8>>,
+    fs: &mut impl TreeFs<Error = std::io::Error>,
+    dir: &[u8],
+    release: &[u8],
+    results: Vec<(ModuleFacts, Option<BuildWarning>)>,
     config_root: Option<&Path>,
 ) -> Result<Built> {
+    let tree = tree_files(fs, dir, release, config_root.map(|r| r.as_os_str().as_bytes())).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut warnings = Vec::new();
-    let mut facts = Vec::new();
+    let mut facts: Vec<ModuleFacts> = Vec::new();
     for (f, warning) in results {
         facts.push(f);
-        warnings.extend(warning);
+        warnings.extend(warning.map(|w| w.0));
     }
-    let tree = TreeFiles {
-        kernel_release: release.as_bytes().to_vec(),
-        modules_order: tree_file("modules.order"),
-        modules_builtin: tree_file("modules.builtin"),
-        modules_builtin_modinfo: tree_file("modules.builtin.modinfo"),
-        modprobe_d: match config_root {
-            Some(root) => select_modprobe_d(config_dirs(root, MODPROBE_D_DIRS)?),
-            None => Vec::new(),
-        },
-        modules_load_d: match config_root {
-            Some(root) => select_modules_load_d(config_dirs(root, MODULES_LOAD_D_DIRS)?),
-            None => Vec::new(),
-        },
-    };
-    let contents = build(&facts, &tree, &mut |w| warnings.push(w.to_string()));
-    let bytes = write(&contents).map_err(|e| anyhow::anyhow!("writing the index: {e}"))?;
+    let bytes = index_bytes(&facts, &tree, &mut |w| warnings.push(w.0))
+        .map_err(|e| anyhow::anyhow!("writing the index: {e}"))?;
     Ok(Built { bytes, modules: facts.len(), warnings })
 }
 
-/// Every module file under `modules`, sorted.
-fn module_files(modules: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in WalkDir::new(modules).follow_links(true) {
-        let entry = entry.with_context(|| format!("walking {}", modules.display()))?;
-        let name = entry.file_name().as_encoded_bytes();
-        if entry.file_type().is_file() && Compression::of_file_name(name).is_some() {
-            files.push(entry.into_path());
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
-/// The facts of one module. One that cannot be read stays in the index by name only (as
-/// depmod keeps it in modules.dep), with a warning naming the file.
-fn read_module(modules: &Path, path: &Path) -> (ModuleFacts, Option<String>) {
-    let rel = path.strip_prefix(modules).unwrap_or(path);
+/// The facts of one module (`rel` to the modules dir), decompressed with the host's libraries.
+fn read_module(modules: &Path, rel: &[u8]) -> (ModuleFacts, Option<BuildWarning>) {
+    let path = modules.join(OsStr::from_bytes(rel));
     // Read, not mapped: page faults on mappings serialize the threads (measured: 2 threads
     // take 127 ms over mappings of the Debian tree, 91 ms with read()).
-    match fs::read(path) {
-        Ok(file) => module_facts(rel, path, file),
-        Err(e) => bare_module(rel, path, e.into()),
+    match fs::read(&path) {
+        Ok(file) => module_facts(rel, &path, file),
+        Err(e) => facts_or_bare::<String>(rel, Err(format!("{}: {e}", path.display()))),
     }
 }
 
 /// The facts of the module file `file` at `rel` (relative to the modules dir); `shown` is the
 /// path warnings name.
-fn module_facts(rel: &Path, shown: &Path, file: Vec<u8>) -> (ModuleFacts, Option<String>) {
-    let facts = crate::module_tree::decompressed(shown, file)
-        .and_then(|image| ModuleFacts::from_image(rel.as_os_str().as_encoded_bytes(), &image).map_err(|e| anyhow::anyhow!("{e}")));
-    match facts {
-        Ok(f) => (f, None),
-        Err(e) => bare_module(rel, shown, e),
-    }
+fn module_facts(rel: &[u8], shown: &Path, file: Vec<u8>) -> (ModuleFacts, Option<BuildWarning>) {
+    let image = crate::module_tree::decompressed(shown, file).map_err(|e| format!("{e:#}"));
+    facts_or_bare(rel, image.as_deref())
 }
 
-fn bare_module(rel: &Path, shown: &Path, e: anyhow::Error) -> (ModuleFacts, Option<String>) {
-    let bare = ModuleFacts { path: rel.as_os_str().as_encoded_bytes().to_vec(), ..ModuleFacts::default() };
-    (bare, Some(format!("{}: {e:#}; indexed without aliases or dependencies", shown.display())))
-}
+/// The host's filesystem for the library's tree reader.
+struct HostFs;
 
-/// The configuration directories under `root`, highest precedence first, as the selectors
-/// take them: regular files with their text, symlinks to /dev/null as masks.
-fn config_dirs(root: &Path, dirs: &[&str]) -> Result<Vec<ConfigDir>> {
-    let mut out = Vec::new();
-    for dir in dirs {
-        let path = root.join(dir);
+impl TreeFs for HostFs {
+    type Error = std::io::Error;
+
+    fn list(&mut self, path: &[u8]) -> std::io::Result<Option<Vec<DirEntry>>> {
+        let path = Path::new(OsStr::from_bytes(path));
+        let listing = match fs::read_dir(path) {
+            Ok(listing) => listing,
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         let mut entries = Vec::new();
-        if let Ok(listing) = fs::read_dir(&path) {
-            for entry in listing {
-                let entry = entry?;
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let target = fs::read_link(entry.path()).ok();
-                if target.as_deref() == Some(Path::new("/dev/null")) {
-                    entries.push((name, None));
-                } else if entry.path().is_file() {
-                    entries.push((name, Some(fs::read(entry.path())?)));
+        for entry in listing {
+            let entry = entry?;
+            let kind = if fs::read_link(entry.path()).is_ok_and(|t| t == Path::new("/dev/null")) {
+                EntryKind::DevNull
+            } else {
+                match fs::metadata(entry.path()) {
+                    Ok(m) if m.is_file() => EntryKind::File,
+                    Ok(m) if m.is_dir() => EntryKind::Directory,
+                    _ => EntryKind::Other,
                 }
-            }
+            };
+            entries.push(DirEntry { name: entry.file_name().as_bytes().to_vec(), kind });
         }
-        out.push((dir.to_string(), entries));
+        Ok(Some(entries))
     }
-    Ok(out)
+
+    fn read(&mut self, path: &[u8]) -> std::io::Result<Option<Vec<u8>>> {
+        match fs::read(OsStr::from_bytes(path)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The host's filesystem, with a modules dir held in memory at [`MemoryTree::DIR`].
+struct MemoryTree<'t> {
+    tree_file: &'t dyn Fn(&str) -> Option<Vec<u8>>,
+}
+
+impl MemoryTree<'_> {
+    /// Where the tree appears: a path no real file has (it is not absolute).
+    const DIR: &'static [u8] = b"\0in-memory-tree";
+}
+
+impl TreeFs for MemoryTree<'_> {
+    type Error = std::io::Error;
+
+    fn list(&mut self, path: &[u8]) -> std::io::Result<Option<Vec<DirEntry>>> {
+        HostFs.list(path)
+    }
+
+    fn read(&mut self, path: &[u8]) -> std::io::Result<Option<Vec<u8>>> {
+        match path.strip_prefix(Self::DIR).and_then(|rest| rest.strip_prefix(b"/")) {
+            Some(name) => Ok(std::str::from_utf8(name).ok().and_then(self.tree_file)),
+            None => HostFs.read(path),
+        }
+    }
 }

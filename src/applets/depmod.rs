@@ -1,0 +1,219 @@
+//! `depmod [-a] [-b BASEDIR] [VERSION]`: writes BASEDIR/lib/modules/VERSION/modinit.idx for
+//! the tree, with BASEDIR's modprobe.d and modules-load.d baked in (what `cargo xtask index
+//! --config-root BASEDIR` writes, byte for byte: both run `modinit::index::tree`). The file is
+//! written aside and renamed into place, so a reader never sees half an index.
+//!
+//! kmod's messages and exit codes; warnings about the tree as kmod's depmod words them where it
+//! has the same one. Plain, gzip and zstd modules; an xz module (no decoder here) is indexed by
+//! name only, with a warning, as `cargo xtask index` does. Not supported: kmod's other files
+//! (modules.dep, ...), `-n`, `-A`, `-C`, `-E`/`-F` symbol checks, and module files named on the
+//! command line.
+
+use super::{err, out, write_all};
+use crate::boot::module_image::{ImageError, ModuleImage};
+use alloc::ffi::CString;
+use alloc::vec::Vec;
+use core::mem::MaybeUninit;
+use modinit::depmod_args::{ArgError, parse};
+use modinit::errno::Strerror;
+use modinit::index::builder::{BuildWarning, ModuleFacts};
+use modinit::index::tree::{
+    DirEntry, EntryKind, TreeError, TreeFs, facts_or_bare, index_bytes, module_files, tree_files,
+};
+use modinit::line::Bytes;
+use rustix::fd::AsFd;
+use rustix::fs::{
+    AtFlags, FileType, Mode, OFlags, RawDir, fstat, open, openat, readlinkat_raw, renameat, statat, unlinkat,
+};
+use rustix::io::{Errno, read};
+
+const USAGE: &str = "Usage:\n\tdepmod -[aA] [options] [forced_version]\n\n\
+Writes modinit.idx, modinit's module index, for BASEDIR/lib/modules/VERSION.\n\n\
+Options:\n\t-a, --all            Probe all modules (the default)\n\
+\t-b, --basedir=DIR    Use an image of a module tree.\n\t-h, --help           show this help";
+
+const INDEX: &core::ffi::CStr = c"modinit.idx";
+const INDEX_TMP: &core::ffi::CStr = c"modinit.idx.tmp";
+
+pub fn main(argv: &[&[u8]]) -> i32 {
+    let opts = match parse(argv.get(1..).unwrap_or_default()) {
+        Ok(o) => o,
+        Err(ArgError::Help) => {
+            out!("{USAGE}");
+            return 0;
+        }
+        Err(e) => {
+            report_arg_error(e);
+            return 1;
+        }
+    };
+    // The builder keeps every module's facts until the index is written.
+    crate::sys::arena::set_capacity(crate::sys::arena::APPLET_CAPACITY);
+    let uname = rustix::system::uname();
+    let version = opts.version.unwrap_or(uname.release().to_bytes());
+    let root = opts.basedir.unwrap_or_default();
+    let modules = [root, b"/lib/modules/", version].concat();
+    let config_root = if root.is_empty() { &b"/"[..] } else { root };
+
+    let mut fs = TargetFs;
+    let files = match module_files(&mut fs, &modules) {
+        Ok(files) => files,
+        Err(TreeError::NoModulesDir(dir)) => {
+            err!("depmod: ERROR: could not open directory {}: {}", Bytes(&dir), sys(Errno::NOENT));
+            err!("depmod: FATAL: could not search modules: {}", sys(Errno::NOENT));
+            return 1;
+        }
+        Err(e) => {
+            err!("depmod: FATAL: could not search modules: {e}");
+            return 1;
+        }
+    };
+    let tree = match tree_files(&mut fs, &modules, version, Some(config_root)) {
+        Ok(tree) => tree,
+        Err(e) => {
+            err!("depmod: FATAL: could not load configuration files: {e}");
+            return 1;
+        }
+    };
+    let mut facts: Vec<ModuleFacts> = Vec::with_capacity(files.len());
+    for rel in &files {
+        let (f, warning) = read_module(&modules, rel);
+        facts.push(f);
+        if let Some(w) = warning {
+            err!("depmod: WARNING: {w}");
+        }
+    }
+    let bytes = match index_bytes(&facts, &tree, &mut |w| err!("depmod: WARNING: {w}")) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            err!("depmod: ERROR: Could not create index 'modinit.idx': {e}");
+            return 1;
+        }
+    };
+    match write_atomically(&modules, &bytes) {
+        Ok(()) => 0,
+        Err(()) => 1,
+    }
+}
+
+/// The facts of the module file `rel` under `modules`, from its image (mapped, or decompressed).
+fn read_module(modules: &[u8], rel: &[u8]) -> (ModuleFacts, Option<BuildWarning>) {
+    let path = c_path(&[modules, b"/", rel].concat()).map_err(ImageError::File);
+    let image = path.and_then(|path| ModuleImage::read(&path));
+    facts_or_bare(rel, image.as_ref().map(ModuleImage::bytes))
+}
+
+/// Writes `bytes` to `modules`/modinit.idx.tmp, then renames it over modinit.idx (kmod's way
+/// for its indexes). Err after saying why.
+fn write_atomically(modules: &[u8], bytes: &[u8]) -> Result<(), ()> {
+    let dir = c_path(modules)
+        .and_then(|path| open(path.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()));
+    let dir = dir.map_err(|e| err!("depmod: FATAL: could not open directory {}: {}", Bytes(modules), sys(e)))?;
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
+    let written =
+        openat(&dir, INDEX_TMP, flags, Mode::from_raw_mode(0o644)).and_then(|file| write_all(file.as_fd(), bytes));
+    if let Err(e) = written {
+        let _ = unlinkat(&dir, INDEX_TMP, AtFlags::empty());
+        err!("depmod: ERROR: Could not write index 'modinit.idx': {}", sys(e));
+        return Err(());
+    }
+    renameat(&dir, INDEX_TMP, &dir, INDEX).map_err(|e| {
+        let _ = unlinkat(&dir, INDEX_TMP, AtFlags::empty());
+        err!("depmod: FATAL: renameat({}, modinit.idx.tmp, {0}, modinit.idx): {}", Bytes(modules), sys(e));
+    })
+}
+
+/// An error of the system, as kmod words it.
+fn sys(e: Errno) -> Strerror {
+    Strerror(e.raw_os_error())
+}
+
+fn c_path(path: &[u8]) -> Result<CString, Errno> {
+    CString::new(path).map_err(|_| Errno::INVAL)
+}
+
+/// The running system's filesystem, through raw system calls.
+struct TargetFs;
+
+impl TreeFs for TargetFs {
+    type Error = Strerror;
+
+    fn list(&mut self, path: &[u8]) -> Result<Option<Vec<DirEntry>>, Strerror> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let dir = match open(c_path(path).map_err(sys)?.as_c_str(), flags, Mode::empty()) {
+            Ok(dir) => dir,
+            Err(Errno::NOENT | Errno::NOTDIR) => return Ok(None),
+            Err(e) => return Err(sys(e)),
+        };
+        let mut buf = [MaybeUninit::<u8>::uninit(); 8192];
+        let mut listing = RawDir::new(&dir, &mut buf);
+        let mut entries = Vec::new();
+        while let Some(entry) = listing.next() {
+            let entry = entry.map_err(sys)?;
+            let name = entry.file_name();
+            if name == c"." || name == c".." {
+                continue;
+            }
+            let kind = match entry.file_type() {
+                FileType::RegularFile => EntryKind::File,
+                FileType::Directory => EntryKind::Directory,
+                FileType::Symlink | FileType::Unknown => kind_of_link(&dir, name),
+                _ => EntryKind::Other,
+            };
+            entries.push(DirEntry { name: name.to_bytes().to_vec(), kind });
+        }
+        Ok(Some(entries))
+    }
+
+    fn read(&mut self, path: &[u8]) -> Result<Option<Vec<u8>>, Strerror> {
+        let file = match open(c_path(path).map_err(sys)?.as_c_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+            Ok(file) => file,
+            Err(Errno::NOENT) => return Ok(None),
+            Err(e) => return Err(sys(e)),
+        };
+        // One byte more than its size, so that the read that finds the end needs no growing.
+        let size = fstat(&file).map_err(sys)?.st_size as usize;
+        let mut bytes = alloc::vec![0u8; size + 1];
+        let mut len = 0;
+        loop {
+            if len == bytes.len() {
+                bytes.resize(2 * len, 0);
+            }
+            match read(&file, &mut bytes[len..]) {
+                Ok(0) => {
+                    bytes.truncate(len);
+                    return Ok(Some(bytes));
+                }
+                Ok(n) => len += n,
+                Err(Errno::INTR) => {}
+                Err(e) => return Err(sys(e)),
+            }
+        }
+    }
+}
+
+/// What the symlink (or entry of unknown type) `name` in `dir` is: /dev/null, else what it
+/// points to.
+fn kind_of_link(dir: &impl AsFd, name: &core::ffi::CStr) -> EntryKind {
+    let mut target = [0u8; 16];
+    if readlinkat_raw(dir, name, &mut target[..]).is_ok_and(|n| &target[..n] == b"/dev/null") {
+        return EntryKind::DevNull;
+    }
+    match statat(dir, name, AtFlags::empty()).map(|st| FileType::from_raw_mode(st.st_mode)) {
+        Ok(FileType::RegularFile) => EntryKind::File,
+        Ok(FileType::Directory) => EntryKind::Directory,
+        _ => EntryKind::Other,
+    }
+}
+
+fn report_arg_error(e: ArgError<'_>) {
+    match e {
+        ArgError::Getopt(e) => err!("depmod: {e}"),
+        ArgError::Unsupported(c) => err!("depmod: ERROR: -{} is not supported by modinit's depmod", char::from(c)),
+        ArgError::BadVersion(v) => err!("depmod: ERROR: Bad version passed {}", Bytes(v)),
+        ArgError::ModuleFiles(f) => {
+            err!("depmod: ERROR: {}: modinit's depmod indexes the whole tree, not single files", Bytes(f))
+        }
+        ArgError::Help => {}
+    }
+}

@@ -1,0 +1,112 @@
+//! `depmod`'s command line, as kmod 30's tools/depmod.c reads it: `depmod [-a] [-b DIR]
+//! [VERSION]`, through getopt_long (so options may follow the version).
+
+use crate::getopt::{Arg, Getopt, GetoptError, Long, Spec};
+
+/// kmod's optstring and long options, all of them, so that unsupported ones are named as such.
+const SPEC: Spec = Spec {
+    short: b"aAb:C:E:F:euqrvnP:wmVh",
+    long: &[
+        Long { name: "all", value: false, id: b'a' },
+        Long { name: "quick", value: false, id: b'A' },
+        Long { name: "basedir", value: true, id: b'b' },
+        Long { name: "config", value: true, id: b'C' },
+        Long { name: "symvers", value: true, id: b'E' },
+        Long { name: "filesyms", value: true, id: b'F' },
+        Long { name: "errsyms", value: false, id: b'e' },
+        Long { name: "unresolved-error", value: false, id: b'u' },
+        Long { name: "quiet", value: false, id: b'q' },
+        Long { name: "root", value: false, id: b'r' },
+        Long { name: "verbose", value: false, id: b'v' },
+        Long { name: "show", value: false, id: b'n' },
+        Long { name: "dry-run", value: false, id: b'n' },
+        Long { name: "symbol-prefix", value: true, id: b'P' },
+        Long { name: "warn", value: false, id: b'w' },
+        Long { name: "map", value: false, id: b'm' },
+        Long { name: "version", value: false, id: b'V' },
+        Long { name: "help", value: false, id: b'h' },
+    ],
+};
+
+/// What depmod was asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Options<'a> {
+    /// `-b DIR`: the root holding lib/modules/VERSION and the configuration.
+    pub basedir: Option<&'a [u8]>,
+    /// The kernel version; the running kernel's when None.
+    pub version: Option<&'a [u8]>,
+}
+
+/// A command line depmod refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgError<'a> {
+    Getopt(GetoptError<'a>),
+    /// An option of kmod's depmod that modinit's does not have (by its short letter).
+    Unsupported(u8),
+    /// The first operand is not `N.M...` (kmod: "Bad version passed").
+    BadVersion(&'a [u8]),
+    /// Module files after the version: kmod indexes only those; modinit indexes the whole tree.
+    ModuleFiles(&'a [u8]),
+    Help,
+}
+
+/// Parses `args` (without the program name).
+pub fn parse<'a>(args: &[&'a [u8]]) -> Result<Options<'a>, ArgError<'a>> {
+    let mut opts = Options::default();
+    for arg in Getopt::new(&SPEC, args) {
+        match arg.map_err(ArgError::Getopt)? {
+            Arg::Opt(b'b', dir) => opts.basedir = dir,
+            Arg::Opt(b'h', _) => return Err(ArgError::Help),
+            // `-a` is what depmod does anyway; the others are deprecated, and kmod ignores them.
+            Arg::Opt(b'a' | b'u' | b'q' | b'r' | b'm', _) => {}
+            Arg::Opt(other, _) => return Err(ArgError::Unsupported(other)),
+            Arg::Operand(o) if opts.version.is_some() => return Err(ArgError::ModuleFiles(o)),
+            Arg::Operand(o) if !is_version_number(o) => return Err(ArgError::BadVersion(o)),
+            Arg::Operand(o) => opts.version = Some(o),
+        }
+    }
+    Ok(opts)
+}
+
+/// kmod's `is_version_number`: `sscanf(s, "%u.%u")` reads two numbers, i.e. the version starts
+/// with digits, a dot and a digit.
+fn is_version_number(s: &[u8]) -> bool {
+    let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    digits > 0 && s.get(digits) == Some(&b'.') && s.get(digits + 1).is_some_and(u8::is_ascii_digit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    fn run(line: &str) -> Result<Options<'_>, ArgError<'_>> {
+        let args: Vec<&[u8]> = line.split(' ').filter(|a| !a.is_empty()).map(str::as_bytes).collect();
+        parse(&args)
+    }
+
+    #[test]
+    fn basedir_and_version_in_any_order() {
+        let want = Options { basedir: Some(&b"/tmp/root"[..]), version: Some(&b"6.1.0-57-amd64"[..]) };
+        assert_eq!(run("-b /tmp/root 6.1.0-57-amd64"), Ok(want));
+        assert_eq!(run("-a -b/tmp/root 6.1.0-57-amd64"), Ok(want));
+        assert_eq!(run("6.1.0-57-amd64 --basedir=/tmp/root -a"), Ok(want));
+        assert_eq!(run("-ab /tmp/root -- 6.1.0-57-amd64"), Ok(want));
+        assert_eq!(run("-q"), Ok(Options::default()), "deprecated options are ignored");
+    }
+
+    #[test]
+    fn bad_command_lines_say_why() {
+        assert_eq!(run("-x"), Err(ArgError::Getopt(GetoptError::InvalidOption(b'x'))));
+        assert_eq!(run("-b"), Err(ArgError::Getopt(GetoptError::MissingValue(b'b'))));
+        assert_eq!(run("-n 6.1"), Err(ArgError::Unsupported(b'n')));
+        assert_eq!(run("--dry-run 6.1"), Err(ArgError::Unsupported(b'n')));
+        assert_eq!(run("latest"), Err(ArgError::BadVersion(b"latest")));
+        assert_eq!(run("6."), Err(ArgError::BadVersion(b"6.")));
+        assert_eq!(
+            run("6.1 /lib/modules/6.1/kernel/a.ko"),
+            Err(ArgError::ModuleFiles(b"/lib/modules/6.1/kernel/a.ko"))
+        );
+        assert_eq!(run("-h"), Err(ArgError::Help));
+    }
+}

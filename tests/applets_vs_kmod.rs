@@ -1,0 +1,252 @@
+//! The applets of the static release binary against their references on the real Debian tree:
+//! `modinit depmod -b ROOT VERSION` writes the file `cargo xtask index` writes (with and without
+//! a configuration, from plain, gzip and zstd modules), and `modinit modprobe` prints what
+//! kmod 30's modprobe prints for `-D`, `-R` (a sample of the corpus spanning its kinds of keys;
+//! the library-level check in index_vs_kmod.rs covers every key) and `-c`.
+
+use modinit_tests::{TEST_CONFIG, real_module_tree};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use xtask::module_tree::ModuleCompression;
+
+/// The release binary, built once for all tests of this file.
+fn modinit() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| xtask::build::modinit_release().unwrap_or_else(|e| panic!("{e:#}")).0)
+}
+
+/// A root for `depmod -b`: lib/modules/VERSION hard-linked from the tree (depmod's rename puts
+/// its file in the copy only), and with `config`, etc/modprobe.d/test.conf holding it.
+struct Root {
+    dir: tempfile::TempDir,
+    version: String,
+}
+
+impl Root {
+    fn new(tree: &Path, config: Option<&str>) -> Root {
+        // Under target/, on the tree's filesystem, so that hard links work.
+        let dir = tempfile::Builder::new().prefix("applets-root-").tempdir_in(xtask::paths::target_dir()).unwrap();
+        let version = tree.file_name().unwrap().to_str().unwrap().to_string();
+        fs::create_dir_all(dir.path().join("lib/modules")).unwrap();
+        let status =
+            Command::new("cp").arg("-al").arg(tree).arg(dir.path().join("lib/modules").join(&version)).status();
+        assert!(status.unwrap().success(), "cp -al {}", tree.display());
+        let root = Root { dir, version };
+        for stale in ["modinit.idx", "modinit.idx.tmp"] {
+            let _ = fs::remove_file(root.modules().join(stale));
+        }
+        if let Some(text) = config {
+            fs::create_dir_all(root.modprobe_d()).unwrap();
+            fs::write(root.modprobe_d().join("test.conf"), text).unwrap();
+        }
+        root
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn modules(&self) -> PathBuf {
+        self.path().join("lib/modules").join(&self.version)
+    }
+
+    fn modprobe_d(&self) -> PathBuf {
+        self.path().join("etc/modprobe.d")
+    }
+
+    /// Runs `modinit depmod -b ROOT VERSION`, which must succeed.
+    fn depmod(&self) {
+        let out = run(Command::new(modinit()).arg("depmod").arg("-b").arg(self.path()).arg(&self.version));
+        assert!(out.status.success(), "modinit depmod failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+fn run(cmd: &mut Command) -> Output {
+    // kmod's modprobe would add the options in MODPROBE_OPTIONS.
+    cmd.env_remove("MODPROBE_OPTIONS").output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"))
+}
+
+#[test]
+fn depmod_writes_what_cargo_xtask_index_writes() {
+    let Some(tree) = real_module_tree() else { return };
+    for config in [None, Some(TEST_CONFIG)] {
+        let root = Root::new(&tree, config);
+        root.depmod();
+        let written = fs::read(root.modules().join("modinit.idx")).unwrap();
+        let expected = xtask::index::build_index(&tree, config.map(|_| root.path())).unwrap().bytes;
+        assert!(
+            written == expected,
+            "config {}: {} bytes written, cargo xtask index makes {}",
+            config.is_some(),
+            written.len(),
+            expected.len()
+        );
+        assert!(!root.modules().join("modinit.idx.tmp").exists(), "the temporary file is renamed away");
+    }
+}
+
+/// The applet decompresses modules itself (gzip without a heap, zstd in a scope of the arena
+/// while every module's facts stay live); the host reads them with zlib and libzstd.
+#[test]
+fn depmod_reads_compressed_trees_as_cargo_xtask_index_does() {
+    let Some(tree) = real_module_tree() else { return };
+    for compression in [ModuleCompression::Gz, ModuleCompression::Zst] {
+        // Made once under target/modules/ (minutes), as the autoload tests use them.
+        let stored = xtask::module_tree::stored_as(&tree, compression).unwrap();
+        let root = Root::new(&stored, None);
+        root.depmod();
+        let written = fs::read(root.modules().join("modinit.idx")).unwrap();
+        let expected = xtask::index::build_index(&stored, None).unwrap().bytes;
+        assert!(
+            written == expected,
+            "{compression:?}: {} bytes written, cargo xtask index makes {}",
+            written.len(),
+            expected.len()
+        );
+    }
+}
+
+#[test]
+fn depmod_fails_like_kmod_for_a_missing_tree() {
+    let Some(tree) = real_module_tree() else { return };
+    let root = Root::new(&tree, None);
+    let args = |cmd: &mut Command| run(cmd.arg("-b").arg(root.path()).arg("9.9.9-missing"));
+    let (ours, kmod) = (args(Command::new(modinit()).arg("depmod")), args(&mut Command::new("depmod")));
+    assert_eq!(ours.status.code(), kmod.status.code());
+    assert_eq!(String::from_utf8_lossy(&ours.stderr), String::from_utf8_lossy(&kmod.stderr));
+}
+
+/// kmod's root for `tree` (its indexes made by kmod's depmod) and its lib/modules/VERSION.
+fn kmod_root(tree: &Path) -> PathBuf {
+    xtask::kmod::indexed_root(tree).unwrap()
+}
+
+/// Both modprobes, on their own roots, with the same arguments.
+struct Peers<'r> {
+    ours: &'r Root,
+    kmod: PathBuf,
+    /// modprobe.d for kmod: the test configuration, or nothing at all.
+    kmod_config: PathBuf,
+}
+
+impl Peers<'_> {
+    /// (exit code, stdout, stderr) of each, with the roots' paths replaced by `ROOT`.
+    fn run(&self, args: &[&str]) -> [(Option<i32>, String, String); 2] {
+        let ours = run(Command::new(modinit())
+            .arg("modprobe")
+            .arg("-d")
+            .arg(self.ours.path())
+            .args(["-S", &self.ours.version])
+            .args(args));
+        let kmod = run(Command::new("modprobe")
+            .arg("-C")
+            .arg(&self.kmod_config)
+            .arg("-d")
+            .arg(&self.kmod)
+            .args(["-S", &self.ours.version])
+            .args(args));
+        let text = |bytes: &[u8], root: &Path| String::from_utf8_lossy(bytes).replace(root.to_str().unwrap(), "ROOT");
+        [(ours, self.ours.path()), (kmod, self.kmod.as_path())]
+            .map(|(out, root)| (out.status.code(), text(&out.stdout, root), text(&out.stderr, root)))
+    }
+}
+
+/// About `n` keys spread over the sorted corpus (so every kind of key is in it: bus
+/// modaliases, module names, `fs-`, `crypto-`, near misses), and every real device modalias.
+fn sample(kmod_tree: &Path, n: usize) -> Vec<String> {
+    let keys = xtask::corpus::keys(kmod_tree).unwrap();
+    let fixtures = fs::read_dir(xtask::paths::workspace_root().join("tests/fixtures/modaliases")).unwrap();
+    let mut sample: Vec<String> = fixtures
+        .flat_map(|f| fs::read_to_string(f.unwrap().path()).unwrap().lines().map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    sample.extend(keys.iter().step_by(keys.len() / n).cloned());
+    sample.extend(
+        ["my-nic", "ethernet-0", "no-such-target", "pcspkr", "e1000e", "snd-hda-intel", "virtio_net"].map(String::from),
+    );
+    sample.sort();
+    sample.dedup();
+    sample
+}
+
+#[test]
+fn modprobe_show_depends_and_resolve_alias_print_what_kmods_prints() {
+    let Some(tree) = real_module_tree() else { return };
+    let kmod = kmod_root(&tree);
+    let keys = sample(&kmod.join("lib/modules").join(tree.file_name().unwrap()), 3000);
+    for config in [None, Some(TEST_CONFIG)] {
+        let ours = Root::new(&tree, config);
+        ours.depmod();
+        let kmod_config = if config.is_some() { ours.modprobe_d() } else { PathBuf::from("/dev/null") };
+        let peers = Peers { ours: &ours, kmod: kmod.clone(), kmod_config };
+        let mut mismatches = Vec::new();
+        let mut lines = 0;
+        for mode in ["--show-depends", "--resolve-alias"] {
+            // A few kernel-style single calls, then the rest with -a in batches (as udev's
+            // `modprobe -a`; kmod resolves each name on its own).
+            for key in keys.iter().step_by(97) {
+                let [a, b] = peers.run(&["-q", mode, "--", key]);
+                if a != b {
+                    mismatches.push(format!("{mode} {key}:\n  modinit {a:?}\n  kmod    {b:?}"));
+                }
+            }
+            for batch in keys.chunks(200) {
+                let mut args = vec!["-a", mode];
+                args.extend(batch.iter().map(String::as_str));
+                let [a, b] = peers.run(&args);
+                lines += b.1.lines().count();
+                if a != b {
+                    mismatches.extend(first_difference(&peers, mode, batch));
+                }
+            }
+        }
+        let shown = mismatches.iter().take(10).cloned().collect::<Vec<_>>().join("\n");
+        assert!(
+            mismatches.is_empty(),
+            "config {}: {} mismatches with kmod:\n{shown}",
+            config.is_some(),
+            mismatches.len()
+        );
+        eprintln!("config {}: {} keys, {lines} lines of output equal kmod's", config.is_some(), keys.len());
+        assert!(lines > keys.len(), "the keys resolve to modules: {lines} lines for {} keys", keys.len());
+    }
+}
+
+/// The keys of a mismatching batch that differ on their own.
+fn first_difference(peers: &Peers<'_>, mode: &str, batch: &[String]) -> Vec<String> {
+    let mut found = Vec::new();
+    for key in batch {
+        let [a, b] = peers.run(&["-a", mode, "--", key]);
+        if a != b {
+            found.push(format!("{mode} -a {key}:\n  modinit {a:?}\n  kmod    {b:?}"));
+        }
+    }
+    if found.is_empty() {
+        found.push(format!("{mode} -a: a batch from {} differs, but no key alone does", batch[0]));
+    }
+    found
+}
+
+#[test]
+fn modprobe_c_prints_what_kmods_prints() {
+    let Some(tree) = real_module_tree() else { return };
+    let kmod = kmod_root(&tree);
+    let ours = Root::new(&tree, Some(TEST_CONFIG));
+    ours.depmod();
+    let peers = Peers { ours: &ours, kmod, kmod_config: ours.modprobe_d() };
+    let [(our_code, our_out, our_err), (kmod_code, kmod_out, kmod_err)] = peers.run(&["-c"]);
+    assert_eq!((our_code, our_err.as_str()), (kmod_code, kmod_err.as_str()));
+    // The index has no modules.symbols (docs/index-format.md): kmod's dump of it is left out.
+    let kmod_out: String =
+        kmod_out.lines().filter(|l| !l.starts_with("alias symbol:")).flat_map(|l| [l, "\n"]).collect();
+    assert!(our_out == kmod_out, "modprobe -c differs:\n{}", first_line_difference(&our_out, &kmod_out));
+    assert!(our_out.lines().count() > 26_000, "configuration and every module alias");
+}
+
+fn first_line_difference(a: &str, b: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let at = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+    format!("line {}: modinit {:?}, kmod {:?} ({} and {} lines)", at + 1, a.get(at), b.get(at), a.len(), b.len())
+}
