@@ -2,6 +2,7 @@
 //! /sbin/modprobe) or by a first argument (`modinit modprobe ...`). An applet is an ordinary
 //! process: it writes to stdout/stderr and exits with kmod's codes.
 
+#[cfg(feature = "depmod")]
 mod depmod;
 mod dmesg;
 mod insmod;
@@ -16,7 +17,6 @@ use crate::sys::start::StartArgs;
 use core::ffi::CStr;
 use core::fmt::Write;
 use modinit::line::Line;
-use rustix::io::Errno;
 
 /// An applet's entry: its argv (its name first) to an exit code.
 pub type Applet = fn(&[&[u8]]) -> i32;
@@ -60,6 +60,7 @@ const APPLETS: &[(&str, Applet)] = &[
     ("rmmod", rmmod::main),
     ("dmesg", dmesg::main),
     ("modinfo", modinfo::main),
+    #[cfg(feature = "depmod")]
     ("depmod", depmod::main),
 ];
 
@@ -95,7 +96,8 @@ fn print(fd: i32, message: core::fmt::Arguments<'_>) {
 }
 
 /// Writes all of `bytes` to `fd`.
-fn write_all(fd: rustix::fd::BorrowedFd<'_>, mut bytes: &[u8]) -> Result<(), Errno> {
+fn write_all(fd: rustix::fd::BorrowedFd<'_>, mut bytes: &[u8]) -> Result<(), rustix::io::Errno> {
+    use rustix::io::Errno;
     while !bytes.is_empty() {
         match rustix::io::write(fd, bytes) {
             Ok(0) => return Err(Errno::IO),

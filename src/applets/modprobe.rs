@@ -67,11 +67,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     let mut cmdline = [0u8; 4096];
     let cmdline = read_into(c"/proc/cmdline", &mut cmdline).unwrap_or_default();
     if opts.show_config {
-        let mut dump = alloc::vec::Vec::new();
-        modinit::show_config::show_config(&index, cmdline, &mut dump);
-        // SAFETY: fd 1 is the applet's stdout, or closed (then EBADF).
-        let stdout = unsafe { rustix::fd::BorrowedFd::borrow_raw(1) };
-        return super::write_all(stdout, &dump).map_or(1, |()| 0);
+        return show_config(&index, cmdline);
     }
     let resolver = Resolver { index, cmdline };
     if opts.remove {
@@ -251,4 +247,20 @@ impl ExtraOptions {
     fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
+}
+
+/// `modprobe -c`: the configuration the index holds, as kmod prints it.
+#[cfg(feature = "depmod")]
+fn show_config(index: &modinit::index::Index<'_>, cmdline: &[u8]) -> i32 {
+    let mut dump = alloc::vec::Vec::new();
+    modinit::show_config::show_config(index, cmdline, &mut dump);
+    // SAFETY: fd 1 is the applet's stdout, or closed (then EBADF).
+    let stdout = unsafe { rustix::fd::BorrowedFd::borrow_raw(1) };
+    super::write_all(stdout, &dump).map_or(1, |()| 0)
+}
+
+#[cfg(not(feature = "depmod"))]
+fn show_config(_: &modinit::index::Index<'_>, _: &[u8]) -> i32 {
+    err!("modprobe: ERROR: -c is not in this build of modinit (built without the depmod feature)");
+    1
 }

@@ -1,7 +1,5 @@
 //! An applet's stdout, buffered: output made of many small pieces goes out in few write()s.
 
-use rustix::io::Errno;
-
 /// Bytes for fd 1, written when the buffer fills and on [`Stdout::flush`].
 pub struct Stdout {
     buf: [u8; 16384],
@@ -36,14 +34,8 @@ impl Stdout {
 }
 
 /// Writes all of `bytes` to fd 1; stops at the first error (a closed pipe: nobody reads).
-fn write_all(mut bytes: &[u8]) {
+fn write_all(bytes: &[u8]) {
     // SAFETY: fd 1 is the applet's stdout, or closed (then EBADF).
     let stdout = unsafe { rustix::fd::BorrowedFd::borrow_raw(1) };
-    while !bytes.is_empty() {
-        match rustix::io::write(stdout, bytes) {
-            Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
-            Err(Errno::INTR) => {}
-            Err(_) => return,
-        }
-    }
+    let _ = super::write_all(stdout, bytes);
 }

@@ -34,6 +34,7 @@ const BOOT_CAPACITY: usize = 64 << 20;
 /// the boot's 64 MiB, hence 256 MiB. Mapped MAP_NORESERVE like the boot's, so only the pages
 /// used cost memory, and an applet exits when done; a real free path (free lists) would reuse
 /// what the builder frees, for more code in every binary.
+#[cfg(feature = "depmod")]
 pub const APPLET_CAPACITY: usize = 256 << 20;
 
 /// The size of the region mapped on first use.
@@ -54,6 +55,7 @@ pub fn available() -> usize {
 }
 
 /// Makes the region `bytes` long, if it is not mapped yet (call it before anything allocates).
+#[cfg(feature = "depmod")]
 pub fn set_capacity(bytes: usize) {
     CAPACITY.store(bytes, Ordering::Relaxed);
 }
