@@ -11,16 +11,14 @@
 mod faults {
     use modinit_tests::{assert_exec_line, boot, expect_clean};
     use xtask::image_edit::{
-        self, change_file, keep_modules, module_file, module_image, put_module, reindex, remove_module, stored_as,
+        self, change_file, module_file, module_image, put_module, reindex, remove_module, stored_as,
     };
     use xtask::initramfs::ModuleCompression;
     use xtask::scenario::{Report, Scenario};
 
-    /// The `lib/modules` tree reduced to `modules` and what they depend on, stored as zstd.
+    /// The `lib/modules` tree reduced to `modules` and what loading them needs, stored as zstd.
     fn small_image(name: &str, modules: &[&str]) -> Scenario {
-        let mut s = Scenario::with_modules(name, Some(ModuleCompression::Zst)).unwrap();
-        keep_modules(&mut s.image, modules).unwrap();
-        s
+        Scenario::with_module_subset(name, ModuleCompression::Zst, modules).unwrap()
     }
 
     /// The boot ended well: no panic, and the real init ran as PID 1 after modinit's exec line.

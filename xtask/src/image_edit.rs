@@ -8,8 +8,6 @@ use crate::cpio::{Archive, Node};
 use crate::module_tree::{self, ModuleCompression};
 use anyhow::{Context, Result, bail};
 use modinit::decompress::Compression;
-use modinit::index::Index;
-use std::collections::BTreeSet;
 use std::path::Path;
 
 /// The name of the index file in the modules dir.
@@ -78,32 +76,6 @@ pub fn remove_module(a: &mut Archive, name: &str) -> Result<()> {
     let path = module_file(a, name)?;
     a.remove(&path);
     Ok(())
-}
-
-/// Keeps only the modules `names` and their dependencies (as the image's index has them) and
-/// rebuilds the index: a small image boots faster. Other files of the tree stay.
-pub fn keep_modules(a: &mut Archive, names: &[&str]) -> Result<()> {
-    let index_bytes = file(a, &index_path(a)?)?;
-    let index = Index::open(&index_bytes).map_err(|e| anyhow::anyhow!("the image's index: {e}"))?;
-    let mut keep = BTreeSet::new();
-    for name in names {
-        let m = index.find(name.as_bytes(), false).with_context(|| format!("no module {name} in the index"))?;
-        for id in m.deps().chain([m.id]) {
-            let mut buf = [0u8; 512];
-            let dep = index.module(id).context("a dependency the index does not have")?;
-            let rel = dep.path(&mut buf).context("a module path longer than 512 bytes")?;
-            keep.insert(String::from_utf8_lossy(rel).into_owned());
-        }
-    }
-    let dir = modules_dir(a)?;
-    let drop: Vec<String> = module_paths(a, &dir)
-        .into_iter()
-        .filter(|p| !keep.contains(p.strip_prefix(&format!("{dir}/")).unwrap_or(p)))
-        .collect();
-    for path in drop {
-        a.remove(&path);
-    }
-    reindex(a)
 }
 
 /// Every module file under `dir` in the image.
