@@ -25,12 +25,6 @@ fn main(args: sys::start::StartArgs) -> ! {
     if let Some((applet, first)) = applets::chosen(args) {
         sys::syscall::exit_group(applets::run(applet, first, args));
     }
-    // The boot mounts, loads and execs an init: only PID 1 may do that. Anything else (e.g.
-    // the kernel's modprobe helper reaching modinit through an init wrapper) is refused.
-    if !rustix::process::getpid().is_init() {
-        boot::log::error!("not PID 1 and no applet named: not booting (run it as /init, or as `modinit APPLET ...`)");
-        sys::syscall::exit_group(2);
-    }
     let started = Instant::now();
 
     boot::mount::mount_early_filesystems();

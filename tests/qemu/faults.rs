@@ -261,7 +261,7 @@ mod faults {
         a.insert("sbin/modprobe", Node::Symlink("/modinit".into()), 0o777);
         let once = |dir: &str| format!("[ \"$(/bin/busybox grep -c ' {dir} ' /proc/mounts)\" = 1 ]");
         // modinit run again, not as PID 1 and without an applet name, refuses to boot.
-        let not_pid1 = "/modinit 2>/run/not-pid1; [ $? = 2 ]";
+        let not_pid1 = "/modinit 2>/run/not-pid1; [ $? = 1 ]";
         let commands = format!("{}\n{}\n{}\n{not_pid1}\n", once("/proc"), once("/sys"), once("/run"));
         a.insert("etc/guest-commands", Node::File(commands.into_bytes()), 0o644);
         a.insert("etc/guest-report", Node::File(b"/run/marker\n/run/not-pid1".to_vec()), 0o644);
@@ -281,8 +281,8 @@ mod faults {
         assert!(in_log.is_some_and(|l| l.starts_with("modinit: exec /sbin/init")), "modinit's lines reach the kernel log");
         let once: Vec<_> = (1..=3).map(|i| r.guest(&format!("command.{i}"))).collect();
         assert_eq!(once, [Some("0"); 3], "each filesystem is mounted once");
-        assert_eq!(r.guest("command.4"), Some("0"), "not PID 1: exit status 2");
-        let refusal = "modinit: not PID 1 and no applet named: not booting (run it as /init, or as `modinit APPLET ...`)";
+        assert_eq!(r.guest("command.4"), Some("0"), "not PID 1: exit status 1");
+        let refusal = "modinit: no applet named (modinit boots only as PID 1); the applets are:";
         assert_eq!(r.guest("file./run/not-pid1"), Some(refusal));
         assert_eq!(r.guest("file./run/marker"), Some("kept"), "the wrapper's /run is the real init's");
         let warning = format!("/lib/modules/{release}/modinit.idx was built for kernel {other}, this is {release}");
