@@ -42,9 +42,10 @@ pub fn fork() -> Result<Forked, Errno> {
     }
     match ret {
         0 => Ok(Forked::Child),
-        pid if pid > 0 => Ok(Forked::Parent {
-            child: rustix::process::Pid::from_raw(pid as i32).expect("a positive pid"),
-        }),
+        // A pid past i32 cannot come from the kernel; refused rather than trusted.
+        pid if pid > 0 => rustix::process::Pid::from_raw(i32::try_from(pid).map_err(|_| Errno::RANGE)?)
+            .map(|child| Forked::Parent { child })
+            .ok_or(Errno::RANGE),
         err => Err(Errno::from_raw_os_error(-err as i32)),
     }
 }
