@@ -119,10 +119,12 @@ pub fn blacklists(cmdline: &[u8], name: &[u8]) -> bool {
 
 /// Whether the kernel's own `module_blacklist=a,b` names module `name`: the kernel then
 /// refuses to load it (EPERM), comparing each entry with the module's name (`_`, not `-`).
+/// The kernel reads its parameters as `crate::cmdline` does: quotes, and nothing after `--`.
 pub fn kernel_blacklists(cmdline: &[u8], name: &[u8]) -> bool {
-    cmdline
-        .split(|b| b.is_ascii_whitespace())
-        .filter_map(|word| word.strip_prefix(b"module_blacklist="))
+    crate::cmdline::params(cmdline)
+        .take_while(|p| p.key != b"--")
+        .filter(|p| p.key == b"module_blacklist")
+        .filter_map(|p| p.value)
         .flat_map(|list| list.split(|&b| b == b','))
         .any(|entry| crate::name::module_name(name).eq(entry.iter().copied()))
 }

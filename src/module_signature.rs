@@ -127,7 +127,7 @@ pub fn signature_info(file: &[u8]) -> Option<SignatureInfo<'_>> {
     if trailer.id_type != PKEY_ID_PKCS7 {
         return Some(SignatureInfo {
             id_type,
-            signer: until_nul(trailer.signer),
+            signer: crate::elf::c_string(trailer.signer),
             key_id: KeyId::Raw(trailer.key_id),
             hash_algo: HASH_ALGOS.get(usize::from(trailer.hash)).copied()?,
             signature: trailer.signature,
@@ -213,17 +213,13 @@ fn common_name(name: Tlv<'_>) -> Result<&[u8], DerError> {
         while !attributes.is_empty() {
             let mut attribute = attributes.expect(der::SEQUENCE)?.inner();
             let oid = attribute.expect(der::OID)?.contents;
-            shown = until_nul(attribute.any()?.contents);
+            shown = crate::elf::c_string(attribute.any()?.contents);
             if oid == COMMON_NAME_OID {
                 return Ok(shown);
             }
         }
     }
     Ok(shown)
-}
-
-fn until_nul(bytes: &[u8]) -> &[u8] {
-    crate::elf::c_string(bytes)
 }
 
 #[cfg(test)]

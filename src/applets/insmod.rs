@@ -1,7 +1,8 @@
 //! `insmod FILE [PARAM...]`: one module file into the kernel, decompressed as the boot does
 //! it, with kmod's messages and exit codes.
 
-use super::{c_string, err, out};
+use super::{err, out};
+use crate::boot::exec::nul_terminated;
 use crate::boot::file::read_into;
 use crate::boot::load::{Failure, load};
 use crate::boot::probe::PARAMS_MAX;
@@ -42,7 +43,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     };
     let file = Bytes(args.file);
     let mut path = [0u8; 4096];
-    let Some(path) = c_string(args.file, &mut path) else {
+    let Some(path) = nul_terminated(args.file, &mut path) else {
         err!("insmod: ERROR: could not load module {file}: {}", Strerror(Errno::NAMETOOLONG.raw_os_error()));
         return 1;
     };

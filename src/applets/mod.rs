@@ -80,14 +80,6 @@ pub fn run(applet: Applet, first: usize, args: StartArgs) -> i32 {
     applet(&argv[..n])
 }
 
-/// `bytes` and a NUL in `buf` (an argument as a path or name for a system call); None when
-/// they do not fit or `bytes` holds a NUL.
-fn c_string<'b>(bytes: &[u8], buf: &'b mut [u8]) -> Option<&'b CStr> {
-    buf.get_mut(..bytes.len())?.copy_from_slice(bytes);
-    *buf.get_mut(bytes.len())? = 0;
-    CStr::from_bytes_with_nul(&buf[..=bytes.len()]).ok()
-}
-
 /// Writes one formatted line to `fd` (1 or 2) in one write().
 fn print(fd: i32, message: core::fmt::Arguments<'_>) {
     let mut line = Line::<4096>::new();

@@ -1,7 +1,7 @@
 //! `rmmod [-f] [-v] NAME|FILE...`: removes modules with delete_module(O_NONBLOCK), after
 //! kmod's checks (builtin, not loaded, holders, use count) and with its messages.
 
-use super::c_string;
+use crate::boot::exec::nul_terminated;
 use super::{err, out};
 use crate::boot::index_file::{ModulesDir, open_index};
 use crate::boot::sysfs_module::{holder_names, holders, initstate, refcnt};
@@ -57,7 +57,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     for &arg in &names[..count] {
         // As kmod: an existing file names the module by its file name.
         let mut path = [0u8; 4096];
-        let is_file = c_string(arg, &mut path).is_some_and(|p| rustix::fs::stat(p).is_ok());
+        let is_file = nul_terminated(arg, &mut path).is_some_and(|p| rustix::fs::stat(p).is_ok());
         let source = if is_file { arg.rsplit(|&b| b == b'/').next().unwrap_or(arg) } else { arg };
         let mut buf = [0u8; 256];
         let Some(len) = normalize_module_name(source, &mut buf) else {
@@ -85,7 +85,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
 pub fn remove(name: &[u8], force: bool) -> Result<(), Errno> {
     use linux_raw_sys::general::{O_NONBLOCK, O_TRUNC};
     let mut buf = [0u8; 257];
-    let name = c_string(name, &mut buf).ok_or(Errno::NAMETOOLONG)?;
+    let name = nul_terminated(name, &mut buf).ok_or(Errno::NAMETOOLONG)?;
     let flags = O_NONBLOCK | if force { O_TRUNC } else { 0 };
     rustix::system::delete_module(name, flags as i32)
 }

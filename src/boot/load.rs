@@ -10,7 +10,7 @@
 use super::file::read_into;
 use core::ffi::CStr;
 use core::fmt;
-use modinit::decompress::{self, Compression, DecompressError};
+use modinit::decompress::{Compression, DecompressError};
 use modinit::errno::Describe;
 use modinit::module_error::LoadError;
 use modinit::module_init_flags::ModuleInitFlags;
@@ -18,10 +18,9 @@ use rustix::fd::OwnedFd;
 use rustix::fs::{MemfdFlags, Mode, OFlags, fstat, ftruncate, memfd_create, open};
 use rustix::io::Errno;
 use super::mapping::{Mapping, ReadOnly, ReadWrite};
+use super::module_image::{ImageError, decompressed_into};
 use rustix::system::{finit_module, init_module};
 
-/// Largest decompressed module accepted (the biggest in Debian's tree are ~30 MiB).
-pub const MAX_MODULE_BYTES: usize = 256 << 20;
 
 /// Why a module did not load.
 #[derive(Debug, Clone, Copy)]
@@ -96,13 +95,16 @@ impl Image {
             Compression::Xz => Err(Failure::XzUnsupported),
             Compression::Gzip | Compression::Zstd => {
                 let compressed = map_file(&file, compression)?;
-                let size = decompress::decompressed_size(compressed.bytes(), MAX_MODULE_BYTES).map_err(Failure::Decompress)?;
-                // A full arena would be fatal: refuse what might not fit before decoding.
-                decompress::heap_needed(compressed.bytes(), crate::sys::arena::available()).map_err(Failure::Decompress)?;
                 let memfd = memfd_create(c"modinit-module", MemfdFlags::CLOEXEC).map_err(Failure::Memory)?;
-                ftruncate(&memfd, size as u64).map_err(Failure::Memory)?;
-                let mut image = Mapping::writable(&memfd, size).map_err(Failure::Memory)?;
-                decompress::decompress_into(compressed.bytes(), image.bytes_mut()).map_err(Failure::Decompress)?;
+                let image = decompressed_into(compressed.bytes(), |size| {
+                    ftruncate(&memfd, size as u64)?;
+                    Mapping::writable(&memfd, size)
+                })
+                .map_err(|e| match e {
+                    ImageError::File(e) => Failure::File(e),
+                    ImageError::Decompress(e) => Failure::Decompress(e),
+                    ImageError::Memory(e) => Failure::Memory(e),
+                })?;
                 Ok(Image { fd: memfd, bytes: Some(ImageBytes::Decompressed(image)), flags: ModuleInitFlags::Plain })
             }
         }

@@ -1,13 +1,15 @@
 //! A module file's ELF image in memory, for reading it: the file mapped, or for a `.ko.gz` or
 //! `.ko.zst` file decompressed into anonymous memory (loading goes through [`super::load`]).
 
-use super::load::MAX_MODULE_BYTES;
 use super::mapping::{Mapping, ReadOnly, ReadWrite};
 use core::ffi::CStr;
 use core::fmt;
 use modinit::decompress::{self, Compression, DecompressError};
 use modinit::errno::Strerror;
 use rustix::io::Errno;
+
+/// Largest decompressed module accepted (the biggest in Debian's tree are ~30 MiB).
+const MAX_MODULE_BYTES: usize = 256 << 20;
 
 /// A module's image, until dropped.
 pub struct ModuleImage {
@@ -42,7 +44,7 @@ impl ModuleImage {
         let decompressed = match compression {
             Compression::None => None,
             Compression::Xz => return Err(ImageError::Decompress(DecompressError::Unsupported(compression))),
-            Compression::Gzip | Compression::Zstd => Some(decompressed(file.bytes())?),
+            Compression::Gzip | Compression::Zstd => Some(decompressed_into(file.bytes(), Mapping::anonymous)?),
         };
         Ok(ModuleImage { file, decompressed })
     }
@@ -58,11 +60,16 @@ impl ModuleImage {
     }
 }
 
-fn decompressed(file: &[u8]) -> Result<Mapping<ReadWrite>, ImageError> {
+/// The gzip or zstd `file` decompressed into the mapping `make` gives for its size (anonymous
+/// memory to read it, a memfd to load it), after checking the size and the heap decoding needs.
+pub fn decompressed_into(
+    file: &[u8],
+    make: impl FnOnce(usize) -> Result<Mapping<ReadWrite>, Errno>,
+) -> Result<Mapping<ReadWrite>, ImageError> {
     let size = decompress::decompressed_size(file, MAX_MODULE_BYTES).map_err(ImageError::Decompress)?;
     // A full arena would be fatal: refuse what might not fit before decoding.
     decompress::heap_needed(file, crate::sys::arena::available()).map_err(ImageError::Decompress)?;
-    let mut image = Mapping::anonymous(size).map_err(ImageError::Memory)?;
+    let mut image = make(size).map_err(ImageError::Memory)?;
     // In a scope: depmod decodes module after module while the facts of the others stay live.
     crate::sys::arena::scoped(|| decompress::decompress_into(file, image.bytes_mut())).map_err(ImageError::Decompress)?;
     Ok(image)

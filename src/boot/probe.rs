@@ -114,6 +114,10 @@ impl<'r, 'a> Prober<'r, 'a> {
             event(Event::Missing { name, required: step.required });
             return false;
         };
+        // Before building its path and options: most dependencies are loaded already.
+        if !self.dry_run && (module.builtin || !self.tried.insert(module.id) || in_kernel(module.stem)) {
+            return true;
+        }
         let mut path_buf = [0u8; 512];
         let mut full_buf = [0u8; 640];
         let path = module.path(&mut path_buf).and_then(|rel| self.dir.join(rel, &mut full_buf));
@@ -127,9 +131,6 @@ impl<'r, 'a> Prober<'r, 'a> {
         }
         if is_top {
             params.push(extra);
-        }
-        if !self.dry_run && (module.builtin || !self.tried.insert(module.id) || in_kernel(module.stem)) {
-            return true;
         }
         // kmod's print_action: before inserting (`modprobe -v`), or instead of it.
         event(Event::Planned { name, path, options: params.as_bytes() });

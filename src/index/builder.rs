@@ -95,7 +95,7 @@ impl core::fmt::Display for BuildWarning {
     }
 }
 
-fn lossy(s: &[u8]) -> alloc::borrow::Cow<'_, str> {
+pub(super) fn lossy(s: &[u8]) -> alloc::borrow::Cow<'_, str> {
     String::from_utf8_lossy(s)
 }
 

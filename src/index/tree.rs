@@ -6,7 +6,7 @@
 //! and reads the module images its own way (in parallel on the host, mapped on the target),
 //! then [`index_bytes`] turns the facts into `modinit.idx`.
 
-use super::builder::{BuildWarning, ModuleFacts, TreeFiles, build};
+use super::builder::{BuildWarning, ModuleFacts, TreeFiles, build, lossy};
 use super::writer::{WriteError, write};
 use crate::config::{ConfigDir, MODPROBE_D_DIRS, MODULES_LOAD_D_DIRS, select_modprobe_d, select_modules_load_d};
 use crate::decompress::Compression;
@@ -66,10 +66,6 @@ impl<E: fmt::Display> fmt::Display for TreeError<E> {
 
 /// How deep module directories may nest below the modules dir (Debian's go 6 deep).
 pub const MAX_DEPTH: usize = 32;
-
-fn lossy(s: &[u8]) -> alloc::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(s)
-}
 
 fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
     let mut path = dir.to_vec();

@@ -28,15 +28,6 @@ const MAJOR_LIMIT: u32 = 1 << 12;
 const MINOR_LIMIT: u32 = 1 << 20;
 
 impl DevNum {
-    /// Parses the `MAJ:MIN` of a sysfs `dev` file (a trailing newline is allowed).
-    pub fn parse_sysfs(text: &[u8]) -> Option<DevNum> {
-        let text = text.strip_suffix(b"\n").unwrap_or(text);
-        let colon = text.iter().position(|&b| b == b':')?;
-        let major = decimal(&text[..colon])?;
-        let minor = decimal(&text[colon + 1..])?;
-        DevNum::checked(major, minor)
-    }
-
     /// `major:minor` if the kernel's dev_t can hold it.
     fn checked(major: u64, minor: u64) -> Option<DevNum> {
         let major = u32::try_from(major).ok().filter(|&m| m < MAJOR_LIMIT)?;
@@ -359,9 +350,7 @@ mod tests {
     }
 
     #[test]
-    fn sysfs_dev_files_parse() {
-        assert_eq!(DevNum::parse_sysfs(b"259:3\n"), Some(DevNum { major: 259, minor: 3 }));
-        assert_eq!(DevNum::parse_sysfs(b"259"), None);
+    fn device_numbers_display_as_major_colon_minor() {
         assert_eq!(DevNum { major: 8, minor: 16 }.to_string(), "8:16");
     }
 }

@@ -11,9 +11,10 @@
 mod faults {
     use modinit_tests::{assert_exec_line, boot, expect_clean};
     use xtask::image_edit::{
-        self, change_file, module_file, module_image, put_module, reindex, remove_module, stored_as,
+        self, change_file, module_file, module_image, put_module, reindex, remove_module,
     };
     use xtask::initramfs::ModuleCompression;
+    use xtask::module_tree::compress;
     use xtask::scenario::{Report, Scenario};
 
     /// The `lib/modules` tree reduced to `modules` and what loading them needs, stored as zstd.
@@ -58,15 +59,15 @@ mod faults {
         let mut s = small_image("faults-module-files", &named);
         let a = &mut s.image;
         // Not ELF, but a valid zstd file: the kernel sees the bytes and refuses them.
-        let not_elf = stored_as(b"this is not an ELF file\n".repeat(64), ModuleCompression::Zst).unwrap();
+        let not_elf = compress(b"this is not an ELF file\n".repeat(64), ModuleCompression::Zst).unwrap();
         put_module(a, "loop", ModuleCompression::Zst, not_elf).unwrap();
         change_file(a, &module_file(a, "tun").unwrap(), |f| f.truncate(f.len() / 2)).unwrap();
-        let mut bad_crc = stored_as(module_image(a, "veth").unwrap(), ModuleCompression::Gz).unwrap();
+        let mut bad_crc = compress(module_image(a, "veth").unwrap(), ModuleCompression::Gz).unwrap();
         let crc_at = bad_crc.len() - 8;
         bad_crc[crc_at] ^= 0xff;
         put_module(a, "veth", ModuleCompression::Gz, bad_crc).unwrap();
         // ISIZE claims 300 MiB: more than modinit decompresses a module to.
-        let mut big = stored_as(module_image(a, "ifb").unwrap(), ModuleCompression::Gz).unwrap();
+        let mut big = compress(module_image(a, "ifb").unwrap(), ModuleCompression::Gz).unwrap();
         let isize_at = big.len() - 4;
         big[isize_at..].copy_from_slice(&(300u32 << 20).to_le_bytes());
         put_module(a, "ifb", ModuleCompression::Gz, big).unwrap();
@@ -128,7 +129,7 @@ mod faults {
         let signed = module_image(a, name).unwrap();
         let (unsigned, had_signature) = modinit::modinfo::split_signature(&signed);
         assert!(had_signature, "Debian signs its modules");
-        put_module(a, name, ModuleCompression::Zst, stored_as(unsigned.to_vec(), ModuleCompression::Zst).unwrap()).unwrap();
+        put_module(a, name, ModuleCompression::Zst, compress(unsigned.to_vec(), ModuleCompression::Zst).unwrap()).unwrap();
     }
 
     /// An image with vfat (which needs fat), dummy and `more`, its index broken by `fault`.

@@ -48,10 +48,7 @@ pub fn module_file(a: &Archive, name: &str) -> Result<String> {
 
 /// The bytes of a regular file of the image.
 pub fn file(a: &Archive, path: &str) -> Result<Vec<u8>> {
-    match a.get(path) {
-        Some(Node::File(bytes)) => Ok(bytes.clone()),
-        _ => bail!("{path}: not a file of the image"),
-    }
+    a.file(path).map(<[u8]>::to_vec).with_context(|| format!("{path}: not a file of the image"))
 }
 
 /// Module `name`'s ELF image (its file decompressed).
@@ -125,11 +122,6 @@ pub fn reseal_index(file: &mut [u8]) {
         let checksum = modinit::crc32::checksum(body);
         file[OFF_CHECKSUM..OFF_CHECKSUM + 4].copy_from_slice(&checksum.to_le_bytes());
     }
-}
-
-/// `plain` (an ELF image or any bytes) stored as `to`.
-pub fn stored_as(plain: Vec<u8>, to: ModuleCompression) -> Result<Vec<u8>> {
-    module_tree::compress(plain, to)
 }
 
 /// The zstd frame `frame` (one frame, no dictionary, its content size recorded) with a

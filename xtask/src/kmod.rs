@@ -31,11 +31,10 @@ pub fn indexed_root(modules: &Path) -> Result<PathBuf> {
     fs::create_dir_all(partial.join("lib/modules"))?;
     run(Command::new("cp").arg("-al").arg(modules).arg(&tree))?;
     // Names kmod makes: remove stale copies so they are regenerated, not hard-linked over.
-    const SOURCES: [&str; 3] = ["modules.order", "modules.builtin", "modules.builtin.modinfo"];
     for entry in fs::read_dir(&tree)? {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with("modules.") && !SOURCES.contains(&name) {
+        if is_depmod_output(name) {
             fs::remove_file(&path)?;
         }
     }
@@ -45,6 +44,12 @@ pub fn indexed_root(modules: &Path) -> Result<PathBuf> {
     }
     fs::rename(&partial, &root).with_context(|| format!("renaming {} to {}", partial.display(), root.display()))?;
     Ok(root)
+}
+
+/// Whether the tree's file `name` is one depmod writes (modules.dep, modules.alias.bin, ...),
+/// not one of the kernel's lists depmod reads.
+fn is_depmod_output(name: &str) -> bool {
+    name.starts_with("modules.") && !["modules.order", "modules.builtin", "modules.builtin.modinfo"].contains(&name)
 }
 
 /// Replaces kmod's indexes in `image` with depmod's of the modules the image holds under
@@ -57,7 +62,7 @@ pub fn reindex_image(image: &mut Archive, version: &str) -> Result<()> {
     for path in &files {
         let Some(bytes) = image.file(path) else { continue };
         let name = path.rsplit('/').next().unwrap_or_default();
-        if name.starts_with("modules.") && !["modules.order", "modules.builtin", "modules.builtin.modinfo"].contains(&name) {
+        if is_depmod_output(name) {
             image.remove(path);
             continue;
         }

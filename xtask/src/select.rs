@@ -8,6 +8,7 @@ use modinit::resolve::{Found, Key, Resolver, Target, Via};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use crate::module_tree::module_stem;
 
 /// The base set of modules.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -159,13 +160,8 @@ pub fn select(index: &[u8], choice: &ModuleChoice) -> Result<Option<Selected>> {
 
 fn is_most(path: &str) -> bool {
     let Some(rel) = path.strip_prefix("kernel/") else { return false };
-    let stem = module_stem(rel);
-    MOST.iter().any(|(entry, _)| if entry.ends_with('/') { rel.starts_with(entry) } else { stem == module_stem(entry) })
-}
-
-/// `dir/name.ko` for `dir/name.ko[.gz|.zst|.xz]`.
-fn module_stem(path: &str) -> &str {
-    path.find(".ko").map_or(path, |end| &path[..end + 3])
+    let stem = module_stem(rel).unwrap_or(rel);
+    MOST.iter().any(|(entry, _)| if entry.ends_with('/') { rel.starts_with(entry) } else { stem == *entry })
 }
 
 /// The load plans of the modules chosen so far.

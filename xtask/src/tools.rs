@@ -14,7 +14,6 @@ pub const DPKG: Tool = Tool { program: "dpkg-deb", package: "dpkg" };
 pub const APT_GET: Tool = Tool { program: "apt-get", package: "apt" };
 pub const BUSYBOX: Tool = Tool { program: "busybox", package: "busybox-static" };
 pub const DEPMOD: Tool = Tool { program: "depmod", package: "kmod" };
-pub const ZSTD: Tool = Tool { program: "zstd", package: "zstd" };
 
 /// Where busybox-static installs its binary; the guest uses it as its shell.
 pub const BUSYBOX_STATIC: &str = "/bin/busybox";
