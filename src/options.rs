@@ -6,7 +6,7 @@
 //! | `modinit.on_error=shell\|poweroff\|reboot\|halt` | what to do when booting cannot go on |
 //! | `modinit.kmsg=LEVEL\|off` | show kernel messages of LEVEL (`err` by default) and worse |
 //! | `modinit.kmsg_since=boot\|now` | also show those logged before /init started |
-//! | `modinit.settle_ms=N` | driver loading ends once no uevent came for N ms (default 200) |
+//! | `modinit.settle_ms=N` | driver loading ends once no uevent came for N ms and a walk then finds nothing to load (default 200) |
 //! | `modinit.timeout_ms=N` | and at the latest N ms after it began (default 10000) |
 //! | `modinit.jobs=N` | insert up to N modules at once (default: one per CPU; 1 inserts one after the other) |
 //! | `quiet` | no line per loaded module (failures are still shown) |

@@ -68,8 +68,6 @@ pub struct Autoload<'r, 'a, 'k> {
 
 /// What one round of [`Autoload::step`] saw.
 struct Round {
-    /// New aliases a coldplug walk found.
-    scanned_new: usize,
     received: Option<Received>,
     /// Modules loaded in the round.
     loaded: usize,
@@ -122,31 +120,33 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         if self.loader.is_none() {
             return;
         }
-        let mut rescan = true;
+        // The first round walks /sys/devices; later ones read the uevents that loading drivers
+        // made, and walk again only when the kernel dropped some, or once the bus has been quiet
+        // for `settle_ms`: a walk then that finds nothing to load ends the phase.
+        let (mut rescan, mut after_quiet) = (true, false);
         loop {
             let round = self.step(rescan);
             if self.started.elapsed_ms() >= opts.timeout_ms {
                 warning!("still loading drivers after {} ms (modinit.timeout_ms): going on", opts.timeout_ms);
                 break;
             }
-            // Drivers just loaded may have made devices the uevents did not all tell about.
-            rescan = round.loaded > 0 || round.received.is_some_and(|r| r.overflowed);
-            if rescan {
+            let overflowed = round.received.is_some_and(|r| r.overflowed);
+            if round.loaded > 0 || overflowed {
+                (rescan, after_quiet) = (overflowed, false);
                 continue;
             }
-            let settled = match &self.socket {
-                Some(s) => !s.wait(opts.settle_ms),
-                // Without uevents only a rescan finds new devices: wait, and stop at one that finds none.
-                None if round.scanned_new == 0 => true,
-                None => {
-                    super::clock::sleep_ms(opts.settle_ms);
-                    rescan = true;
-                    false
-                }
-            };
-            if settled {
+            if after_quiet {
                 break;
             }
+            let quiet = match &self.socket {
+                Some(s) => !s.wait(opts.settle_ms),
+                // Without uevents only a walk finds new devices.
+                None => {
+                    super::clock::sleep_ms(opts.settle_ms);
+                    true
+                }
+            };
+            (rescan, after_quiet) = (quiet, quiet);
         }
         if self.overflows > 0 {
             warning!(
@@ -182,12 +182,12 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             }
         };
         if ready {
-            // Without uevents only a walk finds the new devices.
+            // Without uevents only a walk finds the new devices; with them, only after some were dropped.
             let mut rescan = self.socket.is_none();
             loop {
                 let round = self.step(rescan);
-                rescan = round.loaded > 0 || round.received.is_some_and(|r| r.overflowed);
-                if !rescan {
+                rescan = round.received.is_some_and(|r| r.overflowed);
+                if round.loaded == 0 && !rescan {
                     break;
                 }
             }
@@ -204,8 +204,11 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
     /// One round: a coldplug walk if `rescan`, the queued uevents, then a driver for every
     /// alias not seen before.
     fn step(&mut self, rescan: bool) -> Round {
-        let scanned_new =
-            if rescan && self.loader.is_some() { coldplug::scan(|alias| self.aliases.insert(alias)).new } else { 0 };
+        if rescan && self.loader.is_some() {
+            coldplug::scan(|alias| {
+                self.aliases.insert(alias);
+            });
+        }
         let received = self.socket.as_ref().map(|s| {
             s.receive(|alias| {
                 self.aliases.insert(alias);
@@ -220,7 +223,7 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             self.done = aliases.len();
             loaded = loader.summary.loaded - before;
         }
-        Round { scanned_new, received, loaded }
+        Round { received, loaded }
     }
 }
 

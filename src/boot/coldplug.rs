@@ -5,7 +5,6 @@ use super::log::error;
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use modinit::errno::Describe;
-use modinit::string_set::Insert;
 use modinit::uevent::modalias_in_uevent_file;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{CWD, FileType, Mode, OFlags, RawDir, openat};
@@ -17,26 +16,16 @@ const MAX_DEPTH: usize = 32;
 /// strings) fits whole, as kmod's lookup takes it (`modinit::resolve::KEY_MAX`).
 const MODALIAS_MAX: usize = 4096;
 
-/// What a walk saw.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Scan {
-    pub files: usize,
-    pub new: usize,
-    pub refused: usize,
-}
-
-/// Reads every `modalias` file under /sys/devices and hands each non-empty one to `insert`.
+/// Reads every `modalias` file under /sys/devices and hands each non-empty one to `found`.
 /// Directories it cannot open are reported and skipped; symlinks are never followed.
-pub fn scan(mut insert: impl FnMut(&[u8]) -> Insert) -> Scan {
-    let mut scan = Scan::default();
+pub fn scan(mut found: impl FnMut(&[u8])) {
     match open_dir(CWD, c"/sys/devices") {
-        Ok(root) => walk(&root, 0, &mut insert, &mut scan),
+        Ok(root) => walk(&root, 0, &mut found),
         Err(e) => error!("cannot read /sys/devices: {}; no devices found", Describe(e.raw_os_error())),
     }
-    scan
 }
 
-fn walk(dir: &OwnedFd, depth: usize, insert: &mut impl FnMut(&[u8]) -> Insert, scan: &mut Scan) {
+fn walk(dir: &OwnedFd, depth: usize, found: &mut impl FnMut(&[u8])) {
     let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
     let mut entries = RawDir::new(dir, &mut buf);
     let (mut has_modalias, mut has_uevent) = (false, false);
@@ -47,14 +36,14 @@ fn walk(dir: &OwnedFd, depth: usize, insert: &mut impl FnMut(&[u8]) -> Insert, s
             FileType::Directory if name != c"." && name != c".." && depth < MAX_DEPTH => {
                 // A device can vanish while we walk: skip it quietly.
                 if let Ok(child) = open_dir(dir, name) {
-                    walk(&child, depth + 1, insert, scan);
+                    walk(&child, depth + 1, found);
                 }
             }
             FileType::RegularFile if name == c"modalias" => {
                 has_modalias = true;
                 let mut alias = [0u8; MODALIAS_MAX];
                 if let Ok(alias) = read_line(dir, name, &mut alias) {
-                    found(alias, insert, scan);
+                    found(alias);
                 }
             }
             FileType::RegularFile if name == c"uevent" => has_uevent = true,
@@ -65,17 +54,8 @@ fn walk(dir: &OwnedFd, depth: usize, insert: &mut impl FnMut(&[u8]) -> Insert, s
         let mut text = [0u8; 4096];
         let alias = read_file(dir, c"uevent", &mut text).ok().and_then(modalias_in_uevent_file);
         if let Some(alias) = alias {
-            found(alias, insert, scan);
+            found(alias);
         }
-    }
-}
-
-fn found(alias: &[u8], insert: &mut impl FnMut(&[u8]) -> Insert, scan: &mut Scan) {
-    scan.files += 1;
-    match insert(alias) {
-        Insert::New => scan.new += 1,
-        Insert::Present => {}
-        Insert::Full => scan.refused += 1,
     }
 }
 
