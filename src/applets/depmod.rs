@@ -9,12 +9,12 @@
 //! (modules.dep, ...), `-n`, `-A`, `-C`, `-E`/`-F` symbol checks, and module files named on the
 //! command line.
 
-use super::{err, out, write_all};
+use super::{Convention, err, refused, write_all};
 use crate::boot::module_image::{ImageError, ModuleImage};
 use alloc::ffi::CString;
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;
-use modinit::depmod_args::{ArgError, parse};
+use modinit::depmod_args::parse;
 use modinit::errno::Strerror;
 use modinit::index::builder::{BuildWarning, ModuleFacts};
 use modinit::index::tree::{
@@ -38,14 +38,7 @@ const INDEX_TMP: &core::ffi::CStr = c"modinit.idx.tmp";
 pub fn main(argv: &[&[u8]]) -> i32 {
     let opts = match parse(argv.get(1..).unwrap_or_default()) {
         Ok(o) => o,
-        Err(ArgError::Help) => {
-            out!("{USAGE}");
-            return 0;
-        }
-        Err(e) => {
-            report_arg_error(e);
-            return 1;
-        }
+        Err(refusal) => return refused(argv, Convention::Kmod, USAGE, refusal),
     };
     // The builder keeps every module's facts until the index is written.
     crate::sys::arena::set_capacity(crate::sys::arena::APPLET_CAPACITY);
@@ -203,17 +196,5 @@ fn kind_of_link(dir: &impl AsFd, name: &core::ffi::CStr) -> EntryKind {
         Ok(FileType::RegularFile) => EntryKind::File,
         Ok(FileType::Directory) => EntryKind::Directory,
         _ => EntryKind::Other,
-    }
-}
-
-fn report_arg_error(e: ArgError<'_>) {
-    match e {
-        ArgError::Getopt(e) => err!("depmod: {e}"),
-        ArgError::Unsupported(c) => err!("depmod: ERROR: -{} is not supported by modinit's depmod", char::from(c)),
-        ArgError::BadVersion(v) => err!("depmod: ERROR: Bad version passed {}", Bytes(v)),
-        ArgError::ModuleFiles(f) => {
-            err!("depmod: ERROR: {}: modinit's depmod indexes the whole tree, not single files", Bytes(f))
-        }
-        ArgError::Help => {}
     }
 }

@@ -6,7 +6,7 @@
 //! holds. Unlike Debian's kmod, `.ko.gz` files are read (its kmod is built without zlib); unlike
 //! kmod, `.ko.xz` files and `symbol:` lookups are not (the index has no symbol table).
 
-use super::err;
+use super::{Convention, err, refused};
 use super::stdout::Stdout;
 use crate::boot::index_file::{ModulesDir, OpenError, open_index};
 use crate::boot::mapping::Mapping;
@@ -19,7 +19,7 @@ use modinit::decompress::Compression;
 use modinit::errno::Strerror;
 use modinit::line::Bytes;
 use modinit::modinfo::{Entries, Modinfo, ModinfoError};
-use modinit::modinfo_args::{Action, ArgError, parse};
+use modinit::modinfo_args::{Action, parse};
 use modinit::modinfo_output::{Format, InvalidParam, Param, write_fields, write_header};
 use modinit::module_signature::signature_info;
 use modinit::name::normalize_module_name;
@@ -40,22 +40,11 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     let args = argv.get(1..).unwrap_or_default();
     let opts = match parse(args, &mut |_| {}) {
         Ok(Action::Show(opts)) => opts,
-        Ok(Action::Help) => {
-            super::out!("{}", Usage(short));
-            return 0;
-        }
         Ok(Action::Version) => {
             super::out!("modinit modinfo {}", env!("CARGO_PKG_VERSION"));
             return 0;
         }
-        Err(ArgError::Getopt(e)) => {
-            err!("{}: {e}", Bytes(program));
-            return 1;
-        }
-        Err(ArgError::NoModule) => {
-            err!("{}: ERROR: missing module or filename.", Bytes(short));
-            return 1;
-        }
+        Err(refusal) => return refused(argv, Convention::Kmod, Usage(short), refusal),
     };
     let mut cwd = [0u8; PATH_MAX];
     let cwd = getcwd(&mut cwd).unwrap_or_default();

@@ -2,14 +2,14 @@
 //! kmod's checks (builtin, not loaded, holders, use count) and with its messages.
 
 use crate::boot::exec::nul_terminated;
-use super::{err, out};
+use super::{Convention, err, refused};
 use crate::boot::index_file::{ModulesDir, open_index};
 use crate::boot::sysfs_module::{holder_names, holders, initstate, refcnt};
 use modinit::errno::Strerror;
 use modinit::index::Index;
 use modinit::line::Bytes;
 use modinit::name::normalize_module_name;
-use modinit::rmmod_args::{RmmodArgError, parse};
+use modinit::rmmod_args::parse;
 use rustix::io::Errno;
 
 const MAX_NAMES: usize = 256;
@@ -35,22 +35,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
             return 1;
         }
         Ok(opts) => opts,
-        Err(RmmodArgError::Help) => {
-            out!("{USAGE}");
-            return 0;
-        }
-        Err(e) => {
-            match e {
-                // getopt names the program as it was called.
-                RmmodArgError::Getopt(e) => err!("{}: {e}", Bytes(argv.first().copied().unwrap_or_default())),
-                RmmodArgError::Unsupported(c) => {
-                    err!("rmmod: ERROR: -{} is not supported by modinit's rmmod", char::from(c))
-                }
-                RmmodArgError::MissingName => err!("rmmod: ERROR: missing module name."),
-                RmmodArgError::Help => {}
-            }
-            return 1;
-        }
+        Err(refusal) => return refused(argv, Convention::Kmod, USAGE, refusal),
     };
     let index = open_index(&ModulesDir::of_running_kernel()).ok();
     let mut failed = 0;
