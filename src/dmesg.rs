@@ -7,6 +7,7 @@
 //! its real priority (`<14>` for user.info) where 2.38 gives `<7>` (`facility | level`, fixed in
 //! util-linux 2.40 by "dmesg: -r LOG_MAKEPRI needs fac << 3").
 
+use crate::decimal::decimal;
 use crate::getopt::{Arg, Getopt, Long, Refusal, Spec};
 use crate::kmsg::{Level, Record};
 use crate::line::Bytes;
@@ -137,7 +138,7 @@ fn parse_levels(list: &[u8]) -> Result<Levels, Refusal<'_, DmesgArgError<'_>>> {
         }
         let level = match name {
             [d, ..] if d.is_ascii_digit() => {
-                core::str::from_utf8(name).ok().and_then(|n| n.parse::<u8>().ok()).and_then(Level::from_number)
+                decimal(name).and_then(|n| u8::try_from(n).ok()).and_then(Level::from_number)
             }
             _ => (0..8).filter_map(Level::from_number).find(|l| l.name().as_bytes().eq_ignore_ascii_case(name)),
         };

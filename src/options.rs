@@ -16,6 +16,7 @@
 //! command line must not stop a machine from booting.
 
 use crate::cmdline;
+use crate::decimal::decimal;
 use crate::kmsg::Level;
 use crate::root::RootOptions;
 
@@ -107,8 +108,8 @@ pub fn modules_load_lists<'a>(cmdline: &'a [u8], mut name: impl FnMut(&'a [u8]))
 }
 
 fn parse_ms(value: Option<&[u8]>) -> Option<u64> {
-    let digits = value.filter(|v| !v.is_empty() && v.len() <= 9 && v.iter().all(u8::is_ascii_digit))?;
-    Some(digits.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
+    // At most nine digits: 11 days.
+    value.and_then(decimal).filter(|&ms| ms < 1_000_000_000)
 }
 
 const PREFIX: &[u8] = b"modinit.";

@@ -5,6 +5,7 @@ use super::file::read_into;
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use core::ops::ControlFlow;
+use modinit::decimal::decimal;
 use modinit::root::{DevNum, DiskGeometry, ReadAt, Text};
 use modinit::uevent::uevent_file_field;
 use rustix::fd::OwnedFd;
@@ -149,11 +150,6 @@ fn sysfs_path(dir: &[u8], file: &[u8]) -> Option<PathBuf> {
 
 fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {
     openat(CWD, path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-}
-
-fn decimal(digits: &[u8]) -> Option<u64> {
-    let valid = !digits.is_empty() && digits.len() <= 19 && digits.iter().all(u8::is_ascii_digit);
-    valid.then(|| digits.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
 }
 
 /// A short path built in place, NUL-terminated on demand.
