@@ -91,7 +91,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
 
 /// The facts of the module file `rel` under `modules`, from its image (mapped, or decompressed).
 fn read_module(modules: &[u8], rel: &[u8]) -> (ModuleFacts, Option<BuildWarning>) {
-    let path = c_path(&[modules, b"/", rel].concat()).map_err(ImageError::File);
+    let path = c_string(&[modules, b"/", rel].concat()).map_err(ImageError::File);
     let image = path.and_then(|path| ModuleImage::read(&path));
     facts_or_bare(rel, image.as_ref().map(ModuleImage::bytes))
 }
@@ -99,7 +99,7 @@ fn read_module(modules: &[u8], rel: &[u8]) -> (ModuleFacts, Option<BuildWarning>
 /// Writes `bytes` to `modules`/modinit.idx.tmp, then renames it over modinit.idx (kmod's way
 /// for its indexes). Err after saying why.
 fn write_atomically(modules: &[u8], bytes: &[u8]) -> Result<(), ()> {
-    let dir = c_path(modules)
+    let dir = c_string(modules)
         .and_then(|path| open(path.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()));
     let dir = dir.map_err(|e| err!("depmod: FATAL: could not open directory {}: {}", Bytes(modules), sys(e)))?;
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
@@ -121,7 +121,7 @@ fn sys(e: Errno) -> Strerror {
     Strerror(e.raw_os_error())
 }
 
-fn c_path(path: &[u8]) -> Result<CString, Errno> {
+fn c_string(path: &[u8]) -> Result<CString, Errno> {
     CString::new(path).map_err(|_| Errno::INVAL)
 }
 
@@ -133,7 +133,7 @@ impl TreeFs for TargetFs {
 
     fn list(&mut self, path: &[u8]) -> Result<Option<Vec<DirEntry>>, Strerror> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let dir = match open(c_path(path).map_err(sys)?.as_c_str(), flags, Mode::empty()) {
+        let dir = match open(c_string(path).map_err(sys)?.as_c_str(), flags, Mode::empty()) {
             Ok(dir) => dir,
             Err(Errno::NOENT | Errno::NOTDIR) => return Ok(None),
             Err(e) => return Err(sys(e)),
@@ -159,7 +159,7 @@ impl TreeFs for TargetFs {
     }
 
     fn read(&mut self, path: &[u8]) -> Result<Option<Vec<u8>>, Strerror> {
-        let file = match open(c_path(path).map_err(sys)?.as_c_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+        let file = match open(c_string(path).map_err(sys)?.as_c_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
             Ok(file) => file,
             Err(Errno::NOENT) => return Ok(None),
             Err(e) => return Err(sys(e)),

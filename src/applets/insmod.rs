@@ -2,9 +2,9 @@
 //! it, with kmod's messages and exit codes.
 
 use super::{Convention, err, refused};
-use crate::boot::exec::nul_terminated;
 use crate::boot::file::read_into;
 use crate::boot::load::{Failure, load};
+use crate::boot::path::c_path;
 use crate::boot::probe::PARAMS_MAX;
 use core::ffi::CStr;
 use modinit::decompress::Compression;
@@ -26,7 +26,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     };
     let file = Bytes(args.file);
     let mut path = [0u8; 4096];
-    let Some(path) = nul_terminated(args.file, &mut path) else {
+    let Some(path) = c_path(&mut path, &[args.file]) else {
         err!("insmod: ERROR: could not load module {file}: {}", Strerror(Errno::NAMETOOLONG.raw_os_error()));
         return 1;
     };

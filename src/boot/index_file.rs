@@ -1,6 +1,7 @@
 //! Finding and opening the module index: `/lib/modules/RELEASE/modinit.idx`, mapped once.
 
 use super::log::{error, warning};
+use super::path::c_path;
 use core::ffi::CStr;
 use modinit::errno::Describe;
 use modinit::index::{Index, IndexError};
@@ -28,13 +29,9 @@ impl ModulesDir {
 
     /// `ROOT/lib/modules/RELEASE`; None when it does not fit.
     pub fn new(root: &[u8], release: &[u8]) -> Option<ModulesDir> {
-        let mut dir = ModulesDir { buf: [0; PATH_MAX], len: 0, release_at: 0 };
-        for part in [root, &b"/lib/modules/"[..], release] {
-            dir.release_at = dir.len;
-            dir.buf.get_mut(dir.len..dir.len + part.len())?.copy_from_slice(part);
-            dir.len += part.len();
-        }
-        Some(dir)
+        let mut buf = [0; PATH_MAX];
+        let len = c_path(&mut buf, &[root, b"/lib/modules/", release])?.count_bytes();
+        Some(ModulesDir { buf, len, release_at: len - release.len() })
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -48,15 +45,7 @@ impl ModulesDir {
 
     /// `DIR/rel` as a C string in `out`; None when it does not fit.
     pub fn join<'b>(&self, rel: &[u8], out: &'b mut [u8]) -> Option<&'b CStr> {
-        let total = self.len + 1 + rel.len();
-        if rel.contains(&0) || total >= out.len() {
-            return None;
-        }
-        out[..self.len].copy_from_slice(self.as_bytes());
-        out[self.len] = b'/';
-        out[self.len + 1..total].copy_from_slice(rel);
-        out[total] = 0;
-        CStr::from_bytes_with_nul(&out[..=total]).ok()
+        c_path(out, &[self.as_bytes(), b"/", rel])
     }
 }
 

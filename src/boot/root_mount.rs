@@ -5,6 +5,7 @@
 use super::autoload::Autoload;
 use super::file::read_into;
 use super::log::{say, warning};
+use super::path::c_path;
 use super::root_device::RootDevice;
 use super::switch_root::NEW_ROOT;
 use core::ffi::CStr;
@@ -35,11 +36,8 @@ pub struct FsTypeName([u8; FSTYPE_MAX + 1]);
 impl FsTypeName {
     /// None when `name` is too long or holds a NUL.
     fn new(name: &[u8]) -> Option<FsTypeName> {
-        if name.len() > FSTYPE_MAX || name.contains(&0) {
-            return None;
-        }
         let mut buf = [0; FSTYPE_MAX + 1];
-        buf[..name.len()].copy_from_slice(name);
+        c_path(&mut buf, &[name])?;
         Some(FsTypeName(buf))
     }
 
