@@ -27,6 +27,11 @@ pub struct BlockDevice {
     pub number: DevNum,
     /// The partition's number (PARTN) for a partition, None for a whole disk.
     pub partition: Option<u32>,
+    /// Tells what the device holds now from what it held when it was read before: the inode
+    /// of its /sys/class/block entry (a device made again, as partitions are after a rescan,
+    /// has a new one) and a disk's DISKSEQ (raised on a media change, and sent in the
+    /// uevent saying so). 0 where not known.
+    pub version: (u64, u64),
 }
 
 impl BlockDevice {
@@ -45,7 +50,7 @@ impl BlockDevice {
 
     /// The device whose sysfs directory is /sys/class/block/`dir` (a name, or a name with
     /// `/..` for its parent).
-    fn read(dir: &[u8]) -> Option<BlockDevice> {
+    fn read(dir: &[u8], inode: u64) -> Option<BlockDevice> {
         let (mut path, mut buf) = ([0u8; SYSFS_PATH_MAX], [0u8; 1024]);
         let text = read_into(sysfs_path(&mut path, dir, b"/uevent")?, &mut buf).ok()?;
         let number = |key| uevent_file_field(text, key).and_then(decimal).and_then(|n| u32::try_from(n).ok());
@@ -57,13 +62,14 @@ impl BlockDevice {
                 Some(b"partition") => Some(number(b"PARTN")?),
                 _ => None,
             },
+            version: (inode, uevent_file_field(text, b"DISKSEQ").and_then(decimal).unwrap_or(0)),
         })
     }
 
     /// The whole disk a partition is on (its sysfs parent directory).
     pub fn disk(&self) -> Option<BlockDevice> {
         let mut dir = [0u8; SYSFS_PATH_MAX];
-        BlockDevice::read(c_path(&mut dir, &[self.kernel_name().as_bytes(), b"/.."])?.to_bytes())
+        BlockDevice::read(c_path(&mut dir, &[self.kernel_name().as_bytes(), b"/.."])?.to_bytes(), 0)
     }
 
     /// A whole disk's size and logical block size, for reading its partition table.
@@ -106,7 +112,7 @@ pub fn find<T>(mut each: impl FnMut(&BlockDevice) -> ControlFlow<T>) -> Option<T
         if name.starts_with(b".") {
             continue;
         }
-        if let Some(device) = BlockDevice::read(name)
+        if let Some(device) = BlockDevice::read(name, entry.ino())
             && let ControlFlow::Break(found) = each(&device)
         {
             return Some(found);
