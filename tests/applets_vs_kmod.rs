@@ -119,7 +119,7 @@ fn depmod_fails_like_kmod_for_a_missing_tree() {
     assert_eq!(String::from_utf8_lossy(&ours.stderr), String::from_utf8_lossy(&kmod.stderr));
 }
 
-/// kmod's root for `tree` (its indexes made by kmod's depmod) and its lib/modules/VERSION.
+/// kmod's root for `tree`: its lib/modules/VERSION with the indexes kmod's depmod made.
 fn kmod_root(tree: &Path) -> PathBuf {
     xtask::kmod::indexed_root(tree).unwrap()
 }
@@ -176,7 +176,7 @@ fn sample(kmod_tree: &Path, n: usize) -> Vec<String> {
 fn modprobe_show_depends_and_resolve_alias_print_what_kmods_prints() {
     let Some(tree) = real_module_tree() else { return };
     let kmod = kmod_root(&tree);
-    let keys = sample(&kmod.join("lib/modules").join(tree.file_name().unwrap()), 3000);
+    let keys = sample(&xtask::kmod::indexed_tree(&tree).unwrap(), 3000);
     for config in [None, Some(TEST_CONFIG)] {
         let ours = Root::new(&tree, config);
         ours.depmod();
