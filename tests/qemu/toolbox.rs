@@ -69,6 +69,10 @@ const STEPS: &[&str] = &[
     "./rmmod",
     "./rmmod -x loop",
     "./rmmod --bogus loop",
+    "./modprobe",
+    "./modprobe -x loop",
+    "./modprobe --sh loop",
+    "./modprobe loop -S",
 ];
 
 /// The modprobe.d both toolboxes read: kmod from the image's /etc, modinit from its index.
