@@ -111,6 +111,20 @@ pub enum Refusal<'a, E> {
     Tool(E),
 }
 
+impl<'a, E: fmt::Display> Refusal<'a, E> {
+    /// The same refusal with the applet's own reason as a `dyn Display`: one reporter, not
+    /// one per applet, formats them all.
+    pub fn as_dyn(&self) -> Refusal<'a, &dyn fmt::Display> {
+        match self {
+            Refusal::Help => Refusal::Help,
+            Refusal::Getopt(e) => Refusal::Getopt(*e),
+            Refusal::Unsupported(option) => Refusal::Unsupported(*option),
+            Refusal::Quiet => Refusal::Quiet,
+            Refusal::Tool(e) => Refusal::Tool(e),
+        }
+    }
+}
+
 impl<'a, E> From<GetoptError<'a>> for Refusal<'a, E> {
     fn from(e: GetoptError<'a>) -> Self {
         Refusal::Getopt(e)

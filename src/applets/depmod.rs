@@ -38,7 +38,7 @@ const INDEX_TMP: &core::ffi::CStr = c"modinit.idx.tmp";
 pub fn main(argv: &[&[u8]]) -> i32 {
     let opts = match parse(argv.get(1..).unwrap_or_default()) {
         Ok(o) => o,
-        Err(refusal) => return refused(argv, Convention::Kmod, USAGE, refusal),
+        Err(refusal) => return refused(argv, Convention::Kmod, &USAGE, refusal),
     };
     // The builder keeps every module's facts until the index is written.
     crate::sys::arena::set_capacity(crate::sys::arena::APPLET_CAPACITY);

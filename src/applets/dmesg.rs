@@ -23,7 +23,7 @@ const USAGE: &str = "Usage:\n dmesg [options]\n\nDisplay the kernel ring buffer.
 pub fn main(argv: &[&[u8]]) -> i32 {
     let opts = match parse(argv.get(1..).unwrap_or_default()) {
         Ok(opts) => opts,
-        Err(refusal) => return refused(argv, Convention::UtilLinux { try_help: TRY_HELP }, USAGE, refusal),
+        Err(refusal) => return refused(argv, Convention::UtilLinux { try_help: TRY_HELP }, &USAGE, refusal),
     };
     let flags = OFlags::RDONLY | OFlags::CLOEXEC | if opts.follow { OFlags::empty() } else { OFlags::NONBLOCK };
     let kmsg = match open(c"/dev/kmsg", flags, Mode::empty()) {

@@ -22,7 +22,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     let parsed = parse(argv.get(1..).unwrap_or_default(), &mut params[..PARAMS_MAX - 1]);
     let args = match parsed {
         Ok(args) => args,
-        Err(refusal) => return refused(argv, Convention::Kmod, USAGE, refusal),
+        Err(refusal) => return refused(argv, Convention::Kmod, &USAGE, refusal),
     };
     let file = Bytes(args.file);
     let mut path = [0u8; 4096];

@@ -93,7 +93,13 @@ enum Convention {
 /// The exit code of an applet whose command line is `refusal`: 0 after the usage on stdout for
 /// `--help`, else 1 after the reason on stderr. getopt's refusals start with the program as
 /// it was called (argv[0]), the applet's own with its name.
-fn refused<E: Display>(argv: &[&[u8]], convention: Convention, usage: impl Display, refusal: Refusal<'_, E>) -> i32 {
+fn refused<E: Display>(argv: &[&[u8]], convention: Convention, usage: &dyn Display, refusal: Refusal<'_, E>) -> i32 {
+    report(argv, convention, usage, refusal.as_dyn())
+}
+
+/// [`refused`] with the applet's reason as a `dyn Display`: one copy in the binary, not one
+/// per applet.
+fn report(argv: &[&[u8]], convention: Convention, usage: &dyn Display, refusal: Refusal<'_, &dyn Display>) -> i32 {
     let program = argv.first().copied().unwrap_or_default();
     let name = Bytes(program.rsplit(|&b| b == b'/').next().unwrap_or(program));
     let error = match convention {

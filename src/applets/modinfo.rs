@@ -45,7 +45,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
             super::out!("modinit modinfo {}", env!("CARGO_PKG_VERSION"));
             return 0;
         }
-        Err(refusal) => return refused(argv, Convention::Kmod, Usage(short), refusal),
+        Err(refusal) => return refused(argv, Convention::Kmod, &Usage(short), refusal),
     };
     let mut cwd = [0u8; PATH_MAX];
     let cwd = getcwd(&mut cwd).unwrap_or_default();

@@ -39,7 +39,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
             err!("modprobe: ERROR: more than {MAX_OPERANDS} arguments");
             return 1;
         }
-        Err(refusal) => return refused(argv, Convention::Kmod, USAGE, refusal),
+        Err(refusal) => return refused(argv, Convention::Kmod, &USAGE, refusal),
     };
     let operands = &operands[..count];
     let uname = rustix::system::uname();

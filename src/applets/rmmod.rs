@@ -35,7 +35,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
             return 1;
         }
         Ok(opts) => opts,
-        Err(refusal) => return refused(argv, Convention::Kmod, USAGE, refusal),
+        Err(refusal) => return refused(argv, Convention::Kmod, &USAGE, refusal),
     };
     let index = open_index(&ModulesDir::of_running_kernel()).ok();
     let mut failed = 0;
