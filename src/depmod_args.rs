@@ -1,7 +1,9 @@
 //! `depmod`'s command line, as kmod 30's tools/depmod.c reads it: `depmod [-a] [-b DIR]
 //! [VERSION]`, through getopt_long (so options may follow the version).
 
-use crate::getopt::{Arg, Getopt, GetoptError, Long, Spec};
+use crate::getopt::{Arg, Getopt, Long, Refusal, Spec};
+use crate::line::Bytes;
+use core::fmt;
 
 /// kmod's optstring and long options, all of them, so that unsupported ones are named as such.
 const SPEC: Spec = Spec {
@@ -37,31 +39,38 @@ pub struct Options<'a> {
     pub version: Option<&'a [u8]>,
 }
 
-/// A command line depmod refuses.
+/// depmod's own reasons to refuse a command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArgError<'a> {
-    Getopt(GetoptError<'a>),
-    /// An option of kmod's depmod that modinit's does not have (by its short letter).
-    Unsupported(u8),
     /// The first operand is not `N.M...` (kmod: "Bad version passed").
     BadVersion(&'a [u8]),
     /// Module files after the version: kmod indexes only those; modinit indexes the whole tree.
     ModuleFiles(&'a [u8]),
-    Help,
+}
+
+impl fmt::Display for ArgError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ArgError::BadVersion(v) => write!(f, "Bad version passed {}", Bytes(v)),
+            ArgError::ModuleFiles(file) => {
+                write!(f, "{}: modinit's depmod indexes the whole tree, not single files", Bytes(file))
+            }
+        }
+    }
 }
 
 /// Parses `args` (without the program name).
-pub fn parse<'a>(args: &[&'a [u8]]) -> Result<Options<'a>, ArgError<'a>> {
+pub fn parse<'a>(args: &[&'a [u8]]) -> Result<Options<'a>, Refusal<'a, ArgError<'a>>> {
     let mut opts = Options::default();
     for arg in Getopt::new(&SPEC, args) {
-        match arg.map_err(ArgError::Getopt)? {
+        match arg? {
             Arg::Opt(b'b', dir) => opts.basedir = dir,
-            Arg::Opt(b'h', _) => return Err(ArgError::Help),
+            Arg::Opt(b'h', _) => return Err(Refusal::Help),
             // `-a` is what depmod does anyway; the others are deprecated, and kmod ignores them.
             Arg::Opt(b'a' | b'u' | b'q' | b'r' | b'm', _) => {}
-            Arg::Opt(other, _) => return Err(ArgError::Unsupported(other)),
-            Arg::Operand(o) if opts.version.is_some() => return Err(ArgError::ModuleFiles(o)),
-            Arg::Operand(o) if !is_version_number(o) => return Err(ArgError::BadVersion(o)),
+            Arg::Opt(other, _) => return Err(Refusal::Unsupported(SPEC.name(other))),
+            Arg::Operand(o) if opts.version.is_some() => return Err(Refusal::Tool(ArgError::ModuleFiles(o))),
+            Arg::Operand(o) if !is_version_number(o) => return Err(Refusal::Tool(ArgError::BadVersion(o))),
             Arg::Operand(o) => opts.version = Some(o),
         }
     }
@@ -78,9 +87,10 @@ fn is_version_number(s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::getopt::{GetoptError, OptionName};
     use std::vec::Vec;
 
-    fn run(line: &str) -> Result<Options<'_>, ArgError<'_>> {
+    fn run(line: &str) -> Result<Options<'_>, Refusal<'_, ArgError<'_>>> {
         let args: Vec<&[u8]> = line.split(' ').filter(|a| !a.is_empty()).map(str::as_bytes).collect();
         parse(&args)
     }
@@ -97,16 +107,16 @@ mod tests {
 
     #[test]
     fn bad_command_lines_say_why() {
-        assert_eq!(run("-x"), Err(ArgError::Getopt(GetoptError::InvalidOption(b'x'))));
-        assert_eq!(run("-b"), Err(ArgError::Getopt(GetoptError::MissingValue(b'b'))));
-        assert_eq!(run("-n 6.1"), Err(ArgError::Unsupported(b'n')));
-        assert_eq!(run("--dry-run 6.1"), Err(ArgError::Unsupported(b'n')));
-        assert_eq!(run("latest"), Err(ArgError::BadVersion(b"latest")));
-        assert_eq!(run("6."), Err(ArgError::BadVersion(b"6.")));
+        assert_eq!(run("-x"), Err(Refusal::Getopt(GetoptError::InvalidOption(b'x'))));
+        assert_eq!(run("-b"), Err(Refusal::Getopt(GetoptError::MissingValue(b'b'))));
+        assert_eq!(run("-n 6.1"), Err(Refusal::Unsupported(OptionName::Short(b'n'))));
+        assert_eq!(run("--dry-run 6.1"), Err(Refusal::Unsupported(OptionName::Short(b'n'))));
+        assert_eq!(run("latest"), Err(Refusal::Tool(ArgError::BadVersion(b"latest"))));
+        assert_eq!(run("6."), Err(Refusal::Tool(ArgError::BadVersion(b"6."))));
         assert_eq!(
             run("6.1 /lib/modules/6.1/kernel/a.ko"),
-            Err(ArgError::ModuleFiles(b"/lib/modules/6.1/kernel/a.ko"))
+            Err(Refusal::Tool(ArgError::ModuleFiles(b"/lib/modules/6.1/kernel/a.ko")))
         );
-        assert_eq!(run("-h"), Err(ArgError::Help));
+        assert_eq!(run("-h"), Err(Refusal::Help));
     }
 }

@@ -7,8 +7,10 @@
 //! its real priority (`<14>` for user.info) where 2.38 gives `<7>` (`facility | level`, fixed in
 //! util-linux 2.40 by "dmesg: -r LOG_MAKEPRI needs fac << 3").
 
-use crate::getopt::{Arg, Getopt, GetoptError, Long, Spec};
+use crate::decimal::decimal;
+use crate::getopt::{Arg, Getopt, Long, Refusal, Spec};
 use crate::kmsg::{Level, Record};
+use crate::line::Bytes;
 use core::fmt::{self, Write as _};
 
 /// util-linux's options; those modinit's dmesg lacks are refused by name, not as unknown.
@@ -70,32 +72,38 @@ impl Levels {
     }
 }
 
-/// A command line dmesg refuses.
+/// What util-linux says after a usage error.
+pub const TRY_HELP: &str = "Try 'dmesg --help' for more information.";
+
+/// dmesg's own reasons to refuse a command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DmesgArgError<'a> {
-    Getopt(GetoptError<'a>),
-    /// `-h`, `--help`: the usage is wanted.
-    Help,
-    /// An option of util-linux's dmesg that modinit's does not have.
-    Unsupported(u8),
     /// util-linux: "unknown level '%s'", the list from the bad name on.
     UnknownLevel(&'a [u8]),
-    /// An empty name in the level list (`-l ,err`): util-linux fails without a word.
-    EmptyLevel,
     /// `-r` and `-x` together: "mutually exclusive arguments: --raw --decode".
     RawAndDecode,
     /// An operand: util-linux says "bad usage".
     BadUsage,
 }
 
+impl fmt::Display for DmesgArgError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            DmesgArgError::UnknownLevel(l) => write!(f, "unknown level '{}'", Bytes(l)),
+            DmesgArgError::RawAndDecode => f.write_str("mutually exclusive arguments: --raw --decode"),
+            DmesgArgError::BadUsage => write!(f, "bad usage\n{TRY_HELP}"),
+        }
+    }
+}
+
 /// Parses `args` (without the program name).
-pub fn parse<'a>(args: &[&'a [u8]]) -> Result<DmesgOptions, DmesgArgError<'a>> {
+pub fn parse<'a>(args: &[&'a [u8]]) -> Result<DmesgOptions, Refusal<'a, DmesgArgError<'a>>> {
     let mut opts = DmesgOptions::default();
     for arg in Getopt::new(&SPEC, args) {
-        match arg.map_err(DmesgArgError::Getopt)? {
-            Arg::Opt(b'h', _) => return Err(DmesgArgError::Help),
-            Arg::Opt(b'r', _) if opts.decode => return Err(DmesgArgError::RawAndDecode),
-            Arg::Opt(b'x', _) if opts.raw => return Err(DmesgArgError::RawAndDecode),
+        match arg? {
+            Arg::Opt(b'h', _) => return Err(Refusal::Help),
+            Arg::Opt(b'r', _) if opts.decode => return Err(Refusal::Tool(DmesgArgError::RawAndDecode)),
+            Arg::Opt(b'x', _) if opts.raw => return Err(Refusal::Tool(DmesgArgError::RawAndDecode)),
             Arg::Opt(b'r', _) => opts.raw = true,
             Arg::Opt(b'x', _) => opts.decode = true,
             Arg::Opt(b'w', _) => opts.follow = true,
@@ -107,16 +115,16 @@ pub fn parse<'a>(args: &[&'a [u8]]) -> Result<DmesgOptions, DmesgArgError<'a>> {
                 let more = parse_levels(list)?;
                 opts.levels = Some(Levels(opts.levels.map_or(0, |l| l.0) | more.0));
             }
-            Arg::Opt(other, _) => return Err(DmesgArgError::Unsupported(other)),
-            Arg::Operand(_) => return Err(DmesgArgError::BadUsage),
+            Arg::Opt(other, _) => return Err(Refusal::Unsupported(SPEC.name(other))),
+            Arg::Operand(_) => return Err(Refusal::Tool(DmesgArgError::BadUsage)),
         }
     }
     Ok(opts)
 }
 
 /// util-linux's `string_to_bitarray` with `parse_level`: comma-separated names (any case)
-/// or numbers 0-7.
-fn parse_levels(list: &[u8]) -> Result<Levels, DmesgArgError<'_>> {
+/// or numbers 0-7. An empty name (`-l ,err`) fails without a word, as in util-linux.
+fn parse_levels(list: &[u8]) -> Result<Levels, Refusal<'_, DmesgArgError<'_>>> {
     let mut set = 0u8;
     let mut start = 0;
     while start < list.len() {
@@ -126,15 +134,15 @@ fn parse_levels(list: &[u8]) -> Result<Levels, DmesgArgError<'_>> {
         let end = if end + 1 == rest.len() { rest.len() } else { end };
         let name = &rest[..end];
         if name.is_empty() {
-            return Err(DmesgArgError::EmptyLevel);
+            return Err(Refusal::Quiet);
         }
         let level = match name {
             [d, ..] if d.is_ascii_digit() => {
-                core::str::from_utf8(name).ok().and_then(|n| n.parse::<u8>().ok()).and_then(Level::from_number)
+                decimal(name).and_then(|n| u8::try_from(n).ok()).and_then(Level::from_number)
             }
             _ => (0..8).filter_map(Level::from_number).find(|l| l.name().as_bytes().eq_ignore_ascii_case(name)),
         };
-        set |= 1 << level.ok_or(DmesgArgError::UnknownLevel(rest))? as u8;
+        set |= 1 << level.ok_or(Refusal::Tool(DmesgArgError::UnknownLevel(rest)))? as u8;
         start += end + 1;
     }
     Ok(Levels(set))
@@ -199,11 +207,12 @@ impl<W: fmt::Write> fmt::Write for Counted<'_, W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::getopt::{GetoptError, OptionName};
     use std::process::Command;
     use std::string::String;
     use std::vec::Vec;
 
-    fn run(line: &str) -> Result<DmesgOptions, DmesgArgError<'_>> {
+    fn run(line: &str) -> Result<DmesgOptions, Refusal<'_, DmesgArgError<'_>>> {
         let args: Vec<&[u8]> = line.split(' ').filter(|a| !a.is_empty()).map(str::as_bytes).collect();
         parse(&args)
     }
@@ -232,15 +241,15 @@ mod tests {
 
     #[test]
     fn refusals_read_like_util_linuxs() {
-        assert_eq!(run("-l err,bogus,info"), Err(DmesgArgError::UnknownLevel(b"bogus,info")));
-        assert_eq!(run("-l 8"), Err(DmesgArgError::UnknownLevel(b"8")));
-        assert_eq!(run("-l err,"), Err(DmesgArgError::UnknownLevel(b"err,")));
-        assert_eq!(run("-l ,err"), Err(DmesgArgError::EmptyLevel));
-        assert_eq!(run("-r -x"), Err(DmesgArgError::RawAndDecode));
-        assert_eq!(run("-T"), Err(DmesgArgError::Unsupported(b'T')));
-        assert_eq!(run("-q"), Err(DmesgArgError::Getopt(GetoptError::InvalidOption(b'q'))));
-        assert_eq!(run("foo"), Err(DmesgArgError::BadUsage));
-        assert_eq!(run("--help"), Err(DmesgArgError::Help));
+        assert_eq!(run("-l err,bogus,info"), Err(Refusal::Tool(DmesgArgError::UnknownLevel(b"bogus,info"))));
+        assert_eq!(run("-l 8"), Err(Refusal::Tool(DmesgArgError::UnknownLevel(b"8"))));
+        assert_eq!(run("-l err,"), Err(Refusal::Tool(DmesgArgError::UnknownLevel(b"err,"))));
+        assert_eq!(run("-l ,err"), Err(Refusal::Quiet));
+        assert_eq!(run("-r -x"), Err(Refusal::Tool(DmesgArgError::RawAndDecode)));
+        assert_eq!(run("-T"), Err(Refusal::Unsupported(OptionName::Short(b'T'))));
+        assert_eq!(run("-q"), Err(Refusal::Getopt(GetoptError::InvalidOption(b'q'))));
+        assert_eq!(run("foo"), Err(Refusal::Tool(DmesgArgError::BadUsage)));
+        assert_eq!(run("--help"), Err(Refusal::Help));
     }
 
     #[test]

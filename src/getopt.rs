@@ -69,6 +69,68 @@ impl fmt::Display for GetoptError<'_> {
     }
 }
 
+impl Spec {
+    /// How a refusal names the option reported as `id`: by its short letter, else by its first
+    /// long name.
+    pub fn name(&self, id: u8) -> OptionName {
+        let short = id != b':' && self.short.contains(&id);
+        match self.long.iter().find(|l| l.id == id) {
+            Some(long) if !short => OptionName::Long(long.name),
+            _ => OptionName::Short(id),
+        }
+    }
+}
+
+/// An option as a message names it: `-f`, or `--force-vermagic` for one with no short letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionName {
+    Short(u8),
+    Long(&'static str),
+}
+
+impl fmt::Display for OptionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            OptionName::Short(c) => write!(f, "-{}", char::from(c)),
+            OptionName::Long(name) => write!(f, "--{name}"),
+        }
+    }
+}
+
+/// A command line an applet does not run: the kinds every applet shares, and `E`, the
+/// applet's own reasons (displayed in the words of the tool it stands in for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal<'a, E> {
+    /// `-h`, `--help`: not an error, the usage is wanted.
+    Help,
+    Getopt(GetoptError<'a>),
+    /// An option of the tool modinit stands in for that modinit's applet does not have.
+    Unsupported(OptionName),
+    /// Exit 1 without a word, as the tool does (util-linux's dmesg for `-l ,err`).
+    Quiet,
+    Tool(E),
+}
+
+impl<'a, E: fmt::Display> Refusal<'a, E> {
+    /// The same refusal with the applet's own reason as a `dyn Display`: one reporter, not
+    /// one per applet, formats them all.
+    pub fn as_dyn(&self) -> Refusal<'a, &dyn fmt::Display> {
+        match self {
+            Refusal::Help => Refusal::Help,
+            Refusal::Getopt(e) => Refusal::Getopt(*e),
+            Refusal::Unsupported(option) => Refusal::Unsupported(*option),
+            Refusal::Quiet => Refusal::Quiet,
+            Refusal::Tool(e) => Refusal::Tool(e),
+        }
+    }
+}
+
+impl<'a, E> From<GetoptError<'a>> for Refusal<'a, E> {
+    fn from(e: GetoptError<'a>) -> Self {
+        Refusal::Getopt(e)
+    }
+}
+
 /// Walks `args` (without the program name) as `spec` says, yielding each option and operand
 /// in order; stops at the first error.
 pub struct Getopt<'s, 'a> {
@@ -219,5 +281,12 @@ mod tests {
         assert_eq!(run("--level"), ["error: option '--level' requires an argument"]);
         assert_eq!(run("--force=1"), ["error: option '--force' doesn't allow an argument"]);
         assert_eq!(GetoptError::UnrecognizedOption(b"--\xff").to_string(), "unrecognized option '--\\xff'");
+    }
+
+    #[test]
+    fn options_are_named_by_their_short_letter_else_their_long_name() {
+        assert_eq!(SPEC.name(b'f').to_string(), "-f");
+        assert_eq!(SPEC.name(b'n').to_string(), "--show", "no -n: the first long name");
+        assert_eq!(SPEC.name(b'H').to_string(), "--hello");
     }
 }

@@ -1,7 +1,8 @@
 //! `insmod`'s command line, as kmod's tools/insmod.c reads it: `insmod [options] FILE
 //! [PARAM...]`, the parameters joined by single spaces for the kernel.
 
-use crate::getopt::{Arg, Getopt, GetoptError, Long, Spec};
+use crate::getopt::{Arg, Getopt, Long, Refusal, Spec};
+use core::fmt;
 
 const SPEC: Spec = Spec {
     short: b"psfVh",
@@ -15,36 +16,42 @@ pub struct Insmod<'a> {
     pub params_len: usize,
 }
 
-/// A command line insmod refuses.
+/// insmod's own reasons to refuse a command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InsmodArgError<'a> {
-    Getopt(GetoptError<'a>),
-    /// `-h`, `--help`: not an error, the usage is wanted.
-    Help,
-    /// An option of kmod's insmod that modinit's does not have (`-f`, `-V`).
-    Unsupported(u8),
-    /// kmod: "missing filename."
+pub enum InsmodArgError {
     MissingFile,
-    /// kmod: "this tool does not support loading from stdin!"
+    /// `-` for the file.
     Stdin,
-    /// The parameters do not fit the caller's buffer.
-    ParamsTooLong,
+    /// The parameters do not fit the caller's buffer, of this many bytes.
+    ParamsTooLong(usize),
+}
+
+impl fmt::Display for InsmodArgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            InsmodArgError::MissingFile => f.write_str("missing filename."),
+            InsmodArgError::Stdin => f.write_str("this tool does not support loading from stdin!"),
+            InsmodArgError::ParamsTooLong(max) => write!(f, "parameters longer than {max} bytes"),
+        }
+    }
 }
 
 /// Parses `args` (without the program name); the parameters go to `params`, space-separated.
 /// `-p` and `-s` are accepted and ignored, as kmod does.
-pub fn parse<'a>(args: &[&'a [u8]], params: &mut [u8]) -> Result<Insmod<'a>, InsmodArgError<'a>> {
+pub fn parse<'a>(args: &[&'a [u8]], params: &mut [u8]) -> Result<Insmod<'a>, Refusal<'a, InsmodArgError>> {
     let mut file = None;
     let mut len = 0;
     for arg in Getopt::new(&SPEC, args) {
-        match arg.map_err(InsmodArgError::Getopt)? {
-            Arg::Opt(b'h', _) => return Err(InsmodArgError::Help),
+        match arg? {
+            Arg::Opt(b'h', _) => return Err(Refusal::Help),
             Arg::Opt(b'p' | b's', _) => {}
-            Arg::Opt(other, _) => return Err(InsmodArgError::Unsupported(other)),
+            // kmod's `-f`, `-V`.
+            Arg::Opt(other, _) => return Err(Refusal::Unsupported(SPEC.name(other))),
             Arg::Operand(o) if file.is_none() => file = Some(o),
             Arg::Operand(param) => {
                 let sep = usize::from(len > 0);
-                let dst = params.get_mut(len..len + sep + param.len()).ok_or(InsmodArgError::ParamsTooLong)?;
+                let too_long = Refusal::Tool(InsmodArgError::ParamsTooLong(params.len()));
+                let dst = params.get_mut(len..len + sep + param.len()).ok_or(too_long)?;
                 dst[..sep].fill(b' ');
                 dst[sep..].copy_from_slice(param);
                 len += sep + param.len();
@@ -52,8 +59,8 @@ pub fn parse<'a>(args: &[&'a [u8]], params: &mut [u8]) -> Result<Insmod<'a>, Ins
         }
     }
     match file {
-        None => Err(InsmodArgError::MissingFile),
-        Some(b"-") => Err(InsmodArgError::Stdin),
+        None => Err(Refusal::Tool(InsmodArgError::MissingFile)),
+        Some(b"-") => Err(Refusal::Tool(InsmodArgError::Stdin)),
         Some(file) => Ok(Insmod { file, params_len: len }),
     }
 }
@@ -61,9 +68,10 @@ pub fn parse<'a>(args: &[&'a [u8]], params: &mut [u8]) -> Result<Insmod<'a>, Ins
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::getopt::{GetoptError, OptionName};
     use std::vec::Vec;
 
-    fn run(line: &str) -> Result<(&str, String), InsmodArgError<'_>> {
+    fn run(line: &str) -> Result<(&str, String), Refusal<'_, InsmodArgError>> {
         let args: Vec<&[u8]> = line.split(' ').filter(|a| !a.is_empty()).map(str::as_bytes).collect();
         let mut buf = [0u8; 32];
         let i = parse(&args, &mut buf)?;
@@ -79,12 +87,13 @@ mod tests {
 
     #[test]
     fn refusals() {
-        assert_eq!(run(""), Err(InsmodArgError::MissingFile));
-        assert_eq!(run("-"), Err(InsmodArgError::Stdin));
-        assert_eq!(run("-h x.ko"), Err(InsmodArgError::Help));
-        assert_eq!(run("--help"), Err(InsmodArgError::Help));
-        assert_eq!(run("-f x.ko"), Err(InsmodArgError::Unsupported(b'f')));
-        assert_eq!(run("-q x.ko"), Err(InsmodArgError::Getopt(GetoptError::InvalidOption(b'q'))));
-        assert_eq!(run("x.ko aaaaaaaaaaaaaaaa=bbbbbbbbbbbbbbbbbbbb"), Err(InsmodArgError::ParamsTooLong));
+        assert_eq!(run(""), Err(Refusal::Tool(InsmodArgError::MissingFile)));
+        assert_eq!(run("-"), Err(Refusal::Tool(InsmodArgError::Stdin)));
+        assert_eq!(run("-h x.ko"), Err(Refusal::Help));
+        assert_eq!(run("--help"), Err(Refusal::Help));
+        assert_eq!(run("-f x.ko"), Err(Refusal::Unsupported(OptionName::Short(b'f'))));
+        assert_eq!(run("-q x.ko"), Err(Refusal::Getopt(GetoptError::InvalidOption(b'q'))));
+        let too_long = Err(Refusal::Tool(InsmodArgError::ParamsTooLong(32)));
+        assert_eq!(run("x.ko aaaaaaaaaaaaaaaa=bbbbbbbbbbbbbbbbbbbb"), too_long);
     }
 }

@@ -5,6 +5,7 @@
 //! `DEVICE=`). PRIO is `facility << 3 | level`. In TEXT and VALUE the kernel escapes
 //! non-printable bytes and `\` as `\xNN`. Unknown fields are ignored, as the ABI asks.
 
+use crate::decimal::decimal;
 use core::fmt;
 
 /// Severity of a record, 0 (most severe) to 7.
@@ -115,13 +116,7 @@ impl<'a> Record<'a> {
 }
 
 fn number(field: Option<&[u8]>, name: &'static str) -> Result<u64, ParseError> {
-    let digits = field.filter(|f| !f.is_empty()).ok_or(ParseError::BadField(name))?;
-    digits.iter().try_fold(0u64, |n, &b| {
-        if !b.is_ascii_digit() {
-            return Err(ParseError::BadField(name));
-        }
-        n.checked_mul(10).and_then(|n| n.checked_add(u64::from(b - b'0'))).ok_or(ParseError::BadField(name))
-    })
+    field.and_then(decimal).ok_or(ParseError::BadField(name))
 }
 
 /// Escaped kmsg text; iterating gives the original bytes.

@@ -13,6 +13,7 @@ pub mod cmdline;
 #[cfg(feature = "alloc")]
 pub mod config;
 pub mod crc32;
+pub mod decimal;
 pub mod decompress;
 pub mod depmod_args;
 pub mod dmesg;

@@ -1,7 +1,8 @@
 //! `modinfo`'s command line, as kmod 30's tools/modinfo.c reads it with getopt_long:
 //! `modinfo [-a|-d|-l|-p|-n|-F FIELD] [-0] [-m] [-k VERSION] [-b BASEDIR] NAME|ALIAS|FILE...`.
 
-use crate::getopt::{Arg, Getopt, GetoptError, Long, Spec};
+use crate::getopt::{Arg, Getopt, Long, Refusal, Spec};
+use core::fmt;
 
 const SPEC: Spec = Spec { short: b"adlpn0mF:k:b:Vh", long: LONGS };
 const LONGS: &[Long] = &[
@@ -39,28 +40,34 @@ pub struct Options<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action<'a> {
     Show(Options<'a>),
-    /// `-h`, `--help`: print the usage, exit 0.
-    Help,
     /// `-V`, `--version`.
     Version,
 }
 
-/// A command line modinfo refuses; it exits 1.
+/// modinfo's own reason to refuse a command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArgError<'a> {
-    /// Printed as getopt prints it, after `modinfo: `.
-    Getopt(GetoptError<'a>),
-    /// No module named: `modinfo: ERROR: missing module or filename.`
+pub enum ArgError {
     NoModule,
+}
+
+impl fmt::Display for ArgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgError::NoModule => f.write_str("missing module or filename."),
+        }
+    }
 }
 
 /// Parses `args` (without the program name); `operand` is called with each module, alias or
 /// file in order. As in kmod, `-h` and `-V` act when they are read, before later errors.
-pub fn parse<'a>(args: &[&'a [u8]], operand: &mut dyn FnMut(&'a [u8])) -> Result<Action<'a>, ArgError<'a>> {
+pub fn parse<'a>(
+    args: &[&'a [u8]],
+    operand: &mut dyn FnMut(&'a [u8]),
+) -> Result<Action<'a>, Refusal<'a, ArgError>> {
     let mut opts = Options { field: None, separator: b'\n', modname: false, version: None, basedir: None };
     let mut operands = 0;
     for arg in Getopt::new(&SPEC, args) {
-        let (short, value) = match arg.map_err(ArgError::Getopt)? {
+        let (short, value) = match arg? {
             Arg::Operand(o) => {
                 operand(o);
                 operands += 1;
@@ -79,12 +86,12 @@ pub fn parse<'a>(args: &[&'a [u8]], operand: &mut dyn FnMut(&'a [u8])) -> Result
             b'F' => opts.field = value,
             b'k' => opts.version = value,
             b'b' => opts.basedir = value,
-            b'h' => return Ok(Action::Help),
+            b'h' => return Err(Refusal::Help),
             _ => return Ok(Action::Version),
         }
     }
     if operands == 0 {
-        return Err(ArgError::NoModule);
+        return Err(Refusal::Tool(ArgError::NoModule));
     }
     Ok(Action::Show(opts))
 }
@@ -92,9 +99,10 @@ pub fn parse<'a>(args: &[&'a [u8]], operand: &mut dyn FnMut(&'a [u8])) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::getopt::GetoptError;
     use std::vec::Vec;
 
-    fn run(line: &str) -> Result<(Action<'_>, Vec<&str>), ArgError<'_>> {
+    fn run(line: &str) -> Result<(Action<'_>, Vec<&str>), Refusal<'_, ArgError>> {
         let args: Vec<&[u8]> = line.split(' ').filter(|a| !a.is_empty()).map(str::as_bytes).collect();
         let mut names = Vec::new();
         let action = parse(&args, &mut |n| names.push(core::str::from_utf8(n).unwrap()))?;
@@ -128,10 +136,10 @@ mod tests {
 
     #[test]
     fn help_version_and_errors() {
-        assert_eq!(run("-h -z").unwrap().0, Action::Help, "acts before the bad option");
+        assert_eq!(run("-h -z").err(), Some(Refusal::Help), "acts before the bad option");
         assert_eq!(run("--vers").unwrap().0, Action::Version);
-        assert_eq!(run("-z -h").err(), Some(ArgError::Getopt(GetoptError::InvalidOption(b'z'))));
-        assert_eq!(run("-0").err(), Some(ArgError::NoModule));
-        assert_eq!(run("").err(), Some(ArgError::NoModule));
+        assert_eq!(run("-z -h").err(), Some(Refusal::Getopt(GetoptError::InvalidOption(b'z'))));
+        assert_eq!(run("-0").err(), Some(Refusal::Tool(ArgError::NoModule)));
+        assert_eq!(run("").err(), Some(Refusal::Tool(ArgError::NoModule)));
     }
 }

@@ -1,7 +1,52 @@
-//! `modprobe`'s command line, as kmod's getopt_long reads it (tools/modprobe.c): short flags
-//! that combine (`-qb`), options with a value inline or next (`-S6.1.0`, `-S 6.1.0`,
+//! `modprobe`'s command line, as kmod 30's tools/modprobe.c reads it with getopt_long: short
+//! flags that combine (`-qb`), options with a value inline or next (`-S6.1.0`, `-S 6.1.0`,
 //! `--set-version=6.1.0`), `--` ending the options. getopt permutes, so options may follow
 //! names; module parameters (`foo=1`) are operands like names.
+
+use crate::getopt::{Arg, Getopt, Long, Refusal, Spec};
+use core::fmt;
+
+/// kmod's optstring and long options, all of them and in its order (getopt lists an ambiguous
+/// prefix's candidates so), so that the unsupported ones are named as such.
+const SPEC: Spec = Spec { short: b"arw:RibfDcnC:d:S:sqvVh", long: LONGS };
+const LONGS: &[Long] = &[
+    Long { name: "all", value: false, id: b'a' },
+    Long { name: "remove", value: false, id: b'r' },
+    Long { name: "remove-dependencies", value: false, id: REMOVE_HOLDERS },
+    Long { name: "remove-holders", value: false, id: REMOVE_HOLDERS },
+    Long { name: "wait", value: true, id: b'w' },
+    Long { name: "resolve-alias", value: false, id: b'R' },
+    Long { name: "first-time", value: false, id: FIRST_TIME },
+    Long { name: "ignore-install", value: false, id: b'i' },
+    Long { name: "ignore-remove", value: false, id: b'i' },
+    Long { name: "use-blacklist", value: false, id: b'b' },
+    Long { name: "force", value: false, id: b'f' },
+    Long { name: "force-modversion", value: false, id: FORCE_MODVERSION },
+    Long { name: "force-vermagic", value: false, id: FORCE_VERMAGIC },
+    Long { name: "show-depends", value: false, id: b'D' },
+    Long { name: "showconfig", value: false, id: b'c' },
+    Long { name: "show-config", value: false, id: b'c' },
+    Long { name: "show-modversions", value: false, id: SHOW_MODVERSIONS },
+    Long { name: "dump-modversions", value: false, id: SHOW_MODVERSIONS },
+    Long { name: "show-exports", value: false, id: SHOW_EXPORTS },
+    Long { name: "dry-run", value: false, id: b'n' },
+    Long { name: "show", value: false, id: b'n' },
+    Long { name: "config", value: true, id: b'C' },
+    Long { name: "dirname", value: true, id: b'd' },
+    Long { name: "set-version", value: true, id: b'S' },
+    Long { name: "syslog", value: false, id: b's' },
+    Long { name: "quiet", value: false, id: b'q' },
+    Long { name: "verbose", value: false, id: b'v' },
+    Long { name: "version", value: false, id: b'V' },
+    Long { name: "help", value: false, id: b'h' },
+];
+// kmod's values for the options with no short letter.
+const FORCE_VERMAGIC: u8 = 1;
+const FORCE_MODVERSION: u8 = 2;
+const FIRST_TIME: u8 = 3;
+const SHOW_MODVERSIONS: u8 = 4;
+const REMOVE_HOLDERS: u8 = 5;
+const SHOW_EXPORTS: u8 = 6;
 
 /// What modprobe was asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -41,111 +86,63 @@ pub struct Options<'a> {
     pub dirname: Option<&'a [u8]>,
 }
 
-/// A command line modprobe refuses, in getopt's words.
+/// modprobe's own reasons to refuse a command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArgError<'a> {
-    /// `-x` that is not an option.
-    InvalidOption(u8),
-    /// `--xyz` that is not an option.
-    UnrecognizedOption(&'a [u8]),
-    /// An option that needs a value came last.
-    MissingValue(&'a [u8]),
-    /// An option kmod has that modinit's modprobe does not.
-    Unsupported(&'a [u8]),
+pub enum ArgError {
     /// Nothing to do: no module named.
     NoModule,
-    /// `-D` and `-R` both given, or with `-r`.
+    /// `-D` and `-R` both given.
     Conflicting,
-    Help,
+}
+
+impl fmt::Display for ArgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ArgError::NoModule => "missing parameters. See -h.",
+            ArgError::Conflicting => "-D and -R cannot be used together",
+        })
+    }
 }
 
 /// Parses `args` (without the program name). `operand` is called with each name or
-/// parameter, in order.
-pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result<Options<'a>, ArgError<'a>> {
+/// parameter, in order. As in kmod, `-h` acts when it is read, before later errors.
+pub fn parse<'a>(
+    args: &[&'a [u8]],
+    mut operand: impl FnMut(&'a [u8]),
+) -> Result<Options<'a>, Refusal<'a, ArgError>> {
     let mut opts = Options::default();
     let mut operands = 0;
-    let mut i = 0;
-    let mut only_operands = false;
-    while i < args.len() {
-        let arg = args[i];
-        i += 1;
-        if only_operands || arg.len() < 2 || arg[0] != b'-' {
-            operand(arg);
-            operands += 1;
-            continue;
-        }
-        if arg == b"--" {
-            only_operands = true;
-            continue;
-        }
-        if let Some(long) = arg.strip_prefix(b"--") {
-            let (name, inline) = match long.iter().position(|&b| b == b'=') {
-                Some(eq) => (&long[..eq], Some(&long[eq + 1..])),
-                None => (long, None),
-            };
-            let mut value = || inline.or_else(|| args.get(i).copied().inspect(|_| i += 1)).ok_or(ArgError::MissingValue(arg));
-            match name {
-                b"all" => opts.all = true,
-                b"remove" => opts.remove = true,
-                b"use-blacklist" => opts.use_blacklist = true,
-                b"quiet" => opts.quiet = true,
-                b"dry-run" | b"show" => opts.dry_run = true,
-                b"verbose" => opts.verbose = true,
-                b"first-time" => opts.first_time = true,
-                b"show-depends" => set_mode(&mut opts, Mode::ShowDepends)?,
-                b"resolve-alias" => set_mode(&mut opts, Mode::ResolveAlias)?,
-                b"showconfig" | b"show-config" => opts.show_config = true,
-                b"set-version" => opts.version = Some(value()?),
-                b"dirname" => opts.dirname = Some(value()?),
-                b"help" => return Err(ArgError::Help),
-                b"config" | b"force" | b"force-vermagic"
-                | b"force-modversion" | b"ignore-install" | b"ignore-remove" | b"dump-modversions" | b"show-modversions"
-                | b"show-exports" | b"remove-dependencies" | b"wait" | b"syslog" | b"version" => {
-                    return Err(ArgError::Unsupported(arg));
-                }
-                _ => return Err(ArgError::UnrecognizedOption(arg)),
+    for arg in Getopt::new(&SPEC, args) {
+        match arg? {
+            Arg::Operand(o) => {
+                operand(o);
+                operands += 1;
             }
-            continue;
-        }
-        for (at, &flag) in arg[1..].iter().enumerate() {
-            let rest = &arg[2 + at..];
-            let mut value = || match rest {
-                [] => args.get(i).copied().inspect(|_| i += 1).ok_or(ArgError::MissingValue(arg)),
-                r => Ok(r),
-            };
-            match flag {
-                b'a' => opts.all = true,
-                b'r' => opts.remove = true,
-                b'b' => opts.use_blacklist = true,
-                b'q' => opts.quiet = true,
-                b'n' => opts.dry_run = true,
-                b'v' => opts.verbose = true,
-                b'D' => set_mode(&mut opts, Mode::ShowDepends)?,
-                b'R' => set_mode(&mut opts, Mode::ResolveAlias)?,
-                b'c' => opts.show_config = true,
-                b'S' => {
-                    opts.version = Some(value()?);
-                    break;
-                }
-                b'd' => {
-                    opts.dirname = Some(value()?);
-                    break;
-                }
-                b'h' => return Err(ArgError::Help),
-                b'C' | b'f' | b'i' | b's' | b'V' | b'w' => return Err(ArgError::Unsupported(arg)),
-                other => return Err(ArgError::InvalidOption(other)),
-            }
+            Arg::Opt(b'a', _) => opts.all = true,
+            Arg::Opt(b'r', _) => opts.remove = true,
+            Arg::Opt(b'b', _) => opts.use_blacklist = true,
+            Arg::Opt(b'q', _) => opts.quiet = true,
+            Arg::Opt(b'n', _) => opts.dry_run = true,
+            Arg::Opt(b'v', _) => opts.verbose = true,
+            Arg::Opt(FIRST_TIME, _) => opts.first_time = true,
+            Arg::Opt(b'D', _) => set_mode(&mut opts, Mode::ShowDepends)?,
+            Arg::Opt(b'R', _) => set_mode(&mut opts, Mode::ResolveAlias)?,
+            Arg::Opt(b'c', _) => opts.show_config = true,
+            Arg::Opt(b'S', version) => opts.version = version,
+            Arg::Opt(b'd', dirname) => opts.dirname = dirname,
+            Arg::Opt(b'h', _) => return Err(Refusal::Help),
+            Arg::Opt(other, _) => return Err(Refusal::Unsupported(SPEC.name(other))),
         }
     }
     if operands == 0 && !opts.show_config {
-        return Err(ArgError::NoModule);
+        return Err(Refusal::Tool(ArgError::NoModule));
     }
     Ok(opts)
 }
 
-fn set_mode<'a>(opts: &mut Options<'a>, mode: Mode) -> Result<(), ArgError<'a>> {
+fn set_mode<'a>(opts: &mut Options<'a>, mode: Mode) -> Result<(), Refusal<'a, ArgError>> {
     if opts.mode != Mode::Insert && opts.mode != mode {
-        return Err(ArgError::Conflicting);
+        return Err(Refusal::Tool(ArgError::Conflicting));
     }
     opts.mode = mode;
     Ok(())
@@ -154,9 +151,10 @@ fn set_mode<'a>(opts: &mut Options<'a>, mode: Mode) -> Result<(), ArgError<'a>> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::getopt::{GetoptError, OptionName};
     use std::vec::Vec;
 
-    fn run(line: &str) -> Result<(Options<'_>, Vec<&str>), ArgError<'_>> {
+    fn run(line: &str) -> Result<(Options<'_>, Vec<&str>), Refusal<'_, ArgError>> {
         let args: Vec<&[u8]> = line.split(' ').filter(|a| !a.is_empty()).map(str::as_bytes).collect();
         let mut names = Vec::new();
         let opts = parse(&args, |n| names.push(core::str::from_utf8(n).unwrap()))?;
@@ -190,12 +188,31 @@ mod tests {
 
     #[test]
     fn bad_command_lines_say_why() {
-        assert_eq!(run("-x e1000").err(), Some(ArgError::InvalidOption(b'x')));
-        assert_eq!(run("--frobnicate e1000").err(), Some(ArgError::UnrecognizedOption(b"--frobnicate")));
-        assert_eq!(run("e1000 -S").err(), Some(ArgError::MissingValue(b"-S")));
-        assert_eq!(run("-f e1000").err(), Some(ArgError::Unsupported(b"-f")));
-        assert_eq!(run("-q").err(), Some(ArgError::NoModule));
-        assert_eq!(run("-D -R x").err(), Some(ArgError::Conflicting));
-        assert_eq!(run("--help").err(), Some(ArgError::Help));
+        assert_eq!(run("-x e1000").err(), Some(Refusal::Getopt(GetoptError::InvalidOption(b'x'))));
+        assert_eq!(run("e1000 -S").err(), Some(Refusal::Getopt(GetoptError::MissingValue(b'S'))));
+        assert_eq!(run("-f e1000").err(), Some(Refusal::Unsupported(OptionName::Short(b'f'))));
+        assert_eq!(run("--force-v e1000").err(), Some(Refusal::Unsupported(OptionName::Long("force-vermagic"))));
+        assert_eq!(run("-q").err(), Some(Refusal::Tool(ArgError::NoModule)));
+        assert_eq!(run("-D -R x").err(), Some(Refusal::Tool(ArgError::Conflicting)));
+        assert_eq!(run("--help -x").err(), Some(Refusal::Help), "acts before the bad option");
+    }
+
+    /// What kmod 30's modprobe says for these (tests/applets_vs_kmod.rs runs it).
+    #[test]
+    fn getopt_reads_kmods_long_options() {
+        let refused = |line| run(line).err().map(|e| match e {
+            Refusal::Getopt(e) => e.to_string(),
+            other => format!("{other:?}"),
+        });
+        assert_eq!(
+            refused("--sh x").as_deref(),
+            Some("option '--sh' is ambiguous; possibilities: '--show-depends' '--showconfig' '--show-config' \
+                  '--show-modversions' '--show-exports' '--show'")
+        );
+        assert_eq!(refused("--set-version").as_deref(), Some("option '--set-version' requires an argument"));
+        assert_eq!(refused("--remove=1 x").as_deref(), Some("option '--remove' doesn't allow an argument"));
+        assert!(run("--showc").unwrap().0.show_config, "a unique prefix");
+        assert!(run("--dry x").unwrap().0.dry_run);
+        assert_eq!(run("--first x --reso y").unwrap().0.mode, Mode::ResolveAlias);
     }
 }

@@ -17,6 +17,7 @@
 //! command line must not stop a machine from booting.
 
 use crate::cmdline;
+use crate::decimal::decimal;
 use crate::kmsg::Level;
 use crate::root::RootOptions;
 
@@ -110,9 +111,9 @@ pub fn modules_load_lists<'a>(cmdline: &'a [u8], mut name: impl FnMut(&'a [u8]))
     }
 }
 
-fn parse_decimal(value: Option<&[u8]>) -> Option<u64> {
-    let digits = value.filter(|v| !v.is_empty() && v.len() <= 9 && v.iter().all(u8::is_ascii_digit))?;
-    Some(digits.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
+fn parse_ms(value: Option<&[u8]>) -> Option<u64> {
+    // At most nine digits: 11 days.
+    value.and_then(decimal).filter(|&ms| ms < 1_000_000_000)
 }
 
 const PREFIX: &[u8] = b"modinit.";
@@ -160,7 +161,7 @@ impl<'a> BootOptions<'a> {
                         expected: "boot or now",
                     }),
                 },
-                (b"modinit.settle_ms" | b"modinit.timeout_ms", value) => match parse_decimal(value) {
+                (b"modinit.settle_ms" | b"modinit.timeout_ms", value) => match parse_ms(value) {
                     Some(ms) if p.key == b"modinit.settle_ms" => opts.settle_ms = ms,
                     Some(ms) => opts.timeout_ms = ms,
                     None => warn(OptionWarning::BadValue {
@@ -169,7 +170,7 @@ impl<'a> BootOptions<'a> {
                         expected: "a number of milliseconds",
                     }),
                 },
-                (b"modinit.jobs", value) => match parse_decimal(value).filter(|&n| n >= 1) {
+                (b"modinit.jobs", value) => match value.and_then(decimal).filter(|&n| n >= 1) {
                     Some(n) => opts.jobs = usize::try_from(n).ok(),
                     None => warn(OptionWarning::BadValue {
                         key: p.key,

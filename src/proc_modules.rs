@@ -2,6 +2,7 @@
 //! [taints]`, kernel/module/procfs.c), and lsmod's table of them in kmod's format
 //! (tools/lsmod.c): the header, then `%-19s %8ld  %d` and the holders, comma-separated.
 
+use crate::decimal::decimal;
 use core::fmt;
 
 /// One line of /proc/modules: the fields lsmod uses.
@@ -18,7 +19,7 @@ pub fn loaded_modules(text: &[u8]) -> impl Iterator<Item = LoadedModule<'_>> {
     text.split(|&b| b == b'\n').filter_map(|line| {
         let mut fields = line.split(|&b| b == b' ').filter(|f| !f.is_empty());
         let name = fields.next()?;
-        let size = core::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
+        let size = decimal(fields.next()?)?;
         Some(LoadedModule { name, size })
     })
 }

@@ -1,6 +1,7 @@
 //! `rmmod`'s command line, as kmod's tools/rmmod.c reads it: `rmmod [-f] [-v] NAME|FILE...`.
 
-use crate::getopt::{Arg, Getopt, GetoptError, Long, Spec};
+use crate::getopt::{Arg, Getopt, Long, Refusal, Spec};
+use core::fmt;
 
 const SPEC: Spec = Spec {
     short: b"fsvVwh",
@@ -22,43 +23,50 @@ pub struct RmmodOptions {
     pub verbose: u8,
 }
 
-/// A command line rmmod refuses.
+/// rmmod's own reason to refuse a command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RmmodArgError<'a> {
-    Getopt(GetoptError<'a>),
-    /// `-h`, `--help`: the usage is wanted.
-    Help,
-    /// An option of kmod's rmmod that modinit's does not have (`-s`, `-V`, `-w`).
-    Unsupported(u8),
-    /// kmod: "missing module name."
+pub enum RmmodArgError {
     MissingName,
 }
 
+impl fmt::Display for RmmodArgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RmmodArgError::MissingName => f.write_str("missing module name."),
+        }
+    }
+}
+
 /// Parses `args` (without the program name); `name` is called with each module operand.
-pub fn parse<'a>(args: &[&'a [u8]], mut name: impl FnMut(&'a [u8])) -> Result<RmmodOptions, RmmodArgError<'a>> {
+pub fn parse<'a>(
+    args: &[&'a [u8]],
+    mut name: impl FnMut(&'a [u8]),
+) -> Result<RmmodOptions, Refusal<'a, RmmodArgError>> {
     let mut opts = RmmodOptions::default();
     let mut names = 0;
     for arg in Getopt::new(&SPEC, args) {
-        match arg.map_err(RmmodArgError::Getopt)? {
-            Arg::Opt(b'h', _) => return Err(RmmodArgError::Help),
+        match arg? {
+            Arg::Opt(b'h', _) => return Err(Refusal::Help),
             Arg::Opt(b'f', _) => opts.force = true,
             Arg::Opt(b'v', _) => opts.verbose = opts.verbose.saturating_add(1),
-            Arg::Opt(other, _) => return Err(RmmodArgError::Unsupported(other)),
+            // kmod's `-s`, `-V`, `-w`.
+            Arg::Opt(other, _) => return Err(Refusal::Unsupported(SPEC.name(other))),
             Arg::Operand(o) => {
                 names += 1;
                 name(o);
             }
         }
     }
-    if names == 0 { Err(RmmodArgError::MissingName) } else { Ok(opts) }
+    if names == 0 { Err(Refusal::Tool(RmmodArgError::MissingName)) } else { Ok(opts) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::getopt::{GetoptError, OptionName};
     use std::vec::Vec;
 
-    fn run(line: &str) -> Result<(RmmodOptions, Vec<&str>), RmmodArgError<'_>> {
+    fn run(line: &str) -> Result<(RmmodOptions, Vec<&str>), Refusal<'_, RmmodArgError>> {
         let args: Vec<&[u8]> = line.split(' ').filter(|a| !a.is_empty()).map(str::as_bytes).collect();
         let mut names = Vec::new();
         let opts = parse(&args, |n| names.push(core::str::from_utf8(n).unwrap()))?;
@@ -76,10 +84,10 @@ mod tests {
 
     #[test]
     fn refusals() {
-        assert_eq!(run("-v").err(), Some(RmmodArgError::MissingName));
-        assert_eq!(run("--help loop").err(), Some(RmmodArgError::Help));
-        assert_eq!(run("-s loop").err(), Some(RmmodArgError::Unsupported(b's')));
-        assert_eq!(run("-w loop").err(), Some(RmmodArgError::Unsupported(b'w')));
-        assert_eq!(run("-x loop").err(), Some(RmmodArgError::Getopt(GetoptError::InvalidOption(b'x'))));
+        assert_eq!(run("-v").err(), Some(Refusal::Tool(RmmodArgError::MissingName)));
+        assert_eq!(run("--help loop").err(), Some(Refusal::Help));
+        assert_eq!(run("-s loop").err(), Some(Refusal::Unsupported(OptionName::Short(b's'))));
+        assert_eq!(run("-w loop").err(), Some(Refusal::Unsupported(OptionName::Short(b'w'))));
+        assert_eq!(run("-x loop").err(), Some(Refusal::Getopt(GetoptError::InvalidOption(b'x'))));
     }
 }

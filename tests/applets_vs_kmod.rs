@@ -2,7 +2,8 @@
 //! `modinit depmod -b ROOT VERSION` writes the file `cargo xtask index` writes (with and without
 //! a configuration, from plain, gzip and zstd modules), and `modinit modprobe` prints what
 //! kmod 30's modprobe prints for `-D`, `-R` (a sample of the corpus spanning its kinds of keys;
-//! the library-level check in index_vs_kmod.rs covers every key) and `-c`.
+//! the library-level check in index_vs_kmod.rs covers every key), `-c` and command lines it
+//! refuses.
 
 use modinit_tests::{TEST_CONFIG, real_module_tree};
 use std::fs;
@@ -118,7 +119,7 @@ fn depmod_fails_like_kmod_for_a_missing_tree() {
     assert_eq!(String::from_utf8_lossy(&ours.stderr), String::from_utf8_lossy(&kmod.stderr));
 }
 
-/// kmod's root for `tree` (its indexes made by kmod's depmod) and its lib/modules/VERSION.
+/// kmod's root for `tree`: its lib/modules/VERSION with the indexes kmod's depmod made.
 fn kmod_root(tree: &Path) -> PathBuf {
     xtask::kmod::indexed_root(tree).unwrap()
 }
@@ -175,7 +176,7 @@ fn sample(kmod_tree: &Path, n: usize) -> Vec<String> {
 fn modprobe_show_depends_and_resolve_alias_print_what_kmods_prints() {
     let Some(tree) = real_module_tree() else { return };
     let kmod = kmod_root(&tree);
-    let keys = sample(&kmod.join("lib/modules").join(tree.file_name().unwrap()), 3000);
+    let keys = sample(&xtask::kmod::indexed_tree(&tree).unwrap(), 3000);
     for config in [None, Some(TEST_CONFIG)] {
         let ours = Root::new(&tree, config);
         ours.depmod();
@@ -227,6 +228,24 @@ fn first_difference(peers: &Peers<'_>, mode: &str, batch: &[String]) -> Vec<Stri
         found.push(format!("{mode} -a: a batch from {} differs, but no key alone does", batch[0]));
     }
     found
+}
+
+/// Command lines modprobe refuses: getopt's words for kmod's options (ambiguous prefixes,
+/// missing and unexpected values) and kmod's own, with its exit code.
+#[test]
+fn modprobe_refuses_command_lines_as_kmods_does() {
+    let Some(tree) = real_module_tree() else { return };
+    let ours = Root::new(&tree, None);
+    let peers = Peers { ours: &ours, kmod: kmod_root(&tree), kmod_config: PathBuf::from("/dev/null") };
+    let refused = [
+        "-x e1000", "--frobnicate e1000", "e1000 -S", "--set-version", "-q", "-q --", "--sh e1000", "--v e1000",
+        "--fo e1000", "--rem e1000", "--remove=1 e1000", "--dry=1 e1000", "-w", "-C", "-qS",
+    ];
+    for line in refused {
+        let [ours, kmod] = peers.run(&line.split(' ').collect::<Vec<_>>());
+        assert_eq!(ours, kmod, "modprobe {line}");
+        assert_eq!(kmod.0, Some(1), "modprobe {line}: kmod refuses it");
+    }
 }
 
 #[test]

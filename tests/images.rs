@@ -20,8 +20,7 @@ struct Tree {
 
 fn tree() -> Option<Tree> {
     let modules = modinit_tests::real_module_tree()?;
-    let root = xtask::kmod::indexed_root(&modules).unwrap();
-    let kmod_modules = root.join("lib/modules").join(modules.file_name().unwrap());
+    let kmod_modules = xtask::kmod::indexed_tree(&modules).unwrap();
     let empty = tempfile::tempdir().unwrap();
     let kmod = Kmod::new(&kmod_modules, &[empty.path()]);
     Some(Tree { modules, kmod_modules, kmod })

@@ -92,16 +92,10 @@ fn report(what: &str, c: &Compared, names: usize) {
     assert!(c.mismatches.is_empty(), "{} mismatches with kmod, first ones:\n{}", c.mismatches.len(), shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
 }
 
-/// A copy of `tree` with depmod's indexes in it.
-fn depmod_tree(tree: &Path) -> std::path::PathBuf {
-    let root = xtask::kmod::indexed_root(tree).unwrap();
-    root.join("lib/modules").join(tree.file_name().unwrap())
-}
-
 #[test]
 fn resolution_equals_kmods_on_the_debian_tree() {
     let Some(tree) = modinit_tests::real_module_tree() else { return };
-    let kmod_tree = depmod_tree(&tree);
+    let kmod_tree = xtask::kmod::indexed_tree(&tree).unwrap();
     let empty = tempfile::tempdir().unwrap();
     let kmod = Kmod::new(&kmod_tree, &[empty.path()]);
     let built = xtask::index::build_index(&tree, None).unwrap();
@@ -115,7 +109,7 @@ fn resolution_equals_kmods_on_the_debian_tree() {
 #[test]
 fn configuration_is_applied_as_kmod_applies_it() {
     let Some(tree) = modinit_tests::real_module_tree() else { return };
-    let kmod_tree = depmod_tree(&tree);
+    let kmod_tree = xtask::kmod::indexed_tree(&tree).unwrap();
     let config_root = tempfile::tempdir().unwrap();
     let modprobe_d = config_root.path().join("etc/modprobe.d");
     std::fs::create_dir_all(&modprobe_d).unwrap();

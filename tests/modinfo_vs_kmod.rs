@@ -38,12 +38,12 @@ fn setup() -> Option<&'static Setup> {
                 return None;
             }
             let version = plain.file_name()?.to_str()?.to_string();
-            let kmod_root = xtask::kmod::indexed_root(&plain).unwrap();
+            let kmod_tree = xtask::kmod::indexed_tree(&plain).unwrap();
             let (binary, size) = xtask::build::modinit_release().unwrap();
             eprintln!("modinit release binary: {size} bytes");
             let dir = tempfile::tempdir().unwrap();
             let tree = dir.path().join("lib/modules").join(&version);
-            link_tree(&kmod_root.join("lib/modules").join(&version), &tree);
+            link_tree(&kmod_tree, &tree);
             std::fs::write(tree.join("modinit.idx"), xtask::index::build_index(&plain, None).unwrap().bytes).unwrap();
             Some(Setup { binary, root: dir.path().to_path_buf(), version, tree, plain, _dir: dir })
         })

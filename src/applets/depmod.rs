@@ -9,12 +9,12 @@
 //! (modules.dep, ...), `-n`, `-A`, `-C`, `-E`/`-F` symbol checks, and module files named on the
 //! command line.
 
-use super::{err, out, write_all};
+use super::{Convention, err, refused, write_all};
 use crate::boot::module_image::{ImageError, ModuleImage};
 use alloc::ffi::CString;
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;
-use modinit::depmod_args::{ArgError, parse};
+use modinit::depmod_args::parse;
 use modinit::errno::Strerror;
 use modinit::index::builder::{BuildWarning, ModuleFacts};
 use modinit::index::tree::{
@@ -38,14 +38,7 @@ const INDEX_TMP: &core::ffi::CStr = c"modinit.idx.tmp";
 pub fn main(argv: &[&[u8]]) -> i32 {
     let opts = match parse(argv.get(1..).unwrap_or_default()) {
         Ok(o) => o,
-        Err(ArgError::Help) => {
-            out!("{USAGE}");
-            return 0;
-        }
-        Err(e) => {
-            report_arg_error(e);
-            return 1;
-        }
+        Err(refusal) => return refused(argv, Convention::Kmod, &USAGE, refusal),
     };
     // The builder keeps every module's facts until the index is written.
     crate::sys::arena::set_capacity(crate::sys::arena::APPLET_CAPACITY);
@@ -98,7 +91,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
 
 /// The facts of the module file `rel` under `modules`, from its image (mapped, or decompressed).
 fn read_module(modules: &[u8], rel: &[u8]) -> (ModuleFacts, Option<BuildWarning>) {
-    let path = c_path(&[modules, b"/", rel].concat()).map_err(ImageError::File);
+    let path = c_string(&[modules, b"/", rel].concat()).map_err(ImageError::File);
     let image = path.and_then(|path| ModuleImage::read(&path));
     facts_or_bare(rel, image.as_ref().map(ModuleImage::bytes))
 }
@@ -106,7 +99,7 @@ fn read_module(modules: &[u8], rel: &[u8]) -> (ModuleFacts, Option<BuildWarning>
 /// Writes `bytes` to `modules`/modinit.idx.tmp, then renames it over modinit.idx (kmod's way
 /// for its indexes). Err after saying why.
 fn write_atomically(modules: &[u8], bytes: &[u8]) -> Result<(), ()> {
-    let dir = c_path(modules)
+    let dir = c_string(modules)
         .and_then(|path| open(path.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()));
     let dir = dir.map_err(|e| err!("depmod: FATAL: could not open directory {}: {}", Bytes(modules), sys(e)))?;
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
@@ -128,7 +121,7 @@ fn sys(e: Errno) -> Strerror {
     Strerror(e.raw_os_error())
 }
 
-fn c_path(path: &[u8]) -> Result<CString, Errno> {
+fn c_string(path: &[u8]) -> Result<CString, Errno> {
     CString::new(path).map_err(|_| Errno::INVAL)
 }
 
@@ -140,7 +133,7 @@ impl TreeFs for TargetFs {
 
     fn list(&mut self, path: &[u8]) -> Result<Option<Vec<DirEntry>>, Strerror> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let dir = match open(c_path(path).map_err(sys)?.as_c_str(), flags, Mode::empty()) {
+        let dir = match open(c_string(path).map_err(sys)?.as_c_str(), flags, Mode::empty()) {
             Ok(dir) => dir,
             Err(Errno::NOENT | Errno::NOTDIR) => return Ok(None),
             Err(e) => return Err(sys(e)),
@@ -166,7 +159,7 @@ impl TreeFs for TargetFs {
     }
 
     fn read(&mut self, path: &[u8]) -> Result<Option<Vec<u8>>, Strerror> {
-        let file = match open(c_path(path).map_err(sys)?.as_c_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+        let file = match open(c_string(path).map_err(sys)?.as_c_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
             Ok(file) => file,
             Err(Errno::NOENT) => return Ok(None),
             Err(e) => return Err(sys(e)),
@@ -203,17 +196,5 @@ fn kind_of_link(dir: &impl AsFd, name: &core::ffi::CStr) -> EntryKind {
         Ok(FileType::RegularFile) => EntryKind::File,
         Ok(FileType::Directory) => EntryKind::Directory,
         _ => EntryKind::Other,
-    }
-}
-
-fn report_arg_error(e: ArgError<'_>) {
-    match e {
-        ArgError::Getopt(e) => err!("depmod: {e}"),
-        ArgError::Unsupported(c) => err!("depmod: ERROR: -{} is not supported by modinit's depmod", char::from(c)),
-        ArgError::BadVersion(v) => err!("depmod: ERROR: Bad version passed {}", Bytes(v)),
-        ArgError::ModuleFiles(f) => {
-            err!("depmod: ERROR: {}: modinit's depmod indexes the whole tree, not single files", Bytes(f))
-        }
-        ArgError::Help => {}
     }
 }

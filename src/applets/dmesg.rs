@@ -1,11 +1,11 @@
 //! `dmesg [-l LEVELS] [-k] [-u] [-r] [-x] [-w]`: the kernel log from /dev/kmsg, printed as util-linux's
 //! dmesg prints it, through the record parser the boot uses.
 
-use super::{err, out};
-use modinit::dmesg::{DmesgArgError, parse};
+use super::{Convention, err, refused};
+use modinit::dmesg::{TRY_HELP, parse};
 use modinit::errno::Strerror;
 use modinit::kmsg::Record;
-use modinit::line::{Bytes, Line};
+use modinit::line::Line;
 use rustix::fs::{Mode, OFlags, SeekFrom, open, seek};
 use rustix::io::{Errno, read, write};
 
@@ -19,29 +19,11 @@ const USAGE: &str = "Usage:\n dmesg [options]\n\nDisplay the kernel ring buffer.
  -w, --follow                wait for new messages\n\
  -x, --decode                decode facility and level to readable string\n\
  -h, --help                  display this help";
-const TRY_HELP: &str = "Try 'dmesg --help' for more information.";
 
 pub fn main(argv: &[&[u8]]) -> i32 {
     let opts = match parse(argv.get(1..).unwrap_or_default()) {
         Ok(opts) => opts,
-        Err(DmesgArgError::Help) => {
-            out!("{USAGE}");
-            return 0;
-        }
-        Err(e) => {
-            match e {
-                // getopt names the program as it was called.
-                DmesgArgError::Getopt(e) => {
-                    err!("{}: {e}\n{TRY_HELP}", Bytes(argv.first().copied().unwrap_or_default()))
-                }
-                DmesgArgError::Unsupported(c) => err!("dmesg: -{} is not supported by modinit's dmesg", char::from(c)),
-                DmesgArgError::UnknownLevel(l) => err!("dmesg: unknown level '{}'", Bytes(l)),
-                DmesgArgError::RawAndDecode => err!("dmesg: mutually exclusive arguments: --raw --decode"),
-                DmesgArgError::BadUsage => err!("dmesg: bad usage\n{TRY_HELP}"),
-                DmesgArgError::EmptyLevel | DmesgArgError::Help => {}
-            }
-            return 1;
-        }
+        Err(refusal) => return refused(argv, Convention::UtilLinux { try_help: TRY_HELP }, &USAGE, refusal),
     };
     let flags = OFlags::RDONLY | OFlags::CLOEXEC | if opts.follow { OFlags::empty() } else { OFlags::NONBLOCK };
     let kmsg = match open(c"/dev/kmsg", flags, Mode::empty()) {

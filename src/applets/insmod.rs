@@ -1,15 +1,15 @@
 //! `insmod FILE [PARAM...]`: one module file into the kernel, decompressed as the boot does
 //! it, with kmod's messages and exit codes.
 
-use super::{err, out};
-use crate::boot::exec::nul_terminated;
+use super::{Convention, err, refused};
 use crate::boot::file::read_into;
 use crate::boot::load::{Failure, load};
+use crate::boot::path::c_path;
 use crate::boot::probe::PARAMS_MAX;
 use core::ffi::CStr;
 use modinit::decompress::Compression;
 use modinit::errno::Strerror;
-use modinit::insmod_args::{InsmodArgError, parse};
+use modinit::insmod_args::parse;
 use modinit::line::Bytes;
 use modinit::module_error::InsmodReason;
 use rustix::io::Errno;
@@ -22,28 +22,11 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     let parsed = parse(argv.get(1..).unwrap_or_default(), &mut params[..PARAMS_MAX - 1]);
     let args = match parsed {
         Ok(args) => args,
-        Err(InsmodArgError::Help) => {
-            out!("{USAGE}");
-            return 0;
-        }
-        Err(e) => {
-            match e {
-                // getopt names the program as it was called.
-                InsmodArgError::Getopt(e) => err!("{}: {e}", Bytes(argv.first().copied().unwrap_or_default())),
-                InsmodArgError::Unsupported(c) => {
-                    err!("insmod: ERROR: -{} is not supported by modinit's insmod", char::from(c))
-                }
-                InsmodArgError::MissingFile => err!("insmod: ERROR: missing filename."),
-                InsmodArgError::Stdin => err!("insmod: ERROR: this tool does not support loading from stdin!"),
-                InsmodArgError::ParamsTooLong => err!("insmod: ERROR: parameters longer than {} bytes", PARAMS_MAX - 1),
-                InsmodArgError::Help => {}
-            }
-            return 1;
-        }
+        Err(refusal) => return refused(argv, Convention::Kmod, &USAGE, refusal),
     };
     let file = Bytes(args.file);
     let mut path = [0u8; 4096];
-    let Some(path) = nul_terminated(args.file, &mut path) else {
+    let Some(path) = c_path(&mut path, &[args.file]) else {
         err!("insmod: ERROR: could not load module {file}: {}", Strerror(Errno::NAMETOOLONG.raw_os_error()));
         return 1;
     };

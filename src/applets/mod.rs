@@ -15,8 +15,9 @@ mod stdout;
 
 use crate::sys::start::StartArgs;
 use core::ffi::CStr;
-use core::fmt::Write;
-use modinit::line::Line;
+use core::fmt::{Display, Write};
+use modinit::getopt::Refusal;
+use modinit::line::{Bytes, Line};
 
 /// An applet's entry: its argv (its name first) to an exit code.
 pub type Applet = fn(&[&[u8]]) -> i32;
@@ -78,6 +79,45 @@ pub fn run(applet: Applet, first: usize, args: StartArgs) -> i32 {
         n += 1;
     }
     applet(&argv[..n])
+}
+
+/// Whose words an applet's refusals are in.
+#[derive(Clone, Copy)]
+enum Convention {
+    /// kmod's: `NAME: ERROR: ...`.
+    Kmod,
+    /// util-linux's: `NAME: ...`, and after getopt's refusals its "Try 'NAME --help' ..." line.
+    UtilLinux { try_help: &'static str },
+}
+
+/// The exit code of an applet whose command line is `refusal`: 0 after the usage on stdout for
+/// `--help`, else 1 after the reason on stderr. getopt's refusals start with the program as
+/// it was called (argv[0]), the applet's own with its name.
+fn refused<E: Display>(argv: &[&[u8]], convention: Convention, usage: &dyn Display, refusal: Refusal<'_, E>) -> i32 {
+    report(argv, convention, usage, refusal.as_dyn())
+}
+
+/// [`refused`] with the applet's reason as a `dyn Display`: one copy in the binary, not one
+/// per applet.
+fn report(argv: &[&[u8]], convention: Convention, usage: &dyn Display, refusal: Refusal<'_, &dyn Display>) -> i32 {
+    let program = argv.first().copied().unwrap_or_default();
+    let name = Bytes(program.rsplit(|&b| b == b'/').next().unwrap_or(program));
+    let error = match convention {
+        Convention::Kmod => "ERROR: ",
+        Convention::UtilLinux { .. } => "",
+    };
+    match (refusal, convention) {
+        (Refusal::Help, _) => {
+            out!("{usage}");
+            return 0;
+        }
+        (Refusal::Getopt(e), Convention::Kmod) => err!("{}: {e}", Bytes(program)),
+        (Refusal::Getopt(e), Convention::UtilLinux { try_help }) => err!("{}: {e}\n{try_help}", Bytes(program)),
+        (Refusal::Unsupported(option), _) => err!("{name}: {error}{option} is not supported by modinit's {name}"),
+        (Refusal::Quiet, _) => {}
+        (Refusal::Tool(e), _) => err!("{name}: {error}{e}"),
+    }
+    1
 }
 
 /// Writes one formatted line to `fd` (1 or 2) in one write().

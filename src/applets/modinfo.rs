@@ -6,11 +6,12 @@
 //! holds. Unlike Debian's kmod, `.ko.gz` files are read (its kmod is built without zlib); unlike
 //! kmod, `.ko.xz` files and `symbol:` lookups are not (the index has no symbol table).
 
-use super::err;
+use super::{Convention, err, refused};
 use super::stdout::Stdout;
 use crate::boot::index_file::{ModulesDir, OpenError, open_index};
 use crate::boot::mapping::Mapping;
 use crate::boot::module_image::ModuleImage;
+use crate::boot::path::c_path;
 use crate::sys::syscall::getcwd;
 use core::ffi::CStr;
 use core::fmt::Display;
@@ -19,7 +20,7 @@ use modinit::decompress::Compression;
 use modinit::errno::Strerror;
 use modinit::line::Bytes;
 use modinit::modinfo::{Entries, Modinfo, ModinfoError};
-use modinit::modinfo_args::{Action, ArgError, parse};
+use modinit::modinfo_args::{Action, parse};
 use modinit::modinfo_output::{Format, InvalidParam, Param, write_fields, write_header};
 use modinit::module_signature::signature_info;
 use modinit::name::normalize_module_name;
@@ -40,35 +41,21 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     let args = argv.get(1..).unwrap_or_default();
     let opts = match parse(args, &mut |_| {}) {
         Ok(Action::Show(opts)) => opts,
-        Ok(Action::Help) => {
-            super::out!("{}", Usage(short));
-            return 0;
-        }
         Ok(Action::Version) => {
             super::out!("modinit modinfo {}", env!("CARGO_PKG_VERSION"));
             return 0;
         }
-        Err(ArgError::Getopt(e)) => {
-            err!("{}: {e}", Bytes(program));
-            return 1;
-        }
-        Err(ArgError::NoModule) => {
-            err!("{}: ERROR: missing module or filename.", Bytes(short));
-            return 1;
-        }
+        Err(refusal) => return refused(argv, Convention::Kmod, &Usage(short), refusal),
     };
     let mut cwd = [0u8; PATH_MAX];
     let cwd = getcwd(&mut cwd).unwrap_or_default();
     let uname = rustix::system::uname();
     let release = opts.version.unwrap_or(uname.release().to_bytes());
     // kmod makes the directory absolute: a relative -b is under the current directory.
-    let mut root = Path::new();
+    let mut root = [0u8; PATH_MAX];
     let basedir = opts.basedir.unwrap_or_default();
-    if !basedir.is_empty() && !basedir.starts_with(b"/") {
-        root.push(&[cwd, b"/"]);
-    }
-    root.push(&[basedir]);
-    let Some(dir) = root.as_bytes().and_then(|root| ModulesDir::new(root, release)) else {
+    let root = if basedir.is_empty() { Some(c"") } else { c_path(&mut root, &under(cwd, basedir)) };
+    let Some(dir) = root.and_then(|root| ModulesDir::new(root.to_bytes(), release)) else {
         err!("{}: ERROR: module directory path too long", Bytes(short));
         return 1;
     };
@@ -116,18 +103,14 @@ struct Shown<'d> {
 impl Shown<'_> {
     /// `modinfo FILE`: kmod's `modinfo_path_do`.
     fn by_path(&mut self, operand: &[u8], cwd: &[u8]) -> bool {
-        let mut path = Path::new();
-        if !operand.starts_with(b"/") {
-            path.push(&[cwd, b"/"]);
-        }
-        path.push(&[operand]);
+        let mut buf = [0u8; PATH_MAX];
         let file_name = operand.rsplit(|&b| b == b'/').next().unwrap_or(operand);
         let mut name = [0u8; NAME_MAX];
         let name = normalized(file_name, &mut name);
-        let (Some(c_path), Some(path)) = (path.as_c_str(), path.as_bytes()) else {
+        let Some(path) = c_path(&mut buf, &under(cwd, operand)) else {
             return self.fail(format_args!("Module file {} not found.", Bytes(operand)));
         };
-        self.show(name, Some(path), Source::File(c_path))
+        self.show(name, Some(path.to_bytes()), Source::File(path))
     }
 
     /// `modinfo NAME|ALIAS`: kmod's `modinfo_alias_do`, every module the key resolves to.
@@ -271,11 +254,10 @@ fn kmod_errno(e: ModinfoError) -> Errno {
 
 /// kmod's `is_module_filename`: a regular file whose name ends in a module extension.
 fn is_module_file(operand: &[u8]) -> bool {
-    let mut path = Path::new();
-    path.push(&[operand]);
-    let Some(c_path) = path.as_c_str() else { return false };
+    let mut buf = [0u8; PATH_MAX];
+    let Some(path) = c_path(&mut buf, &[operand]) else { return false };
     Compression::of_file_name(operand).is_some()
-        && rustix::fs::stat(c_path).is_ok_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_file())
+        && rustix::fs::stat(path).is_ok_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_file())
 }
 
 /// A module name as kmod normalizes it (`-` is `_`, nothing from the first `.`), in `buf`
@@ -286,34 +268,9 @@ fn normalized<'b>(name: &[u8], buf: &'b mut [u8; NAME_MAX]) -> &'b [u8] {
     buf.get(..len).unwrap_or_default()
 }
 
-/// A path being put together, NUL-terminated; None from the accessors once it outgrew PATH_MAX.
-struct Path {
-    buf: [u8; PATH_MAX],
-    len: Option<usize>,
-}
-
-impl Path {
-    fn new() -> Path {
-        Path { buf: [0; PATH_MAX], len: Some(0) }
-    }
-
-    fn push(&mut self, parts: &[&[u8]]) {
-        for part in parts {
-            self.len = self.len.and_then(|len| {
-                let end = len.checked_add(part.len()).filter(|&end| end < PATH_MAX && !part.contains(&0))?;
-                self.buf.get_mut(len..end)?.copy_from_slice(part);
-                Some(end)
-            });
-        }
-    }
-
-    fn as_bytes(&self) -> Option<&[u8]> {
-        self.buf.get(..self.len?)
-    }
-
-    fn as_c_str(&self) -> Option<&CStr> {
-        CStr::from_bytes_with_nul(self.buf.get(..self.len? + 1)?).ok()
-    }
+/// `path` as kmod makes it absolute: under `cwd` unless it starts with `/`.
+fn under<'p>(cwd: &'p [u8], path: &'p [u8]) -> [&'p [u8]; 3] {
+    if path.starts_with(b"/") { [b"", b"", path] } else { [cwd, b"/", path] }
 }
 
 /// kmod's help text.

@@ -6,14 +6,14 @@
 //! `-R`/`--resolve-alias`, `-c`/`--showconfig` (the configuration baked into the index),
 //! `-S VERSION`, `-d DIR`, `-r` (modprobe_remove.rs). Not yet: `-C`, `--force*`.
 
-use super::{err, out};
+use super::{Convention, err, out, refused};
 use crate::boot::file::read_into;
 use crate::boot::index_file::{ModulesDir, index_path, open_index};
 use crate::boot::load::Failure;
 use crate::boot::probe::{Blacklist, Event, Probed, Prober};
 use modinit::errno::Strerror;
 use modinit::line::Bytes;
-use modinit::modprobe_args::{ArgError, Mode, parse};
+use modinit::modprobe_args::{Mode, parse};
 use modinit::resolve::{Key, Resolver};
 
 const MAX_OPERANDS: usize = 256;
@@ -39,14 +39,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
             err!("modprobe: ERROR: more than {MAX_OPERANDS} arguments");
             return 1;
         }
-        Err(ArgError::Help) => {
-            out!("{USAGE}");
-            return 0;
-        }
-        Err(e) => {
-            report_arg_error(e);
-            return 1;
-        }
+        Err(refusal) => return refused(argv, Convention::Kmod, &USAGE, refusal),
     };
     let operands = &operands[..count];
     let uname = rustix::system::uname();
@@ -190,18 +183,6 @@ impl core::fmt::Display for Reason {
             2 => f.write_str("Unknown symbol in module, or unknown parameter (see dmesg)"),
             e => write!(f, "{}", Strerror(e)),
         }
-    }
-}
-
-fn report_arg_error(e: ArgError<'_>) {
-    match e {
-        ArgError::InvalidOption(c) => err!("modprobe: invalid option -- '{}'", char::from(c)),
-        ArgError::UnrecognizedOption(o) => err!("modprobe: unrecognized option '{}'", Bytes(o)),
-        ArgError::MissingValue(o) => err!("modprobe: option requires an argument -- '{}'", Bytes(o)),
-        ArgError::Unsupported(o) => err!("modprobe: ERROR: {} is not supported by modinit's modprobe", Bytes(o)),
-        ArgError::NoModule => err!("modprobe: ERROR: missing parameters. See -h."),
-        ArgError::Conflicting => err!("modprobe: ERROR: -D and -R cannot be used together"),
-        ArgError::Help => {}
     }
 }
 

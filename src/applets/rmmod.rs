@@ -1,15 +1,15 @@
 //! `rmmod [-f] [-v] NAME|FILE...`: removes modules with delete_module(O_NONBLOCK), after
 //! kmod's checks (builtin, not loaded, holders, use count) and with its messages.
 
-use crate::boot::exec::nul_terminated;
-use super::{err, out};
+use super::{Convention, err, refused};
 use crate::boot::index_file::{ModulesDir, open_index};
+use crate::boot::path::c_path;
 use crate::boot::sysfs_module::{holder_names, holders, initstate, refcnt};
 use modinit::errno::Strerror;
 use modinit::index::Index;
 use modinit::line::Bytes;
 use modinit::name::normalize_module_name;
-use modinit::rmmod_args::{RmmodArgError, parse};
+use modinit::rmmod_args::parse;
 use rustix::io::Errno;
 
 const MAX_NAMES: usize = 256;
@@ -35,29 +35,14 @@ pub fn main(argv: &[&[u8]]) -> i32 {
             return 1;
         }
         Ok(opts) => opts,
-        Err(RmmodArgError::Help) => {
-            out!("{USAGE}");
-            return 0;
-        }
-        Err(e) => {
-            match e {
-                // getopt names the program as it was called.
-                RmmodArgError::Getopt(e) => err!("{}: {e}", Bytes(argv.first().copied().unwrap_or_default())),
-                RmmodArgError::Unsupported(c) => {
-                    err!("rmmod: ERROR: -{} is not supported by modinit's rmmod", char::from(c))
-                }
-                RmmodArgError::MissingName => err!("rmmod: ERROR: missing module name."),
-                RmmodArgError::Help => {}
-            }
-            return 1;
-        }
+        Err(refusal) => return refused(argv, Convention::Kmod, &USAGE, refusal),
     };
     let index = open_index(&ModulesDir::of_running_kernel()).ok();
     let mut failed = 0;
     for &arg in &names[..count] {
         // As kmod: an existing file names the module by its file name.
         let mut path = [0u8; 4096];
-        let is_file = nul_terminated(arg, &mut path).is_some_and(|p| rustix::fs::stat(p).is_ok());
+        let is_file = c_path(&mut path, &[arg]).is_some_and(|p| rustix::fs::stat(p).is_ok());
         let source = if is_file { arg.rsplit(|&b| b == b'/').next().unwrap_or(arg) } else { arg };
         let mut buf = [0u8; 256];
         let Some(len) = normalize_module_name(source, &mut buf) else {
@@ -85,7 +70,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
 pub fn remove(name: &[u8], force: bool) -> Result<(), Errno> {
     use linux_raw_sys::general::{O_NONBLOCK, O_TRUNC};
     let mut buf = [0u8; 257];
-    let name = nul_terminated(name, &mut buf).ok_or(Errno::NAMETOOLONG)?;
+    let name = c_path(&mut buf, &[name]).ok_or(Errno::NAMETOOLONG)?;
     let flags = O_NONBLOCK | if force { O_TRUNC } else { 0 };
     rustix::system::delete_module(name, flags as i32)
 }

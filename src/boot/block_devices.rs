@@ -2,9 +2,11 @@
 //! files, and their first bytes read from /dev (devtmpfs) for the root's identity.
 
 use super::file::read_into;
+use super::path::c_path;
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use core::ops::ControlFlow;
+use modinit::decimal::decimal;
 use modinit::root::{DevNum, DiskGeometry, ReadAt, Text};
 use modinit::uevent::uevent_file_field;
 use rustix::fd::OwnedFd;
@@ -25,6 +27,11 @@ pub struct BlockDevice {
     pub number: DevNum,
     /// The partition's number (PARTN) for a partition, None for a whole disk.
     pub partition: Option<u32>,
+    /// Tells what the device holds now from what it held when it was read before: the inode
+    /// of its /sys/class/block entry (a device made again, as partitions are after a rescan,
+    /// has a new one) and a disk's DISKSEQ (raised on a media change, and sent in the
+    /// uevent saying so). 0 where not known.
+    pub version: (u64, u64),
 }
 
 impl BlockDevice {
@@ -43,9 +50,9 @@ impl BlockDevice {
 
     /// The device whose sysfs directory is /sys/class/block/`dir` (a name, or a name with
     /// `/..` for its parent).
-    fn read(dir: &[u8]) -> Option<BlockDevice> {
-        let mut buf = [0u8; 1024];
-        let text = read_into(sysfs_path(dir, b"/uevent")?.as_cstr()?, &mut buf).ok()?;
+    fn read(dir: &[u8], inode: u64) -> Option<BlockDevice> {
+        let (mut path, mut buf) = ([0u8; SYSFS_PATH_MAX], [0u8; 1024]);
+        let text = read_into(sysfs_path(&mut path, dir, b"/uevent")?, &mut buf).ok()?;
         let number = |key| uevent_file_field(text, key).and_then(decimal).and_then(|n| u32::try_from(n).ok());
         let name = uevent_file_field(text, b"DEVNAME").filter(|n| n.len() <= NAME_MAX)?;
         Some(BlockDevice {
@@ -55,22 +62,21 @@ impl BlockDevice {
                 Some(b"partition") => Some(number(b"PARTN")?),
                 _ => None,
             },
+            version: (inode, uevent_file_field(text, b"DISKSEQ").and_then(decimal).unwrap_or(0)),
         })
     }
 
     /// The whole disk a partition is on (its sysfs parent directory).
     pub fn disk(&self) -> Option<BlockDevice> {
-        let mut dir = PathBuf::new();
-        dir.push(self.kernel_name().as_bytes())?;
-        dir.push(b"/..")?;
-        BlockDevice::read(dir.as_bytes())
+        let mut dir = [0u8; SYSFS_PATH_MAX];
+        BlockDevice::read(c_path(&mut dir, &[self.kernel_name().as_bytes(), b"/.."])?.to_bytes(), 0)
     }
 
     /// A whole disk's size and logical block size, for reading its partition table.
     pub fn geometry(&self) -> Option<DiskGeometry> {
         let number = |file: &[u8]| {
-            let mut buf = [0u8; 32];
-            let text = read_into(sysfs_path(self.kernel_name().as_bytes(), file)?.as_cstr()?, &mut buf).ok()?;
+            let (mut path, mut buf) = ([0u8; SYSFS_PATH_MAX], [0u8; 32]);
+            let text = read_into(sysfs_path(&mut path, self.kernel_name().as_bytes(), file)?, &mut buf).ok()?;
             decimal(text.trim_ascii_end())
         };
         let block_size = u32::try_from(number(b"/queue/logical_block_size")?).ok()?;
@@ -80,9 +86,8 @@ impl BlockDevice {
     /// Its node in devtmpfs, `/dev/NAME`.
     pub fn node(&self) -> NodePath {
         let mut path = NodePath([0; NODE_MAX]);
-        let name = self.name();
-        path.0[..5].copy_from_slice(b"/dev/");
-        path.0[5..5 + name.len()].copy_from_slice(name);
+        // Fits: a name has at most NAME_MAX bytes.
+        let _ = c_path(&mut path.0, &[b"/dev/", self.name()]);
         path
     }
 
@@ -107,7 +112,7 @@ pub fn find<T>(mut each: impl FnMut(&BlockDevice) -> ControlFlow<T>) -> Option<T
         if name.starts_with(b".") {
             continue;
         }
-        if let Some(device) = BlockDevice::read(name)
+        if let Some(device) = BlockDevice::read(name, entry.ino())
             && let ControlFlow::Break(found) = each(&device)
         {
             return Some(found);
@@ -137,49 +142,15 @@ impl ReadAt for DeviceFile {
     }
 }
 
-/// `/sys/class/block/DIR/FILE`.
-fn sysfs_path(dir: &[u8], file: &[u8]) -> Option<PathBuf> {
-    let mut path = PathBuf::new();
-    path.push(CLASS_BLOCK.to_bytes())?;
-    path.push(b"/")?;
-    path.push(dir)?;
-    path.push(file)?;
-    Some(path)
+/// Room for `/sys/class/block/DIR/FILE`.
+const SYSFS_PATH_MAX: usize = 128;
+
+/// `/sys/class/block/DIR/FILE` in `buf`.
+fn sysfs_path<'b>(buf: &'b mut [u8; SYSFS_PATH_MAX], dir: &[u8], file: &[u8]) -> Option<&'b CStr> {
+    c_path(buf, &[CLASS_BLOCK.to_bytes(), b"/", dir, file])
 }
 
 fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {
     openat(CWD, path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
 }
 
-fn decimal(digits: &[u8]) -> Option<u64> {
-    let valid = !digits.is_empty() && digits.len() <= 19 && digits.iter().all(u8::is_ascii_digit);
-    valid.then(|| digits.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
-}
-
-/// A short path built in place, NUL-terminated on demand.
-struct PathBuf {
-    buf: [u8; 128],
-    len: usize,
-}
-
-impl PathBuf {
-    fn new() -> PathBuf {
-        PathBuf { buf: [0; 128], len: 0 }
-    }
-
-    fn push(&mut self, part: &[u8]) -> Option<()> {
-        let end = self.len.checked_add(part.len()).filter(|&e| e < self.buf.len())?;
-        self.buf[self.len..end].copy_from_slice(part);
-        self.len = end;
-        Some(())
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-
-    fn as_cstr(&mut self) -> Option<&CStr> {
-        *self.buf.get_mut(self.len)? = 0;
-        CStr::from_bytes_with_nul(self.buf.get(..=self.len)?).ok()
-    }
-}

@@ -2,6 +2,7 @@
 
 use super::clock::Instant;
 use super::log::{error, say};
+use super::path::c_path;
 use crate::sys::start::StartArgs;
 use crate::sys::syscall::execve;
 use core::ffi::CStr;
@@ -22,7 +23,7 @@ const MAX_ARGS: usize = 34;
 pub fn exec_real_init(init: Option<&[u8]>, args: StartArgs, started: Instant) {
     if let Some(path) = init {
         let mut buf = [0u8; 256];
-        match nul_terminated(path, &mut buf) {
+        match c_path(&mut buf, &[path]) {
             Some(path) => match exec(path, args, started) {
                 Errno::NOENT => error!("init={}: no such file; trying the default inits", Bytes(path.to_bytes())),
                 e => error!("cannot run init={}: {}; trying the default inits", Bytes(path.to_bytes()), Describe(e.raw_os_error())),
@@ -67,12 +68,3 @@ fn check_runnable(path: &CStr) -> Result<(), Errno> {
     }
 }
 
-/// Copies `path` into `buf` with a terminating NUL; None when it does not fit or holds a NUL.
-pub fn nul_terminated<'a>(path: &[u8], buf: &'a mut [u8]) -> Option<&'a CStr> {
-    if path.len() >= buf.len() || path.contains(&0) {
-        return None;
-    }
-    buf[..path.len()].copy_from_slice(path);
-    buf[path.len()] = 0;
-    CStr::from_bytes_with_nul(&buf[..=path.len()]).ok()
-}

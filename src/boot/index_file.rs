@@ -1,13 +1,13 @@
 //! Finding and opening the module index: `/lib/modules/RELEASE/modinit.idx`, mapped once.
 
 use super::log::{error, warning};
+use super::mapping::Mapping;
+use super::path::c_path;
 use core::ffi::CStr;
 use modinit::errno::Describe;
 use modinit::index::{Index, IndexError};
 use modinit::line::Bytes;
-use rustix::fs::{Mode, OFlags, fstat, open};
 use rustix::io::Errno;
-use rustix::mm::{MapFlags, ProtFlags, mmap};
 
 /// Room for `/lib/modules/` + a release (at most 64 bytes, `__NEW_UTS_LEN`) + a file name.
 pub const PATH_MAX: usize = 128;
@@ -28,13 +28,9 @@ impl ModulesDir {
 
     /// `ROOT/lib/modules/RELEASE`; None when it does not fit.
     pub fn new(root: &[u8], release: &[u8]) -> Option<ModulesDir> {
-        let mut dir = ModulesDir { buf: [0; PATH_MAX], len: 0, release_at: 0 };
-        for part in [root, &b"/lib/modules/"[..], release] {
-            dir.release_at = dir.len;
-            dir.buf.get_mut(dir.len..dir.len + part.len())?.copy_from_slice(part);
-            dir.len += part.len();
-        }
-        Some(dir)
+        let mut buf = [0; PATH_MAX];
+        let len = c_path(&mut buf, &[root, b"/lib/modules/", release])?.count_bytes();
+        Some(ModulesDir { buf, len, release_at: len - release.len() })
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -48,31 +44,23 @@ impl ModulesDir {
 
     /// `DIR/rel` as a C string in `out`; None when it does not fit.
     pub fn join<'b>(&self, rel: &[u8], out: &'b mut [u8]) -> Option<&'b CStr> {
-        let total = self.len + 1 + rel.len();
-        if rel.contains(&0) || total >= out.len() {
-            return None;
-        }
-        out[..self.len].copy_from_slice(self.as_bytes());
-        out[self.len] = b'/';
-        out[self.len + 1..total].copy_from_slice(rel);
-        out[total] = 0;
-        CStr::from_bytes_with_nul(&out[..=total]).ok()
+        c_path(out, &[self.as_bytes(), b"/", rel])
     }
 }
 
 /// Why the index could not be used.
 #[derive(Debug, Clone, Copy)]
 pub enum OpenError {
+    /// Opening or mapping it failed.
     Open(Errno),
     Empty,
-    Map(Errno),
     Invalid(IndexError),
 }
 
 impl core::fmt::Display for OpenError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            OpenError::Open(e) | OpenError::Map(e) => write!(f, "{}", Describe(e.raw_os_error())),
+            OpenError::Open(e) => write!(f, "{}", Describe(e.raw_os_error())),
             OpenError::Empty => write!(f, "empty file"),
             OpenError::Invalid(e) => write!(f, "{e}"),
         }
@@ -92,19 +80,10 @@ pub fn open_index(dir: &ModulesDir) -> Result<Index<'static>, OpenError> {
 
 /// Maps the whole file at `path` read-only, for the life of the process.
 pub fn map_whole_file(path: &CStr) -> Result<&'static [u8], OpenError> {
-    let fd = open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(OpenError::Open)?;
-    let len = fstat(&fd).map_err(OpenError::Open)?.st_size as usize;
-    if len == 0 {
-        return Err(OpenError::Empty);
+    match Mapping::of_path(path).map_err(OpenError::Open)?.leak() {
+        [] => Err(OpenError::Empty),
+        bytes => Ok(bytes),
     }
-    // SAFETY: a new read-only private mapping at an address the kernel picks: it aliases no
-    // Rust object.
-    let mapped = unsafe { mmap(core::ptr::null_mut(), len, ProtFlags::READ, MapFlags::PRIVATE, &fd, 0) };
-    let ptr = mapped.map_err(OpenError::Map)?;
-    // SAFETY: `len` readable bytes at `ptr`, never unmapped and never written (the files of
-    // the modules dir are not changed while the system boots), so the slice is valid for
-    // the whole process.
-    Ok(unsafe { core::slice::from_raw_parts(ptr.cast::<u8>(), len) })
 }
 
 /// The boot's use of [`open_index`]: problems on the console, and a warning when the index

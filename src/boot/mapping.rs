@@ -35,6 +35,19 @@ impl Mapping<ReadOnly> {
         }
         Self::read_only(&fd, len)
     }
+
+    /// The mapped bytes for the rest of the process: the mapping is never unmapped.
+    pub fn leak(self) -> &'static [u8] {
+        let (ptr, len) = (self.ptr, self.len);
+        core::mem::forget(self);
+        if len == 0 {
+            return &[];
+        }
+        // SAFETY: `len` readable bytes mapped by `map`, never unmapped now that `self` is
+        // forgotten and never written (read-only, and the files of the modules dir are not
+        // changed while modinit runs), so the slice is valid for the whole process.
+        unsafe { core::slice::from_raw_parts(ptr.cast::<u8>(), len) }
+    }
 }
 
 impl Mapping<ReadWrite> {

@@ -16,6 +16,7 @@ pub mod module_image;
 pub mod log;
 pub mod mount;
 pub mod on_error;
+pub mod path;
 pub mod probe;
 pub mod root_device;
 pub mod root_mount;

@@ -5,6 +5,7 @@
 use super::autoload::Autoload;
 use super::file::read_into;
 use super::log::{say, warning};
+use super::path::c_path;
 use super::root_device::RootDevice;
 use super::switch_root::NEW_ROOT;
 use core::ffi::CStr;
@@ -35,11 +36,8 @@ pub struct FsTypeName([u8; FSTYPE_MAX + 1]);
 impl FsTypeName {
     /// None when `name` is too long or holds a NUL.
     fn new(name: &[u8]) -> Option<FsTypeName> {
-        if name.len() > FSTYPE_MAX || name.contains(&0) {
-            return None;
-        }
         let mut buf = [0; FSTYPE_MAX + 1];
-        buf[..name.len()].copy_from_slice(name);
+        c_path(&mut buf, &[name])?;
         Some(FsTypeName(buf))
     }
 
@@ -96,9 +94,13 @@ fn mount_as_any(
     drivers: &mut Autoload,
 ) -> Result<(), MountError> {
     let mut last = MountError::NoType;
-    let mut attempt = |fstype: &[u8], drivers: &mut Autoload| {
+    let mut kernel = Filesystems::read();
+    // `kernel` is None for a type the kernel lists.
+    let mut attempt = |fstype: &[u8], kernel: Option<&mut Filesystems>, drivers: &mut Autoload| {
         let Some(fstype) = FsTypeName::new(fstype) else { return false };
-        ensure_filesystem(fstype.as_cstr().to_bytes(), drivers);
+        if let Some(kernel) = kernel {
+            kernel.ensure(fstype.as_cstr().to_bytes(), drivers);
+        }
         // Every MS_* flag is below 1 << 26: the cast keeps them all.
         let mount_flags = MountFlags::from_bits_retain(flags.flags as u32);
         match mount(source, NEW_ROOT, fstype.as_cstr(), mount_flags, flags.data_cstr()) {
@@ -120,7 +122,7 @@ fn mount_as_any(
     };
     if options.fstype.is_some() {
         for fstype in options.fstypes() {
-            if attempt(fstype, drivers) {
+            if attempt(fstype, Some(&mut kernel), drivers) {
                 return Ok(());
             }
         }
@@ -128,31 +130,49 @@ fn mount_as_any(
     }
     let detected = root.fs.or_else(|| root.device.open()?.ok().and_then(|mut f| identify(&mut f).ok().flatten()));
     if let Some(fs) = detected {
-        return if attempt(fs.fstype.name().as_bytes(), drivers) { Ok(()) } else { Err(last) };
+        return if attempt(fs.fstype.name().as_bytes(), Some(&mut kernel), drivers) { Ok(()) } else { Err(last) };
     }
     // Unrecognized: every block filesystem the kernel has, in its order.
-    let mut buf = [0u8; FILESYSTEMS_MAX];
-    for fstype in block_filesystems(&mut buf) {
-        if attempt(fstype, drivers) {
+    for fstype in kernel.block() {
+        if attempt(fstype, None, drivers) {
             return Ok(());
         }
     }
     Err(last)
 }
 
-/// Loads the module of filesystem `fstype` unless the kernel has it already.
-fn ensure_filesystem(fstype: &[u8], drivers: &mut Autoload) {
-    let mut buf = [0u8; FILESYSTEMS_MAX];
-    if block_filesystems(&mut buf).any(|known| known == fstype) {
-        return;
-    }
-    if let Some(alias) = ModuleAlias::for_fstype(fstype) {
-        drivers.load(alias.as_bytes());
-    }
+/// The kernel's filesystems as /proc/filesystems lists them, read once and again only after
+/// a filesystem module was loaded.
+struct Filesystems {
+    buf: [u8; FILESYSTEMS_MAX],
+    len: usize,
 }
 
-/// The filesystems of /proc/filesystems that need a device (lines without `nodev`).
-fn block_filesystems(buf: &mut [u8; FILESYSTEMS_MAX]) -> impl Iterator<Item = &[u8]> {
-    let text = read_into(c"/proc/filesystems", buf).unwrap_or_default();
-    text.split(|&b| b == b'\n').filter_map(|line| line.strip_prefix(b"\t")).filter(|t| !t.is_empty())
+impl Filesystems {
+    fn read() -> Filesystems {
+        let mut list = Filesystems { buf: [0; FILESYSTEMS_MAX], len: 0 };
+        list.reread();
+        list
+    }
+
+    fn reread(&mut self) {
+        self.len = read_into(c"/proc/filesystems", &mut self.buf).map_or(0, |text| text.len());
+    }
+
+    /// The filesystems that need a device (lines without `nodev`).
+    fn block(&self) -> impl Iterator<Item = &[u8]> {
+        let text = self.buf.get(..self.len).unwrap_or_default();
+        text.split(|&b| b == b'\n').filter_map(|line| line.strip_prefix(b"\t")).filter(|t| !t.is_empty())
+    }
+
+    /// Loads the module of filesystem `fstype` unless the kernel has it already.
+    fn ensure(&mut self, fstype: &[u8], drivers: &mut Autoload) {
+        if self.block().any(|known| known == fstype) {
+            return;
+        }
+        if let Some(alias) = ModuleAlias::for_fstype(fstype) {
+            drivers.load(alias.as_bytes());
+            self.reread();
+        }
+    }
 }

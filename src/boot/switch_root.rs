@@ -5,7 +5,8 @@
 //! another device are left alone) and only runs on a RAM filesystem, then `chdir /root`,
 //! `mount --move . /`, `chroot .`.
 
-use super::exec::{FALLBACK_INITS, nul_terminated};
+use super::exec::FALLBACK_INITS;
+use super::path::c_path;
 use super::log::{error, say};
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
@@ -79,7 +80,7 @@ pub fn switch_root(init: Option<&[u8]>) -> Result<(), Failed> {
 fn has_init(init: Option<&[u8]>) -> bool {
     let Ok(root) = open_dir(CWD, NEW_ROOT) else { return true };
     let mut buf = [0u8; 256];
-    let given = init.and_then(|path| nul_terminated(path, &mut buf));
+    let given = init.and_then(|path| c_path(&mut buf, &[path]));
     given.into_iter().chain(FALLBACK_INITS).any(|path| {
         let flags = OFlags::PATH | OFlags::CLOEXEC;
         match openat2(&root, path, flags, Mode::empty(), ResolveFlags::IN_ROOT) {

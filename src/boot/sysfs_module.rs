@@ -3,6 +3,7 @@
 //! (`snd-pcm` is /sys/module/snd_pcm).
 
 use super::file::read_into;
+use super::path::c_path;
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use modinit::name::normalize_module_name;
@@ -19,35 +20,29 @@ pub enum InitState {
     Going,
 }
 
-/// `/sys/module/NAME/ATTR` as a C string, built in place.
+/// `/sys/module/NAME/ATTR` paths of one module, as C strings.
 struct SysfsPath {
+    /// The normalized name.
+    name: [u8; NAME_MAX],
+    name_len: usize,
     buf: [u8; 320],
-    /// The length of `/sys/module/NAME`.
-    dir_len: usize,
 }
 
-const PREFIX: &[u8] = b"/sys/module/";
+/// The longest module name taken (the kernel's are at most 55 bytes).
+const NAME_MAX: usize = 244;
 
 impl SysfsPath {
     fn new(name: &[u8]) -> Result<SysfsPath, Errno> {
-        let mut path = SysfsPath { buf: [0; 320], dir_len: PREFIX.len() };
-        path.buf[..PREFIX.len()].copy_from_slice(PREFIX);
-        let n = normalize_module_name(name, &mut path.buf[PREFIX.len()..256]).ok_or(Errno::NAMETOOLONG)?;
-        path.dir_len += n;
+        let mut path = SysfsPath { name: [0; NAME_MAX], name_len: 0, buf: [0; 320] };
+        path.name_len = normalize_module_name(name, &mut path.name).ok_or(Errno::NAMETOOLONG)?;
         Ok(path)
     }
 
     /// The module's directory (`attr` empty) or one of its files.
     fn with(&mut self, attr: &[u8]) -> Result<&CStr, Errno> {
-        let mut len = self.dir_len;
-        if !attr.is_empty() {
-            let dst = self.buf.get_mut(len..len + 1 + attr.len()).ok_or(Errno::NAMETOOLONG)?;
-            dst[0] = b'/';
-            dst[1..].copy_from_slice(attr);
-            len += 1 + attr.len();
-        }
-        *self.buf.get_mut(len).ok_or(Errno::NAMETOOLONG)? = 0;
-        CStr::from_bytes_with_nul(&self.buf[..=len]).map_err(|_| Errno::INVAL)
+        let name = self.name.get(..self.name_len).unwrap_or_default();
+        let slash: &[u8] = if attr.is_empty() { b"" } else { b"/" };
+        c_path(&mut self.buf, &[b"/sys/module/", name, slash, attr]).ok_or(Errno::NAMETOOLONG)
     }
 }
 

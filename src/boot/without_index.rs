@@ -8,6 +8,7 @@
 
 use super::clock::Instant;
 use super::index_file::{ModulesDir, map_whole_file};
+use super::path::c_path;
 use super::kernel_log::KernelLog;
 use super::load::{Failure, Image};
 use super::log::{error, say, warning};
@@ -97,10 +98,11 @@ impl Loader<'_> {
         // the buffers cannot leave a loop that reuses them.
         let (mut rel_buf, mut path_buf) = ([0u8; 512], [0u8; 640]);
         let stored = STORED.into_iter().find(|c| {
-            let path = join(&mut rel_buf, &[listed, c.extension()]).and_then(|rel| self.dir.join(rel, &mut path_buf));
+            let path = c_path(&mut rel_buf, &[listed, c.extension()]).and_then(|rel| self.dir.join(rel.to_bytes(), &mut path_buf));
             path.is_some_and(|p| rustix::fs::access(p, rustix::fs::Access::READ_OK).is_ok())
         });
-        let path = stored.and_then(|c| join(&mut rel_buf, &[listed, c.extension()])).and_then(|rel| self.dir.join(rel, &mut path_buf));
+        let rel = stored.and_then(|c| c_path(&mut rel_buf, &[listed, c.extension()]));
+        let path = rel.and_then(|rel| self.dir.join(rel.to_bytes(), &mut path_buf));
         let (Some(path), Some(compression)) = (path, stored) else {
             error!("cannot load {}: no file {}[.zst|.gz|.xz] in the modules dir", Bytes(name), Bytes(listed));
             return false;
@@ -153,14 +155,4 @@ impl Loader<'_> {
         kernel_log.drain();
         loaded
     }
-}
-
-/// `parts` joined into `buf`; None when they do not fit.
-fn join<'b>(buf: &'b mut [u8], parts: &[&[u8]]) -> Option<&'b [u8]> {
-    let mut len = 0;
-    for part in parts {
-        buf.get_mut(len..len + part.len())?.copy_from_slice(part);
-        len += part.len();
-    }
-    Some(&buf[..len])
 }

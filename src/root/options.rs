@@ -9,6 +9,7 @@
 
 use super::mount_options::{MountOptions, MountOptionsError};
 use super::spec::{RootSpec, RootSpecError};
+use crate::decimal::decimal;
 
 /// How long to wait for the root device to appear.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,9 +73,9 @@ impl RootOptionError {
 }
 
 fn seconds(value: Option<&[u8]>) -> Result<u32, RootOptionError> {
-    let digits = value.filter(|v| !v.is_empty() && v.len() <= 9 && v.iter().all(u8::is_ascii_digit));
-    let digits = digits.ok_or(RootOptionError::Seconds)?;
-    Ok(digits.iter().fold(0, |n, &d| n * 10 + u32::from(d - b'0')))
+    // At most nine digits.
+    let seconds = value.and_then(decimal).filter(|&s| s < 1_000_000_000);
+    seconds.and_then(|s| u32::try_from(s).ok()).ok_or(RootOptionError::Seconds)
 }
 
 impl<'a> RootOptions<'a> {

@@ -14,6 +14,7 @@
 //! | `MAJ:MIN`, `MAJ:MIN:N` | that device number | |
 //! | `HEX`, `0xHEX` | the old `huge_encode_dev` number, e.g. `801` is 8:1 | |
 
+use crate::decimal::decimal;
 use core::fmt;
 
 /// A block device number, as /sys/class/block/NAME/dev shows it (`MAJ:MIN`).
@@ -186,14 +187,6 @@ fn scan_int(s: &[u8]) -> Option<i32> {
     };
     let magnitude = i64::try_from(decimal(digits)?).ok()?;
     i32::try_from(if negative { -magnitude } else { magnitude }).ok()
-}
-
-/// Decimal digits only, at most what a u64 holds.
-fn decimal(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 19 || !s.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(s.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
 }
 
 /// `MAJ:MIN`, `MAJ:MIN:N` (N ignored, as the kernel does) or a hex number; never 0:0, which

@@ -70,12 +70,30 @@ pub(crate) fn push_hex<const N: usize>(out: &mut Text<N>, bytes: &[u8], upper: b
     }
 }
 
+/// A UUID as blkid and the kernel's `%pU` print it, appended to `out`: 16 bytes in lowercase
+/// hex, in the order given, grouped 4-2-2-2-6 by dashes.
+pub(crate) fn push_uuid(out: &mut Text<36>, bytes: &[u8; 16]) {
+    for (i, &byte) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push(b'-');
+        }
+        push_hex(out, &[byte], false);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn text_is_cut_at_its_capacity() {
+    fn uuids_are_grouped_4_2_2_2_6() {
+        let mut text = Text::new();
+        push_uuid(&mut text, &[0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 1, 2, 3, 4, 5, 6, 7, 0xff]);
+        assert_eq!(text.as_bytes(), b"12345678-9abc-def0-0102-0304050607ff");
+    }
+
+    #[test]
+        fn text_is_cut_at_its_capacity() {
         let mut t = Text::<4>::from_bytes(b"abc");
         t.push_bytes(b"de");
         assert_eq!(t.as_bytes(), b"abcd");

@@ -9,10 +9,9 @@
 use modinit_tests::{assert_exec_line, boot, expect_clean};
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
-use xtask::cpio::Node;
 use xtask::initramfs::{ImageSpec, ModuleCompression};
 use xtask::machine::Machine;
-use xtask::scenario::{Report, Scenario, device_modules_image, modinit_image};
+use xtask::scenario::{Report, Scenario, device_modules_image, guest_commands, guest_report, modinit_image};
 use xtask::select::{ModuleChoice, Selection};
 
 fn modules(r: &Report) -> BTreeSet<String> {
@@ -168,7 +167,7 @@ fn boot_configured(name: &str, files: &[(&str, &str)], extra: &[&str], append: &
     let mut s = Scenario::with_image(name, &spec).unwrap();
     s.machine = Machine::Pc;
     s.append = append.to_string();
-    s.image.insert("etc/guest-report", Node::File(report.join("\n").into_bytes()), 0o644);
+    guest_report(&mut s.image, report);
     let r = boot(&s);
     expect_clean(&r);
     assert_exec_line(&r, "/sbin/init");
@@ -228,7 +227,7 @@ fn softdeps_and_load_lists_bring_modules_no_device_asks_for() {
 fn the_kernel_asks_modinits_modprobe_for_filesystems() {
     let mut s = Scenario::with_device_modules("autoload-request-module", ModuleCompression::Zst, &["fs-vfat"]).unwrap();
     let mount = "/bin/busybox mkdir -p /mnt && /bin/busybox mount -t vfat /dev/null /mnt";
-    s.image.insert("etc/guest-commands", Node::File(format!("{mount}\n").into_bytes()), 0o644);
+    guest_commands(&mut s.image, &[mount]);
     let r = boot(&s);
     expect_clean(&r);
     assert!(r.guest("command.1").is_some(), "the guest ran the mount; see {}", r.outcome.log.display());

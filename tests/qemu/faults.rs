@@ -15,7 +15,7 @@ mod faults {
     };
     use xtask::initramfs::ModuleCompression;
     use xtask::module_tree::compress;
-    use xtask::scenario::{Report, Scenario};
+    use xtask::scenario::{Report, Scenario, guest_commands, guest_report};
 
     /// The `lib/modules` tree reduced to `modules` and what loading them needs, stored as zstd.
     fn small_image(name: &str, modules: &[&str]) -> Scenario {
@@ -165,7 +165,7 @@ mod faults {
         let mut s = broken_index_image("faults-index-missing", &[], IndexFault::Missing);
         s.append = "modules_load=vfat,nosuch,dummy dummy.numdummies=3 init=/bin/missing".into();
         // numdummies=3 makes dummy0 to dummy2 (ARPHRD_ETHER, type 1).
-        s.image.insert("etc/guest-report", xtask::cpio::Node::File(b"/sys/class/net/dummy2/type".to_vec()), 0o644);
+        guest_report(&mut s.image, &["/sys/class/net/dummy2/type"]);
         let r = boot(&s);
         expect_real_init(&r, "/sbin/init");
         expect_loaded_without_index(&r, "ENOENT (No such file or directory)", (0, 1));
@@ -263,9 +263,8 @@ mod faults {
         let once = |dir: &str| format!("[ \"$(/bin/busybox grep -c ' {dir} ' /proc/mounts)\" = 1 ]");
         // modinit run again, not as PID 1 and without an applet name, refuses to boot.
         let not_pid1 = "/modinit 2>/run/not-pid1; [ $? = 1 ]";
-        let commands = format!("{}\n{}\n{}\n{not_pid1}\n", once("/proc"), once("/sys"), once("/run"));
-        a.insert("etc/guest-commands", Node::File(commands.into_bytes()), 0o644);
-        a.insert("etc/guest-report", Node::File(b"/run/marker\n/run/not-pid1".to_vec()), 0o644);
+        guest_commands(a, &[&once("/proc"), &once("/sys"), &once("/run"), not_pid1]);
+        guest_report(a, &["/run/marker", "/run/not-pid1"]);
         s.append = "modules_load=tun,tunnel4 module.sig_enforce=1".into();
         let r = boot(&s);
         expect_real_init(&r, "/sbin/init");

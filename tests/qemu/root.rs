@@ -13,7 +13,7 @@ use xtask::disk_image::{self, Identity};
 use xtask::initramfs::ModuleCompression;
 use xtask::machine::DiskBus;
 use xtask::qemu::End;
-use xtask::scenario::{Report, Scenario, work_dir};
+use xtask::scenario::{Report, Scenario, guest_commands, guest_report, work_dir};
 
 /// The drivers the four buses and ext4 need; the image holds only these (and their dependencies).
 const MODULES: &[&str] =
@@ -46,8 +46,8 @@ fn root_tree(marker: &str) -> Archive {
     let busybox = std::fs::read(xtask::tools::BUSYBOX_STATIC).unwrap();
     a.insert(xtask::initramfs::GUEST_BUSYBOX, Node::File(busybox), 0o755);
     a.insert("etc/marker", Node::File(marker.as_bytes().to_vec()), 0o644);
-    a.insert("etc/guest-report", Node::File(b"/etc/marker\n".to_vec()), 0o644);
-    a.insert("etc/guest-commands", Node::File(b"/bin/busybox touch /written\n".to_vec()), 0o644);
+    guest_report(&mut a, &["/etc/marker"]);
+    guest_commands(&mut a, &["/bin/busybox touch /written"]);
     a
 }
 

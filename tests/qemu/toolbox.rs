@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use xtask::cpio::Node;
 use xtask::initramfs::{ImageSpec, ModuleCompression};
 use xtask::kmod::{KMOD_TOOLS_DIR, add_host_program, add_kmod_tools};
-use xtask::scenario::{Report, Scenario, modinit_image, setup};
+use xtask::scenario::{Report, Scenario, guest_commands, modinit_image, setup};
 
 /// Where each toolbox's commands are. The steps run them as `./lsmod` from there, so that both
 /// get the same argv[0] (getopt's messages and kmod's usage lines show it); not through PATH,
@@ -69,6 +69,10 @@ const STEPS: &[&str] = &[
     "./rmmod",
     "./rmmod -x loop",
     "./rmmod --bogus loop",
+    "./modprobe",
+    "./modprobe -x loop",
+    "./modprobe --sh loop",
+    "./modprobe loop -S",
 ];
 
 /// The modprobe.d both toolboxes read: kmod from the image's /etc, modinit from its index.
@@ -174,8 +178,7 @@ fn toolbox_report() -> Report {
     add_host_program(&mut s.image, std::path::Path::new("/usr/bin/dmesg")).unwrap();
     let dir = format!("/lib/modules/{version}");
     s.image.insert("etc/toolbox-test", Node::File(script(&dir).into_bytes()), 0o644);
-    let run = "/bin/busybox sh /etc/toolbox-test >/dev/console 2>&1\n";
-    s.image.insert("etc/guest-commands", Node::File(run.into()), 0o644);
+    guest_commands(&mut s.image, &["/bin/busybox sh /etc/toolbox-test >/dev/console 2>&1"]);
     // Only emergencies on the console: kernel lines must not cut the guest's report lines.
     s.append = "loglevel=1".to_string();
     let r = boot(&s);

@@ -11,9 +11,8 @@ use std::process::Command;
 /// the modules.dep/alias/... indexes `depmod` made for it, under target/kmod-root/; made once
 /// and remade when `modules` is newer. The original tree is untouched.
 pub fn indexed_root(modules: &Path) -> Result<PathBuf> {
-    tools::ensure(&[&DEPMOD])?;
     let _cache = crate::paths::cache_lock();
-    let version = modules.file_name().and_then(|n| n.to_str()).context("module tree without a version name")?;
+    let version = version_of(modules)?;
     // Named after the directory holding lib/modules/VERSION, e.g. linux-image-6.1.0-57-amd64.
     let key = modules.parent().and_then(|p| p.parent()).and_then(|p| p.parent()).and_then(|p| p.file_name());
     let key = key.and_then(|k| k.to_str()).unwrap_or("tree");
@@ -30,20 +29,48 @@ pub fn indexed_root(modules: &Path) -> Result<PathBuf> {
     }
     fs::create_dir_all(partial.join("lib/modules"))?;
     run(Command::new("cp").arg("-al").arg(modules).arg(&tree))?;
-    // Names kmod makes: remove stale copies so they are regenerated, not hard-linked over.
-    for entry in fs::read_dir(&tree)? {
-        let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if is_depmod_output(name) {
-            fs::remove_file(&path)?;
-        }
-    }
-    run(Command::new("depmod").arg("-b").arg(&partial).arg(version))?;
+    depmod(&partial, version)?;
     if root.exists() {
         fs::remove_dir_all(&root)?;
     }
     fs::rename(&partial, &root).with_context(|| format!("renaming {} to {}", partial.display(), root.display()))?;
     Ok(root)
+}
+
+/// [`indexed_root`]'s lib/modules/VERSION: `modules` with kmod's indexes.
+pub fn indexed_tree(modules: &Path) -> Result<PathBuf> {
+    Ok(indexed_root(modules)?.join("lib/modules").join(version_of(modules)?))
+}
+
+/// The kernel release a lib/modules/VERSION tree is for: its directory's name.
+fn version_of(modules: &Path) -> Result<&str> {
+    modules.file_name().and_then(|n| n.to_str()).context("module tree without a version name")
+}
+
+/// Runs depmod on `root`/lib/modules/`version`, after deleting the files an earlier depmod
+/// left there (so that they are written anew, not through hard links into another tree).
+fn depmod(root: &Path, version: &str) -> Result<()> {
+    tools::ensure(&[&DEPMOD])?;
+    for entry in fs::read_dir(root.join("lib/modules").join(version))? {
+        let path = entry?.path();
+        if is_depmod_output(path.file_name().and_then(|n| n.to_str()).unwrap_or("")) {
+            fs::remove_file(&path)?;
+        }
+    }
+    run(Command::new("depmod").arg("-b").arg(root).arg(version))
+}
+
+/// Puts the `modules.*` files of `tree` (depmod's indexes and the kernel's lists) into `image`
+/// as lib/modules/`version`/NAME.
+fn insert_index_files(image: &mut Archive, tree: &Path, version: &str) -> Result<()> {
+    for entry in fs::read_dir(tree)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("modules.") && path.is_file() {
+            image.insert(&format!("lib/modules/{version}/{name}"), Node::File(fs::read(&path)?), 0o644);
+        }
+    }
+    Ok(())
 }
 
 /// Whether the tree's file `name` is one depmod writes (modules.dep, modules.alias.bin, ...),
@@ -55,7 +82,6 @@ fn is_depmod_output(name: &str) -> bool {
 /// Replaces kmod's indexes in `image` with depmod's of the modules the image holds under
 /// lib/modules/`version` (an image with part of a tree: kmod must not know the others).
 pub fn reindex_image(image: &mut Archive, version: &str) -> Result<()> {
-    tools::ensure(&[&DEPMOD])?;
     let root = tempfile::tempdir()?;
     let prefix = format!("lib/modules/{version}/");
     let files: Vec<String> = image.paths().filter(|p| p.starts_with(&prefix)).map(str::to_string).collect();
@@ -70,15 +96,8 @@ pub fn reindex_image(image: &mut Archive, version: &str) -> Result<()> {
         fs::create_dir_all(dest.parent().context("a file in the tree")?)?;
         fs::write(&dest, bytes)?;
     }
-    run(Command::new("depmod").arg("-b").arg(root.path()).arg(version))?;
-    for entry in fs::read_dir(root.path().join(&prefix))? {
-        let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-        if name.starts_with("modules.") {
-            image.insert(&format!("{prefix}{name}"), Node::File(fs::read(&path)?), 0o644);
-        }
-    }
-    Ok(())
+    depmod(root.path(), version)?;
+    insert_index_files(image, &root.path().join(&prefix), version)
 }
 
 /// Adds a dynamically linked host program and the shared libraries it needs (as `ldd`
@@ -97,13 +116,22 @@ pub fn add_host_program(a: &mut Archive, program: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Installs kmod as /sbin/modprobe (and /sbin/kmod) in the image.
-pub fn add_modprobe(a: &mut Archive) -> Result<()> {
-    let kmod = Path::new("/usr/bin/kmod");
+/// kmod's one program; it runs as the tool its name (argv[0]) names.
+const KMOD: &str = "/usr/bin/kmod";
+
+/// Adds kmod with its libraries, and symlinks to it at `links`.
+fn add_kmod(a: &mut Archive, links: impl IntoIterator<Item = String>) -> Result<()> {
     tools::ensure(&[&DEPMOD])?;
-    add_host_program(a, kmod)?;
-    a.insert("sbin/modprobe", Node::Symlink("/usr/bin/kmod".into()), 0o777);
+    add_host_program(a, Path::new(KMOD))?;
+    for link in links {
+        a.insert(&link, Node::Symlink(KMOD.into()), 0o777);
+    }
     Ok(())
+}
+
+/// Installs kmod (at its host path) and /sbin/modprobe, a link to it, in the image.
+pub fn add_modprobe(a: &mut Archive) -> Result<()> {
+    add_kmod(a, ["sbin/modprobe".to_string()])
 }
 
 /// Where [`add_kmod_tools`] installs kmod's compat commands: symlinks to kmod named as the
@@ -115,18 +143,7 @@ pub const KMOD_TOOLS_DIR: &str = "usr/lib/kmod-tools";
 /// the image's lib/modules/VERSION, beside modinit's index of the same tree.
 pub fn add_kmod_tools(a: &mut Archive, modules: &Path) -> Result<()> {
     let zst = crate::module_tree::stored_as(modules, crate::initramfs::ModuleCompression::Zst)?;
-    let root = indexed_root(&zst)?;
-    let version = modules.file_name().and_then(|n| n.to_str()).context("module tree without a version name")?;
-    for entry in fs::read_dir(root.join("lib/modules").join(version))? {
-        let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with("modules.") && path.is_file() {
-            a.insert(&format!("lib/modules/{version}/{name}"), Node::File(fs::read(&path)?), 0o644);
-        }
-    }
-    add_host_program(a, Path::new("/usr/bin/kmod"))?;
-    for tool in ["lsmod", "insmod", "rmmod", "modprobe", "modinfo", "depmod"] {
-        a.insert(&format!("{KMOD_TOOLS_DIR}/{tool}"), Node::Symlink("/usr/bin/kmod".into()), 0o777);
-    }
-    Ok(())
+    insert_index_files(a, &indexed_tree(&zst)?, version_of(modules)?)?;
+    let tools = ["lsmod", "insmod", "rmmod", "modprobe", "modinfo", "depmod"];
+    add_kmod(a, tools.map(|tool| format!("{KMOD_TOOLS_DIR}/{tool}")))
 }

@@ -247,7 +247,7 @@ fn main() -> Result<()> {
             let context = format!(
                 "Kernel {} ({} modules); {} CPUs; median of 5 runs each.",
                 k.version,
-                xtask::corpus::module_names(&xtask::kmod::indexed_root(&k.modules)?.join("lib/modules").join(&k.version))?.len(),
+                xtask::corpus::module_names(&xtask::kmod::indexed_tree(&k.modules)?)?.len(),
                 std::thread::available_parallelism().map_or(1, |n| n.get())
             );
             let mut md = xtask::bench::report(&rows, &context);

@@ -1,7 +1,7 @@
 //! A boot scenario: an image, a command line and a machine, booted once and judged by what
 //! the console shows. The QEMU tests and `cargo xtask run` are built from these.
 
-use crate::cpio::Archive;
+use crate::cpio::{Archive, Node};
 use crate::initramfs::{self, ImageSpec, ModuleCompression};
 use crate::kernel::{self, Kernel};
 use crate::machine::{DiskBus, Machine};
@@ -130,8 +130,7 @@ impl Scenario {
     pub fn kmod_reference_of(name: &str, select: ModuleChoice) -> Result<Scenario> {
         let setup = setup()?;
         let zst = crate::module_tree::stored_as(&setup.kernel.modules, ModuleCompression::Zst)?;
-        let root = crate::kmod::indexed_root(&zst)?;
-        let modules = Some(root.join("lib/modules").join(&setup.kernel.version));
+        let modules = Some(crate::kmod::indexed_tree(&zst)?);
         let spec = ImageSpec {
             select,
             ..ImageSpec::new(crate::paths::kmod_coldplug(), Some(crate::paths::guest_init()), modules, ModuleCompression::Zst)
@@ -198,6 +197,21 @@ fn strip_kernel_timestamp(line: &str) -> &str {
         .and_then(|rest| rest.split_once("] "))
         .filter(|(ts, _)| ts.trim_start().split_once('.').is_some_and(|(s, us)| s.parse::<u64>().is_ok() && us.len() == 6))
         .map_or(line, |(_, text)| text)
+}
+
+/// Has the guest test init (qemu/guest/report-init) run `commands` first, shell lines in order,
+/// each reported as `command.N` (N from 1) with its exit status.
+pub fn guest_commands(image: &mut Archive, commands: &[&str]) {
+    image.insert("etc/guest-commands", Node::File(lines(commands)), 0o644);
+}
+
+/// Has the guest test init report what the files at `paths` hold, each as `file.PATH`.
+pub fn guest_report(image: &mut Archive, paths: &[&str]) {
+    image.insert("etc/guest-report", Node::File(lines(paths)), 0o644);
+}
+
+fn lines(items: &[&str]) -> Vec<u8> {
+    items.iter().flat_map(|item| [*item, "\n"]).collect::<String>().into_bytes()
 }
 
 /// Console text that means the kernel lost PID 1 or crashed.

@@ -10,7 +10,7 @@ mod vfat;
 mod xfs;
 
 use super::read::{ReadAt, ReadError};
-use super::text::{Text, push_hex};
+use super::text::{Text, push_uuid};
 
 /// The filesystems modinit recognizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,13 +121,7 @@ impl FsIdentity {
     fn set_uuid(&mut self, bytes: &[u8; 16]) {
         self.uuid = Text::new();
         if bytes.iter().any(|&b| b != 0) {
-            for (i, group) in [&bytes[..4], &bytes[4..6], &bytes[6..8], &bytes[8..10], &bytes[10..]].iter().enumerate()
-            {
-                if i > 0 {
-                    self.uuid.push(b'-');
-                }
-                push_hex(&mut self.uuid, group, false);
-            }
+            push_uuid(&mut self.uuid, bytes);
         }
     }
 }

@@ -5,7 +5,7 @@
 use super::{DiskGeometry, NAME_UNITS, PARTITION_LIMIT, Partition, mbr};
 use crate::crc32;
 use crate::root::read::{ReadAt, ReadError, array, le16, le32, le64, read_exact};
-use crate::root::text::{Text, push_hex};
+use crate::root::text::{Text, push_uuid};
 use core::ops::ControlFlow;
 
 const SIGNATURE: &[u8; 8] = b"EFI PART";
@@ -93,18 +93,12 @@ pub(super) fn read<R: ReadAt + ?Sized>(
 }
 
 /// A GUID as the kernel's `%pUl` and blkid print it: the first three fields little-endian.
-fn guid_text(g: &[u8; 16]) -> Text<36> {
-    let mut t = Text::new();
-    push_hex(&mut t, &[g[3], g[2], g[1], g[0]], false);
-    t.push(b'-');
-    push_hex(&mut t, &[g[5], g[4]], false);
-    t.push(b'-');
-    push_hex(&mut t, &[g[7], g[6]], false);
-    t.push(b'-');
-    push_hex(&mut t, &g[8..10], false);
-    t.push(b'-');
-    push_hex(&mut t, &g[10..], false);
-    t
+fn guid_text(guid: &[u8; 16]) -> Text<36> {
+    let g = guid;
+    let mut text = Text::new();
+    let big_endian = [g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]];
+    push_uuid(&mut text, &big_endian);
+    text
 }
 
 impl Entries {
