@@ -142,13 +142,17 @@ pub fn report(bench: &RootBench) -> String {
     let mut md = String::from("## Boot to a root disk\n\n");
     let _ = writeln!(
         md,
-        "The PC machine with one more virtio-blk disk holding an ext4 root, named `root=UUID=`, whose /sbin/init \
-         is qemu/guest/bench-init; 2 vCPUs under TCG; {runs} boots each, interleaved. modinit's `most` image \
-         (`--select most`) and its `host` image (the modaliases of a census boot of the same machine, `--rootfs \
-         ext4`) hold `.ko.zst` modules in a cpio compressed as `--compress {}` (the default); Debian's images are \
-         built by `mkinitramfs` (initramfs-tools, MODULES=most) and `dracut --no-hostonly` for the same kernel \
-         (`xtask/src/peers.rs`). Boot to real init: from the kernel's start; /init to real init: from the kernel \
-         running /init; both on the kernel log's clock in the guest. The ratio is of boot to real init.\n",
+        "Made by `cargo xtask bench --only root` (a part of `cargo xtask bench`). The PC machine with one more \
+         virtio-blk disk holding an ext4 root, named `root=UUID=`, whose /sbin/init is qemu/guest/bench-init; \
+         2 vCPUs under TCG; {runs} boots each, interleaved. modinit's `most` image (`--select most`) and its \
+         `host` image (the modaliases of a census boot of the same machine, `--rootfs ext4`) hold `.ko.zst` \
+         modules in a cpio compressed as `--compress {}` (the default). Debian's images are made for the same \
+         kernel by `mkinitramfs` (initramfs-tools-core, Debian's initramfs.conf: MODULES=most, zstd) and \
+         `dracut --no-hostonly` (dracut-core, no configuration), both installed without recommendations, run \
+         in a private mount namespace where /lib/modules/VERSION is the depmod'd tree and /boot the kernel's \
+         (mkinitramfs reads only those paths; `xtask/src/peers.rs`), cached under target/peers/. Boot to real \
+         init: from the kernel's start; /init to real init: from the kernel running /init; both on the kernel \
+         log's clock in the guest. The ratio is of boot to real init.\n",
         DEFAULT_COMPRESSION.name()
     );
     md.push_str(&bench_timing::table(&compared(systems), Figure::Boot));
@@ -159,6 +163,17 @@ pub fn report(bench: &RootBench) -> String {
             _ => "not measured".to_string(),
         };
         let _ = writeln!(md, "| {ours} / {peer} | {} | {} | {goal} |", ratio(Figure::Boot), ratio(Figure::Init));
+    }
+    let loaded = |name| systems.iter().find(|m| m.name == name).and_then(|m| m.samples.first()).map(|s| &s.modules);
+    if let (Some(most), Some(host)) = (loaded(MOST), loaded(HOST)) {
+        let more: Vec<&str> = host.difference(most).map(String::as_str).collect();
+        let _ = writeln!(
+            md,
+            "\nThe `host` image has the driver of every device of the machine, and modinit loads them all before \
+             the root: {} modules `most` leaves out ({}).",
+            more.len(),
+            more.join(" ")
+        );
     }
     for (generator, why) in &bench.unbuilt {
         let _ = writeln!(md, "\nNo {} image could be built here: {why}", generator.name());

@@ -202,6 +202,12 @@ fn main() -> Result<()> {
                 (false, Some(dir)) => Some(dir),
                 (false, None) => Some(kernel::provision(kernel::DEFAULT_FLAVOUR)?.modules),
             };
+            if let Some(modules) = &modules
+                && kernel::unpacks(modules, compress) == Some(false)
+            {
+                let needs = kernel::unpacker_config(compress).unwrap_or_default();
+                bail!("the kernel of {} cannot unpack a {} initramfs (no {needs} in its config)", modules.display(), compress.name());
+            }
             let spec = ImageSpec {
                 init: build_modinit()?,
                 real_init: Some(init.unwrap_or_else(xtask::paths::guest_init)),
