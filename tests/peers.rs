@@ -54,7 +54,8 @@ fn peer_images_hold_the_kernels_own_modules() {
             assert!(modules.keys().any(|rel| rel.ends_with(&format!("/{expected}"))), "{name}: no {expected}");
         }
         for (rel, file) in &modules {
-            let original = std::fs::read(tree.join(rel)).unwrap_or_else(|e| panic!("{name}: {rel}: not in the tree: {e}"));
+            let original =
+                std::fs::read(tree.join(rel)).unwrap_or_else(|e| panic!("{name}: {rel}: not in the tree: {e}"));
             // Both copy the modules as the tree has them (Debian ships them uncompressed).
             assert!(std::fs::read(file).unwrap() == original, "{name}: {rel} differs from the tree's");
         }

@@ -55,11 +55,16 @@ pub fn measure(runs: usize) -> Result<RootBench> {
         rootfs: Some("ext4".into()),
         ..ModuleChoice::default()
     })?;
-    let mut systems = vec![write(&dir, "most", &most, DEFAULT_COMPRESSION)?, write(&dir, "host", &host, DEFAULT_COMPRESSION)?];
+    let mut systems = vec![
+        write(&dir, "most", MOST, &most, DEFAULT_COMPRESSION)?,
+        write(&dir, "host", HOST, &host, DEFAULT_COMPRESSION)?,
+    ];
     let mut unbuilt = Vec::new();
     for generator in Generator::ALL {
         match peers::image(generator, &setup.kernel) {
-            Ok(image) => systems.push(Measured::new(generator.name(), false, image, dir.join(format!("{generator:?}.log")))?),
+            Ok(image) => {
+                systems.push(Measured::new(generator.name(), false, image, dir.join(format!("{generator:?}.log")))?)
+            }
             Err(e) => {
                 eprintln!("xtask: warning: no {} image: {e:#}", generator.name());
                 unbuilt.push((generator, format!("{e:#}")));
@@ -67,7 +72,8 @@ pub fn measure(runs: usize) -> Result<RootBench> {
         }
     }
     for compression in COMPRESSIONS.into_iter().filter(|&c| c != DEFAULT_COMPRESSION) {
-        systems.push(write(&dir, &format!("most-{}", compression.name()), &most, compression)?);
+        let file = format!("most-{}", compression.name());
+        systems.push(write(&dir, &file, &compressed_name(compression), &most, compression)?);
     }
     bench_timing::interleave(&mut systems, runs, |m| boot(m, &disk))?;
     Ok(RootBench { systems, unbuilt })
@@ -108,15 +114,12 @@ fn pc_modaliases(dir: &Path) -> Result<PathBuf> {
     Ok(file)
 }
 
-/// Writes modinit's `image` (`most` or `host`, `file` in `dir`) compressed with `compression`.
-fn write(dir: &Path, file: &str, image: &Archive, compression: ModuleCompression) -> Result<Measured> {
-    let name = match file.starts_with("host") {
-        true => HOST.to_string(),
-        false => compressed_name(compression),
-    };
+/// Writes modinit's `image` compressed with `compression` as `file` (.img, and .log for the
+/// consoles) in `dir`: the system `name`.
+fn write(dir: &Path, file: &str, name: &str, image: &Archive, compression: ModuleCompression) -> Result<Measured> {
     let initrd = dir.join(format!("{file}.img"));
     initramfs::write(image, &initrd, compression)?;
-    Measured::new(&name, true, initrd, dir.join(format!("{file}.log")))
+    Measured::new(name, true, initrd, dir.join(format!("{file}.log")))
 }
 
 /// Boots `m` on the PC machine with `disk` as an extra virtio-blk disk; the console.
@@ -157,8 +160,13 @@ pub fn report(bench: &RootBench) -> String {
     );
     md.push_str(&bench_timing::table(&compared(systems), Figure::Boot));
     md.push_str("\n| ratio | boot to real init | /init to real init | goal |\n|---|---|---|---|\n");
-    for (ours, peer, goal) in [(MOST, peers[0], "at most 0.6"), (HOST, peers[0], "below most's"), (MOST, peers[1], "below 1")] {
-        let ratio = |figure| match (bench_timing::median_of(systems, ours, figure), bench_timing::median_of(systems, peer, figure)) {
+    for (ours, peer, goal) in
+        [(MOST, peers[0], "at most 0.6"), (HOST, peers[0], "below most's"), (MOST, peers[1], "below 1")]
+    {
+        let ratio = |figure| match (
+            bench_timing::median_of(systems, ours, figure),
+            bench_timing::median_of(systems, peer, figure),
+        ) {
             (Some(a), Some(b)) => format!("{:.2}", a / b),
             _ => "not measured".to_string(),
         };

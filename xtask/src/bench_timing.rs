@@ -90,7 +90,11 @@ impl Measured {
 
 /// Boots every system until it has `runs` samples, one round after the other, each round
 /// booting each system once in order.
-pub fn interleave(measured: &mut [Measured], runs: usize, mut boot: impl FnMut(&Measured) -> Result<String>) -> Result<()> {
+pub fn interleave(
+    measured: &mut [Measured],
+    runs: usize,
+    mut boot: impl FnMut(&Measured) -> Result<String>,
+) -> Result<()> {
     for run in 0..runs {
         for m in measured.iter_mut().filter(|m| m.samples.len() <= run) {
             eprintln!("xtask: bench: {} run {}/{runs}", m.name, run + 1);
@@ -127,7 +131,9 @@ fn memory_reported(console: &str) -> Option<(u64, u64)> {
 pub fn table(measured: &[Measured], ratio: Figure) -> String {
     let reference = measured.iter().find(|m| m.ours);
     let ours = reference.map(|m| (m.name.as_str(), m.spread(ratio).0));
-    let mut md = String::from("| system | /init to real init | min – max | boot to real init | min – max | modules loaded | image |");
+    let mut md = String::from(
+        "| system | /init to real init | min – max | boot to real init | min – max | modules loaded | image |",
+    );
     let _ = writeln!(md, " {} / this |", ours.map_or("modinit", |(name, _)| name));
     md.push_str("|---|---|---|---|---|---|---|---|\n");
     for m in measured {
@@ -170,10 +176,20 @@ pub fn chart(measured: &[Measured], figure: Figure) -> String {
         let y = 35.0 + ROW * i as f64;
         let fill = if m.ours { "#2a7ab0" } else { "#9aa5ad" };
         let _ = writeln!(svg, "<text x=\"10\" y=\"{}\">{}</text>", y + 17.0, m.name);
-        let _ = writeln!(svg, "<rect x=\"{LABEL}\" y=\"{y}\" width=\"{:.1}\" height=\"22\" fill=\"{fill}\"/>", median * scale);
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{LABEL}\" y=\"{y}\" width=\"{:.1}\" height=\"22\" fill=\"{fill}\"/>",
+            median * scale
+        );
         let (x0, x1, mid) = (LABEL + min * scale, LABEL + max * scale, y + 11.0);
         let _ = writeln!(svg, "<line x1=\"{x0:.1}\" y1=\"{mid}\" x2=\"{x1:.1}\" y2=\"{mid}\" stroke=\"black\"/>");
-        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{}\">{:.1} s</text>", x1.max(LABEL + median * scale) + 6.0, y + 17.0, median / 1000.0);
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{}\">{:.1} s</text>",
+            x1.max(LABEL + median * scale) + 6.0,
+            y + 17.0,
+            median / 1000.0
+        );
     }
     svg.push_str("</svg>\n");
     svg
@@ -191,7 +207,8 @@ mod tests {
         assert_eq!((s.init_ms, s.boot_ms), (5750.0, 9250.0));
         assert_eq!(s.modules.len(), 2);
         assert!(sample("bench: modules=a\n").is_err(), "no records: no sample");
-        let done = "[ 5.1] modinit: done: loaded=3 builtin=0 skipped=0 failed=0 in 9 ms (memory peak 812 KiB, decompression 40 KiB)";
+        let done = "[ 5.1] modinit: done: loaded=3 builtin=0 skipped=0 failed=0 in 9 ms \
+                    (memory peak 812 KiB, decompression 40 KiB)";
         assert_eq!(memory_reported(done), Some((812, 40)));
     }
 
@@ -203,15 +220,26 @@ mod tests {
             initrd: PathBuf::new(),
             log: PathBuf::new(),
             image_bytes: 3 << 20,
-            samples: times.iter().map(|&(init_ms, boot_ms)| Sample { init_ms, boot_ms, modules: BTreeSet::new() }).collect(),
+            samples: times
+                .iter()
+                .map(|&(init_ms, boot_ms)| Sample { init_ms, boot_ms, modules: BTreeSet::new() })
+                .collect(),
             memory_kib: None,
         };
-        let measured = [with("ours", true, &[(1000.0, 3000.0), (900.0, 2900.0), (1200.0, 3300.0)]),
-            with("peer", false, &[(2000.0, 6000.0)])];
+        let measured = [
+            with("ours", true, &[(1000.0, 3000.0), (900.0, 2900.0), (1200.0, 3300.0)]),
+            with("peer", false, &[(2000.0, 6000.0)]),
+        ];
         assert_eq!(measured[0].spread(Figure::Boot), (3000.0, 2900.0, 3300.0));
         let md = table(&measured, Figure::Boot);
-        assert!(md.contains("| ours | 1000 ms | 900 – 1200 ms | 3000 ms | 2900 – 3300 ms | 0 | 3.0 MiB | 1.00 |"), "{md}");
-        assert!(md.contains("| peer | 2000 ms | 2000 – 2000 ms | 6000 ms | 6000 – 6000 ms | 0 | 3.0 MiB | 0.50 |"), "{md}");
+        assert!(
+            md.contains("| ours | 1000 ms | 900 – 1200 ms | 3000 ms | 2900 – 3300 ms | 0 | 3.0 MiB | 1.00 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| peer | 2000 ms | 2000 – 2000 ms | 6000 ms | 6000 – 6000 ms | 0 | 3.0 MiB | 0.50 |"),
+            "{md}"
+        );
         assert_eq!(median_of(&measured, "peer", Figure::Init), Some(2000.0));
         assert!(chart(&measured, Figure::Boot).contains("<text x=\"10\" y=\"52\">ours</text>"));
     }

@@ -87,7 +87,8 @@ impl Generator {
             Generator::Dracut => {
                 fs::write(conf.join("dracut.conf"), "")?;
                 fs::create_dir_all(conf.join("dracut.conf.d"))?;
-                let mut args: Vec<String> = ["dracut", "--no-hostonly", "--force", "--kver", version].map(String::from).into();
+                let mut args: Vec<String> =
+                    ["dracut", "--no-hostonly", "--force", "--kver", version].map(String::from).into();
                 args.extend(["--conf".into(), path(&conf.join("dracut.conf"))?]);
                 args.extend(["--confdir".into(), path(&conf.join("dracut.conf.d"))?, path(out)?]);
                 args
@@ -101,7 +102,8 @@ impl Generator {
 /// next to it (`.log`).
 pub fn image(generator: Generator, kernel: &Kernel) -> Result<PathBuf> {
     tools::ensure_without_recommends(&[generator.tool(), &UNSHARE])?;
-    let dir = crate::paths::target_dir().join("peers").join(format!("{}-{}", generator.tool().package, generator.version()?));
+    let dir =
+        crate::paths::target_dir().join("peers").join(format!("{}-{}", generator.tool().package, generator.version()?));
     let image = dir.join(format!("{}.img", kernel.version));
     if image.is_file() {
         return Ok(image);
