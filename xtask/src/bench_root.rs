@@ -36,18 +36,8 @@ pub struct RootBench {
 
 /// Builds the root disk and every image, then boots each system `runs` times, interleaved.
 pub fn measure(runs: usize) -> Result<RootBench> {
-    let setup = setup()?;
     let dir = crate::paths::target_dir().join("bench").join("root");
-    std::fs::create_dir_all(&dir)?;
-    let disk = dir.join("root.img");
-    let id = Identity { uuid: ROOT_UUID.into(), label: "bench-root".into(), partition: None };
-    disk_image::ext4(&root_tree()?, &id, 32, &disk)?;
-
-    let modules = Some(setup.kernel.modules.clone());
-    let modinit_image = |select| {
-        let spec = ImageSpec::new(setup.modinit.clone(), None, modules.clone(), ModuleCompression::Zst);
-        initramfs::assemble(&ImageSpec { select, ..spec })
-    };
+    let disk = root_disk(&dir)?;
     let most = modinit_image(ModuleChoice { selection: Selection::Most, ..ModuleChoice::default() })?;
     let host = modinit_image(ModuleChoice {
         selection: Selection::Host,
@@ -55,16 +45,12 @@ pub fn measure(runs: usize) -> Result<RootBench> {
         rootfs: Some("ext4".into()),
         ..ModuleChoice::default()
     })?;
-    let mut systems = vec![
-        write(&dir, "most", MOST, &most, DEFAULT_COMPRESSION)?,
-        write(&dir, "host", HOST, &host, DEFAULT_COMPRESSION)?,
-    ];
+    let mut systems =
+        vec![write(&dir, "most", MOST, &most, DEFAULT_COMPRESSION)?, write(&dir, "host", HOST, &host, DEFAULT_COMPRESSION)?];
     let mut unbuilt = Vec::new();
     for generator in Generator::ALL {
-        match peers::image(generator, &setup.kernel) {
-            Ok(image) => {
-                systems.push(Measured::new(generator.name(), false, image, dir.join(format!("{generator:?}.log")))?)
-            }
+        match peer(&dir, generator) {
+            Ok(m) => systems.push(m),
             Err(e) => {
                 eprintln!("xtask: warning: no {} image: {e:#}", generator.name());
                 unbuilt.push((generator, format!("{e:#}")));
@@ -77,6 +63,30 @@ pub fn measure(runs: usize) -> Result<RootBench> {
     }
     bench_timing::interleave(&mut systems, runs, |m| boot(m, &disk))?;
     Ok(RootBench { systems, unbuilt })
+}
+
+/// The root disk in `dir` (root.img): an ext4 filesystem holding [`root_tree`].
+pub fn root_disk(dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let disk = dir.join("root.img");
+    let id = Identity { uuid: ROOT_UUID.into(), label: "bench-root".into(), partition: None };
+    disk_image::ext4(&root_tree()?, &id, 32, &disk)?;
+    Ok(disk)
+}
+
+/// modinit as /init (no real init: that is on the root disk) and the modules `select` takes,
+/// stored as `.ko.zst`.
+pub fn modinit_image(select: ModuleChoice) -> Result<Archive> {
+    let setup = setup()?;
+    let modules = Some(setup.kernel.modules.clone());
+    let spec = ImageSpec::new(setup.modinit.clone(), None, modules, ModuleCompression::Zst);
+    initramfs::assemble(&ImageSpec { select, ..spec })
+}
+
+/// The image `generator` makes for the kernel, as a system whose consoles go to `dir`.
+pub fn peer(dir: &Path, generator: Generator) -> Result<Measured> {
+    let image = peers::image(generator, &setup()?.kernel)?;
+    Measured::new(generator.name(), false, image, dir.join(format!("{generator:?}.log")))
 }
 
 /// The name of modinit's `most` image with the outer `compression`.
@@ -116,14 +126,15 @@ fn pc_modaliases(dir: &Path) -> Result<PathBuf> {
 
 /// Writes modinit's `image` compressed with `compression` as `file` (.img, and .log for the
 /// consoles) in `dir`: the system `name`.
-fn write(dir: &Path, file: &str, name: &str, image: &Archive, compression: ModuleCompression) -> Result<Measured> {
+pub fn write(dir: &Path, file: &str, name: &str, image: &Archive, compression: ModuleCompression) -> Result<Measured> {
     let initrd = dir.join(format!("{file}.img"));
     initramfs::write(image, &initrd, compression)?;
     Measured::new(name, true, initrd, dir.join(format!("{file}.log")))
 }
 
-/// Boots `m` on the PC machine with `disk` as an extra virtio-blk disk; the console.
-fn boot(m: &Measured, disk: &Path) -> Result<String> {
+/// Boots `m` on the PC machine with `disk` as an extra virtio-blk disk, `root=UUID=` naming
+/// it; the console.
+pub fn boot(m: &Measured, disk: &Path) -> Result<String> {
     let setup = setup()?;
     let mut b = Boot::new(&setup.kernel.vmlinuz, &m.initrd, &m.log);
     b.devices = Machine::Pc.qemu_args(&m.log.with_extension("disks"))?;
@@ -182,6 +193,9 @@ pub fn report(bench: &RootBench) -> String {
             more.len(),
             more.join(" ")
         );
+    }
+    if let Some(dracut) = systems.iter().find(|m| m.name == Generator::Dracut.name()) {
+        let _ = writeln!(md, "\ndracut's image holds its modules {}.", peers::dracut_modules(&dracut.initrd).join(" "));
     }
     for (generator, why) in &bench.unbuilt {
         let _ = writeln!(md, "\nNo {} image could be built here: {why}", generator.name());

@@ -97,6 +97,15 @@ impl Generator {
     }
 }
 
+/// The dracut modules (its units of features, not kernel modules) the dracut image `image`
+/// holds, from the `*** Including module: NAME ***` lines of its build log; dracut takes
+/// those whose programs are installed, e.g. `systemd` wherever systemd is.
+pub fn dracut_modules(image: &Path) -> Vec<String> {
+    let log = fs::read_to_string(image.with_extension("log")).unwrap_or_default();
+    let names = log.lines().filter_map(|l| l.split("*** Including module: ").nth(1)?.strip_suffix(" ***"));
+    names.map(str::to_string).collect()
+}
+
 /// The image `generator` makes for `kernel`, built on the first call (a minute or so) and
 /// cached under target/peers/ by kernel and generator version. The generator's output is kept
 /// next to it (`.log`).
