@@ -45,8 +45,10 @@ pub fn measure(runs: usize) -> Result<RootBench> {
         rootfs: Some("ext4".into()),
         ..ModuleChoice::default()
     })?;
-    let mut systems =
-        vec![write(&dir, "most", MOST, &most, DEFAULT_COMPRESSION)?, write(&dir, "host", HOST, &host, DEFAULT_COMPRESSION)?];
+    let mut systems = vec![
+        write(&dir, "most", MOST, &most, DEFAULT_COMPRESSION)?,
+        write(&dir, "host", HOST, &host, DEFAULT_COMPRESSION)?,
+    ];
     let mut unbuilt = Vec::new();
     for generator in Generator::ALL {
         match peer(&dir, generator) {
