@@ -37,6 +37,7 @@ pub mod module_init_flags;
 pub mod module_list;
 pub mod name;
 pub mod options;
+pub mod probe_chain;
 pub mod proc_modules;
 pub mod proc_status;
 pub mod resolve;

@@ -8,6 +8,7 @@
 //! | `modinit.kmsg_since=boot\|now` | also show those logged before /init started |
 //! | `modinit.settle_ms=N` | driver loading ends once no uevent came for N ms (default 200) |
 //! | `modinit.timeout_ms=N` | and at the latest N ms after it began (default 10000) |
+//! | `modinit.jobs=N` | insert up to N modules at once (default: one per CPU; 1 inserts one after the other) |
 //! | `quiet` | no line per loaded module (failures are still shown) |
 //! | `modules_load=`, `rd.modules_load=` | comma lists of modules to load first (see [`modules_load_lists`]) |
 //! | `root=`, `rootfstype=`, `rootflags=`, `ro`, `rw`, `rootwait`, `rootdelay=`, `modinit.root_timeout_s=N` | the root filesystem to switch to (see [`RootOptions`]) |
@@ -72,6 +73,8 @@ pub struct BootOptions<'a> {
     pub settle_ms: u64,
     /// Driver loading ends at the latest this long after it began.
     pub timeout_ms: u64,
+    /// `modinit.jobs=`: how many modules may be inserted at once; None: one per CPU.
+    pub jobs: Option<usize>,
     /// `quiet`: report failures only.
     pub quiet: bool,
     /// The root filesystem to mount and switch to.
@@ -87,6 +90,7 @@ impl Default for BootOptions<'_> {
             kmsg_since_boot: false,
             settle_ms: 200,
             timeout_ms: 10_000,
+            jobs: None,
             quiet: false,
             root: RootOptions::default(),
         }
@@ -106,7 +110,7 @@ pub fn modules_load_lists<'a>(cmdline: &'a [u8], mut name: impl FnMut(&'a [u8]))
     }
 }
 
-fn parse_ms(value: Option<&[u8]>) -> Option<u64> {
+fn parse_decimal(value: Option<&[u8]>) -> Option<u64> {
     let digits = value.filter(|v| !v.is_empty() && v.len() <= 9 && v.iter().all(u8::is_ascii_digit))?;
     Some(digits.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
 }
@@ -156,13 +160,21 @@ impl<'a> BootOptions<'a> {
                         expected: "boot or now",
                     }),
                 },
-                (b"modinit.settle_ms" | b"modinit.timeout_ms", value) => match parse_ms(value) {
+                (b"modinit.settle_ms" | b"modinit.timeout_ms", value) => match parse_decimal(value) {
                     Some(ms) if p.key == b"modinit.settle_ms" => opts.settle_ms = ms,
                     Some(ms) => opts.timeout_ms = ms,
                     None => warn(OptionWarning::BadValue {
                         key: p.key,
                         value: value.unwrap_or_default(),
                         expected: "a number of milliseconds",
+                    }),
+                },
+                (b"modinit.jobs", value) => match parse_decimal(value).filter(|&n| n >= 1) {
+                    Some(n) => opts.jobs = usize::try_from(n).ok(),
+                    None => warn(OptionWarning::BadValue {
+                        key: p.key,
+                        value: value.unwrap_or_default(),
+                        expected: "a number of modules, at least 1",
                     }),
                 },
                 (b"quiet", None) => opts.quiet = true,
@@ -241,6 +253,15 @@ mod tests {
         assert!(warnings.is_empty());
         let (opts, warnings) = parse("modinit.settle_ms=-1 modinit.timeout_ms=9999999999 modinit.settle_ms");
         assert_eq!((opts.settle_ms, opts.timeout_ms, warnings.len()), (200, 10_000, 3));
+    }
+
+    #[test]
+    fn reads_jobs_of_one_or_more() {
+        assert_eq!(parse("").0.jobs, None);
+        assert_eq!(parse("modinit.jobs=1").0.jobs, Some(1));
+        let (opts, warnings) = parse("modinit.jobs=16 modinit.jobs=0");
+        assert_eq!((opts.jobs, warnings.len()), (Some(16), 1));
+        assert_eq!(parse("modinit.jobs=x").1.len(), 1);
     }
 
     #[test]

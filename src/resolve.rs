@@ -377,6 +377,10 @@ impl ModuleSet {
     pub fn contains(&self, id: ModuleId) -> bool {
         self.0[usize::from(id.0) / 64] & (1u64 << (id.0 % 64)) != 0
     }
+
+    pub fn remove(&mut self, id: ModuleId) {
+        self.0[usize::from(id.0) / 64] &= !(1u64 << (id.0 % 64));
+    }
 }
 
 impl Default for ModuleSet {

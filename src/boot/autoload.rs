@@ -6,21 +6,25 @@
 //! Each name or modalias is resolved as udev and systemd-modules-load do through libkmod:
 //! every module the lookup finds, unless builtin, already in the kernel or blacklisted, is
 //! loaded with its dependencies and softdeps, dependencies first, each module at most once.
+//! Up to `modinit.jobs` modules are inserted at once (`boot::workers`), each only once the
+//! modules before it in its probe list are in (`modinit::probe_chain`).
 
 use super::clock::Instant;
 use super::file::write_once;
 use super::coldplug;
 use super::index_file::ModulesDir;
 use super::kernel_log::{KernelLog, UnknownSymbols};
-use super::probe::{Blacklist, Event, Probed, Prober};
+use super::probe::{Blacklist, Event, ProbeList, Probed, Prober, Ready};
 use super::log::{error, say, warning};
 use super::uevents::{Received, UeventSocket};
+use super::workers::{JOBS_MAX, Workers};
 use core::ffi::CStr;
 use modinit::errno::Describe;
 use modinit::line::Bytes;
 use modinit::kcmdline::kernel_blacklists;
 use modinit::options::{BootOptions, modules_load_lists};
-use modinit::resolve::{Key, ModuleSet, Resolver, Target};
+use modinit::probe_chain::Inserts;
+use modinit::resolve::{Found, Key, ModuleSet, Resolver, Target};
 use modinit::string_set::StringSet;
 
 /// Room for the distinct modaliases of a large machine (a few hundred is usual).
@@ -37,6 +41,9 @@ struct Summary {
 
 struct Loader<'r, 'a> {
     prober: Prober<'r, 'a>,
+    /// What every probe list so far tried.
+    inserts: Inserts,
+    workers: Workers,
     quiet: bool,
     /// Builtin modules counted already.
     builtins: ModuleSet,
@@ -85,6 +92,8 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         let socket = UeventSocket::open();
         let loader = resolver.map(|resolver| Loader {
             prober: Prober::new(resolver, dir),
+            inserts: Inserts::new(),
+            workers: Workers::new(opts.jobs.unwrap_or_else(cpus)),
             quiet: opts.quiet,
             builtins: ModuleSet::new(),
             summary: Summary::default(),
@@ -92,8 +101,8 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         let mut autoload = Autoload { loader, socket, aliases: AliasSet::new(), done: 0, overflows: 0, kernel_log, started };
         if let Some(resolver) = resolver {
             modules_load_lists(resolver.cmdline, |name| autoload.load(name));
-            for name in resolver.index.modules_load() {
-                autoload.load(name);
+            if let Some(loader) = &mut autoload.loader {
+                loader.load_all(&mut resolver.index.modules_load(), autoload.kernel_log);
             }
         }
         autoload
@@ -102,7 +111,7 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
     /// Loads what `name` (a module name, alias or modalias) resolves to; nothing without an index.
     pub fn load(&mut self, name: &[u8]) {
         if let Some(loader) = &mut self.loader {
-            loader.load_key(name, self.kernel_log);
+            loader.load_all(&mut core::iter::once(name), self.kernel_log);
         }
     }
 
@@ -148,16 +157,17 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         if self.aliases.refused() > 0 {
             error!("{} device aliases did not fit in memory and got no driver", self.aliases.refused());
         }
-        let Some(Loader { summary: s, .. }) = self.loader else { return };
+        let Some(Loader { summary: s, workers, .. }) = &self.loader else { return };
         say!(
-            "done: loaded={} builtin={} skipped={} failed={} in {} ms (memory peak {} KiB, decompression {} KiB)",
+            "done: loaded={} builtin={} skipped={} failed={} jobs={} in {} ms (memory peak {} KiB, decompression {} KiB)",
             s.loaded,
             s.builtin,
             s.skipped,
             s.failed,
+            workers.jobs(),
             self.started.elapsed_ms(),
             peak_memory_kib(),
-            crate::sys::arena::high_water().div_ceil(1024)
+            crate::sys::arena::high_water().max(workers.arena_peak()).div_ceil(1024)
         );
     }
 
@@ -205,10 +215,9 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         let mut loaded = 0;
         if let Some(loader) = &mut self.loader {
             let before = loader.summary.loaded;
-            while let Some(alias) = self.aliases.get(self.done) {
-                loader.load_key(alias, self.kernel_log);
-                self.done += 1;
-            }
+            let aliases = &self.aliases;
+            loader.load_all(&mut (self.done..aliases.len()).filter_map(|i| aliases.get(i)), self.kernel_log);
+            self.done = aliases.len();
             loaded = loader.summary.loaded - before;
         }
         Round { scanned_new, received, loaded }
@@ -221,43 +230,150 @@ fn peak_memory_kib() -> u64 {
     super::file::read_into(c"/proc/self/status", &mut buf).ok().and_then(|s| modinit::proc_status::kib(s, b"VmHWM")).unwrap_or(0)
 }
 
+/// Probe lists under way at once: enough to keep every worker busy while some lists wait for
+/// a module another one is inserting.
+const LISTS: usize = 2 * JOBS_MAX;
+
+/// The most modules one lookup gives (a modalias matching many aliases).
+const FOUND_MAX: usize = 32;
+
+/// A probe list under way, with the lookup it came from.
+struct Active<'a, 'k> {
+    /// Which list a worker's insert belongs to.
+    id: usize,
+    list: ProbeList<'a>,
+    top: Found<'a>,
+    key: &'k [u8],
+}
+
+/// The results of one lookup, handed out one at a time.
+struct Lookup<'a, 'k> {
+    key: &'k [u8],
+    found: [Option<Found<'a>>; FOUND_MAX],
+    len: usize,
+    next: usize,
+}
+
 impl<'a> Loader<'_, 'a> {
-    /// Loads what `name` (a module name, alias or modalias) resolves to, as systemd's
-    /// `module_load_and_warn` does: every lookup result, blacklist applied to all.
-    fn load_key(&mut self, name: &[u8], kernel_log: &mut KernelLog) {
-        let Ok(key) = Key::new(name) else {
-            warning!("ignoring {}: not a valid module name or alias", Bytes(name));
-            return;
-        };
-        let mut found = [None; 32];
-        let n = match self.prober.resolver.lookup(&key, &mut found) {
-            Ok((_, n)) => n,
-            Err(e) => {
-                error!("cannot resolve {}: {e:?}", Bytes(name));
-                return;
-            }
-        };
-        for f in found[..n].iter().flatten() {
-            let (quiet, summary, cmdline) = (self.quiet, &mut self.summary, self.prober.resolver.cmdline);
-            let probed = self.prober.probe(f, key.as_bytes(), b"", Blacklist::All, &mut |e| {
-                let why = match &e {
-                    Event::Failed { name, failure, .. } if failure.may_be_unknown_symbols() => Why::UnknownSymbols(kernel_log.unknown_symbols(name)),
-                    Event::Failed { name, failure, .. } if failure.is_not_permitted() && kernel_blacklists(cmdline, name) => Why::KernelBlacklist,
-                    _ => Why::Failure,
-                };
-                report(e, key.as_bytes(), quiet, summary, why);
-                kernel_log.drain();
-            });
-            match (probed, f.target) {
-                (Probed::Builtin, Target::Module(m)) if self.builtins.insert(m.id) => self.summary.builtin += 1,
-                (Probed::Blacklisted, _) => self.summary.skipped += 1,
-                (Probed::Unplannable, _) => {
-                    error!("cannot load {}: its softdeps nest too deep or it needs too many modules", Bytes(name));
-                    self.summary.failed += 1;
+    /// Loads what each of `keys` (module names, aliases or modaliases) resolves to, as
+    /// systemd's `module_load_and_warn` does: every lookup result, blacklist applied to all.
+    /// Their probe lists run side by side, up to the workers' number of inserts at once;
+    /// returns when all are done.
+    fn load_all<'k>(&mut self, keys: &mut dyn Iterator<Item = &'k [u8]>, kernel_log: &mut KernelLog) {
+        let mut lists = heapless::Vec::<Active<'a, 'k>, LISTS>::new();
+        let mut lookup = Lookup { key: b"", found: [None; FOUND_MAX], len: 0, next: 0 };
+        let mut planned = 0;
+        loop {
+            self.start_inserts(&mut lists, kernel_log);
+            if self.workers.vacant().is_some()
+                && !lists.is_full()
+                && let Some((key, found)) = self.next_found(&mut lookup, keys)
+            {
+                planned += 1;
+                if let Some(list) = self.plan(&found, key) {
+                    let _ = lists.push(Active { id: planned, list, top: found, key });
                 }
-                _ => {}
+                continue;
+            }
+            // Every list waits for an insert under way (or all are done).
+            let Some(done) = self.workers.wait() else { break };
+            let Some(active) = lists.iter_mut().find(|a| a.id == done.owner) else { continue };
+            let mut report = Reporter { quiet: self.quiet, summary: &mut self.summary, cmdline: self.prober.resolver.cmdline, kernel_log };
+            let insert = self.workers.insert(done.slot);
+            let key = active.key;
+            self.prober.finish(&mut active.list, &mut self.inserts, insert, done.result, done.ms, &mut |e| report.event(e, key));
+        }
+    }
+
+    /// Starts every insert the lists allow while a worker is free; drops the lists done.
+    fn start_inserts<'k>(&mut self, lists: &mut heapless::Vec<Active<'a, 'k>, LISTS>, kernel_log: &mut KernelLog) {
+        let mut i = 0;
+        while let Some(active) = lists.get_mut(i) {
+            i += 1;
+            let mut report = Reporter { quiet: self.quiet, summary: &mut self.summary, cmdline: self.prober.resolver.cmdline, kernel_log };
+            loop {
+                let Some((worker, insert)) = self.workers.vacant() else { return };
+                let key = active.key;
+                let ready = self.prober.next(&mut active.list, &mut self.inserts, &active.top, key, b"", insert, &mut |e| report.event(e, key));
+                match ready {
+                    Ready::Insert => self.workers.start(worker, active.id),
+                    Ready::Wait => break,
+                    Ready::Done => {
+                        i -= 1;
+                        lists.swap_remove(i);
+                        break;
+                    }
+                }
             }
         }
+    }
+
+    /// The next lookup result to plan, looking up the next key when the last one's are used up.
+    fn next_found<'k>(&self, lookup: &mut Lookup<'a, 'k>, keys: &mut dyn Iterator<Item = &'k [u8]>) -> Option<(&'k [u8], Found<'a>)> {
+        loop {
+            while lookup.next < lookup.len {
+                lookup.next += 1;
+                if let Some(found) = lookup.found[lookup.next - 1] {
+                    return Some((lookup.key, found));
+                }
+            }
+            let name = keys.next()?;
+            *lookup = Lookup { key: name, found: [None; FOUND_MAX], len: 0, next: 0 };
+            let Ok(key) = Key::new(name) else {
+                warning!("ignoring {}: not a valid module name or alias", Bytes(name));
+                continue;
+            };
+            match self.prober.resolver.lookup(&key, &mut lookup.found) {
+                Ok((_, n)) => lookup.len = n.min(FOUND_MAX),
+                Err(e) => error!("cannot resolve {}: {e:?}", Bytes(name)),
+            }
+        }
+    }
+
+    /// The probe list for `found`, unless there is nothing to insert: counts what it skips.
+    fn plan(&mut self, found: &Found<'a>, key: &[u8]) -> Option<ProbeList<'a>> {
+        match self.prober.plan(found, Blacklist::All, &mut self.inserts) {
+            Ok(list) => return Some(list),
+            Err(Probed::Builtin) => {
+                if let Target::Module(m) = found.target
+                    && self.builtins.insert(m.id)
+                {
+                    self.summary.builtin += 1;
+                }
+            }
+            Err(Probed::Blacklisted) => self.summary.skipped += 1,
+            Err(Probed::Unplannable) => {
+                error!("cannot load {}: its softdeps nest too deep or it needs too many modules", Bytes(key));
+                self.summary.failed += 1;
+            }
+            Err(Probed::InKernel | Probed::Ran) => {}
+        }
+        None
+    }
+}
+
+/// The number of CPUs modinit may run on (1 if the kernel does not say).
+fn cpus() -> usize {
+    rustix::thread::sched_getaffinity(None).map_or(1, |set| set.count() as usize)
+}
+
+/// Says what happened to each module, as [`report`] words it, and then the kernel's messages.
+struct Reporter<'x> {
+    quiet: bool,
+    summary: &'x mut Summary,
+    cmdline: &'x [u8],
+    kernel_log: &'x mut KernelLog,
+}
+
+impl Reporter<'_> {
+    fn event(&mut self, e: Event<'_>, key: &[u8]) {
+        let why = match &e {
+            Event::Failed { name, failure, .. } if failure.may_be_unknown_symbols() => Why::UnknownSymbols(self.kernel_log.unknown_symbols(name)),
+            Event::Failed { name, failure, .. } if failure.is_not_permitted() && kernel_blacklists(self.cmdline, name) => Why::KernelBlacklist,
+            _ => Why::Failure,
+        };
+        report(e, key, self.quiet, self.summary, why);
+        self.kernel_log.drain();
     }
 }
 

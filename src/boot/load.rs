@@ -36,6 +36,17 @@ pub enum Failure {
     Kernel(LoadError),
     /// Its path or its options do not fit modinit's buffers.
     TooLong,
+    /// The worker process inserting it ended without an answer.
+    Worker(WorkerEnd),
+}
+
+/// How a worker process (`boot::workers`) ended when it gave no answer.
+#[derive(Debug, Clone, Copy)]
+pub enum WorkerEnd {
+    Status(i32),
+    Signal(i32),
+    /// PID 1 had no such child left to wait for.
+    Lost,
 }
 
 impl Failure {
@@ -64,6 +75,12 @@ impl fmt::Display for Failure {
             Failure::XzUnsupported => write!(f, "xz-compressed, and this kernel does not decompress modules itself"),
             Failure::Kernel(e) => write!(f, "{e}"),
             Failure::TooLong => write!(f, "its path or options are longer than modinit's buffers"),
+            Failure::Worker(WorkerEnd::Status(super::workers::PANICKED)) => {
+                write!(f, "the worker process inserting it panicked (a bug in modinit: see the message above)")
+            }
+            Failure::Worker(WorkerEnd::Status(code)) => write!(f, "the worker process inserting it exited with status {code}"),
+            Failure::Worker(WorkerEnd::Signal(signal)) => write!(f, "the worker process inserting it was killed by signal {signal}"),
+            Failure::Worker(WorkerEnd::Lost) => write!(f, "the worker process inserting it was lost"),
         }
     }
 }

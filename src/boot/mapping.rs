@@ -45,10 +45,19 @@ impl Mapping<ReadWrite> {
 
     /// `len` bytes of zeroed private memory.
     pub fn anonymous(len: usize) -> Result<Self, Errno> {
+        Self::map_anonymous(len, MapFlags::PRIVATE)
+    }
+
+    /// `len` bytes of zeroed memory that the processes forked from this one share.
+    pub fn shared(len: usize) -> Result<Self, Errno> {
+        Self::map_anonymous(len, MapFlags::SHARED)
+    }
+
+    fn map_anonymous(len: usize, flags: MapFlags) -> Result<Self, Errno> {
         if len == 0 {
             return Ok(Self::empty());
         }
-        let (prot, flags) = (ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE);
+        let prot = ProtFlags::READ | ProtFlags::WRITE;
         // SAFETY: a new anonymous mapping at an address the kernel picks: it aliases no Rust object.
         let ptr = unsafe { mmap_anonymous(core::ptr::null_mut(), len, prot, flags)? };
         Ok(Mapping { ptr, len, access: PhantomData })
@@ -58,7 +67,7 @@ impl Mapping<ReadWrite> {
         if self.len == 0 {
             return &mut [];
         }
-        // SAFETY: `len` bytes mapped writable by `writable` or `anonymous`, alive until `drop`;
+        // SAFETY: `len` bytes mapped writable by `writable` or `map_anonymous`, alive until `drop`;
         // `&mut self` makes this the only reference.
         unsafe { core::slice::from_raw_parts_mut(self.ptr.cast::<u8>(), self.len) }
     }
@@ -79,7 +88,7 @@ impl<Access> Mapping<Access> {
         if self.len == 0 {
             return &[];
         }
-        // SAFETY: `len` readable bytes mapped by `map` or `anonymous`, alive until `drop`; the
+        // SAFETY: `len` readable bytes mapped by `map` or `map_anonymous`, alive until `drop`; the
         // borrow of self keeps them alive for the slice's lifetime.
         unsafe { core::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
     }
@@ -90,7 +99,7 @@ impl<Access> Drop for Mapping<Access> {
         if self.len == 0 {
             return;
         }
-        // SAFETY: unmaps exactly the mapping `map` or `anonymous` made; no slice of it outlives `self`.
+        // SAFETY: unmaps exactly the mapping `map` or `map_anonymous` made; no slice of it outlives `self`.
         let _ = unsafe { munmap(self.ptr, self.len) };
     }
 }

@@ -23,3 +23,4 @@ pub mod switch_root;
 pub mod sysfs_module;
 pub mod uevents;
 pub mod without_index;
+pub mod workers;

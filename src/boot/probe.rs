@@ -1,16 +1,19 @@
 //! Inserting what a lookup found, as kmod's `kmod_module_probe_insert_module` does: its probe
 //! list in order (dependencies and softdeps first), with each module's options, skipping
 //! what is in the kernel, stopping at the first failure of a module that is required (the
-//! top one or a dependency; softdeps may fail). Each module is tried at most once per
-//! [`Prober`]. The boot's autoload and the `modprobe` applet both insert through here and
-//! report what happened in their own words.
+//! top one or a dependency; softdeps may fail). The `modprobe` applet inserts one list at a
+//! time ([`Prober::probe`]); the boot's autoload runs several side by side through
+//! [`Prober::next`] and [`Prober::finish`] (see `modinit::probe_chain`). Both report what
+//! happened in their own words.
 
 use super::index_file::ModulesDir;
 use super::load::{self, Failure};
 use super::sysfs_module::InitState;
 use super::clock::Instant;
 use core::ffi::CStr;
-use modinit::resolve::{Found, ModuleSet, Resolver, Step, Target};
+use modinit::decompress::Compression;
+use modinit::probe_chain::{Chain, Inserts, Next};
+use modinit::resolve::{Found, Resolver, Step, Target};
 
 /// Which lookup results the blacklist stops (kmod's probe flags).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,19 +55,31 @@ pub struct Prober<'r, 'a> {
     /// Print what would be inserted instead of inserting, and ignore what is in the kernel
     /// (`modprobe --show-depends`).
     pub dry_run: bool,
-    tried: ModuleSet,
 }
 
 /// The longest probe list planned (Debian's deepest has about 20 modules).
 const MAX_STEPS: usize = 128;
 
+/// A probe list being inserted.
+pub type ProbeList<'a> = Chain<Step<'a>, MAX_STEPS>;
+
+/// What [`Prober::next`] made of a probe list.
+pub enum Ready {
+    /// The [`Insert`] it was given holds the next module: insert it, then call [`Prober::finish`].
+    Insert,
+    /// A module of the list is being inserted elsewhere.
+    Wait,
+    Done,
+}
+
 impl<'r, 'a> Prober<'r, 'a> {
     pub fn new(resolver: &'r Resolver<'a>, dir: &'r ModulesDir) -> Self {
-        Prober { resolver, dir, dry_run: false, tried: ModuleSet::new() }
+        Prober { resolver, dir, dry_run: false }
     }
 
-    /// Inserts `found`, the result of looking up `key`; `extra` are options for it alone
-    /// (modprobe's command-line parameters), after those of the configuration.
+    /// Inserts `found`, the result of looking up `key`, as kmod's `modprobe` does: each module
+    /// of its list unless it is in the kernel, one after the other. `extra` are options for it
+    /// alone (modprobe's command-line parameters), after those of the configuration.
     pub fn probe(
         &mut self,
         found: &Found<'a>,
@@ -73,86 +88,190 @@ impl<'r, 'a> Prober<'r, 'a> {
         blacklist: Blacklist,
         event: &mut dyn FnMut(Event<'_>),
     ) -> Probed {
+        // kmod remembers nothing from one probe to the next but what the kernel has.
+        let mut inserts = Inserts::new();
+        let mut list = match self.plan(found, blacklist, &mut inserts) {
+            Ok(list) => list,
+            Err(probed) => return probed,
+        };
+        let mut insert = Insert::new();
+        while let Ready::Insert = self.next(&mut list, &mut inserts, found, key, extra, &mut insert, event) {
+            let started = Instant::now();
+            let result = insert.run();
+            self.finish(&mut list, &mut inserts, &insert, result, started.elapsed_ms(), event);
+        }
+        Probed::Ran
+    }
+
+    /// The probe list for `found`, unless it need not or cannot be inserted: builtin, in the
+    /// kernel (or tried before, by `inserts`), blacklisted, or too long a list to plan.
+    pub fn plan(&self, found: &Found<'a>, blacklist: Blacklist, inserts: &mut Inserts) -> Result<ProbeList<'a>, Probed> {
         if !self.dry_run {
             match found.target {
-                Target::Module(m) if m.builtin => return Probed::Builtin,
-                Target::Module(m) if self.tried.contains(m.id) || in_kernel(m.stem) => return Probed::InKernel,
+                Target::Module(m) if m.builtin => return Err(Probed::Builtin),
+                Target::Module(m) if inserts.tried(m.id) || in_kernel(m.stem) => return Err(Probed::InKernel),
                 _ => {}
             }
         }
         let via_alias = !matches!(found.via, modinit::resolve::Via::Name);
         if (via_alias || blacklist == Blacklist::All) && self.resolver.is_blacklisted(&found.target) {
             if let Target::Module(m) = found.target {
-                self.tried.insert(m.id);
+                inserts.mark_tried(m.id);
             }
-            return Probed::Blacklisted;
+            return Err(Probed::Blacklisted);
         }
-        let mut steps = [None::<Step<'a>>; MAX_STEPS];
-        let mut count = 0;
-        let planned = self.resolver.probe_list(found, &mut |s| {
-            if let Some(slot) = steps.get_mut(count) {
-                *slot = Some(s);
-            }
-            count += 1;
-        });
-        if planned.is_err() || count > MAX_STEPS {
-            return Probed::Unplannable;
+        let mut list = ProbeList::new();
+        let mut fits = true;
+        let planned = self.resolver.probe_list(found, &mut |s| fits &= list.push(s).is_ok());
+        if planned.is_err() || !fits {
+            return Err(Probed::Unplannable);
         }
-        for step in steps.iter().flatten() {
-            if !self.insert(step, found, key, extra, event) && step.required {
-                break;
-            }
-        }
-        Probed::Ran
+        Ok(list)
     }
 
-    /// One module of a probe list; false when it failed.
-    fn insert(&mut self, step: &Step<'a>, top: &Found<'a>, key: &[u8], extra: &[u8], event: &mut dyn FnMut(Event<'_>)) -> bool {
-        let mut name_buf = [0u8; 256];
-        let name = step.target.name(&mut name_buf);
-        let Target::Module(module) = step.target else {
-            event(Event::Missing { name, required: step.required });
-            return false;
-        };
-        // Before building its path and options: most dependencies are loaded already.
-        if !self.dry_run && (module.builtin || !self.tried.insert(module.id) || in_kernel(module.stem)) {
-            return true;
+    /// Readies the next module of `list` (planned for `top`, the result of looking up `key`)
+    /// in `insert`, with its path and options, reporting on the way the names the index lacks
+    /// and, for a dry run, every module instead of inserting it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn next(
+        &self,
+        list: &mut ProbeList<'a>,
+        inserts: &mut Inserts,
+        top: &Found<'a>,
+        key: &[u8],
+        extra: &[u8],
+        insert: &mut Insert,
+        event: &mut dyn FnMut(Event<'_>),
+    ) -> Ready {
+        let dry_run = self.dry_run;
+        loop {
+            let step = match list.next(inserts, |s| !dry_run && present(s)) {
+                Next::Insert(step) => step,
+                Next::Missing(step) => {
+                    let mut name = [0u8; 256];
+                    event(Event::Missing { name: step.target.name(&mut name), required: step.required });
+                    continue;
+                }
+                Next::Wait => return Ready::Wait,
+                Next::Done => return Ready::Done,
+            };
+            insert.prepare(self, &step, top, key, extra);
+            // kmod's print_action: before inserting (`modprobe -v`), or instead of it.
+            event(Event::Planned { name: insert.name(), path: insert.path(), options: insert.params.as_bytes() });
+            if dry_run {
+                list.inserted(inserts, true);
+            } else if insert.path().is_none() || insert.params.overflow {
+                event(Event::Failed { name: insert.name(), path: insert.path(), failure: Failure::TooLong, required: step.required });
+                list.inserted(inserts, false);
+            } else {
+                return Ready::Insert;
+            }
         }
-        let mut path_buf = [0u8; 512];
-        let mut full_buf = [0u8; 640];
-        let path = module.path(&mut path_buf).and_then(|rel| self.dir.join(rel, &mut full_buf));
-        let mut params = Params::new();
-        let is_top = matches!(top.target, Target::Module(t) if t.id == module.id);
-        let via = if is_top { *top } else { Found { target: step.target, via: step.via } };
-        self.resolver.options(&via, key, |piece| params.push(piece));
-        // kmod's module_options_concat: configured options, a space, the extra ones.
-        if !params.as_bytes().is_empty() {
-            params.push(b" ");
-        }
-        if is_top {
-            params.push(extra);
-        }
-        // kmod's print_action: before inserting (`modprobe -v`), or instead of it.
-        event(Event::Planned { name, path, options: params.as_bytes() });
-        if self.dry_run {
-            return true;
-        }
-        let (Some(path), Some(options)) = (path, params.as_cstr()) else {
-            event(Event::Failed { name, path, failure: Failure::TooLong, required: step.required });
-            return false;
-        };
-        let started = Instant::now();
-        match load::load(path, module.compression, options) {
+    }
+
+    /// Records how `insert`, readied by [`Prober::next`] for `list`, went: in `ms`, with
+    /// `result`. A module in the kernel already counts as inserted.
+    pub fn finish(
+        &self,
+        list: &mut ProbeList<'a>,
+        inserts: &mut Inserts,
+        insert: &Insert,
+        result: Result<(), Failure>,
+        ms: u64,
+        event: &mut dyn FnMut(Event<'_>),
+    ) {
+        let ok = match result {
             Ok(()) => {
-                event(Event::Loaded { name, ms: started.elapsed_ms() });
+                event(Event::Loaded { name: insert.name(), ms });
                 true
             }
             Err(Failure::Kernel(e)) if e.is_already_loaded() => true,
             Err(failure) => {
-                event(Event::Failed { name, path: Some(path), failure, required: step.required });
+                event(Event::Failed { name: insert.name(), path: insert.path(), failure, required: insert.required });
                 false
             }
+        };
+        list.inserted(inserts, ok);
+    }
+}
+
+/// One module of a probe list made ready for the kernel: its name, file and options.
+pub struct Insert {
+    name: [u8; 256],
+    name_len: usize,
+    path: [u8; 640],
+    /// The path's length with its NUL; None when it did not fit (or for a builtin).
+    path_len: Option<usize>,
+    params: Params,
+    compression: Compression,
+    required: bool,
+}
+
+impl Insert {
+    pub fn new() -> Insert {
+        Insert {
+            name: [0; 256],
+            name_len: 0,
+            path: [0; 640],
+            path_len: None,
+            params: Params::new(),
+            compression: Compression::None,
+            required: false,
         }
+    }
+
+    /// Fills in `step`'s module, planned for `top` (the result of looking up `key`, which
+    /// alone gets the `extra` options).
+    fn prepare<'a>(&mut self, prober: &Prober<'_, 'a>, step: &Step<'a>, top: &Found<'a>, key: &[u8], extra: &[u8]) {
+        self.name_len = step.target.name(&mut self.name).len();
+        self.required = step.required;
+        self.params = Params::new();
+        self.path_len = None;
+        let Target::Module(module) = step.target else { return };
+        self.compression = module.compression;
+        let mut rel = [0u8; 512];
+        if let Some(path) = module.path(&mut rel).and_then(|rel| prober.dir.join(rel, &mut self.path)) {
+            self.path_len = Some(path.to_bytes_with_nul().len());
+        }
+        let is_top = matches!(top.target, Target::Module(t) if t.id == module.id);
+        let via = if is_top { *top } else { Found { target: step.target, via: step.via } };
+        prober.resolver.options(&via, key, |piece| self.params.push(piece));
+        // kmod's module_options_concat: configured options, a space, the extra ones.
+        if !self.params.as_bytes().is_empty() {
+            self.params.push(b" ");
+        }
+        if is_top {
+            self.params.push(extra);
+        }
+    }
+
+    pub fn name(&self) -> &[u8] {
+        &self.name[..self.name_len]
+    }
+
+    /// The module file; None for a builtin, or a path too long for the buffer.
+    pub fn path(&self) -> Option<&CStr> {
+        c_str_prefix(&self.path, self.path_len)
+    }
+
+    /// Hands the module to the kernel (see [`load::load`]).
+    pub fn run(&mut self) -> Result<(), Failure> {
+        let path = c_str_prefix(&self.path, self.path_len).ok_or(Failure::TooLong)?;
+        let params = self.params.as_cstr().ok_or(Failure::TooLong)?;
+        load::load(path, self.compression, params)
+    }
+}
+
+/// The first `len` bytes of `buf`, which end with a NUL.
+fn c_str_prefix(buf: &[u8], len: Option<usize>) -> Option<&CStr> {
+    CStr::from_bytes_with_nul(buf.get(..len?)?).ok()
+}
+
+/// Whether a module of a probe list is there without inserting it: builtin, or loaded.
+fn present(step: &Step<'_>) -> bool {
+    match step.target {
+        Target::Module(m) => m.builtin || in_kernel(m.stem),
+        Target::Missing(_) => false,
     }
 }
 

@@ -16,6 +16,11 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
             core::hint::spin_loop();
         }
     }
+    if crate::boot::workers::in_worker() {
+        // A worker inserting a module: PID 1 reports the module as failed and goes on.
+        error!("bug: panic in a worker process: {}", info.message());
+        crate::sys::syscall::exit_group(crate::boot::workers::PANICKED);
+    }
     match info.location() {
         Some(at) => fatal(format_args!("bug: panic at {}:{}: {}", at.file(), at.line(), info.message())),
         None => fatal(format_args!("bug: panic: {}", info.message())),

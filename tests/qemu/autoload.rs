@@ -77,6 +77,47 @@ fn plain_modules_load_like_kmod_and_quiet_hides_the_module_lines() {
     assert!(!r.modinit_lines().iter().any(|l| l.starts_with("loaded ")), "quiet: no line per module");
 }
 
+/// Inserting side by side (`modinit.jobs=3` on the PC's 2 CPUs) loads what inserting one
+/// module after the other (`modinit.jobs=1`) loads, which is what kmod loads; each module is
+/// inserted once, and only after every dependency modinit inserted for it (the kernel's own
+/// modules.dep, made by depmod, says which those are). Both settle for a second, so that a
+/// slow USB enumeration cannot tell the two runs apart.
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn parallel_inserts_load_what_sequential_inserts_load_in_dependency_order() {
+    let sequential = boot_pc("autoload-jobs-1", ModuleCompression::Zst, "modinit.jobs=1 modinit.settle_ms=1000");
+    let parallel = boot_pc("autoload-jobs-3", ModuleCompression::Zst, "modinit.jobs=3 modinit.settle_ms=1000");
+    assert_same_as_kmod(&sequential);
+    assert_eq!(modules(&parallel), modules(&sequential), "see {}", parallel.outcome.log.display());
+    let deps = kernel_module_deps();
+    for (r, jobs) in [(&sequential, 1), (&parallel, 3)] {
+        let done = r.modinit_lines().into_iter().find(|l| l.starts_with("done: ")).expect("a summary line");
+        assert!(done.contains(&format!(" jobs={jobs} ")), "{done}");
+        let loaded: Vec<&str> = r.modinit_lines().iter().filter_map(|l| l.strip_prefix("loaded ")?.split(' ').next()).collect();
+        assert!(loaded.len() > 30, "{loaded:?}");
+        for (i, module) in loaded.iter().enumerate() {
+            assert!(!loaded[..i].contains(module), "{module} inserted twice; see {}", r.outcome.log.display());
+            for dep in deps.get(*module).into_iter().flatten() {
+                let at = loaded.iter().position(|m| m == dep);
+                assert!(at.is_none_or(|at| at < i), "{module} inserted before its dependency {dep}; see {}", r.outcome.log.display());
+            }
+        }
+    }
+}
+
+/// Each module's dependencies, by module name, from depmod's modules.dep for the kernel's tree.
+fn kernel_module_deps() -> std::collections::BTreeMap<String, Vec<String>> {
+    let modules = &xtask::scenario::setup().unwrap().kernel.modules;
+    let version = modules.file_name().unwrap();
+    let root = xtask::kmod::indexed_root(modules).unwrap();
+    let text = std::fs::read_to_string(root.join("lib/modules").join(version).join("modules.dep")).unwrap();
+    let name = |path: &str| path.rsplit('/').next().unwrap().split(".ko").next().unwrap().replace('-', "_");
+    text.lines()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(module, deps)| (name(module), deps.split_whitespace().map(name).collect()))
+        .collect()
+}
+
 /// An image with only some of the tree (`--select most`) loads on the PC what kmod's
 /// coldplug loop loads from the same modules.
 #[test]
