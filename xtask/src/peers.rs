@@ -30,7 +30,8 @@ const INITRAMFS_CONF: &str = "MODULES=most\nBUSYBOX=auto\nKEYMAP=n\nCOMPRESS=zst
                               RUNSIZE=10%\nFSTYPE=auto\nRESUME=none\n";
 
 /// The script run in the private mount namespace: `$1` the module tree, `$2` its version,
-/// `$3` the kernel's boot directory, `$4` an empty scratch directory; then the command.
+/// `$3` the kernel's boot directory, `$4` an empty scratch directory; then the command. The
+/// host's /boot must exist (as a mount point; it is hidden, not written).
 const KERNEL_VIEW: &str = r#"set -e
 tree=$1 version=$2 boot=$3 scratch=$4
 shift 4
