@@ -244,3 +244,61 @@ pub fn report(rows: &[Row], context: &str) -> String {
     }
     md
 }
+
+/// `old` (a docs/benchmarks.md) with each section of `new` in place of the section of the same
+/// heading, and new headings appended. A section runs from a `## ` line to the next; the text
+/// before the first is a section too (`# Benchmarks` and the host-side table).
+pub fn replace_sections(old: &str, new: &str) -> String {
+    let mut sections = split_sections(old);
+    for (heading, body) in split_sections(new) {
+        match sections.iter_mut().find(|(h, _)| *h == heading) {
+            Some(section) => section.1 = body,
+            None => sections.push((heading, body)),
+        }
+    }
+    let mut out: String = sections.into_iter().map(|(_, body)| body).collect::<Vec<_>>().join("\n");
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+/// The sections of `md` as (heading line, text with the heading and without trailing blank lines).
+fn split_sections(md: &str) -> Vec<(String, String)> {
+    let mut sections: Vec<(String, String)> = Vec::new();
+    for line in md.lines() {
+        if line.starts_with("## ") || sections.is_empty() {
+            let heading = if line.starts_with("## ") { line } else { "" };
+            sections.push((heading.to_string(), String::new()));
+        }
+        if let Some((_, body)) = sections.last_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    for (_, body) in &mut sections {
+        body.truncate(body.trim_end().len());
+        body.push('\n');
+    }
+    sections.retain(|(heading, body)| !heading.is_empty() || !body.trim().is_empty());
+    sections
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_part_replaces_its_own_sections_and_keeps_the_others() {
+        let old = "# Benchmarks\n\nhost table\n\n## Boot\n\nold boot\n\n## Boot to a root disk\n\nold root\n";
+        let new = "\n## Boot to a root disk\n\nnew root\n\n## Outer compression\n\nnew compression\n";
+        assert_eq!(
+            replace_sections(old, new),
+            "# Benchmarks\n\nhost table\n\n## Boot\n\nold boot\n\n## Boot to a root disk\n\nnew root\n\n\
+             ## Outer compression\n\nnew compression\n"
+        );
+        assert_eq!(replace_sections(old, old), old, "a whole run replaces everything");
+        let host = "# Benchmarks\n\nnew host\n";
+        assert!(replace_sections(old, host).starts_with("# Benchmarks\n\nnew host\n\n## Boot\n"));
+        assert_eq!(replace_sections("", new), "## Boot to a root disk\n\nnew root\n\n## Outer compression\n\nnew compression\n");
+    }
+}

@@ -42,6 +42,10 @@ impl ImageSpec {
     }
 }
 
+/// What `cargo xtask initramfs --compress` defaults to: the outer compression of the image whose
+/// boots reached the real init first (docs/benchmarks.md, "Outer compression").
+pub const DEFAULT_COMPRESSION: ModuleCompression = ModuleCompression::None;
+
 /// Where the guest's shell lives in images: the guest test init runs with it.
 pub const GUEST_BUSYBOX: &str = "/bin/busybox";
 

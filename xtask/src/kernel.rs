@@ -4,6 +4,7 @@
 //! is empty (never pinned: the mirror moves with security updates), then the matching
 //! `-unsigned` image package is downloaded and unpacked with `dpkg -x`.
 
+use crate::module_tree::ModuleCompression;
 use crate::tools::{self, APT_GET, DPKG, run};
 use anyhow::{Context, Result, bail};
 use std::fs;
@@ -154,4 +155,45 @@ fn image_package(meta_deb: &Path, flavour: &str) -> Result<String> {
         .find(|name| name.starts_with("linux-image-") && name.ends_with(&format!("-{flavour}")))
         .map(str::to_string)
         .with_context(|| format!("{}: no linux-image-*-{flavour} in Depends: {depends}", meta_deb.display()))
+}
+
+/// The kernel config line that makes the kernel unpack an initramfs compressed as
+/// `compression`; None for an uncompressed one.
+pub fn unpacker_config(compression: ModuleCompression) -> Option<&'static str> {
+    match compression {
+        ModuleCompression::None => None,
+        ModuleCompression::Gz => Some("CONFIG_RD_GZIP=y"),
+        ModuleCompression::Zst => Some("CONFIG_RD_ZSTD=y"),
+    }
+}
+
+/// Whether the kernel of the module tree `modules` (a lib/modules/VERSION directory) unpacks
+/// an initramfs compressed as `compression`, from its config's CONFIG_RD_GZIP / CONFIG_RD_ZSTD:
+/// the config next to its image in an unpacked package (ROOT/boot/config-VERSION beside
+/// ROOT/lib/modules/VERSION), else /boot/config-VERSION. None when no config is found.
+pub fn unpacks(modules: &Path, compression: ModuleCompression) -> Option<bool> {
+    let Some(symbol) = unpacker_config(compression) else { return Some(true) };
+    let version = modules.file_name()?.to_str()?;
+    let config = format!("boot/config-{version}");
+    let beside = modules.ancestors().nth(3).map(|root| root.join(&config));
+    let text = beside.into_iter().chain([Path::new("/").join(&config)]).find_map(|p| fs::read_to_string(p).ok())?;
+    Some(text.lines().any(|l| l == symbol))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_beside_the_tree_says_which_initramfs_compressions_unpack() {
+        let root = tempfile::tempdir().unwrap();
+        let modules = root.path().join("lib/modules/9.9.9-test");
+        fs::create_dir_all(&modules).unwrap();
+        fs::create_dir_all(root.path().join("boot")).unwrap();
+        assert_eq!(unpacks(&modules, ModuleCompression::Gz), None, "no config");
+        assert_eq!(unpacks(&modules, ModuleCompression::None), Some(true));
+        fs::write(root.path().join("boot/config-9.9.9-test"), "CONFIG_RD_GZIP=y\n# CONFIG_RD_ZSTD is not set\n").unwrap();
+        assert_eq!(unpacks(&modules, ModuleCompression::Gz), Some(true));
+        assert_eq!(unpacks(&modules, ModuleCompression::Zst), Some(false));
+    }
 }

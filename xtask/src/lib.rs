@@ -2,6 +2,8 @@
 
 pub mod bench;
 pub mod bench_boot;
+pub mod bench_root;
+pub mod bench_timing;
 pub mod build;
 pub mod corpus;
 pub mod cpio;
@@ -16,6 +18,7 @@ pub mod machine;
 pub mod modalias_census;
 pub mod module_tree;
 pub mod paths;
+pub mod peers;
 pub mod qemu;
 pub mod scenario;
 pub mod select;

@@ -4,6 +4,7 @@ use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::Command;
+use xtask::bench_timing::Figure;
 use xtask::initramfs::{self, ImageSpec, ModuleCompression};
 use xtask::kernel::{self, Kernel};
 use xtask::machine::Machine;
@@ -77,6 +78,14 @@ impl SelectArgs {
     }
 }
 
+/// A part of `cargo xtask bench`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BenchPart {
+    Host,
+    Coldplug,
+    Root,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Download and unpack Debian's current kernel (cached under target/kernel).
@@ -101,7 +110,8 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "zst")]
         compress_modules: ModuleCompression,
         /// Compression of the whole image (its modules are compressed one by one already).
-        #[arg(long, value_enum, default_value = "none")]
+        /// Default: the one that boots fastest (docs/benchmarks.md, "Outer compression").
+        #[arg(long, value_enum, default_value_t = initramfs::DEFAULT_COMPRESSION)]
         compress: ModuleCompression,
         /// Root holding etc/modprobe.d, usr/lib/modules-load.d, ... to bake into the index.
         #[arg(long)]
@@ -144,6 +154,12 @@ enum Cmd {
         /// Boots of each system (interleaved); 0 for the host-side figures only.
         #[arg(long, default_value_t = 5)]
         boots: usize,
+        /// Only this part; its sections of docs/benchmarks.md are replaced, the others kept.
+        /// host: the index, binary and decoder figures; coldplug: the whole tree in the
+        /// initramfs, /init to real init against kmod, busybox and the insmod floor; root: to a
+        /// root disk against initramfs-tools and dracut, and the outer compressions.
+        #[arg(long, value_enum)]
+        only: Option<BenchPart>,
     },
     /// Boot the census machines and write the corpus of real device modaliases (several
     /// minutes under TCG).
@@ -186,6 +202,12 @@ fn main() -> Result<()> {
                 (false, Some(dir)) => Some(dir),
                 (false, None) => Some(kernel::provision(kernel::DEFAULT_FLAVOUR)?.modules),
             };
+            if let Some(modules) = &modules
+                && kernel::unpacks(modules, compress) == Some(false)
+            {
+                let needs = kernel::unpacker_config(compress).unwrap_or_default();
+                bail!("the kernel of {} cannot unpack a {} initramfs (no {needs} in its config)", modules.display(), compress.name());
+            }
             let spec = ImageSpec {
                 init: build_modinit()?,
                 real_init: Some(init.unwrap_or_else(xtask::paths::guest_init)),
@@ -236,30 +258,42 @@ fn main() -> Result<()> {
             eprintln!("xtask: booting {} under QEMU ({}); the guest powers off when done", k.version, xtask::qemu::accel());
             s.run_interactive()?;
         }
-        Cmd::Bench { kernel, boots } => {
+        Cmd::Bench { kernel, boots, only } => {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;
             let k = kernel.resolve()?;
             let modinit = build_modinit()?;
             set_setup_env(&k, &modinit);
-            let mut rows = xtask::bench::index_rows(&k.modules)?;
-            rows.extend(xtask::bench::binary_rows(&modinit)?);
-            rows.extend(xtask::bench::decompression_rows(&k.modules)?);
-            let context = format!(
-                "Kernel {} ({} modules); {} CPUs; median of 5 runs each.",
-                k.version,
-                xtask::corpus::module_names(&xtask::kmod::indexed_tree(&k.modules)?)?.len(),
-                std::thread::available_parallelism().map_or(1, |n| n.get())
-            );
-            let mut md = xtask::bench::report(&rows, &context);
+            let runs = |part| only.is_none_or(|o| o == part);
             let docs = xtask::paths::workspace_root().join("docs");
-            if boots > 0 {
+            let mut md = String::new();
+            if runs(BenchPart::Host) {
+                let mut rows = xtask::bench::index_rows(&k.modules)?;
+                rows.extend(xtask::bench::binary_rows(&modinit)?);
+                rows.extend(xtask::bench::decompression_rows(&k.modules)?);
+                let context = format!(
+                    "Kernel {} ({} modules); {} CPUs; median of 5 runs each.",
+                    k.version,
+                    xtask::corpus::module_names(&xtask::kmod::indexed_tree(&k.modules)?)?.len(),
+                    std::thread::available_parallelism().map_or(1, |n| n.get())
+                );
+                md.push_str(&xtask::bench::report(&rows, &context));
+            }
+            if boots > 0 && runs(BenchPart::Coldplug) {
                 let measured = xtask::bench_boot::measure(boots)?;
                 md.push('\n');
                 md.push_str(&xtask::bench_boot::report(&measured));
-                std::fs::write(docs.join("boot-time.svg"), xtask::bench_boot::chart(&measured))?;
+                std::fs::write(docs.join("boot-time.svg"), xtask::bench_timing::chart(&measured, Figure::Init))?;
+            }
+            if boots > 0 && runs(BenchPart::Root) {
+                let measured = xtask::bench_root::measure(boots)?;
+                md.push('\n');
+                md.push_str(&xtask::bench_root::report(&measured));
+                std::fs::write(docs.join("root-boot-time.svg"), xtask::bench_root::chart(&measured))?;
             }
             print!("{md}");
-            std::fs::write(docs.join("benchmarks.md"), md)?;
+            let path = docs.join("benchmarks.md");
+            let old = std::fs::read_to_string(&path).unwrap_or_default();
+            std::fs::write(&path, xtask::bench::replace_sections(&old, &md))?;
         }
         Cmd::Modaliases { kernel, out } => {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;

@@ -20,6 +20,15 @@ pub enum ModuleCompression {
 }
 
 impl ModuleCompression {
+    /// The name on the command line (`--compress-modules zst`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ModuleCompression::None => "none",
+            ModuleCompression::Gz => "gz",
+            ModuleCompression::Zst => "zst",
+        }
+    }
+
     pub fn suffix(self) -> &'static str {
         match self {
             ModuleCompression::None => "",

@@ -14,6 +14,11 @@ pub const DPKG: Tool = Tool { program: "dpkg-deb", package: "dpkg" };
 pub const APT_GET: Tool = Tool { program: "apt-get", package: "apt" };
 pub const BUSYBOX: Tool = Tool { program: "busybox", package: "busybox-static" };
 pub const DEPMOD: Tool = Tool { program: "depmod", package: "kmod" };
+/// initramfs-tools' generator; the `initramfs-tools` package itself conflicts with dracut.
+pub const MKINITRAMFS: Tool = Tool { program: "mkinitramfs", package: "initramfs-tools-core" };
+/// dracut's generator; the `dracut` package itself conflicts with initramfs-tools.
+pub const DRACUT: Tool = Tool { program: "dracut", package: "dracut-core" };
+pub const UNSHARE: Tool = Tool { program: "unshare", package: "util-linux" };
 
 /// Where busybox-static installs its binary; the guest uses it as its shell.
 pub const BUSYBOX_STATIC: &str = "/bin/busybox";
@@ -24,13 +29,24 @@ fn on_path(program: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn is_root() -> bool {
+/// Whether this process runs as root (installs packages, makes mount namespaces).
+pub fn is_root() -> bool {
     Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
 }
 
 /// Makes sure every tool is installed: with apt-get when running as root, otherwise stops
 /// with the command to run.
 pub fn ensure(tools: &[&Tool]) -> Result<()> {
+    install_missing(tools, "")
+}
+
+/// As [`ensure`], without the packages' recommendations: for the initramfs generators, whose
+/// images take in whatever else is installed (dracut-core recommends lvm2, mdadm, cryptsetup, ...).
+pub fn ensure_without_recommends(tools: &[&Tool]) -> Result<()> {
+    install_missing(tools, "--no-install-recommends ")
+}
+
+fn install_missing(tools: &[&Tool], options: &str) -> Result<()> {
     let missing: Vec<&str> = tools
         .iter()
         .filter(|t| !on_path(t.program) && !std::path::Path::new(&format!("/usr/sbin/{}", t.program)).is_file())
@@ -39,7 +55,7 @@ pub fn ensure(tools: &[&Tool]) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    let install = format!("apt-get update && apt-get install -y {}", missing.join(" "));
+    let install = format!("apt-get update && apt-get install -y {options}{}", missing.join(" "));
     if !is_root() {
         bail!("missing host packages; run as root: {install}");
     }
