@@ -8,7 +8,7 @@
 //! | `modinit.kmsg_since=boot\|now` | also show those logged before /init started |
 //! | `modinit.settle_ms=N` | driver loading ends once no uevent came for N ms and a walk then finds nothing to load (default 200) |
 //! | `modinit.timeout_ms=N` | and at the latest N ms after it began (default 10000) |
-//! | `modinit.jobs=N` | insert up to N modules at once (default: one per CPU; 1 inserts one after the other) |
+//! | `modinit.jobs=N` | insert up to N modules at once (default: 4 per CPU, at most 16; 1 inserts one after the other) |
 //! | `quiet` | no line per loaded module (failures are still shown) |
 //! | `modules_load=`, `rd.modules_load=` | comma lists of modules to load first (see [`modules_load_lists`]) |
 //! | `root=`, `rootfstype=`, `rootflags=`, `ro`, `rw`, `rootwait`, `rootdelay=`, `modinit.root_timeout_s=N` | the root filesystem to switch to (see [`RootOptions`]) |
@@ -74,7 +74,7 @@ pub struct BootOptions<'a> {
     pub settle_ms: u64,
     /// Driver loading ends at the latest this long after it began.
     pub timeout_ms: u64,
-    /// `modinit.jobs=`: how many modules may be inserted at once; None: one per CPU.
+    /// `modinit.jobs=`: how many modules may be inserted at once; None: the boot's default.
     pub jobs: Option<usize>,
     /// `quiet`: report failures only.
     pub quiet: bool,

@@ -17,7 +17,7 @@ use super::kernel_log::{KernelLog, UnknownSymbols};
 use super::probe::{Blacklist, Event, ProbeList, Probed, Prober, Ready};
 use super::log::{error, say, warning};
 use super::uevents::{Received, UeventSocket};
-use super::workers::{JOBS_MAX, Workers};
+use super::workers::{JOBS_MAX, JOBS_PER_CPU, Workers};
 use core::ffi::CStr;
 use modinit::errno::Describe;
 use modinit::line::Bytes;
@@ -91,7 +91,7 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         let loader = resolver.map(|resolver| Loader {
             prober: Prober::new(resolver, dir),
             inserts: Inserts::new(),
-            workers: Workers::new(opts.jobs.unwrap_or_else(cpus)),
+            workers: Workers::new(opts.jobs.unwrap_or_else(default_jobs)),
             quiet: opts.quiet,
             builtins: ModuleSet::new(),
             summary: Summary::default(),
@@ -355,9 +355,10 @@ impl<'a> Loader<'_, 'a> {
     }
 }
 
-/// The number of CPUs modinit may run on (1 if the kernel does not say).
-fn cpus() -> usize {
-    rustix::thread::sched_getaffinity(None).map_or(1, |set| set.count() as usize)
+/// The default of `modinit.jobs`: [`JOBS_PER_CPU`] for each CPU modinit may run on (one CPU
+/// if the kernel does not say).
+fn default_jobs() -> usize {
+    JOBS_PER_CPU * rustix::thread::sched_getaffinity(None).map_or(1, |set| set.count() as usize)
 }
 
 /// Says what happened to each module, as [`report`] words it, and then the kernel's messages.

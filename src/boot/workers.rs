@@ -22,8 +22,15 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use rustix::process::{Pid, WaitOptions, wait};
 
 /// The most inserts at once, whatever `modinit.jobs=` asks: the kernel serializes parts of
-/// every load (its module mutex), so more gains nothing.
-pub const JOBS_MAX: usize = 8;
+/// every load (its module mutex), and each worker decompresses with an arena of its own.
+pub const JOBS_MAX: usize = 16;
+
+/// Inserts at once per CPU by default. An insert mostly waits: for the driver's probe (its
+/// sleeps while hardware resets or links come up) and, at the end of every module's init,
+/// for all the kernel's async work (`async_synchronize_full`, which waits for the other
+/// modules' probes too). On the PC machine's 2 vCPUs under TCG, the `most` image's driver
+/// phase took 2,990 / 2,415 / 2,145 / 1,550 / 1,560 ms with 1 / 2 / 4 / 8 / 16 jobs.
+pub const JOBS_PER_CPU: usize = 4;
 
 /// What a worker hands back: how the insert went and its arena's high-water mark; None until
 /// it has answered.

@@ -20,7 +20,10 @@ use std::path::{Path, PathBuf};
 /// What runs as /init.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum System {
+    /// modinit with its default `modinit.jobs` (4 inserts at once per CPU).
     Modinit,
+    /// modinit with `modinit.jobs=1`: one insert after the other.
+    ModinitSequential,
     /// kmod's `modprobe -a -b` over every modalias until nothing changes (qemu/guest/kmod-coldplug).
     KmodColdplug,
     /// The same loop with busybox's modprobe.
@@ -33,6 +36,7 @@ impl System {
     pub fn name(self) -> &'static str {
         match self {
             System::Modinit => "modinit",
+            System::ModinitSequential => "modinit, modinit.jobs=1",
             System::KmodColdplug => "kmod coldplug loop",
             System::BusyboxColdplug => "busybox modprobe coldplug loop",
             System::InsmodFloor => "busybox insmod floor",
@@ -46,7 +50,7 @@ pub fn measure(runs: usize) -> Result<Vec<Measured>> {
     let dir = crate::paths::target_dir().join("bench");
     let version = &setup.kernel.version;
     let plain = crate::module_tree::stored_as(&setup.kernel.modules, ModuleCompression::None)?;
-    let kmod_tree = crate::kmod::indexed_root(&plain)?.join("lib/modules").join(version);
+    let kmod_tree = crate::kmod::indexed_tree(&plain)?;
     let image_of = |init: PathBuf, tree: &Path| {
         let spec = ImageSpec::new(init, Some(crate::paths::guest("bench-init")), Some(tree.to_path_buf()), ModuleCompression::None);
         initramfs::assemble(&spec)
@@ -65,6 +69,9 @@ pub fn measure(runs: usize) -> Result<Vec<Measured>> {
     crate::kmod::add_modprobe(&mut kmod)?;
     let mut busybox = image_of(crate::paths::kmod_coldplug(), &kmod_tree)?;
     busybox.insert("sbin/modprobe", Node::Symlink(initramfs::GUEST_BUSYBOX.into()), 0o777);
+    let mut sequential = Measured::new(System::ModinitSequential.name(), true, measured[0].initrd.clone(), dir.join("ModinitSequential.log"))?;
+    sequential.append = "modinit.jobs=1".into();
+    measured.push(sequential);
     for (system, image) in [(System::KmodColdplug, kmod), (System::BusyboxColdplug, busybox), (System::InsmodFloor, floor)] {
         measured.push(write(&dir, system, &image)?);
     }
@@ -84,6 +91,7 @@ fn boot(m: &Measured) -> Result<String> {
     let setup = setup()?;
     let dir = m.initrd.parent().context("the image's directory")?;
     let mut b = Boot::new(&setup.kernel.vmlinuz, &m.initrd, &m.log);
+    b.append = m.append.clone();
     b.devices = Machine::Pc.qemu_args(&dir.join("disks"))?;
     // The plain tree is a 400 MB initramfs, unpacked into RAM.
     b.memory_mib = 2048;
@@ -133,6 +141,16 @@ pub fn report(measured: &[Measured]) -> String {
          starting, both read from the kernel log's clock in the guest; the ratio is of that time.\n"
     );
     md.push_str(&bench_timing::table(measured, Figure::Init));
+    let median = |system: System| measured.iter().find(|m| m.name == system.name()).map(|m| m.spread(Figure::Init).0);
+    let ratio = |a: System, b: System| median(a).zip(median(b)).map_or("?".to_string(), |(a, b)| format!("{:.2}", a / b));
+    let _ = writeln!(
+        md,
+        "\nGoals (issue 8), medians of /init to real init: one insert at a time / the insmod floor = {} (goal ≤ 1.0); \
+         default jobs / the floor = {} (goal ≤ 0.7); default jobs / the kmod loop = {} (goal ≤ 0.5).",
+        ratio(System::ModinitSequential, System::InsmodFloor),
+        ratio(System::Modinit, System::InsmodFloor),
+        ratio(System::Modinit, System::KmodColdplug),
+    );
     if let Some((resident, arena)) = measured.iter().find_map(|m| m.memory_kib) {
         let _ = writeln!(md, "\nmodinit's peak memory as PID 1 (VmHWM when its driver phase ends): {resident} KiB, of which the zstd decoder's arena at most {arena} KiB.");
     }

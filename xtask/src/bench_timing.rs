@@ -50,6 +50,8 @@ pub struct Measured {
     pub ours: bool,
     /// The image booted.
     pub initrd: PathBuf,
+    /// Added to the kernel command line.
+    pub append: String,
     /// Where each boot's console is saved.
     pub log: PathBuf,
     pub image_bytes: u64,
@@ -62,7 +64,7 @@ impl Measured {
     /// A system not booted yet, whose consoles go to `log`; `image_bytes` is the size of `initrd`.
     pub fn new(name: &str, ours: bool, initrd: PathBuf, log: PathBuf) -> Result<Measured> {
         let image_bytes = std::fs::metadata(&initrd).with_context(|| format!("{}", initrd.display()))?.len();
-        Ok(Measured { name: name.to_string(), ours, initrd, log, image_bytes, samples: Vec::new(), memory_kib: None })
+        Ok(Measured { name: name.to_string(), ours, initrd, append: String::new(), log, image_bytes, samples: Vec::new(), memory_kib: None })
     }
 
     /// Median, min and max of `figure` over the samples.
@@ -207,7 +209,7 @@ mod tests {
         assert_eq!((s.init_ms, s.boot_ms), (5750.0, 9250.0));
         assert_eq!(s.modules.len(), 2);
         assert!(sample("bench: modules=a\n").is_err(), "no records: no sample");
-        let done = "[ 5.1] modinit: done: loaded=3 builtin=0 skipped=0 failed=0 in 9 ms \
+        let done = "[ 5.1] modinit: done: loaded=3 builtin=0 skipped=0 failed=0 jobs=2 in 9 ms \
                     (memory peak 812 KiB, decompression 40 KiB)";
         assert_eq!(memory_reported(done), Some((812, 40)));
     }
@@ -218,6 +220,7 @@ mod tests {
             name: name.into(),
             ours,
             initrd: PathBuf::new(),
+            append: String::new(),
             log: PathBuf::new(),
             image_bytes: 3 << 20,
             samples: times
