@@ -101,6 +101,11 @@ impl<S: Link, const N: usize> Chain<S, N> {
         self.steps.push(step).map_err(|_| TooLong)
     }
 
+    /// The list as planned.
+    pub fn steps(&self) -> &[S] {
+        &self.steps
+    }
+
     /// The next thing this list needs. `present` says whether a module not tried yet is in the
     /// kernel already (builtin, or loaded by someone else); such modules are skipped.
     pub fn next(&mut self, inserts: &mut Inserts, mut present: impl FnMut(&S) -> bool) -> Next<S> {

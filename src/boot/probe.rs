@@ -95,6 +95,13 @@ impl<'r, 'a> Prober<'r, 'a> {
             Err(probed) => return probed,
         };
         let mut insert = Insert::new();
+        if self.dry_run {
+            // kmod's --show-depends prints every entry of the list, repeats included.
+            for step in list.steps() {
+                self.announce(step, found, key, extra, &mut insert, event);
+            }
+            return Probed::Ran;
+        }
         while let Ready::Insert = self.next(&mut list, &mut inserts, found, key, extra, &mut insert, event) {
             let started = Instant::now();
             let result = insert.run();
@@ -130,8 +137,7 @@ impl<'r, 'a> Prober<'r, 'a> {
     }
 
     /// Readies the next module of `list` (planned for `top`, the result of looking up `key`)
-    /// in `insert`, with its path and options, reporting on the way the names the index lacks
-    /// and, for a dry run, every module instead of inserting it.
+    /// in `insert`, with its path and options, reporting on the way the names the index lacks.
     #[allow(clippy::too_many_arguments)]
     pub fn next(
         &self,
@@ -143,30 +149,44 @@ impl<'r, 'a> Prober<'r, 'a> {
         insert: &mut Insert,
         event: &mut dyn FnMut(Event<'_>),
     ) -> Ready {
-        let dry_run = self.dry_run;
         loop {
-            let step = match list.next(inserts, |s| !dry_run && present(s)) {
-                Next::Insert(step) => step,
-                Next::Missing(step) => {
-                    let mut name = [0u8; 256];
-                    event(Event::Missing { name: step.target.name(&mut name), required: step.required });
-                    continue;
-                }
+            let step = match list.next(inserts, present) {
+                Next::Insert(step) | Next::Missing(step) => step,
                 Next::Wait => return Ready::Wait,
                 Next::Done => return Ready::Done,
             };
-            insert.prepare(self, &step, top, key, extra);
-            // kmod's print_action: before inserting (`modprobe -v`), or instead of it.
-            event(Event::Planned { name: insert.name(), path: insert.path(), options: insert.params.as_bytes() });
-            if dry_run {
-                list.inserted(inserts, true);
-            } else if insert.path().is_none() || insert.params.overflow {
+            if !self.announce(&step, top, key, extra, insert, event) {
+                continue;
+            }
+            if insert.path().is_none() || insert.params.overflow {
                 event(Event::Failed { name: insert.name(), path: insert.path(), failure: Failure::TooLong, required: step.required });
                 list.inserted(inserts, false);
             } else {
                 return Ready::Insert;
             }
         }
+    }
+
+    /// Reports `step` as kmod's print_action does (`modprobe -v`, or instead of inserting on a
+    /// dry run), or as missing from the index; false for a missing one. Readies `insert` with
+    /// the module.
+    fn announce(
+        &self,
+        step: &Step<'a>,
+        top: &Found<'a>,
+        key: &[u8],
+        extra: &[u8],
+        insert: &mut Insert,
+        event: &mut dyn FnMut(Event<'_>),
+    ) -> bool {
+        if let Target::Missing(_) = step.target {
+            let mut name = [0u8; 256];
+            event(Event::Missing { name: step.target.name(&mut name), required: step.required });
+            return false;
+        }
+        insert.prepare(self, step, top, key, extra);
+        event(Event::Planned { name: insert.name(), path: insert.path(), options: insert.params.as_bytes() });
+        true
     }
 
     /// Records how `insert`, readied by [`Prober::next`] for `list`, went: in `ms`, with
