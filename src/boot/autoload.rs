@@ -233,9 +233,9 @@ fn peak_memory_kib() -> u64 {
     super::file::read_into(c"/proc/self/status", &mut buf).ok().and_then(|s| modinit::proc_status::kib(s, b"VmHWM")).unwrap_or(0)
 }
 
-/// Probe lists under way at once: enough to keep every worker busy while some lists wait for
-/// a module another one is inserting.
-const LISTS: usize = 2 * JOBS_MAX;
+/// Probe lists under way at once: one per worker at most (a list waiting for another's insert
+/// holds no worker, and then fewer run).
+const LISTS: usize = JOBS_MAX;
 
 /// The most modules one lookup gives (a modalias matching many aliases).
 const FOUND_MAX: usize = 32;
@@ -274,11 +274,12 @@ impl<'a> Loader<'_, 'a> {
             {
                 planned += 1;
                 if let Some(list) = self.plan(&found, key) {
+                    // Room was checked above.
                     let _ = lists.push(Active { id: planned, list, top: found, key });
                 }
                 continue;
             }
-            // Every list waits for an insert under way (or all are done).
+            // No insert can start and nothing more can be planned now: wait for one to end.
             let Some(done) = self.workers.wait() else { break };
             let Some(active) = lists.iter_mut().find(|a| a.id == done.owner) else { continue };
             let mut report = Reporter { quiet: self.quiet, summary: &mut self.summary, cmdline: self.prober.resolver.cmdline, kernel_log };

@@ -57,8 +57,9 @@ pub struct Prober<'r, 'a> {
     pub dry_run: bool,
 }
 
-/// The longest probe list planned (Debian's deepest has about 20 modules).
-const MAX_STEPS: usize = 128;
+/// The longest probe list planned (Debian's deepest has about 20 modules); the boot keeps
+/// up to `JOBS_MAX` lists at once on its stack.
+const MAX_STEPS: usize = 64;
 
 /// A probe list being inserted.
 pub type ProbeList<'a> = Chain<Step<'a>, MAX_STEPS>;
