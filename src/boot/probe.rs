@@ -82,7 +82,7 @@ impl<'r, 'a> Prober<'r, 'a> {
     /// of its list unless it is in the kernel, one after the other. `extra` are options for it
     /// alone (modprobe's command-line parameters), after those of the configuration.
     pub fn probe(
-        &mut self,
+        &self,
         found: &Found<'a>,
         key: &[u8],
         extra: &[u8],

@@ -19,6 +19,7 @@ use super::mapping::{Mapping, ReadWrite};
 use super::probe::Insert;
 use crate::sys::syscall::{Forked, exit_group, fork};
 use core::sync::atomic::{AtomicBool, Ordering};
+use rustix::io::Errno;
 use rustix::process::{Pid, WaitOptions, wait};
 
 /// The most inserts at once, whatever `modinit.jobs=` asks: the kernel serializes parts of
@@ -150,6 +151,7 @@ impl Workers {
             // Any child: PID 1 also reaps the orphans re-parented to it, and skips them.
             let (pid, status) = match wait(WaitOptions::empty()) {
                 Ok(Some(ended)) => ended,
+                Err(Errno::INTR) => continue,
                 Ok(None) | Err(_) => {
                     // No child left to wait for: whatever still counts as running is lost.
                     let i = self.slots.iter().position(|s| matches!(s.state, State::Running { .. }))?;
