@@ -79,11 +79,16 @@ impl fmt::Display for LoadError {
 /// about `module`: what the kernel logs (kernel/module/main.c, `simplify_symbols`) for each
 /// symbol a module needs that no loaded module exports, before failing with ENOENT.
 pub fn unknown_symbol<'t>(text: &'t [u8], module: &[u8]) -> Option<&'t [u8]> {
+    unknown_symbol_line(text).filter(|(name, _)| crate::name::same_module_name(name, module)).map(|(_, symbol)| symbol)
+}
+
+/// The module and the symbol of a kernel log line `MODULE: Unknown symbol SYMBOL (err N)`.
+pub fn unknown_symbol_line(text: &[u8]) -> Option<(&[u8], &[u8])> {
     let colon = text.iter().position(|&b| b == b':')?;
     let (name, rest) = text.split_at(colon);
     let symbol = rest.strip_prefix(b": Unknown symbol ")?;
     let symbol = &symbol[..symbol.iter().position(|&b| b == b' ').unwrap_or(symbol.len())];
-    (crate::name::same_module_name(name, module) && !symbol.is_empty()).then_some(symbol)
+    (!symbol.is_empty()).then_some((name, symbol))
 }
 
 #[cfg(test)]
@@ -126,6 +131,7 @@ mod tests {
         assert_eq!(unknown_symbol(b"vfat: disagrees about version of symbol fat_attach", b"vfat"), None);
         assert_eq!(unknown_symbol(b"vfat: Unknown symbol ", b"vfat"), None);
         assert_eq!(unknown_symbol(b"no colon", b"vfat"), None);
+        assert_eq!(unknown_symbol_line(line), Some((&b"vfat"[..], &b"fat_time_unix2fat"[..])));
         assert!(LoadError(ENOENT).may_be_unknown_symbols() && !LoadError(EINVAL).may_be_unknown_symbols());
     }
 }

@@ -9,7 +9,7 @@ use super::log::{error, warning};
 use core::ffi::CStr;
 use modinit::errno::Describe;
 use modinit::kmsg::{DevkmsgPolicy, Event, Follow, Record, console_loglevel, format_for_console};
-use modinit::module_error::unknown_symbol;
+use modinit::module_error::unknown_symbol_line;
 use modinit::line::Line;
 use modinit::options::BootOptions;
 use rustix::fd::OwnedFd;
@@ -38,6 +38,8 @@ pub struct KernelLog {
     restore_ratelimit: bool,
     /// Records are copied to the console (not `modinit.kmsg=off`).
     shows: bool,
+    /// Unknown symbols read, by module, until [`KernelLog::unknown_symbols`] asks for them.
+    unknown: heapless::Vec<Noted, NOTED_MAX>,
 }
 
 impl KernelLog {
@@ -48,41 +50,22 @@ impl KernelLog {
         let restore_ratelimit = start_writing(console_loglevel);
         let shows = opts.kmsg.is_some();
         let reader = open_reader(shows && opts.kmsg_since_boot);
-        KernelLog { reader, follow: Follow::new(opts.kmsg, console_loglevel), restore_ratelimit, shows }
+        KernelLog { reader, follow: Follow::new(opts.kmsg, console_loglevel), restore_ratelimit, shows, unknown: heapless::Vec::new() }
     }
 
     /// Prints the records that arrived since the last call, at most [`DRAIN_BUDGET`]: when
     /// printing makes the kernel log more (a console driver with debugging on), an unbounded
     /// drain would never end. Returns false when records were left for later.
     pub fn drain(&mut self) -> bool {
-        self.drain_observing(&mut |_| {})
-    }
-
-    /// Drains, and counts what the kernel said about `module`'s unknown symbols.
-    pub fn unknown_symbols(&mut self, module: &[u8]) -> UnknownSymbols {
-        let mut found = UnknownSymbols { count: 0, first: [0; SYMBOL_MAX], first_len: 0 };
-        self.drain_observing(&mut |raw| {
-            let record = Record::parse(raw).ok();
-            if let Some(symbol) = record.and_then(|r| unknown_symbol(r.text().0, module)) {
-                if found.count == 0 {
-                    found.first_len = symbol.len().min(SYMBOL_MAX);
-                    found.first[..found.first_len].copy_from_slice(&symbol[..found.first_len]);
-                }
-                found.count += 1;
-            }
-        });
-        found
-    }
-
-    /// [`drain`](Self::drain), showing each record read (raw) to `observe` first.
-    fn drain_observing(&mut self, observe: &mut dyn FnMut(&[u8])) -> bool {
         let Some(reader) = &self.reader else { return true };
         let mut buf = [0u8; RECORD_MAX];
         for _ in 0..DRAIN_BUDGET {
             match read(reader, &mut buf) {
                 Ok(0) | Err(Errno::AGAIN) => return true,
                 Ok(n) => {
-                    observe(&buf[..n]);
+                    if let Some((module, symbol)) = Record::parse(&buf[..n]).ok().and_then(|r| unknown_symbol_line(r.text().0)) {
+                        note_unknown_symbol(&mut self.unknown, module, symbol);
+                    }
                     self.follow.record(&buf[..n], print_event)
                 }
                 Err(Errno::PIPE) => self.follow.overflowed(),
@@ -95,6 +78,15 @@ impl KernelLog {
             }
         }
         false
+    }
+
+    /// What the kernel said about `module`'s unknown symbols since it was last asked (read by
+    /// this drain or an earlier one: with inserts side by side, the drain after one module's
+    /// insert may read another's lines).
+    pub fn unknown_symbols(&mut self, module: &[u8]) -> UnknownSymbols {
+        self.drain();
+        let at = self.unknown.iter().position(|n| modinit::name::same_module_name(&n.module, module));
+        at.map(|i| self.unknown.remove(i).symbols).unwrap_or_default()
     }
 
     /// The last drain before exec; /dev/kmsg gets its rate limit back.
@@ -112,17 +104,49 @@ impl KernelLog {
 /// A kernel symbol's name is at most KSYM_NAME_LEN (512) bytes; messages show this much.
 const SYMBOL_MAX: usize = 128;
 
+/// Modules whose unknown symbols are remembered until asked for (one per insert under way is
+/// enough; the oldest goes first).
+const NOTED_MAX: usize = 16;
+
+/// A module name as the kernel logs it (MODULE_NAME_LEN is 56).
+const MODULE_NAME_MAX: usize = 64;
+
 /// The `Unknown symbol` lines the kernel logged about a module that failed to load.
+#[derive(Default)]
 pub struct UnknownSymbols {
     pub count: usize,
-    first: [u8; SYMBOL_MAX],
-    first_len: usize,
+    first: heapless::Vec<u8, SYMBOL_MAX>,
+}
+
+/// A module's unknown symbols, read from the log and not asked for yet.
+struct Noted {
+    module: heapless::Vec<u8, MODULE_NAME_MAX>,
+    symbols: UnknownSymbols,
+}
+
+/// Counts `symbol` for `module` among the `noted` ones.
+fn note_unknown_symbol(noted: &mut heapless::Vec<Noted, NOTED_MAX>, module: &[u8], symbol: &[u8]) {
+    let at = match noted.iter().position(|n| n.module == module) {
+        Some(at) => at,
+        None => {
+            if noted.is_full() {
+                noted.remove(0);
+            }
+            let mut new = Noted { module: heapless::Vec::new(), symbols: UnknownSymbols::default() };
+            let _ = new.module.extend_from_slice(&module[..module.len().min(MODULE_NAME_MAX)]);
+            let _ = new.symbols.first.extend_from_slice(&symbol[..symbol.len().min(SYMBOL_MAX)]);
+            // Room was made above.
+            let _ = noted.push(new);
+            noted.len() - 1
+        }
+    };
+    noted[at].symbols.count += 1;
 }
 
 impl UnknownSymbols {
     /// The first symbol named (cut at [`SYMBOL_MAX`] bytes).
     pub fn first(&self) -> &[u8] {
-        &self.first[..self.first_len]
+        &self.first
     }
 }
 
