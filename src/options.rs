@@ -98,17 +98,16 @@ impl Default for BootOptions<'_> {
     }
 }
 
-/// Calls `name` for every module named by `modules_load=` and `rd.modules_load=` (comma
+/// Every module named by `modules_load=` and `rd.modules_load=` (comma
 /// lists; each may be given several times), in command-line order, as systemd reads them.
-pub fn modules_load_lists<'a>(cmdline: &'a [u8], mut name: impl FnMut(&'a [u8])) {
-    for p in cmdline::params(cmdline) {
-        if p.key == b"--" {
-            break;
-        }
-        if let (b"modules_load" | b"rd.modules_load", Some(list)) = (p.key, p.value) {
-            list.split(|&b| b == b',').filter(|n| !n.is_empty()).for_each(&mut name);
-        }
-    }
+pub fn modules_load_lists(cmdline: &[u8]) -> impl Iterator<Item = &[u8]> {
+    cmdline::params(cmdline)
+        .take_while(|p| p.key != b"--")
+        .filter_map(|p| match (p.key, p.value) {
+            (b"modules_load" | b"rd.modules_load", Some(list)) => Some(list),
+            _ => None,
+        })
+        .flat_map(|list| list.split(|&b| b == b',').filter(|n| !n.is_empty()))
 }
 
 fn parse_ms(value: Option<&[u8]>) -> Option<u64> {
@@ -267,8 +266,7 @@ mod tests {
 
     #[test]
     fn modules_load_lists_are_read_in_order() {
-        let mut names = Vec::new();
-        modules_load_lists(b"modules_load=a,b rd.modules_load=c,,d modules_load=e -- modules_load=f", |n| names.push(n));
+        let names: Vec<&[u8]> = modules_load_lists(b"modules_load=a,b rd.modules_load=c,,d modules_load=e -- modules_load=f").collect();
         assert_eq!(names, [&b"a"[..], b"b", b"c", b"d", b"e"]);
     }
 

@@ -97,11 +97,9 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             summary: Summary::default(),
         });
         let mut autoload = Autoload { loader, socket, aliases: AliasSet::new(), done: 0, overflows: 0, kernel_log, started };
-        if let Some(resolver) = resolver {
-            modules_load_lists(resolver.cmdline, |name| autoload.load(name));
-            if let Some(loader) = &mut autoload.loader {
-                loader.load_all(&mut resolver.index.modules_load(), autoload.kernel_log);
-            }
+        if let (Some(resolver), Some(loader)) = (resolver, &mut autoload.loader) {
+            let mut named = modules_load_lists(resolver.cmdline).chain(resolver.index.modules_load());
+            loader.load_all(&mut named, autoload.kernel_log);
         }
         autoload
     }

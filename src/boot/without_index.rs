@@ -13,6 +13,7 @@ use super::kernel_log::KernelLog;
 use super::load::{Failure, Image};
 use super::log::{error, say, warning};
 use super::probe::{Params, in_kernel};
+use modinit::options::modules_load_lists;
 use modinit::decompress::Compression;
 use modinit::line::Bytes;
 use modinit::modinfo::Modinfo;
@@ -37,9 +38,7 @@ struct Loader<'a> {
 
 /// Loads what the command line names; says nothing when it names nothing.
 pub fn load_named_modules(cmdline: &[u8], dir: &ModulesDir, kernel_log: &mut KernelLog) {
-    let mut named = false;
-    modinit::options::modules_load_lists(cmdline, |_| named = true);
-    if !named {
+    if modules_load_lists(cmdline).next().is_none() {
         return;
     }
     let started = Instant::now();
@@ -62,7 +61,7 @@ pub fn load_named_modules(cmdline: &[u8], dir: &ModulesDir, kernel_log: &mut Ker
     let builtin = list(b"modules.builtin").unwrap_or_default();
     let mut loader = Loader { dir, cmdline, order, builtin, tried: StringSet::new(), loaded: 0 };
     let (mut skipped, mut failed) = (0, 0);
-    modinit::options::modules_load_lists(cmdline, |name| {
+    for name in modules_load_lists(cmdline) {
         // As kmod: the blacklist stops what is named, never a dependency.
         if modinit::kcmdline::blacklists(cmdline, name) {
             say!("not loading {}: modprobe.blacklist= names it", Bytes(name));
@@ -70,7 +69,7 @@ pub fn load_named_modules(cmdline: &[u8], dir: &ModulesDir, kernel_log: &mut Ker
         } else if !loader.load(name, 0, kernel_log) {
             failed += 1;
         }
-    });
+    }
     say!("done without the index: loaded={} skipped={skipped} failed={failed} in {} ms", loader.loaded, started.elapsed_ms());
 }
 

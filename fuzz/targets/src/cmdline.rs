@@ -55,10 +55,10 @@ pub fn fuzz(data: &[u8]) {
     assert!(options.settle_ms < 1_000_000_000 && options.timeout_ms < 1_000_000_000);
     root_options(data, &options.root);
 
-    modules_load_lists(data, |name| {
+    for name in modules_load_lists(data) {
         within(name, "a modules_load= name");
         assert!(!name.is_empty() && !name.contains(&b','));
-    });
+    }
 }
 
 /// The root options: their values are parts of the line; a root= that parses names a
