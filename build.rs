@@ -5,7 +5,15 @@
 
 fn main() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/linker/modinit.ld");
-    for arg in ["-nostartfiles", "-nostdlib", "-static", "-no-pie", "-Wl,--gc-sections", "-Wl,--build-id=none", "-Wl,-z,norelro"] {
+    for arg in [
+        "-nostartfiles",
+        "-nostdlib",
+        "-static",
+        "-no-pie",
+        "-Wl,--gc-sections",
+        "-Wl,--build-id=none",
+        "-Wl,-z,norelro",
+    ] {
         println!("cargo:rustc-link-arg-bin=modinit={arg}");
     }
     println!("cargo:rustc-link-arg-bin=modinit=-Wl,-T,{script}");

@@ -227,7 +227,10 @@ mod tests {
                 0..=2 => {
                     let size = 1 + next(300);
                     if let Some(addr) = bump.alloc(size, 1 << next(4)) {
-                        assert!(live.iter().all(|&(a, s)| addr + size <= a || a + s <= addr), "{addr:#x}+{size} overlaps");
+                        assert!(
+                            live.iter().all(|&(a, s)| addr + size <= a || a + s <= addr),
+                            "{addr:#x}+{size} overlaps"
+                        );
                         live.push((addr, size));
                     }
                 }

@@ -75,10 +75,7 @@ mod tests {
     fn all(cmdline: &str) -> Vec<(String, Option<String>)> {
         params(cmdline.as_bytes())
             .map(|p| {
-                (
-                    String::from_utf8(p.key.to_vec()).unwrap(),
-                    p.value.map(|v| String::from_utf8(v.to_vec()).unwrap()),
-                )
+                (String::from_utf8(p.key.to_vec()).unwrap(), p.value.map(|v| String::from_utf8(v.to_vec()).unwrap()))
             })
             .collect()
     }
@@ -97,10 +94,7 @@ mod tests {
 
     #[test]
     fn quotes_protect_spaces_and_are_stripped() {
-        assert_eq!(
-            all(r#"a="b c" "d=e f" g"#),
-            vec![kv("a", Some("b c")), kv("d", Some("e f")), kv("g", None)]
-        );
+        assert_eq!(all(r#"a="b c" "d=e f" g"#), vec![kv("a", Some("b c")), kv("d", Some("e f")), kv("g", None)]);
     }
 
     #[test]

@@ -120,10 +120,22 @@ mod tests {
     fn names_match_kernel_headers() {
         use linux_raw_sys::errno::*;
         let kernel = [
-            (EPERM, "EPERM"), (ENOENT, "ENOENT"), (ENOEXEC, "ENOEXEC"), (EBUSY, "EBUSY"),
-            (EEXIST, "EEXIST"), (ENODEV, "ENODEV"), (EINVAL, "EINVAL"), (ENOSYS, "ENOSYS"),
-            (ELOOP, "ELOOP"), (ENOKEY, "ENOKEY"), (EKEYREJECTED, "EKEYREJECTED"), (EBADMSG, "EBADMSG"),
-            (ETIMEDOUT, "ETIMEDOUT"), (EOPNOTSUPP, "EOPNOTSUPP"), (ENODATA, "ENODATA"), (EACCES, "EACCES"),
+            (EPERM, "EPERM"),
+            (ENOENT, "ENOENT"),
+            (ENOEXEC, "ENOEXEC"),
+            (EBUSY, "EBUSY"),
+            (EEXIST, "EEXIST"),
+            (ENODEV, "ENODEV"),
+            (EINVAL, "EINVAL"),
+            (ENOSYS, "ENOSYS"),
+            (ELOOP, "ELOOP"),
+            (ENOKEY, "ENOKEY"),
+            (EKEYREJECTED, "EKEYREJECTED"),
+            (EBADMSG, "EBADMSG"),
+            (ETIMEDOUT, "ETIMEDOUT"),
+            (EOPNOTSUPP, "EOPNOTSUPP"),
+            (ENODATA, "ENODATA"),
+            (EACCES, "EACCES"),
         ];
         for (code, name) in kernel {
             assert_eq!(Describe(code as i32).name(), Some(name));
@@ -136,6 +148,9 @@ mod tests {
         assert_eq!(Describe(4000).to_string(), "error 4000");
         assert_eq!(Describe(2).to_string(), "ENOENT (No such file or directory)");
         assert_eq!(Strerror(2).to_string(), "No such file or directory");
-        assert_eq!(Strerror(4000).to_string(), format!("{}", std::io::Error::from_raw_os_error(4000)).replace(" (os error 4000)", ""));
+        assert_eq!(
+            Strerror(4000).to_string(),
+            format!("{}", std::io::Error::from_raw_os_error(4000)).replace(" (os error 4000)", "")
+        );
     }
 }

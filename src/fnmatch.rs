@@ -280,12 +280,14 @@ fn skip_items(pattern: &[u8], mut i: usize) -> Result<usize, Stop> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use modinit_test_fixtures::{
+        Random, fnmatch_literal_prefix_len as literal_prefix_len, modules_under, real_module_tree,
+    };
     use std::collections::BTreeSet;
     use std::ffi::{CString, c_char, c_int};
     use std::fs::{self, File};
     use std::os::unix::fs::FileExt;
     use std::path::Path;
-    use modinit_test_fixtures::{Random, fnmatch_literal_prefix_len as literal_prefix_len, modules_under, real_module_tree};
 
     unsafe extern "C" {
         #[link_name = "fnmatch"]
@@ -534,8 +536,24 @@ mod tests {
     #[test]
     fn agrees_with_glibc_on_all_short_brackets() {
         const ITEMS: &[&[u8]] = &[
-            b"a", b"b", b"-", b"]", b"!", b"^", b"\\", b"[", b":", b"=", b".", b"[.a.]", b"[=a=]", b"[:alpha:]",
-            b"[:foo:]", b"[.", b"[:", b"[=",
+            b"a",
+            b"b",
+            b"-",
+            b"]",
+            b"!",
+            b"^",
+            b"\\",
+            b"[",
+            b":",
+            b"=",
+            b".",
+            b"[.a.]",
+            b"[=a=]",
+            b"[:alpha:]",
+            b"[:foo:]",
+            b"[.",
+            b"[:",
+            b"[=",
         ];
         const BYTES: &[u8] = b"ab-][\\:=.!^Z";
         let mut bodies: Vec<Vec<u8>> = vec![Vec::new()];
@@ -563,8 +581,28 @@ mod tests {
         const CASES: usize = 300_000;
         const PATTERN_BYTES: &[u8] = b"*?[]!^-\\:abc/.\x80\xe9\xff";
         const PIECES: &[&[u8]] = &[
-            b"[:alpha:]", b"[:digit:]", b"[:punct:]", b"[:foo:]", b"[::]", b"[=a=]", b"[=]=]", b"[.a.]", b"[.-.]",
-            b"[..]", b"[.ab.]", b"[.a.]-", b"a-c", b"]-", b"=", b"[a-c]", b"[!]b]", b"[:", b":]", b"[=", b"=]", b"[.",
+            b"[:alpha:]",
+            b"[:digit:]",
+            b"[:punct:]",
+            b"[:foo:]",
+            b"[::]",
+            b"[=a=]",
+            b"[=]=]",
+            b"[.a.]",
+            b"[.-.]",
+            b"[..]",
+            b"[.ab.]",
+            b"[.a.]-",
+            b"a-c",
+            b"]-",
+            b"=",
+            b"[a-c]",
+            b"[!]b]",
+            b"[:",
+            b":]",
+            b"[=",
+            b"=]",
+            b"[.",
             b".]",
         ];
         const STRING_BYTES: &[u8] = b"abc/.-]![:^\\*?=AZ09 \x80\xe9\xff";

@@ -221,8 +221,15 @@ mod tests {
         options_for(line, b"tun", |p| text.extend_from_slice(p));
         assert!(text.is_empty());
         let line = b"module_blacklist=dummy,snd_hda_intel quiet module_blacklist=tun";
-        assert!(kernel_blacklists(line, b"dummy") && kernel_blacklists(line, b"snd-hda-intel") && kernel_blacklists(line, b"tun"));
+        assert!(
+            kernel_blacklists(line, b"dummy")
+                && kernel_blacklists(line, b"snd-hda-intel")
+                && kernel_blacklists(line, b"tun")
+        );
         assert!(!kernel_blacklists(line, b"dumm") && !kernel_blacklists(b"xmodule_blacklist=dummy", b"dummy"));
-        assert!(!kernel_blacklists(b"module_blacklist=snd-hda-intel", b"snd_hda_intel"), "the kernel compares with the _ form");
+        assert!(
+            !kernel_blacklists(b"module_blacklist=snd-hda-intel", b"snd_hda_intel"),
+            "the kernel compares with the _ form"
+        );
     }
 }

@@ -105,13 +105,10 @@ impl<'a> Record<'a> {
 
     /// The record's `KEY=VALUE` continuation lines (values still escaped).
     pub fn dict(&self) -> impl Iterator<Item = (&'a [u8], Unescaped<'a>)> + 'a {
-        self.dict
-            .split(|&b| b == b'\n')
-            .filter_map(|line| line.strip_prefix(b" "))
-            .filter_map(|line| {
-                let eq = line.iter().position(|&b| b == b'=')?;
-                Some((&line[..eq], Unescaped(&line[eq + 1..])))
-            })
+        self.dict.split(|&b| b == b'\n').filter_map(|line| line.strip_prefix(b" ")).filter_map(|line| {
+            let eq = line.iter().position(|&b| b == b'=')?;
+            Some((&line[..eq], Unescaped(&line[eq + 1..])))
+        })
     }
 }
 
@@ -129,10 +126,11 @@ impl Iterator for Unescaped<'_> {
     fn next(&mut self) -> Option<u8> {
         let (&first, rest) = self.0.split_first()?;
         if let [b'\\', b'x', hi, lo, after @ ..] = self.0
-            && let (Some(hi), Some(lo)) = (hex(*hi), hex(*lo)) {
-                self.0 = after;
-                return Some(hi << 4 | lo);
-            }
+            && let (Some(hi), Some(lo)) = (hex(*hi), hex(*lo))
+        {
+            self.0 = after;
+            return Some(hi << 4 | lo);
+        }
         self.0 = rest;
         Some(first)
     }
@@ -409,7 +407,15 @@ mod tests {
         let mut f = Follow::new(Some(Level::Warn), 1);
         let shown = follow(
             &mut f,
-            &["0,1,0,-;emerg", "3,2,0,-;err", "4,3,0,-;warn", "6,4,0,-;info", "11,5,0,-;user err", "bad", "2,6,0,-;crit"],
+            &[
+                "0,1,0,-;emerg",
+                "3,2,0,-;err",
+                "4,3,0,-;warn",
+                "6,4,0,-;info",
+                "11,5,0,-;user err",
+                "bad",
+                "2,6,0,-;crit",
+            ],
         );
         assert_eq!(shown, ["2", "3", "6"]);
         assert!(follow(&mut Follow::new(None, 0), &["0,1,0,-;emerg"]).is_empty(), "off shows nothing");

@@ -13,8 +13,8 @@ mod sys;
 use boot::autoload::Autoload;
 use boot::clock::Instant;
 use boot::log::warning;
-use modinit::options::{BootOptions, OptionWarning};
 use modinit::line::Bytes;
+use modinit::options::{BootOptions, OptionWarning};
 use modinit::resolve::Resolver;
 use modinit::root::{RootOptions, RootSpec, RootSpecError};
 
@@ -51,7 +51,9 @@ fn main(args: sys::start::StartArgs) -> ! {
     drop(drivers);
 
     kernel_log.finish();
-    if root.is_some() && let Err(e) = boot::switch_root::switch_root(opts.init) {
+    if root.is_some()
+        && let Err(e) = boot::switch_root::switch_root(opts.init)
+    {
         boot::on_error::fatal(format_args!("switching to the root filesystem on /root: {e}"));
     }
     boot::exec::exec_real_init(opts.init, args, started);

@@ -148,8 +148,8 @@ pub fn split_signature(file: &[u8]) -> (&[u8], bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::module_signature::SIGNATURE_MAGIC;
     use crate::elf::{E_SHENTSIZE, E_SHNUM, E_SHOFF, E_SHSTRNDX, SH_NAME, SH_OFFSET, SH_SIZE, SHDR_SIZE};
+    use crate::module_signature::SIGNATURE_MAGIC;
     use modinit_test_fixtures::{corruptions, elf, put, real_modules, shdr, smallest_module_or};
     use std::collections::BTreeMap;
     use std::path::Path;

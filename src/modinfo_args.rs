@@ -60,10 +60,7 @@ impl fmt::Display for ArgError {
 
 /// Parses `args` (without the program name); `operand` is called with each module, alias or
 /// file in order. As in kmod, `-h` and `-V` act when they are read, before later errors.
-pub fn parse<'a>(
-    args: &[&'a [u8]],
-    operand: &mut dyn FnMut(&'a [u8]),
-) -> Result<Action<'a>, Refusal<'a, ArgError>> {
+pub fn parse<'a>(args: &[&'a [u8]], operand: &mut dyn FnMut(&'a [u8])) -> Result<Action<'a>, Refusal<'a, ArgError>> {
     let mut opts = Options { field: None, separator: b'\n', modname: false, version: None, basedir: None };
     let mut operands = 0;
     for arg in Getopt::new(&SPEC, args) {

@@ -106,10 +106,7 @@ impl fmt::Display for ArgError {
 
 /// Parses `args` (without the program name). `operand` is called with each name or
 /// parameter, in order. As in kmod, `-h` acts when it is read, before later errors.
-pub fn parse<'a>(
-    args: &[&'a [u8]],
-    mut operand: impl FnMut(&'a [u8]),
-) -> Result<Options<'a>, Refusal<'a, ArgError>> {
+pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result<Options<'a>, Refusal<'a, ArgError>> {
     let mut opts = Options::default();
     let mut operands = 0;
     for arg in Getopt::new(&SPEC, args) {
@@ -200,14 +197,18 @@ mod tests {
     /// What kmod 30's modprobe says for these (tests/applets_vs_kmod.rs runs it).
     #[test]
     fn getopt_reads_kmods_long_options() {
-        let refused = |line| run(line).err().map(|e| match e {
-            Refusal::Getopt(e) => e.to_string(),
-            other => format!("{other:?}"),
-        });
+        let refused = |line| {
+            run(line).err().map(|e| match e {
+                Refusal::Getopt(e) => e.to_string(),
+                other => format!("{other:?}"),
+            })
+        };
         assert_eq!(
             refused("--sh x").as_deref(),
-            Some("option '--sh' is ambiguous; possibilities: '--show-depends' '--showconfig' '--show-config' \
-                  '--show-modversions' '--show-exports' '--show'")
+            Some(
+                "option '--sh' is ambiguous; possibilities: '--show-depends' '--showconfig' '--show-config' \
+                  '--show-modversions' '--show-exports' '--show'"
+            )
         );
         assert_eq!(refused("--set-version").as_deref(), Some("option '--set-version' requires an argument"));
         assert_eq!(refused("--remove=1 x").as_deref(), Some("option '--remove' doesn't allow an argument"));

@@ -99,7 +99,8 @@ mod tests {
     fn constants_are_the_kernels() {
         use linux_raw_sys::errno as e;
         let ours = [EPERM, ENOENT, ESRCH, ENOEXEC, EBUSY, EEXIST, ENODEV, EINVAL, EKEYREJECTED];
-        let kernel = [e::EPERM, e::ENOENT, e::ESRCH, e::ENOEXEC, e::EBUSY, e::EEXIST, e::ENODEV, e::EINVAL, e::EKEYREJECTED];
+        let kernel =
+            [e::EPERM, e::ENOENT, e::ESRCH, e::ENOEXEC, e::EBUSY, e::EEXIST, e::ENODEV, e::EINVAL, e::EKEYREJECTED];
         assert_eq!(ours.map(|x| x as u32), kernel);
     }
 

@@ -45,7 +45,8 @@ mod tests {
             return;
         };
         assert_eq!(COMPRESSED_FILE, compressed);
-        let force = header_value("MODULE_INIT_IGNORE_MODVERSIONS").unwrap() | header_value("MODULE_INIT_IGNORE_VERMAGIC").unwrap();
+        let force = header_value("MODULE_INIT_IGNORE_MODVERSIONS").unwrap()
+            | header_value("MODULE_INIT_IGNORE_VERMAGIC").unwrap();
         assert_eq!(force, 3);
         for flags in [ModuleInitFlags::Plain, ModuleInitFlags::CompressedFile] {
             assert_eq!(flags.bits() & force, 0, "{flags:?}");

@@ -35,7 +35,8 @@ mod tests {
     use super::*;
     use std::vec::Vec;
 
-    const ORDER: &[u8] = b"kernel/fs/fat/fat.ko\nkernel/fs/fat/vfat.ko\nkernel/sound/pci/hda/snd-hda-intel.ko\n../evil.ko\nkernel/.ko\n";
+    const ORDER: &[u8] =
+        b"kernel/fs/fat/fat.ko\nkernel/fs/fat/vfat.ko\nkernel/sound/pci/hda/snd-hda-intel.ko\n../evil.ko\nkernel/.ko\n";
 
     #[test]
     fn finds_a_module_by_its_normalized_name() {
@@ -69,7 +70,8 @@ mod tests {
         let mut deps: Vec<&[u8]> = dependencies(&Modinfo::from_elf(&ipip).unwrap()).collect();
         deps.sort();
         assert_eq!(deps, [&b"ip_tunnel"[..], b"tunnel4"]);
-        let dummy = std::fs::read(tree.join(String::from_utf8_lossy(find(&order, b"dummy").unwrap()).as_ref())).unwrap();
+        let dummy =
+            std::fs::read(tree.join(String::from_utf8_lossy(find(&order, b"dummy").unwrap()).as_ref())).unwrap();
         assert_eq!(dependencies(&Modinfo::from_elf(&dummy).unwrap()).count(), 0, "depends= is empty");
     }
 }

@@ -128,7 +128,11 @@ impl<'a> BootOptions<'a> {
             }
             if let Some(result) = opts.root.apply(p.key, p.value) {
                 if let Err(e) = result {
-                    warn(OptionWarning::BadValue { key: p.key, value: p.value.unwrap_or_default(), expected: e.expected() });
+                    warn(OptionWarning::BadValue {
+                        key: p.key,
+                        value: p.value.unwrap_or_default(),
+                        expected: e.expected(),
+                    });
                 }
                 continue;
             }
@@ -266,7 +270,8 @@ mod tests {
 
     #[test]
     fn modules_load_lists_are_read_in_order() {
-        let names: Vec<&[u8]> = modules_load_lists(b"modules_load=a,b rd.modules_load=c,,d modules_load=e -- modules_load=f").collect();
+        let names: Vec<&[u8]> =
+            modules_load_lists(b"modules_load=a,b rd.modules_load=c,,d modules_load=e -- modules_load=f").collect();
         assert_eq!(names, [&b"a"[..], b"b", b"c", b"d", b"e"]);
     }
 

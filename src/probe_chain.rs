@@ -232,20 +232,31 @@ mod tests {
     #[test]
     fn too_long_a_list_is_refused() {
         let mut c = Chain::<L, 2>::new();
-        assert_eq!((c.push(L(None, true)), c.push(L(None, true)), c.push(L(None, true))), (Ok(()), Ok(()), Err(TooLong)));
+        assert_eq!(
+            (c.push(L(None, true)), c.push(L(None, true)), c.push(L(None, true))),
+            (Ok(()), Ok(()), Err(TooLong))
+        );
     }
 
     /// Runs `lists` with up to `workers` inserts at once, finishing them in an order `pick`
     /// chooses, each module failing as `fails` says. Checks, at every insert, that no module
     /// is inserted twice, and that every module before it in its list was tried and is not in
     /// flight. Returns the modules inserted.
-    fn run(lists: &[Vec<L>], workers: usize, fails: &dyn Fn(u16) -> bool, pick: &mut dyn FnMut(usize) -> usize) -> BTreeSet<u16> {
+    fn run(
+        lists: &[Vec<L>],
+        workers: usize,
+        fails: &dyn Fn(u16) -> bool,
+        pick: &mut dyn FnMut(usize) -> usize,
+    ) -> BTreeSet<u16> {
         let mut inserts = Inserts::new();
-        let mut chains: Vec<Chain<L, 16>> = lists.iter().map(|l| {
-            let mut c = Chain::new();
-            l.iter().for_each(|&s| c.push(s).unwrap());
-            c
-        }).collect();
+        let mut chains: Vec<Chain<L, 16>> = lists
+            .iter()
+            .map(|l| {
+                let mut c = Chain::new();
+                l.iter().for_each(|&s| c.push(s).unwrap());
+                c
+            })
+            .collect();
         let mut inserted = BTreeSet::new();
         let mut in_flight: Vec<(usize, u16)> = Vec::new();
         // Lists start in order, as the loader feeds them: one more whenever a worker is free

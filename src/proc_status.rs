@@ -3,7 +3,8 @@
 /// The value of the `field` line (e.g. `VmHWM`, the peak resident set) in KiB; None when the
 /// line is missing or not a number of kB.
 pub fn kib(status: &[u8], field: &[u8]) -> Option<u64> {
-    let line = status.split(|&b| b == b'\n').find(|l| l.strip_prefix(field).is_some_and(|rest| rest.starts_with(b":")))?;
+    let line =
+        status.split(|&b| b == b'\n').find(|l| l.strip_prefix(field).is_some_and(|rest| rest.starts_with(b":")))?;
     let value = line.get(field.len() + 1..)?.trim_ascii().strip_suffix(b" kB")?.trim_ascii();
     core::str::from_utf8(value).ok()?.parse().ok()
 }

@@ -165,7 +165,12 @@ impl<'a> Resolver<'a> {
         }))
     }
 
-    fn lookup_with(&self, key: &Key, out: &mut [Option<Found<'a>>], config: bool) -> Result<(Source, usize), LookupError> {
+    fn lookup_with(
+        &self,
+        key: &Key,
+        out: &mut [Option<Found<'a>>],
+        config: bool,
+    ) -> Result<(Source, usize), LookupError> {
         let key = key.as_bytes();
         let mut found = Collector { out, len: 0 };
         for (pattern, module) in self.index.config_aliases().filter(|_| config) {
@@ -177,10 +182,11 @@ impl<'a> Resolver<'a> {
             return found.finish().map(|n| (Source::ConfigAlias, n));
         }
         if !key.contains(&b':')
-            && let Some(m) = self.index.find(key, false) {
-                found.push(Found { target: Target::Module(m), via: Via::Name });
-                return found.finish().map(|n| (Source::ModuleName, n));
-            }
+            && let Some(m) = self.index.find(key, false)
+        {
+            found.push(Found { target: Target::Module(m), via: Via::Name });
+            return found.finish().map(|n| (Source::ModuleName, n));
+        }
         let n = self.alias_hits(self.index.module_aliases(), key, &mut found, |_, a, b| a.module.cmp(&b.module))?;
         if n > 0 {
             return Ok((Source::ModuleAlias, n));
@@ -412,9 +418,10 @@ impl<'a> Plan<'_, 'a> {
 
     fn probe_in(&mut self, t: Target<'a>, via: Via<'a>, object: Object<'a>, depth: usize) -> Result<(), PlanError> {
         if let Some(id) = t.id()
-            && !self.visited.insert(id, object)? {
-                return Ok(());
-            }
+            && !self.visited.insert(id, object)?
+        {
+            return Ok(());
+        }
         if let Target::Module(m) = t {
             for dep in m.deps() {
                 if let Some(d) = self.resolver.index.module(dep) {
@@ -519,7 +526,13 @@ mod tests {
     use std::vec::Vec;
 
     fn module(stem: &str, deps: Vec<u16>) -> ModuleEntry {
-        ModuleEntry { stem: stem.into(), dir: Some(b"kernel".to_vec()), compression: Compression::None, builtin: false, deps }
+        ModuleEntry {
+            stem: stem.into(),
+            dir: Some(b"kernel".to_vec()),
+            compression: Compression::None,
+            builtin: false,
+            deps,
+        }
     }
 
     /// ids: 0 ahci (deps libahci, libata), 1 libahci (libata), 2 libata, 3 e1000, 4 e1000e,
@@ -527,21 +540,44 @@ mod tests {
     fn sample() -> Vec<u8> {
         let mut c = IndexContents {
             kernel_release: b"test".to_vec(),
-            modules: vec![module("ahci", vec![2, 1]), module("libahci", vec![2]), module("libata", vec![]), module("e1000", vec![]), module("e1000e", vec![])],
+            modules: vec![
+                module("ahci", vec![2, 1]),
+                module("libahci", vec![2]),
+                module("libata", vec![]),
+                module("e1000", vec![]),
+                module("e1000e", vec![]),
+            ],
             module_aliases: vec![
                 (b"pci:v*d*sv*sd*bc01sc06i01*".to_vec(), 0),
                 (b"pci:v00008086d0000100Esv*".to_vec(), 4),
                 (b"pci:v00008086d0000100Esv*sd*".to_vec(), 3),
             ],
-            builtin_aliases: vec![(b"virtio:d00000002v*".to_vec(), 6), (b"virtio:d*v*".to_vec(), 5), (b"virtio:d00000002v*".to_vec(), 5)],
+            builtin_aliases: vec![
+                (b"virtio:d00000002v*".to_vec(), 6),
+                (b"virtio:d*v*".to_vec(), 5),
+                (b"virtio:d00000002v*".to_vec(), 5),
+            ],
             config_aliases: vec![(b"eth*".to_vec(), b"e1000".to_vec()), (b"eth0".to_vec(), b"no_such".to_vec())],
-            options: vec![(b"ahci".to_vec(), b"a=1".to_vec()), (b"eth0".to_vec(), b"b=2".to_vec()), (b"ahci".to_vec(), b"c=3".to_vec())],
+            options: vec![
+                (b"ahci".to_vec(), b"a=1".to_vec()),
+                (b"eth0".to_vec(), b"b=2".to_vec()),
+                (b"ahci".to_vec(), b"c=3".to_vec()),
+            ],
             blacklist: vec![b"e1000e".to_vec()],
-            softdeps: vec![(b"lib*".to_vec(), b"e1000".to_vec(), b"".to_vec()), (b"ahci".to_vec(), b"".to_vec(), b"eth0".to_vec())],
+            softdeps: vec![
+                (b"lib*".to_vec(), b"e1000".to_vec(), b"".to_vec()),
+                (b"ahci".to_vec(), b"".to_vec(), b"eth0".to_vec()),
+            ],
             modules_load: vec![],
         };
         for stem in ["crc32c", "virtio_blk"] {
-            c.modules.push(ModuleEntry { stem: stem.into(), dir: None, compression: Compression::None, builtin: true, deps: vec![] });
+            c.modules.push(ModuleEntry {
+                stem: stem.into(),
+                dir: None,
+                compression: Compression::None,
+                builtin: true,
+                deps: vec![],
+            });
         }
         write(&c).unwrap()
     }
@@ -550,7 +586,10 @@ mod tests {
         let mut out = [None; 8];
         let (source, n) = r.lookup(&Key::new(key.as_bytes()).unwrap(), &mut out).unwrap();
         let mut buf = [0u8; 64];
-        (source, out[..n].iter().flatten().map(|f| String::from_utf8_lossy(f.target.name(&mut buf)).into_owned()).collect())
+        (
+            source,
+            out[..n].iter().flatten().map(|f| String::from_utf8_lossy(f.target.name(&mut buf)).into_owned()).collect(),
+        )
     }
 
     #[test]
@@ -560,11 +599,17 @@ mod tests {
         assert_eq!(names(&r, "eth0"), (Source::ConfigAlias, vec!["e1000".into(), "no_such".into()]));
         assert_eq!(names(&r, "libata"), (Source::ModuleName, vec!["libata".into()]));
         // Priority order (module id), not pattern specificity.
-        assert_eq!(names(&r, "pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00"), (Source::ModuleAlias, vec!["e1000".into(), "e1000e".into()]));
+        assert_eq!(
+            names(&r, "pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00"),
+            (Source::ModuleAlias, vec!["e1000".into(), "e1000e".into()])
+        );
         assert_eq!(names(&r, "crc32c"), (Source::Builtin, vec!["crc32c".into()]));
         // Equal priority: kmod's trie walk visits `virtio:d*` before `virtio:d00000002v*` (a
         // `*` child before the literal one), and returns the reverse; equal patterns in file order.
-        assert_eq!(names(&r, "virtio:d00000002v00001AF4"), (Source::BuiltinAlias, vec!["virtio_blk".into(), "crc32c".into(), "crc32c".into()]));
+        assert_eq!(
+            names(&r, "virtio:d00000002v00001AF4"),
+            (Source::BuiltinAlias, vec!["virtio_blk".into(), "crc32c".into(), "crc32c".into()])
+        );
         assert_eq!(names(&r, "usb:v1"), (Source::BuiltinAlias, vec![]));
         assert_eq!(r.lookup(&Key::new(b"x").unwrap(), &mut [None; 0]).map(|(_, n)| n), Ok(0));
         assert_eq!(r.lookup(&Key::new(b"eth1").unwrap(), &mut [None; 0]), Err(LookupError::TooMany { found: 1 }));
@@ -587,7 +632,9 @@ mod tests {
         let bytes = sample();
         let r2 = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"modprobe.blacklist=libata,e1000" };
         let t = |name: &'static [u8]| r2.by_name(name);
-        assert!(r2.is_blacklisted(&t(b"e1000e")) && r2.is_blacklisted(&t(b"libata")) && r2.is_blacklisted(&t(b"e1000")));
+        assert!(
+            r2.is_blacklisted(&t(b"e1000e")) && r2.is_blacklisted(&t(b"libata")) && r2.is_blacklisted(&t(b"e1000"))
+        );
         assert!(!r2.is_blacklisted(&t(b"ahci")));
     }
 
@@ -600,7 +647,11 @@ mod tests {
         let mut steps = Vec::new();
         r.probe_list(&out[0].unwrap(), &mut |s| {
             let mut buf = [0u8; 64];
-            steps.push(format!("{}{}", String::from_utf8_lossy(s.target.name(&mut buf)), if s.required { "" } else { "?" }));
+            steps.push(format!(
+                "{}{}",
+                String::from_utf8_lossy(s.target.name(&mut buf)),
+                if s.required { "" } else { "?" }
+            ));
         })
         .unwrap();
         // libata (dep) with softdep pre e1000; libahci likewise (e1000 visited: its probe list

@@ -95,7 +95,10 @@ mod tests {
         assert_eq!(set.insert(b"pci:v1"), Insert::Present);
         assert_eq!(set.insert(b""), Insert::New);
         assert_eq!(set.len(), 3);
-        assert_eq!((0..4).map(|i| set.get(i)).collect::<Vec<_>>(), [Some(&b"pci:v1"[..]), Some(b"usb:v2"), Some(b""), None]);
+        assert_eq!(
+            (0..4).map(|i| set.get(i)).collect::<Vec<_>>(),
+            [Some(&b"pci:v1"[..]), Some(b"usb:v2"), Some(b""), None]
+        );
     }
 
     #[test]

@@ -18,8 +18,7 @@ impl<'a> Uevent<'a> {
         let mut fields = msg.split(|&b| b == 0);
         let header = fields.next()?;
         let at = header.iter().position(|&b| b == b'@')?;
-        let mut event =
-            Uevent { action: &header[..at], devpath: &header[at + 1..], modalias: None, seqnum: None };
+        let mut event = Uevent { action: &header[..at], devpath: &header[at + 1..], modalias: None, seqnum: None };
         if event.action.is_empty() || !event.devpath.starts_with(b"/") {
             return None;
         }
@@ -91,7 +90,10 @@ mod tests {
 
     #[test]
     fn a_uevent_files_modalias_is_found() {
-        assert_eq!(modalias_in_uevent_file(b"DRIVER=mmcblk\nMMC_TYPE=SD\nMODALIAS=mmc:block\n"), Some(&b"mmc:block"[..]));
+        assert_eq!(
+            modalias_in_uevent_file(b"DRIVER=mmcblk\nMMC_TYPE=SD\nMODALIAS=mmc:block\n"),
+            Some(&b"mmc:block"[..])
+        );
         assert_eq!(modalias_in_uevent_file(b"MAJOR=8\nMINOR=0\nDEVNAME=sda\n"), None);
         assert_eq!(modalias_in_uevent_file(b"MODALIAS=\n"), None);
     }

@@ -238,8 +238,21 @@ fn modprobe_refuses_command_lines_as_kmods_does() {
     let ours = Root::new(&tree, None);
     let peers = Peers { ours: &ours, kmod: kmod_root(&tree), kmod_config: PathBuf::from("/dev/null") };
     let refused = [
-        "-x e1000", "--frobnicate e1000", "e1000 -S", "--set-version", "-q", "-q --", "--sh e1000", "--v e1000",
-        "--fo e1000", "--rem e1000", "--remove=1 e1000", "--dry=1 e1000", "-w", "-C", "-qS",
+        "-x e1000",
+        "--frobnicate e1000",
+        "e1000 -S",
+        "--set-version",
+        "-q",
+        "-q --",
+        "--sh e1000",
+        "--v e1000",
+        "--fo e1000",
+        "--rem e1000",
+        "--remove=1 e1000",
+        "--dry=1 e1000",
+        "-w",
+        "-C",
+        "-qS",
     ];
     for line in refused {
         let [ours, kmod] = peers.run(&line.split(' ').collect::<Vec<_>>());

@@ -2,9 +2,9 @@
 //! mutations of them: what `cargo xtask fuzz` explores for minutes, checked in seconds on
 //! every `cargo test`. Seeds from the Debian tree are used when it is there.
 
-use modinit_test_fixtures::Random;
 use modinit_fuzz_targets::seeds::{Sources, seeds};
 use modinit_fuzz_targets::{TARGETS, Target, target};
+use modinit_test_fixtures::Random;
 
 /// Counts what the decoder allocates, so the decompress target checks `heap_needed`.
 #[global_allocator]

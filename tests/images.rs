@@ -50,11 +50,7 @@ impl Tree {
 
 /// The module files of `image`, relative to its modules dir.
 fn modules_in(image: &Archive) -> BTreeSet<String> {
-    image
-        .paths()
-        .filter(|p| p.contains(".ko"))
-        .map(|p| p.splitn(4, '/').nth(3).unwrap_or(p).to_string())
-        .collect()
+    image.paths().filter(|p| p.contains(".ko")).map(|p| p.splitn(4, '/').nth(3).unwrap_or(p).to_string()).collect()
 }
 
 fn index_of(image: &Archive) -> Vec<u8> {
@@ -71,7 +67,10 @@ fn list_file(dir: &Path, lines: &str) -> PathBuf {
 fn assert_same_set(what: &str, ours: &BTreeSet<String>, kmod: &BTreeSet<String>) {
     let only_ours: Vec<_> = ours.difference(kmod).collect();
     let only_kmod: Vec<_> = kmod.difference(ours).collect();
-    assert!(only_ours.is_empty() && only_kmod.is_empty(), "{what}: only modinit: {only_ours:?}; only kmod: {only_kmod:?}");
+    assert!(
+        only_ours.is_empty() && only_kmod.is_empty(),
+        "{what}: only modinit: {only_ours:?}; only kmod: {only_kmod:?}"
+    );
 }
 
 #[test]
@@ -90,7 +89,9 @@ fn host_selection_holds_what_kmod_loads_for_those_devices() {
     let mut kmod = tree.kmod_closure(keys);
     assert!(kmod.len() > 50, "the QEMU machines' devices need drivers: {kmod:?}");
     // And what those modules ask the kernel for when they start.
-    let asked = RUNTIME_REQUESTS.iter().filter(|(module, _)| kmod.iter().any(|p| p.contains(&format!("/{}.ko", module.replace('_', "-")))));
+    let asked = RUNTIME_REQUESTS
+        .iter()
+        .filter(|(module, _)| kmod.iter().any(|p| p.contains(&format!("/{}.ko", module.replace('_', "-")))));
     kmod.extend(tree.kmod_closure(asked.map(|(_, key)| *key).collect::<Vec<_>>()));
     assert_same_set("host image of the QEMU machines' modaliases", &modules_in(&image), &kmod);
 }
@@ -114,22 +115,40 @@ fn a_list_with_additions_and_omissions_and_an_index_of_exactly_the_image() {
     let index_bytes = index_of(&image);
     let index = Index::open(&index_bytes).unwrap();
     let mut buf = [0u8; 4096];
-    let indexed: BTreeSet<String> = index
-        .modules()
-        .filter_map(|m| m.path(&mut buf).map(|p| String::from_utf8(p.to_vec()).unwrap()))
-        .collect();
+    let indexed: BTreeSet<String> =
+        index.modules().filter_map(|m| m.path(&mut buf).map(|p| String::from_utf8(p.to_vec()).unwrap())).collect();
     assert_same_set("the image's index", &indexed, &ours);
 }
 
 #[test]
 fn most_holds_a_generic_machines_drivers_closed_over_what_they_need() {
     let Some(tree) = tree() else { return };
-    let image = tree.image(ModuleChoice { selection: Selection::Most, ..ModuleChoice::default() }, ModuleCompression::None);
+    let image =
+        tree.image(ModuleChoice { selection: Selection::Most, ..ModuleChoice::default() }, ModuleCompression::None);
     let ours = modules_in(&image);
-    let names: BTreeSet<&str> = ours.iter().map(|p| p.rsplit('/').next().unwrap().split(".ko").next().unwrap()).collect();
+    let names: BTreeSet<&str> =
+        ours.iter().map(|p| p.rsplit('/').next().unwrap().split(".ko").next().unwrap()).collect();
     for needed in [
-        "ahci", "nvme", "virtio_blk", "virtio_scsi", "sd_mod", "sr_mod", "xhci-pci", "usb-storage", "uas", "hid-generic",
-        "usbhid", "e1000e", "virtio_net", "ext4", "xfs", "btrfs", "vfat", "dm-crypt", "raid1", "mmc_block",
+        "ahci",
+        "nvme",
+        "virtio_blk",
+        "virtio_scsi",
+        "sd_mod",
+        "sr_mod",
+        "xhci-pci",
+        "usb-storage",
+        "uas",
+        "hid-generic",
+        "usbhid",
+        "e1000e",
+        "virtio_net",
+        "ext4",
+        "xfs",
+        "btrfs",
+        "vfat",
+        "dm-crypt",
+        "raid1",
+        "mmc_block",
     ] {
         assert!(names.contains(needed), "most lacks {needed}");
     }
@@ -146,7 +165,8 @@ fn most_holds_a_generic_machines_drivers_closed_over_what_they_need() {
 fn kmod_firmware(tree: &Tree, module: &str) -> Vec<String> {
     let version = tree.modules.file_name().unwrap();
     let root = tree.kmod_modules.parent().unwrap().parent().unwrap().parent().unwrap();
-    let out = Command::new("modinfo").arg("-b").arg(root).arg("-k").arg(version).args(["-F", "firmware", module]).output();
+    let out =
+        Command::new("modinfo").arg("-b").arg(root).arg("-k").arg(version).args(["-F", "firmware", module]).output();
     let out = out.expect("kmod's modinfo");
     assert!(out.status.success(), "modinfo {module}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
@@ -167,9 +187,14 @@ fn firmware_of_the_modules_comes_along_and_rebuilds_are_byte_identical() {
         std::fs::write(&path, format!("firmware {name}")).unwrap();
     }
     let choice = ModuleChoice { selection: Selection::List(list_file(dir.path(), "tg3\n")), ..ModuleChoice::default() };
-    let spec = ImageSpec { firmware: Some(store.clone()), mtime: Some(1_700_000_000), ..tree.spec(choice, ModuleCompression::Zst) };
+    let spec = ImageSpec {
+        firmware: Some(store.clone()),
+        mtime: Some(1_700_000_000),
+        ..tree.spec(choice, ModuleCompression::Zst)
+    };
     let image = initramfs::assemble(&spec).unwrap();
-    let added: BTreeSet<&str> = image.paths().filter_map(|p| p.strip_prefix("lib/firmware/")).filter(|p| p.contains('.')).collect();
+    let added: BTreeSet<&str> =
+        image.paths().filter_map(|p| p.strip_prefix("lib/firmware/")).filter(|p| p.contains('.')).collect();
     assert_eq!(added, stored.iter().map(String::as_str).collect(), "the firmware files present, no others");
 
     let (first, second) = (dir.path().join("1.cpio"), dir.path().join("2.cpio"));

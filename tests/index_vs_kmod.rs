@@ -40,7 +40,11 @@ fn our_show_depends(r: &Resolver<'_>, key: &str) -> Vec<Insertion> {
             let Target::Module(m) = step.target else { return };
             let path = m.path(&mut [0u8; 512]).map(|p| String::from_utf8_lossy(p).into_owned());
             let mut options = Vec::new();
-            let via = if matches!(f.target, Target::Module(t) if t.id == m.id) { *f } else { Found { target: step.target, via: step.via } };
+            let via = if matches!(f.target, Target::Module(t) if t.id == m.id) {
+                *f
+            } else {
+                Found { target: step.target, via: step.via }
+            };
             r.options(&via, k.as_bytes(), |p| options.extend_from_slice(p));
             // kmod's module_options_concat leaves a space after configured options.
             if !options.is_empty() {
@@ -89,7 +93,12 @@ fn compare(index_bytes: &[u8], kmod: &Kmod, kmod_tree: &Path, keys: &[String], n
 fn report(what: &str, c: &Compared, names: usize) {
     eprintln!("{what}: {} keys ({} resolve to modules) and {names} probe lists compared", c.keys, c.matches);
     let shown: Vec<&String> = c.mismatches.iter().take(20).collect();
-    assert!(c.mismatches.is_empty(), "{} mismatches with kmod, first ones:\n{}", c.mismatches.len(), shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
+    assert!(
+        c.mismatches.is_empty(),
+        "{} mismatches with kmod, first ones:\n{}",
+        c.mismatches.len(),
+        shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n")
+    );
 }
 
 #[test]
@@ -103,7 +112,12 @@ fn resolution_equals_kmods_on_the_debian_tree() {
     let names = xtask::corpus::module_names(&kmod_tree).unwrap();
     let c = compare(&built.bytes, &kmod, &kmod_tree, &keys, &names);
     report("no configuration", &c, names.len());
-    assert!(keys.len() > 50_000 && c.matches > 25_000, "the corpus covers the tree: {} keys, {} matching", keys.len(), c.matches);
+    assert!(
+        keys.len() > 50_000 && c.matches > 25_000,
+        "the corpus covers the tree: {} keys, {} matching",
+        keys.len(),
+        c.matches
+    );
 }
 
 #[test]
@@ -116,10 +130,17 @@ fn configuration_is_applied_as_kmod_applies_it() {
     std::fs::write(modprobe_d.join("test.conf"), modinit_tests::TEST_CONFIG).unwrap();
     let kmod = Kmod::new(&kmod_tree, &[&modprobe_d]);
     let built = xtask::index::build_index(&tree, Some(config_root.path())).unwrap();
-    let mut keys: Vec<String> =
-        ["my-nic", "my_nic", "ethernet-0", "no-such-target", "pcspkr", "e1000e", "pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00"]
-            .map(String::from)
-            .into();
+    let mut keys: Vec<String> = [
+        "my-nic",
+        "my_nic",
+        "ethernet-0",
+        "no-such-target",
+        "pcspkr",
+        "e1000e",
+        "pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00",
+    ]
+    .map(String::from)
+    .into();
     keys.extend(xtask::corpus::keys(&kmod_tree).unwrap().into_iter().step_by(7));
     let mut names = xtask::corpus::module_names(&kmod_tree).unwrap();
     names.extend(keys.iter().take(7).cloned());

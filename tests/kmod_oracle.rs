@@ -41,8 +41,7 @@ unsafe extern "C" {
     fn kmod_new(dirname: *const c_char, config_paths: *const *const c_char) -> *mut KmodCtx;
     fn kmod_unref(ctx: *mut KmodCtx) -> *mut KmodCtx;
     fn kmod_load_resources(ctx: *mut KmodCtx) -> c_int;
-    fn kmod_module_new_from_lookup(ctx: *mut KmodCtx, given_alias: *const c_char, list: *mut *mut KmodList)
-    -> c_int;
+    fn kmod_module_new_from_lookup(ctx: *mut KmodCtx, given_alias: *const c_char, list: *mut *mut KmodList) -> c_int;
     fn kmod_list_next(list: *const KmodList, curr: *const KmodList) -> *mut KmodList;
     fn kmod_module_get_module(entry: *const KmodList) -> *mut KmodModule;
     fn kmod_module_unref(module: *mut KmodModule) -> *mut KmodModule;

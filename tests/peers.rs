@@ -85,7 +85,8 @@ fn modinit_most_and_the_peers_reach_the_real_init_on_the_root_disk() {
     }
     let dir = xtask::scenario::work_dir("peers-root");
     let disk = bench_root::root_disk(&dir).unwrap();
-    let most = bench_root::modinit_image(ModuleChoice { selection: Selection::Most, ..ModuleChoice::default() }).unwrap();
+    let most =
+        bench_root::modinit_image(ModuleChoice { selection: Selection::Most, ..ModuleChoice::default() }).unwrap();
     let mut systems = vec![bench_root::write(&dir, "most", "modinit most", &most, DEFAULT_COMPRESSION).unwrap()];
     systems.extend(Generator::ALL.map(|g| bench_root::peer(&dir, g).unwrap_or_else(|e| panic!("{e:#}"))));
     for m in &mut systems {

@@ -70,11 +70,14 @@ fn sparse(dir: &Path, name: &str, size: u64) -> PathBuf {
 fn make_image(dir: &Path, name: &str, size: u64, args: &[&str], tree: &str) -> PathBuf {
     let path = if size > 0 { sparse(dir, name, size) } else { dir.join(name) };
     let image = path.to_str().expect("path");
-    let cmd: Vec<&str> = args.iter().map(|&a| match a {
-        "IMG" => image,
-        "TREE" => tree,
-        _ => a,
-    }).collect();
+    let cmd: Vec<&str> = args
+        .iter()
+        .map(|&a| match a {
+            "IMG" => image,
+            "TREE" => tree,
+            _ => a,
+        })
+        .collect();
     run(&cmd, b"");
     path
 }

@@ -159,7 +159,8 @@ impl TreeFs for TargetFs {
     }
 
     fn read(&mut self, path: &[u8]) -> Result<Option<Vec<u8>>, Strerror> {
-        let file = match open(c_string(path).map_err(sys)?.as_c_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+        let file = match open(c_string(path).map_err(sys)?.as_c_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+        {
             Ok(file) => file,
             Err(Errno::NOENT) => return Ok(None),
             Err(e) => return Err(sys(e)),

@@ -47,7 +47,9 @@ pub fn chosen(args: StartArgs) -> Option<(Applet, usize)> {
 /// What a process other than PID 1 runs when it names no applet.
 fn unknown(argv: &[&[u8]]) -> i32 {
     match argv.first() {
-        Some(name) => err!("modinit: no applet '{}' (modinit boots only as PID 1); the applets are:", modinit::line::Bytes(name)),
+        Some(name) => {
+            err!("modinit: no applet '{}' (modinit boots only as PID 1); the applets are:", modinit::line::Bytes(name))
+        }
         None => err!("modinit: no applet named (modinit boots only as PID 1); the applets are:"),
     }
     for (applet, _) in APPLETS {

@@ -6,8 +6,8 @@
 //! holds. Unlike Debian's kmod, `.ko.gz` files are read (its kmod is built without zlib); unlike
 //! kmod, `.ko.xz` files and `symbol:` lookups are not (the index has no symbol table).
 
-use super::{Convention, err, refused};
 use super::stdout::Stdout;
+use super::{Convention, err, refused};
 use crate::boot::index_file::{ModulesDir, OpenError, open_index};
 use crate::boot::mapping::Mapping;
 use crate::boot::module_image::ModuleImage;

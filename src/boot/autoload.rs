@@ -10,18 +10,18 @@
 //! modules before it in its probe list are in (`modinit::probe_chain`).
 
 use super::clock::Instant;
-use super::file::write_once;
 use super::coldplug;
+use super::file::write_once;
 use super::index_file::ModulesDir;
 use super::kernel_log::{KernelLog, UnknownSymbols};
-use super::probe::{Blacklist, Event, ProbeList, Probed, Prober, Ready};
 use super::log::{error, say, warning};
+use super::probe::{Blacklist, Event, ProbeList, Probed, Prober, Ready};
 use super::uevents::{Received, UeventSocket};
 use super::workers::{JOBS_MAX, JOBS_PER_CPU, Workers};
 use core::ffi::CStr;
 use modinit::errno::Describe;
-use modinit::line::Bytes;
 use modinit::kcmdline::kernel_blacklists;
+use modinit::line::Bytes;
 use modinit::options::{BootOptions, modules_load_lists};
 use modinit::probe_chain::Inserts;
 use modinit::resolve::{Found, Key, ModuleSet, Resolver, Target};
@@ -96,7 +96,8 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             builtins: ModuleSet::new(),
             summary: Summary::default(),
         });
-        let mut autoload = Autoload { loader, socket, aliases: AliasSet::new(), done: 0, overflows: 0, kernel_log, started };
+        let mut autoload =
+            Autoload { loader, socket, aliases: AliasSet::new(), done: 0, overflows: 0, kernel_log, started };
         if let (Some(resolver), Some(loader)) = (resolver, &mut autoload.loader) {
             let mut named = modules_load_lists(resolver.cmdline).chain(resolver.index.modules_load());
             loader.load_all(&mut named, autoload.kernel_log);
@@ -228,7 +229,10 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
 /// modinit's peak resident memory so far (VmHWM), 0 if /proc does not say.
 fn peak_memory_kib() -> u64 {
     let mut buf = [0u8; 4096];
-    super::file::read_into(c"/proc/self/status", &mut buf).ok().and_then(|s| modinit::proc_status::kib(s, b"VmHWM")).unwrap_or(0)
+    super::file::read_into(c"/proc/self/status", &mut buf)
+        .ok()
+        .and_then(|s| modinit::proc_status::kib(s, b"VmHWM"))
+        .unwrap_or(0)
 }
 
 /// Probe lists under way at once: one per worker at most (a list waiting for another's insert
@@ -280,10 +284,17 @@ impl<'a> Loader<'_, 'a> {
             // No insert can start and nothing more can be planned now: wait for one to end.
             let Some(done) = self.workers.wait() else { break };
             let Some(active) = lists.iter_mut().find(|a| a.id == done.owner) else { continue };
-            let mut report = Reporter { quiet: self.quiet, summary: &mut self.summary, cmdline: self.prober.resolver.cmdline, kernel_log };
+            let mut report = Reporter {
+                quiet: self.quiet,
+                summary: &mut self.summary,
+                cmdline: self.prober.resolver.cmdline,
+                kernel_log,
+            };
             let insert = self.workers.insert(done.slot);
             let key = active.key;
-            self.prober.finish(&mut active.list, &mut self.inserts, insert, done.result, done.ms, &mut |e| report.event(e, key));
+            self.prober.finish(&mut active.list, &mut self.inserts, insert, done.result, done.ms, &mut |e| {
+                report.event(e, key)
+            });
         }
     }
 
@@ -292,11 +303,19 @@ impl<'a> Loader<'_, 'a> {
         let mut i = 0;
         while let Some(active) = lists.get_mut(i) {
             i += 1;
-            let mut report = Reporter { quiet: self.quiet, summary: &mut self.summary, cmdline: self.prober.resolver.cmdline, kernel_log };
+            let mut report = Reporter {
+                quiet: self.quiet,
+                summary: &mut self.summary,
+                cmdline: self.prober.resolver.cmdline,
+                kernel_log,
+            };
             loop {
                 let Some((worker, insert)) = self.workers.vacant() else { return };
                 let key = active.key;
-                let ready = self.prober.next(&mut active.list, &mut self.inserts, &active.top, key, b"", insert, &mut |e| report.event(e, key));
+                let ready =
+                    self.prober.next(&mut active.list, &mut self.inserts, &active.top, key, b"", insert, &mut |e| {
+                        report.event(e, key)
+                    });
                 match ready {
                     Ready::Insert => self.workers.start(worker, active.id),
                     Ready::Wait => break,
@@ -311,7 +330,11 @@ impl<'a> Loader<'_, 'a> {
     }
 
     /// The next lookup result to plan, looking up the next key when the last one's are used up.
-    fn next_found<'k>(&self, lookup: &mut Lookup<'a, 'k>, keys: &mut dyn Iterator<Item = &'k [u8]>) -> Option<(&'k [u8], Found<'a>)> {
+    fn next_found<'k>(
+        &self,
+        lookup: &mut Lookup<'a, 'k>,
+        keys: &mut dyn Iterator<Item = &'k [u8]>,
+    ) -> Option<(&'k [u8], Found<'a>)> {
         loop {
             while lookup.next < lookup.len {
                 lookup.next += 1;
@@ -371,8 +394,14 @@ struct Reporter<'x> {
 impl Reporter<'_> {
     fn event(&mut self, e: Event<'_>, key: &[u8]) {
         let why = match &e {
-            Event::Failed { name, failure, .. } if failure.may_be_unknown_symbols() => Why::UnknownSymbols(self.kernel_log.unknown_symbols(name)),
-            Event::Failed { name, failure, .. } if failure.is_not_permitted() && kernel_blacklists(self.cmdline, name) => Why::KernelBlacklist,
+            Event::Failed { name, failure, .. } if failure.may_be_unknown_symbols() => {
+                Why::UnknownSymbols(self.kernel_log.unknown_symbols(name))
+            }
+            Event::Failed { name, failure, .. }
+                if failure.is_not_permitted() && kernel_blacklists(self.cmdline, name) =>
+            {
+                Why::KernelBlacklist
+            }
             _ => Why::Failure,
         };
         report(e, key, self.quiet, self.summary, why);
@@ -388,7 +417,11 @@ fn register_modprobe_helper() {
         return;
     }
     if let Err(e) = write_once(c"/proc/sys/kernel/modprobe", APPLET.to_bytes()) {
-        warning!("cannot register {} as the kernel's modprobe: {}", Bytes(APPLET.to_bytes()), Describe(e.raw_os_error()));
+        warning!(
+            "cannot register {} as the kernel's modprobe: {}",
+            Bytes(APPLET.to_bytes()),
+            Describe(e.raw_os_error())
+        );
     }
 }
 
@@ -416,9 +449,16 @@ fn report(event: Event<'_>, key: &[u8], quiet: bool, summary: &mut Summary, why:
         Event::Failed { name, path, required: true, .. } if matches!(why, Why::KernelBlacklist) => {
             summary.failed += 1;
             let path = path.map_or(&b"?"[..], CStr::to_bytes);
-            error!("cannot load {} ({}): module_blacklist= on the kernel command line forbids it (EPERM)", Bytes(name), Bytes(path));
+            error!(
+                "cannot load {} ({}): module_blacklist= on the kernel command line forbids it (EPERM)",
+                Bytes(name),
+                Bytes(path)
+            );
         }
-        Event::Failed { name, path, required: true, .. } if let Why::UnknownSymbols(u) = &why && u.count > 0 => {
+        Event::Failed { name, path, required: true, .. }
+            if let Why::UnknownSymbols(u) = &why
+                && u.count > 0 =>
+        {
             summary.failed += 1;
             let path = path.map_or(&b"?"[..], CStr::to_bytes);
             error!(

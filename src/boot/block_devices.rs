@@ -153,4 +153,3 @@ fn sysfs_path<'b>(buf: &'b mut [u8; SYSFS_PATH_MAX], dir: &[u8], file: &[u8]) ->
 fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {
     openat(CWD, path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
 }
-

@@ -26,7 +26,11 @@ pub fn exec_real_init(init: Option<&[u8]>, args: StartArgs, started: Instant) {
         match c_path(&mut buf, &[path]) {
             Some(path) => match exec(path, args, started) {
                 Errno::NOENT => error!("init={}: no such file; trying the default inits", Bytes(path.to_bytes())),
-                e => error!("cannot run init={}: {}; trying the default inits", Bytes(path.to_bytes()), Describe(e.raw_os_error())),
+                e => error!(
+                    "cannot run init={}: {}; trying the default inits",
+                    Bytes(path.to_bytes()),
+                    Describe(e.raw_os_error())
+                ),
             },
             None => error!("init={} is not a usable path; trying the default inits", Bytes(path)),
         }
@@ -67,4 +71,3 @@ fn check_runnable(path: &CStr) -> Result<(), Errno> {
         _ => Err(Errno::ACCESS),
     }
 }
-

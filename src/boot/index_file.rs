@@ -95,12 +95,20 @@ pub fn open_boot_index(dir: &ModulesDir) -> Option<Index<'static>> {
         Ok(index) => {
             let release = dir.release();
             if index.kernel_release() != release {
-                warning!("{} was built for kernel {}, this is {}", Bytes(path), Bytes(index.kernel_release()), Bytes(release));
+                warning!(
+                    "{} was built for kernel {}, this is {}",
+                    Bytes(path),
+                    Bytes(index.kernel_release()),
+                    Bytes(release)
+                );
             }
             Some(index)
         }
         Err(e) => {
-            error!("cannot use the module index {}: {e}; no device drivers or modules-load.d lists are loaded", Bytes(path));
+            error!(
+                "cannot use the module index {}: {e}; no device drivers or modules-load.d lists are loaded",
+                Bytes(path)
+            );
             None
         }
     }

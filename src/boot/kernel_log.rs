@@ -9,8 +9,8 @@ use super::log::{error, warning};
 use core::ffi::CStr;
 use modinit::errno::Describe;
 use modinit::kmsg::{DevkmsgPolicy, Event, Follow, Record, console_loglevel, format_for_console};
-use modinit::module_error::unknown_symbol_line;
 use modinit::line::Line;
+use modinit::module_error::unknown_symbol_line;
 use modinit::options::BootOptions;
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags, SeekFrom, open, seek};
@@ -50,7 +50,13 @@ impl KernelLog {
         let restore_ratelimit = start_writing(console_loglevel);
         let shows = opts.kmsg.is_some();
         let reader = open_reader(shows && opts.kmsg_since_boot);
-        KernelLog { reader, follow: Follow::new(opts.kmsg, console_loglevel), restore_ratelimit, shows, unknown: heapless::Vec::new() }
+        KernelLog {
+            reader,
+            follow: Follow::new(opts.kmsg, console_loglevel),
+            restore_ratelimit,
+            shows,
+            unknown: heapless::Vec::new(),
+        }
     }
 
     /// Prints the records that arrived since the last call, at most [`DRAIN_BUDGET`]: when
@@ -63,7 +69,9 @@ impl KernelLog {
             match read(reader, &mut buf) {
                 Ok(0) | Err(Errno::AGAIN) => return true,
                 Ok(n) => {
-                    if let Some((module, symbol)) = Record::parse(&buf[..n]).ok().and_then(|r| unknown_symbol_line(r.text().0)) {
+                    if let Some((module, symbol)) =
+                        Record::parse(&buf[..n]).ok().and_then(|r| unknown_symbol_line(r.text().0))
+                    {
                         note_unknown_symbol(&mut self.unknown, module, symbol);
                     }
                     self.follow.record(&buf[..n], print_event)
@@ -71,7 +79,10 @@ impl KernelLog {
                 Err(Errno::PIPE) => self.follow.overflowed(),
                 Err(Errno::INTR) => {}
                 Err(e) => {
-                    error!("cannot read /dev/kmsg: {}; kernel messages are no longer shown", Describe(e.raw_os_error()));
+                    error!(
+                        "cannot read /dev/kmsg: {}; kernel messages are no longer shown",
+                        Describe(e.raw_os_error())
+                    );
                     self.reader = None;
                     return true;
                 }
@@ -95,9 +106,10 @@ impl KernelLog {
             warning!("the kernel logs faster than the console shows; the rest is in the kernel log (dmesg)");
         }
         if self.restore_ratelimit
-            && let Err(e) = write_once(DEVKMSG, b"ratelimit\n") {
-                error!("cannot restore {}: {}", DEVKMSG.to_str().unwrap_or("printk_devkmsg"), Describe(e.raw_os_error()));
-            }
+            && let Err(e) = write_once(DEVKMSG, b"ratelimit\n")
+        {
+            error!("cannot restore {}: {}", DEVKMSG.to_str().unwrap_or("printk_devkmsg"), Describe(e.raw_os_error()));
+        }
     }
 }
 
@@ -187,7 +199,10 @@ fn start_writing(console_loglevel: u8) -> bool {
         Some(DevkmsgPolicy::Ratelimit) => match write_once(DEVKMSG, b"on\n") {
             Ok(()) => true,
             Err(e) => {
-                warning!("cannot lift /dev/kmsg's rate limit: {}; modinit's lines stay on the console", Describe(e.raw_os_error()));
+                warning!(
+                    "cannot lift /dev/kmsg's rate limit: {}; modinit's lines stay on the console",
+                    Describe(e.raw_os_error())
+                );
                 return false;
             }
         },

@@ -8,6 +8,8 @@
 //! The force flags (ignore vermagic or modversions) are never passed.
 
 use super::file::read_into;
+use super::mapping::{Mapping, ReadOnly, ReadWrite};
+use super::module_image::{ImageError, decompressed_into};
 use core::ffi::CStr;
 use core::fmt;
 use modinit::decompress::{Compression, DecompressError};
@@ -17,10 +19,7 @@ use modinit::module_init_flags::ModuleInitFlags;
 use rustix::fd::OwnedFd;
 use rustix::fs::{MemfdFlags, Mode, OFlags, fstat, ftruncate, memfd_create, open};
 use rustix::io::Errno;
-use super::mapping::{Mapping, ReadOnly, ReadWrite};
-use super::module_image::{ImageError, decompressed_into};
 use rustix::system::{finit_module, init_module};
-
 
 /// Why a module did not load.
 #[derive(Debug, Clone, Copy)]
@@ -78,8 +77,12 @@ impl fmt::Display for Failure {
             Failure::Worker(WorkerEnd::Status(super::workers::PANICKED)) => {
                 write!(f, "the worker process inserting it panicked (a bug in modinit: see the message above)")
             }
-            Failure::Worker(WorkerEnd::Status(code)) => write!(f, "the worker process inserting it exited with status {code}"),
-            Failure::Worker(WorkerEnd::Signal(signal)) => write!(f, "the worker process inserting it was killed by signal {signal}"),
+            Failure::Worker(WorkerEnd::Status(code)) => {
+                write!(f, "the worker process inserting it exited with status {code}")
+            }
+            Failure::Worker(WorkerEnd::Signal(signal)) => {
+                write!(f, "the worker process inserting it was killed by signal {signal}")
+            }
             Failure::Worker(WorkerEnd::Lost) => write!(f, "the worker process inserting it was lost"),
         }
     }
@@ -108,7 +111,9 @@ impl Image {
                 let bytes = if map { Some(ImageBytes::File(map_file(&file, compression)?)) } else { None };
                 Ok(Image { fd: file, bytes, flags: ModuleInitFlags::Plain })
             }
-            Compression::Xz if kernel_decompresses(b"xz") => Ok(Image { fd: file, bytes: None, flags: ModuleInitFlags::CompressedFile }),
+            Compression::Xz if kernel_decompresses(b"xz") => {
+                Ok(Image { fd: file, bytes: None, flags: ModuleInitFlags::CompressedFile })
+            }
             Compression::Xz => Err(Failure::XzUnsupported),
             Compression::Gzip | Compression::Zstd => {
                 let compressed = map_file(&file, compression)?;

@@ -71,6 +71,7 @@ pub fn decompressed_into(
     decompress::heap_needed(file, crate::sys::arena::available()).map_err(ImageError::Decompress)?;
     let mut image = make(size).map_err(ImageError::Memory)?;
     // In a scope: depmod decodes module after module while the facts of the others stay live.
-    crate::sys::arena::scoped(|| decompress::decompress_into(file, image.bytes_mut())).map_err(ImageError::Decompress)?;
+    crate::sys::arena::scoped(|| decompress::decompress_into(file, image.bytes_mut()))
+        .map_err(ImageError::Decompress)?;
     Ok(image)
 }

@@ -58,9 +58,10 @@ pub fn mount_early_filesystems() {
     for m in &EARLY_MOUNTS {
         let (fstype, target) = (Bytes(m.fstype.to_bytes()), Bytes(m.target.to_bytes()));
         if let Err(e) = mkdir(m.target, Mode::from_raw_mode(0o755))
-            && e != Errno::EXIST {
-                error!("cannot create {target}: {}", Describe(e.raw_os_error()));
-            }
+            && e != Errno::EXIST
+        {
+            error!("cannot create {target}: {}", Describe(e.raw_os_error()));
+        }
         // A mount point is on another device than the root it is in.
         if rustix::fs::stat(m.target).is_ok_and(|st| Some(st.st_dev) != root_dev) {
             say!("{target} is mounted already: keeping it");
@@ -77,7 +78,8 @@ pub fn mount_early_filesystems() {
 }
 
 /// Character devices modinit and the real init cannot do without: (path, major, minor).
-const ESSENTIAL_NODES: [(&core::ffi::CStr, u32, u32); 3] = [(c"/dev/console", 5, 1), (c"/dev/kmsg", 1, 11), (c"/dev/null", 1, 3)];
+const ESSENTIAL_NODES: [(&core::ffi::CStr, u32, u32); 3] =
+    [(c"/dev/console", 5, 1), (c"/dev/kmsg", 1, 11), (c"/dev/null", 1, 3)];
 
 /// Creates /dev/console, /dev/kmsg and /dev/null when /dev lacks them: devtmpfs could not be
 /// mounted (a kernel without CONFIG_DEVTMPFS), or an init wrapper mounted something else
@@ -89,7 +91,13 @@ pub fn ensure_essential_nodes() {
         }
         let shown = Bytes(path.to_bytes());
         let mode = Mode::from_raw_mode(0o600);
-        match rustix::fs::mknodat(rustix::fs::CWD, path, rustix::fs::FileType::CharacterDevice, mode, rustix::fs::makedev(major, minor)) {
+        match rustix::fs::mknodat(
+            rustix::fs::CWD,
+            path,
+            rustix::fs::FileType::CharacterDevice,
+            mode,
+            rustix::fs::makedev(major, minor),
+        ) {
             Ok(()) => say!("{shown} was missing (no devtmpfs on /dev): created it"),
             Err(e) => error!("{shown} is missing and cannot be created: {}", Describe(e.raw_os_error())),
         }

@@ -6,10 +6,10 @@
 //! [`Prober::next`] and [`Prober::finish`] (see `modinit::probe_chain`). Both report what
 //! happened in their own words.
 
+use super::clock::Instant;
 use super::index_file::ModulesDir;
 use super::load::{self, Failure};
 use super::sysfs_module::InitState;
-use super::clock::Instant;
 use core::ffi::CStr;
 use modinit::decompress::Compression;
 use modinit::probe_chain::{Chain, Inserts, Next};
@@ -26,14 +26,29 @@ pub enum Blacklist {
 
 /// What happened to one module of a probe list.
 pub enum Event<'e> {
-    Loaded { name: &'e [u8], ms: u64 },
+    Loaded {
+        name: &'e [u8],
+        ms: u64,
+    },
     /// The kernel or the file refused it; `required` failures end the probe list.
-    Failed { name: &'e [u8], path: Option<&'e CStr>, failure: Failure, required: bool },
+    Failed {
+        name: &'e [u8],
+        path: Option<&'e CStr>,
+        failure: Failure,
+        required: bool,
+    },
     /// A name the index does not have (a config alias or softdep naming no module).
-    Missing { name: &'e [u8], required: bool },
+    Missing {
+        name: &'e [u8],
+        required: bool,
+    },
     /// What is inserted next, with its options; on a dry run, what would be (`path` None
     /// for a builtin).
-    Planned { name: &'e [u8], path: Option<&'e CStr>, options: &'e [u8] },
+    Planned {
+        name: &'e [u8],
+        path: Option<&'e CStr>,
+        options: &'e [u8],
+    },
 }
 
 /// What probing a lookup result came to.
@@ -113,7 +128,12 @@ impl<'r, 'a> Prober<'r, 'a> {
 
     /// The probe list for `found`, unless it need not or cannot be inserted: builtin, in the
     /// kernel (or tried before, by `inserts`), blacklisted, or too long a list to plan.
-    pub fn plan(&self, found: &Found<'a>, blacklist: Blacklist, inserts: &mut Inserts) -> Result<ProbeList<'a>, Probed> {
+    pub fn plan(
+        &self,
+        found: &Found<'a>,
+        blacklist: Blacklist,
+        inserts: &mut Inserts,
+    ) -> Result<ProbeList<'a>, Probed> {
         if !self.dry_run {
             match found.target {
                 Target::Module(m) if m.builtin => return Err(Probed::Builtin),
@@ -160,7 +180,12 @@ impl<'r, 'a> Prober<'r, 'a> {
                 continue;
             }
             if insert.path().is_none() || insert.params.overflow {
-                event(Event::Failed { name: insert.name(), path: insert.path(), failure: Failure::TooLong, required: step.required });
+                event(Event::Failed {
+                    name: insert.name(),
+                    path: insert.path(),
+                    failure: Failure::TooLong,
+                    required: step.required,
+                });
                 list.inserted(inserts, false);
             } else {
                 return Ready::Insert;

@@ -6,8 +6,8 @@
 //! `mount --move . /`, `chroot .`.
 
 use super::exec::FALLBACK_INITS;
-use super::path::c_path;
 use super::log::{error, say};
+use super::path::c_path;
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use modinit::errno::Describe;

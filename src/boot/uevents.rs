@@ -51,7 +51,10 @@ impl UeventSocket {
                 Some(UeventSocket { fd })
             }
             Err(e) => {
-                error!("cannot listen to uevents: {}; only devices present now get drivers", Describe(e.raw_os_error()));
+                error!(
+                    "cannot listen to uevents: {}; only devices present now get drivers",
+                    Describe(e.raw_os_error())
+                );
                 None
             }
         }

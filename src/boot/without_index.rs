@@ -8,17 +8,17 @@
 
 use super::clock::Instant;
 use super::index_file::{ModulesDir, map_whole_file};
-use super::path::c_path;
 use super::kernel_log::KernelLog;
 use super::load::{Failure, Image};
 use super::log::{error, say, warning};
+use super::path::c_path;
 use super::probe::{Params, in_kernel};
-use modinit::options::modules_load_lists;
 use modinit::decompress::Compression;
 use modinit::line::Bytes;
 use modinit::modinfo::Modinfo;
 use modinit::module_list::{dependencies, find};
 use modinit::name::normalize_module_name;
+use modinit::options::modules_load_lists;
 use modinit::string_set::{Insert, StringSet};
 
 /// Debian's deepest dependency chain is about 10 modules.
@@ -70,7 +70,11 @@ pub fn load_named_modules(cmdline: &[u8], dir: &ModulesDir, kernel_log: &mut Ker
             failed += 1;
         }
     }
-    say!("done without the index: loaded={} skipped={skipped} failed={failed} in {} ms", loader.loaded, started.elapsed_ms());
+    say!(
+        "done without the index: loaded={} skipped={skipped} failed={failed} in {} ms",
+        loader.loaded,
+        started.elapsed_ms()
+    );
 }
 
 impl Loader<'_> {
@@ -90,14 +94,18 @@ impl Loader<'_> {
             return true;
         }
         let Some(listed) = find(self.order, name) else {
-            error!("cannot load {}: not in modules.order (without the index, only module names are found)", Bytes(name));
+            error!(
+                "cannot load {}: not in modules.order (without the index, only module names are found)",
+                Bytes(name)
+            );
             return false;
         };
         // Which file exists is found first and its path built again: a path borrowed from
         // the buffers cannot leave a loop that reuses them.
         let (mut rel_buf, mut path_buf) = ([0u8; 512], [0u8; 640]);
         let stored = STORED.into_iter().find(|c| {
-            let path = c_path(&mut rel_buf, &[listed, c.extension()]).and_then(|rel| self.dir.join(rel.to_bytes(), &mut path_buf));
+            let path = c_path(&mut rel_buf, &[listed, c.extension()])
+                .and_then(|rel| self.dir.join(rel.to_bytes(), &mut path_buf));
             path.is_some_and(|p| rustix::fs::access(p, rustix::fs::Access::READ_OK).is_ok())
         });
         let rel = stored.and_then(|c| c_path(&mut rel_buf, &[listed, c.extension()]));

@@ -58,7 +58,9 @@ pub struct Finished {
 
 enum State {
     Vacant,
-    Running { pid: Pid },
+    Running {
+        pid: Pid,
+    },
     /// Inserted by PID 1 itself; not collected yet.
     Done(Result<(), Failure>),
 }
@@ -159,7 +161,8 @@ impl Workers {
                     return Some(self.finished(i, Err(Failure::Worker(WorkerEnd::Lost))));
                 }
             };
-            let Some(i) = self.slots.iter().position(|s| matches!(s.state, State::Running { pid: p } if p == pid)) else {
+            let Some(i) = self.slots.iter().position(|s| matches!(s.state, State::Running { pid: p } if p == pid))
+            else {
                 continue;
             };
             self.slots[i].state = State::Vacant;

@@ -141,7 +141,8 @@ impl<'a> AliasTable<'a> {
             let block_start = index.is_multiple_of(BLOCK_GROUPS);
             let parent_ok = |p: u32| p == NO_PARENT || (p as usize) < index;
             if block_start
-                && (table.block(index / BLOCK_GROUPS) != Some(offset) || !table.parent(index / BLOCK_GROUPS).is_some_and(parent_ok))
+                && (table.block(index / BLOCK_GROUPS) != Some(offset)
+                    || !table.parent(index / BLOCK_GROUPS).is_some_and(parent_ok))
             {
                 return Err(TableError::Blocks);
             }
@@ -489,19 +490,25 @@ mod tests {
 
     #[test]
     fn corrupt_tables_are_refused() {
-        let patterns: Vec<(Vec<u8>, u16)> = (0..40u16).map(|i| (format!("acpi*:PNP{i:04}:*").into_bytes(), i)).collect();
+        let patterns: Vec<(Vec<u8>, u16)> =
+            (0..40u16).map(|i| (format!("acpi*:PNP{i:04}:*").into_bytes(), i)).collect();
         let refs: Vec<(&[u8], u16)> = patterns.iter().map(|(p, m)| (p.as_slice(), *m)).collect();
         let built = build(&refs);
         assert!(table(&built, 40).is_ok());
         assert!(matches!(table(&built, 39), Err(TableError::Group { .. })), "module id out of range");
-        let mut b = Built { blocks: built.blocks.clone(), stream: built.stream.clone(), strings: built.strings.clone() };
+        let mut b =
+            Built { blocks: built.blocks.clone(), stream: built.stream.clone(), strings: built.strings.clone() };
         b.blocks.pop();
         assert_eq!(table(&b, 40).err(), Some(TableError::Blocks));
         // Every single-byte change of the stream is either refused or still a valid table;
         // lookups on what is accepted never panic.
         for i in 0..built.stream.len() {
             for delta in [1u8, 0x80] {
-                let mut b = Built { blocks: built.blocks.clone(), stream: built.stream.clone(), strings: built.strings.clone() };
+                let mut b = Built {
+                    blocks: built.blocks.clone(),
+                    stream: built.stream.clone(),
+                    strings: built.strings.clone(),
+                };
                 b.stream[i] = b.stream[i].wrapping_add(delta);
                 if let Ok(t) = table(&b, 40) {
                     hits(&t, b"acpi:PNP0007:");
@@ -509,7 +516,11 @@ mod tests {
             }
         }
         for cut in 0..built.stream.len() {
-            let b = Built { blocks: built.blocks.clone(), stream: built.stream[..cut].to_vec(), strings: built.strings.clone() };
+            let b = Built {
+                blocks: built.blocks.clone(),
+                stream: built.stream[..cut].to_vec(),
+                strings: built.strings.clone(),
+            };
             if let Ok(t) = table(&b, 40) {
                 hits(&t, b"acpi:PNP0007:");
             }

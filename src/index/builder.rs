@@ -7,14 +7,16 @@
 //! with depmod's own modules.softdep sorted among the files. The caller reads the files (in
 //! parallel, on the host) and hands over their contents.
 
+use super::writer::{IndexContents, ModuleEntry};
+use crate::config::{
+    ConfigFile, ConfigWarning, Directive, insert_module_dir_file, parse_modprobe_d, parse_modules_load_d,
+};
 use crate::decompress::Compression;
 use crate::elf::Elf;
 use crate::elf_symbols::{dependency_symbols, exported_symbols};
 use crate::modinfo::Modinfo;
 use crate::module_list::stays_inside;
 use crate::name::module_name;
-use super::writer::{IndexContents, ModuleEntry};
-use crate::config::{ConfigFile, ConfigWarning, Directive, insert_module_dir_file, parse_modprobe_d, parse_modules_load_d};
 use crate::name::normalize_alias;
 use crate::sort::{sort, sort_by};
 use alloc::collections::BTreeMap;
@@ -156,7 +158,11 @@ fn normalized_name(name: &[u8]) -> Vec<u8> {
 /// The module files in kmod's priority order: as modules.order lists them, then the others
 /// by path (depmod takes those in directory order, which no file records). Of two files
 /// with the same module name, the first in that order is kept.
-fn order_modules<'f>(modules: &'f [ModuleFacts], tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) -> Vec<Loadable<'f>> {
+fn order_modules<'f>(
+    modules: &'f [ModuleFacts],
+    tree: &TreeFiles,
+    warn: &mut dyn FnMut(BuildWarning),
+) -> Vec<Loadable<'f>> {
     let mut files: Vec<Loadable<'f>> = Vec::new();
     for facts in modules {
         if !stays_inside(&facts.path) {
@@ -225,9 +231,10 @@ fn dependencies(modules: &[Loadable<'_>], warn: &mut dyn FnMut(BuildWarning)) ->
             let mut deps = Vec::new();
             for sym in &m.facts.imports {
                 if let Some(o) = owner(sym)
-                    && !deps.contains(&o) {
-                        deps.push(o);
-                    }
+                    && !deps.contains(&o)
+                {
+                    deps.push(o);
+                }
             }
             deps
         })
@@ -256,7 +263,11 @@ fn dependencies(modules: &[Loadable<'_>], warn: &mut dyn FnMut(BuildWarning)) ->
 /// (last pushed first), numbered in the order taken; taking a module releases its direct
 /// dependencies, pushed in their order. Modules in a cycle are never released: depmod then
 /// refuses to write anything; we warn and number them last.
-fn topological_order(direct: &[Vec<usize>], modules: &[Loadable<'_>], warn: &mut dyn FnMut(BuildWarning)) -> Vec<usize> {
+fn topological_order(
+    direct: &[Vec<usize>],
+    modules: &[Loadable<'_>],
+    warn: &mut dyn FnMut(BuildWarning),
+) -> Vec<usize> {
     let n = direct.len();
     let mut users = alloc::vec![0usize; n];
     for deps in direct {
@@ -334,7 +345,12 @@ fn add_builtins(contents: &mut IndexContents, tree: &TreeFiles, warn: &mut dyn F
 
 /// modprobe.d (with depmod's modules.softdep among its files, as libkmod reads it) and
 /// modules-load.d.
-fn add_config(contents: &mut IndexContents, modules: &[Loadable<'_>], tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) {
+fn add_config(
+    contents: &mut IndexContents,
+    modules: &[Loadable<'_>],
+    tree: &TreeFiles,
+    warn: &mut dyn FnMut(BuildWarning),
+) {
     let mut softdep_file = Vec::new();
     for m in modules {
         for value in &m.facts.softdeps {
@@ -364,7 +380,10 @@ fn add_config(contents: &mut IndexContents, modules: &[Loadable<'_>], tree: &Tre
                 Directive::Install { module, .. } | Directive::Remove { module, .. } => config_warn(ConfigWarning {
                     file: path.clone(),
                     line,
-                    message: format!("install/remove commands are not supported: {} is loaded as a module", lossy(&module)),
+                    message: format!(
+                        "install/remove commands are not supported: {} is loaded as a module",
+                        lossy(&module)
+                    ),
                 }),
             }
         }
@@ -473,7 +492,10 @@ mod tests {
         assert_eq!(names(&c, &[0]), ["fine"]);
         assert_eq!(c.modules.len(), 1);
         assert_eq!(warnings.len(), 5, "{warnings:?}");
-        assert!(warnings[0].starts_with("/lib/modules/evil.ko: not a path inside the modules directory"), "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("/lib/modules/evil.ko: not a path inside the modules directory"),
+            "{warnings:?}"
+        );
         assert!(crate::index::Index::open(&crate::index::writer::write(&c).unwrap()).is_ok());
     }
 

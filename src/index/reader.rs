@@ -8,9 +8,9 @@
 use super::alias_table::{AliasTable, TableError};
 use super::bytes::{u16_at, u32_at};
 use super::format::*;
-use crate::decompress::Compression;
 use super::strings::Strings;
 use crate::crc32::checksum as crc32;
+use crate::decompress::Compression;
 use crate::name::module_name;
 use core::fmt;
 
@@ -18,17 +18,35 @@ use core::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IndexError {
     /// Shorter than its header.
-    Truncated { len: usize },
+    Truncated {
+        len: usize,
+    },
     BadMagic,
-    UnsupportedVersion { found: u32 },
+    UnsupportedVersion {
+        found: u32,
+    },
     /// The header's length differs from the file's (cut off, or something appended).
-    LengthMismatch { header: u32, file: usize },
-    ChecksumMismatch { header: u32, computed: u32 },
+    LengthMismatch {
+        header: u32,
+        file: usize,
+    },
+    ChecksumMismatch {
+        header: u32,
+        computed: u32,
+    },
     /// A section lies outside the file or is not a whole number of records.
-    SectionBounds { section: &'static str },
+    SectionBounds {
+        section: &'static str,
+    },
     /// A record of a section refers to something that does not exist.
-    BadRecord { section: &'static str, record: usize },
-    BadAliasTable { section: &'static str, error: TableError },
+    BadRecord {
+        section: &'static str,
+        record: usize,
+    },
+    BadAliasTable {
+        section: &'static str,
+        error: TableError,
+    },
 }
 
 impl fmt::Display for IndexError {
@@ -241,7 +259,8 @@ impl<'a> Index<'a> {
                 _ => Err(IndexError::SectionBounds { section: s.name() }),
             }
         };
-        let strings = Strings::new(section(Section::Strings)?).ok_or(IndexError::SectionBounds { section: "strings" })?;
+        let strings =
+            Strings::new(section(Section::Strings)?).ok_or(IndexError::SectionBounds { section: "strings" })?;
         let modules = section(Section::Modules)?;
         let module_count = modules.len() / MODULE_RECORD;
         if module_count > usize::from(u16::MAX) {
@@ -384,7 +403,9 @@ impl<'a> Index<'a> {
             let m = self.module(self.name_entry(mid)?)?;
             match key(&m) {
                 (core::cmp::Ordering::Equal, core::cmp::Ordering::Equal) => return Some(m),
-                (core::cmp::Ordering::Less, _) | (core::cmp::Ordering::Equal, core::cmp::Ordering::Less) => lo = mid + 1,
+                (core::cmp::Ordering::Less, _) | (core::cmp::Ordering::Equal, core::cmp::Ordering::Less) => {
+                    lo = mid + 1
+                }
                 _ => hi = mid,
             }
         }
@@ -512,7 +533,10 @@ mod tests {
         assert_eq!(Index::open(&patched_index(b"dd", b"..")).err(), directory(1));
         assert_eq!(Index::open(&patched_index(b"dd", b"d/")).err(), directory(1));
         assert_eq!(Index::open(&patched_index(b"kernel", b"../../")).err(), directory(0));
-        assert_eq!(Index::open(&patched_index(b"a_b", b"a/b")).err(), Some(IndexError::BadRecord { section: "modules", record: 0 }));
+        assert_eq!(
+            Index::open(&patched_index(b"a_b", b"a/b")).err(),
+            Some(IndexError::BadRecord { section: "modules", record: 0 })
+        );
         assert!(Index::open(&patched_index(b"dd", b".d")).is_ok(), "a name starting with a dot is a name");
     }
 

@@ -3,10 +3,10 @@
 
 use super::alias_table::{encode, rests_by_frequency};
 use super::format::*;
-use crate::decompress::Compression;
-use crate::name::module_name;
 use super::strings::StringsWriter;
 use crate::crc32::checksum as crc32;
+use crate::decompress::Compression;
+use crate::name::module_name;
 use crate::sort::{sort, sort_by};
 use alloc::vec::Vec;
 use core::fmt;
@@ -52,21 +52,28 @@ pub enum WriteError {
     /// Offsets are 32 bits wide.
     TooLarge,
     /// Module `module` has an empty stem: no file or builtin is named that way.
-    EmptyStem { module: usize },
+    EmptyStem {
+        module: usize,
+    },
     /// A module's directory has an empty component (`a//b`, `/a`, `a/`).
     EmptyPathComponent(Vec<u8>),
     /// A module's directory has a `.` or `..` component, or its file name holds a `/`: its
     /// path would not stay inside the modules directory.
     PathEscapes(Vec<u8>),
     /// A dependency or alias names module `id`, but there are only `modules`.
-    NoSuchModule { id: u16, modules: usize },
+    NoSuchModule {
+        id: u16,
+        modules: usize,
+    },
 }
 
 impl fmt::Display for WriteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             WriteError::TooManyModules(n) => write!(f, "{n} modules: the index holds at most {}", u16::MAX),
-            WriteError::TooManyDirectories(n) => write!(f, "{n} module directories: the index holds at most {}", NO_DIR),
+            WriteError::TooManyDirectories(n) => {
+                write!(f, "{n} module directories: the index holds at most {}", NO_DIR)
+            }
             WriteError::NulInString(s) => write!(f, "a NUL byte in '{}'", s.escape_ascii()),
             WriteError::TooLarge => write!(f, "the index would exceed 4 GiB"),
             WriteError::EmptyStem { module } => write!(f, "module {module} has an empty name"),
@@ -225,7 +232,8 @@ fn check(c: &IndexContents) -> Result<(), WriteError> {
         if let Some(dir) = m.dir.as_ref().filter(|d| !d.is_empty() && d.split(|&b| b == b'/').any(<[u8]>::is_empty)) {
             return Err(WriteError::EmptyPathComponent(dir.clone()));
         }
-        let dir_escapes = m.dir.as_ref().is_some_and(|d| !d.is_empty() && d.split(|&b| b == b'/').any(is_dot_or_dot_dot));
+        let dir_escapes =
+            m.dir.as_ref().is_some_and(|d| !d.is_empty() && d.split(|&b| b == b'/').any(is_dot_or_dot_dot));
         if dir_escapes || (!m.builtin && m.stem.contains(&b'/')) {
             return Err(WriteError::PathEscapes([m.dir.as_deref().unwrap_or_default(), &m.stem].join(&b'/')));
         }
@@ -311,14 +319,19 @@ mod tests {
         assert!(index.find(b"crc32c-generic", true).unwrap().builtin);
         assert_eq!(index.find(b"crc32c_generic", true).unwrap().path(&mut buf), None);
         let mut hits = vec![];
-        index.module_aliases().for_each_match(b"pci:v00008086d00002922sv00001AF4sd00001100bc01sc06i01", |h| hits.push(h.module));
+        index
+            .module_aliases()
+            .for_each_match(b"pci:v00008086d00002922sv00001AF4sd00001100bc01sc06i01", |h| hits.push(h.module));
         hits.sort();
         assert_eq!(hits, [1, 3]);
         assert_eq!(index.config_aliases().collect::<Vec<_>>(), [(&b"eth*"[..], &b"e1000"[..])]);
         assert_eq!(index.options().next(), Some((&b"ahci"[..], &b"mobile_lpm_policy=1"[..])));
         assert_eq!(index.blacklist().collect::<Vec<_>>(), [b"pcspkr"]);
         let sd = index.softdeps().next().unwrap();
-        assert_eq!((sd.pattern, sd.pre_names().collect::<Vec<_>>(), sd.post_names().count()), (&b"ahci"[..], vec![&b"crc32c"[..]], 0));
+        assert_eq!(
+            (sd.pattern, sd.pre_names().collect::<Vec<_>>(), sd.post_names().count()),
+            (&b"ahci"[..], vec![&b"crc32c"[..]], 0)
+        );
         assert_eq!(index.modules_load().collect::<Vec<_>>(), [b"loop"]);
     }
 
@@ -396,7 +409,9 @@ mod tests {
     /// `/` in its file name. Builtins have no file, so their names are not paths.
     #[test]
     fn paths_leaving_the_modules_dir_are_an_error() {
-        for (dir, stem) in [("..", "x"), ("kernel/../..", "x"), ("kernel/.", "x"), ("kernel", "../../etc/x"), ("", "a/b")] {
+        for (dir, stem) in
+            [("..", "x"), ("kernel/../..", "x"), ("kernel/.", "x"), ("kernel", "../../etc/x"), ("", "a/b")]
+        {
             let mut c = sample();
             c.modules[0].dir = Some(dir.as_bytes().to_vec());
             c.modules[0].stem = stem.as_bytes().to_vec();
@@ -409,7 +424,11 @@ mod tests {
         let index_bytes = write(&c).unwrap();
         let index = Index::open(&index_bytes).unwrap();
         let mut buf = [0u8; 64];
-        assert_eq!(index.module(ModuleId(0)).unwrap().path(&mut buf), Some(&b"kernel/..x/.y/...ko.zst"[..]), "names, not escapes");
+        assert_eq!(
+            index.module(ModuleId(0)).unwrap().path(&mut buf),
+            Some(&b"kernel/..x/.y/...ko.zst"[..]),
+            "names, not escapes"
+        );
         c.modules[5].stem = b"a/b".to_vec();
         assert!(write(&c).is_ok(), "a builtin's name is no path");
     }

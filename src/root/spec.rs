@@ -90,7 +90,9 @@ impl RootSpecError {
             RootSpecError::BadPartUuid => "PARTUUID=UUID or PARTUUID=UUID/PARTNROFF=N",
             RootSpecError::Empty => "a name after UUID=, LABEL=, PARTLABEL= or /dev/",
             RootSpecError::NameTooLong => "a /dev/ name of at most 31 bytes",
-            RootSpecError::BadNumber => "/dev/NAME, UUID=, LABEL=, PARTUUID=, PARTLABEL=, MAJ:MIN or a hex device number",
+            RootSpecError::BadNumber => {
+                "/dev/NAME, UUID=, LABEL=, PARTUUID=, PARTLABEL=, MAJ:MIN or a hex device number"
+            }
             RootSpecError::Unsupported => "a block device (network, MTD and UBI roots are not supported)",
         }
     }

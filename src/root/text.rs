@@ -93,7 +93,7 @@ mod tests {
     }
 
     #[test]
-        fn text_is_cut_at_its_capacity() {
+    fn text_is_cut_at_its_capacity() {
         let mut t = Text::<4>::from_bytes(b"abc");
         t.push_bytes(b"de");
         assert_eq!(t.as_bytes(), b"abcd");

@@ -41,10 +41,7 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
         // rustix finds the aux vector (page size, vDSO) after envp. It must know it before
         // any other rustix call: on Linux < 6.4, without /proc, it has no other way.
         rustix::param::init(envp.cast_mut().cast());
-        StartArgs {
-            argv: core::slice::from_raw_parts(argv, argc),
-            envp: core::slice::from_raw_parts(envp, envc),
-        }
+        StartArgs { argv: core::slice::from_raw_parts(argv, argc), envp: core::slice::from_raw_parts(envp, envc) }
     };
     crate::main(args)
 }

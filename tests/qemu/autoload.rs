@@ -51,7 +51,11 @@ fn assert_same_as_kmod(r: &Report) {
     let (ours, theirs) = (modules(r), kmod_modules());
     let only_ours: Vec<_> = ours.difference(theirs).collect();
     let only_kmod: Vec<_> = theirs.difference(&ours).collect();
-    assert!(only_ours.is_empty() && only_kmod.is_empty(), "only modinit: {only_ours:?}; only kmod: {only_kmod:?}; see {}", r.outcome.log.display());
+    assert!(
+        only_ours.is_empty() && only_kmod.is_empty(),
+        "only modinit: {only_ours:?}; only kmod: {only_kmod:?}; see {}",
+        r.outcome.log.display()
+    );
     let done = r.modinit_lines().into_iter().find(|l| l.starts_with("done: ")).expect("a summary line");
     assert!(done.contains(" failed=0 "), "{done}");
 }
@@ -92,13 +96,18 @@ fn parallel_inserts_load_what_sequential_inserts_load_in_dependency_order() {
     for (r, jobs) in [(&sequential, 1), (&parallel, 8)] {
         let done = r.modinit_lines().into_iter().find(|l| l.starts_with("done: ")).expect("a summary line");
         assert!(done.contains(&format!(" jobs={jobs} ")), "{done}");
-        let loaded: Vec<&str> = r.modinit_lines().iter().filter_map(|l| l.strip_prefix("loaded ")?.split(' ').next()).collect();
+        let loaded: Vec<&str> =
+            r.modinit_lines().iter().filter_map(|l| l.strip_prefix("loaded ")?.split(' ').next()).collect();
         assert!(loaded.len() > 30, "{loaded:?}");
         for (i, module) in loaded.iter().enumerate() {
             assert!(!loaded[..i].contains(module), "{module} inserted twice; see {}", r.outcome.log.display());
             for dep in deps.get(*module).into_iter().flatten() {
                 let at = loaded.iter().position(|m| m == dep);
-                assert!(at.is_none_or(|at| at < i), "{module} inserted before its dependency {dep}; see {}", r.outcome.log.display());
+                assert!(
+                    at.is_none_or(|at| at < i),
+                    "{module} inserted before its dependency {dep}; see {}",
+                    r.outcome.log.display()
+                );
             }
         }
     }
@@ -126,10 +135,16 @@ fn a_most_image_loads_what_kmod_loads_from_it() {
     let r = boot(&reference);
     expect_clean(&r);
     let expected = modules(&r);
-    assert!(expected.contains("virtio_net") && expected.contains("ahci"), "most covers the PC's storage and NICs: {expected:?}");
+    assert!(
+        expected.contains("virtio_net") && expected.contains("ahci"),
+        "most covers the PC's storage and NICs: {expected:?}"
+    );
 
     let setup = xtask::scenario::setup().unwrap();
-    let spec = ImageSpec { select: most(), ..modinit_image(Some(setup.kernel.modules.clone()), ModuleCompression::Zst).unwrap() };
+    let spec = ImageSpec {
+        select: most(),
+        ..modinit_image(Some(setup.kernel.modules.clone()), ModuleCompression::Zst).unwrap()
+    };
     let mut s = Scenario::with_image("autoload-most", &spec).unwrap();
     s.machine = Machine::Pc;
     let r = boot(&s);
@@ -180,7 +195,8 @@ fn blacklists_from_config_and_command_line_are_honoured() {
     let m = modules(&r);
     assert!(!m.contains("e1000") && !m.contains("virtio_rng"), "{m:?}");
     assert!(m.contains("ahci") && m.contains("virtio_net"), "the others still load: {m:?}");
-    let expected: BTreeSet<String> = kmod_modules().iter().filter(|n| *n != "e1000" && *n != "virtio_rng").cloned().collect();
+    let expected: BTreeSet<String> =
+        kmod_modules().iter().filter(|n| *n != "e1000" && *n != "virtio_rng").cloned().collect();
     assert_eq!(m, expected);
 }
 
@@ -205,7 +221,10 @@ fn options_from_config_and_command_line_reach_the_modules() {
 fn softdeps_and_load_lists_bring_modules_no_device_asks_for() {
     let r = boot_configured(
         "autoload-lists",
-        &[("etc/modprobe.d/test.conf", "softdep e1000 post: dummy\n"), ("usr/lib/modules-load.d/test.conf", "# a comment\ntun\n")],
+        &[
+            ("etc/modprobe.d/test.conf", "softdep e1000 post: dummy\n"),
+            ("usr/lib/modules-load.d/test.conf", "# a comment\ntun\n"),
+        ],
         // The command line's list is the image maker's to know.
         &["loop"],
         "modules_load=loop",

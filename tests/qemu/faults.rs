@@ -10,9 +10,7 @@
 /// In a module of that name, so that `cargo xtask test faults` selects them.
 mod faults {
     use modinit_tests::{assert_exec_line, boot, expect_clean};
-    use xtask::image_edit::{
-        self, change_file, module_file, module_image, put_module, reindex, remove_module,
-    };
+    use xtask::image_edit::{self, change_file, module_file, module_image, put_module, reindex, remove_module};
     use xtask::initramfs::ModuleCompression;
     use xtask::module_tree::compress;
     use xtask::scenario::{Report, Scenario, guest_commands, guest_report};
@@ -33,7 +31,11 @@ mod faults {
     /// The modinit line that starts with `start`.
     fn line<'r>(r: &'r Report, start: &str) -> &'r str {
         let lines = r.modinit_lines();
-        lines.iter().find(|l| l.starts_with(start)).copied().unwrap_or_else(|| panic!("no line `{start}...` in {lines:#?}"))
+        lines
+            .iter()
+            .find(|l| l.starts_with(start))
+            .copied()
+            .unwrap_or_else(|| panic!("no line `{start}...` in {lines:#?}"))
     }
 
     /// `modinit: cannot load NAME (PATH): WHY` for each (NAME, end of WHY).
@@ -129,7 +131,8 @@ mod faults {
         let signed = module_image(a, name).unwrap();
         let (unsigned, had_signature) = modinit::modinfo::split_signature(&signed);
         assert!(had_signature, "Debian signs its modules");
-        put_module(a, name, ModuleCompression::Zst, compress(unsigned.to_vec(), ModuleCompression::Zst).unwrap()).unwrap();
+        put_module(a, name, ModuleCompression::Zst, compress(unsigned.to_vec(), ModuleCompression::Zst).unwrap())
+            .unwrap();
     }
 
     /// An image with vfat (which needs fat), dummy and `more`, its index broken by `fault`.
@@ -212,9 +215,11 @@ mod faults {
     #[test]
     #[ignore = "boots QEMU: run by cargo xtask test"]
     fn a_corrupt_index_and_no_init_at_all_end_in_the_on_error_action() {
-        let mut s = broken_index_image("faults-index-corrupt", &[], IndexFault::Change(|f| *f.last_mut().unwrap() ^= 0x20));
+        let mut s =
+            broken_index_image("faults-index-corrupt", &[], IndexFault::Change(|f| *f.last_mut().unwrap() ^= 0x20));
         s.image.remove("sbin/init");
-        s.append = "rd.modules_load=vfat,nosuch,dummy,tunnel4 modprobe.blacklist=tunnel4 modinit.on_error=poweroff".into();
+        s.append =
+            "rd.modules_load=vfat,nosuch,dummy,tunnel4 modprobe.blacklist=tunnel4 modinit.on_error=poweroff".into();
         let r = boot(&s);
         expect_clean(&r);
         assert_eq!(r.outcome.end, xtask::qemu::End::Exited, "poweroff ends QEMU");
@@ -278,7 +283,10 @@ mod faults {
         assert_eq!(r.guest("mount./dev"), Some("tmpfs"));
         assert_eq!(r.guest("console"), Some("/dev/console"), "the real init has the console");
         let in_log = r.guest("kmsg.exec");
-        assert!(in_log.is_some_and(|l| l.starts_with("modinit: exec /sbin/init")), "modinit's lines reach the kernel log");
+        assert!(
+            in_log.is_some_and(|l| l.starts_with("modinit: exec /sbin/init")),
+            "modinit's lines reach the kernel log"
+        );
         let once: Vec<_> = (1..=3).map(|i| r.guest(&format!("command.{i}"))).collect();
         assert_eq!(once, [Some("0"); 3], "each filesystem is mounted once");
         assert_eq!(r.guest("command.4"), Some("0"), "not PID 1: exit status 1");
@@ -300,7 +308,8 @@ mod faults {
     #[ignore = "boots QEMU: run by cargo xtask test"]
     fn a_flood_of_devices_is_counted_and_the_rescan_converges() {
         let mut s = small_image("faults-device-flood", &["scsi_debug", "sd_mod"]);
-        s.append = "modules_load=scsi_debug scsi_debug.num_tgts=8 scsi_debug.max_luns=256 modinit.timeout_ms=600000".into();
+        s.append =
+            "modules_load=scsi_debug scsi_debug.num_tgts=8 scsi_debug.max_luns=256 modinit.timeout_ms=600000".into();
         s.boot_timeout = std::time::Duration::from_secs(600);
         let r = boot(&s);
         expect_real_init(&r, "/sbin/init");
@@ -324,14 +333,11 @@ mod faults {
         let root = xtask::paths::workspace_root();
         let doc = std::fs::read_to_string(root.join("docs/reliability.md")).unwrap();
         let this_file = std::fs::read_to_string(root.join("tests/qemu/faults.rs")).unwrap();
-        let named: Vec<(&str, &str)> = doc
-            .split('`')
-            .skip(1)
-            .step_by(2)
-            .filter_map(|quoted| quoted.split_once(".rs::"))
-            .collect();
+        let named: Vec<(&str, &str)> =
+            doc.split('`').skip(1).step_by(2).filter_map(|quoted| quoted.split_once(".rs::")).collect();
         for (file, test) in &named {
-            let text = std::fs::read_to_string(root.join(format!("{file}.rs"))).unwrap_or_else(|e| panic!("{file}.rs: {e}"));
+            let text =
+                std::fs::read_to_string(root.join(format!("{file}.rs"))).unwrap_or_else(|e| panic!("{file}.rs: {e}"));
             assert!(text.contains(&format!("fn {test}(")), "docs/reliability.md names {file}.rs::{test}: no such test");
         }
         // Each test: a `#[test]` line, attributes, then `fn NAME(`.

@@ -40,7 +40,10 @@ fn a_lower_threshold_adds_warnings_only() {
     let streamed = r.streamed_kernel_lines();
     assert!(streamed.contains(&("err", EARLY_ERROR)), "{streamed:?}");
     assert!(streamed.iter().any(|(level, _)| *level == "warn"), "a TCG boot logs warnings: {streamed:?}");
-    assert!(streamed.iter().all(|(level, _)| ["emerg", "alert", "crit", "err", "warn"].contains(level)), "{streamed:?}");
+    assert!(
+        streamed.iter().all(|(level, _)| ["emerg", "alert", "crit", "err", "warn"].contains(level)),
+        "{streamed:?}"
+    );
 }
 
 #[test]

@@ -42,7 +42,8 @@ pub fn index_rows(tree: &Path) -> Result<Vec<Row>> {
     let root = crate::kmod::indexed_root(tree)?;
     let kmod_tree = root.join("lib/modules").join(version);
     let ours = crate::index::build_index(tree, None)?;
-    let kmod_bytes: u64 = KMOD_INDEX_FILES.iter().map(|f| std::fs::metadata(kmod_tree.join(f)).map_or(0, |m| m.len())).sum();
+    let kmod_bytes: u64 =
+        KMOD_INDEX_FILES.iter().map(|f| std::fs::metadata(kmod_tree.join(f)).map_or(0, |m| m.len())).sum();
 
     let xtask = std::env::current_exe()?;
     let out = tempfile::NamedTempFile::new()?;
@@ -74,9 +75,21 @@ pub fn index_rows(tree: &Path) -> Result<Vec<Row>> {
     let per_second = |d: Duration| keys.len() as f64 / d.as_secs_f64();
 
     Ok(vec![
-        Row { what: "index size", modinit: ours.bytes.len() as f64 / 1024.0, peer: kmod_bytes as f64 / 1024.0, unit: "KiB", peer_name: "kmod .bin files" },
+        Row {
+            what: "index size",
+            modinit: ours.bytes.len() as f64 / 1024.0,
+            peer: kmod_bytes as f64 / 1024.0,
+            unit: "KiB",
+            peer_name: "kmod .bin files",
+        },
         Row { what: "index build time", modinit: ms(our_time), peer: ms(depmod_time), unit: "ms", peer_name: "depmod" },
-        Row { what: "index build peak memory", modinit: our_rss as f64 / 1024.0, peer: depmod_rss as f64 / 1024.0, unit: "MiB", peer_name: "depmod" },
+        Row {
+            what: "index build peak memory",
+            modinit: our_rss as f64 / 1024.0,
+            peer: depmod_rss as f64 / 1024.0,
+            unit: "MiB",
+            peer_name: "depmod",
+        },
         Row {
             what: "lookups per second",
             modinit: per_second(our_lookup),
@@ -94,7 +107,8 @@ pub fn binary_rows(modinit: &Path) -> Result<Vec<Row>> {
         Ok(std::fs::metadata(path).with_context(|| format!("{}", path.display()))?.len() as f64 / 1024.0)
     };
     let ours = kib(modinit)?;
-    let tiny = crate::kernel::debian_package("tiny-initramfs-core")?.join("usr/lib/x86_64-linux-gnu/tiny-initramfs/init-static");
+    let tiny = crate::kernel::debian_package("tiny-initramfs-core")?
+        .join("usr/lib/x86_64-linux-gnu/tiny-initramfs/init-static");
     let kmod = Path::new("/usr/bin/kmod");
     let mut kmod_and_libs = kib(kmod)?;
     for lib in shared_libraries(kmod)? {
@@ -127,10 +141,15 @@ const DECODE_SAMPLE: usize = 20;
 /// libzstd and zlib, on the [`DECODE_SAMPLE`] largest modules stored as `.ko.zst` and `.ko.gz`.
 pub fn decompression_rows(tree: &Path) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
-    for (compression, peer_name) in [(crate::module_tree::ModuleCompression::Zst, "libzstd"), (crate::module_tree::ModuleCompression::Gz, "zlib")] {
+    for (compression, peer_name) in
+        [(crate::module_tree::ModuleCompression::Zst, "libzstd"), (crate::module_tree::ModuleCompression::Gz, "zlib")]
+    {
         let stored = crate::module_tree::stored_as(tree, compression)?;
-        let mut files: Vec<Vec<u8>> =
-            crate::module_tree::files(&stored)?.iter().filter(|p| p.to_string_lossy().contains(".ko")).map(std::fs::read).collect::<Result<_, _>>()?;
+        let mut files: Vec<Vec<u8>> = crate::module_tree::files(&stored)?
+            .iter()
+            .filter(|p| p.to_string_lossy().contains(".ko"))
+            .map(std::fs::read)
+            .collect::<Result<_, _>>()?;
         files.sort_by_key(|f| std::cmp::Reverse(f.len()));
         files.truncate(DECODE_SAMPLE);
         let sizes: Vec<usize> = files
@@ -161,7 +180,13 @@ pub fn decompression_rows(tree: &Path) -> Result<Vec<Row>> {
             Ok(())
         })?;
         let what = if peer_name == "libzstd" { "zstd decoding (ruzstd)" } else { "gzip decoding (miniz_oxide)" };
-        rows.push(Row { what, modinit: total_mib / ours.as_secs_f64(), peer: total_mib / peer.as_secs_f64(), unit: "MiB/s", peer_name });
+        rows.push(Row {
+            what,
+            modinit: total_mib / ours.as_secs_f64(),
+            peer: total_mib / peer.as_secs_f64(),
+            unit: "MiB/s",
+            peer_name,
+        });
     }
     Ok(rows)
 }
@@ -236,11 +261,23 @@ fn kmod_resolve_all(root: &Path, version: &str, keys: &[String]) -> Result<Durat
 
 /// docs/benchmarks.md from the rows.
 pub fn report(rows: &[Row], context: &str) -> String {
-    let mut md = String::from("# Benchmarks\n\nMade by `cargo xtask bench`; every figure measured in one run on one machine.\n\n");
+    let mut md = String::from(
+        "# Benchmarks\n\nMade by `cargo xtask bench`; every figure measured in one run on one machine.\n\n",
+    );
     let _ = writeln!(md, "{context}\n");
     md.push_str("| figure | modinit | peer | peer value | modinit / peer |\n|---|---|---|---|---|\n");
     for r in rows {
-        let _ = writeln!(md, "| {} | {:.1} {} | {} | {:.1} {} | {:.2} |", r.what, r.modinit, r.unit, r.peer_name, r.peer, r.unit, r.ratio());
+        let _ = writeln!(
+            md,
+            "| {} | {:.1} {} | {} | {:.1} {} | {:.2} |",
+            r.what,
+            r.modinit,
+            r.unit,
+            r.peer_name,
+            r.peer,
+            r.unit,
+            r.ratio()
+        );
     }
     md
 }
@@ -299,6 +336,9 @@ mod tests {
         assert_eq!(replace_sections(old, old), old, "a whole run replaces everything");
         let host = "# Benchmarks\n\nnew host\n";
         assert!(replace_sections(old, host).starts_with("# Benchmarks\n\nnew host\n\n## Boot\n"));
-        assert_eq!(replace_sections("", new), "## Boot to a root disk\n\nnew root\n\n## Outer compression\n\nnew compression\n");
+        assert_eq!(
+            replace_sections("", new),
+            "## Boot to a root disk\n\nnew root\n\n## Outer compression\n\nnew compression\n"
+        );
     }
 }

@@ -52,7 +52,12 @@ pub fn measure(runs: usize) -> Result<Vec<Measured>> {
     let plain = crate::module_tree::stored_as(&setup.kernel.modules, ModuleCompression::None)?;
     let kmod_tree = crate::kmod::indexed_tree(&plain)?;
     let image_of = |init: PathBuf, tree: &Path| {
-        let spec = ImageSpec::new(init, Some(crate::paths::guest("bench-init")), Some(tree.to_path_buf()), ModuleCompression::None);
+        let spec = ImageSpec::new(
+            init,
+            Some(crate::paths::guest("bench-init")),
+            Some(tree.to_path_buf()),
+            ModuleCompression::None,
+        );
         initramfs::assemble(&spec)
     };
 
@@ -69,10 +74,17 @@ pub fn measure(runs: usize) -> Result<Vec<Measured>> {
     crate::kmod::add_modprobe(&mut kmod)?;
     let mut busybox = image_of(crate::paths::kmod_coldplug(), &kmod_tree)?;
     busybox.insert("sbin/modprobe", Node::Symlink(initramfs::GUEST_BUSYBOX.into()), 0o777);
-    let mut sequential = Measured::new(System::ModinitSequential.name(), true, measured[0].initrd.clone(), dir.join("ModinitSequential.log"))?;
+    let mut sequential = Measured::new(
+        System::ModinitSequential.name(),
+        true,
+        measured[0].initrd.clone(),
+        dir.join("ModinitSequential.log"),
+    )?;
     sequential.append = "modinit.jobs=1".into();
     measured.push(sequential);
-    for (system, image) in [(System::KmodColdplug, kmod), (System::BusyboxColdplug, busybox), (System::InsmodFloor, floor)] {
+    for (system, image) in
+        [(System::KmodColdplug, kmod), (System::BusyboxColdplug, busybox), (System::InsmodFloor, floor)]
+    {
         measured.push(write(&dir, system, &image)?);
     }
     bench_timing::interleave(&mut measured, runs, boot)?;
@@ -142,7 +154,8 @@ pub fn report(measured: &[Measured]) -> String {
     );
     md.push_str(&bench_timing::table(measured, Figure::Init));
     let median = |system: System| measured.iter().find(|m| m.name == system.name()).map(|m| m.spread(Figure::Init).0);
-    let ratio = |a: System, b: System| median(a).zip(median(b)).map_or("?".to_string(), |(a, b)| format!("{:.2}", a / b));
+    let ratio =
+        |a: System, b: System| median(a).zip(median(b)).map_or("?".to_string(), |(a, b)| format!("{:.2}", a / b));
     let _ = writeln!(
         md,
         "\nGoals (issue 8), medians of /init to real init: one insert at a time / the insmod floor = {} (goal ≤ 1.0); \
@@ -152,7 +165,10 @@ pub fn report(measured: &[Measured]) -> String {
         ratio(System::Modinit, System::KmodColdplug),
     );
     if let Some((resident, arena)) = measured.iter().find_map(|m| m.memory_kib) {
-        let _ = writeln!(md, "\nmodinit's peak memory as PID 1 (VmHWM when its driver phase ends): {resident} KiB, of which the zstd decoder's arena at most {arena} KiB.");
+        let _ = writeln!(
+            md,
+            "\nmodinit's peak memory as PID 1 (VmHWM when its driver phase ends): {resident} KiB, of which the zstd decoder's arena at most {arena} KiB."
+        );
     }
     md.push_str("\n![Time from /init to the real init](boot-time.svg)\n");
     md

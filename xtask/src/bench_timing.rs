@@ -64,7 +64,16 @@ impl Measured {
     /// A system not booted yet, whose consoles go to `log`; `image_bytes` is the size of `initrd`.
     pub fn new(name: &str, ours: bool, initrd: PathBuf, log: PathBuf) -> Result<Measured> {
         let image_bytes = std::fs::metadata(&initrd).with_context(|| format!("{}", initrd.display()))?.len();
-        Ok(Measured { name: name.to_string(), ours, initrd, append: String::new(), log, image_bytes, samples: Vec::new(), memory_kib: None })
+        Ok(Measured {
+            name: name.to_string(),
+            ours,
+            initrd,
+            append: String::new(),
+            log,
+            image_bytes,
+            samples: Vec::new(),
+            memory_kib: None,
+        })
     }
 
     /// Median, min and max of `figure` over the samples.

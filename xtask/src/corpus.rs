@@ -69,7 +69,8 @@ pub fn keys_from(pattern: &str) -> Vec<String> {
                             members.push(d);
                         }
                     }
-                    let pick = if negated { "ZQ_9#".chars().find(|c| !members.contains(*c)) } else { members.chars().next() };
+                    let pick =
+                        if negated { "ZQ_9#".chars().find(|c| !members.contains(*c)) } else { members.chars().next() };
                     key.extend(pick);
                 }
                 '\\' => key.extend(chars.next()),

@@ -94,7 +94,9 @@ impl Archive {
                 Node::Dir => std::fs::create_dir_all(&dest)?,
                 Node::File(bytes) => std::fs::write(&dest, bytes)?,
                 Node::Symlink(target) => std::os::unix::fs::symlink(target, &dest)?,
-                Node::CharDev { .. } => return Err(io::Error::other(format!("{path}: device nodes are not extracted"))),
+                Node::CharDev { .. } => {
+                    return Err(io::Error::other(format!("{path}: device nodes are not extracted")));
+                }
             }
             if !matches!(entry.node, Node::Symlink(_)) {
                 std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(entry.perm))?;

@@ -189,6 +189,12 @@ mod tests {
         std::io::Read::read_to_end(&mut decoder, &mut out).unwrap();
         assert_eq!(out, plain);
         assert_eq!(zstd::zstd_safe::get_frame_content_size(&big).ok(), Some(Some(plain.len() as u64)));
-        assert!(zstd::stream::Decoder::new(&big[..]).map(|d| std::io::Read::read_to_end(&mut { d }, &mut Vec::new())).unwrap().is_err(), "over libzstd's default window limit (2^27): the window is declared");
+        assert!(
+            zstd::stream::Decoder::new(&big[..])
+                .map(|d| std::io::Read::read_to_end(&mut { d }, &mut Vec::new()))
+                .unwrap()
+                .is_err(),
+            "over libzstd's default window limit (2^27): the window is declared"
+        );
     }
 }

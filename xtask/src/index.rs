@@ -28,7 +28,11 @@ pub fn build_index(modules: &Path, config_root: Option<&Path>) -> Result<Built> 
 
 /// As [`build_index`], of only the module files in `selected` (paths relative to `modules`)
 /// when given: the index of an image holding part of the tree.
-pub fn build_index_of(modules: &Path, config_root: Option<&Path>, selected: Option<&BTreeSet<String>>) -> Result<Built> {
+pub fn build_index_of(
+    modules: &Path,
+    config_root: Option<&Path>,
+    selected: Option<&BTreeSet<String>>,
+) -> Result<Built> {
     let release = modules.file_name().context("module tree without a version name")?.as_bytes();
     let dir = modules.as_os_str().as_bytes();
     let mut files = module_files(&mut HostFs, dir).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -47,7 +51,8 @@ pub fn build_index_of_files(
     tree_file: &dyn Fn(&str) -> Option<Vec<u8>>,
     config_root: Option<&Path>,
 ) -> Result<Built> {
-    let facts = modules.par_iter().map(|(rel, bytes)| module_facts(rel.as_bytes(), Path::new(rel), bytes.clone())).collect();
+    let facts =
+        modules.par_iter().map(|(rel, bytes)| module_facts(rel.as_bytes(), Path::new(rel), bytes.clone())).collect();
     build_from_facts(&mut MemoryTree { tree_file }, MemoryTree::DIR, release.as_bytes(), facts, config_root)
 }
 
@@ -58,7 +63,8 @@ fn build_from_facts(
     results: Vec<(ModuleFacts, Option<BuildWarning>)>,
     config_root: Option<&Path>,
 ) -> Result<Built> {
-    let tree = tree_files(fs, dir, release, config_root.map(|r| r.as_os_str().as_bytes())).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tree = tree_files(fs, dir, release, config_root.map(|r| r.as_os_str().as_bytes()))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut warnings = Vec::new();
     let mut facts: Vec<ModuleFacts> = Vec::new();
     for (f, warning) in results {

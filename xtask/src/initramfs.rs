@@ -37,8 +37,22 @@ pub struct ImageSpec {
 impl ImageSpec {
     /// An image of `init` and `real_init` with the whole module tree `modules` (if any) stored
     /// with `compress_modules`, no configuration and no firmware.
-    pub fn new(init: PathBuf, real_init: Option<PathBuf>, modules: Option<PathBuf>, compress_modules: ModuleCompression) -> Self {
-        ImageSpec { init, real_init, modules, compress_modules, config_root: None, select: ModuleChoice::default(), firmware: None, mtime: None }
+    pub fn new(
+        init: PathBuf,
+        real_init: Option<PathBuf>,
+        modules: Option<PathBuf>,
+        compress_modules: ModuleCompression,
+    ) -> Self {
+        ImageSpec {
+            init,
+            real_init,
+            modules,
+            compress_modules,
+            config_root: None,
+            select: ModuleChoice::default(),
+            firmware: None,
+            mtime: None,
+        }
     }
 }
 
@@ -172,7 +186,9 @@ fn add_firmware(a: &mut Archive, dir: &Path, files: &[PathBuf], contents: &[Vec<
     let names: BTreeSet<String> = files
         .par_iter()
         .zip(contents)
-        .filter(|(path, _)| modinit::decompress::Compression::of_file_name(path.as_os_str().as_encoded_bytes()).is_some())
+        .filter(|(path, _)| {
+            modinit::decompress::Compression::of_file_name(path.as_os_str().as_encoded_bytes()).is_some()
+        })
         .map(|(path, bytes)| firmware_names(path, bytes))
         .collect::<Result<Vec<_>>>()?
         .into_iter()
@@ -188,7 +204,12 @@ fn add_firmware(a: &mut Archive, dir: &Path, files: &[PathBuf], contents: &[Vec<
     }
     eprintln!("xtask: firmware: {} files added from {}", names.len() - missing.len(), dir.display());
     if !missing.is_empty() {
-        eprintln!("xtask: warning: {} firmware files not under {}: {}", missing.len(), dir.display(), missing.join(" "));
+        eprintln!(
+            "xtask: warning: {} firmware files not under {}: {}",
+            missing.len(),
+            dir.display(),
+            missing.join(" ")
+        );
     }
     Ok(())
 }
@@ -196,7 +217,8 @@ fn add_firmware(a: &mut Archive, dir: &Path, files: &[PathBuf], contents: &[Vec<
 /// The `firmware=` values of the module file `path` holding `bytes`.
 fn firmware_names(path: &Path, bytes: &[u8]) -> Result<Vec<String>> {
     let image = module_tree::decompressed(path, bytes.to_vec())?;
-    let modinfo = modinit::modinfo::Modinfo::from_elf(&image).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let modinfo =
+        modinit::modinfo::Modinfo::from_elf(&image).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let names = modinfo.values(b"firmware").map(|v| String::from_utf8_lossy(v).into_owned());
     let names: Vec<String> = names.collect();
     if let Some(bad) = names.iter().find(|n| n.starts_with('/') || n.split('/').any(|part| part == "..")) {

@@ -192,7 +192,8 @@ mod tests {
         fs::create_dir_all(root.path().join("boot")).unwrap();
         assert_eq!(unpacks(&modules, ModuleCompression::Gz), None, "no config");
         assert_eq!(unpacks(&modules, ModuleCompression::None), Some(true));
-        fs::write(root.path().join("boot/config-9.9.9-test"), "CONFIG_RD_GZIP=y\n# CONFIG_RD_ZSTD is not set\n").unwrap();
+        fs::write(root.path().join("boot/config-9.9.9-test"), "CONFIG_RD_GZIP=y\n# CONFIG_RD_ZSTD is not set\n")
+            .unwrap();
         assert_eq!(unpacks(&modules, ModuleCompression::Gz), Some(true));
         assert_eq!(unpacks(&modules, ModuleCompression::Zst), Some(false));
     }

@@ -195,7 +195,17 @@ fn main() -> Result<()> {
             println!("vmlinuz={}", k.vmlinuz.display());
             println!("modules={}", k.modules.display());
         }
-        Cmd::Initramfs { out, modules, no_modules, init, compress_modules, compress, config_root, select, firmware } => {
+        Cmd::Initramfs {
+            out,
+            modules,
+            no_modules,
+            init,
+            compress_modules,
+            compress,
+            config_root,
+            select,
+            firmware,
+        } => {
             tools::ensure(&[&BUSYBOX])?;
             let modules = match (no_modules, modules) {
                 (true, _) => None,
@@ -206,7 +216,11 @@ fn main() -> Result<()> {
                 && kernel::unpacks(modules, compress) == Some(false)
             {
                 let needs = kernel::unpacker_config(compress).unwrap_or_default();
-                bail!("the kernel of {} cannot unpack a {} initramfs (no {needs} in its config)", modules.display(), compress.name());
+                bail!(
+                    "the kernel of {} cannot unpack a {} initramfs (no {needs} in its config)",
+                    modules.display(),
+                    compress.name()
+                );
             }
             let spec = ImageSpec {
                 init: build_modinit()?,
@@ -251,11 +265,16 @@ fn main() -> Result<()> {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG])?;
             let k = kernel.resolve()?;
             set_setup_env(&k, &build_modinit()?);
-            let spec = ImageSpec { select: select.choice(), ..modinit_image(Some(k.modules.clone()), compress_modules)? };
+            let spec =
+                ImageSpec { select: select.choice(), ..modinit_image(Some(k.modules.clone()), compress_modules)? };
             let mut s = Scenario::with_image("run", &spec)?;
             s.machine = machine;
             s.append = append;
-            eprintln!("xtask: booting {} under QEMU ({}); the guest powers off when done", k.version, xtask::qemu::accel());
+            eprintln!(
+                "xtask: booting {} under QEMU ({}); the guest powers off when done",
+                k.version,
+                xtask::qemu::accel()
+            );
             s.run_interactive()?;
         }
         Cmd::Bench { kernel, boots, only } => {

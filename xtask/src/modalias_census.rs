@@ -23,9 +23,25 @@ pub const MACHINES: [(Machine, Option<&str>); 2] = [(Machine::FullPc, None), (Ma
 /// many CPU-feature aliases match with wildcards, and brings its own CPU drivers. All 64-bit;
 /// not Opteron_G4 or G5, which hang the kernel early under QEMU 7.2's TCG.
 pub const CPU_MODELS: [&str; 19] = [
-    "kvm64", "core2duo", "Conroe", "Nehalem", "SandyBridge", "Haswell", "Skylake-Client", "Skylake-Server",
-    "Icelake-Server", "Snowridge", "Denverton", "KnightsMill", "Opteron_G1", "Opteron_G3", "phenom", "EPYC",
-    "EPYC-Rome", "EPYC-Milan", "Dhyana",
+    "kvm64",
+    "core2duo",
+    "Conroe",
+    "Nehalem",
+    "SandyBridge",
+    "Haswell",
+    "Skylake-Client",
+    "Skylake-Server",
+    "Icelake-Server",
+    "Snowridge",
+    "Denverton",
+    "KnightsMill",
+    "Opteron_G1",
+    "Opteron_G3",
+    "phenom",
+    "EPYC",
+    "EPYC-Rome",
+    "EPYC-Milan",
+    "Dhyana",
 ];
 
 /// Half-second checks with no new modalias before the coldplug loop stops: under TCG a USB
@@ -124,9 +140,9 @@ fn parse(console: &str) -> Result<BTreeSet<String>> {
 
 /// `BUS:REST` in printable ASCII without spaces, as the kernel's modalias attributes are.
 fn is_modalias(s: &str) -> bool {
-    let bus_ok = s.split_once(':').is_some_and(|(bus, _)| {
-        !bus.is_empty() && bus.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    });
+    let bus_ok = s
+        .split_once(':')
+        .is_some_and(|(bus, _)| !bus.is_empty() && bus.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
     bus_ok && s.bytes().all(|b| b.is_ascii_graphic())
 }
 

@@ -126,7 +126,9 @@ pub fn decompressed(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {
     Ok(match path.extension().and_then(|e| e.to_str()) {
         Some("gz") => {
             let mut out = Vec::new();
-            flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut out).with_context(|| format!("{name}: bad gzip"))?;
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_end(&mut out)
+                .with_context(|| format!("{name}: bad gzip"))?;
             out
         }
         Some("zst") => zstd::decode_all(&bytes[..]).with_context(|| format!("{name}: bad zstd"))?,

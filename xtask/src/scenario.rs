@@ -133,7 +133,12 @@ impl Scenario {
         let modules = Some(crate::kmod::indexed_tree(&zst)?);
         let spec = ImageSpec {
             select,
-            ..ImageSpec::new(crate::paths::kmod_coldplug(), Some(crate::paths::guest_init()), modules, ModuleCompression::Zst)
+            ..ImageSpec::new(
+                crate::paths::kmod_coldplug(),
+                Some(crate::paths::guest_init()),
+                modules,
+                ModuleCompression::Zst,
+            )
         };
         let mut image = initramfs::assemble(&spec)?;
         if spec.select != ModuleChoice::default() {
@@ -146,7 +151,10 @@ impl Scenario {
     /// As [`Scenario::with_modules`], with only the modules `names` (names or aliases) and what
     /// loading them needs: a smaller image boots faster.
     pub fn with_module_subset(name: &str, compression: ModuleCompression, names: &[&str]) -> Result<Scenario> {
-        let select = ModuleChoice { selection: Selection::Names(names.iter().map(|n| n.to_string()).collect()), ..ModuleChoice::default() };
+        let select = ModuleChoice {
+            selection: Selection::Names(names.iter().map(|n| n.to_string()).collect()),
+            ..ModuleChoice::default()
+        };
         let spec = ImageSpec { select, ..modinit_image(Some(setup()?.kernel.modules.clone()), compression)? };
         Scenario::with_image(name, &spec)
     }
@@ -195,7 +203,9 @@ pub struct Report {
 fn strip_kernel_timestamp(line: &str) -> &str {
     line.strip_prefix('[')
         .and_then(|rest| rest.split_once("] "))
-        .filter(|(ts, _)| ts.trim_start().split_once('.').is_some_and(|(s, us)| s.parse::<u64>().is_ok() && us.len() == 6))
+        .filter(|(ts, _)| {
+            ts.trim_start().split_once('.').is_some_and(|(s, us)| s.parse::<u64>().is_ok() && us.len() == 6)
+        })
         .map_or(line, |(_, text)| text)
 }
 

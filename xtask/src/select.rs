@@ -2,13 +2,13 @@
 //! its modules needs (dependencies and softdeps, as modinit's resolver plans a load), computed
 //! on the index of the whole tree, so the image's own index covers exactly the image.
 
+use crate::module_tree::module_stem;
 use anyhow::{Context, Result, bail};
 use modinit::index::{Index, Module, ModuleId};
 use modinit::resolve::{Found, Key, Resolver, Target, Via};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use crate::module_tree::module_stem;
 
 /// The base set of modules.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -122,7 +122,9 @@ pub fn select(index: &[u8], choice: &ModuleChoice) -> Result<Option<Selected>> {
         Selection::Host => {
             let (modaliases, rootfs) = match &choice.modaliases {
                 Some(file) => (modalias_lines(&read_text(file)?), choice.rootfs.clone()),
-                None => (this_machines_modaliases()?, Some(choice.rootfs.clone().map_or_else(this_machines_rootfs, Ok)?)),
+                None => {
+                    (this_machines_modaliases()?, Some(choice.rootfs.clone().map_or_else(this_machines_rootfs, Ok)?))
+                }
             };
             for alias in &modaliases {
                 closure.add_key(alias)?;
@@ -236,7 +238,8 @@ impl<'a> Closure<'a> {
         let index = self.resolver.index;
         let mut omitted = BTreeSet::new();
         for name in omit {
-            let module = index.find(name.as_bytes(), false).with_context(|| format!("--omit {name}: no such module"))?;
+            let module =
+                index.find(name.as_bytes(), false).with_context(|| format!("--omit {name}: no such module"))?;
             omitted.insert(module.id.0);
         }
         let mut selected = Selected { paths: BTreeSet::new(), dropped: Vec::new() };

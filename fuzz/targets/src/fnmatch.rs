@@ -4,8 +4,8 @@
 //! Input: the pattern, a NUL, the string. Both end at their first NUL for glibc, as C strings.
 
 use modinit::fnmatch::fnmatch;
-use modinit_test_fixtures::fnmatch_literal_prefix_len as literal_prefix_len;
 use modinit::index::kmod_alias_match;
+use modinit_test_fixtures::fnmatch_literal_prefix_len as literal_prefix_len;
 use std::ffi::{CString, c_char, c_int};
 
 unsafe extern "C" {

@@ -486,7 +486,18 @@ fn made_image(args: &[&str], size: u64, keep: usize) -> Option<Vec<u8>> {
         fs::File::create(&image).and_then(|f| f.set_len(size)).ok()?;
     }
     let (image_arg, tree_arg) = (image.to_str()?.to_string(), dir.join("tree").to_str()?.to_string());
-    let args: Vec<&str> = args.iter().map(|&a| if a == "IMG" { &image_arg } else if a == "TREE" { &tree_arg } else { a }).collect();
+    let args: Vec<&str> = args
+        .iter()
+        .map(|&a| {
+            if a == "IMG" {
+                &image_arg
+            } else if a == "TREE" {
+                &tree_arg
+            } else {
+                a
+            }
+        })
+        .collect();
     let path = std::env::var("PATH").unwrap_or_default() + ":/sbin:/usr/sbin";
     let made = std::process::Command::new(args[0])
         .args(&args[1..])

@@ -96,7 +96,8 @@ pub(super) fn read<R: ReadAt + ?Sized>(
 fn guid_text(guid: &[u8; 16]) -> Text<36> {
     let g = guid;
     let mut text = Text::new();
-    let big_endian = [g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]];
+    let big_endian =
+        [g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]];
     push_uuid(&mut text, &big_endian);
     text
 }

@@ -141,7 +141,9 @@ impl PartitionTable {
     ) -> Result<(), ReadError> {
         match &self.layout {
             Layout::Gpt { entries, .. } => entries.for_each(disk, &mut f),
-            &Layout::Mbr { signature, logical_block_size } => mbr::for_each(disk, logical_block_size, signature, &mut f),
+            &Layout::Mbr { signature, logical_block_size } => {
+                mbr::for_each(disk, logical_block_size, signature, &mut f)
+            }
         }
     }
 
