@@ -3,6 +3,9 @@
 //! The boot binary (`src/main.rs`) does the I/O and calls into this library. The library is
 //! `no_std` so the boot binary can use it, and is unit-tested on the host with std.
 #![cfg_attr(not(test), no_std)]
+// The library decides from bytes alone: the unsafe code (syscalls, the entry point, the arena)
+// is the binary's. Tests may call C references (glibc's fnmatch) and measure allocations.
+#![cfg_attr(not(test), forbid(unsafe_code))]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;

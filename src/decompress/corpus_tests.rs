@@ -136,17 +136,22 @@ fn in_arena<R>(block: *mut u8, f: impl FnOnce(&mut Bump) -> R) -> Option<R> {
     })
 }
 
+// SAFETY: blocks come either from System or from the measuring arena's region, which `Bump`
+// hands out without overlap; each block goes back to the allocator it came from (`in_arena`
+// checks the address against the region).
 unsafe impl GlobalAlloc for MeasuringAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         match in_arena(std::ptr::null_mut(), |bump| bump.alloc(layout.size(), layout.align())) {
             Some(Some(addr)) => std::ptr::with_exposed_provenance_mut(addr),
             Some(None) => std::ptr::null_mut(),
+            // SAFETY: the caller's layout, passed on as GlobalAlloc::alloc requires.
             None => unsafe { System.alloc(layout) },
         }
     }
 
     unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
         if in_arena(block, |bump| bump.free(block.addr(), layout.size())).is_none() {
+            // SAFETY: `block` is not in the arena, so System allocated it with `layout`.
             unsafe { System.dealloc(block, layout) }
         }
     }
@@ -154,6 +159,8 @@ unsafe impl GlobalAlloc for MeasuringAllocator {
     unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         match in_arena(block, |bump| bump.resize_in_place(block.addr(), layout.size(), new_size)) {
             Some(true) => block,
+            // SAFETY: `new_size` is non-zero and fits the alignment (realloc's contract); the old
+            // block is live for `layout.size()` bytes and the new one for `new_size`, distinct.
             Some(false) => unsafe {
                 let moved = self.alloc(Layout::from_size_align_unchecked(new_size, layout.align()));
                 if !moved.is_null() {
@@ -162,6 +169,7 @@ unsafe impl GlobalAlloc for MeasuringAllocator {
                 }
                 moved
             },
+            // SAFETY: `block` is not in the arena, so System allocated it with `layout`.
             None => unsafe { System.realloc(block, layout, new_size) },
         }
     }
@@ -174,7 +182,7 @@ fn decompress_measured(file: &[u8], out: &mut [u8]) -> (Result<usize, Decompress
     let bound = heap_needed(file, usize::MAX).unwrap_or(0);
     let len = (bound + (64 << 20)).next_multiple_of(4096);
     let region = Layout::from_size_align(len, 4096).expect("a layout");
-    // SAFETY (test): a plain allocation, freed below once nothing in it is live.
+    // SAFETY: `region` has a non-zero size; the block is freed below once nothing in it is live.
     let start = unsafe { System.alloc(region) };
     assert!(!start.is_null());
     MEASURING.with(|m| {
@@ -182,6 +190,8 @@ fn decompress_measured(file: &[u8], out: &mut [u8]) -> (Result<usize, Decompress
     });
     let result = decompress_into(file, out);
     let measured = MEASURING.with(|m| m.borrow_mut().take()).expect("still measuring");
+    // SAFETY: `start` came from System.alloc(region) above; measuring has ended, so no block
+    // in it is used again.
     unsafe { System.dealloc(start, region) };
     (result, measured.bump.high_water())
 }

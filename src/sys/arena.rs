@@ -91,9 +91,9 @@ impl Arena {
 
 fn map_region() -> Option<Bump> {
     let (prot, flags) = (ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE | MapFlags::NORESERVE);
+    let capacity = CAPACITY.load(Ordering::Relaxed);
     // SAFETY: a new private anonymous mapping at an address the kernel picks overlaps nothing
     // that exists; it is never unmapped, so the addresses handed out stay valid.
-    let capacity = CAPACITY.load(Ordering::Relaxed);
     let region = unsafe { mmap_anonymous(ptr::null_mut(), capacity, prot, flags) }.ok()?;
     Some(Bump::new(region.expose_provenance(), capacity))
 }
