@@ -73,7 +73,8 @@ mod tests {
     #[test]
     fn the_real_trees_file() {
         let Some(tree) = modinit_test_fixtures::real_module_tree() else { return };
-        let Ok(file) = std::fs::read(tree.join("modules.builtin.modinfo")) else { return };
+        let path = tree.join("modules.builtin.modinfo");
+        let file = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut names: Vec<&[u8]> =
             file.split(|&b| b == 0).filter(|s| !s.is_empty()).filter_map(|s| s.split(|&b| b == b'.').next()).collect();
         names.dedup();

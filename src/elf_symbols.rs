@@ -810,8 +810,7 @@ mod tests {
     fn dependencies_match_depmod_on_the_real_tree() {
         let Some(tree) = real_module_tree() else { return };
         let Some(depmod) = find_depmod() else {
-            println!("skipped: no depmod (kmod)");
-            return;
+            return modinit_test_fixtures::unavailable("kmod's depmod");
         };
         let (modules, listing) = read_tree(&tree);
         let unreadable: Vec<String> =
@@ -901,8 +900,7 @@ mod tests {
     #[test]
     fn the_owner_of_a_symbol_is_the_last_module_in_order_exporting_it() {
         let Some(depmod) = find_depmod() else {
-            println!("skipped: no depmod (kmod)");
-            return;
+            return modinit_test_fixtures::unavailable("kmod's depmod");
         };
         let root = DepmodRoot::new("owners", "0.0.0-test");
         let modinfo: &[(&str, &[u8])] = &[(".modinfo", b"license=GPL\0")];
@@ -968,8 +966,7 @@ mod tests {
         let Some(tree) = real_module_tree() else { return };
         let tools = ["nm", "objcopy", "modprobe"].map(|tool| Command::new(tool).arg("--version").output().is_ok());
         if tools.contains(&false) {
-            println!("skipped: needs nm, objcopy (binutils) and modprobe (kmod)");
-            return;
+            return modinit_test_fixtures::unavailable("nm and objcopy (binutils), modprobe (kmod)");
         }
         let paths = modules_under(&tree);
         let sample: Vec<&PathBuf> = paths.iter().step_by(13).collect();

@@ -30,12 +30,12 @@ fn open(path: &Path) -> Image {
     Image(File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
-/// Whether `tool` is on PATH (or in /sbin, /usr/sbin); prints a note when it is not.
+/// Whether `tool` is on PATH (or in /sbin, /usr/sbin); [`unavailable`] when it is not.
 fn have(tool: &str) -> bool {
     let path = std::env::var("PATH").unwrap_or_default() + ":/sbin:/usr/sbin";
     let found = path.split(':').any(|dir| Path::new(dir).join(tool).is_file());
     if !found {
-        eprintln!("note: {tool} is not installed: skipping its cases");
+        unavailable(tool);
     }
     found
 }

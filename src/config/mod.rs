@@ -310,8 +310,7 @@ mod tests {
     #[test]
     fn modprobe_d_agrees_with_kmods_modprobe_showconfig() {
         let Some((modprobe, version)) = find_tool(&["modprobe", "/usr/sbin/modprobe", "/sbin/modprobe"]) else {
-            println!("skipped: no modprobe (kmod) on this machine");
-            return;
+            return modinit_test_fixtures::unavailable("kmod's modprobe");
         };
         // Only kmod >= 33 knows weakdep. Kept out of the input: a `\` ending a file (kmod < 34
         // stores a 0xff byte), `*.alias` files (read by kmod < 33), and pre:/post: lists
@@ -344,8 +343,7 @@ mod tests {
     fn modules_load_d_agrees_with_systemd_modules_load() {
         let tool = ["/usr/lib/systemd/systemd-modules-load", "/lib/systemd/systemd-modules-load"];
         let Some((modules_load, _)) = find_tool(&tool) else {
-            println!("skipped: no systemd-modules-load on this machine");
-            return;
+            return modinit_test_fixtures::unavailable("systemd-modules-load (systemd)");
         };
         let root = TempRoot::new("systemd");
         let lines = root.write(

@@ -38,7 +38,7 @@ fn load_corpus() -> Option<Vec<Sample>> {
     let tree = real_module_tree()?;
     for tool in ["gzip", "zstd"] {
         if Command::new(tool).arg("--version").stdout(Stdio::null()).status().is_err() {
-            eprintln!("note: skipped, no `{tool}` to compress with");
+            modinit_test_fixtures::unavailable(&format!("`{tool}` to compress the corpus with"));
             return None;
         }
     }

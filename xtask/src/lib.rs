@@ -22,4 +22,5 @@ pub mod peers;
 pub mod qemu;
 pub mod scenario;
 pub mod select;
+pub mod suite;
 pub mod tools;

@@ -3,13 +3,13 @@
 use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
-use std::process::Command;
 use xtask::bench_timing::Figure;
 use xtask::initramfs::{self, ImageSpec, ModuleCompression};
 use xtask::kernel::{self, Kernel};
 use xtask::machine::Machine;
 use xtask::scenario::{Scenario, modinit_image};
 use xtask::select::{ModuleChoice, Selection};
+use xtask::suite::Suite;
 use xtask::tools::{self, BUSYBOX, DEPMOD, DPKG, QEMU};
 
 #[derive(Parser)]
@@ -179,12 +179,17 @@ enum Cmd {
         /// Only this target (default: all of them).
         target: Option<String>,
     },
-    /// The whole test suite: host tests, then the QEMU boot tests.
+    /// The whole test suite: installs the packages the tests use, checks formatting and
+    /// clippy, runs the host tests, then the QEMU boot tests.
     Test {
         #[command(flatten)]
         kernel: KernelArgs,
-        /// Only run tests whose names contain this.
+        /// Only run tests whose names contain this (and skip the formatting and clippy gates).
         filter: Option<String>,
+        /// Keep every CPU busy with another process while the tests run: the suite and the
+        /// product must hold on a slow machine.
+        #[arg(long)]
+        under_load: bool,
     },
 }
 
@@ -330,12 +335,11 @@ fn main() -> Result<()> {
                 bail!("crashes in {}", crashed.join(", "));
             }
         }
-        Cmd::Test { kernel, filter } => {
-            tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;
+        Cmd::Test { kernel, filter, under_load } => {
+            tools::ensure_test_packages()?;
             let k = kernel.resolve()?;
             set_setup_env(&k, &build_modinit()?);
-            cargo(&["test", "--workspace"], filter.as_deref(), &[])?;
-            cargo(&["test", "--package", "modinit-tests"], filter.as_deref(), &["--ignored"])?;
+            Suite { filter: filter.as_deref(), under_load }.run()?;
         }
     }
     Ok(())
@@ -356,16 +360,4 @@ fn set_setup_env(k: &Kernel, modinit: &std::path::Path) {
         std::env::set_var("MODINIT_MODULES", &k.modules);
         std::env::set_var("MODINIT_BIN", modinit);
     }
-}
-
-fn cargo(args: &[&str], filter: Option<&str>, test_args: &[&str]) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let mut cmd = Command::new(cargo);
-    cmd.args(args).current_dir(xtask::paths::workspace_root()).arg("--");
-    cmd.args(filter).args(test_args);
-    let status = cmd.status()?;
-    if !status.success() {
-        bail!("{cmd:?} failed ({status})");
-    }
-    Ok(())
 }

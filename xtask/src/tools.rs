@@ -1,4 +1,5 @@
-//! The host programs the harness needs, installed with apt-get when missing.
+//! The host programs and packages the harness and the tests need, installed with apt-get when
+//! missing: [`ensure`] for one command's programs, [`ensure_test_packages`] for the whole suite.
 
 use anyhow::{Context, Result, bail};
 use std::process::Command;
@@ -46,20 +47,88 @@ pub fn ensure_without_recommends(tools: &[&Tool]) -> Result<()> {
     install_missing(tools, "--no-install-recommends ")
 }
 
+/// A Debian package the test suite uses, and what for.
+pub struct TestPackage {
+    pub name: &'static str,
+    pub used_for: &'static str,
+}
+
+const fn package(name: &'static str, used_for: &'static str) -> TestPackage {
+    TestPackage { name, used_for }
+}
+
+/// Every package the tests use, beyond a minimal Debian 12 with gcc and the Rust toolchain.
+/// `cargo xtask test` installs the missing ones first; a test that still finds its tool missing
+/// fails naming it (`modinit_test_fixtures::unavailable`).
+pub const TEST_PACKAGES: &[TestPackage] = &[
+    package("qemu-system-x86", "booting the kernel (tests/qemu/)"),
+    package("busybox-static", "the guest's shell and test init"),
+    package("cpio", "unpacking the peers' images"),
+    package("dpkg", "unpacking Debian's kernel package"),
+    package("kmod", "depmod, modprobe and modinfo, the references of the differential tests"),
+    package("libkmod-dev", "libkmod, the lookup oracle (tests/kmod_oracle.rs links it)"),
+    package("pkg-config", "finding libkmod and zlib"),
+    package("zlib1g-dev", "zlib, the gzip decoder's reference"),
+    package("gzip", "compressing the decoder corpus"),
+    package("zstd", "compressing the decoder corpus"),
+    package("xz-utils", "xz-compressed modules for modinfo"),
+    package("binutils", "nm and objcopy, the ELF readers' references"),
+    package("linux-libc-dev", "linux/module.h, the kernel's module flags"),
+    package("systemd", "systemd-modules-load, the modules-load.d reference"),
+    package("util-linux", "dmesg, blkid, partx and unshare"),
+    package("fdisk", "sfdisk, partition tables for root="),
+    package("gdisk", "sgdisk, GPT tables for root="),
+    package("e2fsprogs", "ext2/3/4 images"),
+    package("xfsprogs", "xfs images"),
+    package("btrfs-progs", "btrfs images"),
+    package("dosfstools", "vfat images"),
+    package("squashfs-tools", "squashfs images"),
+    package("erofs-utils", "erofs images"),
+    package("openssl", "signing modules for modinfo"),
+];
+
+/// The initramfs generators tests/peers.rs builds images with, installed without their
+/// recommendations (dracut's image takes in whatever else is installed).
+pub const TEST_GENERATORS: &[&Tool] = &[&MKINITRAMFS, &DRACUT];
+
+/// Installs the packages of [`TEST_PACKAGES`] and [`TEST_GENERATORS`] that are missing.
+pub fn ensure_test_packages() -> Result<()> {
+    let missing: Vec<&TestPackage> = TEST_PACKAGES.iter().filter(|p| !is_installed(p.name)).collect();
+    for p in &missing {
+        eprintln!("xtask: the tests need {} ({})", p.name, p.used_for);
+    }
+    install(&missing.iter().map(|p| p.name).collect::<Vec<_>>(), "")?;
+    ensure_without_recommends(TEST_GENERATORS)
+}
+
+/// Whether dpkg has `package` installed.
+fn is_installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .is_ok_and(|o| o.stdout.ends_with(b"install ok installed"))
+}
+
 fn install_missing(tools: &[&Tool], options: &str) -> Result<()> {
     let missing: Vec<&str> = tools
         .iter()
         .filter(|t| !on_path(t.program) && !std::path::Path::new(&format!("/usr/sbin/{}", t.program)).is_file())
         .map(|t| t.package)
         .collect();
-    if missing.is_empty() {
+    install(&missing, options)
+}
+
+/// Installs `packages` with apt-get (after refreshing its lists: on a fresh machine they are
+/// empty) when running as root; otherwise stops with the command to run.
+fn install(packages: &[&str], options: &str) -> Result<()> {
+    if packages.is_empty() {
         return Ok(());
     }
-    let install = format!("apt-get update && apt-get install -y {options}{}", missing.join(" "));
+    let install = format!("apt-get update && apt-get install -y {options}{}", packages.join(" "));
     if !is_root() {
         bail!("missing host packages; run as root: {install}");
     }
-    eprintln!("xtask: installing {}", missing.join(" "));
+    eprintln!("xtask: installing {}", packages.join(" "));
     let status = Command::new("sh")
         .arg("-c")
         .arg(&install)

@@ -1,0 +1,76 @@
+//! The test suite as `cargo xtask test` runs it: the code gates (rustfmt, clippy), the host
+//! tests, then the QEMU tests; optionally with every CPU kept busy by other processes, the
+//! check that the tests and the product hold on a slow machine.
+
+use crate::paths::workspace_root;
+use anyhow::{Context, Result, bail};
+use std::process::{Child, Command, Stdio};
+
+/// What to run.
+pub struct Suite<'a> {
+    /// Only the tests whose names contain this; the gates run only without it.
+    pub filter: Option<&'a str>,
+    /// Keep every CPU busy with another process meanwhile.
+    pub under_load: bool,
+}
+
+impl Suite<'_> {
+    /// Runs the gates and the tests; the first failure stops the run. The caller has installed
+    /// the packages ([`crate::tools::ensure_test_packages`]) and set up the kernel and binary
+    /// (`MODINIT_*`).
+    pub fn run(&self) -> Result<()> {
+        let _load = if self.under_load { Some(Load::start()?) } else { None };
+        if self.filter.is_none() {
+            gates()?;
+        }
+        // A test that finds a tool or input missing fails instead of skipping.
+        let strict = [(modinit_test_fixtures::STRICT_ENV, "1")];
+        cargo(&["test", "--workspace", "--", self.filter.unwrap_or_default()], &strict)?;
+        cargo(&["test", "--package", "modinit-tests", "--", "--ignored", self.filter.unwrap_or_default()], &strict)
+    }
+}
+
+/// The code gates: formatting as rustfmt.toml says, and clippy with warnings as errors. The
+/// boot binary is linted on its own: linted together with the host crates, cargo would build
+/// rustix with std for it too (features are unified), and std's panic handler clashes with its own.
+fn gates() -> Result<()> {
+    cargo(&["fmt", "--all", "--check"], &[]).context("formatting differs from rustfmt's: run `cargo fmt --all`")?;
+    cargo(&["clippy", "--package", "modinit", "--all-targets", "--", "-D", "warnings"], &[])?;
+    cargo(&["clippy", "--package", "modinit", "--no-default-features", "--", "-D", "warnings"], &[])?;
+    cargo(&["clippy", "--workspace", "--exclude", "modinit", "--all-targets", "--", "-D", "warnings"], &[])
+}
+
+/// Runs cargo with `args` in the workspace, with `env` added.
+fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut cmd = Command::new(cargo);
+    cmd.args(args.iter().filter(|a| !a.is_empty())).envs(env.iter().copied()).current_dir(workspace_root());
+    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status})");
+    }
+    Ok(())
+}
+
+/// One busy process per CPU, at the tests' priority, until dropped.
+struct Load(Vec<Child>);
+
+impl Load {
+    fn start() -> Result<Load> {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        eprintln!("xtask: keeping {cpus} CPUs busy while the tests run");
+        let spin = || Command::new("sh").args(["-c", "while :; do :; done"]).stdin(Stdio::null()).spawn();
+        let children = (0..cpus).map(|_| spin()).collect::<std::io::Result<_>>().context("starting the load")?;
+        Ok(Load(children))
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            // Already gone is fine: the load only has to last as long as the tests.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
