@@ -9,6 +9,7 @@ use modinit::root::{
     Candidate, DevNum, DiskGeometry, FsIdentity, FsType, Partition, PartitionTable, ReadAt, RootSpec, TableKind,
     identify,
 };
+use modinit_test_fixtures::unavailable;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
