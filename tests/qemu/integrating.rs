@@ -195,7 +195,7 @@ fn missing_tool() -> Option<String> {
 
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
-fn the_documented_walkthrough_makes_an_image_that_serves_the_pcs_devices_and_runs_its_init() {
+fn integrating_walkthrough_makes_an_image_that_serves_the_pcs_devices_and_runs_its_init() {
     if let Some(tool) = missing_tool() {
         modinit_test_fixtures::unavailable(&tool);
         return;
@@ -233,7 +233,7 @@ fn the_documented_walkthrough_makes_an_image_that_serves_the_pcs_devices_and_run
 /// The document's walkthrough parses into a script that stops at the first error and sets the
 /// inputs the QEMU test gives it, and its QEMU example boots as the test does.
 #[test]
-fn the_walkthrough_documents_the_inputs_and_command_line_the_test_uses() {
+fn integrating_walkthrough_documents_the_inputs_and_command_line_the_test_uses() {
     let script = walkthrough_script(DOC);
     assert!(script.starts_with("set -eu\n") && script.lines().count() > 20, "{script}");
     let documented = documented_inputs(&script);
