@@ -228,7 +228,9 @@ fn lines(items: &[&str]) -> Vec<u8> {
 pub const PANIC_MARKERS: [&str; 2] = ["Kernel panic", "Attempted to kill init"];
 
 impl Report {
-    fn new(outcome: Outcome) -> Report {
+    /// The report of a boot that ran `outcome` (a scenario's, or a [`Boot`] of an image made
+    /// elsewhere).
+    pub fn new(outcome: Outcome) -> Report {
         let guest = outcome
             .console
             .lines()
