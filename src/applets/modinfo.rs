@@ -53,12 +53,12 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     // kmod makes the directory absolute: a relative -b is under the current directory.
     let mut root = [0u8; PATH_MAX];
     let basedir = opts.basedir.unwrap_or_default();
-    let parts = under(cwd, basedir);
-    let root = if basedir.is_empty() { Some(c"") } else { c_path(&mut root, &parts) };
+    let [a, b, c] = under(cwd, basedir);
+    let root = if basedir.is_empty() { Some(c"") } else { c_path(&mut root, &[a, b, c]) };
     let dir = match root.map(|root| ModulesDir::new(root.to_bytes(), release)) {
         Some(Ok(dir)) => dir,
         Some(Err(e)) => return too_long(short, e),
-        None => return too_long(short, TooLong(Joined(parts))),
+        None => return too_long(short, TooLong(Joined([a, b, c, b"/lib/modules/", release]))),
     };
     let (resolver, index_error) = match open_index(&dir) {
         Ok(index) => (Some(Resolver { index, cmdline: &[] }), None),
@@ -86,7 +86,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
 
 /// The exit code after saying that the module directory's path, `path`, is too long.
 fn too_long(short: &[u8], path: impl Display) -> i32 {
-    err!("{}: ERROR: module directory {path}", Bytes(short));
+    err!("{}: ERROR: module directory: {path}", Bytes(short));
     1
 }
 

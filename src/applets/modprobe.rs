@@ -47,7 +47,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     let dir = match ModulesDir::new(opts.dirname.unwrap_or_default(), release) {
         Ok(dir) => dir,
         Err(e) => {
-            err!("modprobe: FATAL: module directory {e}");
+            err!("modprobe: FATAL: module directory: {e}");
             return 1;
         }
     };

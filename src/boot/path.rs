@@ -30,11 +30,12 @@ impl<const N: usize> fmt::Display for Joined<'_, N> {
     }
 }
 
-/// A path longer than [`PATH_MAX`], named in full by its message.
+/// A path longer than [`PATH_MAX`], named by its message (after the reason, which a line cut
+/// short keeps).
 pub struct TooLong<'p, const N: usize>(pub Joined<'p, N>);
 
 impl<const N: usize> fmt::Display for TooLong<'_, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: path longer than PATH_MAX ({PATH_MAX} bytes)", self.0)
+        write!(f, "path longer than PATH_MAX ({PATH_MAX} bytes): {}", self.0)
     }
 }
