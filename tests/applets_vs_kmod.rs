@@ -21,20 +21,44 @@ fn modinit() -> &'static Path {
 /// A root for `depmod -b`: lib/modules/VERSION hard-linked from the tree (depmod's rename puts
 /// its file in the copy only), and with `config`, etc/modprobe.d/test.conf holding it.
 struct Root {
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
+    /// The root: the temporary directory, or a directory deep inside it.
+    path: PathBuf,
     version: String,
 }
 
+/// How deep [`Root::deep`] puts its root: as deep as Yocto's and Buildroot's build trees.
+const DEEP_ROOT_LEN: usize = 300;
+
 impl Root {
     fn new(tree: &Path, config: Option<&str>) -> Root {
+        Root::at_depth(tree, config, 0)
+    }
+
+    /// A root whose path is at least [`DEEP_ROOT_LEN`] bytes long, without configuration.
+    fn deep(tree: &Path) -> Root {
+        let root = Root::at_depth(tree, None, DEEP_ROOT_LEN);
+        assert!(root.path().as_os_str().len() >= DEEP_ROOT_LEN, "{}", root.path().display());
+        root
+    }
+
+    /// A root `len` bytes or more deep (nested directories of 100-byte names), under a
+    /// temporary directory.
+    fn at_depth(tree: &Path, config: Option<&str>, len: usize) -> Root {
         // Under target/, on the tree's filesystem, so that hard links work.
         let dir = tempfile::Builder::new().prefix("applets-root-").tempdir_in(xtask::paths::target_dir()).unwrap();
+        let mut path = dir.path().to_path_buf();
+        for i in 0.. {
+            if path.as_os_str().len() >= len {
+                break;
+            }
+            path.push(format!("level-{i:02}-{}", "d".repeat(91)));
+        }
         let version = tree.file_name().unwrap().to_str().unwrap().to_string();
-        fs::create_dir_all(dir.path().join("lib/modules")).unwrap();
-        let status =
-            Command::new("cp").arg("-al").arg(tree).arg(dir.path().join("lib/modules").join(&version)).status();
+        fs::create_dir_all(path.join("lib/modules")).unwrap();
+        let status = Command::new("cp").arg("-al").arg(tree).arg(path.join("lib/modules").join(&version)).status();
         assert!(status.unwrap().success(), "cp -al {}", tree.display());
-        let root = Root { dir, version };
+        let root = Root { _dir: dir, path, version };
         for stale in ["modinit.idx", "modinit.idx.tmp"] {
             let _ = fs::remove_file(root.modules().join(stale));
         }
@@ -46,7 +70,7 @@ impl Root {
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
+        &self.path
     }
 
     fn modules(&self) -> PathBuf {
@@ -182,27 +206,7 @@ fn modprobe_show_depends_and_resolve_alias_print_what_kmods_prints() {
         ours.depmod();
         let kmod_config = if config.is_some() { ours.modprobe_d() } else { PathBuf::from("/dev/null") };
         let peers = Peers { ours: &ours, kmod: kmod.clone(), kmod_config };
-        let mut mismatches = Vec::new();
-        let mut lines = 0;
-        for mode in ["--show-depends", "--resolve-alias"] {
-            // A few kernel-style single calls, then the rest with -a in batches (as udev's
-            // `modprobe -a`; kmod resolves each name on its own).
-            for key in keys.iter().step_by(97) {
-                let [a, b] = peers.run(&["-q", mode, "--", key]);
-                if a != b {
-                    mismatches.push(format!("{mode} {key}:\n  modinit {a:?}\n  kmod    {b:?}"));
-                }
-            }
-            for batch in keys.chunks(200) {
-                let mut args = vec!["-a", mode];
-                args.extend(batch.iter().map(String::as_str));
-                let [a, b] = peers.run(&args);
-                lines += b.1.lines().count();
-                if a != b {
-                    mismatches.extend(first_difference(&peers, mode, batch));
-                }
-            }
-        }
+        let (mismatches, lines) = show_depends_and_resolve_alias(&peers, &keys);
         let shown = mismatches.iter().take(10).cloned().collect::<Vec<_>>().join("\n");
         assert!(
             mismatches.is_empty(),
@@ -213,6 +217,33 @@ fn modprobe_show_depends_and_resolve_alias_print_what_kmods_prints() {
         eprintln!("config {}: {} keys, {lines} lines of output equal kmod's", config.is_some(), keys.len());
         assert!(lines > keys.len(), "the keys resolve to modules: {lines} lines for {} keys", keys.len());
     }
+}
+
+/// `-D` and `-R` for each of `keys` with both modprobes: the mismatches, and the lines kmod
+/// printed.
+fn show_depends_and_resolve_alias(peers: &Peers<'_>, keys: &[String]) -> (Vec<String>, usize) {
+    let mut mismatches = Vec::new();
+    let mut lines = 0;
+    for mode in ["--show-depends", "--resolve-alias"] {
+        // A few kernel-style single calls, then the rest with -a in batches (as udev's
+        // `modprobe -a`; kmod resolves each name on its own).
+        for key in keys.iter().step_by(97) {
+            let [a, b] = peers.run(&["-q", mode, "--", key]);
+            if a != b {
+                mismatches.push(format!("{mode} {key}:\n  modinit {a:?}\n  kmod    {b:?}"));
+            }
+        }
+        for batch in keys.chunks(200) {
+            let mut args = vec!["-a", mode];
+            args.extend(batch.iter().map(String::as_str));
+            let [a, b] = peers.run(&args);
+            lines += b.1.lines().count();
+            if a != b {
+                mismatches.extend(first_difference(peers, mode, batch));
+            }
+        }
+    }
+    (mismatches, lines)
 }
 
 /// The keys of a mismatching batch that differ on their own.
@@ -281,4 +312,65 @@ fn first_line_difference(a: &str, b: &str) -> String {
     let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
     let at = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
     format!("line {}: modinit {:?}, kmod {:?} ({} and {} lines)", at + 1, a.get(at), b.get(at), a.len(), b.len())
+}
+
+/// A root 300 bytes deep, as Yocto's and Buildroot's build trees are, indexed by both depmods:
+/// modinit's writes there what `cargo xtask index` writes, and modinit's modprobe -D/-R and
+/// modinfo -b print what kmod's print over kmod's indexes beside it, long paths included.
+#[test]
+fn the_applets_work_as_kmods_under_a_root_300_bytes_deep() {
+    let Some(tree) = real_module_tree() else { return };
+    let root = Root::deep(&tree);
+    root.depmod();
+    let written = fs::read(root.modules().join("modinit.idx")).unwrap();
+    assert!(written == xtask::index::build_index(&tree, None).unwrap().bytes, "modinit.idx under the deep root");
+    xtask::kmod::depmod(root.path(), &root.version).unwrap();
+
+    let peers = Peers { ours: &root, kmod: root.path().to_path_buf(), kmod_config: PathBuf::from("/dev/null") };
+    let keys = sample(&xtask::kmod::indexed_tree(&tree).unwrap(), 300);
+    let (mismatches, lines) = show_depends_and_resolve_alias(&peers, &keys);
+    let shown = mismatches.iter().take(10).cloned().collect::<Vec<_>>().join("\n");
+    assert!(mismatches.is_empty(), "{} mismatches with kmod:\n{shown}", mismatches.len());
+    assert!(lines > keys.len(), "the keys resolve to modules: {lines} lines for {} keys", keys.len());
+
+    let fat = root.modules().join("kernel/fs/fat/fat.ko");
+    let modinfo_runs = [
+        vec!["e1000", "ahci", "vfat", "snd-hda-intel", "zswap", "no-such-module"],
+        vec!["-n", "loop", "pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00"],
+        vec!["-m", "-F", "filename", "fat"],
+        vec![fat.to_str().unwrap()],
+    ];
+    for args in modinfo_runs {
+        let [ours, kmod] = modinfo_runs_of(&root, &args);
+        assert_eq!(ours, kmod, "modinfo {args:?}");
+        assert!(kmod.1.contains(root.path().to_str().unwrap()), "kmod shows paths under the root: {kmod:?}");
+    }
+}
+
+/// (exit code, stdout, stderr) of modinit's and kmod's `modinfo -b ROOT -k VERSION args`.
+fn modinfo_runs_of(root: &Root, args: &[&str]) -> [(Option<i32>, String, String); 2] {
+    let modinfo = |cmd: &mut Command| {
+        let out = run(cmd.arg("-b").arg(root.path()).args(["-k", &root.version]).args(args).env_remove("KMOD_LOG"));
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    [modinfo(Command::new(modinit()).arg("modinfo")), modinfo(&mut Command::new("modinfo"))]
+}
+
+/// A root longer than PATH_MAX: modprobe and modinfo fail as kmod's do, with an error that
+/// names the path.
+#[test]
+fn a_root_longer_than_path_max_is_refused_by_name() {
+    let Some(tree) = real_module_tree() else { return };
+    let version = tree.file_name().unwrap().to_str().unwrap();
+    let root = format!("/{}", "r".repeat(4200));
+    for (applet, option, version_option) in [("modprobe", "-d", "-S"), ("modinfo", "-b", "-k")] {
+        let args = [option, &root, version_option, version, "e1000"];
+        let ours = run(Command::new(modinit()).arg(applet).args(args));
+        let kmod = run(Command::new(applet).args(args));
+        assert_eq!(ours.status.code(), kmod.status.code(), "{applet}: kmod's exit code");
+        let stderr = String::from_utf8_lossy(&ours.stderr);
+        let named = format!(": path longer than PATH_MAX (4096 bytes): {root}/lib/modules/{version}\n");
+        assert!(stderr.starts_with(&format!("{applet}: ")) && stderr.ends_with(&named), "{applet}: {stderr:.200}");
+    }
 }

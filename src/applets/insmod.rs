@@ -4,7 +4,7 @@
 use super::{Convention, err, refused};
 use crate::boot::file::read_into;
 use crate::boot::load::{Failure, load};
-use crate::boot::path::c_path;
+use crate::boot::path::{PATH_MAX, c_path};
 use crate::boot::probe::PARAMS_MAX;
 use core::ffi::CStr;
 use modinit::decompress::Compression;
@@ -25,7 +25,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         Err(refusal) => return refused(argv, Convention::Kmod, &USAGE, refusal),
     };
     let file = Bytes(args.file);
-    let mut path = [0u8; 4096];
+    let mut path = [0u8; PATH_MAX];
     let Some(path) = c_path(&mut path, &[args.file]) else {
         err!("insmod: ERROR: could not load module {file}: {}", Strerror(Errno::NAMETOOLONG.raw_os_error()));
         return 1;

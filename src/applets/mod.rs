@@ -13,6 +13,7 @@ mod modprobe_remove;
 mod rmmod;
 mod stdout;
 
+use crate::boot::path::PATH_MAX;
 use crate::sys::start::StartArgs;
 use core::ffi::CStr;
 use core::fmt::{Display, Write};
@@ -122,9 +123,13 @@ fn report(argv: &[&[u8]], convention: Convention, usage: &dyn Display, refusal: 
     1
 }
 
+/// The longest line an applet prints whole: room for a path of [`PATH_MAX`] bytes and a
+/// module's parameters (`modprobe -v`'s `insmod PATH PARAMS`), or for a message about a path.
+const LINE_MAX: usize = 2 * PATH_MAX + 256;
+
 /// Writes one formatted line to `fd` (1 or 2) in one write().
 fn print(fd: i32, message: core::fmt::Arguments<'_>) {
-    let mut line = Line::<4096>::new();
+    let mut line = Line::<LINE_MAX>::new();
     let _ = line.write_fmt(message);
     // SAFETY: fd 1 and 2 are the applet's stdout and stderr, or closed (then EBADF).
     let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };

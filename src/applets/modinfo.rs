@@ -11,7 +11,7 @@ use super::{Convention, err, refused};
 use crate::boot::index_file::{ModulesDir, OpenError, open_index};
 use crate::boot::mapping::Mapping;
 use crate::boot::module_image::ModuleImage;
-use crate::boot::path::c_path;
+use crate::boot::path::{Joined, PATH_MAX, TooLong, c_path};
 use crate::sys::syscall::getcwd;
 use core::ffi::CStr;
 use core::fmt::Display;
@@ -29,7 +29,6 @@ use rustix::io::Errno;
 
 /// Distinct parameters of one module (of Debian 6.1's, lpfc has the most: 89).
 const MAX_PARAMS: usize = 1024;
-const PATH_MAX: usize = 4096;
 /// Longest module name shown (kmod's are at most 55 bytes, MODULE_NAME_LEN - 1).
 const NAME_MAX: usize = 256;
 /// Modules one alias may resolve to (real device aliases match a handful).
@@ -54,10 +53,12 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     // kmod makes the directory absolute: a relative -b is under the current directory.
     let mut root = [0u8; PATH_MAX];
     let basedir = opts.basedir.unwrap_or_default();
-    let root = if basedir.is_empty() { Some(c"") } else { c_path(&mut root, &under(cwd, basedir)) };
-    let Some(dir) = root.and_then(|root| ModulesDir::new(root.to_bytes(), release)) else {
-        err!("{}: ERROR: module directory path too long", Bytes(short));
-        return 1;
+    let [a, b, c] = under(cwd, basedir);
+    let root = if basedir.is_empty() { Some(c"") } else { c_path(&mut root, &[a, b, c]) };
+    let dir = match root.map(|root| ModulesDir::new(root.to_bytes(), release)) {
+        Some(Ok(dir)) => dir,
+        Some(Err(e)) => return too_long(short, e),
+        None => return too_long(short, TooLong(Joined([a, b, c, b"/lib/modules/", release]))),
     };
     let (resolver, index_error) = match open_index(&dir) {
         Ok(index) => (Some(Resolver { index, cmdline: &[] }), None),
@@ -81,6 +82,12 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     });
     shown.out.flush();
     status
+}
+
+/// The exit code after saying that the module directory's path, `path`, is too long.
+fn too_long(short: &[u8], path: impl Display) -> i32 {
+    err!("{}: ERROR: module directory: {path}", Bytes(short));
+    1
 }
 
 /// What an operand is shown from.
@@ -166,9 +173,8 @@ impl Shown<'_> {
         if m.builtin {
             return self.show(name, None, Source::Builtin);
         }
-        let mut rel = [0u8; PATH_MAX];
         let mut path = [0u8; PATH_MAX];
-        match m.path(&mut rel).and_then(|rel| self.dir.join(rel, &mut path)) {
+        match self.dir.module_file(m, &mut path) {
             Some(path) => self.show(name, Some(path.to_bytes()), Source::File(path)),
             None => self.could_not_get(name, "its path is too long"),
         }

@@ -8,7 +8,7 @@
 
 use super::{Convention, err, out, refused};
 use crate::boot::file::read_into;
-use crate::boot::index_file::{ModulesDir, index_path, open_index};
+use crate::boot::index_file::{ModulesDir, open_index};
 use crate::boot::load::Failure;
 use crate::boot::probe::{Blacklist, Event, Probed, Prober};
 use modinit::errno::Strerror;
@@ -44,15 +44,17 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     let operands = &operands[..count];
     let uname = rustix::system::uname();
     let release = opts.version.unwrap_or(uname.release().to_bytes());
-    let Some(dir) = ModulesDir::new(opts.dirname.unwrap_or_default(), release) else {
-        err!("modprobe: ERROR: module directory path too long");
-        return 1;
+    let dir = match ModulesDir::new(opts.dirname.unwrap_or_default(), release) {
+        Ok(dir) => dir,
+        Err(e) => {
+            err!("modprobe: FATAL: module directory: {e}");
+            return 1;
+        }
     };
     let index = match open_index(&dir) {
         Ok(index) => index,
         Err(e) => {
-            let mut buf = [0u8; crate::boot::index_file::PATH_MAX + 16];
-            err!("modprobe: FATAL: cannot use {}: {e}", Bytes(index_path(&dir, &mut buf).to_bytes()));
+            err!("modprobe: FATAL: cannot use {}: {e}", dir.index_file());
             return 1;
         }
     };

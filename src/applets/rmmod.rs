@@ -3,7 +3,7 @@
 
 use super::{Convention, err, refused};
 use crate::boot::index_file::{ModulesDir, open_index};
-use crate::boot::path::c_path;
+use crate::boot::path::{PATH_MAX, c_path};
 use crate::boot::sysfs_module::{holder_names, holders, initstate, refcnt};
 use modinit::errno::Strerror;
 use modinit::index::Index;
@@ -41,7 +41,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     let mut failed = 0;
     for &arg in &names[..count] {
         // As kmod: an existing file names the module by its file name.
-        let mut path = [0u8; 4096];
+        let mut path = [0u8; PATH_MAX];
         let is_file = c_path(&mut path, &[arg]).is_some_and(|p| rustix::fs::stat(p).is_ok());
         let source = if is_file { arg.rsplit(|&b| b == b'/').next().unwrap_or(arg) } else { arg };
         let mut buf = [0u8; 256];

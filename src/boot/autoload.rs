@@ -43,7 +43,7 @@ struct Loader<'r, 'a> {
     prober: Prober<'r, 'a>,
     /// What every probe list so far tried.
     inserts: Inserts,
-    workers: Workers,
+    workers: Workers<'a>,
     quiet: bool,
     /// Builtin modules counted already.
     builtins: ModuleSet,
@@ -317,7 +317,7 @@ impl<'a> Loader<'_, 'a> {
                         report.event(e, key)
                     });
                 match ready {
-                    Ready::Insert => self.workers.start(worker, active.id),
+                    Ready::Insert => self.workers.start(worker, active.id, self.prober.dir),
                     Ready::Wait => break,
                     Ready::Done => {
                         i -= 1;

@@ -2,7 +2,7 @@
 
 use super::clock::Instant;
 use super::log::{error, say};
-use super::path::c_path;
+use super::path::{PATH_MAX, c_path};
 use crate::sys::start::StartArgs;
 use crate::sys::syscall::execve;
 use core::ffi::CStr;
@@ -22,7 +22,7 @@ const MAX_ARGS: usize = 34;
 /// when none could be run; each failure has been reported.
 pub fn exec_real_init(init: Option<&[u8]>, args: StartArgs, started: Instant) {
     if let Some(path) = init {
-        let mut buf = [0u8; 256];
+        let mut buf = [0u8; PATH_MAX];
         match c_path(&mut buf, &[path]) {
             Some(path) => match exec(path, args, started) {
                 Errno::NOENT => error!("init={}: no such file; trying the default inits", Bytes(path.to_bytes())),

@@ -2,17 +2,15 @@
 
 use super::log::{error, warning};
 use super::mapping::Mapping;
-use super::path::c_path;
+use super::path::{Joined, PATH_MAX, TooLong, c_path};
 use core::ffi::CStr;
 use modinit::errno::Describe;
-use modinit::index::{Index, IndexError};
+use modinit::index::{Index, IndexError, Module};
 use modinit::line::Bytes;
 use rustix::io::Errno;
 
-/// Room for `/lib/modules/` + a release (at most 64 bytes, `__NEW_UTS_LEN`) + a file name.
-pub const PATH_MAX: usize = 128;
-
-/// The module directory of the running kernel, `/lib/modules/RELEASE`, with room after it.
+/// The module directory of the running kernel, `/lib/modules/RELEASE`, or of a tree under
+/// another root (`modprobe -d ROOT`), which may be as long as [`PATH_MAX`] allows.
 pub struct ModulesDir {
     buf: [u8; PATH_MAX],
     len: usize,
@@ -23,14 +21,16 @@ pub struct ModulesDir {
 impl ModulesDir {
     pub fn of_running_kernel() -> ModulesDir {
         let uname = rustix::system::uname();
+        // A release is at most 64 bytes (`__NEW_UTS_LEN`): the path fits.
         Self::new(b"", uname.release().to_bytes()).unwrap_or(ModulesDir { buf: [0; PATH_MAX], len: 0, release_at: 0 })
     }
 
-    /// `ROOT/lib/modules/RELEASE`; None when it does not fit.
-    pub fn new(root: &[u8], release: &[u8]) -> Option<ModulesDir> {
+    /// `ROOT/lib/modules/RELEASE`; Err naming it when it does not fit in [`PATH_MAX`].
+    pub fn new<'p>(root: &'p [u8], release: &'p [u8]) -> Result<ModulesDir, TooLong<'p, 3>> {
+        let parts = [root, b"/lib/modules/", release];
         let mut buf = [0; PATH_MAX];
-        let len = c_path(&mut buf, &[root, b"/lib/modules/", release])?.count_bytes();
-        Some(ModulesDir { buf, len, release_at: len - release.len() })
+        let len = c_path(&mut buf, &parts).ok_or(TooLong(Joined(parts)))?.count_bytes();
+        Ok(ModulesDir { buf, len, release_at: len - release.len() })
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -43,10 +43,28 @@ impl ModulesDir {
     }
 
     /// `DIR/rel` as a C string in `out`; None when it does not fit.
-    pub fn join<'b>(&self, rel: &[u8], out: &'b mut [u8]) -> Option<&'b CStr> {
+    pub fn join<'b>(&self, rel: &[u8], out: &'b mut [u8; PATH_MAX]) -> Option<&'b CStr> {
         c_path(out, &[self.as_bytes(), b"/", rel])
     }
+
+    /// The file of `module` in the directory, as a C string in `out`; None for a builtin, or
+    /// when it does not fit.
+    pub fn module_file<'b>(&self, module: &Module<'_>, out: &'b mut [u8; PATH_MAX]) -> Option<&'b CStr> {
+        let dir_len = self.as_bytes().len() + 1;
+        c_path(out, &[self.as_bytes(), b"/"])?;
+        let len = dir_len + module.path(&mut out[dir_len..])?.len();
+        *out.get_mut(len)? = 0;
+        CStr::from_bytes_with_nul(&out[..=len]).ok()
+    }
+
+    /// The index file's path, `DIR/modinit.idx`, for messages.
+    pub fn index_file(&self) -> Joined<'_, 3> {
+        Joined([self.as_bytes(), b"/", INDEX])
+    }
 }
+
+/// The index's file name in the module directory.
+const INDEX: &[u8] = b"modinit.idx";
 
 /// Why the index could not be used.
 #[derive(Debug, Clone, Copy)]
@@ -67,15 +85,11 @@ impl core::fmt::Display for OpenError {
     }
 }
 
-/// The index file of `dir`, `DIR/modinit.idx`, as a C string in `buf`.
-pub fn index_path<'b>(dir: &ModulesDir, buf: &'b mut [u8; PATH_MAX + 16]) -> &'b CStr {
-    dir.join(b"modinit.idx", buf).unwrap_or(c"/lib/modules/modinit.idx")
-}
-
 /// Maps and checks the index of `dir`. It is never unmapped, hence 'static.
 pub fn open_index(dir: &ModulesDir) -> Result<Index<'static>, OpenError> {
-    let mut buf = [0u8; PATH_MAX + 16];
-    Index::open(map_whole_file(index_path(dir, &mut buf))?).map_err(OpenError::Invalid)
+    let mut buf = [0u8; PATH_MAX];
+    let path = dir.join(INDEX, &mut buf).ok_or(OpenError::Open(Errno::NAMETOOLONG))?;
+    Index::open(map_whole_file(path)?).map_err(OpenError::Invalid)
 }
 
 /// Maps the whole file at `path` read-only, for the life of the process.
@@ -89,26 +103,17 @@ pub fn map_whole_file(path: &CStr) -> Result<&'static [u8], OpenError> {
 /// The boot's use of [`open_index`]: problems on the console, and a warning when the index
 /// was built for another kernel.
 pub fn open_boot_index(dir: &ModulesDir) -> Option<Index<'static>> {
-    let mut buf = [0u8; PATH_MAX + 16];
-    let path = index_path(dir, &mut buf).to_bytes();
+    let path = dir.index_file();
     match open_index(dir) {
         Ok(index) => {
             let release = dir.release();
             if index.kernel_release() != release {
-                warning!(
-                    "{} was built for kernel {}, this is {}",
-                    Bytes(path),
-                    Bytes(index.kernel_release()),
-                    Bytes(release)
-                );
+                warning!("{} was built for kernel {}, this is {}", path, Bytes(index.kernel_release()), Bytes(release));
             }
             Some(index)
         }
         Err(e) => {
-            error!(
-                "cannot use the module index {}: {e}; no device drivers or modules-load.d lists are loaded",
-                Bytes(path)
-            );
+            error!("cannot use the module index {path}: {e}; no device drivers or modules-load.d lists are loaded");
             None
         }
     }

@@ -9,9 +9,10 @@
 use super::clock::Instant;
 use super::index_file::ModulesDir;
 use super::load::{self, Failure};
+use super::path::PATH_MAX;
 use super::sysfs_module::InitState;
 use core::ffi::CStr;
-use modinit::decompress::Compression;
+use modinit::index::Module;
 use modinit::probe_chain::{Chain, Inserts, Next};
 use modinit::resolve::{Found, Resolver, Step, Target};
 
@@ -120,7 +121,7 @@ impl<'r, 'a> Prober<'r, 'a> {
         }
         while let Ready::Insert = self.next(&mut list, &mut inserts, found, key, extra, &mut insert, event) {
             let started = Instant::now();
-            let result = insert.run();
+            let result = insert.run(self.dir);
             self.finish(&mut list, &mut inserts, &insert, result, started.elapsed_ms(), event);
         }
         Probed::Ran
@@ -167,7 +168,7 @@ impl<'r, 'a> Prober<'r, 'a> {
         top: &Found<'a>,
         key: &[u8],
         extra: &[u8],
-        insert: &mut Insert,
+        insert: &mut Insert<'a>,
         event: &mut dyn FnMut(Event<'_>),
     ) -> Ready {
         loop {
@@ -179,13 +180,10 @@ impl<'r, 'a> Prober<'r, 'a> {
             if !self.announce(&step, top, key, extra, insert, event) {
                 continue;
             }
-            if insert.path().is_none() || insert.params.overflow {
-                event(Event::Failed {
-                    name: insert.name(),
-                    path: insert.path(),
-                    failure: Failure::TooLong,
-                    required: step.required,
-                });
+            let mut path = [0u8; PATH_MAX];
+            let path = insert.path(self.dir, &mut path);
+            if path.is_none() || insert.params.overflow {
+                event(Event::Failed { name: insert.name(), path, failure: Failure::TooLong, required: step.required });
                 list.inserted(inserts, false);
             } else {
                 return Ready::Insert;
@@ -202,7 +200,7 @@ impl<'r, 'a> Prober<'r, 'a> {
         top: &Found<'a>,
         key: &[u8],
         extra: &[u8],
-        insert: &mut Insert,
+        insert: &mut Insert<'a>,
         event: &mut dyn FnMut(Event<'_>),
     ) -> bool {
         if let Target::Missing(_) = step.target {
@@ -211,7 +209,9 @@ impl<'r, 'a> Prober<'r, 'a> {
             return false;
         }
         insert.prepare(self, step, top, key, extra);
-        event(Event::Planned { name: insert.name(), path: insert.path(), options: insert.params.as_bytes() });
+        let mut path = [0u8; PATH_MAX];
+        let path = insert.path(self.dir, &mut path);
+        event(Event::Planned { name: insert.name(), path, options: insert.params.as_bytes() });
         true
     }
 
@@ -221,7 +221,7 @@ impl<'r, 'a> Prober<'r, 'a> {
         &self,
         list: &mut ProbeList<'a>,
         inserts: &mut Inserts,
-        insert: &Insert,
+        insert: &Insert<'a>,
         result: Result<(), Failure>,
         ms: u64,
         event: &mut dyn FnMut(Event<'_>),
@@ -233,7 +233,9 @@ impl<'r, 'a> Prober<'r, 'a> {
             }
             Err(Failure::Kernel(e)) if e.is_already_loaded() => true,
             Err(failure) => {
-                event(Event::Failed { name: insert.name(), path: insert.path(), failure, required: insert.required });
+                let mut path = [0u8; PATH_MAX];
+                let path = insert.path(self.dir, &mut path);
+                event(Event::Failed { name: insert.name(), path, failure, required: insert.required });
                 false
             }
         };
@@ -241,44 +243,31 @@ impl<'r, 'a> Prober<'r, 'a> {
     }
 }
 
-/// One module of a probe list made ready for the kernel: its name, file and options.
-pub struct Insert {
+/// One module of a probe list made ready for the kernel: its name, module and options. Its
+/// path is built when needed, in the caller's buffer: the boot keeps one `Insert` per worker.
+pub struct Insert<'a> {
     name: [u8; 256],
     name_len: usize,
-    path: [u8; 640],
-    /// The path's length with its NUL; None when it did not fit (or for a builtin).
-    path_len: Option<usize>,
+    /// None for a name the index lacks.
+    module: Option<Module<'a>>,
     params: Params,
-    compression: Compression,
     required: bool,
 }
 
-impl Insert {
-    pub fn new() -> Insert {
-        Insert {
-            name: [0; 256],
-            name_len: 0,
-            path: [0; 640],
-            path_len: None,
-            params: Params::new(),
-            compression: Compression::None,
-            required: false,
-        }
+impl<'a> Insert<'a> {
+    pub fn new() -> Insert<'a> {
+        Insert { name: [0; 256], name_len: 0, module: None, params: Params::new(), required: false }
     }
 
     /// Fills in `step`'s module, planned for `top` (the result of looking up `key`, which
     /// alone gets the `extra` options).
-    fn prepare<'a>(&mut self, prober: &Prober<'_, 'a>, step: &Step<'a>, top: &Found<'a>, key: &[u8], extra: &[u8]) {
+    fn prepare(&mut self, prober: &Prober<'_, 'a>, step: &Step<'a>, top: &Found<'a>, key: &[u8], extra: &[u8]) {
         self.name_len = step.target.name(&mut self.name).len();
         self.required = step.required;
         self.params = Params::new();
-        self.path_len = None;
+        self.module = None;
         let Target::Module(module) = step.target else { return };
-        self.compression = module.compression;
-        let mut rel = [0u8; 512];
-        if let Some(path) = module.path(&mut rel).and_then(|rel| prober.dir.join(rel, &mut self.path)) {
-            self.path_len = Some(path.to_bytes_with_nul().len());
-        }
+        self.module = Some(module);
         let is_top = matches!(top.target, Target::Module(t) if t.id == module.id);
         let via = if is_top { *top } else { Found { target: step.target, via: step.via } };
         prober.resolver.options(&via, key, |piece| self.params.push(piece));
@@ -295,22 +284,19 @@ impl Insert {
         &self.name[..self.name_len]
     }
 
-    /// The module file; None for a builtin, or a path too long for the buffer.
-    pub fn path(&self) -> Option<&CStr> {
-        c_str_prefix(&self.path, self.path_len)
+    /// The module file in `dir`, built in `buf`; None for a builtin, or a path longer than
+    /// [`PATH_MAX`].
+    pub fn path<'b>(&self, dir: &ModulesDir, buf: &'b mut [u8; PATH_MAX]) -> Option<&'b CStr> {
+        dir.module_file(self.module.as_ref()?, buf)
     }
 
-    /// Hands the module to the kernel (see [`load::load`]).
-    pub fn run(&mut self) -> Result<(), Failure> {
-        let path = c_str_prefix(&self.path, self.path_len).ok_or(Failure::TooLong)?;
+    /// Hands the module, a file in `dir`, to the kernel (see [`load::load`]).
+    pub fn run(&mut self, dir: &ModulesDir) -> Result<(), Failure> {
+        let mut buf = [0u8; PATH_MAX];
+        let (Some(module), Some(path)) = (self.module, self.path(dir, &mut buf)) else { return Err(Failure::TooLong) };
         let params = self.params.as_cstr().ok_or(Failure::TooLong)?;
-        load::load(path, self.compression, params)
+        load::load(path, module.compression, params)
     }
-}
-
-/// The first `len` bytes of `buf`, which end with a NUL.
-fn c_str_prefix(buf: &[u8], len: Option<usize>) -> Option<&CStr> {
-    CStr::from_bytes_with_nul(buf.get(..len?)?).ok()
 }
 
 /// Whether a module of a probe list is there without inserting it: builtin, or loaded.

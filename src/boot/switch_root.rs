@@ -7,7 +7,7 @@
 
 use super::exec::FALLBACK_INITS;
 use super::log::{error, say};
-use super::path::c_path;
+use super::path::{PATH_MAX, c_path};
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use modinit::errno::Describe;
@@ -79,7 +79,7 @@ pub fn switch_root(init: Option<&[u8]>) -> Result<(), Failed> {
 /// Linux 5.6) it cannot tell and says yes.
 fn has_init(init: Option<&[u8]>) -> bool {
     let Ok(root) = open_dir(CWD, NEW_ROOT) else { return true };
-    let mut buf = [0u8; 256];
+    let mut buf = [0u8; PATH_MAX];
     let given = init.and_then(|path| c_path(&mut buf, &[path]));
     given.into_iter().chain(FALLBACK_INITS).any(|path| {
         let flags = OFlags::PATH | OFlags::CLOEXEC;

@@ -11,7 +11,7 @@ use super::index_file::{ModulesDir, map_whole_file};
 use super::kernel_log::KernelLog;
 use super::load::{Failure, Image};
 use super::log::{error, say, warning};
-use super::path::c_path;
+use super::path::{PATH_MAX, c_path};
 use super::probe::{Params, in_kernel};
 use modinit::decompress::Compression;
 use modinit::line::Bytes;
@@ -43,7 +43,7 @@ pub fn load_named_modules(cmdline: &[u8], dir: &ModulesDir, kernel_log: &mut Ker
     }
     let started = Instant::now();
     let list = |name: &[u8]| {
-        let mut buf = [0u8; super::index_file::PATH_MAX + 32];
+        let mut buf = [0u8; PATH_MAX];
         let path = dir.join(name, &mut buf)?;
         match map_whole_file(path) {
             Ok(bytes) => Some(bytes),
@@ -101,15 +101,14 @@ impl Loader<'_> {
             return false;
         };
         // Which file exists is found first and its path built again: a path borrowed from
-        // the buffers cannot leave a loop that reuses them.
-        let (mut rel_buf, mut path_buf) = ([0u8; 512], [0u8; 640]);
+        // the buffer cannot leave a loop that reuses it.
+        let mut buf = [0u8; PATH_MAX];
+        let dir = self.dir.as_bytes();
         let stored = STORED.into_iter().find(|c| {
-            let path = c_path(&mut rel_buf, &[listed, c.extension()])
-                .and_then(|rel| self.dir.join(rel.to_bytes(), &mut path_buf));
+            let path = c_path(&mut buf, &[dir, b"/", listed, c.extension()]);
             path.is_some_and(|p| rustix::fs::access(p, rustix::fs::Access::READ_OK).is_ok())
         });
-        let rel = stored.and_then(|c| c_path(&mut rel_buf, &[listed, c.extension()]));
-        let path = rel.and_then(|rel| self.dir.join(rel.to_bytes(), &mut path_buf));
+        let path = stored.and_then(|c| c_path(&mut buf, &[dir, b"/", listed, c.extension()]));
         let (Some(path), Some(compression)) = (path, stored) else {
             error!("cannot load {}: no file {}[.zst|.gz|.xz] in the modules dir", Bytes(name), Bytes(listed));
             return false;

@@ -14,6 +14,7 @@
 //! With one job (`modinit.jobs=1`), or when a fork fails, PID 1 inserts the module itself.
 
 use super::clock::Instant;
+use super::index_file::ModulesDir;
 use super::load::{Failure, WorkerEnd};
 use super::mapping::{Mapping, ReadWrite};
 use super::probe::Insert;
@@ -65,26 +66,26 @@ enum State {
     Done(Result<(), Failure>),
 }
 
-struct Slot {
-    insert: Insert,
+struct Slot<'a> {
+    insert: Insert<'a>,
     state: State,
     /// The probe list the insert belongs to (the caller's number).
     owner: usize,
     started: Instant,
 }
 
-pub struct Workers {
+pub struct Workers<'a> {
     jobs: usize,
-    slots: [Slot; JOBS_MAX],
+    slots: [Slot<'a>; JOBS_MAX],
     /// One [`Answer`] a slot, shared with the workers; None inserts in PID 1.
     answers: Option<Mapping<ReadWrite>>,
     /// The most any worker's decompression arena held.
     arena_peak: usize,
 }
 
-impl Workers {
+impl<'a> Workers<'a> {
     /// Up to `jobs` inserts at once (1 to [`JOBS_MAX`]).
-    pub fn new(jobs: usize) -> Workers {
+    pub fn new(jobs: usize) -> Workers<'a> {
         let jobs = jobs.clamp(1, JOBS_MAX);
         let answers = if jobs > 1 { Mapping::shared(size_of::<[Answer; JOBS_MAX]>()).ok() } else { None };
         let slot = || Slot { insert: Insert::new(), state: State::Vacant, owner: 0, started: Instant::now() };
@@ -102,7 +103,7 @@ impl Workers {
     }
 
     /// A slot to ready an insert in, while fewer than `jobs` are under way.
-    pub fn vacant(&mut self) -> Option<(usize, &mut Insert)> {
+    pub fn vacant(&mut self) -> Option<(usize, &mut Insert<'a>)> {
         let used = self.slots.iter().filter(|s| !matches!(s.state, State::Vacant)).count();
         if used >= self.jobs {
             return None;
@@ -112,18 +113,19 @@ impl Workers {
     }
 
     /// The insert readied in `slot`.
-    pub fn insert(&self, slot: usize) -> &Insert {
+    pub fn insert(&self, slot: usize) -> &Insert<'a> {
         &self.slots[slot].insert
     }
 
-    /// Starts the insert readied in `slot` (from [`Workers::vacant`]), for the list `owner`.
-    pub fn start(&mut self, slot: usize, owner: usize) {
+    /// Starts the insert readied in `slot` (from [`Workers::vacant`]), for the list `owner`, of
+    /// a module in `dir`.
+    pub fn start(&mut self, slot: usize, owner: usize, dir: &ModulesDir) {
         let answers = self.answers.as_mut().map(answers_of);
         let s = &mut self.slots[slot];
         s.owner = owner;
         s.started = Instant::now();
         let Some(answers) = answers else {
-            s.state = State::Done(s.insert.run());
+            s.state = State::Done(s.insert.run(dir));
             return;
         };
         // SAFETY: `answers` points to JOBS_MAX answers in a live shared mapping (answers_of);
@@ -132,14 +134,14 @@ impl Workers {
         s.state = match fork() {
             Ok(Forked::Child) => {
                 IN_WORKER.store(true, Ordering::Relaxed);
-                let answer = (s.insert.run(), crate::sys::arena::high_water());
+                let answer = (s.insert.run(dir), crate::sys::arena::high_water());
                 // SAFETY: the same mapping, shared with PID 1, which reads this answer only
                 // after this process has exited.
                 unsafe { answers.add(slot).write_volatile(Some(answer)) };
                 exit_group(0)
             }
             Ok(Forked::Parent { child }) => State::Running { pid: child },
-            Err(_) => State::Done(s.insert.run()),
+            Err(_) => State::Done(s.insert.run(dir)),
         };
     }
 

@@ -4,7 +4,9 @@
 //! kmod's `modprobe -a -b` run over every modalias until nothing changes
 //! (qemu/guest/kmod-coldplug). modinit must leave the same set of modules in /proc/modules,
 //! whether the tree is stored as `.ko`, `.ko.zst` or `.ko.gz`. The configuration scenarios
-//! check the effect in the guest: which modules are there, and their parameters in sysfs.
+//! check the effect in the guest: which modules are there, and their parameters in sysfs. The
+//! same boots check the no-heap claim: plain and gzip modules leave the zstd decoder's arena
+//! unused, and zstd modules keep it within the bound computed on the host from their frames.
 
 use modinit_tests::{assert_exec_line, boot, expect_clean};
 use std::collections::BTreeSet;
@@ -60,24 +62,85 @@ fn assert_same_as_kmod(r: &Report) {
     assert!(done.contains(" failed=0 "), "{done}");
 }
 
+/// The zstd decoder's arena held at least the largest window of the modules loaded (its ring
+/// buffer is that big) and no more than the most the library's bound allows for one of them.
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
-fn zstd_modules_load_like_kmod() {
-    assert_same_as_kmod(&boot_pc("autoload-zst", ModuleCompression::Zst, ""));
+fn zstd_modules_load_like_kmod_within_the_decoders_heap_bound() {
+    let r = boot_pc("autoload-zst", ModuleCompression::Zst, "");
+    assert_same_as_kmod(&r);
+    let zst = xtask::module_tree::stored_as(&xtask::scenario::setup().unwrap().kernel.modules, ModuleCompression::Zst);
+    let files = module_files(&zst.unwrap());
+    let (mut window, mut bound) = (0, 0);
+    for name in loaded_modules(&r) {
+        let file = files.get(&name).unwrap_or_else(|| panic!("no {name}.ko.zst in the tree"));
+        let frame = std::fs::read(file).unwrap();
+        window = window.max(window_size(&frame));
+        bound = bound.max(modinit::decompress::heap_needed(&frame, usize::MAX).unwrap() as u64);
+    }
+    let arena = decompression_kib(&r);
+    assert!(window > 0, "zstd modules were loaded; see {}", r.outcome.log.display());
+    assert!(
+        (window.div_ceil(1024)..=bound.div_ceil(1024)).contains(&arena),
+        "decompression {arena} KiB: not within the largest window, {window} bytes, and the bound, {bound} bytes"
+    );
 }
 
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
-fn gzip_modules_load_like_kmod() {
-    assert_same_as_kmod(&boot_pc("autoload-gz", ModuleCompression::Gz, ""));
+fn gzip_modules_load_like_kmod_without_a_heap() {
+    let r = boot_pc("autoload-gz", ModuleCompression::Gz, "");
+    assert_same_as_kmod(&r);
+    assert_eq!(decompression_kib(&r), 0, "gzip inflates without the arena");
 }
 
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
-fn plain_modules_load_like_kmod_and_quiet_hides_the_module_lines() {
+fn plain_modules_load_like_kmod_without_a_heap_and_quiet_hides_the_module_lines() {
     let r = boot_pc("autoload-plain", ModuleCompression::None, "quiet");
     assert_same_as_kmod(&r);
     assert!(!r.modinit_lines().iter().any(|l| l.starts_with("loaded ")), "quiet: no line per module");
+    assert_eq!(decompression_kib(&r), 0, "plain modules need no decompression");
+}
+
+/// What the summary line says the decompression arena held at most, in KiB.
+fn decompression_kib(r: &Report) -> u64 {
+    let reported = xtask::bench_timing::memory_reported(&r.outcome.console);
+    reported.unwrap_or_else(|| panic!("no memory figures in the summary; see {}", r.outcome.log.display())).1
+}
+
+/// The modules the console says were loaded (`loaded NAME (KEY) in N ms`).
+fn loaded_modules(r: &Report) -> BTreeSet<String> {
+    let name = |l: &str| Some(l.strip_prefix("loaded ")?.split_once(" (")?.0.to_string());
+    r.modinit_lines().into_iter().filter_map(name).collect()
+}
+
+/// Each module file of `tree` by module name (`-` as `_`, as modinit names modules).
+fn module_files(tree: &std::path::Path) -> std::collections::BTreeMap<String, std::path::PathBuf> {
+    let files = xtask::module_tree::files(tree).unwrap();
+    let name = |path: &std::path::Path| {
+        let file = path.file_name()?.to_str()?;
+        Some(file.strip_suffix(".ko.zst")?.replace('-', "_"))
+    };
+    files.into_iter().filter_map(|path| Some((name(&path)?, path))).collect()
+}
+
+/// Window_Size of the zstd frame that starts `frame`, read from its header (RFC 8878, 3.1.1.1):
+/// the Window_Descriptor's, or for a single segment the Frame_Content_Size.
+fn window_size(frame: &[u8]) -> u64 {
+    assert_eq!(frame[..4], [0x28, 0xb5, 0x2f, 0xfd], "a zstd frame");
+    let descriptor = frame[4];
+    if descriptor & 0x20 == 0 {
+        let window = frame[5];
+        let base = 1u64 << (10 + (window >> 3));
+        return base + base / 8 * u64::from(window & 7);
+    }
+    let dictionary_id_len = [0, 1, 2, 4][usize::from(descriptor & 3)];
+    let content_size_len = [1, 2, 4, 8][usize::from(descriptor >> 6)];
+    let at = 5 + dictionary_id_len;
+    let mut size = [0u8; 8];
+    size[..content_size_len].copy_from_slice(&frame[at..at + content_size_len]);
+    u64::from_le_bytes(size) + if content_size_len == 2 { 256 } else { 0 }
 }
 
 /// Inserting side by side (`modinit.jobs=8` on the PC's 2 CPUs) loads what inserting one

@@ -1,10 +1,10 @@
 //! modinit's toolbox against the tools it stands in for, in one guest on the real kernel:
 //! the same sequence of insmod/lsmod/rmmod/modprobe/modprobe -r commands runs once with
 //! modinit's applets and once with kmod 30's (shipped with its libraries and its own indexes
-//! of the same `.ko.zst` tree), each from the same state back to it. Every step must print
-//! the same on stdout and stderr, exit with the same code and leave the same /proc/modules.
-//! Then modinit's dmesg and util-linux's run back to back with the same options, and must
-//! print the same.
+//! of the same `.ko.zst` tree), each from the same state back to it, a module file over 300
+//! bytes deep included. Every step must print the same on stdout and stderr, exit with the
+//! same code and leave the same /proc/modules. Then modinit's dmesg and util-linux's run back
+//! to back with the same options, and must print the same.
 
 use modinit_tests::{boot, expect_clean};
 use std::fmt::Write as _;
@@ -22,8 +22,8 @@ fn toolboxes() -> [(&'static str, String); 2] {
 
 /// The sequence both toolboxes run; it ends with the modules it loaded removed again.
 /// fat and vfat (vfat needs fat), loop (parameters), dummy (no dependencies), zswap (builtin),
-/// tun (softdeps, see [`CONFIG`]).
-/// `{dir}` is the module directory.
+/// tun (softdeps, see [`CONFIG`]), fat again from a copy over 300 bytes deep.
+/// `{dir}` is the module directory, `{deep}` the directory of the copy ([`deep_dir`]).
 const STEPS: &[&str] = &[
     "./lsmod",
     "./insmod {dir}/kernel/fs/fat/fat.ko.zst",
@@ -62,6 +62,9 @@ const STEPS: &[&str] = &[
     "./lsmod",
     "./modprobe -r -v tun",
     "./lsmod",
+    "./insmod {deep}/fat.ko.zst",
+    "./lsmod",
+    "./rmmod {deep}/fat.ko.zst",
     "./lsmod -x",
     "./insmod",
     "./insmod -",
@@ -90,6 +93,7 @@ const FOLLOW: &str = "/bin/busybox timeout 3 ./dmesg -w";
 /// (util-linux's), back to back, and reports both exit codes and stderrs, the reference's line
 /// count and first line, and `diff`'s output (the whole log would make the console too slow).
 fn script(dir: &str) -> String {
+    let deep = deep_dir();
     let mut s = String::from(
         "bb=/bin/busybox\n\
          hex() { $bb xxd -p | $bb tr -d '\\n'; }\n\
@@ -109,16 +113,23 @@ fn script(dir: &str) -> String {
          \x20   echo \"guest: toolbox.$1.diff=$($bb diff /tmp/a.out /tmp/b.out | hex)\"\n\
          }\n",
     );
+    writeln!(s, "$bb mkdir -p {deep} && $bb cp {dir}/kernel/fs/fat/fat.ko.zst {deep}/").unwrap();
     for (name, tools) in toolboxes() {
         writeln!(s, "cd {tools}").unwrap();
         for (i, step) in STEPS.iter().enumerate() {
-            writeln!(s, "step {name}.{i} '{}'", step.replace("{dir}", dir)).unwrap();
+            writeln!(s, "step {name}.{i} '{}'", step.replace("{dir}", dir).replace("{deep}", &deep)).unwrap();
         }
     }
     for (i, step) in dmesg_steps().iter().enumerate() {
         writeln!(s, "pair dmesg.{i} '{step}'").unwrap();
     }
     s
+}
+
+/// A directory in the guest over 300 bytes deep, as Yocto's and Buildroot's build trees are.
+fn deep_dir() -> String {
+    let deep: String = (0..3).map(|i| format!("/level-{i:02}-{}", "d".repeat(91))).collect();
+    format!("/tmp{deep}")
 }
 
 fn dmesg_steps() -> Vec<String> {
@@ -229,6 +240,9 @@ fn toolbox_prints_and_does_what_kmod_and_util_linux_do() {
     assert!(kmod(21).out.contains("rmmod vfat\nrmmod fat\n"), "{:?}", kmod(21));
     let softdeps = STEPS.iter().position(|s| *s == "./modprobe -r -v tun").unwrap();
     assert_eq!(kmod(softdeps).out, "rmmod loop\nrmmod tun\nrmmod dummy\n", "post: last first, then tun, then pre:");
+    let deep = STEPS.iter().position(|s| *s == "./insmod {deep}/fat.ko.zst").unwrap();
+    assert!(deep_dir().len() > 300 && kmod(deep).rc == "0", "{:?}", kmod(deep));
+    assert!(kmod(deep + 1).out.lines().any(|l| l.starts_with("fat ")), "{:?}", kmod(deep + 1));
     assert_eq!(kmod(0).modules, kmod(STEPS.len() - 1).modules, "the sequence ends where it began");
     let lines: usize = r.guest("toolbox.dmesg.0.lines").and_then(|n| n.trim().parse().ok()).unwrap_or(0);
     let first = unhex(r.guest("toolbox.dmesg.0.first").unwrap_or_default());

@@ -129,7 +129,7 @@ pub fn sample(console: &str) -> Result<Sample> {
 }
 
 /// What modinit's summary line says of its memory: `(memory peak R KiB, decompression A KiB)`.
-fn memory_reported(console: &str) -> Option<(u64, u64)> {
+pub fn memory_reported(console: &str) -> Option<(u64, u64)> {
     let rest = console.lines().find_map(|l| l.split("modinit: done: ").nth(1))?;
     let rest = rest.split("(memory peak ").nth(1)?;
     let (resident, rest) = rest.split_once(" KiB, decompression ")?;

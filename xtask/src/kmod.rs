@@ -49,7 +49,7 @@ fn version_of(modules: &Path) -> Result<&str> {
 
 /// Runs depmod on `root`/lib/modules/`version`, after deleting the files an earlier depmod
 /// left there (so that they are written anew, not through hard links into another tree).
-fn depmod(root: &Path, version: &str) -> Result<()> {
+pub fn depmod(root: &Path, version: &str) -> Result<()> {
     tools::ensure(&[&DEPMOD])?;
     for entry in fs::read_dir(root.join("lib/modules").join(version))? {
         let path = entry?.path();
