@@ -24,7 +24,7 @@
 //! bounded too. Only when the answer page cannot be mapped or the fork fails does PID 1
 //! insert the module itself, and then nothing bounds it.
 
-use super::clock::Instant;
+use super::clock::{Instant, sleep_ms, timespec_of_ms};
 use super::load::{Failure, WorkerEnd};
 use super::mapping::{Mapping, ReadWrite};
 use super::probe::Insert;
@@ -34,7 +34,6 @@ use rustix::event::{PollFd, PollFlags, poll};
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use rustix::process::{Pid, PidfdFlags, WaitOptions, WaitStatus, pidfd_open, wait};
-use rustix::time::Timespec;
 
 /// The most inserts at once, whatever `modinit.jobs=` asks: the kernel serializes parts of
 /// every load (its module mutex), and each worker decompresses with an arena of its own.
@@ -199,9 +198,12 @@ impl Workers {
             }
         }
         let ms = if blind { ms.min(POLL_WITHOUT_PIDFD_MS) } else { ms };
-        let timeout = Timespec { tv_sec: (ms / 1000) as i64, tv_nsec: ((ms % 1000) * 1_000_000) as i64 };
-        // An interruption or a failure only makes the caller look again sooner.
-        let _ = poll(&mut fds, Some(&timeout));
+        // An interruption makes the caller look again sooner; a failure, after a short sleep.
+        if let Err(e) = poll(&mut fds, Some(&timespec_of_ms(ms)))
+            && e != Errno::INTR
+        {
+            sleep_ms(ms.min(POLL_WITHOUT_PIDFD_MS));
+        }
     }
 
     /// Reaps every child that ended: a worker's outcome goes to its slot; a worker given up, or
