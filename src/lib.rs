@@ -50,5 +50,6 @@ pub mod root;
 #[cfg(feature = "alloc")]
 pub mod show_config;
 pub mod sort;
+pub mod stall;
 pub mod string_set;
 pub mod uevent;

@@ -7,7 +7,7 @@
 //! | `modinit.kmsg=LEVEL\|off` | show kernel messages of LEVEL (`err` by default) and worse |
 //! | `modinit.kmsg_since=boot\|now` | also show those logged before /init started |
 //! | `modinit.settle_ms=N` | driver loading ends once no uevent came for N ms and a walk then finds nothing to load (default 200) |
-//! | `modinit.timeout_ms=N` | and at the latest N ms after it began (default 10000) |
+//! | `modinit.timeout_ms=N` | and at the latest once it made no progress (no insert ended, no new device) for N ms: the inserts still under way are given up (default 180000, udev's event timeout) |
 //! | `modinit.jobs=N` | insert up to N modules at once (default: 4 per CPU, at most 16; 1 inserts one after the other) |
 //! | `quiet` | no line per loaded module (failures are still shown) |
 //! | `modules_load=`, `rd.modules_load=` | comma lists of modules to load first (see [`modules_load_lists`]) |
@@ -72,7 +72,8 @@ pub struct BootOptions<'a> {
     pub kmsg_since_boot: bool,
     /// Driver loading ends when the uevent bus was quiet this long.
     pub settle_ms: u64,
-    /// Driver loading ends at the latest this long after it began.
+    /// Driver loading ends at the latest once it made no progress for this long (see
+    /// [`Stall`](crate::stall::Stall)); an insert under way then is given up.
     pub timeout_ms: u64,
     /// `modinit.jobs=`: how many modules may be inserted at once; None: the boot's default.
     pub jobs: Option<usize>,
@@ -90,7 +91,7 @@ impl Default for BootOptions<'_> {
             kmsg: Some(Level::Err),
             kmsg_since_boot: false,
             settle_ms: 200,
-            timeout_ms: 10_000,
+            timeout_ms: TIMEOUT_MS,
             jobs: None,
             quiet: false,
             root: RootOptions::default(),
@@ -109,6 +110,11 @@ pub fn modules_load_lists(cmdline: &[u8]) -> impl Iterator<Item = &[u8]> {
         })
         .flat_map(|list| list.split(|&b| b == b',').filter(|n| !n.is_empty()))
 }
+
+/// The default of `modinit.timeout_ms`: udev gives an event (its module loads included) 180 s
+/// before it gives up on it (udevd's `event_timeout`), and a slow machine (emulated, a slow disk
+/// controller) must not lose drivers that are still making progress.
+pub const TIMEOUT_MS: u64 = 180_000;
 
 fn parse_ms(value: Option<&[u8]>) -> Option<u64> {
     // At most nine digits: 11 days.
@@ -164,13 +170,21 @@ impl<'a> BootOptions<'a> {
                         expected: "boot or now",
                     }),
                 },
-                (b"modinit.settle_ms" | b"modinit.timeout_ms", value) => match parse_ms(value) {
-                    Some(ms) if p.key == b"modinit.settle_ms" => opts.settle_ms = ms,
-                    Some(ms) => opts.timeout_ms = ms,
+                (b"modinit.settle_ms", value) => match parse_ms(value) {
+                    Some(ms) => opts.settle_ms = ms,
                     None => warn(OptionWarning::BadValue {
                         key: p.key,
                         value: value.unwrap_or_default(),
                         expected: "a number of milliseconds",
+                    }),
+                },
+                // 0 would give up every insert as soon as it started.
+                (b"modinit.timeout_ms", value) => match parse_ms(value).filter(|&ms| ms > 0) {
+                    Some(ms) => opts.timeout_ms = ms,
+                    None => warn(OptionWarning::BadValue {
+                        key: p.key,
+                        value: value.unwrap_or_default(),
+                        expected: "a number of milliseconds, at least 1",
                     }),
                 },
                 (b"modinit.jobs", value) => match value.and_then(decimal).filter(|&n| n >= 1) {
@@ -204,7 +218,7 @@ mod tests {
     fn defaults_when_nothing_is_given() {
         let (opts, warnings) = parse("console=ttyS0");
         assert_eq!(opts, BootOptions::default());
-        assert_eq!((opts.kmsg, opts.settle_ms, opts.timeout_ms, opts.quiet), (Some(Level::Err), 200, 10_000, false));
+        assert_eq!((opts.kmsg, opts.settle_ms, opts.timeout_ms, opts.quiet), (Some(Level::Err), 200, 180_000, false));
         assert!(warnings.is_empty());
         assert!(parse("quiet").0.quiet);
     }
@@ -256,7 +270,17 @@ mod tests {
         assert_eq!((opts.settle_ms, opts.timeout_ms), (50, 3000));
         assert!(warnings.is_empty());
         let (opts, warnings) = parse("modinit.settle_ms=-1 modinit.timeout_ms=9999999999 modinit.settle_ms");
-        assert_eq!((opts.settle_ms, opts.timeout_ms, warnings.len()), (200, 10_000, 3));
+        assert_eq!((opts.settle_ms, opts.timeout_ms, warnings.len()), (200, 180_000, 3));
+        let (opts, warnings) = parse("modinit.settle_ms=0 modinit.timeout_ms=0");
+        assert_eq!((opts.settle_ms, opts.timeout_ms), (0, 180_000), "no progress limit of 0");
+        assert_eq!(
+            warnings,
+            vec![OptionWarning::BadValue {
+                key: b"modinit.timeout_ms",
+                value: b"0",
+                expected: "a number of milliseconds, at least 1"
+            }]
+        );
     }
 
     #[test]

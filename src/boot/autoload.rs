@@ -8,16 +8,21 @@
 //! loaded with its dependencies and softdeps, dependencies first, each module at most once.
 //! Up to `modinit.jobs` modules are inserted at once (`boot::workers`), each only once the
 //! modules before it in its probe list are in (`modinit::probe_chain`).
+//!
+//! `modinit.timeout_ms` bounds a lack of progress, not the phase (`modinit::stall`): the
+//! inserts still under way when no insert ended and no new device or name came for that long
+//! are given up, each reported by name, and the phase (or the root device's wait) goes on.
 
 use super::clock::Instant;
 use super::coldplug;
 use super::file::write_once;
 use super::index_file::ModulesDir;
 use super::kernel_log::{KernelLog, UnknownSymbols};
+use super::load::Failure;
 use super::log::{error, say, warning};
 use super::probe::{Blacklist, Event, ProbeList, Probed, Prober, Ready};
 use super::uevents::{Received, UeventSocket};
-use super::workers::{JOBS_MAX, JOBS_PER_CPU, Workers};
+use super::workers::{Finished, JOBS_MAX, JOBS_PER_CPU, Waited, Workers};
 use core::ffi::CStr;
 use modinit::errno::Describe;
 use modinit::kcmdline::kernel_blacklists;
@@ -25,6 +30,7 @@ use modinit::line::Bytes;
 use modinit::options::{BootOptions, modules_load_lists};
 use modinit::probe_chain::Inserts;
 use modinit::resolve::{Found, Key, ModuleSet, Resolver, Target};
+use modinit::stall::Stall;
 use modinit::string_set::StringSet;
 
 /// Room for the distinct modaliases of a large machine (a few hundred is usual).
@@ -48,6 +54,9 @@ struct Loader<'r, 'a> {
     /// Builtin modules counted already.
     builtins: ModuleSet,
     summary: Summary,
+    /// The last progress, on `clock`: inserts under way when it is too old are given up.
+    stall: Stall,
+    clock: Instant,
 }
 
 /// Driver loading that lasts as long as the boot needs it: [`Autoload::settle`] is the
@@ -95,6 +104,8 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             quiet: opts.quiet,
             builtins: ModuleSet::new(),
             summary: Summary::default(),
+            stall: Stall::new(opts.timeout_ms, 0),
+            clock: started,
         });
         let mut autoload =
             Autoload { loader, socket, aliases: AliasSet::new(), done: 0, overflows: 0, kernel_log, started };
@@ -113,8 +124,9 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
     }
 
     /// Loads a driver for every device, those present now (coldplug) and those that appear
-    /// meanwhile (uevents), until the bus has been quiet for `settle_ms` or `timeout_ms` ran
-    /// out; reports the phase in one line.
+    /// meanwhile (uevents), until the bus has been quiet for `settle_ms`, or nothing new came
+    /// for `timeout_ms` (uevents that keep coming about known devices); reports the phase in
+    /// one line.
     pub fn settle(&mut self, opts: &BootOptions<'_>) {
         if self.loader.is_none() {
             return;
@@ -125,17 +137,22 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         let (mut rescan, mut after_quiet) = (true, false);
         loop {
             let round = self.step(rescan);
-            if self.started.elapsed_ms() >= opts.timeout_ms {
-                warning!("still loading drivers after {} ms (modinit.timeout_ms): going on", opts.timeout_ms);
+            let overflowed = round.received.is_some_and(|r| r.overflowed);
+            let busy = round.loaded > 0 || overflowed;
+            if after_quiet && !busy {
                 break;
             }
-            let overflowed = round.received.is_some_and(|r| r.overflowed);
-            if round.loaded > 0 || overflowed {
+            // Uevents (or dropped ones) that keep coming and bring nothing new.
+            if self.loader.as_ref().is_some_and(Loader::stalled) {
+                warning!(
+                    "no driver loaded and no new device for {} ms while uevents kept coming (modinit.timeout_ms): going on",
+                    opts.timeout_ms
+                );
+                break;
+            }
+            if busy {
                 (rescan, after_quiet) = (overflowed, false);
                 continue;
-            }
-            if after_quiet {
-                break;
             }
             let quiet = match &self.socket {
                 Some(s) => !s.wait(opts.settle_ms),
@@ -281,21 +298,53 @@ impl<'a> Loader<'_, 'a> {
                 }
                 continue;
             }
-            // No insert can start and nothing more can be planned now: wait for one to end.
-            let Some(done) = self.workers.wait() else { break };
-            let Some(active) = lists.iter_mut().find(|a| a.id == done.owner) else { continue };
-            let mut report = Reporter {
-                quiet: self.quiet,
-                summary: &mut self.summary,
-                cmdline: self.prober.resolver.cmdline,
-                kernel_log,
-            };
-            let insert = self.workers.insert(done.slot);
-            let key = active.key;
-            self.prober.finish(&mut active.list, &mut self.inserts, insert, done.result, done.ms, &mut |e| {
-                report.event(e, key)
-            });
+            // No insert can start and nothing more can be planned now: wait for one to end, or
+            // give up those under way once nothing has progressed for the limit.
+            match self.workers.wait(self.stall.left_ms(self.clock.elapsed_ms())) {
+                Waited::Finished(done) => {
+                    self.progressed();
+                    self.finish(&mut lists, done, kernel_log);
+                }
+                Waited::Idle => break,
+                Waited::TimedOut => {
+                    while let Some(stuck) = self.workers.give_up() {
+                        self.finish(&mut lists, stuck, kernel_log);
+                    }
+                    // What starts next gets the whole limit.
+                    self.progressed();
+                }
+            }
         }
+    }
+
+    /// Records progress now (`modinit::stall`).
+    fn progressed(&mut self) {
+        self.stall.progressed(self.clock.elapsed_ms());
+    }
+
+    /// Whether the phase has made no progress for the limit.
+    fn stalled(&self) -> bool {
+        self.stall.stalled(self.clock.elapsed_ms())
+    }
+
+    /// Hands the insert that ended (or was given up) to its probe list and reports it.
+    fn finish<'k>(
+        &mut self,
+        lists: &mut heapless::Vec<Active<'a, 'k>, LISTS>,
+        done: Finished,
+        kernel_log: &mut KernelLog,
+    ) {
+        let Some(active) = lists.iter_mut().find(|a| a.id == done.owner) else { return };
+        let mut report = Reporter {
+            quiet: self.quiet,
+            summary: &mut self.summary,
+            cmdline: self.prober.resolver.cmdline,
+            kernel_log,
+        };
+        let insert = self.workers.insert(done.slot);
+        let key = active.key;
+        self.prober
+            .finish(&mut active.list, &mut self.inserts, insert, done.result, done.ms, &mut |e| report.event(e, key));
     }
 
     /// Starts every insert the lists allow while a worker is free; drops the lists done.
@@ -331,7 +380,7 @@ impl<'a> Loader<'_, 'a> {
 
     /// The next lookup result to plan, looking up the next key when the last one's are used up.
     fn next_found<'k>(
-        &self,
+        &mut self,
         lookup: &mut Lookup<'a, 'k>,
         keys: &mut dyn Iterator<Item = &'k [u8]>,
     ) -> Option<(&'k [u8], Found<'a>)> {
@@ -343,6 +392,8 @@ impl<'a> Loader<'_, 'a> {
                 }
             }
             let name = keys.next()?;
+            // A device alias or a name taken up for the first time.
+            self.progressed();
             *lookup = Lookup { key: name, found: [None; FOUND_MAX], len: 0, next: 0 };
             let Ok(key) = Key::new(name) else {
                 warning!("ignoring {}: not a valid module name or alias", Bytes(name));
@@ -468,6 +519,12 @@ fn report(event: Event<'_>, key: &[u8], quiet: bool, summary: &mut Summary, why:
                 Bytes(u.first()),
                 u.count - 1
             );
+        }
+        // Reported whether or not the list needed it: the boot goes on without it.
+        Event::Failed { name, path, failure: failure @ Failure::Stalled { .. }, .. } => {
+            summary.failed += 1;
+            let path = path.map_or(&b"?"[..], CStr::to_bytes);
+            error!("{} ({}) {failure}: going on without it", Bytes(name), Bytes(path));
         }
         Event::Failed { failure, .. } if failure.is_quiet() => summary.skipped += 1,
         Event::Failed { name, path, failure, required: true } => {

@@ -19,9 +19,14 @@ impl Instant {
     }
 }
 
+/// `ms` milliseconds as a timeout for the kernel.
+pub fn timespec_of_ms(ms: u64) -> Timespec {
+    Timespec { tv_sec: (ms / 1000) as i64, tv_nsec: ((ms % 1000) * 1_000_000) as i64 }
+}
+
 /// Sleeps for `ms` milliseconds (restarting after signals).
 pub fn sleep_ms(ms: u64) {
-    let mut request = Timespec { tv_sec: (ms / 1000) as i64, tv_nsec: ((ms % 1000) * 1_000_000) as i64 };
+    let mut request = timespec_of_ms(ms);
     while let rustix::thread::NanosleepRelativeResult::Interrupted(remaining) = rustix::thread::nanosleep(&request) {
         request = remaining;
     }

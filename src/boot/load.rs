@@ -37,6 +37,11 @@ pub enum Failure {
     TooLong,
     /// The worker process inserting it ended without an answer.
     Worker(WorkerEnd),
+    /// Given up after `ms` while still loading: the driver phase made no progress for
+    /// `modinit.timeout_ms` (`boot::workers`).
+    Stalled {
+        ms: u64,
+    },
 }
 
 /// How a worker process (`boot::workers`) ended when it gave no answer.
@@ -84,6 +89,7 @@ impl fmt::Display for Failure {
                 write!(f, "the worker process inserting it was killed by signal {signal}")
             }
             Failure::Worker(WorkerEnd::Lost) => write!(f, "the worker process inserting it was lost"),
+            Failure::Stalled { ms } => write!(f, "has not finished loading after {ms} ms (modinit.timeout_ms)"),
         }
     }
 }

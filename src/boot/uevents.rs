@@ -11,7 +11,6 @@ use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use rustix::net::netlink::{self, SocketAddrNetlink};
 use rustix::net::{AddressFamily, RecvFlags, SocketFlags, SocketType, bind, recv, socket_with};
-use rustix::time::Timespec;
 
 /// The kernel's multicast group for uevents.
 const KERNEL_GROUP: u32 = 1;
@@ -85,7 +84,7 @@ impl UeventSocket {
 
     /// Waits up to `ms` milliseconds for a uevent; true when one is ready.
     pub fn wait(&self, ms: u64) -> bool {
-        let timeout = Timespec { tv_sec: (ms / 1000) as i64, tv_nsec: ((ms % 1000) * 1_000_000) as i64 };
+        let timeout = super::clock::timespec_of_ms(ms);
         let mut fds = [PollFd::new(&self.fd, PollFlags::IN)];
         matches!(poll(&mut fds, Some(&timeout)), Ok(n) if n > 0)
     }

@@ -176,6 +176,24 @@ fn parallel_inserts_load_what_sequential_inserts_load_in_dependency_order() {
     }
 }
 
+/// `modinit.timeout_ms` bounds a lack of progress, not the phase: one insert at a time, with a
+/// limit shorter than the whole phase but longer than any one insert, loads everything kmod
+/// loads. (It used to cut the phase short after that long in all, losing drivers.) The limit
+/// sits between the phase (3.6 s idle, 6 s on a busy machine) and its longest insert (0.3 s
+/// idle, 0.6 s busy).
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn a_phase_that_keeps_making_progress_is_not_cut_short() {
+    const LIMIT_MS: u64 = 2000;
+    let r = boot_pc("autoload-slow", ModuleCompression::Zst, &format!("modinit.jobs=1 modinit.timeout_ms={LIMIT_MS}"));
+    let done = r.modinit_lines().into_iter().find(|l| l.starts_with("done: ")).expect("a summary line");
+    let phase_ms: u64 = done.split(" in ").nth(1).and_then(|t| t.split(' ').next()?.parse().ok()).expect(done);
+    assert!(phase_ms > LIMIT_MS, "the phase must outlast the limit for this test to mean anything: {done}");
+    let gave_up = |l: &&str| l.contains("(modinit.timeout_ms)");
+    assert!(!r.modinit_lines().iter().any(gave_up), "nothing given up; see {}", r.outcome.log.display());
+    assert_same_as_kmod(&r);
+}
+
 /// Each module's dependencies, by module name, from depmod's modules.dep for the kernel's tree.
 fn kernel_module_deps() -> std::collections::BTreeMap<String, Vec<String>> {
     let tree = xtask::kmod::indexed_tree(&xtask::scenario::setup().unwrap().kernel.modules).unwrap();
