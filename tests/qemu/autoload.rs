@@ -340,8 +340,6 @@ fn the_kernel_asks_modinits_modprobe_for_filesystems() {
 fn a_crowded_pc_gets_its_drivers_including_the_sd_card() {
     let mut s = Scenario::with_device_modules("autoload-full-pc", ModuleCompression::Zst, &[]).unwrap();
     s.machine = Machine::FullPc;
-    // Under TCG its 100 drivers take longer than the default 10 s.
-    s.append = "modinit.timeout_ms=120000".to_string();
     let r = boot(&s);
     expect_clean(&r);
     assert_exec_line(&r, "/sbin/init");
