@@ -13,8 +13,8 @@ mod sys;
 use boot::autoload::Autoload;
 use boot::clock::Instant;
 use boot::log::warning;
+use modinit::cmdline::options::{BootOptions, OptionWarning};
 use modinit::line::Bytes;
-use modinit::options::{BootOptions, OptionWarning};
 use modinit::resolve::Resolver;
 use modinit::root::{RootOptions, RootSpec, RootSpecError};
 

@@ -8,7 +8,7 @@
 //! kernel's sign-file does, and command-line errors. Debian's kmod is built without zlib: a
 //! `.ko.gz` file's output must be kmod's for the same module uncompressed.
 
-use modinit::module_signature::{SIGNATURE_MAGIC, Trailer};
+use modinit::module_file::signature::{SIGNATURE_MAGIC, Trailer};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! A missing tool skips its cases with a note (the packages: e2fsprogs, xfsprogs,
 //! btrfs-progs, dosfstools, squashfs-tools, erofs-utils, fdisk, gdisk).
 
-use modinit::modinfo::Modinfo;
+use modinit::module_file::modinfo::Modinfo;
 use modinit::root::{
     Candidate, DevNum, DiskGeometry, FsIdentity, FsType, Partition, PartitionTable, ReadAt, RootSpec, TableKind,
     identify,

@@ -14,13 +14,13 @@ use crate::boot::module_image::{ImageError, ModuleImage};
 use alloc::ffi::CString;
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;
-use modinit::depmod_args::parse;
-use modinit::errno::Strerror;
 use modinit::index::builder::{BuildWarning, ModuleFacts};
 use modinit::index::tree::{
     DirEntry, EntryKind, TreeError, TreeFs, facts_or_bare, index_bytes, module_files, tree_files,
 };
+use modinit::kernel::errno::Strerror;
 use modinit::line::Bytes;
+use modinit::toolbox::depmod_args::parse;
 use rustix::fd::AsFd;
 use rustix::fs::{
     AtFlags, FileType, Mode, OFlags, RawDir, fstat, open, openat, readlinkat_raw, renameat, statat, unlinkat,

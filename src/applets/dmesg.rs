@@ -2,10 +2,10 @@
 //! dmesg prints it, through the record parser the boot uses.
 
 use super::{Convention, err, refused};
-use modinit::dmesg::{TRY_HELP, parse};
-use modinit::errno::Strerror;
-use modinit::kmsg::Record;
+use modinit::kernel::errno::Strerror;
+use modinit::kernel::kmsg::Record;
 use modinit::line::Line;
+use modinit::toolbox::dmesg::{TRY_HELP, parse};
 use rustix::fs::{Mode, OFlags, SeekFrom, open, seek};
 use rustix::io::{Errno, read, write};
 

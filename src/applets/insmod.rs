@@ -8,10 +8,10 @@ use crate::boot::path::{PATH_MAX, c_path};
 use crate::boot::probe::PARAMS_MAX;
 use core::ffi::CStr;
 use modinit::decompress::Compression;
-use modinit::errno::Strerror;
-use modinit::insmod_args::parse;
+use modinit::kernel::errno::Strerror;
+use modinit::kernel::module_error::InsmodReason;
 use modinit::line::Bytes;
-use modinit::module_error::InsmodReason;
+use modinit::toolbox::insmod_args::parse;
 use rustix::io::Errno;
 
 const USAGE: &str = "Usage:\n\tinsmod [options] filename [args]\nOptions:\n\t-h, --help        show this help";

@@ -3,9 +3,9 @@
 use super::{err, out};
 use crate::boot::sysfs_module::{coresize, holder_names, holders, refcnt};
 use core::fmt;
-use modinit::errno::Strerror;
+use modinit::kernel::errno::Strerror;
+use modinit::kernel::proc_modules::{LSMOD_HEADER, loaded_modules, lsmod_row};
 use modinit::line::Bytes;
-use modinit::proc_modules::{LSMOD_HEADER, loaded_modules, lsmod_row};
 
 /// /proc/modules of the largest trees loaded at once stays far below this (~100 bytes a module).
 const PROC_MODULES_MAX: usize = 512 << 10;

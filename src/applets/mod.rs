@@ -17,8 +17,8 @@ use crate::boot::path::PATH_MAX;
 use crate::sys::start::StartArgs;
 use core::ffi::CStr;
 use core::fmt::{Display, Write};
-use modinit::getopt::Refusal;
 use modinit::line::{Bytes, Line};
+use modinit::toolbox::getopt::Refusal;
 
 /// An applet's entry: its argv (its name first) to an exit code.
 pub type Applet = fn(&[&[u8]]) -> i32;

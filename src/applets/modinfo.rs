@@ -15,16 +15,16 @@ use crate::boot::path::{Joined, PATH_MAX, TooLong, c_path};
 use crate::sys::syscall::getcwd;
 use core::ffi::CStr;
 use core::fmt::Display;
-use modinit::builtin_modinfo::builtin_entries;
 use modinit::decompress::Compression;
-use modinit::errno::Strerror;
+use modinit::kernel::errno::Strerror;
 use modinit::line::Bytes;
-use modinit::modinfo::{Entries, Modinfo, ModinfoError};
-use modinit::modinfo_args::{Action, parse};
-use modinit::modinfo_output::{Format, InvalidParam, Param, write_fields, write_header};
-use modinit::module_signature::signature_info;
+use modinit::module_file::builtin_modinfo::builtin_entries;
+use modinit::module_file::modinfo::{Entries, Modinfo, ModinfoError};
+use modinit::module_file::signature::signature_info;
 use modinit::name::normalize_module_name;
 use modinit::resolve::{Key, Resolver, Target};
+use modinit::toolbox::modinfo_args::{Action, parse};
+use modinit::toolbox::modinfo_output::{Format, InvalidParam, Param, write_fields, write_header};
 use rustix::io::Errno;
 
 /// Distinct parameters of one module (of Debian 6.1's, lpfc has the most: 89).
@@ -222,7 +222,7 @@ impl Shown<'_> {
         &mut self,
         name: &[u8],
         entries: Entries<'a>,
-        signature: Option<&modinit::module_signature::SignatureInfo<'_>>,
+        signature: Option<&modinit::module_file::signature::SignatureInfo<'_>>,
     ) -> bool {
         let mut params = [Param::default(); MAX_PARAMS];
         let short = self.short;

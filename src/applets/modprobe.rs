@@ -11,10 +11,10 @@ use crate::boot::file::read_into;
 use crate::boot::index_file::{ModulesDir, open_index};
 use crate::boot::load::Failure;
 use crate::boot::probe::{Blacklist, Event, Probed, Prober};
-use modinit::errno::Strerror;
+use modinit::kernel::errno::Strerror;
 use modinit::line::Bytes;
-use modinit::modprobe_args::{Mode, parse};
 use modinit::resolve::{Key, Resolver};
+use modinit::toolbox::modprobe_args::{Mode, parse};
 
 const MAX_OPERANDS: usize = 256;
 const USAGE: &str = "Usage: modprobe [options] [-i] [-b] modulename [parameters...]\n\
@@ -91,7 +91,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
 }
 
 struct Context<'o> {
-    opts: &'o modinit::modprobe_args::Options<'o>,
+    opts: &'o modinit::toolbox::modprobe_args::Options<'o>,
     dir: &'o ModulesDir,
 }
 
@@ -236,7 +236,7 @@ impl ExtraOptions {
 #[cfg(feature = "depmod")]
 fn show_config(index: &modinit::index::Index<'_>, cmdline: &[u8]) -> i32 {
     let mut dump = alloc::vec::Vec::new();
-    modinit::show_config::show_config(index, cmdline, &mut dump);
+    modinit::toolbox::show_config::show_config(index, cmdline, &mut dump);
     // SAFETY: fd 1 is the applet's stdout, or closed (then EBADF).
     let stdout = unsafe { rustix::fd::BorrowedFd::borrow_raw(1) };
     super::write_all(stdout, &dump).map_or(1, |()| 0)

@@ -10,11 +10,11 @@ use super::rmmod::remove;
 use super::{err, out};
 use crate::boot::sysfs_module::{initstate, refcnt};
 use core::fmt;
-use modinit::errno::Strerror;
 use modinit::fnmatch::fnmatch;
+use modinit::kernel::errno::Strerror;
 use modinit::line::Bytes;
-use modinit::modprobe_args::Options;
 use modinit::resolve::{Key, MAX_SOFTDEP_DEPTH, Resolver, Target};
+use modinit::toolbox::modprobe_args::Options;
 
 /// Modules one softdep list resolves to, at most.
 const MAX_SOFTDEP_MODULES: usize = 32;

@@ -5,11 +5,11 @@ use super::{Convention, err, refused};
 use crate::boot::index_file::{ModulesDir, open_index};
 use crate::boot::path::{PATH_MAX, c_path};
 use crate::boot::sysfs_module::{holder_names, holders, initstate, refcnt};
-use modinit::errno::Strerror;
 use modinit::index::Index;
+use modinit::kernel::errno::Strerror;
 use modinit::line::Bytes;
 use modinit::name::normalize_module_name;
-use modinit::rmmod_args::parse;
+use modinit::toolbox::rmmod_args::parse;
 use rustix::io::Errno;
 
 const MAX_NAMES: usize = 256;

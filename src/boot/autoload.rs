@@ -7,9 +7,9 @@
 //! every module the lookup finds, unless builtin, already in the kernel or blacklisted, is
 //! loaded with its dependencies and softdeps, dependencies first, each module at most once.
 //! Up to `modinit.jobs` modules are inserted at once (`boot::workers`), each only once the
-//! modules before it in its probe list are in (`modinit::probe_chain`).
+//! modules before it in its probe list are in (`modinit::loading::probe_chain`).
 //!
-//! `modinit.timeout_ms` bounds a lack of progress, not the phase (`modinit::stall`): the
+//! `modinit.timeout_ms` bounds a lack of progress, not the phase (`modinit::loading::stall`): the
 //! inserts still under way when no insert ended and no new device or name came for that long
 //! are given up, each reported by name, and the phase (or the root device's wait) goes on.
 
@@ -24,13 +24,13 @@ use super::probe::{Blacklist, Event, ProbeList, Probed, Prober, Ready};
 use super::uevents::{Received, UeventSocket};
 use super::workers::{Finished, JOBS_MAX, JOBS_PER_CPU, Waited, Workers};
 use core::ffi::CStr;
-use modinit::errno::Describe;
-use modinit::kcmdline::kernel_blacklists;
+use modinit::cmdline::modules::kernel_blacklists;
+use modinit::cmdline::options::{BootOptions, modules_load_lists};
+use modinit::kernel::errno::Describe;
 use modinit::line::Bytes;
-use modinit::options::{BootOptions, modules_load_lists};
-use modinit::probe_chain::Inserts;
+use modinit::loading::probe_chain::Inserts;
+use modinit::loading::stall::Stall;
 use modinit::resolve::{Found, Key, ModuleSet, Resolver, Target};
-use modinit::stall::Stall;
 use modinit::string_set::StringSet;
 
 /// Room for the distinct modaliases of a large machine (a few hundred is usual).
@@ -248,7 +248,7 @@ fn peak_memory_kib() -> u64 {
     let mut buf = [0u8; 4096];
     super::file::read_into(c"/proc/self/status", &mut buf)
         .ok()
-        .and_then(|s| modinit::proc_status::kib(s, b"VmHWM"))
+        .and_then(|s| modinit::kernel::proc_status::kib(s, b"VmHWM"))
         .unwrap_or(0)
 }
 
@@ -317,7 +317,7 @@ impl<'a> Loader<'_, 'a> {
         }
     }
 
-    /// Records progress now (`modinit::stall`).
+    /// Records progress now (`modinit::loading::stall`).
     fn progressed(&mut self) {
         self.stall.progressed(self.clock.elapsed_ms());
     }

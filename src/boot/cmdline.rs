@@ -2,7 +2,7 @@
 
 use super::file::read_into;
 use super::log::error;
-use modinit::errno::Describe;
+use modinit::kernel::errno::Describe;
 
 /// Reads /proc/cmdline into `buf` and returns it. Without /proc the command line is empty,
 /// so modinit runs with its defaults.

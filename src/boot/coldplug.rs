@@ -4,8 +4,8 @@
 use super::log::error;
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
-use modinit::errno::Describe;
-use modinit::uevent::modalias_in_uevent_file;
+use modinit::kernel::errno::Describe;
+use modinit::kernel::uevent::modalias_in_uevent_file;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{CWD, FileType, Mode, OFlags, RawDir, openat};
 use rustix::io::{Errno, read};

@@ -1,7 +1,7 @@
 //! Putting the console on fds 0, 1 and 2.
 
 use super::log::{error, say};
-use modinit::errno::Describe;
+use modinit::kernel::errno::Describe;
 use rustix::fs::{Mode, OFlags, open};
 use rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout};
 

@@ -6,7 +6,7 @@ use super::path::{PATH_MAX, c_path};
 use crate::sys::start::StartArgs;
 use crate::sys::syscall::execve;
 use core::ffi::CStr;
-use modinit::errno::Describe;
+use modinit::kernel::errno::Describe;
 use modinit::line::Bytes;
 use rustix::fs::{Access, FileType, access, stat};
 use rustix::io::Errno;

@@ -4,8 +4,8 @@ use super::log::{error, warning};
 use super::mapping::Mapping;
 use super::path::{Joined, PATH_MAX, TooLong, c_path};
 use core::ffi::CStr;
-use modinit::errno::Describe;
 use modinit::index::{Index, IndexError, Module};
+use modinit::kernel::errno::Describe;
 use modinit::line::Bytes;
 use rustix::io::Errno;
 

@@ -7,11 +7,11 @@
 use super::file::{read_into, write_once};
 use super::log::{error, warning};
 use core::ffi::CStr;
-use modinit::errno::Describe;
-use modinit::kmsg::{DevkmsgPolicy, Event, Follow, Record, console_loglevel, format_for_console};
+use modinit::cmdline::options::BootOptions;
+use modinit::kernel::errno::Describe;
+use modinit::kernel::kmsg::{DevkmsgPolicy, Event, Follow, Record, console_loglevel, format_for_console};
+use modinit::kernel::module_error::unknown_symbol_line;
 use modinit::line::Line;
-use modinit::module_error::unknown_symbol_line;
-use modinit::options::BootOptions;
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags, SeekFrom, open, seek};
 use rustix::io::{Errno, read};

@@ -5,7 +5,7 @@ use super::mapping::{Mapping, ReadOnly, ReadWrite};
 use core::ffi::CStr;
 use core::fmt;
 use modinit::decompress::{self, Compression, DecompressError};
-use modinit::errno::Strerror;
+use modinit::kernel::errno::Strerror;
 use rustix::io::Errno;
 
 /// Largest decompressed module accepted (the biggest in Debian's tree are ~30 MiB).

@@ -1,7 +1,7 @@
 //! Mounting the kernel's virtual filesystems: /proc, /sys, /dev and /run.
 
 use super::log::{error, say};
-use modinit::errno::Describe;
+use modinit::kernel::errno::Describe;
 use modinit::line::Bytes;
 use rustix::fs::{Mode, mkdir};
 use rustix::io::Errno;

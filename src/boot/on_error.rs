@@ -7,8 +7,8 @@ use super::clock::sleep_ms;
 use super::log::{error, say};
 use crate::sys::syscall::{Forked, execve, exit_group, fork};
 use core::sync::atomic::{AtomicU8, Ordering};
-use modinit::errno::Describe;
-use modinit::options::OnError;
+use modinit::cmdline::options::OnError;
+use modinit::kernel::errno::Describe;
 use rustix::system::{RebootCommand, reboot};
 
 /// Time to read the message before the machine powers off or reboots.

@@ -3,7 +3,7 @@
 //! what is in the kernel, stopping at the first failure of a module that is required (the
 //! top one or a dependency; softdeps may fail). The `modprobe` applet inserts one list at a
 //! time ([`Prober::probe`]); the boot's autoload runs several side by side through
-//! [`Prober::next`] and [`Prober::finish`] (see `modinit::probe_chain`). Both report what
+//! [`Prober::next`] and [`Prober::finish`] (see `modinit::loading::probe_chain`). Both report what
 //! happened in their own words.
 
 use super::clock::Instant;
@@ -13,7 +13,7 @@ use super::path::PATH_MAX;
 use super::sysfs_module::InitState;
 use core::ffi::CStr;
 use modinit::index::Module;
-use modinit::probe_chain::{Chain, Inserts, Next};
+use modinit::loading::probe_chain::{Chain, Inserts, Next};
 use modinit::resolve::{Found, Resolver, Step, Target};
 
 /// Which lookup results the blacklist stops (kmod's probe flags).

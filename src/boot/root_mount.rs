@@ -9,7 +9,7 @@ use super::path::c_path;
 use super::root_device::RootDevice;
 use super::switch_root::NEW_ROOT;
 use core::ffi::CStr;
-use modinit::errno::Describe;
+use modinit::kernel::errno::Describe;
 use modinit::line::Bytes;
 use modinit::root::fs::FSTYPE_MAX;
 use modinit::root::{ModuleAlias, MountOptions, RootOptions, identify};

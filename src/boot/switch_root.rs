@@ -10,7 +10,7 @@ use super::log::{error, say};
 use super::path::{PATH_MAX, c_path};
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
-use modinit::errno::Describe;
+use modinit::kernel::errno::Describe;
 use modinit::line::Bytes;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, RawDir, ResolveFlags, openat, openat2, statat, unlinkat};

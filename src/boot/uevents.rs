@@ -4,8 +4,8 @@
 //! either seen by the walk or queued here (or both; the alias set removes duplicates).
 
 use super::log::{error, warning};
-use modinit::errno::Describe;
-use modinit::uevent::Uevent;
+use modinit::kernel::errno::Describe;
+use modinit::kernel::uevent::Uevent;
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;

@@ -13,12 +13,12 @@ use super::load::{Failure, Image};
 use super::log::{error, say, warning};
 use super::path::{PATH_MAX, c_path};
 use super::probe::{Params, in_kernel};
+use modinit::cmdline::options::modules_load_lists;
 use modinit::decompress::Compression;
 use modinit::line::Bytes;
-use modinit::modinfo::Modinfo;
-use modinit::module_list::{dependencies, find};
+use modinit::module_file::modinfo::Modinfo;
 use modinit::name::normalize_module_name;
-use modinit::options::modules_load_lists;
+use modinit::resolve::module_list::{dependencies, find};
 use modinit::string_set::{Insert, StringSet};
 
 /// Debian's deepest dependency chain is about 10 modules.
@@ -63,7 +63,7 @@ pub fn load_named_modules(cmdline: &[u8], dir: &ModulesDir, kernel_log: &mut Ker
     let (mut skipped, mut failed) = (0, 0);
     for name in modules_load_lists(cmdline) {
         // As kmod: the blacklist stops what is named, never a dependency.
-        if modinit::kcmdline::blacklists(cmdline, name) {
+        if modinit::cmdline::modules::blacklists(cmdline, name) {
             say!("not loading {}: modprobe.blacklist= names it", Bytes(name));
             skipped += 1;
         } else if !loader.load(name, 0, kernel_log) {
@@ -135,7 +135,7 @@ impl Loader<'_> {
             None => warning!("{shown}: the kernel decompresses it: loading it without its dependencies"),
         }
         let mut params = Params::new();
-        modinit::kcmdline::options_for(self.cmdline, name, |piece| params.push(piece));
+        modinit::cmdline::modules::options_for(self.cmdline, name, |piece| params.push(piece));
         let Some(params) = params.as_cstr() else {
             error!("cannot load {} ({shown}): {}", Bytes(name), Failure::TooLong);
             return false;

@@ -12,12 +12,12 @@ use crate::config::{
     ConfigFile, ConfigWarning, Directive, insert_module_dir_file, parse_modprobe_d, parse_modules_load_d,
 };
 use crate::decompress::Compression;
-use crate::elf::Elf;
-use crate::elf_symbols::{dependency_symbols, exported_symbols};
-use crate::modinfo::Modinfo;
-use crate::module_list::stays_inside;
+use crate::module_file::elf::Elf;
+use crate::module_file::modinfo::Modinfo;
+use crate::module_file::symbols::{dependency_symbols, exported_symbols};
 use crate::name::module_name;
 use crate::name::normalize_alias;
+use crate::resolve::module_list::stays_inside;
 use crate::sort::{sort, sort_by};
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -42,9 +42,9 @@ pub struct ModuleFacts {
 /// Why a module file's facts could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FactsError {
-    Elf(crate::elf::ElfError),
-    Modinfo(crate::modinfo::ModinfoError),
-    Symbols(crate::elf_symbols::SymbolError),
+    Elf(crate::module_file::elf::ElfError),
+    Modinfo(crate::module_file::modinfo::ModinfoError),
+    Symbols(crate::module_file::symbols::SymbolError),
 }
 
 impl core::fmt::Display for FactsError {

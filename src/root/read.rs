@@ -1,6 +1,6 @@
 //! Reading a block device at an offset: the one I/O the identity parsers need.
 
-use crate::errno::Describe;
+use crate::kernel::errno::Describe;
 use core::fmt;
 
 /// A device (or an image in memory) read by byte offset, like pread(2).

@@ -127,7 +127,7 @@ mod faults {
     /// Replaces module `name`'s file by its image without the signature Debian appended.
     fn strip_signature(a: &mut xtask::cpio::Archive, name: &str) {
         let signed = module_image(a, name).unwrap();
-        let (unsigned, had_signature) = modinit::modinfo::split_signature(&signed);
+        let (unsigned, had_signature) = modinit::module_file::modinfo::split_signature(&signed);
         assert!(had_signature, "Debian signs its modules");
         put_module(a, name, ModuleCompression::Zst, compress(unsigned.to_vec(), ModuleCompression::Zst).unwrap())
             .unwrap();

@@ -82,7 +82,7 @@ const STEPS: &[&str] = &[
 const CONFIG: &str = "softdep tun pre: dummy post: loop\n";
 
 /// dmesg's options (`-w` under a timeout: it never ends by itself). `-r` only with `-k`:
-/// util-linux 2.38 gives user-space records a wrong `<N>` (see src/dmesg.rs).
+/// util-linux 2.38 gives user-space records a wrong `<N>` (see src/toolbox/dmesg.rs).
 const DMESG: &[&str] =
     &["", "-x", "-r -k", "-l err,warn", "--level=info,notice -x", "-u", "-k -r -l 6", "-l foo", "-r -x", "-q", "x"];
 const FOLLOW: &str = "/bin/busybox timeout 3 ./dmesg -w";

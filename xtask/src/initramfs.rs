@@ -217,8 +217,8 @@ fn add_firmware(a: &mut Archive, dir: &Path, files: &[PathBuf], contents: &[Vec<
 /// The `firmware=` values of the module file `path` holding `bytes`.
 fn firmware_names(path: &Path, bytes: &[u8]) -> Result<Vec<String>> {
     let image = module_tree::decompressed(path, bytes.to_vec())?;
-    let modinfo =
-        modinit::modinfo::Modinfo::from_elf(&image).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let modinfo = modinit::module_file::modinfo::Modinfo::from_elf(&image)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let names = modinfo.values(b"firmware").map(|v| String::from_utf8_lossy(v).into_owned());
     let names: Vec<String> = names.collect();
     if let Some(bad) = names.iter().find(|n| n.starts_with('/') || n.split('/').any(|part| part == "..")) {

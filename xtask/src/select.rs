@@ -292,7 +292,7 @@ fn this_machines_modaliases() -> Result<Vec<String>> {
         let dir = entry.path();
         let alias = std::fs::read(dir.join("modalias")).ok().or_else(|| {
             let uevent = std::fs::read(dir.join("uevent")).ok()?;
-            modinit::uevent::modalias_in_uevent_file(&uevent).map(<[u8]>::to_vec)
+            modinit::kernel::uevent::modalias_in_uevent_file(&uevent).map(<[u8]>::to_vec)
         });
         if let Some(alias) = alias {
             found.insert(String::from_utf8_lossy(alias.trim_ascii()).into_owned());

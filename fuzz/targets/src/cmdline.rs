@@ -1,13 +1,13 @@
-//! The kernel command line: kmod's reading of it (`modinit::kcmdline::for_each_entry`), the
+//! The kernel command line: kmod's reading of it (`modinit::cmdline::modules::for_each_entry`), the
 //! kernel's splitting (`modinit::cmdline::params`), and modinit's own options
-//! (`modinit::options::BootOptions::parse`, `modules_load_lists`).
+//! (`modinit::cmdline::options::BootOptions::parse`, `modules_load_lists`).
 //!
 //! Everything handed back must be a part of the line (or the one quote kmod moves), and the
 //! options must stay within what their documentation allows.
 
+use modinit::cmdline::modules::{KcmdlineEntry, for_each_entry};
+use modinit::cmdline::options::{BootOptions, OptionWarning, modules_load_lists};
 use modinit::cmdline::params;
-use modinit::kcmdline::{KcmdlineEntry, for_each_entry};
-use modinit::options::{BootOptions, OptionWarning, modules_load_lists};
 use modinit::root::{DevNum, RootOptions, RootSpec};
 
 pub fn fuzz(data: &[u8]) {

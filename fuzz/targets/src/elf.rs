@@ -1,16 +1,16 @@
-//! A module file's ELF image: `modinit::elf::Elf::parse`, `modinit::modinfo::Modinfo`,
-//! `modinit::elf_symbols`, the signature trailer and its PKCS#7 message, the index builder's
+//! A module file's ELF image: `modinit::module_file::elf::Elf::parse`, `modinit::module_file::modinfo::Modinfo`,
+//! `modinit::module_file::symbols`, the signature trailer and its PKCS#7 message, the index builder's
 //! `ModuleFacts`, which reads all of them, and modinfo's output of them.
 //!
 //! Sections, `.modinfo` entries and symbol names must be parts of the file; the builder's
 //! facts must be what the readers give one by one.
 
-use modinit::elf::Elf;
-use modinit::elf_symbols::{dependency_symbols, exported_symbols};
 use modinit::index::builder::{FactsError, ModuleFacts};
-use modinit::modinfo::{Modinfo, split_signature};
-use modinit::modinfo_output::{Format, Param, write_fields};
-use modinit::module_signature::signature_info;
+use modinit::module_file::elf::Elf;
+use modinit::module_file::modinfo::{Modinfo, split_signature};
+use modinit::module_file::signature::signature_info;
+use modinit::module_file::symbols::{dependency_symbols, exported_symbols};
+use modinit::toolbox::modinfo_output::{Format, Param, write_fields};
 
 /// Sections the readers look up, and names no module has.
 const SECTIONS: [&[u8]; 8] =

@@ -1,4 +1,4 @@
-//! `modinit::kmsg`: /dev/kmsg records and the [`Follow`] state machine that picks what the
+//! `modinit::kernel::kmsg`: /dev/kmsg records and the [`Follow`] state machine that picks what the
 //! console shows.
 //!
 //! Input: two bytes that configure [`Follow`] (the level to show, the console loglevel), then
@@ -6,7 +6,9 @@
 //! that failed with EPIPE (records were lost). Every record is also checked on its own: it
 //! parses back from what it parsed to, its escapes decode, and its console form stays inert.
 
-use modinit::kmsg::{DevkmsgPolicy, Event, FACILITY_KERNEL, Follow, Level, Record, Unescaped, console_loglevel};
+use modinit::kernel::kmsg::{
+    DevkmsgPolicy, Event, FACILITY_KERNEL, Follow, Level, Record, Unescaped, console_loglevel,
+};
 
 pub fn fuzz(data: &[u8]) {
     let _ = (console_loglevel(data), DevkmsgPolicy::parse(data));
@@ -93,7 +95,7 @@ fn check_record(raw: &[u8]) {
     // The console line: one per line of the text, each with the prefix, nothing that moves
     // the cursor or switches the terminal's mode.
     let mut console = String::new();
-    modinit::kmsg::format_for_console(&record, &mut console).expect("formatting into a String");
+    modinit::kernel::kmsg::format_for_console(&record, &mut console).expect("formatting into a String");
     let prefix = format!("] <{}> ", record.level.name());
     assert_eq!(console.lines().count(), 1 + decoded.iter().filter(|&&b| b == b'\n').count());
     for line in console.lines() {

@@ -8,7 +8,7 @@ use modinit::config::ConfigFile;
 use modinit::decompress::Compression;
 use modinit::index::builder::{ModuleFacts, TreeFiles, build};
 use modinit::index::writer::{IndexContents, ModuleEntry, write};
-use modinit::modinfo::Modinfo;
+use modinit::module_file::modinfo::Modinfo;
 use modinit_test_fixtures::{Random, module_tree};
 use std::fs;
 use std::io::{Read, Write};

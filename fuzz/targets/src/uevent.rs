@@ -1,9 +1,9 @@
-//! `modinit::uevent::Uevent::parse` on any netlink message.
+//! `modinit::kernel::uevent::Uevent::parse` on any netlink message.
 //!
 //! A parsed event is rebuilt as the kernel would send it and must parse to the same event;
 //! udev's re-broadcasts (`libudev\0` first) are never taken for kernel events.
 
-use modinit::uevent::Uevent;
+use modinit::kernel::uevent::Uevent;
 
 pub fn fuzz(data: &[u8]) {
     assert_eq!(Uevent::parse(&[b"libudev\0", data].concat()), None, "a udev message read as the kernel's");

@@ -6,7 +6,7 @@
 //! takes the first block of the module's name; a string without a `.` ends its walk (then the
 //! module has no entries).
 
-use crate::modinfo::Entries;
+use crate::module_file::modinfo::Entries;
 
 /// The entries of the first block of `name` (a normalized module name) in `file`; None when
 /// there is none before the first string without a `.`.

@@ -3,7 +3,7 @@
 //! `--set-version=6.1.0`), `--` ending the options. getopt permutes, so options may follow
 //! names; module parameters (`foo=1`) are operands like names.
 
-use crate::getopt::{Arg, Getopt, Long, Refusal, Spec};
+use crate::toolbox::getopt::{Arg, Getopt, Long, Refusal, Spec};
 use core::fmt;
 
 /// kmod's optstring and long options, all of them and in its order (getopt lists an ambiguous
@@ -148,7 +148,7 @@ fn set_mode<'a>(opts: &mut Options<'a>, mode: Mode) -> Result<(), Refusal<'a, Ar
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::getopt::{GetoptError, OptionName};
+    use crate::toolbox::getopt::{GetoptError, OptionName};
     use std::vec::Vec;
 
     fn run(line: &str) -> Result<(Options<'_>, Vec<&str>), Refusal<'_, ArgError>> {

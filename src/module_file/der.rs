@@ -1,5 +1,5 @@
 //! A reader of DER (ASN.1 Distinguished Encoding Rules) values, in place: enough to walk a
-//! PKCS#7 signature ([`crate::module_signature`]).
+//! PKCS#7 signature ([`crate::module_file::signature`]).
 //!
 //! Only definite lengths are read (DER forbids the indefinite form) and only single-byte tags
 //! (every tag PKCS#7 and X.509 use). Any bytes are valid input: a value that runs past its

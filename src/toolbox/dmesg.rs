@@ -8,9 +8,9 @@
 //! util-linux 2.40 by "dmesg: -r LOG_MAKEPRI needs fac << 3").
 
 use crate::decimal::decimal;
-use crate::getopt::{Arg, Getopt, Long, Refusal, Spec};
-use crate::kmsg::{Level, Record};
+use crate::kernel::kmsg::{Level, Record};
 use crate::line::Bytes;
+use crate::toolbox::getopt::{Arg, Getopt, Long, Refusal, Spec};
 use core::fmt::{self, Write as _};
 
 /// util-linux's options; those modinit's dmesg lacks are refused by name, not as unknown.
@@ -207,7 +207,7 @@ impl<W: fmt::Write> fmt::Write for Counted<'_, W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::getopt::{GetoptError, OptionName};
+    use crate::toolbox::getopt::{GetoptError, OptionName};
     use std::process::Command;
     use std::string::String;
     use std::vec::Vec;
@@ -286,7 +286,7 @@ mod tests {
     /// be the same, in each format. Skipped when the host has no dmesg.
     #[test]
     fn equals_util_linux_dmesg_on_a_real_capture() {
-        const CAPTURE: &str = include_str!("../tests/fixtures/kmsg/debian-6.1-qemu.kmsg");
+        const CAPTURE: &str = include_str!("../../tests/fixtures/kmsg/debian-6.1-qemu.kmsg");
         let records: Vec<Record<'_>> = CAPTURE
             .lines()
             .filter(|l| !l.starts_with(' '))

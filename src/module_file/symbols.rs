@@ -7,7 +7,7 @@
 //! each list is an iterator over the image. Strings end at their first NUL or at the end of their
 //! section or `__versions` entry (kmod reads on past either end: only a corrupt file can tell).
 
-use crate::elf::{Elf, SectionError, c_string, u16_at, u32_at};
+use crate::module_file::elf::{Elf, SectionError, c_string, u16_at, u32_at};
 use core::fmt;
 use core::iter::FusedIterator;
 use core::slice::{self, Split};
@@ -305,8 +305,8 @@ fn symbol_table<'a>(elf: &Elf<'a>) -> Result<SymbolTable<'a>, SymbolError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::elf::{SH_OFFSET, SH_SIZE};
-    use crate::modinfo::Modinfo;
+    use crate::module_file::elf::{SH_OFFSET, SH_SIZE};
+    use crate::module_file::modinfo::Modinfo;
     use modinit_test_fixtures::{corruptions, elf, modules_under, put, real_module_tree, shdr, smallest_module_or};
     use std::collections::{BTreeMap, BTreeSet, HashMap};
     use std::path::{Path, PathBuf};
@@ -555,7 +555,7 @@ mod tests {
         assert_eq!(text(dependencies(&image).unwrap().iter().map(|(name, _)| name)), ["%g2", "printk"]);
         let symtab = offset_of(&image, ".symtab");
         for machine in [EM_SPARC, EM_SPARCV9] {
-            put(&mut image, crate::elf::E_MACHINE, &machine.to_le_bytes());
+            put(&mut image, crate::module_file::elf::E_MACHINE, &machine.to_le_bytes());
             assert_eq!(dependencies(&image).unwrap(), [("printk".to_string(), false)], "machine {machine}");
             let mut bad_name = image.clone();
             put(&mut bad_name, symtab + SYM_SIZE + ST_NAME, &u32::MAX.to_le_bytes());

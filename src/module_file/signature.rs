@@ -8,7 +8,7 @@
 //! number, the hash the SignerInfo's digest algorithm and the signature its encryptedDigest, as
 //! kmod's OpenSSL build shows them. Nothing is verified. Any bytes are valid input.
 
-use crate::der::{self, Der, DerError, Tlv};
+use crate::module_file::der::{self, Der, DerError, Tlv};
 
 /// What ends a signed module file.
 pub const SIGNATURE_MAGIC: &[u8] = b"~Module signature appended~\n";
@@ -127,7 +127,7 @@ pub fn signature_info(file: &[u8]) -> Option<SignatureInfo<'_>> {
     if trailer.id_type != PKEY_ID_PKCS7 {
         return Some(SignatureInfo {
             id_type,
-            signer: crate::elf::c_string(trailer.signer),
+            signer: crate::module_file::elf::c_string(trailer.signer),
             key_id: KeyId::Raw(trailer.key_id),
             hash_algo: HASH_ALGOS.get(usize::from(trailer.hash)).copied()?,
             signature: trailer.signature,
@@ -213,7 +213,7 @@ fn common_name(name: Tlv<'_>) -> Result<&[u8], DerError> {
         while !attributes.is_empty() {
             let mut attribute = attributes.expect(der::SEQUENCE)?.inner();
             let oid = attribute.expect(der::OID)?.contents;
-            shown = crate::elf::c_string(attribute.any()?.contents);
+            shown = crate::module_file::elf::c_string(attribute.any()?.contents);
             if oid == COMMON_NAME_OID {
                 return Ok(shown);
             }

@@ -8,8 +8,8 @@
 //! `install`/`remove` commands (the builder warns about them and does not keep them) and the
 //! `alias symbol:NAME MODULE` lines of modules.symbols.
 
+use crate::cmdline::modules::{self, KcmdlineEntry};
 use crate::index::{Index, ModuleId};
-use crate::kcmdline::{self, KcmdlineEntry};
 use crate::name::normalize_alias;
 use alloc::vec::Vec;
 
@@ -21,7 +21,7 @@ const END_OF_CONFIG: &[u8] = b"\n# End of configuration files. Dumping indexes n
 pub fn show_config(index: &Index<'_>, cmdline: &[u8], out: &mut Vec<u8>) {
     // The command line's entries come after the files' in kmod's lists: gather them in one pass.
     let (mut cmdline_blacklist, mut cmdline_options) = (Vec::new(), Vec::new());
-    kcmdline::for_each_entry(cmdline, |e| match e {
+    modules::for_each_entry(cmdline, |e| match e {
         KcmdlineEntry::Blacklist(name) => line(&mut cmdline_blacklist, &[b"blacklist ", name]),
         KcmdlineEntry::Option(o) => {
             let mut buf = [0u8; 256];

@@ -2,10 +2,10 @@
 //!
 //! No copies and no allocation: the index builder reads a whole module tree with this, and the boot
 //! path may too. Any bytes are valid input: a short, foreign or corrupt file gives a [`ModinfoError`],
-//! never a panic. The section is found as kmod finds it (see [`crate::elf`]).
+//! never a panic. The section is found as kmod finds it (see [`crate::module_file::elf`]).
 
-use crate::elf::{Elf, ElfError, SectionError};
-use crate::module_signature::Trailer;
+use crate::module_file::elf::{Elf, ElfError, SectionError};
+use crate::module_file::signature::Trailer;
 use core::fmt;
 use core::iter::FusedIterator;
 use core::slice::Split;
@@ -99,7 +99,7 @@ impl<'a> Modinfo<'a> {
 }
 
 /// `(key, value)` pairs, in file order: of a [`Modinfo`] ([`Modinfo::entries`]), or of a builtin
-/// module ([`crate::builtin_modinfo::builtin_entries`]).
+/// module ([`crate::module_file::builtin_modinfo::builtin_entries`]).
 #[derive(Debug, Clone)]
 pub struct Entries<'a> {
     strings: Split<'a, u8, fn(&u8) -> bool>,
@@ -133,7 +133,7 @@ fn is_nul(b: &u8) -> bool {
 }
 
 /// The module's signature trailer, if the file ends with "~Module signature appended~\n": the length of
-/// the image without it ([`crate::module_signature`] reads the signature itself).
+/// the image without it ([`crate::module_file::signature`] reads the signature itself).
 ///
 /// Returns the image before the signature and `true`, or the whole file and `false` when there is no
 /// well-formed trailer (the magic, then `struct module_signature` whose enums are in range and whose
@@ -148,8 +148,8 @@ pub fn split_signature(file: &[u8]) -> (&[u8], bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::elf::{E_SHENTSIZE, E_SHNUM, E_SHOFF, E_SHSTRNDX, SH_NAME, SH_OFFSET, SH_SIZE, SHDR_SIZE};
-    use crate::module_signature::SIGNATURE_MAGIC;
+    use crate::module_file::elf::{E_SHENTSIZE, E_SHNUM, E_SHOFF, E_SHSTRNDX, SH_NAME, SH_OFFSET, SH_SIZE, SHDR_SIZE};
+    use crate::module_file::signature::SIGNATURE_MAGIC;
     use modinit_test_fixtures::{corruptions, elf, put, real_modules, shdr, smallest_module_or};
     use std::collections::BTreeMap;
     use std::path::Path;
@@ -243,7 +243,7 @@ mod tests {
         let u16s = |v: u16| v.to_le_bytes();
         let u32s = |v: u32| v.to_le_bytes();
         let u64s = |v: u64| v.to_le_bytes();
-        // The ELF-level cases are crate::elf's; one of each checks they reach ModinfoError.
+        // The ELF-level cases are crate::module_file::elf's; one of each checks they reach ModinfoError.
         let cases = [
             (error(&good), None, "the unedited image"),
             (error(b"MZ\x90\0\x03\0\0\0"), Some(NotElf), "a PE file"),
@@ -317,7 +317,7 @@ mod tests {
     }
 
     /// Where the ELF data ends: the furthest of the section header table and every section's bytes
-    /// but `SHT_NOBITS` ones (read here independently of crate::elf).
+    /// but `SHT_NOBITS` ones (read here independently of crate::module_file::elf).
     fn elf_end(image: &[u8]) -> usize {
         const SHT_NOBITS: u32 = 8;
         let u64_at = |at: usize| u64::from_le_bytes(image[at..][..8].try_into().unwrap()) as usize;

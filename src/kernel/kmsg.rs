@@ -269,8 +269,8 @@ impl DevkmsgPolicy {
 mod tests {
     use super::*;
 
-    const CAPTURE: &str = include_str!("../tests/fixtures/kmsg/debian-6.1-qemu.kmsg");
-    const CONSOLE: &str = include_str!("../tests/fixtures/kmsg/debian-6.1-qemu.console");
+    const CAPTURE: &str = include_str!("../../tests/fixtures/kmsg/debian-6.1-qemu.kmsg");
+    const CONSOLE: &str = include_str!("../../tests/fixtures/kmsg/debian-6.1-qemu.console");
 
     /// The capture is `cat /dev/kmsg` from a Debian 6.1 guest: records back to back, each
     /// a first line and its continuation lines.
@@ -354,7 +354,7 @@ mod tests {
         assert_eq!(console(&r), "[    0.000000] <err> a\\b\tc\\x1b[2Jd\\xffe\\xzz\n");
     }
 
-    /// Found by fuzzing (fuzz/targets/src/kmsg.rs): C1 controls, two bytes each in UTF-8,
+    /// Found by fuzzing (fuzz/targets/src/kernel/kmsg.rs): C1 controls, two bytes each in UTF-8,
     /// went to the console as they were.
     #[test]
     fn c1_controls_are_escaped_too() {

@@ -10,8 +10,8 @@
 //! Output goes to a sink, piece by piece; nothing is allocated (parameters are merged in a
 //! caller-provided table).
 
-use crate::modinfo::Entries;
-use crate::module_signature::{KeyId, SignatureInfo};
+use crate::module_file::modinfo::Entries;
+use crate::module_file::signature::{KeyId, SignatureInfo};
 
 /// How modinfo prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,7 +241,7 @@ fn write_hex(bytes: &mut dyn Iterator<Item = u8>, out: &mut dyn FnMut(&[u8])) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::module_signature::KeyId;
+    use crate::module_file::signature::KeyId;
     use std::string::String;
     use std::vec::Vec;
 

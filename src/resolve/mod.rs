@@ -3,9 +3,11 @@
 //! (`kmod_module_probe_insert_module`: dependencies, softdeps), its options, and the
 //! blacklist. No allocation: results go to caller-provided buffers and callbacks.
 
+pub mod module_list;
+
+use crate::cmdline::modules::{self, KcmdlineEntry};
 use crate::fnmatch::fnmatch;
 use crate::index::{AliasHit, Index, Module, ModuleId};
-use crate::kcmdline::{self, KcmdlineEntry};
 use crate::name::{module_name, normalize_alias, normalize_module_name};
 use core::cmp::Ordering;
 
@@ -244,7 +246,7 @@ impl<'a> Resolver<'a> {
     /// line's `modprobe.blacklist=`.
     pub fn is_blacklisted(&self, target: &Target<'a>) -> bool {
         let mut listed = self.index.blacklist().any(|name| target.is_named_exactly(name));
-        kcmdline::for_each_entry(self.cmdline, |e| {
+        modules::for_each_entry(self.cmdline, |e| {
             if let KcmdlineEntry::Blacklist(name) = e {
                 listed |= target.is_named_exactly(name);
             }
@@ -281,7 +283,7 @@ impl<'a> Resolver<'a> {
                 emit(&[text]);
             }
         }
-        kcmdline::for_each_entry(self.cmdline, |e| {
+        modules::for_each_entry(self.cmdline, |e| {
             if let KcmdlineEntry::Option(o) = e {
                 let mut buf = [0u8; 256];
                 let module = normalize_alias(o.module, &mut buf).map(|n| &buf[..n]);

@@ -1,7 +1,7 @@
 //! What a failed module load means, in kmod's words (tools/insmod.c and tools/modprobe.c,
 //! `mod_strerror`), so messages read like the ones admins know.
 
-use crate::errno::{Describe, Strerror};
+use crate::kernel::errno::{Describe, Strerror};
 use core::fmt;
 
 /// The errno of init_module/finit_module, explained.

@@ -1,7 +1,7 @@
 //! `insmod`'s command line, as kmod's tools/insmod.c reads it: `insmod [options] FILE
 //! [PARAM...]`, the parameters joined by single spaces for the kernel.
 
-use crate::getopt::{Arg, Getopt, Long, Refusal, Spec};
+use crate::toolbox::getopt::{Arg, Getopt, Long, Refusal, Spec};
 use core::fmt;
 
 const SPEC: Spec = Spec {
@@ -68,7 +68,7 @@ pub fn parse<'a>(args: &[&'a [u8]], params: &mut [u8]) -> Result<Insmod<'a>, Ref
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::getopt::{GetoptError, OptionName};
+    use crate::toolbox::getopt::{GetoptError, OptionName};
     use std::vec::Vec;
 
     fn run(line: &str) -> Result<(&str, String), Refusal<'_, InsmodArgError>> {

@@ -1,6 +1,6 @@
 //! `rmmod`'s command line, as kmod's tools/rmmod.c reads it: `rmmod [-f] [-v] NAME|FILE...`.
 
-use crate::getopt::{Arg, Getopt, Long, Refusal, Spec};
+use crate::toolbox::getopt::{Arg, Getopt, Long, Refusal, Spec};
 use core::fmt;
 
 const SPEC: Spec = Spec {
@@ -63,7 +63,7 @@ pub fn parse<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::getopt::{GetoptError, OptionName};
+    use crate::toolbox::getopt::{GetoptError, OptionName};
     use std::vec::Vec;
 
     fn run(line: &str) -> Result<(RmmodOptions, Vec<&str>), Refusal<'_, RmmodArgError>> {

@@ -119,7 +119,7 @@ pub fn blacklists(cmdline: &[u8], name: &[u8]) -> bool {
 
 /// Whether the kernel's own `module_blacklist=a,b` names module `name`: the kernel then
 /// refuses to load it (EPERM), comparing each entry with the module's name (`_`, not `-`).
-/// The kernel reads its parameters as `crate::cmdline` does: quotes, and nothing after `--`.
+/// The kernel reads its parameters as `crate::cmdline::params` does: quotes, and nothing after `--`.
 pub fn kernel_blacklists(cmdline: &[u8], name: &[u8]) -> bool {
     crate::cmdline::params(cmdline)
         .take_while(|p| p.key != b"--")

@@ -5,7 +5,7 @@
 //!
 //! No aliases, no modprobe.d: those live in the index only.
 
-use crate::modinfo::Modinfo;
+use crate::module_file::modinfo::Modinfo;
 use crate::name::same_module_name;
 
 /// The line of the modules.order-style `list` that names module `name`: the module's path

@@ -1,8 +1,8 @@
 //! `depmod`'s command line, as kmod 30's tools/depmod.c reads it: `depmod [-a] [-b DIR]
 //! [VERSION]`, through getopt_long (so options may follow the version).
 
-use crate::getopt::{Arg, Getopt, Long, Refusal, Spec};
 use crate::line::Bytes;
+use crate::toolbox::getopt::{Arg, Getopt, Long, Refusal, Spec};
 use core::fmt;
 
 /// kmod's optstring and long options, all of them, so that unsupported ones are named as such.
@@ -87,7 +87,7 @@ fn is_version_number(s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::getopt::{GetoptError, OptionName};
+    use crate::toolbox::getopt::{GetoptError, OptionName};
     use std::vec::Vec;
 
     fn run(line: &str) -> Result<Options<'_>, Refusal<'_, ArgError<'_>>> {

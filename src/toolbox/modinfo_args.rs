@@ -1,7 +1,7 @@
 //! `modinfo`'s command line, as kmod 30's tools/modinfo.c reads it with getopt_long:
 //! `modinfo [-a|-d|-l|-p|-n|-F FIELD] [-0] [-m] [-k VERSION] [-b BASEDIR] NAME|ALIAS|FILE...`.
 
-use crate::getopt::{Arg, Getopt, Long, Refusal, Spec};
+use crate::toolbox::getopt::{Arg, Getopt, Long, Refusal, Spec};
 use core::fmt;
 
 const SPEC: Spec = Spec { short: b"adlpn0mF:k:b:Vh", long: LONGS };
@@ -96,7 +96,7 @@ pub fn parse<'a>(args: &[&'a [u8]], operand: &mut dyn FnMut(&'a [u8])) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::getopt::GetoptError;
+    use crate::toolbox::getopt::GetoptError;
     use std::vec::Vec;
 
     fn run(line: &str) -> Result<(Action<'_>, Vec<&str>), Refusal<'_, ArgError>> {

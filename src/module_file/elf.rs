@@ -1,7 +1,7 @@
 //! An ELF64 little-endian image's sections, found by name and read in place, with kmod's checks.
 //!
-//! Shared by the readers of a module's `.modinfo` ([`crate::modinfo`]) and of its symbol tables
-//! ([`crate::elf_symbols`]). What is checked, and which section a name finds, is what kmod 30's
+//! Shared by the readers of a module's `.modinfo` ([`crate::module_file::modinfo`]) and of its symbol tables
+//! ([`crate::module_file::symbols`]). What is checked, and which section a name finds, is what kmod 30's
 //! `libkmod-elf.c` does (`kmod_elf_new`, `kmod_elf_get_section`), so a module kmod can read is read
 //! the same way here. Any bytes are valid input: a short, foreign or corrupt file gives an
 //! [`ElfError`], never a panic. Unlike kmod, only 64-bit little-endian objects (x86_64 modules) are read.

@@ -3,6 +3,11 @@
 //! The kernel's `next_arg()` (lib/cmdline.c) separates parameters by whitespace, lets double
 //! quotes protect spaces (`a="b c"` or `"a=b c"`), and strips one pair of quotes around the
 //! value. We follow it so that `init=` and `NAME.param=` mean what the kernel thinks they mean.
+//! Read on from there: [`modules`] for what kmod takes from it (blacklists, `NAME.PARAM=VALUE`),
+//! [`options`] for modinit's own `modinit.*` settings.
+
+pub mod modules;
+pub mod options;
 
 /// One `key` or `key=value` parameter from the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,7 +18,7 @@
 
 use crate::cmdline;
 use crate::decimal::decimal;
-use crate::kmsg::Level;
+use crate::kernel::kmsg::Level;
 use crate::root::RootOptions;
 
 /// What PID 1 does when it cannot exec any init.
@@ -73,7 +73,7 @@ pub struct BootOptions<'a> {
     /// Driver loading ends when the uevent bus was quiet this long.
     pub settle_ms: u64,
     /// Driver loading ends at the latest once it made no progress for this long (see
-    /// [`Stall`](crate::stall::Stall)); an insert under way then is given up.
+    /// [`Stall`](crate::loading::stall::Stall)); an insert under way then is given up.
     pub timeout_ms: u64,
     /// `modinit.jobs=`: how many modules may be inserted at once; None: the boot's default.
     pub jobs: Option<usize>,
