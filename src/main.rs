@@ -8,11 +8,14 @@ extern crate alloc;
 
 mod applets;
 mod boot;
+mod insert;
+mod io;
+mod panic;
 mod sys;
 
 use boot::autoload::Autoload;
-use boot::clock::Instant;
-use boot::log::warning;
+use io::clock::Instant;
+use io::log::warning;
 use modinit::cmdline::options::{BootOptions, OptionWarning};
 use modinit::line::Bytes;
 use modinit::resolve::Resolver;
@@ -37,8 +40,8 @@ fn main(args: sys::start::StartArgs) -> ! {
     boot::on_error::set_action(opts.on_error);
     let mut kernel_log = boot::kernel_log::KernelLog::open(&opts);
 
-    let modules_dir = boot::index_file::ModulesDir::of_running_kernel();
-    let resolver = boot::index_file::open_boot_index(&modules_dir).map(|index| Resolver { index, cmdline });
+    let modules_dir = io::modules_dir::ModulesDir::of_running_kernel();
+    let resolver = boot::open_index::open_boot_index(&modules_dir).map(|index| Resolver { index, cmdline });
     if resolver.is_none() {
         boot::without_index::load_named_modules(cmdline, &modules_dir, &mut kernel_log);
     }

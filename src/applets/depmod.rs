@@ -10,7 +10,7 @@
 //! command line.
 
 use super::{Convention, err, refused, write_all};
-use crate::boot::module_image::{ImageError, ModuleImage};
+use crate::insert::module_image::{ImageError, ModuleImage};
 use alloc::ffi::CString;
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;

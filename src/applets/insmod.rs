@@ -2,10 +2,10 @@
 //! it, with kmod's messages and exit codes.
 
 use super::{Convention, err, refused};
-use crate::boot::file::read_into;
-use crate::boot::load::{Failure, load};
-use crate::boot::path::{PATH_MAX, c_path};
-use crate::boot::probe::PARAMS_MAX;
+use crate::insert::load::{Failure, load};
+use crate::insert::probe::PARAMS_MAX;
+use crate::io::file::read_into;
+use crate::io::path::{PATH_MAX, c_path};
 use core::ffi::CStr;
 use modinit::decompress::Compression;
 use modinit::kernel::errno::Strerror;

@@ -1,7 +1,7 @@
 //! `lsmod`: the loaded modules in kmod's table, from /proc/modules and /sys/module.
 
 use super::{err, out};
-use crate::boot::sysfs_module::{coresize, holder_names, holders, refcnt};
+use crate::insert::sysfs_module::{coresize, holder_names, holders, refcnt};
 use core::fmt;
 use modinit::kernel::errno::Strerror;
 use modinit::kernel::proc_modules::{LSMOD_HEADER, loaded_modules, lsmod_row};
@@ -25,7 +25,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         }
     }
     let mut buf = [0u8; PROC_MODULES_MAX];
-    let text = match crate::boot::file::read_into(c"/proc/modules", &mut buf) {
+    let text = match crate::io::file::read_into(c"/proc/modules", &mut buf) {
         Ok(text) => text,
         Err(e) => {
             err!("Error: could not get list of modules: {}", Strerror(e.raw_os_error()));

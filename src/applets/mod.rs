@@ -13,7 +13,7 @@ mod modprobe_remove;
 mod rmmod;
 mod stdout;
 
-use crate::boot::path::PATH_MAX;
+use crate::io::path::PATH_MAX;
 use crate::sys::start::StartArgs;
 use core::ffi::CStr;
 use core::fmt::{Display, Write};

@@ -8,10 +8,10 @@
 
 use super::stdout::Stdout;
 use super::{Convention, err, refused};
-use crate::boot::index_file::{ModulesDir, OpenError, open_index};
-use crate::boot::mapping::Mapping;
-use crate::boot::module_image::ModuleImage;
-use crate::boot::path::{Joined, PATH_MAX, TooLong, c_path};
+use crate::insert::module_image::ModuleImage;
+use crate::io::mapping::Mapping;
+use crate::io::modules_dir::{ModulesDir, OpenError, open_index};
+use crate::io::path::{Joined, PATH_MAX, TooLong, c_path};
 use crate::sys::syscall::getcwd;
 use core::ffi::CStr;
 use core::fmt::Display;

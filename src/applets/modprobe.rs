@@ -7,10 +7,10 @@
 //! `-S VERSION`, `-d DIR`, `-r` (modprobe_remove.rs). Not yet: `-C`, `--force*`.
 
 use super::{Convention, err, out, refused};
-use crate::boot::file::read_into;
-use crate::boot::index_file::{ModulesDir, open_index};
-use crate::boot::load::Failure;
-use crate::boot::probe::{Blacklist, Event, Probed, Prober};
+use crate::insert::load::Failure;
+use crate::insert::probe::{Blacklist, Event, Probed, Prober};
+use crate::io::file::read_into;
+use crate::io::modules_dir::{ModulesDir, open_index};
 use modinit::kernel::errno::Strerror;
 use modinit::line::Bytes;
 use modinit::resolve::{Key, Resolver};

@@ -8,7 +8,7 @@
 
 use super::rmmod::remove;
 use super::{err, out};
-use crate::boot::sysfs_module::{initstate, refcnt};
+use crate::insert::sysfs_module::{initstate, refcnt};
 use core::fmt;
 use modinit::fnmatch::fnmatch;
 use modinit::kernel::errno::Strerror;

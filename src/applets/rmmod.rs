@@ -2,9 +2,9 @@
 //! kmod's checks (builtin, not loaded, holders, use count) and with its messages.
 
 use super::{Convention, err, refused};
-use crate::boot::index_file::{ModulesDir, open_index};
-use crate::boot::path::{PATH_MAX, c_path};
-use crate::boot::sysfs_module::{holder_names, holders, initstate, refcnt};
+use crate::insert::sysfs_module::{holder_names, holders, initstate, refcnt};
+use crate::io::modules_dir::{ModulesDir, open_index};
+use crate::io::path::{PATH_MAX, c_path};
 use modinit::index::Index;
 use modinit::kernel::errno::Strerror;
 use modinit::line::Bytes;

@@ -6,23 +6,23 @@
 //! Each name or modalias is resolved as udev and systemd-modules-load do through libkmod:
 //! every module the lookup finds, unless builtin, already in the kernel or blacklisted, is
 //! loaded with its dependencies and softdeps, dependencies first, each module at most once.
-//! Up to `modinit.jobs` modules are inserted at once (`boot::workers`), each only once the
+//! Up to `modinit.jobs` modules are inserted at once (`insert::workers`), each only once the
 //! modules before it in its probe list are in (`modinit::loading::probe_chain`).
 //!
 //! `modinit.timeout_ms` bounds a lack of progress, not the phase (`modinit::loading::stall`): the
 //! inserts still under way when no insert ended and no new device or name came for that long
 //! are given up, each reported by name, and the phase (or the root device's wait) goes on.
 
-use super::clock::Instant;
 use super::coldplug;
-use super::file::write_once;
-use super::index_file::ModulesDir;
 use super::kernel_log::{KernelLog, UnknownSymbols};
-use super::load::Failure;
-use super::log::{error, say, warning};
-use super::probe::{Blacklist, Event, ProbeList, Probed, Prober, Ready};
 use super::uevents::{Received, UeventSocket};
-use super::workers::{Finished, JOBS_MAX, JOBS_PER_CPU, Waited, Workers};
+use crate::insert::load::Failure;
+use crate::insert::probe::{Blacklist, Event, ProbeList, Probed, Prober, Ready};
+use crate::insert::workers::{Finished, JOBS_MAX, JOBS_PER_CPU, Waited, Workers};
+use crate::io::clock::Instant;
+use crate::io::file::write_once;
+use crate::io::log::{error, say, warning};
+use crate::io::modules_dir::ModulesDir;
 use core::ffi::CStr;
 use modinit::cmdline::modules::kernel_blacklists;
 use modinit::cmdline::options::{BootOptions, modules_load_lists};
@@ -158,7 +158,7 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
                 Some(s) => !s.wait(opts.settle_ms),
                 // Without uevents only a walk finds new devices.
                 None => {
-                    super::clock::sleep_ms(opts.settle_ms);
+                    crate::io::clock::sleep_ms(opts.settle_ms);
                     true
                 }
             };
@@ -193,7 +193,7 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         let ready = match &self.socket {
             Some(s) => s.wait(ms),
             None => {
-                super::clock::sleep_ms(ms);
+                crate::io::clock::sleep_ms(ms);
                 true
             }
         };
@@ -246,7 +246,7 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
 /// modinit's peak resident memory so far (VmHWM), 0 if /proc does not say.
 fn peak_memory_kib() -> u64 {
     let mut buf = [0u8; 4096];
-    super::file::read_into(c"/proc/self/status", &mut buf)
+    crate::io::file::read_into(c"/proc/self/status", &mut buf)
         .ok()
         .and_then(|s| modinit::kernel::proc_status::kib(s, b"VmHWM"))
         .unwrap_or(0)

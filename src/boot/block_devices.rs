@@ -1,8 +1,8 @@
 //! The block devices the kernel has now: the entries of /sys/class/block with their `uevent`
 //! files, and their first bytes read from /dev (devtmpfs) for the root's identity.
 
-use super::file::read_into;
-use super::path::c_path;
+use crate::io::file::read_into;
+use crate::io::path::c_path;
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use core::ops::ControlFlow;

@@ -1,7 +1,7 @@
 //! Reading the kernel command line from /proc/cmdline.
 
-use super::file::read_into;
-use super::log::error;
+use crate::io::file::read_into;
+use crate::io::log::error;
 use modinit::kernel::errno::Describe;
 
 /// Reads /proc/cmdline into `buf` and returns it. Without /proc the command line is empty,

@@ -1,7 +1,7 @@
 //! Coldplug: the `modalias` of every device the kernel found before /init started (from its
 //! `modalias` file, or its `uevent` file's `MODALIAS=` when it has no such file).
 
-use super::log::error;
+use crate::io::log::error;
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use modinit::kernel::errno::Describe;

@@ -1,6 +1,6 @@
 //! Putting the console on fds 0, 1 and 2.
 
-use super::log::{error, say};
+use crate::io::log::{error, say};
 use modinit::kernel::errno::Describe;
 use rustix::fs::{Mode, OFlags, open};
 use rustix::stdio::{dup2_stderr, dup2_stdin, dup2_stdout};

@@ -1,8 +1,8 @@
 //! Handing over to the real init: `init=` first, then the kernel's own fallbacks.
 
-use super::clock::Instant;
-use super::log::{error, say};
-use super::path::{PATH_MAX, c_path};
+use crate::io::clock::Instant;
+use crate::io::log::{error, say};
+use crate::io::path::{PATH_MAX, c_path};
 use crate::sys::start::StartArgs;
 use crate::sys::syscall::execve;
 use core::ffi::CStr;

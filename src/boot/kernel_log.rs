@@ -4,8 +4,8 @@
 //! Records the kernel already printed on its console (level below the console loglevel) are
 //! not printed again: every record at or above `modinit.kmsg=` is on the console exactly once.
 
-use super::file::{read_into, write_once};
-use super::log::{error, warning};
+use crate::io::file::{read_into, write_once};
+use crate::io::log::{error, warning};
 use core::ffi::CStr;
 use modinit::cmdline::options::BootOptions;
 use modinit::kernel::errno::Describe;
@@ -209,7 +209,7 @@ fn start_writing(console_loglevel: u8) -> bool {
         Some(DevkmsgPolicy::Off) | None => return false,
     };
     match open(KMSG, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()) {
-        Ok(fd) => super::log::write_to_kernel_log(fd, console_loglevel),
+        Ok(fd) => crate::io::log::write_to_kernel_log(fd, console_loglevel),
         Err(e) => error!("cannot open /dev/kmsg for writing: {}", Describe(e.raw_os_error())),
     }
     restore

@@ -1,6 +1,6 @@
 //! Mounting the kernel's virtual filesystems: /proc, /sys, /dev and /run.
 
-use super::log::{error, say};
+use crate::io::log::{error, say};
 use modinit::kernel::errno::Describe;
 use modinit::line::Bytes;
 use rustix::fs::{Mode, mkdir};

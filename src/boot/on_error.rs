@@ -3,8 +3,8 @@
 //! PID 1 must never exit (the kernel would panic and the machine is lost with whatever it
 //! printed scrolling away), so every fatal path ends here, and nothing here returns.
 
-use super::clock::sleep_ms;
-use super::log::{error, say};
+use crate::io::clock::sleep_ms;
+use crate::io::log::{error, say};
 use crate::sys::syscall::{Forked, execve, exit_group, fork};
 use core::sync::atomic::{AtomicU8, Ordering};
 use modinit::cmdline::options::OnError;

@@ -8,8 +8,8 @@
 
 use super::autoload::Autoload;
 use super::block_devices::{self, BlockDevice};
-use super::clock::Instant;
-use super::log::say;
+use crate::io::clock::Instant;
+use crate::io::log::say;
 use core::ops::ControlFlow;
 use modinit::line::Bytes;
 use modinit::root::{Candidate, DevNum, FsIdentity, PartitionTable, RootOptions, RootSpec, RootWait, Text, identify};

@@ -3,11 +3,11 @@
 //! filesystem the kernel lacks is loaded through the index by its `fs-TYPE` alias first.
 
 use super::autoload::Autoload;
-use super::file::read_into;
-use super::log::{say, warning};
-use super::path::c_path;
 use super::root_device::RootDevice;
 use super::switch_root::NEW_ROOT;
+use crate::io::file::read_into;
+use crate::io::log::{say, warning};
+use crate::io::path::c_path;
 use core::ffi::CStr;
 use modinit::kernel::errno::Describe;
 use modinit::line::Bytes;

@@ -6,8 +6,8 @@
 //! `mount --move . /`, `chroot .`.
 
 use super::exec::FALLBACK_INITS;
-use super::log::{error, say};
-use super::path::{PATH_MAX, c_path};
+use crate::io::log::{error, say};
+use crate::io::path::{PATH_MAX, c_path};
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use modinit::kernel::errno::Describe;

@@ -3,7 +3,7 @@
 //! The socket is opened before the coldplug walk, so a device added during the walk is
 //! either seen by the walk or queued here (or both; the alias set removes duplicates).
 
-use super::log::{error, warning};
+use crate::io::log::{error, warning};
 use modinit::kernel::errno::Describe;
 use modinit::kernel::uevent::Uevent;
 use rustix::event::{PollFd, PollFlags, poll};
@@ -84,7 +84,7 @@ impl UeventSocket {
 
     /// Waits up to `ms` milliseconds for a uevent; true when one is ready.
     pub fn wait(&self, ms: u64) -> bool {
-        let timeout = super::clock::timespec_of_ms(ms);
+        let timeout = crate::io::clock::timespec_of_ms(ms);
         let mut fds = [PollFd::new(&self.fd, PollFlags::IN)];
         matches!(poll(&mut fds, Some(&timeout)), Ok(n) if n > 0)
     }

@@ -6,19 +6,19 @@
 //! and modules-load.d live in the index only, so devices get no drivers, names must be module
 //! names, and only the command line's `NAME.PARAM=` and `modprobe.blacklist=` apply.
 
-use super::clock::Instant;
-use super::index_file::{ModulesDir, map_whole_file};
 use super::kernel_log::KernelLog;
-use super::load::{Failure, Image};
-use super::log::{error, say, warning};
-use super::path::{PATH_MAX, c_path};
-use super::probe::{Params, in_kernel};
+use crate::insert::load::{Failure, Image};
+use crate::insert::probe::{Params, in_kernel};
+use crate::io::clock::Instant;
+use crate::io::log::{error, say, warning};
+use crate::io::modules_dir::{ModulesDir, map_whole_file};
+use crate::io::path::{PATH_MAX, c_path};
 use modinit::cmdline::options::modules_load_lists;
 use modinit::decompress::Compression;
+use modinit::index::module_list::{dependencies, find};
 use modinit::line::Bytes;
 use modinit::module_file::modinfo::Modinfo;
 use modinit::name::normalize_module_name;
-use modinit::resolve::module_list::{dependencies, find};
 use modinit::string_set::{Insert, StringSet};
 
 /// Debian's deepest dependency chain is about 10 modules.

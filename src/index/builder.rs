@@ -12,12 +12,12 @@ use crate::config::{
     ConfigFile, ConfigWarning, Directive, insert_module_dir_file, parse_modprobe_d, parse_modules_load_d,
 };
 use crate::decompress::Compression;
+use crate::index::module_list::stays_inside;
 use crate::module_file::elf::Elf;
 use crate::module_file::modinfo::Modinfo;
 use crate::module_file::symbols::{dependency_symbols, exported_symbols};
 use crate::name::module_name;
 use crate::name::normalize_alias;
-use crate::resolve::module_list::stays_inside;
 use crate::sort::{sort, sort_by};
 use alloc::collections::BTreeMap;
 use alloc::format;

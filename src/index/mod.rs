@@ -3,13 +3,15 @@
 //!
 //! [`reader`] opens and queries it (boot path, `no_std`); [`writer`] serializes it and
 //! [`builder`] computes it from a module tree like depmod does, [`tree`] reads that tree through
-//! a filesystem the caller supplies (these need `alloc`).
+//! a filesystem the caller supplies (these need `alloc`). [`module_list`] finds modules in the
+//! tree's own lists when there is no index.
 
 mod alias_table;
 #[cfg(feature = "alloc")]
 pub mod builder;
 mod bytes;
 pub mod format;
+pub mod module_list;
 pub mod reader;
 mod strings;
 #[cfg(feature = "alloc")]

@@ -3,8 +3,6 @@
 //! (`kmod_module_probe_insert_module`: dependencies, softdeps), its options, and the
 //! blacklist. No allocation: results go to caller-provided buffers and callbacks.
 
-pub mod module_list;
-
 use crate::cmdline::modules::{self, KcmdlineEntry};
 use crate::fnmatch::fnmatch;
 use crate::index::{AliasHit, Index, Module, ModuleId};

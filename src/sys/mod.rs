@@ -6,6 +6,5 @@
 
 pub mod arena;
 pub mod mem;
-pub mod panic;
 pub mod start;
 pub mod syscall;

@@ -24,11 +24,11 @@
 //! bounded too. Only when the answer page cannot be mapped or the fork fails does PID 1
 //! insert the module itself, and then nothing bounds it.
 
-use super::clock::{Instant, sleep_ms, timespec_of_ms};
-use super::index_file::ModulesDir;
 use super::load::{Failure, WorkerEnd};
-use super::mapping::{Mapping, ReadWrite};
 use super::probe::Insert;
+use crate::io::clock::{Instant, sleep_ms, timespec_of_ms};
+use crate::io::mapping::{Mapping, ReadWrite};
+use crate::io::modules_dir::ModulesDir;
 use crate::sys::syscall::{Forked, exit_group, fork};
 use core::sync::atomic::{AtomicBool, Ordering};
 use rustix::event::{PollFd, PollFlags, poll};
@@ -61,9 +61,6 @@ static IN_WORKER: AtomicBool = AtomicBool::new(false);
 pub fn in_worker() -> bool {
     IN_WORKER.load(Ordering::Relaxed)
 }
-
-/// The exit status of a worker that panicked (the panic handler's, after its message).
-pub const PANICKED: i32 = 101;
 
 /// An insert that ended: which slot, for which probe list, how and how long it took.
 pub struct Finished {

@@ -52,15 +52,15 @@ pub fn log(level: Level, message: fmt::Arguments<'_>) {
 
 /// `say!("format", args...)`: an informational line.
 macro_rules! say {
-    ($($arg:tt)*) => { $crate::boot::log::log(modinit::kernel::kmsg::Level::Info, format_args!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::io::log::log(modinit::kernel::kmsg::Level::Info, format_args!($($arg)*)) };
 }
 
 /// `error!("format", args...)`: something failed; the boot goes on or on_error takes over.
 macro_rules! error {
-    ($($arg:tt)*) => { $crate::boot::log::log(modinit::kernel::kmsg::Level::Err, format_args!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::io::log::log(modinit::kernel::kmsg::Level::Err, format_args!($($arg)*)) };
 }
 /// `warning!("format", args...)`: something is off but has a safe default.
 macro_rules! warning {
-    ($($arg:tt)*) => { $crate::boot::log::log(modinit::kernel::kmsg::Level::Warn, format_args!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::io::log::log(modinit::kernel::kmsg::Level::Warn, format_args!($($arg)*)) };
 }
 pub(crate) use {error, say, warning};

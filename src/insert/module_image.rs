@@ -1,7 +1,7 @@
 //! A module file's ELF image in memory, for reading it: the file mapped, or for a `.ko.gz` or
 //! `.ko.zst` file decompressed into anonymous memory (loading goes through [`super::load`]).
 
-use super::mapping::{Mapping, ReadOnly, ReadWrite};
+use crate::io::mapping::{Mapping, ReadOnly, ReadWrite};
 use core::ffi::CStr;
 use core::fmt;
 use modinit::decompress::{self, Compression, DecompressError};

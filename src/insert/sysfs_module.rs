@@ -2,8 +2,8 @@
 //! (`kmod_module_get_initstate`), use count, holders and size. Names are normalized first
 //! (`snd-pcm` is /sys/module/snd_pcm).
 
-use super::file::read_into;
-use super::path::c_path;
+use crate::io::file::read_into;
+use crate::io::path::c_path;
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use modinit::name::normalize_module_name;

@@ -6,11 +6,11 @@
 //! [`Prober::next`] and [`Prober::finish`] (see `modinit::loading::probe_chain`). Both report what
 //! happened in their own words.
 
-use super::clock::Instant;
-use super::index_file::ModulesDir;
 use super::load::{self, Failure};
-use super::path::PATH_MAX;
 use super::sysfs_module::InitState;
+use crate::io::clock::Instant;
+use crate::io::modules_dir::ModulesDir;
+use crate::io::path::PATH_MAX;
 use core::ffi::CStr;
 use modinit::index::Module;
 use modinit::loading::probe_chain::{Chain, Inserts, Next};

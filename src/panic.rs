@@ -1,8 +1,8 @@
 //! The panic handler: a bug in modinit is reported on the console and then handled like any
 //! other fatal error, never by letting PID 1 die.
 
-use crate::boot::log::error;
 use crate::boot::on_error::fatal;
+use crate::io::log::error;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 static PANICKING: AtomicBool = AtomicBool::new(false);
@@ -16,10 +16,10 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
             core::hint::spin_loop();
         }
     }
-    if crate::boot::workers::in_worker() {
+    if crate::insert::workers::in_worker() {
         // A worker inserting a module: PID 1 reports the module as failed and goes on.
         error!("bug: panic in a worker process: {}", info.message());
-        crate::sys::syscall::exit_group(crate::boot::workers::PANICKED);
+        crate::sys::syscall::exit_group(crate::insert::load::PANICKED);
     }
     match info.location() {
         Some(at) => fatal(format_args!("bug: panic at {}:{}: {}", at.file(), at.line(), info.message())),

@@ -7,9 +7,9 @@
 //! decompresses xz itself (Linux >= 6.4 with CONFIG_MODULE_DECOMPRESS), else refused.
 //! The force flags (ignore vermagic or modversions) are never passed.
 
-use super::file::read_into;
-use super::mapping::{Mapping, ReadOnly, ReadWrite};
 use super::module_image::{ImageError, decompressed_into};
+use crate::io::file::read_into;
+use crate::io::mapping::{Mapping, ReadOnly, ReadWrite};
 use core::ffi::CStr;
 use core::fmt;
 use modinit::decompress::{Compression, DecompressError};
@@ -38,13 +38,16 @@ pub enum Failure {
     /// The worker process inserting it ended without an answer.
     Worker(WorkerEnd),
     /// Given up after `ms` while still loading: the driver phase made no progress for
-    /// `modinit.timeout_ms` (`boot::workers`).
+    /// `modinit.timeout_ms` (`insert::workers`).
     Stalled {
         ms: u64,
     },
 }
 
-/// How a worker process (`boot::workers`) ended when it gave no answer.
+/// The exit status of a worker that panicked (the panic handler's, after its message).
+pub const PANICKED: i32 = 101;
+
+/// How a worker process (`insert::workers`) ended when it gave no answer.
 #[derive(Debug, Clone, Copy)]
 pub enum WorkerEnd {
     Status(i32),
@@ -79,7 +82,7 @@ impl fmt::Display for Failure {
             Failure::XzUnsupported => write!(f, "xz-compressed, and this kernel does not decompress modules itself"),
             Failure::Kernel(e) => write!(f, "{e}"),
             Failure::TooLong => write!(f, "its path or options are longer than modinit's buffers"),
-            Failure::Worker(WorkerEnd::Status(super::workers::PANICKED)) => {
+            Failure::Worker(WorkerEnd::Status(PANICKED)) => {
                 write!(f, "the worker process inserting it panicked (a bug in modinit: see the message above)")
             }
             Failure::Worker(WorkerEnd::Status(code)) => {

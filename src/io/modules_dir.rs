@@ -1,12 +1,11 @@
-//! Finding and opening the module index: `/lib/modules/RELEASE/modinit.idx`, mapped once.
+//! The module directory (`/lib/modules/RELEASE`, or under another root) and its index,
+//! `modinit.idx`, mapped once.
 
-use super::log::{error, warning};
 use super::mapping::Mapping;
 use super::path::{Joined, PATH_MAX, TooLong, c_path};
 use core::ffi::CStr;
 use modinit::index::{Index, IndexError, Module};
 use modinit::kernel::errno::Describe;
-use modinit::line::Bytes;
 use rustix::io::Errno;
 
 /// The module directory of the running kernel, `/lib/modules/RELEASE`, or of a tree under
@@ -97,24 +96,5 @@ pub fn map_whole_file(path: &CStr) -> Result<&'static [u8], OpenError> {
     match Mapping::of_path(path).map_err(OpenError::Open)?.leak() {
         [] => Err(OpenError::Empty),
         bytes => Ok(bytes),
-    }
-}
-
-/// The boot's use of [`open_index`]: problems on the console, and a warning when the index
-/// was built for another kernel.
-pub fn open_boot_index(dir: &ModulesDir) -> Option<Index<'static>> {
-    let path = dir.index_file();
-    match open_index(dir) {
-        Ok(index) => {
-            let release = dir.release();
-            if index.kernel_release() != release {
-                warning!("{} was built for kernel {}, this is {}", path, Bytes(index.kernel_release()), Bytes(release));
-            }
-            Some(index)
-        }
-        Err(e) => {
-            error!("cannot use the module index {path}: {e}; no device drivers or modules-load.d lists are loaded");
-            None
-        }
     }
 }

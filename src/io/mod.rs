@@ -1,0 +1,10 @@
+//! The I/O layer the boot and the applets share: files read and written whole, paths in fixed
+//! buffers, memory mappings, the monotonic clock, modinit's log lines, and the module directory
+//! with its index file.
+
+pub mod clock;
+pub mod file;
+pub mod log;
+pub mod mapping;
+pub mod modules_dir;
+pub mod path;
