@@ -18,20 +18,44 @@ use crate::sys::start::StartArgs;
 use core::ffi::CStr;
 use core::fmt::{Display, Write};
 use modinit::line::{Bytes, Line};
+use modinit::toolbox::applets::Applet;
 use modinit::toolbox::getopt::Refusal;
 
 /// An applet's entry: its argv (its name first) to an exit code.
-pub type Applet = fn(&[&[u8]]) -> i32;
+pub type Main = fn(&[&[u8]]) -> i32;
+
+/// The entry of `applet`.
+fn main_of(applet: Applet) -> Main {
+    match applet {
+        Applet::Modprobe => modprobe::main,
+        Applet::Lsmod => lsmod::main,
+        Applet::Insmod => insmod::main,
+        Applet::Rmmod => rmmod::main,
+        Applet::Dmesg => dmesg::main,
+        Applet::Modinfo => modinfo::main,
+        #[cfg(feature = "depmod")]
+        Applet::Depmod => depmod::main,
+        #[cfg(not(feature = "depmod"))]
+        Applet::Depmod => not_built,
+    }
+}
+
+/// `depmod` in a binary built without it (`--no-default-features`).
+#[cfg(not(feature = "depmod"))]
+fn not_built(_: &[&[u8]]) -> i32 {
+    err!("depmod: not in this modinit (built without the `depmod` feature); index the tree with a full build");
+    1
+}
 
 /// The applet `args` ask for, and where its argv starts; None for the boot.
-pub fn chosen(args: StartArgs) -> Option<(Applet, usize)> {
+pub fn chosen(args: StartArgs) -> Option<(Main, usize)> {
     let arg = |i: usize| -> Option<&[u8]> {
         let ptr = *args.argv.get(i)?;
         // SAFETY: argv entries are NUL-terminated strings the kernel put on our stack.
         (!ptr.is_null()).then(|| unsafe { CStr::from_ptr(ptr.cast()) }.to_bytes())
     };
     let basename = |s: &'static [u8]| s.rsplit(|&b| b == b'/').next().unwrap_or(s);
-    let find = |name: &[u8]| APPLETS.iter().find(|(n, _)| n.as_bytes() == name).map(|&(_, f)| f);
+    let find = |name: &[u8]| Applet::named(name).map(main_of);
     // PID 1 is the boot, whatever its name.
     if rustix::process::getpid().is_init() {
         return None;
@@ -53,25 +77,14 @@ fn unknown(argv: &[&[u8]]) -> i32 {
         }
         None => err!("modinit: no applet named (modinit boots only as PID 1); the applets are:"),
     }
-    for (applet, _) in APPLETS {
-        err!("  {applet}");
+    for applet in Applet::ALL {
+        err!("  {}", applet.name());
     }
     1
 }
 
-const APPLETS: &[(&str, Applet)] = &[
-    ("modprobe", modprobe::main),
-    ("lsmod", lsmod::main),
-    ("insmod", insmod::main),
-    ("rmmod", rmmod::main),
-    ("dmesg", dmesg::main),
-    ("modinfo", modinfo::main),
-    #[cfg(feature = "depmod")]
-    ("depmod", depmod::main),
-];
-
 /// Runs an applet on argv[first..] and returns its exit code.
-pub fn run(applet: Applet, first: usize, args: StartArgs) -> i32 {
+pub fn run(applet: Main, first: usize, args: StartArgs) -> i32 {
     // 64 KiB of stack: `modinfo` and `modprobe -a` take many names (applets never run as PID 1).
     const MAX_ARGS: usize = 4096;
     let mut argv: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];

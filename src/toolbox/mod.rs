@@ -2,6 +2,7 @@
 //! `modprobe` and `rmmod`, util-linux's `dmesg`, read and printed byte for byte as they do.
 //! The binary's applets (src/applets/) are these plus the system calls.
 
+pub mod applets;
 pub mod depmod_args;
 pub mod dmesg;
 pub mod getopt;

@@ -5,6 +5,7 @@ use crate::cpio::{Archive, Node};
 use crate::module_tree;
 use crate::select::{self, ModuleChoice};
 use anyhow::{Context, Result, bail};
+use modinit::toolbox::applets::Applet;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -63,10 +64,6 @@ pub const DEFAULT_COMPRESSION: ModuleCompression = ModuleCompression::None;
 /// Where the guest's shell lives in images: the guest test init runs with it.
 pub const GUEST_BUSYBOX: &str = "/bin/busybox";
 
-/// modinit's toolbox (src/applets/): each applet's name, a symlink to /init.
-pub const APPLET_LINKS: [&str; 7] =
-    ["sbin/modprobe", "sbin/lsmod", "sbin/insmod", "sbin/rmmod", "sbin/modinfo", "sbin/depmod", "bin/dmesg"];
-
 /// The image's contents, still open to changes (tests add or remove files).
 pub fn assemble(spec: &ImageSpec) -> Result<Archive> {
     let mut a = Archive::new();
@@ -88,8 +85,8 @@ pub fn assemble(spec: &ImageSpec) -> Result<Archive> {
     if let Some(modules) = &spec.modules {
         add_module_tree(&mut a, modules, spec)?;
         // The toolbox; the kernel's request_module() runs /sbin/modprobe.
-        for link in APPLET_LINKS {
-            a.insert(link, Node::Symlink("/init".into()), 0o777);
+        for applet in Applet::ALL {
+            a.insert(applet.link(), Node::Symlink("/init".into()), 0o777);
         }
     }
     Ok(a)
