@@ -21,9 +21,9 @@ impl Applet {
         Applet::Lsmod,
         Applet::Insmod,
         Applet::Rmmod,
-        Applet::Dmesg,
         Applet::Modinfo,
         Applet::Depmod,
+        Applet::Dmesg,
     ];
 
     /// The name it answers to (argv[0]'s basename, or `modinit NAME`).
