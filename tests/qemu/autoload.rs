@@ -151,12 +151,12 @@ fn window_size(frame: &[u8]) -> u64 {
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
 fn parallel_inserts_load_what_sequential_inserts_load_in_dependency_order() {
-    let sequential = boot_pc("autoload-jobs-1", ModuleCompression::Zst, "modinit.jobs=1 modinit.settle_ms=1000");
+    let sequential = sequential_boot();
     let parallel = boot_pc("autoload-jobs-8", ModuleCompression::Zst, "modinit.jobs=8 modinit.settle_ms=1000");
-    assert_same_as_kmod(&sequential);
-    assert_eq!(modules(&parallel), modules(&sequential), "see {}", parallel.outcome.log.display());
+    assert_same_as_kmod(sequential);
+    assert_eq!(modules(&parallel), modules(sequential), "see {}", parallel.outcome.log.display());
     let deps = kernel_module_deps();
-    for (r, jobs) in [(&sequential, 1), (&parallel, 8)] {
+    for (r, jobs) in [(sequential, 1), (&parallel, 8)] {
         let done = r.modinit_lines().into_iter().find(|l| l.starts_with("done: ")).expect("a summary line");
         assert!(done.contains(&format!(" jobs={jobs} ")), "{done}");
         let loaded: Vec<&str> =
@@ -176,22 +176,44 @@ fn parallel_inserts_load_what_sequential_inserts_load_in_dependency_order() {
     }
 }
 
+/// The PC booted inserting one module after the other (`modinit.jobs=1`), settling for a second
+/// so that a slow USB enumeration cannot tell it from a parallel boot; booted once for the tests
+/// that compare with it.
+fn sequential_boot() -> &'static Report {
+    static BOOT: OnceLock<Report> = OnceLock::new();
+    BOOT.get_or_init(|| boot_pc("autoload-jobs-1", ModuleCompression::Zst, "modinit.jobs=1 modinit.settle_ms=1000"))
+}
+
 /// `modinit.timeout_ms` bounds a lack of progress, not the phase: one insert at a time, with a
 /// limit shorter than the whole phase but longer than any one insert, loads everything kmod
 /// loads. (It used to cut the phase short after that long in all, losing drivers.) The limit
-/// sits between the phase (3.6 s idle, 6 s on a busy machine) and its longest insert (0.3 s
-/// idle, 0.6 s busy).
+/// comes from the sequential boot on this machine, as loaded as it is now: as many times its
+/// longest insert as its phase is times the limit (their geometric mean), so that only an
+/// insert that many times slower than any before would reach it.
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
 fn a_phase_that_keeps_making_progress_is_not_cut_short() {
-    const LIMIT_MS: u64 = 2000;
-    let r = boot_pc("autoload-slow", ModuleCompression::Zst, &format!("modinit.jobs=1 modinit.timeout_ms={LIMIT_MS}"));
-    let done = r.modinit_lines().into_iter().find(|l| l.starts_with("done: ")).expect("a summary line");
-    let phase_ms: u64 = done.split(" in ").nth(1).and_then(|t| t.split(' ').next()?.parse().ok()).expect(done);
-    assert!(phase_ms > LIMIT_MS, "the phase must outlast the limit for this test to mean anything: {done}");
+    let calibration = sequential_boot();
+    let (phase, longest) = (phase_ms(calibration), longest_insert_ms(calibration));
+    assert!(phase >= 4 * longest, "the phase ({phase} ms) is not four times its longest insert ({longest} ms)");
+    let limit = (phase * longest).isqrt();
+    let r = boot_pc("autoload-slow", ModuleCompression::Zst, &format!("modinit.jobs=1 modinit.timeout_ms={limit}"));
     let gave_up = |l: &&str| l.contains("(modinit.timeout_ms)");
     assert!(!r.modinit_lines().iter().any(gave_up), "nothing given up; see {}", r.outcome.log.display());
+    assert!(phase_ms(&r) > limit, "the phase outlasts the limit of {limit} ms; see {}", r.outcome.log.display());
     assert_same_as_kmod(&r);
+}
+
+/// How long the driver phase took, from the summary line (`done: ... in T ms ...`).
+fn phase_ms(r: &Report) -> u64 {
+    let done = r.modinit_lines().into_iter().find(|l| l.starts_with("done: ")).expect("a summary line");
+    done.split(" in ").nth(1).and_then(|t| t.split(' ').next()?.parse().ok()).unwrap_or_else(|| panic!("{done}"))
+}
+
+/// The longest insert of a module that loaded (`loaded NAME (KEY) in N ms`).
+fn longest_insert_ms(r: &Report) -> u64 {
+    let ms = |l: &str| l.strip_prefix("loaded ")?.rsplit_once(" in ")?.1.strip_suffix(" ms")?.parse().ok();
+    r.modinit_lines().into_iter().filter_map(ms).max().expect("modules were loaded")
 }
 
 /// Each module's dependencies, by module name, from depmod's modules.dep for the kernel's tree.
