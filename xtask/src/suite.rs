@@ -15,7 +15,8 @@ pub struct Suite<'a> {
 }
 
 impl Suite<'_> {
-    /// Runs the gates and the tests; the first failure stops the run. The caller has installed
+    /// Runs the gates (a failing one stops the run), then every test (any failing fails the
+    /// run, after all have run). The caller has installed
     /// the packages ([`crate::tools::ensure_test_packages`]) and set up the kernel and binary
     /// (`MODINIT_*`).
     pub fn run(&self) -> Result<()> {
@@ -25,8 +26,11 @@ impl Suite<'_> {
         }
         // A test that finds a tool or input missing fails instead of skipping.
         let strict = [(modinit_test_fixtures::STRICT_ENV, "1")];
-        cargo(&["test", "--workspace", "--", self.filter.unwrap_or_default()], &strict)?;
-        cargo(&["test", "--package", "modinit-tests", "--", "--ignored", self.filter.unwrap_or_default()], &strict)
+        // Every test binary runs even after one fails, so that one run reports every failure.
+        let host = cargo(&["test", "--workspace", "--no-fail-fast", "--", self.filter.unwrap_or_default()], &strict);
+        let qemu = ["test", "--package", "modinit-tests", "--no-fail-fast", "--", "--ignored"];
+        let qemu = cargo(&[&qemu[..], &[self.filter.unwrap_or_default()]].concat(), &strict);
+        host.and(qemu)
     }
 }
 
