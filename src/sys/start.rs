@@ -1,4 +1,6 @@
-//! The process entry point, `_start`, and the kernel-provided argument block.
+//! The arch-neutral half of the process entry: the argument block the kernel put on the initial
+//! stack, and the handoff to `main`. The architecture's `_start` calls [`rust_start`] with the
+//! initial stack pointer.
 
 /// What the kernel put on the initial stack: argv and envp, each a NULL-terminated array of
 /// C strings that stays valid for the life of the process.
@@ -8,28 +10,15 @@ pub struct StartArgs {
     pub envp: &'static [*const u8],
 }
 
-/// The ELF entry point. The kernel jumps here with `rsp` pointing at argc; we hand that
-/// pointer to Rust with the stack aligned as the System V ABI requires for a call.
-#[unsafe(naked)]
-#[unsafe(no_mangle)]
-unsafe extern "C" fn _start() -> ! {
-    core::arch::naked_asm!(
-        "xor ebp, ebp",
-        "mov rdi, rsp",
-        "and rsp, -16",
-        "call {entry}",
-        "ud2",
-        entry = sym entry,
-    )
-}
-
 /// Reads argc/argv/envp from the initial stack, initializes rustix, and calls `main`.
 ///
 /// # Safety
 /// `sp` must be the initial stack pointer the kernel gave `_start`.
-unsafe extern "C" fn entry(sp: *const usize) -> ! {
+pub(super) unsafe extern "C" fn rust_start(sp: *const usize) -> ! {
     // SAFETY: the initial stack holds argc, then argc argv pointers and a NULL, then the
-    // envp pointers up to a NULL, then the aux vector (System V x86_64 ABI, 3.4.1).
+    // envp pointers up to a NULL, then the aux vector (the ELF process start-up layout of the
+    // System V ABI, 3.4.1 in its x86_64 supplement; Linux uses the same layout on every
+    // architecture).
     let args = unsafe {
         let argc = *sp;
         let argv = sp.add(1).cast::<*const u8>();
