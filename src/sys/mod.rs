@@ -2,9 +2,9 @@
 //!
 //! `arch` is everything that differs between CPUs (the entry trampoline, the system call
 //! instruction, the loops behind memcpy and memset); nothing else in the binary uses inline
-//! assembly. `start` is the rest of the process entry, `mem` the memory functions the compiler
-//! calls, `panic` the panic handler, `arena` the heap, `syscall` the few system calls rustix does
-//! not offer.
+//! assembly. `start` is the rest of the process entry and [`entry!`], with which main.rs names its
+//! `main`; `mem` the memory functions the compiler calls, `panic` the panic handler, `arena` the
+//! heap, `syscall` the few system calls rustix does not offer.
 
 mod arch;
 pub mod arena;
@@ -12,3 +12,5 @@ pub mod mem;
 pub mod panic;
 pub mod start;
 pub mod syscall;
+
+pub(crate) use start::entry;

@@ -1,6 +1,13 @@
 //! The arch-neutral half of the process entry: the argument block the kernel put on the initial
-//! stack, and the handoff to `main`. The architecture's `_start` calls [`rust_start`] with the
-//! initial stack pointer.
+//! stack, and the handoff to the binary's `main`.
+//!
+//! The architecture's `_start` calls [`rust_start`] with the initial stack pointer. It calls
+//! `main` through a link-time symbol, `modinit_main`, that only [`entry!`] defines: main.rs
+//! writes `sys::entry!(main)`, so main.rs depends on `sys` and `sys` names nothing in main.rs.
+//! This is the shape of Hubris's userlib (its `_start` calls the `main` each task exports) and
+//! of rustix's origin (`origin_main`); as with cortex-m-rt's `#[entry]`, the macro makes the
+//! symbol's one unchecked property, its signature, a compile-time check. A binary that forgets
+//! `entry!` fails to link, and one that defines `modinit_main` twice fails to compile.
 
 /// What the kernel put on the initial stack: argv and envp, each a NULL-terminated array of
 /// C strings that stays valid for the life of the process.
@@ -8,6 +15,25 @@
 pub struct StartArgs {
     pub argv: &'static [*const u8],
     pub envp: &'static [*const u8],
+}
+
+/// Makes `$main`, a `fn(StartArgs) -> !`, the function [`rust_start`] hands the process to.
+/// Invoked once, in main.rs.
+macro_rules! entry {
+    ($main:path) => {
+        /// The handoff from `sys::start::rust_start` to the binary: defined by `sys::entry!`,
+        /// with the signature `rust_start` declares.
+        #[unsafe(no_mangle)]
+        fn modinit_main(args: $crate::sys::start::StartArgs) -> ! {
+            $main(args)
+        }
+    };
+}
+pub(crate) use entry;
+
+unsafe extern "Rust" {
+    /// The binary's `main`, as [`entry!`] defines it.
+    fn modinit_main(args: StartArgs) -> !;
 }
 
 /// Reads argc/argv/envp from the initial stack, initializes rustix, and calls `main`.
@@ -32,5 +58,6 @@ pub(super) unsafe extern "C" fn rust_start(sp: *const usize) -> ! {
         rustix::param::init(envp.cast_mut().cast());
         StartArgs { argv: core::slice::from_raw_parts(argv, argc), envp: core::slice::from_raw_parts(envp, envc) }
     };
-    crate::main(args)
+    // SAFETY: `modinit_main` is defined only by `entry!`, with exactly the declared signature.
+    unsafe { modinit_main(args) }
 }
