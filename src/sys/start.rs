@@ -7,7 +7,9 @@
 //! This is the shape of Hubris's userlib (its `_start` calls the `main` each task exports) and
 //! of rustix's origin (`origin_main`); as with cortex-m-rt's `#[entry]`, the macro makes the
 //! symbol's one unchecked property, its signature, a compile-time check. A binary that forgets
-//! `entry!` fails to link, and one that defines `modinit_main` twice fails to compile.
+//! `entry!` fails to link, and one that defines `modinit_main` twice fails to compile. The other
+//! way to break the circle, a macro that expands all of `_start` in main.rs, would move the
+//! architecture's assembly out of `sys::arch` and into every binary that uses it.
 
 /// What the kernel put on the initial stack: argv and envp, each a NULL-terminated array of
 /// C strings that stays valid for the life of the process.
