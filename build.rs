@@ -1,10 +1,20 @@
-//! Link flags for the boot binary only: a static, non-PIE executable with our own `_start`.
+//! Link flags for the boot binary only: a static, non-PIE executable with our own `_start`, laid
+//! out by the target architecture's linker script, `linker/<arch>.ld`.
 //!
-//! They are per-binary (`rustc-link-arg-bins`) so that `cargo test` and `cargo xtask` stay
-//! ordinary std builds. See ../shared/notes/no_std.md for why static-pie does not work here.
+//! They are per-binary (`rustc-link-arg-bin`) so that `cargo test` and `cargo xtask` stay
+//! ordinary std builds. docs/porting.md says why the binary is not static-pie, and what another
+//! architecture needs.
+
+use std::path::Path;
 
 fn main() {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/linker/modinit.ld");
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").expect("cargo sets CARGO_CFG_TARGET_ARCH");
+    let script = format!("linker/{arch}.ld");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(&script);
+    assert!(
+        path.is_file(),
+        "modinit's boot binary has no linker script for {arch} ({script}): docs/porting.md says what a port needs"
+    );
     for arg in [
         "-nostartfiles",
         "-nostdlib",
@@ -16,7 +26,7 @@ fn main() {
     ] {
         println!("cargo:rustc-link-arg-bin=modinit={arg}");
     }
-    println!("cargo:rustc-link-arg-bin=modinit=-Wl,-T,{script}");
-    println!("cargo:rerun-if-changed=linker/modinit.ld");
+    println!("cargo:rustc-link-arg-bin=modinit=-Wl,-T,{}", path.display());
+    println!("cargo:rerun-if-changed={script}");
     println!("cargo:rerun-if-changed=build.rs");
 }

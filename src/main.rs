@@ -24,6 +24,9 @@ use modinit::root::{RootOptions, RootSpec, RootSpecError};
 /// The kernel's command line is at most 2048 bytes on x86 (COMMAND_LINE_SIZE).
 const CMDLINE_MAX: usize = 4096;
 
+// The process starts in `sys` (`_start`), which hands it to `main` with the kernel's arguments.
+sys::entry!(main);
+
 fn main(args: sys::start::StartArgs) -> ! {
     if let Some((applet, first)) = applets::chosen(args) {
         sys::syscall::exit_group(applets::run(applet, first, args));

@@ -1,22 +1,18 @@
 //! memcpy, memmove, memset, memcmp, bcmp and strlen: the compiler emits calls to them, and without
 //! libc nobody else defines them.
 //!
-//! The copies and fills use `rep movsb` / `rep stosb` (fast on every x86_64 with ERMS, and
-//! impossible for the optimizer to turn back into a call to themselves). The comparisons are
-//! plain loops, which LLVM does not rewrite into calls.
+//! The copies and fills are the architecture's loops ([`arch`]): written in Rust, LLVM would
+//! recognize them as memcpy and memset and compile them into calls to themselves. The comparisons
+//! are plain loops, which LLVM does not rewrite into calls.
 
-use core::arch::asm;
+use super::arch;
 
 /// # Safety
 /// `dest` and `src` are valid for `n` bytes and do not overlap.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-    // SAFETY: the caller guarantees both ranges are valid; `rep movsb` copies exactly n bytes
-    // forward (the direction flag is clear, as the ABI requires at function entry).
-    unsafe {
-        asm!("rep movsb", inout("rcx") n => _, inout("rdi") dest => _, inout("rsi") src => _,
-             options(nostack, preserves_flags));
-    }
+    // SAFETY: the caller guarantees both ranges are valid and do not overlap.
+    unsafe { arch::copy_forward(dest, src, n) };
     dest
 }
 
@@ -27,16 +23,15 @@ pub unsafe extern "C" fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mu
     if (dest as usize).wrapping_sub(src as usize) >= n {
         // dest is before src, or after the end of it: a forward copy never reads a byte it
         // already overwrote.
-        // SAFETY: as memcpy, and forward copying is correct for this overlap.
-        return unsafe { memcpy(dest, src, n) };
-    }
-    // dest overlaps the tail of src: copy backward, from the last byte.
-    // SAFETY: the ranges are valid for n bytes; with the direction flag set, `rep movsb`
-    // walks from the given addresses down, and we clear the flag again before returning.
-    unsafe {
-        asm!("std", "rep movsb", "cld",
-             inout("rcx") n => _, inout("rdi") dest.add(n).wrapping_sub(1) => _,
-             inout("rsi") src.add(n).wrapping_sub(1) => _, options(nostack));
+        // SAFETY: the caller guarantees both ranges are valid; the direction is right for this
+        // overlap.
+        unsafe { arch::copy_forward(dest, src, n) };
+    } else {
+        // dest overlaps the tail of src: a backward copy, from the last byte, never reads a
+        // byte it already overwrote.
+        // SAFETY: the caller guarantees both ranges are valid; the direction is right for this
+        // overlap.
+        unsafe { arch::copy_backward(dest, src, n) };
     }
     dest
 }
@@ -46,10 +41,7 @@ pub unsafe extern "C" fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mu
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memset(dest: *mut u8, c: i32, n: usize) -> *mut u8 {
     // SAFETY: the caller guarantees dest is valid for n bytes.
-    unsafe {
-        asm!("rep stosb", inout("rcx") n => _, inout("rdi") dest => _, in("al") c as u8,
-             options(nostack, preserves_flags));
-    }
+    unsafe { arch::fill(dest, c as u8, n) };
     dest
 }
 

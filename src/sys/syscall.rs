@@ -1,9 +1,9 @@
 //! The system calls rustix does not wrap for us (without alloc): execve, fork, exit_group, getcwd.
 //!
-//! Each is one `syscall` instruction with the numbers from linux-raw-sys; the Linux x86_64
-//! convention passes arguments in rdi, rsi, rdx, r10, r8, r9 and clobbers rcx and r11.
+//! Each is one raw system call through the architecture's instruction ([`arch`]), with its number
+//! from linux-raw-sys, which has each architecture's table. This file says what the calls mean.
 
-use core::arch::asm;
+use super::arch;
 use linux_raw_sys::general::{__NR_clone, __NR_execve, __NR_exit_group, __NR_getcwd, SIGCHLD};
 use rustix::io::Errno;
 
@@ -12,14 +12,10 @@ use rustix::io::Errno;
 /// `argv` and `envp` must each end with a null pointer.
 pub fn execve(path: &core::ffi::CStr, argv: &[*const u8], envp: &[*const u8]) -> Errno {
     assert!(argv.last().is_some_and(|p| p.is_null()) && envp.last().is_some_and(|p| p.is_null()));
-    let ret: isize;
     // SAFETY: path is NUL-terminated; argv and envp are NULL-terminated arrays (checked above)
     // of pointers to NUL-terminated strings that outlive the call. execve only reads them.
-    unsafe {
-        asm!("syscall", inlateout("rax") __NR_execve as isize => ret,
-             in("rdi") path.as_ptr(), in("rsi") argv.as_ptr(), in("rdx") envp.as_ptr(),
-             lateout("rcx") _, lateout("r11") _, options(nostack));
-    }
+    let ret =
+        unsafe { arch::syscall3(__NR_execve, path.as_ptr() as usize, argv.as_ptr() as usize, envp.as_ptr() as usize) };
     Errno::from_raw_os_error(-ret as i32)
 }
 
@@ -32,14 +28,10 @@ pub enum Forked {
 /// `fork(2)` as `clone(SIGCHLD, 0)`. The boot binary is single-threaded and holds no locks,
 /// so the child may run any code the parent could.
 pub fn fork() -> Result<Forked, Errno> {
-    let ret: isize;
     // SAFETY: clone with a null stack behaves as fork: the child gets a copy of our address
-    // space and continues here with rax = 0. No pointers are passed.
-    unsafe {
-        asm!("syscall", inlateout("rax") __NR_clone as isize => ret,
-             in("rdi") SIGCHLD as usize, in("rsi") 0usize, in("rdx") 0usize, in("r10") 0usize,
-             in("r8") 0usize, lateout("rcx") _, lateout("r11") _, options(nostack));
-    }
+    // space and continues here with a result of 0. No pointers are passed: the other three
+    // arguments (parent_tid, child_tid and tls, in an order that differs by architecture) are 0.
+    let ret = unsafe { arch::syscall5(__NR_clone, SIGCHLD as usize, 0, 0, 0, 0) };
     match ret {
         0 => Ok(Forked::Child),
         // A pid past i32 cannot come from the kernel; refused rather than trusted.
@@ -53,20 +45,13 @@ pub fn fork() -> Result<Forked, Errno> {
 /// `exit_group(2)`: ends this process. Only for children; PID 1 never exits.
 pub fn exit_group(code: i32) -> ! {
     // SAFETY: exit_group takes an integer and does not return.
-    unsafe {
-        asm!("syscall", in("rax") __NR_exit_group, in("rdi") code, options(noreturn, nostack));
-    }
+    unsafe { arch::syscall1_noreturn(__NR_exit_group, code as usize) }
 }
 
 /// `getcwd(2)`: the current directory's path, without its NUL, in `buf`.
 pub fn getcwd(buf: &mut [u8]) -> Result<&[u8], Errno> {
-    let ret: isize;
     // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we own mutably.
-    unsafe {
-        asm!("syscall", inlateout("rax") __NR_getcwd as isize => ret,
-             in("rdi") buf.as_mut_ptr(), in("rsi") buf.len(),
-             lateout("rcx") _, lateout("r11") _, options(nostack));
-    }
+    let ret = unsafe { arch::syscall2(__NR_getcwd, buf.as_mut_ptr() as usize, buf.len()) };
     // The length returned counts the NUL; an error is -4095..=-1.
     match ret {
         1.. => buf.get(..ret as usize - 1).ok_or(Errno::RANGE),
