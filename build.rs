@@ -11,10 +11,16 @@ fn main() {
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").expect("cargo sets CARGO_CFG_TARGET_ARCH");
     let script = format!("linker/{arch}.ld");
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(&script);
-    assert!(
-        path.is_file(),
-        "modinit's boot binary has no linker script for {arch} ({script}): docs/porting.md says what a port needs"
-    );
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed={script}");
+    if !path.is_file() {
+        // The library and its host tests build anywhere; the binary stops at sys::arch's
+        // compile_error!, which names docs/porting.md.
+        println!(
+            "cargo:warning=no linker script for {arch} ({script}): the boot binary is x86_64 only (docs/porting.md)"
+        );
+        return;
+    }
     for arg in [
         "-nostartfiles",
         "-nostdlib",
@@ -27,6 +33,4 @@ fn main() {
         println!("cargo:rustc-link-arg-bin=modinit={arg}");
     }
     println!("cargo:rustc-link-arg-bin=modinit=-Wl,-T,{}", path.display());
-    println!("cargo:rerun-if-changed={script}");
-    println!("cargo:rerun-if-changed=build.rs");
 }
