@@ -17,6 +17,7 @@ pub mod mount_options;
 pub mod options;
 pub mod partition;
 pub mod read;
+pub mod search;
 pub mod spec;
 pub mod text;
 
@@ -26,5 +27,6 @@ pub use mount_options::{MountOptions, MountOptionsError};
 pub use options::{RootOptionError, RootOptions, RootWait};
 pub use partition::{DiskGeometry, Partition, PartitionTable, TableKind};
 pub use read::{ReadAt, ReadError};
+pub use search::{DeviceNodes, Found, RootSearch};
 pub use spec::{DevNum, RootSpec, RootSpecError};
 pub use text::Text;
