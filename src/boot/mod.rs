@@ -21,6 +21,7 @@ pub mod probe;
 pub mod root_device;
 pub mod root_mount;
 pub mod switch_root;
+pub mod sysfs_dir;
 pub mod sysfs_module;
 pub mod uevents;
 pub mod without_index;

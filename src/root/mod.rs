@@ -1,8 +1,9 @@
 //! Finding the root filesystem: `root=` and its companions, filesystem and partition-table
 //! identities read from a device's first bytes, and whether a block device is the root.
 //!
-//! Pure logic over bytes; the boot side (`src/boot/`) lists the block devices, reads them
-//! through [`ReadAt`], waits for uevents, mounts and switches root.
+//! Pure logic over bytes: [`RootSearch`] looks over the block devices of a sysfs
+//! ([`crate::sysfs::block`]) and reads their nodes through [`DeviceNodes`]; the boot side
+//! (`src/boot/`) provides both, waits for uevents, mounts and switches root.
 //!
 //! The flow for each block device the boot side sees:
 //! 1. [`RootSpec::needs_filesystem`]: read its [`FsIdentity`] with [`identify`];

@@ -8,9 +8,6 @@ use crate::sysfs::Dir;
 use crate::sysfs::block::{BlockDevice, ClassBlock};
 use core::ops::ControlFlow;
 
-/// The floppy driver's major: opening a drive without a disk waits for the hardware, and udev
-/// does not probe floppies either.
-const FLOPPY_MAJOR: u32 = 2;
 /// Devices remembered as not the root; past these, the others are read on each look.
 const NOT_ROOT_MAX: usize = 64;
 
@@ -30,12 +27,6 @@ pub trait DeviceNodes {
 pub struct Found {
     pub device: BlockDevice,
     pub fs: Option<FsIdentity>,
-}
-
-/// What one device turned out to be.
-enum Verdict {
-    Root(Found),
-    NotRoot,
 }
 
 /// A search for the root device over several looks, remembering the devices that are not it.
@@ -65,8 +56,8 @@ impl RootSearch {
                 return ControlFlow::Continue(());
             }
             match check(spec, class, nodes, device) {
-                Some(Verdict::Root(found)) => ControlFlow::Break(found),
-                Some(Verdict::NotRoot) => {
+                Some(Some(found)) => ControlFlow::Break(found),
+                Some(None) => {
                     self.remember_not_root(device);
                     ControlFlow::Continue(())
                 }
@@ -87,17 +78,18 @@ impl RootSearch {
     }
 }
 
-/// Whether `device` is the root `spec` names; None when it cannot be read now.
+/// `device` if it is the root `spec` names: Some(None) when it was read and is not, None when
+/// it cannot be read now.
 fn check<D: Dir, N: DeviceNodes>(
     spec: &RootSpec<'_>,
     class: &ClassBlock<D>,
     nodes: &mut N,
     device: &BlockDevice,
-) -> Option<Verdict> {
+) -> Option<Option<Found>> {
     let fs = match spec.needs_filesystem() {
         true => match identify(&mut open(nodes, device)?).ok()? {
             Some(fs) => Some(fs),
-            None => return Some(Verdict::NotRoot),
+            None => return Some(None),
         },
         false => None,
     };
@@ -107,7 +99,7 @@ fn check<D: Dir, N: DeviceNodes>(
             let mut file = open(nodes, &disk)?;
             match PartitionTable::read(&mut file, class.geometry(&disk)?).ok()? {
                 Some(table) => table.partition(&mut file, number).ok()?,
-                None => return Some(Verdict::NotRoot),
+                None => return Some(None),
             }
         }
         None => None,
@@ -121,16 +113,16 @@ fn check<D: Dir, N: DeviceNodes>(
         entry: entry.as_ref(),
     };
     if !spec.matches(&candidate) {
-        return Some(Verdict::NotRoot);
+        return Some(None);
     }
     // Its sysfs entry comes before its node in /dev: the node's uevent brings it back.
-    nodes.exists(device).then_some(Verdict::Root(Found { device: *device, fs }))
+    nodes.exists(device).then_some(Some(Found { device: *device, fs }))
 }
 
-/// `device`'s node opened, None for floppies (see [`FLOPPY_MAJOR`]) and nodes that cannot be
-/// opened now.
+/// `device`'s node opened; None for those not to be read ([`BlockDevice::may_be_read`]) and
+/// those that cannot be opened now.
 fn open<N: DeviceNodes>(nodes: &mut N, device: &BlockDevice) -> Option<N::File> {
-    (device.number.major != FLOPPY_MAJOR).then(|| nodes.open(device).ok()).flatten()
+    device.may_be_read().then(|| nodes.open(device).ok()).flatten()
 }
 
 #[cfg(test)]

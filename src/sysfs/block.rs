@@ -9,6 +9,9 @@ use core::ops::ControlFlow;
 
 /// Disk names are at most 31 bytes (DISK_NAME_LEN); a partition's adds its number.
 pub const NAME_MAX: usize = 48;
+/// The floppy driver's major: opening a drive without a disk waits for the hardware, and udev
+/// does not probe floppies either.
+const FLOPPY_MAJOR: u32 = 2;
 /// Room for a path under `class/block/`: an entry's name and a file below it.
 const PATH_MAX: usize = 110;
 
@@ -38,6 +41,11 @@ impl BlockDevice {
         let mut name = Text::new();
         self.name().iter().for_each(|&b| name.push(if b == b'/' { b'!' } else { b }));
         name
+    }
+
+    /// Whether its node may be opened to read it: not for floppies (see [`FLOPPY_MAJOR`]).
+    pub fn may_be_read(&self) -> bool {
+        self.number.major != FLOPPY_MAJOR
     }
 }
 
