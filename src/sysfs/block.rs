@@ -9,8 +9,7 @@ use core::ops::ControlFlow;
 
 /// Disk names are at most 31 bytes (DISK_NAME_LEN); a partition's adds its number.
 pub const NAME_MAX: usize = 48;
-/// The floppy driver's major: opening a drive without a disk waits for the hardware, and udev
-/// does not probe floppies either.
+/// The floppy driver's major.
 const FLOPPY_MAJOR: u32 = 2;
 /// Room for a path under `class/block/`: an entry's name and a file below it.
 const PATH_MAX: usize = 110;
@@ -43,7 +42,8 @@ impl BlockDevice {
         name
     }
 
-    /// Whether its node may be opened to read it: not for floppies (see [`FLOPPY_MAJOR`]).
+    /// Whether its node may be opened to read it: not for floppies, whose drive waits for the
+    /// hardware when opened without a disk (udev does not probe floppies either).
     pub fn may_be_read(&self) -> bool {
         self.number.major != FLOPPY_MAJOR
     }
