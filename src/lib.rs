@@ -28,4 +28,5 @@ pub mod resolve;
 pub mod root;
 pub mod sort;
 pub mod string_set;
+pub mod sysfs;
 pub mod toolbox;

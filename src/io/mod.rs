@@ -1,6 +1,6 @@
 //! The I/O layer the boot and the applets share: files read and written whole, paths in fixed
-//! buffers, memory mappings, the monotonic clock, modinit's log lines, and the module directory
-//! with its index file.
+//! buffers, memory mappings, the monotonic clock, modinit's log lines, the module directory with
+//! its index file, and /sys as the library's walks read it (`modinit::sysfs::Dir`).
 
 pub mod clock;
 pub mod file;
@@ -8,3 +8,4 @@ pub mod log;
 pub mod mapping;
 pub mod modules_dir;
 pub mod path;
+pub mod sysfs_dir;

@@ -1,0 +1,103 @@
+//! Coldplug: the `modalias` of every device the kernel found before /init started (from its
+//! `modalias` file, or its `uevent` file's `MODALIAS=` when it has no such file), under a
+//! sysfs's `devices/`.
+
+use super::{Dir, EntryKind};
+use crate::kernel::uevent::modalias_in_uevent_file;
+use core::ops::ControlFlow;
+
+/// How many directories below `devices/` the walk goes: sysfs nests devices about a dozen
+/// levels deep, and the bound keeps the walk's stack use bounded.
+pub const MAX_DEPTH: usize = 32;
+/// A sysfs attribute is at most a page: the longest modalias (DMI's, made of the firmware's
+/// strings) fits whole, as kmod's lookup takes it (`crate::resolve::KEY_MAX`).
+const MODALIAS_MAX: usize = 4096;
+
+/// Reads every `modalias` file under `sys`'s `devices/` and hands each non-empty one to
+/// `found`; `Err` (an errno) when `devices/` cannot be opened. Directories below it that
+/// cannot be opened (a device can vanish while it is walked) are skipped quietly; symlinks
+/// are never followed.
+pub fn scan<D: Dir>(sys: &D, mut found: impl FnMut(&[u8])) -> Result<(), i32> {
+    let devices = sys.open_dir(b"devices")?;
+    walk(&devices, 0, &mut found);
+    Ok(())
+}
+
+fn walk<D: Dir>(dir: &D, depth: usize, found: &mut impl FnMut(&[u8])) {
+    let (mut has_modalias, mut has_uevent) = (false, false);
+    let listed = dir.entries(|entry| {
+        match (entry.kind, entry.name) {
+            (EntryKind::Directory, b"." | b"..") => {}
+            (EntryKind::Directory, name) if depth < MAX_DEPTH => {
+                if let Ok(child) = dir.open_dir(name) {
+                    walk(&child, depth + 1, found);
+                }
+            }
+            (EntryKind::File, b"modalias") => {
+                has_modalias = true;
+                let mut alias = [0u8; MODALIAS_MAX];
+                if let Some(alias) = first_line(dir, b"modalias", &mut alias) {
+                    found(alias);
+                }
+            }
+            (EntryKind::File, b"uevent") => has_uevent = true,
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    // A listing cut short leaves the directory's other entries, and its uevent, unread.
+    if listed.is_ok() && has_uevent && !has_modalias {
+        let mut text = [0u8; 4096];
+        if let Some(alias) = dir.read_file(b"uevent", &mut text).ok().and_then(modalias_in_uevent_file) {
+            found(alias);
+        }
+    }
+}
+
+/// The first line of the small file `name`, without its newline; None when it cannot be read
+/// or is empty.
+fn first_line<'b, D: Dir>(dir: &D, name: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    let text = dir.read_file(name, buf).ok()?;
+    text.split(|&b| b == b'\n').next().filter(|line| !line.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sysfs::host::fixture_tree;
+
+    fn scanned(tree: &str) -> Result<Vec<String>, i32> {
+        let mut found = Vec::new();
+        scan(&fixture_tree(tree), |alias| found.push(String::from_utf8_lossy(alias).into_owned()))?;
+        found.sort();
+        Ok(found)
+    }
+
+    #[test]
+    fn coldplug_finds_each_modalias_of_the_pc_tree_once() {
+        // tests/fixtures/trees/README.md: the files and uevents of sys-pc/devices.
+        let expected = [
+            "mmc:block", // only in its uevent, as MMC cards have it
+            "nest:depth32",
+            "pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00",
+            "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00",
+            "pci:v00001B36d00000007sv00001AF4sd00001100bc08sc05i01",
+            "pci:v00008086d00007020sv00001AF4sd00001100bc0Csc03i00",
+            "platform:serial8250",
+            // The root hub and its interface have the same alias.
+            "usb:v1D6Bp0001d0601dc09dsc00dp00ic09isc00ip00in00",
+            "usb:v1D6Bp0001d0601dc09dsc00dp00ic09isc00ip00in00",
+            "virtio:d00000001v00001AF4",
+            "virtio:d00000002v00001AF4",
+        ];
+        // Once each: vda's `device` link back to virtio1 is not followed, nor `subsystem`;
+        // the nest's `33` is one level past MAX_DEPTH.
+        assert_eq!(MAX_DEPTH, 32);
+        assert_eq!(scanned("sys-pc"), Ok(expected.map(String::from).to_vec()));
+    }
+
+    #[test]
+    fn coldplug_without_devices_is_an_error() {
+        assert_eq!(scanned("sys-block/class"), Err(2), "ENOENT");
+    }
+}
