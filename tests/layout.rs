@@ -199,3 +199,23 @@ fn the_readmes_map_names_every_folder_of_src_and_only_paths_that_exist() {
         assert!(exists, "README's Layout names {word}, which is neither under src/ nor in the workspace");
     }
 }
+
+#[test]
+fn every_source_path_the_docs_name_exists() {
+    let root = workspace();
+    let mut docs: Vec<PathBuf> = vec![root.join("README.md"), root.join("tests/fixtures/trees/README.md")];
+    docs.extend(std::fs::read_dir(root.join("docs")).unwrap().flatten().map(|e| e.path()));
+    let mut named = 0;
+    for doc in docs.iter().filter(|d| d.extension().is_some_and(|e| e == "md")) {
+        let text = std::fs::read_to_string(doc).unwrap();
+        // A path with a placeholder (`src/sys/arch/<arch>.rs`) names a file to write.
+        let is_source_path = |w: &&str| w.starts_with("src/") && !w.contains('<');
+        for word in text.split('`').skip(1).step_by(2).filter(is_source_path) {
+            // `src/index/writer.rs::a_test` names a file and something in it.
+            let path = word.split("::").next().unwrap_or(word);
+            assert!(root.join(path).exists(), "{} names {path}, which does not exist", doc.display());
+            named += 1;
+        }
+    }
+    assert!(named > 10, "the docs name source files ({named} found)");
+}
