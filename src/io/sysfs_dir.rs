@@ -1,7 +1,7 @@
 //! sysfs as the library's read-only tree ([`modinit::sysfs::Dir`]): directories by
 //! descriptor, paths relative to them, read with `openat(2)`, `getdents64(2)` and `read(2)`.
 
-use super::path::c_path;
+use super::path::{PATH_MAX, c_path};
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use core::ops::ControlFlow;
@@ -9,10 +9,6 @@ use modinit::sysfs::{Dir, Entry, EntryKind};
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{CWD, FileType, Mode, OFlags, RawDir, openat};
 use rustix::io::{Errno, read};
-
-/// Room for the paths the library opens: a name (at most 255 bytes, NAME_MAX) or a short path
-/// under `class/block/`, and the NUL.
-const RELATIVE_PATH_MAX: usize = 256;
 
 /// A directory of sysfs, opened for reading.
 pub struct SysfsDir(OwnedFd);
@@ -26,7 +22,7 @@ impl SysfsDir {
 
 impl Dir for SysfsDir {
     fn open_dir(&self, path: &[u8]) -> Result<SysfsDir, i32> {
-        let mut buf = [0u8; RELATIVE_PATH_MAX];
+        let mut buf = [0u8; PATH_MAX];
         let path = c_path(&mut buf, &[path]).ok_or(Errno::NAMETOOLONG.raw_os_error())?;
         open_dir(&self.0, path).map(SysfsDir).map_err(|e| e.raw_os_error())
     }
@@ -52,7 +48,7 @@ impl Dir for SysfsDir {
     }
 
     fn read_file<'b>(&self, path: &[u8], buf: &'b mut [u8]) -> Result<&'b [u8], i32> {
-        let mut name = [0u8; RELATIVE_PATH_MAX];
+        let mut name = [0u8; PATH_MAX];
         let path = c_path(&mut name, &[path]).ok_or(Errno::NAMETOOLONG.raw_os_error())?;
         let fd =
             openat(&self.0, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(|e| e.raw_os_error())?;
