@@ -12,7 +12,7 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-pub use crate::module_tree::ModuleCompression;
+pub use crate::module_tree::{ModuleCompression, ModuleStorage};
 
 /// What goes into an image.
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ pub struct ImageSpec {
     pub real_init: Option<PathBuf>,
     /// A `lib/modules/VERSION` directory to copy to the same place in the image.
     pub modules: Option<PathBuf>,
-    pub compress_modules: ModuleCompression,
+    pub compress_modules: ModuleStorage,
     /// A root whose modprobe.d and modules-load.d are baked into the image's module index.
     pub config_root: Option<PathBuf>,
     /// Which of the tree's modules go in.
@@ -42,18 +42,35 @@ impl ImageSpec {
         init: PathBuf,
         real_init: Option<PathBuf>,
         modules: Option<PathBuf>,
-        compress_modules: ModuleCompression,
+        compress_modules: impl Into<ModuleStorage>,
     ) -> Self {
         ImageSpec {
             init,
             real_init,
             modules,
-            compress_modules,
+            compress_modules: compress_modules.into(),
             config_root: None,
             select: ModuleChoice::default(),
             firmware: None,
             mtime: None,
         }
+    }
+}
+
+/// What `cargo xtask initramfs --compress-modules` defaults to for the tree `modules`: the
+/// storage whose boots reached the real init first on its kernel (docs/benchmarks.md, "Module
+/// storage"). A kernel that decompresses modules itself loads the files as the tree ships them
+/// in its compression; on one that does not, modinit decompresses `.ko.zst`.
+pub fn fastest_storage(modules: &Path) -> ModuleStorage {
+    let shipped = module_tree::files(modules)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| ModuleCompression::of_module(p))
+        .collect::<BTreeSet<_>>();
+    match crate::kernel::decompresses_modules(modules) {
+        Some(c) if shipped.iter().all(|s| *s == c) => ModuleStorage::Keep,
+        Some(c) => ModuleStorage::As(c),
+        None => ModuleStorage::As(ModuleCompression::Zst),
     }
 }
 
@@ -93,7 +110,7 @@ pub fn assemble(spec: &ImageSpec) -> Result<Archive> {
 }
 
 /// Writes `archive` to `out`, compressed as a whole with `compression` (the kernel unpacks
-/// gzip and zstd initramfs images), and returns the file's size in bytes.
+/// gzip, zstd and xz initramfs images), and returns the file's size in bytes.
 pub fn write(archive: &Archive, out: &Path, compression: ModuleCompression) -> Result<u64> {
     if let Some(dir) = out.parent() {
         fs::create_dir_all(dir)?;
@@ -110,6 +127,10 @@ pub fn write(archive: &Archive, out: &Path, compression: ModuleCompression) -> R
         ModuleCompression::Zst => {
             let mut zst = zstd::Encoder::new(&mut w, 3)?;
             archive.write_to(&mut zst).and_then(|_| zst.finish()).map(drop)
+        }
+        ModuleCompression::Xz => {
+            let mut xz = module_tree::xz_writer(&mut w)?;
+            archive.write_to(&mut xz).and_then(|_| xz.finish()).map(drop)
         }
     }
     .with_context(context)?;

@@ -1,6 +1,7 @@
 //! kmod as the reference peer: its indexes for a module tree, and its modprobe in a guest.
 
 use crate::cpio::{Archive, Node};
+use crate::module_tree::{ModuleCompression, ModuleStorage};
 use crate::tools::{self, DEPMOD, run};
 use anyhow::{Context, Result};
 use std::fs;
@@ -129,6 +130,19 @@ fn add_kmod(a: &mut Archive, links: impl IntoIterator<Item = String>) -> Result<
     Ok(())
 }
 
+/// How images for kmod store the modules of `modules`: compressed (a plain tree is 400 MB), in
+/// a format Debian's kmod reads (xz and zstd, not gzip): as shipped when every module is xz or
+/// zstd already, else as `.ko.zst`.
+pub fn readable_storage(modules: &Path) -> Result<ModuleStorage> {
+    let files = crate::module_tree::files(modules)?;
+    let mut shipped = files.iter().filter_map(|p| ModuleCompression::of_module(p));
+    Ok(if shipped.all(|c| matches!(c, ModuleCompression::Xz | ModuleCompression::Zst)) {
+        ModuleStorage::Keep
+    } else {
+        ModuleStorage::As(ModuleCompression::Zst)
+    })
+}
+
 /// Installs kmod (at its host path) and /sbin/modprobe, a link to it, in the image.
 pub fn add_modprobe(a: &mut Archive) -> Result<()> {
     add_kmod(a, ["sbin/modprobe".to_string()])
@@ -139,11 +153,12 @@ pub fn add_modprobe(a: &mut Archive) -> Result<()> {
 pub const KMOD_TOOLS_DIR: &str = "usr/lib/kmod-tools";
 
 /// Adds kmod with its libraries, its compat commands (lsmod, insmod, rmmod, modprobe, modinfo,
-/// depmod) under [`KMOD_TOOLS_DIR`], and kmod's indexes of `modules` stored as `.ko.zst` in
-/// the image's lib/modules/VERSION, beside modinit's index of the same tree.
+/// depmod) under [`KMOD_TOOLS_DIR`], and kmod's indexes of `modules` stored as
+/// [`readable_storage`] says in the image's lib/modules/VERSION, beside modinit's index of the
+/// same tree.
 pub fn add_kmod_tools(a: &mut Archive, modules: &Path) -> Result<()> {
-    let zst = crate::module_tree::stored_as(modules, crate::initramfs::ModuleCompression::Zst)?;
-    insert_index_files(a, &indexed_tree(&zst)?, version_of(modules)?)?;
+    let stored = crate::module_tree::stored_as(modules, readable_storage(modules)?)?;
+    insert_index_files(a, &indexed_tree(&stored)?, version_of(modules)?)?;
     let tools = ["lsmod", "insmod", "rmmod", "modprobe", "modinfo", "depmod"];
     add_kmod(a, tools.map(|tool| format!("{KMOD_TOOLS_DIR}/{tool}")))
 }

@@ -4,8 +4,8 @@ use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use xtask::bench_timing::Figure;
-use xtask::initramfs::{self, ImageSpec, ModuleCompression};
-use xtask::kernel::{self, Kernel};
+use xtask::initramfs::{self, ImageSpec, ModuleCompression, ModuleStorage};
+use xtask::kernel::{self, Kernel, Release};
 use xtask::machine::Machine;
 use xtask::scenario::{Scenario, modinit_image};
 use xtask::select::{ModuleChoice, Selection};
@@ -25,25 +25,31 @@ struct KernelArgs {
     /// Your own kernel image (bzImage/vmlinuz); needs --modules.
     #[arg(long, requires = "modules")]
     kernel: Option<PathBuf>,
-    /// Your own module tree: a lib/modules/VERSION directory.
+    /// Your own module tree: a [usr/]lib/modules/VERSION directory.
     #[arg(long)]
     modules: Option<PathBuf>,
+    /// Debian release whose kernel to use when no --kernel is given: 12 (Linux 6.1, plain
+    /// modules) or 13 (Linux 6.12, .ko.xz decompressed by the kernel).
+    #[arg(long, value_enum)]
+    kernel_release: Option<Release>,
     /// Debian kernel flavour when no --kernel is given (amd64, cloud-amd64).
     #[arg(long, default_value = kernel::DEFAULT_FLAVOUR)]
     flavour: String,
 }
 
 impl KernelArgs {
-    fn resolve(&self) -> Result<Kernel> {
+    /// The kernel these arguments name; Debian `default`'s when they name none.
+    fn resolve(&self, default: Release) -> Result<Kernel> {
+        let release = self.kernel_release.unwrap_or(default);
         match (&self.kernel, &self.modules) {
             (Some(k), Some(m)) => kernel::from_paths(k, m),
             (None, Some(m)) => {
-                let mut k = kernel::provision(&self.flavour)?;
+                let mut k = kernel::provision(release, &self.flavour)?;
                 k.version = m.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
                 k.modules = m.clone();
                 Ok(k)
             }
-            _ => kernel::provision(&self.flavour),
+            _ => kernel::provision(release, &self.flavour),
         }
     }
 }
@@ -88,8 +94,11 @@ enum BenchPart {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Download and unpack Debian's current kernel (cached under target/kernel).
+    /// Download and unpack Debian's kernels, 12's and 13's (cached under target/kernel).
     Kernel {
+        /// Only this Debian release's kernel: 12 (Linux 6.1) or 13 (Linux 6.12).
+        #[arg(long, value_enum)]
+        kernel_release: Option<Release>,
         /// Debian kernel flavour, e.g. amd64 or cloud-amd64.
         #[arg(long, default_value = kernel::DEFAULT_FLAVOUR)]
         flavour: String,
@@ -98,17 +107,23 @@ enum Cmd {
     Initramfs {
         #[arg(long)]
         out: PathBuf,
-        /// Module tree to include (a lib/modules/VERSION directory); default: Debian's.
+        /// Module tree to include (a [usr/]lib/modules/VERSION directory); default: that of
+        /// Debian's kernel (--kernel-release).
         #[arg(long, conflicts_with = "no_modules")]
         modules: Option<PathBuf>,
+        /// The Debian release whose kernel's tree to include when no --modules is given.
+        #[arg(long, value_enum, default_value = "13")]
+        kernel_release: Release,
         /// Leave the module tree out.
         #[arg(long)]
         no_modules: bool,
         /// Host file to install as /sbin/init; default: the guest test init.
         #[arg(long)]
         init: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "zst")]
-        compress_modules: ModuleCompression,
+        /// keep (each module as the tree ships it), none, gz, zst or xz. Default: what boots
+        /// fastest on the tree's kernel (docs/benchmarks.md, "Module storage").
+        #[arg(long, value_parser = |s: &str| s.parse::<ModuleStorage>())]
+        compress_modules: Option<ModuleStorage>,
         /// Compression of the whole image (its modules are compressed one by one already).
         /// Default: the one that boots fastest (docs/benchmarks.md, "Outer compression").
         #[arg(long, value_enum, default_value_t = initramfs::DEFAULT_COMPRESSION)]
@@ -124,9 +139,12 @@ enum Cmd {
     },
     /// Build `modinit.idx` for a module tree (what depmod does for kmod).
     Index {
-        /// A lib/modules/VERSION directory; default: Debian's kernel's.
+        /// A [usr/]lib/modules/VERSION directory; default: Debian's kernel's (--kernel-release).
         #[arg(long)]
         modules: Option<PathBuf>,
+        /// The Debian release whose kernel's tree to index when no --modules is given.
+        #[arg(long, value_enum, default_value = "13")]
+        kernel_release: Release,
         #[arg(long)]
         out: PathBuf,
         /// Root holding etc/modprobe.d, usr/lib/modules-load.d, ...; default: no configuration.
@@ -139,8 +157,9 @@ enum Cmd {
         kernel: KernelArgs,
         #[arg(long, value_enum, default_value = "pc")]
         machine: Machine,
-        #[arg(long, value_enum, default_value = "zst")]
-        compress_modules: ModuleCompression,
+        /// As `cargo xtask initramfs --compress-modules`.
+        #[arg(long, value_parser = |s: &str| s.parse::<ModuleStorage>())]
+        compress_modules: Option<ModuleStorage>,
         #[command(flatten)]
         select: SelectArgs,
         /// Extra kernel command line parameters.
@@ -195,14 +214,17 @@ enum Cmd {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
-        Cmd::Kernel { flavour } => {
-            let k = kernel::provision(&flavour)?;
-            println!("vmlinuz={}", k.vmlinuz.display());
-            println!("modules={}", k.modules.display());
+        Cmd::Kernel { kernel_release, flavour } => {
+            for release in kernel_release.map_or(Release::ALL.to_vec(), |r| vec![r]) {
+                let k = kernel::provision(release, &flavour)?;
+                println!("debian{}.vmlinuz={}", release.number(), k.vmlinuz.display());
+                println!("debian{}.modules={}", release.number(), k.modules.display());
+            }
         }
         Cmd::Initramfs {
             out,
             modules,
+            kernel_release,
             no_modules,
             init,
             compress_modules,
@@ -215,7 +237,7 @@ fn main() -> Result<()> {
             let modules = match (no_modules, modules) {
                 (true, _) => None,
                 (false, Some(dir)) => Some(dir),
-                (false, None) => Some(kernel::provision(kernel::DEFAULT_FLAVOUR)?.modules),
+                (false, None) => Some(kernel::provision(kernel_release, kernel::DEFAULT_FLAVOUR)?.modules),
             };
             if let Some(modules) = &modules
                 && kernel::unpacks(modules, compress) == Some(false)
@@ -227,6 +249,8 @@ fn main() -> Result<()> {
                     compress.name()
                 );
             }
+            let compress_modules = compress_modules
+                .unwrap_or_else(|| modules.as_deref().map_or(ModuleStorage::Keep, initramfs::fastest_storage));
             let spec = ImageSpec {
                 init: build_modinit()?,
                 real_init: Some(init.unwrap_or_else(xtask::paths::guest_init)),
@@ -246,10 +270,10 @@ fn main() -> Result<()> {
             let total: usize = counts.values().sum();
             println!("{}: {} KiB, {total} modules", out.display(), size.div_ceil(1024));
         }
-        Cmd::Index { modules, out, config_root } => {
+        Cmd::Index { modules, kernel_release, out, config_root } => {
             let modules = match modules {
                 Some(m) => m,
-                None => kernel::provision(kernel::DEFAULT_FLAVOUR)?.modules,
+                None => kernel::provision(kernel_release, kernel::DEFAULT_FLAVOUR)?.modules,
             };
             let started = std::time::Instant::now();
             let built = xtask::index::build_index(&modules, config_root.as_deref())?;
@@ -268,10 +292,10 @@ fn main() -> Result<()> {
         }
         Cmd::Run { kernel, machine, compress_modules, select, append } => {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG])?;
-            let k = kernel.resolve()?;
+            let k = kernel.resolve(Release::CURRENT)?;
             set_setup_env(&k, &build_modinit()?);
-            let spec =
-                ImageSpec { select: select.choice(), ..modinit_image(Some(k.modules.clone()), compress_modules)? };
+            let storage = compress_modules.unwrap_or_else(|| initramfs::fastest_storage(&k.modules));
+            let spec = ImageSpec { select: select.choice(), ..modinit_image(Some(k.modules.clone()), storage)? };
             let mut s = Scenario::with_image("run", &spec)?;
             s.machine = machine;
             s.append = append;
@@ -284,7 +308,7 @@ fn main() -> Result<()> {
         }
         Cmd::Bench { kernel, boots, only } => {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;
-            let k = kernel.resolve()?;
+            let k = kernel.resolve(Release::Debian12)?;
             let modinit = build_modinit()?;
             set_setup_env(&k, &modinit);
             let runs = |part| only.is_none_or(|o| o == part);
@@ -321,7 +345,7 @@ fn main() -> Result<()> {
         }
         Cmd::Modaliases { kernel, out } => {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;
-            let k = kernel.resolve()?;
+            let k = kernel.resolve(Release::Debian12)?;
             set_setup_env(&k, &build_modinit()?);
             let out = out.unwrap_or_else(xtask::paths::modalias_corpus);
             let n = xtask::modalias_census::write_corpus(&out)?;
@@ -337,8 +361,15 @@ fn main() -> Result<()> {
         }
         Cmd::Test { kernel, filter, under_load } => {
             tools::ensure_test_packages()?;
-            let k = kernel.resolve()?;
+            let k = kernel.resolve(Release::Debian12)?;
+            // The second kernel: the other Debian release's (Debian 13's beside your own).
+            let second_release = match kernel.kernel_release {
+                Some(Release::Debian13) => Release::Debian12,
+                _ => Release::Debian13,
+            };
+            let second = kernel::provision(second_release, &kernel.flavour)?;
             set_setup_env(&k, &build_modinit()?);
+            set_second_kernel_env(&second);
             Suite { filter: filter.as_deref(), under_load }.run()?;
         }
     }
@@ -350,6 +381,16 @@ fn build_modinit() -> Result<PathBuf> {
     let (path, size) = xtask::build::modinit_release()?;
     eprintln!("xtask: modinit {} bytes ({} KiB)", size, size.div_ceil(1024));
     Ok(path)
+}
+
+/// Names the second kernel to the tests: the host tests read its tree, and the suite boots a
+/// part of the QEMU scenarios on it ([`xtask::suite`]).
+fn set_second_kernel_env(k: &Kernel) {
+    // SAFETY: as in set_setup_env.
+    unsafe {
+        std::env::set_var(modinit_test_fixtures::SECOND_KERNEL_ENV, &k.vmlinuz);
+        std::env::set_var(modinit_test_fixtures::SECOND_MODULES_ENV, &k.modules);
+    }
 }
 
 /// Hands the kernel and binary to scenario code, in this process and in test processes.

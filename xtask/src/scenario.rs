@@ -2,7 +2,7 @@
 //! the console shows. The QEMU tests and `cargo xtask run` are built from these.
 
 use crate::cpio::{Archive, Node};
-use crate::initramfs::{self, ImageSpec, ModuleCompression};
+use crate::initramfs::{self, ImageSpec, ModuleCompression, ModuleStorage};
 use crate::kernel::{self, Kernel};
 use crate::machine::{DiskBus, Machine};
 use crate::qemu::{Boot, Outcome};
@@ -21,7 +21,7 @@ pub struct Setup {
 }
 
 /// The setup from the environment, made once per process:
-/// `MODINIT_KERNEL` + `MODINIT_MODULES` name a kernel (else Debian's is provisioned),
+/// `MODINIT_KERNEL` + `MODINIT_MODULES` name a kernel (else Debian 12's is provisioned),
 /// `MODINIT_BIN` a prebuilt modinit (else it is built).
 pub fn setup() -> Result<&'static Setup> {
     static SETUP: OnceLock<Setup> = OnceLock::new();
@@ -30,7 +30,7 @@ pub fn setup() -> Result<&'static Setup> {
     }
     let kernel = match (std::env::var_os("MODINIT_KERNEL"), std::env::var_os("MODINIT_MODULES")) {
         (Some(k), Some(m)) => kernel::from_paths(k.as_ref(), m.as_ref())?,
-        _ => kernel::provision(kernel::DEFAULT_FLAVOUR)?,
+        _ => kernel::provision(kernel::Release::Debian12, kernel::DEFAULT_FLAVOUR)?,
     };
     let modinit = match std::env::var_os("MODINIT_BIN") {
         Some(bin) => PathBuf::from(bin),
@@ -41,13 +41,13 @@ pub fn setup() -> Result<&'static Setup> {
 
 /// modinit as /init and the guest test init as /sbin/init, with the module tree `modules` (if
 /// any) stored with `compression`: the image scenarios start from, open to changes.
-pub fn modinit_image(modules: Option<PathBuf>, compression: ModuleCompression) -> Result<ImageSpec> {
+pub fn modinit_image(modules: Option<PathBuf>, compression: impl Into<ModuleStorage>) -> Result<ImageSpec> {
     let setup = setup()?;
     Ok(ImageSpec::new(setup.modinit.clone(), Some(crate::paths::guest_init()), modules, compression))
 }
 
 /// The image of [`Scenario::with_device_modules`], open to changes (e.g. a config root).
-pub fn device_modules_image(compression: ModuleCompression, extra: &[&str]) -> Result<ImageSpec> {
+pub fn device_modules_image(compression: impl Into<ModuleStorage>, extra: &[&str]) -> Result<ImageSpec> {
     let select = ModuleChoice {
         selection: Selection::Host,
         modaliases: Some(crate::paths::modalias_corpus()),
@@ -97,7 +97,11 @@ impl Scenario {
     /// As [`Scenario::with_modules`], with only the modules the QEMU machines' devices need
     /// (the committed corpus of their modaliases, [`crate::paths::modalias_corpus`]) and
     /// `extra` modules: a smaller image that boots faster than the whole tree.
-    pub fn with_device_modules(name: &str, compression: ModuleCompression, extra: &[&str]) -> Result<Scenario> {
+    pub fn with_device_modules(
+        name: &str,
+        compression: impl Into<ModuleStorage>,
+        extra: &[&str],
+    ) -> Result<Scenario> {
         Scenario::with_image(name, &device_modules_image(compression, extra)?)
     }
 
@@ -119,8 +123,8 @@ impl Scenario {
     }
 
     /// The reference: kmod's modprobe in a coldplug loop as /init (qemu/guest/kmod-coldplug),
-    /// with the module tree as `.ko.zst` (Debian's kmod reads zstd, not gzip) and kmod's own
-    /// indexes for it, then the guest test init.
+    /// with the module tree stored as kmod reads it ([`crate::kmod::readable_storage`]) and
+    /// kmod's own indexes for it, then the guest test init.
     pub fn kmod_reference(name: &str) -> Result<Scenario> {
         Scenario::kmod_reference_of(name, ModuleChoice::default())
     }
@@ -129,16 +133,12 @@ impl Scenario {
     /// and depmod's indexes of those.
     pub fn kmod_reference_of(name: &str, select: ModuleChoice) -> Result<Scenario> {
         let setup = setup()?;
-        let zst = crate::module_tree::stored_as(&setup.kernel.modules, ModuleCompression::Zst)?;
-        let modules = Some(crate::kmod::indexed_tree(&zst)?);
+        let storage = crate::kmod::readable_storage(&setup.kernel.modules)?;
+        let stored = crate::module_tree::stored_as(&setup.kernel.modules, storage)?;
+        let modules = Some(crate::kmod::indexed_tree(&stored)?);
         let spec = ImageSpec {
             select,
-            ..ImageSpec::new(
-                crate::paths::kmod_coldplug(),
-                Some(crate::paths::guest_init()),
-                modules,
-                ModuleCompression::Zst,
-            )
+            ..ImageSpec::new(crate::paths::kmod_coldplug(), Some(crate::paths::guest_init()), modules, ModuleStorage::Keep)
         };
         let mut image = initramfs::assemble(&spec)?;
         if spec.select != ModuleChoice::default() {
@@ -150,7 +150,11 @@ impl Scenario {
 
     /// As [`Scenario::with_modules`], with only the modules `names` (names or aliases) and what
     /// loading them needs: a smaller image boots faster.
-    pub fn with_module_subset(name: &str, compression: ModuleCompression, names: &[&str]) -> Result<Scenario> {
+    pub fn with_module_subset(
+        name: &str,
+        compression: impl Into<ModuleStorage>,
+        names: &[&str],
+    ) -> Result<Scenario> {
         let select = ModuleChoice {
             selection: Selection::Names(names.iter().map(|n| n.to_string()).collect()),
             ..ModuleChoice::default()

@@ -1,9 +1,11 @@
 //! The test suite as `cargo xtask test` runs it: the code gates (rustfmt, clippy), the host
-//! tests, then the QEMU tests; optionally with every CPU kept busy by other processes, the
-//! check that the tests and the product hold on a slow machine.
+//! tests, then the QEMU tests, all of them on the first kernel and [`ON_BOTH_KERNELS`] again on
+//! the second; optionally with every CPU kept busy by other processes, the check that the tests
+//! and the product hold on a slow machine.
 
 use crate::paths::workspace_root;
 use anyhow::{Context, Result, bail};
+use modinit_test_fixtures::{SECOND_KERNEL_ENV, SECOND_MODULES_ENV};
 use std::process::{Child, Command, Stdio};
 
 /// What to run.
@@ -28,11 +30,31 @@ impl Suite<'_> {
         let strict = [(modinit_test_fixtures::STRICT_ENV, "1")];
         // Every test binary runs even after one fails, so that one run reports every failure.
         let host = cargo(&["test", "--workspace", "--no-fail-fast", "--", self.filter.unwrap_or_default()], &strict);
-        let qemu = ["test", "--package", "modinit-tests", "--no-fail-fast", "--", "--ignored"];
-        let qemu = cargo(&[&qemu[..], &[self.filter.unwrap_or_default()]].concat(), &strict);
-        host.and(qemu)
+        let qemu = cargo(&[&QEMU_TESTS[..], &[self.filter.unwrap_or_default()]].concat(), &strict);
+        let second = self.on_second_kernel(&strict);
+        host.and(qemu).and(second)
+    }
+
+    /// The QEMU tests of [`ON_BOTH_KERNELS`] (those the filter selects) booting the second kernel.
+    fn on_second_kernel(&self, env: &[(&str, &str)]) -> Result<()> {
+        let (Ok(kernel), Ok(modules)) = (std::env::var(SECOND_KERNEL_ENV), std::env::var(SECOND_MODULES_ENV)) else {
+            bail!("{SECOND_KERNEL_ENV} and {SECOND_MODULES_ENV} name no second kernel");
+        };
+        eprintln!("xtask: the QEMU tests of {} again on {kernel}", ON_BOTH_KERNELS.join(", "));
+        let env = [env, &[("MODINIT_KERNEL", kernel.as_str()), ("MODINIT_MODULES", modules.as_str())]].concat();
+        let mut args = vec!["test", "--package", "modinit-tests", "--no-fail-fast"];
+        args.extend(ON_BOTH_KERNELS.iter().flat_map(|test| ["--test", test]));
+        args.extend(["--", "--ignored", self.filter.unwrap_or_default()]);
+        cargo(&args, &env).context("the QEMU tests on the second kernel")
     }
 }
+
+/// `cargo test` arguments that run the QEMU tests (they are `#[ignore]`d in plain `cargo test`).
+const QEMU_TESTS: [&str; 6] = ["test", "--package", "modinit-tests", "--no-fail-fast", "--", "--ignored"];
+
+/// The QEMU test files (tests/qemu/) whose scenarios boot the second kernel too: modinit's boot
+/// against kmod's, the toolbox, root=, bad input, and the kernel log.
+pub const ON_BOTH_KERNELS: [&str; 5] = ["autoload", "toolbox", "root", "faults", "kmsg"];
 
 /// The code gates: formatting as rustfmt.toml says, and clippy with warnings as errors. The
 /// boot binary is linted on its own: linted together with the host crates, cargo would build
