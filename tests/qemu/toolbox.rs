@@ -1,16 +1,16 @@
 //! modinit's toolbox against the tools it stands in for, in one guest on the real kernel:
 //! the same sequence of insmod/lsmod/rmmod/modprobe/modprobe -r commands runs once with
 //! modinit's applets and once with kmod 30's (shipped with its libraries and its own indexes
-//! of the same `.ko.zst` tree), each from the same state back to it, a module file over 300
-//! bytes deep included. Every step must print the same on stdout and stderr, exit with the
-//! same code and leave the same /proc/modules. Then modinit's dmesg and util-linux's run back
+//! of the same tree, stored as the kernel's package ships it or as `.ko.zst`), each from the
+//! same state back to it, a module file over 300 bytes deep included. Every step must print the
+//! same on stdout and stderr, exit with the same code and leave the same /proc/modules. Then modinit's dmesg and util-linux's run back
 //! to back with the same options, and must print the same.
 
 use modinit_tests::{boot, expect_clean};
 use std::fmt::Write as _;
 use xtask::cpio::Node;
-use xtask::initramfs::{ImageSpec, ModuleCompression};
-use xtask::kmod::{KMOD_TOOLS_DIR, add_host_program, add_kmod_tools};
+use xtask::initramfs::ImageSpec;
+use xtask::kmod::{KMOD_TOOLS_DIR, add_host_program, add_kmod_tools, readable_storage};
 use xtask::scenario::{Report, Scenario, guest_commands, modinit_image, setup};
 
 /// Where each toolbox's commands are. The steps run them as `./lsmod` from there, so that both
@@ -26,20 +26,20 @@ fn toolboxes() -> [(&'static str, String); 2] {
 /// `{dir}` is the module directory, `{deep}` the directory of the copy ([`deep_dir`]).
 const STEPS: &[&str] = &[
     "./lsmod",
-    "./insmod {dir}/kernel/fs/fat/fat.ko.zst",
-    "./insmod {dir}/kernel/fs/fat/fat.ko.zst",
-    "./insmod {dir}/kernel/fs/fat/vfat.ko.zst",
+    "./insmod {dir}/kernel/fs/fat/fat{ko}",
+    "./insmod {dir}/kernel/fs/fat/fat{ko}",
+    "./insmod {dir}/kernel/fs/fat/vfat{ko}",
     "./lsmod",
     "./rmmod fat",
     "./rmmod -f fat",
-    "./rmmod -v vfat {dir}/kernel/fs/fat/fat.ko.zst",
+    "./rmmod -v vfat {dir}/kernel/fs/fat/fat{ko}",
     "./rmmod vfat",
     "./rmmod zswap",
     "./rmmod vfat loop",
-    "./insmod {dir}/kernel/fs/fat/vfat.ko.zst",
+    "./insmod {dir}/kernel/fs/fat/vfat{ko}",
     "./insmod /no/such/module.ko",
     "./insmod /etc/guest-commands",
-    "./insmod {dir}/kernel/drivers/block/loop.ko.zst max_loop=2 max_part=1",
+    "./insmod {dir}/kernel/drivers/block/loop{ko} max_loop=2 max_part=1",
     "/bin/busybox cat /sys/module/loop/parameters/max_loop /sys/module/loop/parameters/max_part",
     "./lsmod",
     "./rmmod loop",
@@ -62,9 +62,9 @@ const STEPS: &[&str] = &[
     "./lsmod",
     "./modprobe -r -v tun",
     "./lsmod",
-    "./insmod {deep}/fat.ko.zst",
+    "./insmod {deep}/fat{ko}",
     "./lsmod",
-    "./rmmod {deep}/fat.ko.zst",
+    "./rmmod {deep}/fat{ko}",
     "./lsmod -x",
     "./insmod",
     "./insmod -",
@@ -92,7 +92,8 @@ const FOLLOW: &str = "/bin/busybox timeout 3 ./dmesg -w";
 /// `pair KEY COMMAND` runs COMMAND (`./dmesg ...`) in /bin (modinit's dmesg), then in /usr/bin
 /// (util-linux's), back to back, and reports both exit codes and stderrs, the reference's line
 /// count and first line, and `diff`'s output (the whole log would make the console too slow).
-fn script(dir: &str) -> String {
+/// Module files in `dir` end in `ko` (`.ko.zst`, `.ko.xz`).
+fn script(dir: &str, ko: &str) -> String {
     let deep = deep_dir();
     let mut s = String::from(
         "bb=/bin/busybox\n\
@@ -113,11 +114,16 @@ fn script(dir: &str) -> String {
          \x20   echo \"guest: toolbox.$1.diff=$($bb diff /tmp/a.out /tmp/b.out | hex)\"\n\
          }\n",
     );
-    writeln!(s, "$bb mkdir -p {deep} && $bb cp {dir}/kernel/fs/fat/fat.ko.zst {deep}/").unwrap();
+    writeln!(s, "$bb mkdir -p {deep} && $bb cp {dir}/kernel/fs/fat/fat{ko} {deep}/").unwrap();
     for (name, tools) in toolboxes() {
         writeln!(s, "cd {tools}").unwrap();
         for (i, step) in STEPS.iter().enumerate() {
-            writeln!(s, "step {name}.{i} '{}'", step.replace("{dir}", dir).replace("{deep}", &deep)).unwrap();
+            writeln!(
+                s,
+                "step {name}.{i} '{}'",
+                step.replace("{dir}", dir).replace("{deep}", &deep).replace("{ko}", ko)
+            )
+            .unwrap();
         }
     }
     for (i, step) in dmesg_steps().iter().enumerate() {
@@ -181,14 +187,17 @@ fn toolbox_report() -> Report {
     std::fs::write(config.path().join("etc/modprobe.d/toolbox.conf"), CONFIG).unwrap();
     let spec = ImageSpec {
         config_root: Some(config.path().to_path_buf()),
-        ..modinit_image(Some(setup.kernel.modules.clone()), ModuleCompression::Zst).unwrap()
+        // Stored as kmod's tools beside them read the tree: as shipped (xz) or zstd.
+        ..modinit_image(Some(setup.kernel.modules.clone()), readable_storage(&setup.kernel.modules).unwrap()).unwrap()
     };
     let mut s = Scenario::with_image("toolbox", &spec).unwrap();
     s.image.insert("etc/modprobe.d/toolbox.conf", Node::File(CONFIG.into()), 0o644);
     add_kmod_tools(&mut s.image, &setup.kernel.modules).unwrap();
     add_host_program(&mut s.image, std::path::Path::new("/usr/bin/dmesg")).unwrap();
     let dir = format!("/lib/modules/{version}");
-    s.image.insert("etc/toolbox-test", Node::File(script(&dir).into_bytes()), 0o644);
+    let fat = s.image.paths().find(|p| p.ends_with("/kernel/fs/fat/fat.ko") || p.contains("/kernel/fs/fat/fat.ko."));
+    let ko = fat.and_then(|p| p.rsplit_once("/fat")).map(|(_, ko)| ko.to_string()).expect("fat in the image");
+    s.image.insert("etc/toolbox-test", Node::File(script(&dir, &ko).into_bytes()), 0o644);
     guest_commands(&mut s.image, &["/bin/busybox sh /etc/toolbox-test >/dev/console 2>&1"]);
     // Only emergencies on the console: kernel lines must not cut the guest's report lines.
     s.append = "loglevel=1".to_string();
@@ -240,7 +249,7 @@ fn toolbox_prints_and_does_what_kmod_and_util_linux_do() {
     assert!(kmod(21).out.contains("rmmod vfat\nrmmod fat\n"), "{:?}", kmod(21));
     let softdeps = STEPS.iter().position(|s| *s == "./modprobe -r -v tun").unwrap();
     assert_eq!(kmod(softdeps).out, "rmmod loop\nrmmod tun\nrmmod dummy\n", "post: last first, then tun, then pre:");
-    let deep = STEPS.iter().position(|s| *s == "./insmod {deep}/fat.ko.zst").unwrap();
+    let deep = STEPS.iter().position(|s| *s == "./insmod {deep}/fat{ko}").unwrap();
     assert!(deep_dir().len() > 300 && kmod(deep).rc == "0", "{:?}", kmod(deep));
     assert!(kmod(deep + 1).out.lines().any(|l| l.starts_with("fat ")), "{:?}", kmod(deep + 1));
     assert_eq!(kmod(0).modules, kmod(STEPS.len() - 1).modules, "the sequence ends where it began");

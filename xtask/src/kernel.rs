@@ -197,7 +197,10 @@ fn host_mirrors() -> Result<Mirrors> {
     }
     let entries: Vec<(String, Vec<String>)> = texts.iter().flat_map(|t| source_entries(t)).collect();
     let find = |security: bool| {
-        entries.iter().find(|(_, suites)| suites.iter().any(|s| s.ends_with("-security") == security)).map(|e| e.0.clone())
+        entries
+            .iter()
+            .find(|(_, suites)| suites.iter().any(|s| s.ends_with("-security") == security))
+            .map(|e| e.0.clone())
     };
     let main = find(false).context("no Debian mirror in /etc/apt/sources.list{,.d} to fetch a kernel from")?;
     Ok(Mirrors { main, security: find(true) })
@@ -404,13 +407,19 @@ mod tests {
         assert_eq!(
             source_entries(deb822),
             [
-                ("http://mirror.example/debian".to_string(), vec!["bookworm".to_string(), "bookworm-updates".to_string()]),
+                (
+                    "http://mirror.example/debian".to_string(),
+                    vec!["bookworm".to_string(), "bookworm-updates".to_string()]
+                ),
                 ("http://security.example/debian-security".to_string(), vec!["bookworm-security".to_string()]),
             ]
         );
         assert_eq!(source_entries(one_line), [("http://m.example/d".to_string(), vec!["bookworm".to_string()])]);
         let mirrors = Mirrors { main: "http://m/d".into(), security: Some("http://s/ds".into()) };
         let list = sources_list(Release::Debian13, &mirrors);
-        assert!(list.contains(" http://m/d trixie main\n") && list.contains(" http://s/ds trixie-security main\n"), "{list}");
+        assert!(
+            list.contains(" http://m/d trixie main\n") && list.contains(" http://s/ds trixie-security main\n"),
+            "{list}"
+        );
     }
 }

@@ -154,7 +154,7 @@ pub const KMOD_TOOLS_DIR: &str = "usr/lib/kmod-tools";
 
 /// Adds kmod with its libraries, its compat commands (lsmod, insmod, rmmod, modprobe, modinfo,
 /// depmod) under [`KMOD_TOOLS_DIR`], and kmod's indexes of `modules` stored as
-/// [`readable_storage`] says in the image's lib/modules/VERSION, beside modinit's index of the
+/// [`readable_storage`] says (the image must store them so) in lib/modules/VERSION, beside modinit's index of the
 /// same tree.
 pub fn add_kmod_tools(a: &mut Archive, modules: &Path) -> Result<()> {
     let stored = crate::module_tree::stored_as(modules, readable_storage(modules)?)?;

@@ -230,12 +230,12 @@ pub fn decompressed(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {
     let name = path.display();
     let mut out = Vec::new();
     match ModuleCompression::of_module(path) {
-        Some(ModuleCompression::Gz) => {
-            flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut out).with_context(|| format!("{name}: bad gzip"))?
-        }
-        Some(ModuleCompression::Zst) => {
-            zstd::stream::read::Decoder::new(&bytes[..])?.read_to_end(&mut out).with_context(|| format!("{name}: bad zstd"))?
-        }
+        Some(ModuleCompression::Gz) => flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .with_context(|| format!("{name}: bad gzip"))?,
+        Some(ModuleCompression::Zst) => zstd::stream::read::Decoder::new(&bytes[..])?
+            .read_to_end(&mut out)
+            .with_context(|| format!("{name}: bad zstd"))?,
         Some(ModuleCompression::Xz) => {
             xz2::read::XzDecoder::new(&bytes[..]).read_to_end(&mut out).with_context(|| format!("{name}: bad xz"))?
         }
@@ -254,8 +254,11 @@ mod tests {
         let modules = root.join("lib/modules/9.9.9-test");
         fs::create_dir_all(modules.join("kernel/drivers")).unwrap();
         fs::write(modules.join("kernel/drivers/a.ko"), b"module a, version 1").unwrap();
-        fs::write(modules.join("kernel/drivers/b.ko.xz"), compress(b"module b".to_vec(), ModuleCompression::Xz).unwrap())
-            .unwrap();
+        fs::write(
+            modules.join("kernel/drivers/b.ko.xz"),
+            compress(b"module b".to_vec(), ModuleCompression::Xz).unwrap(),
+        )
+        .unwrap();
         fs::write(modules.join("modules.order"), b"kernel/drivers/a.ko\nkernel/drivers/b.ko\n").unwrap();
         modules
     }

@@ -97,11 +97,7 @@ impl Scenario {
     /// As [`Scenario::with_modules`], with only the modules the QEMU machines' devices need
     /// (the committed corpus of their modaliases, [`crate::paths::modalias_corpus`]) and
     /// `extra` modules: a smaller image that boots faster than the whole tree.
-    pub fn with_device_modules(
-        name: &str,
-        compression: impl Into<ModuleStorage>,
-        extra: &[&str],
-    ) -> Result<Scenario> {
+    pub fn with_device_modules(name: &str, compression: impl Into<ModuleStorage>, extra: &[&str]) -> Result<Scenario> {
         Scenario::with_image(name, &device_modules_image(compression, extra)?)
     }
 
@@ -138,7 +134,12 @@ impl Scenario {
         let modules = Some(crate::kmod::indexed_tree(&stored)?);
         let spec = ImageSpec {
             select,
-            ..ImageSpec::new(crate::paths::kmod_coldplug(), Some(crate::paths::guest_init()), modules, ModuleStorage::Keep)
+            ..ImageSpec::new(
+                crate::paths::kmod_coldplug(),
+                Some(crate::paths::guest_init()),
+                modules,
+                ModuleStorage::Keep,
+            )
         };
         let mut image = initramfs::assemble(&spec)?;
         if spec.select != ModuleChoice::default() {
@@ -150,11 +151,7 @@ impl Scenario {
 
     /// As [`Scenario::with_modules`], with only the modules `names` (names or aliases) and what
     /// loading them needs: a smaller image boots faster.
-    pub fn with_module_subset(
-        name: &str,
-        compression: impl Into<ModuleStorage>,
-        names: &[&str],
-    ) -> Result<Scenario> {
+    pub fn with_module_subset(name: &str, compression: impl Into<ModuleStorage>, names: &[&str]) -> Result<Scenario> {
         let select = ModuleChoice {
             selection: Selection::Names(names.iter().map(|n| n.to_string()).collect()),
             ..ModuleChoice::default()
