@@ -318,9 +318,13 @@ mod faults {
         let done = line(&r, "done: ");
         assert!(done.contains(" failed=0 "), "{done}");
         assert_eq!(r.outcome.console.matches("Attached SCSI disk").count(), 2048, "every disk got sd_mod");
-        // scsi_debug's init makes all its devices before modinit can read a uevent.
-        let dropped = line(&r, "the kernel dropped uevents (socket buffer full, ");
-        assert!(dropped.ends_with("/sys/devices was rescanned after each"), "{dropped}");
+        // On 6.1, scsi_debug's init makes all its devices before modinit can read a uevent; 6.12
+        // makes them over half a minute, slower than modinit reads them, and drops none.
+        let setup = xtask::scenario::setup().unwrap();
+        if setup.kernel.version.starts_with("6.1.") {
+            let dropped = line(&r, "the kernel dropped uevents (socket buffer full, ");
+            assert!(dropped.ends_with("/sys/devices was rescanned after each"), "{dropped}");
+        }
         let lost = r.modinit_lines().into_iter().any(|l| l.ends_with("kernel messages lost (the log overflowed)"));
         assert!(lost, "the kernel log overflowed too, and that is said");
     }
@@ -329,9 +333,10 @@ mod faults {
     /// read or mode sense after 1,000 jiffies (4 s at Debian's HZ=250). sd probes its disks
     /// asynchronously, and the kernel ends every insert by waiting for all async work
     /// (`async_synchronize_full` in `do_init_module`), so sd_mod's `finit_module` lasts
-    /// minutes. One job at a time, and no progress allowed for more than 3 s: sd_mod is given up
-    /// by name and counted failed, and the real init runs while its worker is still in
-    /// `finit_module` (syscall 313 in /proc/PID/syscall).
+    /// minutes (on 6.12 scsi_debug's own insert already waits for its slow scan). One job at a
+    /// time, and no progress allowed for more than 3 s: each stuck insert is given up by name and
+    /// counted failed, and the real init runs while a worker is still in `finit_module`
+    /// (syscall 313 in /proc/PID/syscall).
     #[test]
     #[ignore = "boots QEMU: run by cargo xtask test"]
     fn a_driver_stuck_in_its_init_is_named_and_the_boot_goes_on() {
@@ -340,12 +345,17 @@ mod faults {
         s.append = "modules_load=scsi_debug,sd_mod scsi_debug.delay=1000 modinit.jobs=1 modinit.timeout_ms=3000".into();
         let r = boot(&s);
         expect_real_init(&r, "/sbin/init");
-        line(&r, "loaded scsi_debug (scsi_debug) in ");
-        let stuck = line(&r, "sd_mod (/lib/modules/");
+        let lines = r.modinit_lines();
+        let stuck: Vec<&str> =
+            lines.iter().copied().filter(|l| l.contains(") has not finished loading after ")).collect();
         let said = "ms (modinit.timeout_ms): going on without it";
-        assert!(stuck.contains("/sd_mod.ko.zst) has not finished loading after ") && stuck.ends_with(said), "{stuck}");
+        let named = |l: &&str| ["scsi_debug", "sd_mod"].iter().any(|m| l.starts_with(&format!("{m} (/lib/modules/")));
+        assert!(!stuck.is_empty() && stuck.iter().all(|l| named(l) && l.ends_with(said)), "{lines:#?}");
+        if !stuck.iter().any(|l| l.starts_with("scsi_debug ")) {
+            line(&r, "loaded scsi_debug (scsi_debug) in ");
+        }
         let done = line(&r, "done: ");
-        assert!(done.contains(" failed=1 jobs=1 "), "{done}");
+        assert!(done.contains(&format!(" failed={} jobs=1 ", stuck.len())), "{done}");
         assert_eq!(r.guest("command.1"), Some("0"), "a process is still in finit_module");
     }
 
