@@ -396,6 +396,70 @@ mod tests {
         assert!(!is_most("updates/fs/ext4.ko"));
     }
 
+    /// a wants b (by name) and c (by an alias), b wants a back (by a pattern); c needs d. Only the first
+    /// `weakdep` line matching a module counts (kmod_module_get_weakdeps), so e stays out.
+    fn weak_tree() -> Vec<u8> {
+        use modinit::decompress::Compression;
+        use modinit::index::writer::{IndexContents, ModuleEntry, write};
+        let module = |stem: &str, deps: Vec<u16>| ModuleEntry {
+            stem: stem.into(),
+            dir: Some(b"kernel".to_vec()),
+            compression: Compression::None,
+            builtin: false,
+            deps,
+        };
+        let contents = IndexContents {
+            modules: vec![
+                module("a", vec![]),
+                module("b", vec![]),
+                module("c", vec![3]),
+                module("d", vec![]),
+                module("e", vec![]),
+            ],
+            module_aliases: vec![(b"alias_c".to_vec(), 2)],
+            weakdeps: vec![
+                (b"a".to_vec(), b"b alias-c".to_vec()),
+                (b"b*".to_vec(), b"a".to_vec()),
+                (b"a".to_vec(), b"e".to_vec()),
+            ],
+            ..IndexContents::default()
+        };
+        write(&contents).unwrap()
+    }
+
+    fn weak_selection(names: &[&str], omit: &[&str]) -> Selected {
+        let choice = ModuleChoice {
+            selection: Selection::Names(names.iter().map(|n| n.to_string()).collect()),
+            omit: omit.iter().map(|n| n.to_string()).collect(),
+            ..ModuleChoice::default()
+        };
+        select(&weak_tree(), &choice).unwrap().unwrap()
+    }
+
+    fn set(paths: &[&str]) -> BTreeSet<String> {
+        paths.iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn weak_dependencies_come_along_through_names_aliases_and_loops() {
+        let all = weak_selection(&["a"], &[]);
+        assert_eq!(all.paths, set(&["kernel/a.ko", "kernel/b.ko", "kernel/c.ko", "kernel/d.ko"]));
+        assert!(all.dropped.is_empty());
+        assert_eq!(weak_selection(&["d"], &[]).paths, set(&["kernel/d.ko"]), "no weakdep line matches d");
+    }
+
+    /// A weak dependency that needs an omitted module is dropped as a chosen one is; what only
+    /// an omitted module wanted is left out without a word.
+    #[test]
+    fn omitting_a_module_leaves_out_what_only_it_wanted() {
+        let without_d = weak_selection(&["a"], &["d"]);
+        assert_eq!(without_d.paths, set(&["kernel/a.ko", "kernel/b.ko"]));
+        assert_eq!(without_d.dropped, ["c"]);
+        let without_a = weak_selection(&["a", "c"], &["a"]);
+        assert_eq!(without_a.paths, set(&["kernel/c.ko", "kernel/d.ko"]));
+        assert!(without_a.dropped.is_empty(), "{:?}", without_a.dropped);
+    }
+
     #[test]
     fn modalias_lines_drop_comments_and_blanks() {
         assert_eq!(modalias_lines("# c\n\npci:v1*  \n usb:v2 # x\n"), ["pci:v1*", "usb:v2"]);
