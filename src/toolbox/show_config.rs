@@ -3,11 +3,10 @@
 //!
 //! kmod prints its configuration lists (blacklist, install, remove, alias, options, softdep,
 //! and since kmod 33 weakdep), each in the order it read them, then dumps modules.alias and
-//! modules.symbols. The index holds
-//! the configuration as it was when the index was built (docs/index-format.md), so this is the
-//! configuration baked in, not what /etc says now. What the index lacks is left out:
-//! `install`/`remove` commands (the builder warns about them and does not keep them) and the
-//! `alias symbol:NAME MODULE` lines of modules.symbols.
+//! modules.symbols. The index holds the configuration as it was when the index was built
+//! (docs/index-format.md), so this is the configuration baked in, not what /etc says now. What
+//! the index lacks is left out: `install`/`remove` commands (the builder warns about them and
+//! does not keep them) and the `alias symbol:NAME MODULE` lines of modules.symbols.
 
 use crate::cmdline::modules::{self, KcmdlineEntry};
 use crate::index::{Index, ModuleId};

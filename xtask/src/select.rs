@@ -7,8 +7,7 @@
 use crate::module_tree::module_stem;
 use anyhow::{Context, Result, bail};
 use modinit::index::{Index, Module, ModuleId};
-use modinit::resolve::ModuleSet;
-use modinit::resolve::{Found, Key, Resolver, Target, Via};
+use modinit::resolve::{Found, Key, ModuleSet, Resolver, Target, Via};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
