@@ -404,6 +404,28 @@ mod tests {
         );
     }
 
+    /// kmod 33's parser rejects a weakdep line without a module name, with a bad bracket in
+    /// it, or with nothing after the blank that ends it (`strtok_r(NULL, "\0")` is NULL).
+    #[test]
+    fn malformed_weakdep_lines_are_rejected_as_kmod_33_does() {
+        let (directives, warnings) = parse(b"weakdep\nweakdep m\nweakdep m \nweakdep a]b x\nweakdep m\\\n x\n");
+        let bad = |line: usize| format!("t.conf line {line}: ignoring bad line starting with 'weakdep'");
+        assert_eq!(warnings, [bad(1), bad(2), bad(3), bad(4)]);
+        assert_eq!(directives, [(6, Directive::Weakdep { module: b"m".to_vec(), deps: bytes(&["x"]) })]);
+    }
+
+    /// As for softdep, two blanks after the module name leave one on the first word (kmod's
+    /// splitter in kmod_config_add_weakdep): the line keeps it, and no module has that name.
+    #[test]
+    fn weakdep_after_exactly_two_blanks_keeps_a_blank_on_its_first_name() {
+        let weakdep = |text: &str| match only(text) {
+            Directive::Weakdep { deps, .. } => deps,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(weakdep("weakdep m  a b"), bytes(&[" a", "b"]));
+        assert_eq!(weakdep("weakdep m   a\tb\x0bc"), bytes(&["a", "b", "c"]));
+    }
+
     #[test]
     fn continued_lines_are_numbered_by_their_last_line() {
         let (directives, warnings) = parse(b"blacklist a\\\nb\nbogus \\\n\\\nx\nblacklist c");

@@ -4,8 +4,8 @@
 //! priority from modules.order, dependencies from ELF symbols (not `depends=`), the order
 //! of each module's dependency list from depmod's topological sort, aliases normalized and
 //! kept with duplicates, builtin modules and aliases, and modprobe.d read as libkmod reads it,
-//! with depmod's own modules.softdep sorted among the files. The caller reads the files (in
-//! parallel, on the host) and hands over their contents.
+//! with depmod's own modules.softdep and modules.weakdep (kmod 33) sorted among the files. The
+//! caller reads the files (in parallel, on the host) and hands over their contents.
 
 use super::writer::{IndexContents, ModuleEntry};
 use crate::config::{
@@ -33,6 +33,8 @@ pub struct ModuleFacts {
     pub aliases: Vec<Vec<u8>>,
     /// `.modinfo` `softdep=` values, in file order.
     pub softdeps: Vec<Vec<u8>>,
+    /// `.modinfo` `weakdep=` values (`MODULE_WEAKDEP`, Linux >= 6.11), in file order.
+    pub weakdeps: Vec<Vec<u8>>,
     /// Symbols the module exports.
     pub exports: Vec<Vec<u8>>,
     /// Symbols the module needs, in kmod's order (symtab, then unmatched `__versions`).
@@ -67,6 +69,7 @@ impl ModuleFacts {
             path: path.to_vec(),
             aliases: modinfo.values(b"alias").map(owned).collect(),
             softdeps: modinfo.values(b"softdep").map(owned).collect(),
+            weakdeps: modinfo.values(b"weakdep").map(owned).collect(),
             exports: exported_symbols(&elf).map(owned).collect(),
             imports: dependency_symbols(&elf).map_err(FactsError::Symbols)?.map(|s| s.name.to_vec()).collect(),
         })
@@ -343,27 +346,21 @@ fn add_builtins(contents: &mut IndexContents, tree: &TreeFiles, warn: &mut dyn F
     }
 }
 
-/// modprobe.d (with depmod's modules.softdep among its files, as libkmod reads it) and
-/// modules-load.d.
+/// modprobe.d (with depmod's modules.softdep and modules.weakdep among its files, as libkmod
+/// reads them) and modules-load.d.
 fn add_config(
     contents: &mut IndexContents,
     modules: &[Loadable<'_>],
     tree: &TreeFiles,
     warn: &mut dyn FnMut(BuildWarning),
 ) {
-    let mut softdep_file = Vec::new();
-    for m in modules {
-        for value in &m.facts.softdeps {
-            softdep_file.extend_from_slice(b"softdep ");
-            softdep_file.extend_from_slice(&normalized_name(m.stem));
-            softdep_file.push(b' ');
-            softdep_file.extend_from_slice(value);
-            softdep_file.push(b'\n');
-        }
-    }
     let mut files = tree.modprobe_d.clone();
     let release = String::from_utf8_lossy(&tree.kernel_release).into_owned();
-    insert_module_dir_file(&mut files, ConfigFile { dir: release, name: "modules.softdep".into(), text: softdep_file });
+    let softdeps = module_dir_file(modules, b"softdep", |f| &f.softdeps);
+    let weakdeps = module_dir_file(modules, b"weakdep", |f| &f.weakdeps);
+    for (name, text) in [("modules.softdep", softdeps), ("modules.weakdep", weakdeps)] {
+        insert_module_dir_file(&mut files, ConfigFile { dir: release.clone(), name: name.into(), text });
+    }
     let mut config_warn = |w: ConfigWarning| warn(BuildWarning(w.to_string()));
     for file in &files {
         let path = format!("{}/{}", file.dir, file.name);
@@ -375,8 +372,7 @@ fn add_config(
                 Directive::Softdep { module, pre, post } => {
                     contents.softdeps.push((module, pre.join(&b' '), post.join(&b' ')));
                 }
-                // kmod never loads weak dependencies: nothing to do at boot.
-                Directive::Weakdep { .. } => {}
+                Directive::Weakdep { module, deps } => contents.weakdeps.push((module, deps.join(&b' '))),
                 Directive::Install { module, .. } | Directive::Remove { module, .. } => config_warn(ConfigWarning {
                     file: path.clone(),
                     line,
@@ -392,6 +388,21 @@ fn add_config(
         let path = format!("{}/{}", file.dir, file.name);
         contents.modules_load.extend(parse_modules_load_d(&path, &file.text, &mut config_warn));
     }
+}
+
+/// What depmod writes to modules.softdep or modules.weakdep (`output_softdeps`,
+/// `output_weakdeps` in tools/depmod.c): `COMMAND NAME VALUE` for each of a module's
+/// `.modinfo` values of that kind, modules in priority order.
+fn module_dir_file(modules: &[Loadable<'_>], command: &[u8], values: fn(&ModuleFacts) -> &[Vec<u8>]) -> Vec<u8> {
+    let mut text = Vec::new();
+    for m in modules {
+        for value in values(m.facts) {
+            for part in [command, b" ", &normalized_name(m.stem), b" ", value, b"\n"] {
+                text.extend_from_slice(part);
+            }
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -473,6 +484,32 @@ mod tests {
         assert_eq!(c.softdeps[1], (b"ahci".to_vec(), b"libahci".to_vec(), b"".to_vec()));
         assert!(warnings.iter().any(|w| w.contains("Unmatched bracket in bad[")), "{warnings:?}");
         assert!(warnings.iter().any(|w| w.contains("zz.conf line 3") && w.contains("install")), "{warnings:?}");
+    }
+
+    /// kmod's testsuite/rootfs-pristine/test-weakdep: etc/modprobe.d/dumb-weakdep.conf, and
+    /// mod-weakdep.ko with `weakdep=mod-simple` (depmod's modules.weakdep, which sorts after
+    /// dumb-weakdep.conf). `modprobe -c` prints kmod's expected modprobe-c.txt, but for its
+    /// `alias symbol:` lines (the index has no symbol table). Softdeps stay apart.
+    #[test]
+    fn weakdeps_come_from_modules_and_config_as_kmods_testsuite_expects() {
+        let mut m = facts("kernel/mod-weakdep.ko", &[], &[]);
+        m.weakdeps = vec![b"mod-simple".to_vec()];
+        let tree = TreeFiles {
+            modprobe_d: vec![ConfigFile {
+                dir: "etc/modprobe.d".into(),
+                name: "dumb-weakdep.conf".into(),
+                text: b"weakdep mod-loop-a \t\nweakdep mod-loop-b mod-loop-a mod-simple\n".to_vec(),
+            }],
+            ..TreeFiles::default()
+        };
+        let c = build(&[m, facts("kernel/mod-simple.ko", &[], &[])], &tree, &mut |w| panic!("{w}"));
+        assert!(c.softdeps.is_empty());
+        let bytes = crate::index::writer::write(&c).unwrap();
+        let mut shown = Vec::new();
+        crate::toolbox::show_config::show_config(&crate::index::Index::open(&bytes).unwrap(), b"", &mut shown);
+        let expected = "weakdep mod_loop_a \nweakdep mod_loop_b mod-loop-a mod-simple\nweakdep mod_weakdep mod-simple\n\
+                        \n# End of configuration files. Dumping indexes now:\n\n";
+        assert_eq!(String::from_utf8(shown).unwrap(), expected);
     }
 
     /// Module files are read from inside the modules dir, and the boot loads them from

@@ -5,8 +5,9 @@ use crate::decompress::Compression;
 
 /// The file's first bytes.
 pub const MAGIC: [u8; 8] = *b"MODINIDX";
-/// Bumped on every incompatible change; a reader accepts only its own.
-pub const VERSION: u32 = 1;
+/// Bumped on every change of the layout: version 2 added [`Section::Weakdeps`]. The writer
+/// writes this version; the reader also opens the versions [`sections_of`] lists.
+pub const VERSION: u32 = 2;
 
 /// Header fields, by byte offset. After them comes the section table.
 pub const OFF_MAGIC: usize = 0;
@@ -49,10 +50,13 @@ pub enum Section {
     Softdeps,
     /// modules-load.d entries: one u32 string offset each, in load order.
     ModulesLoad,
+    /// `weakdep PATTERN NAMES` (config and the modules' own): two u32 string offsets each
+    /// (pattern, names separated by one space). Since version 2.
+    Weakdeps,
 }
 
 impl Section {
-    pub const ALL: [Section; 14] = [
+    pub const ALL: [Section; 15] = [
         Section::Strings,
         Section::Modules,
         Section::Deps,
@@ -67,6 +71,7 @@ impl Section {
         Section::Blacklist,
         Section::Softdeps,
         Section::ModulesLoad,
+        Section::Weakdeps,
     ];
 
     /// Size of one record, for sections of fixed-size records (1 for byte streams).
@@ -77,7 +82,7 @@ impl Section {
             Section::Dirs => DIR_RECORD,
             Section::ModuleAliasBlocks | Section::BuiltinAliasBlocks => 4,
             Section::Blacklist | Section::ModulesLoad => 4,
-            Section::ConfigAliases | Section::Options => 8,
+            Section::ConfigAliases | Section::Options | Section::Weakdeps => 8,
             Section::Softdeps => 12,
             Section::Strings | Section::ModuleAliasStream | Section::BuiltinAliasStream => 1,
         }
@@ -99,12 +104,28 @@ impl Section {
             Section::Blacklist => "blacklist",
             Section::Softdeps => "softdeps",
             Section::ModulesLoad => "modules-load",
+            Section::Weakdeps => "weakdeps",
         }
     }
 }
 
-/// Bytes before the first section.
-pub const HEADER_LEN: usize = OFF_SECTIONS + Section::ALL.len() * 8;
+/// The sections of a file of format `version`, in table order: a version's table lists the
+/// sections of the one before it, then those it added. None for a version this code cannot read.
+pub fn sections_of(version: u32) -> Option<&'static [Section]> {
+    match version {
+        1 => Section::ALL.strip_suffix(&[Section::Weakdeps]),
+        VERSION => Some(&Section::ALL),
+        _ => None,
+    }
+}
+
+/// Bytes before the first section of a file whose table has `sections` entries.
+pub const fn header_len(sections: usize) -> usize {
+    OFF_SECTIONS + sections * 8
+}
+
+/// Bytes before the first section, in the version the writer writes.
+pub const HEADER_LEN: usize = header_len(Section::ALL.len());
 
 /// A module record: stem u32, dir u16, compression u8, flags u8, first dependency u32.
 pub const MODULE_RECORD: usize = 12;

@@ -20,4 +20,4 @@ pub mod tree;
 pub mod writer;
 
 pub use alias_table::{AliasHit, AliasTable, TableError, kmod_alias_match};
-pub use reader::{Index, IndexError, Module, ModuleId, Softdep};
+pub use reader::{Index, IndexError, Module, ModuleId, Softdep, Weakdep};

@@ -55,7 +55,7 @@ impl fmt::Display for IndexError {
             IndexError::Truncated { len } => write!(f, "truncated: {len} bytes, shorter than the header"),
             IndexError::BadMagic => write!(f, "not a modinit index (bad magic)"),
             IndexError::UnsupportedVersion { found } => {
-                write!(f, "index format version {found}, this modinit reads version {VERSION}")
+                write!(f, "index format version {found}, this modinit reads versions 1 to {VERSION}")
             }
             IndexError::LengthMismatch { header, file } => {
                 write!(f, "header says {header} bytes but the file has {file} (truncated or padded)")
@@ -93,6 +93,7 @@ pub struct Index<'a> {
     blacklist: &'a [u8],
     softdeps: &'a [u8],
     modules_load: &'a [u8],
+    weakdeps: &'a [u8],
 }
 
 /// One module of the index.
@@ -227,35 +228,53 @@ impl<'a> Softdep<'a> {
     }
 }
 
+/// A `weakdep` line: modules matching `pattern` may ask the kernel for `names` at run time.
+/// Nothing loads them; an image that holds such a module should hold them too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Weakdep<'a> {
+    pub pattern: &'a [u8],
+    pub names: &'a [u8],
+}
+
+impl<'a> Weakdep<'a> {
+    pub fn names(&self) -> impl Iterator<Item = &'a [u8]> {
+        words(self.names)
+    }
+}
+
 fn words(s: &[u8]) -> impl Iterator<Item = &[u8]> {
     s.split(|&b| b == b' ').filter(|w| !w.is_empty())
 }
 
 impl<'a> Index<'a> {
     pub fn open(file: &'a [u8]) -> Result<Index<'a>, IndexError> {
-        if file.len() < HEADER_LEN {
+        if file.len() < OFF_SECTIONS {
             return Err(IndexError::Truncated { len: file.len() });
         }
         if file[OFF_MAGIC..OFF_MAGIC + MAGIC.len()] != MAGIC {
             return Err(IndexError::BadMagic);
         }
         let header = |off| u32_at(file, off).unwrap_or_default();
-        if header(OFF_VERSION) != VERSION {
-            return Err(IndexError::UnsupportedVersion { found: header(OFF_VERSION) });
+        let sections =
+            sections_of(header(OFF_VERSION)).ok_or(IndexError::UnsupportedVersion { found: header(OFF_VERSION) })?;
+        let header_len = header_len(sections.len());
+        if file.len() < header_len {
+            return Err(IndexError::Truncated { len: file.len() });
         }
         if header(OFF_FILE_LEN) as usize != file.len() {
             return Err(IndexError::LengthMismatch { header: header(OFF_FILE_LEN), file: file.len() });
         }
-        let computed = crc32(&file[HEADER_LEN..]);
+        let computed = crc32(&file[header_len..]);
         if computed != header(OFF_CHECKSUM) {
             return Err(IndexError::ChecksumMismatch { header: header(OFF_CHECKSUM), computed });
         }
+        // A section the file's version does not have is empty.
         let section = |s: Section| -> Result<&'a [u8], IndexError> {
-            let i = Section::ALL.iter().position(|&x| x == s).unwrap_or_default();
+            let Some(i) = sections.iter().position(|&x| x == s) else { return Ok(&[]) };
             let (off, len) = (header(OFF_SECTIONS + 8 * i) as usize, header(OFF_SECTIONS + 8 * i + 4) as usize);
             let bytes = file.get(off..off.checked_add(len).ok_or(IndexError::SectionBounds { section: s.name() })?);
             match bytes {
-                Some(b) if off >= HEADER_LEN && b.len() % s.record_size() == 0 => Ok(b),
+                Some(b) if off >= header_len && b.len() % s.record_size() == 0 => Ok(b),
                 _ => Err(IndexError::SectionBounds { section: s.name() }),
             }
         };
@@ -286,6 +305,7 @@ impl<'a> Index<'a> {
             blacklist: section(Section::Blacklist)?,
             softdeps: section(Section::Softdeps)?,
             modules_load: section(Section::ModulesLoad)?,
+            weakdeps: section(Section::Weakdeps)?,
         };
         index.validate()?;
         Ok(index)
@@ -344,6 +364,7 @@ impl<'a> Index<'a> {
             ("blacklist", self.blacklist, 1),
             ("softdeps", self.softdeps, 3),
             ("modules-load", self.modules_load, 1),
+            ("weakdeps", self.weakdeps, 2),
         ] {
             for (i, rec) in bytes.chunks_exact(4 * fields).enumerate() {
                 if rec.chunks_exact(4).any(|f| self.strings.get(u32_at(f, 0).unwrap_or(u32::MAX)).is_none()) {
@@ -457,6 +478,12 @@ impl<'a> Index<'a> {
     pub fn modules_load(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
         self.records(self.modules_load, 1).map(|[m, _, _]| m)
     }
+
+    /// `weakdep` lines in config order (the modules' own, from modules.weakdep, included);
+    /// none in an index of format version 1.
+    pub fn weakdeps(&self) -> impl Iterator<Item = Weakdep<'a>> + 'a {
+        self.records(self.weakdeps, 2).map(|[pattern, names, _]| Weakdep { pattern, names })
+    }
 }
 
 #[cfg(all(test, feature = "alloc"))]
@@ -519,6 +546,61 @@ mod tests {
         let checksum = crc32(&file[HEADER_LEN..]);
         file[OFF_CHECKSUM..OFF_CHECKSUM + 4].copy_from_slice(&checksum.to_le_bytes());
         file
+    }
+
+    /// `file` (written with no weakdeps) as format version 1 lays it out: the header without
+    /// the weakdeps entry of the section table, every section 8 bytes earlier.
+    fn as_version_1(file: &[u8]) -> Vec<u8> {
+        let entry = OFF_SECTIONS + 8 * (Section::ALL.len() - 1);
+        assert_eq!(u32_at(file, entry + 4), Some(0), "no weakdeps");
+        let mut old = [&file[..entry], &file[HEADER_LEN..]].concat();
+        for i in 0..Section::ALL.len() - 1 {
+            let at = OFF_SECTIONS + 8 * i;
+            let offset = field(&old, at) as u32 - 8;
+            old[at..at + 4].copy_from_slice(&offset.to_le_bytes());
+        }
+        old[OFF_VERSION..OFF_VERSION + 4].copy_from_slice(&1u32.to_le_bytes());
+        let len = old.len() as u32;
+        old[OFF_FILE_LEN..OFF_FILE_LEN + 4].copy_from_slice(&len.to_le_bytes());
+        let checksum = crc32(&old[entry..]);
+        old[OFF_CHECKSUM..OFF_CHECKSUM + 4].copy_from_slice(&checksum.to_le_bytes());
+        old
+    }
+
+    /// Indexes written before weakdeps (format version 1) still open, with no weakdeps; a
+    /// later version is refused, naming the versions this reader knows.
+    #[test]
+    fn version_1_files_open_without_weakdeps() {
+        let module = ModuleEntry {
+            stem: b"lan78xx".to_vec(),
+            dir: Some(b"kernel/drivers/net/usb".to_vec()),
+            compression: Compression::Xz,
+            builtin: false,
+            deps: vec![],
+        };
+        let contents = IndexContents {
+            kernel_release: b"6.1.0-57-amd64".to_vec(),
+            modules: vec![module],
+            softdeps: vec![(b"lan78xx".to_vec(), b"pre".to_vec(), b"post".to_vec())],
+            modules_load: vec![b"lan78xx".to_vec()],
+            ..IndexContents::default()
+        };
+        let old = as_version_1(&write(&contents).unwrap());
+        let index = Index::open(&old).unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(
+            index.module(ModuleId(0)).unwrap().path(&mut buf),
+            Some(&b"kernel/drivers/net/usb/lan78xx.ko.xz"[..])
+        );
+        assert_eq!((index.kernel_release(), index.weakdeps().count()), (&b"6.1.0-57-amd64"[..], 0));
+        assert_eq!(index.softdeps().next().map(|s| (s.pre, s.post)), Some((&b"pre"[..], &b"post"[..])));
+        assert_eq!(index.modules_load().collect::<Vec<_>>(), [b"lan78xx"]);
+        assert_eq!(Index::open(&old[..130]).err(), Some(IndexError::Truncated { len: 130 }));
+        let mut newer = write(&contents).unwrap();
+        newer[OFF_VERSION] = 3;
+        let error = Index::open(&newer).unwrap_err();
+        assert_eq!(error, IndexError::UnsupportedVersion { found: 3 });
+        assert_eq!(error.to_string(), "index format version 3, this modinit reads versions 1 to 2");
     }
 
     /// The writer never makes a path that leaves the modules dir; a file that does anyway

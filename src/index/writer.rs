@@ -40,6 +40,8 @@ pub struct IndexContents {
     /// (pattern, pre names, post names), names separated by one space.
     pub softdeps: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
     pub modules_load: Vec<Vec<u8>>,
+    /// (pattern, names separated by one space), as softdeps.
+    pub weakdeps: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,7 +209,11 @@ pub fn write(c: &IndexContents) -> Result<Vec<u8>, WriteError> {
     for m in &c.modules_load {
         s.record(&mut table, &[m]);
     }
-    put(Section::ModulesLoad, table);
+    put(Section::ModulesLoad, core::mem::take(&mut table));
+    for (p, names) in &c.weakdeps {
+        s.record(&mut table, &[p, names]);
+    }
+    put(Section::Weakdeps, table);
     let release = s.intern(&c.kernel_release);
 
     if let Some(e) = s.error {
@@ -296,6 +302,7 @@ mod tests {
             blacklist: vec![b"pcspkr".to_vec()],
             softdeps: vec![(b"ahci".to_vec(), b"crc32c".to_vec(), b"".to_vec())],
             modules_load: vec![b"loop".to_vec()],
+            weakdeps: vec![(b"lan78xx".to_vec(), b"micrel microchip".to_vec()), (b"lonely".to_vec(), b"".to_vec())],
         }
     }
 
@@ -333,6 +340,8 @@ mod tests {
             (&b"ahci"[..], vec![&b"crc32c"[..]], 0)
         );
         assert_eq!(index.modules_load().collect::<Vec<_>>(), [b"loop"]);
+        let weakdeps: Vec<_> = index.weakdeps().map(|w| (w.pattern, w.names().collect::<Vec<_>>())).collect();
+        assert_eq!(weakdeps, [(&b"lan78xx"[..], vec![&b"micrel"[..], b"microchip"]), (b"lonely", vec![])]);
     }
 
     #[test]

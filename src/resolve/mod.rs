@@ -1,11 +1,12 @@
 //! kmod's resolution over the index: what a name or modalias means
 //! (`kmod_module_new_from_lookup`), what loading a module involves
-//! (`kmod_module_probe_insert_module`: dependencies, softdeps), its options, and the
-//! blacklist. No allocation: results go to caller-provided buffers and callbacks.
+//! (`kmod_module_probe_insert_module`: dependencies, softdeps), its options, the blacklist,
+//! and its weak dependencies (which nothing loads). No allocation: results go to
+//! caller-provided buffers and callbacks.
 
 use crate::cmdline::modules::{self, KcmdlineEntry};
 use crate::fnmatch::fnmatch;
-use crate::index::{AliasHit, Index, Module, ModuleId};
+use crate::index::{AliasHit, Index, Module, ModuleId, Weakdep};
 use crate::name::{module_name, normalize_alias, normalize_module_name};
 use core::cmp::Ordering;
 
@@ -292,6 +293,16 @@ impl<'a> Resolver<'a> {
         });
     }
 
+    /// `kmod_module_get_weakdeps` (kmod 33, libkmod-module.c): the first `weakdep` line whose
+    /// pattern matches `target`'s name; kmod looks each of its names up fully. Weak
+    /// dependencies are never loaded ([`Resolver::probe_list`] leaves them out): they are
+    /// modules the kernel may request while `target` runs, which an image should hold.
+    pub fn weakdep(&self, target: &Target<'a>) -> Option<Weakdep<'a>> {
+        let mut name = [0u8; 256];
+        let name = target.name(&mut name);
+        self.index.weakdeps().find(|w| fnmatch(w.pattern, name))
+    }
+
     /// `kmod_module_get_probe_list`: what loading `top` inserts, in order — each dependency
     /// with its softdeps around it, then `top`'s `softdep pre:` modules, `top`, its `post:`
     /// modules. As in kmod, a module appears again if a softdep leads back to it; `visited`
@@ -569,6 +580,11 @@ mod tests {
                 (b"ahci".to_vec(), b"".to_vec(), b"eth0".to_vec()),
             ],
             modules_load: vec![],
+            weakdeps: vec![
+                (b"ahci".to_vec(), b"e1000e virtio_blk".to_vec()),
+                (b"ahc*".to_vec(), b"libata".to_vec()),
+                (b"lib*".to_vec(), b"".to_vec()),
+            ],
         };
         for stem in ["crc32c", "virtio_blk"] {
             c.modules.push(ModuleEntry {
@@ -659,5 +675,26 @@ mod tests {
         // e1000 through the alias eth0 is another object to kmod, not visited yet: it comes
         // again (kmod 30's modprobe -D does the same on the real tree with these lines).
         assert_eq!(steps, ["e1000?", "libata", "libahci", "ahci", "e1000?", "no_such?"]);
+    }
+
+    /// ahci's weakdeps (e1000e, virtio_blk) are answered, and its load plan has none of them.
+    #[test]
+    fn weakdeps_are_answered_but_never_planned() {
+        let bytes = sample();
+        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"" };
+        let names = |name: &'static [u8]| r.weakdep(&r.by_name(name)).map(|w| w.names().collect::<Vec<_>>());
+        assert_eq!(names(b"ahci"), Some(vec![&b"e1000e"[..], b"virtio_blk"]), "the first matching line only");
+        assert_eq!(names(b"libahci"), Some(vec![]), "a line without names still hides later ones");
+        assert_eq!(names(b"e1000"), None);
+        let mut out = [None; 4];
+        r.lookup(&Key::new(b"ahci").unwrap(), &mut out).unwrap();
+        let mut planned = Vec::new();
+        r.probe_list(&out[0].unwrap(), &mut |s| {
+            let mut buf = [0u8; 64];
+            planned.push(String::from_utf8_lossy(s.target.name(&mut buf)).into_owned());
+        })
+        .unwrap();
+        assert!(planned.contains(&"ahci".to_string()), "{planned:?}");
+        assert!(!planned.iter().any(|m| m == "e1000e" || m == "virtio_blk"), "{planned:?}");
     }
 }

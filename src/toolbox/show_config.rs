@@ -1,12 +1,12 @@
-//! `modprobe -c`: kmod 30's configuration dump (tools/modprobe.c `show_config`), from what the
+//! `modprobe -c`: kmod 33's configuration dump (tools/modprobe.c `show_config`), from what the
 //! index holds and the kernel command line.
 //!
-//! kmod prints its configuration lists (blacklist, install, remove, alias, options, softdep),
-//! each in the order it read them, then dumps modules.alias and modules.symbols. The index holds
-//! the configuration as it was when the index was built (docs/index-format.md), so this is the
-//! configuration baked in, not what /etc says now. What the index lacks is left out:
-//! `install`/`remove` commands (the builder warns about them and does not keep them) and the
-//! `alias symbol:NAME MODULE` lines of modules.symbols.
+//! kmod prints its configuration lists (blacklist, install, remove, alias, options, softdep,
+//! and since kmod 33 weakdep), each in the order it read them, then dumps modules.alias and
+//! modules.symbols. The index holds the configuration as it was when the index was built
+//! (docs/index-format.md), so this is the configuration baked in, not what /etc says now. What
+//! the index lacks is left out: `install`/`remove` commands (the builder warns about them and
+//! does not keep them) and the `alias symbol:NAME MODULE` lines of modules.symbols.
 
 use crate::cmdline::modules::{self, KcmdlineEntry};
 use crate::index::{Index, ModuleId};
@@ -48,6 +48,11 @@ pub fn show_config(index: &Index<'_>, cmdline: &[u8], out: &mut Vec<u8>) {
         let label = |names: &[u8], label: &'static [u8]| if names.is_empty() { &b""[..] } else { label };
         let (pre, post) = (label(sd.pre, b"pre: "), label(sd.post, b"post: "));
         line(out, &[b"softdep ", sd.pattern, b" ", pre, sd.pre, post, sd.post]);
+    }
+    for wd in index.weakdeps() {
+        // kmod 33's weakdep_to_char (libkmod-config.c): the names joined by one blank, and
+        // show_config puts a blank before that value even when it is empty.
+        line(out, &[b"weakdep ", wd.pattern, b" ", wd.names]);
     }
     out.extend_from_slice(END_OF_CONFIG);
     dump_module_aliases(index, out);
@@ -113,6 +118,7 @@ mod tests {
                 (b"ahci".to_vec(), b"crc32c libahci".to_vec(), b"sd_mod".to_vec()),
                 (b"e1000".to_vec(), b"".to_vec(), b"a".to_vec()),
             ],
+            weakdeps: vec![(b"e1000".to_vec(), b"ptp pps_core".to_vec()), (b"ahci".to_vec(), b"".to_vec())],
             ..IndexContents::default()
         };
         let bytes = write(&contents).unwrap();
@@ -122,6 +128,7 @@ mod tests {
         let expected = "blacklist pcspkr\nblacklist floppy\nblacklist bad\nalias my_nic e1000\n\
             options e1000 debug=16  x\noptions snd_hda_intel model=\"a b\"\noptions e1000 x\n\
             softdep ahci pre: crc32c libahcipost: sd_mod\nsoftdep e1000 post: a\n\
+            weakdep e1000 ptp pps_core\nweakdep ahci \n\
             \n# End of configuration files. Dumping indexes now:\n\n\
             alias pci:v*d*sv*sd*bc01sc06i01* ahci\nalias pci:v00008086d* snd_hda_intel\n\
             alias pci:v00008086d* e1000\nalias pci:v00008086d000010D3 e1000\n";

@@ -1,11 +1,13 @@
 //! `--select`: which of a tree's modules an image holds. Every choice is closed over what loading
-//! its modules needs (dependencies and softdeps, as modinit's resolver plans a load), computed
-//! on the index of the whole tree, so the image's own index covers exactly the image.
+//! its modules needs (dependencies and softdeps, as modinit's resolver plans a load) and over
+//! the weak dependencies of every module taken (kmod 33's `weakdep`: never loaded, but the
+//! kernel may request them at run time, so dracut-ng ships them), computed on the index of the
+//! whole tree, so the image's own index covers exactly the image.
 
 use crate::module_tree::module_stem;
 use anyhow::{Context, Result, bail};
 use modinit::index::{Index, Module, ModuleId};
-use modinit::resolve::{Found, Key, Resolver, Target, Via};
+use modinit::resolve::{Found, Key, ModuleSet, Resolver, Target, Via};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -113,7 +115,7 @@ pub fn select(index: &[u8], choice: &ModuleChoice) -> Result<Option<Selected>> {
     }
     let index = Index::open(index).map_err(|e| anyhow::anyhow!("the tree's index: {e}"))?;
     let resolver = Resolver { index, cmdline: b"" };
-    let mut closure = Closure { resolver, plans: Vec::new() };
+    let mut closure = Closure { resolver, plans: Vec::new(), weak_taken: Box::new(ModuleSet::new()) };
     match &choice.selection {
         Selection::All => index.modules().filter(|m| !m.builtin).for_each(|m| closure.add_module(m)),
         Selection::Most => {
@@ -170,6 +172,8 @@ fn is_most(path: &str) -> bool {
 struct Closure<'a> {
     resolver: Resolver<'a>,
     plans: Vec<Plan>,
+    /// Modules whose weak dependencies were planned already (each module's once).
+    weak_taken: Box<ModuleSet>,
 }
 
 /// What loading one chosen module inserts.
@@ -179,6 +183,8 @@ struct Plan {
     /// Module ids, and whether the load needs them (the module and its dependencies) or merely
     /// tries them (softdeps).
     steps: Vec<(u16, bool)>,
+    /// For a weak dependency: the module whose `weakdep` brought it (None: chosen).
+    wanted_by: Option<u16>,
 }
 
 impl<'a> Closure<'a> {
@@ -186,7 +192,22 @@ impl<'a> Closure<'a> {
         self.add_found(&Found { target: Target::Module(module), via: Via::Name });
     }
 
+    /// Plans `found`, then the weak dependencies of every module of its plan, and theirs, as
+    /// dracut-ng's dracut-install takes `kmod_module_get_weakdeps` of each module it installs.
     fn add_found(&mut self, found: &Found<'a>) {
+        let mut pending = vec![(*found, None)];
+        while let Some((found, wanted_by)) = pending.pop() {
+            let plan = self.plan(&found, wanted_by);
+            for &(id, _) in &plan.steps {
+                if self.weak_taken.insert(ModuleId(id)) {
+                    pending.extend(self.weakdeps(id).into_iter().map(|weak| (weak, Some(id))));
+                }
+            }
+            self.plans.push(plan);
+        }
+    }
+
+    fn plan(&self, found: &Found<'a>, wanted_by: Option<u16>) -> Plan {
         let mut steps = Vec::new();
         // A softdep loop through names the index lacks is the only error: what was planned
         // until then is still what the module needs.
@@ -199,7 +220,23 @@ impl<'a> Closure<'a> {
         });
         let mut name = [0u8; 256];
         let top = String::from_utf8_lossy(found.target.name(&mut name)).into_owned();
-        self.plans.push(Plan { top, steps });
+        Plan { top, steps, wanted_by }
+    }
+
+    /// The modules module `id`'s weak dependencies name, each name looked up as kmod's
+    /// `lookup_dep` does (a name that finds nothing adds nothing).
+    fn weakdeps(&self, id: u16) -> Vec<Found<'a>> {
+        let module = self.resolver.index.module(ModuleId(id)).map(Target::Module);
+        let Some(weakdep) = module.and_then(|m| self.resolver.weakdep(&m)) else { return Vec::new() };
+        let mut all = Vec::new();
+        for name in weakdep.names() {
+            let Ok(key) = Key::new(name) else { continue };
+            let mut found = vec![None; 1024];
+            if let Ok((_, n)) = self.resolver.lookup(&key, &mut found) {
+                all.extend(found.into_iter().take(n).flatten());
+            }
+        }
+        all
     }
 
     /// Adds the modules `key` resolves to; true if it resolves to anything (builtins too).
@@ -233,7 +270,8 @@ impl<'a> Closure<'a> {
     }
 
     /// The paths of every plan's modules but the modules named in `omit`; a plan that needs
-    /// one of those is left out whole.
+    /// one of those is left out whole, and so is a weak dependency's plan when the module that
+    /// wants it is not in the image.
     fn omit(self, omit: &[String]) -> Result<Selected> {
         let index = self.resolver.index;
         let mut omitted = BTreeSet::new();
@@ -244,17 +282,32 @@ impl<'a> Closure<'a> {
         }
         let mut selected = Selected { paths: BTreeSet::new(), dropped: Vec::new() };
         let omitted_names: BTreeSet<String> = omit.iter().map(|n| n.replace('-', "_")).collect();
-        for plan in &self.plans {
+        let (mut plans, mut kept) = (Vec::new(), BTreeSet::new());
+        for plan in self.plans {
             if plan.steps.iter().any(|(id, required)| *required && omitted.contains(id)) {
                 if !omitted_names.contains(&plan.top) {
                     selected.dropped.push(plan.top.clone());
                 }
-                continue;
+            } else {
+                plans.push(plan);
             }
-            for &(id, _) in plan.steps.iter().filter(|(id, _)| !omitted.contains(id)) {
-                let module = index.module(ModuleId(id)).context("a module id from the index")?;
-                selected.paths.insert(path_of(&module));
-            }
+        }
+        // A plan taken makes the weak dependencies of its modules wanted. They come after it,
+        // so one pass mostly does; repeat while a pass takes anything.
+        let mut left = usize::MAX;
+        while plans.len() < left {
+            left = plans.len();
+            plans.retain(|plan| {
+                let wanted = plan.wanted_by.is_none_or(|id| kept.contains(&id));
+                if wanted {
+                    kept.extend(plan.steps.iter().map(|&(id, _)| id).filter(|id| !omitted.contains(id)));
+                }
+                !wanted
+            });
+        }
+        for id in kept {
+            let module = index.module(ModuleId(id)).context("a module id from the index")?;
+            selected.paths.insert(path_of(&module));
         }
         selected.dropped.sort();
         selected.dropped.dedup();
@@ -340,6 +393,70 @@ mod tests {
         assert!(!is_most("kernel/drivers/net/virtio_net_extra.ko"));
         assert!(!is_most("kernel/drivers/gpu/drm/drm.ko"));
         assert!(!is_most("updates/fs/ext4.ko"));
+    }
+
+    /// a wants b (by name) and c (by an alias), b wants a back (by a pattern); c needs d. Only the first
+    /// `weakdep` line matching a module counts (kmod_module_get_weakdeps), so e stays out.
+    fn weak_tree() -> Vec<u8> {
+        use modinit::decompress::Compression;
+        use modinit::index::writer::{IndexContents, ModuleEntry, write};
+        let module = |stem: &str, deps: Vec<u16>| ModuleEntry {
+            stem: stem.into(),
+            dir: Some(b"kernel".to_vec()),
+            compression: Compression::None,
+            builtin: false,
+            deps,
+        };
+        let contents = IndexContents {
+            modules: vec![
+                module("a", vec![]),
+                module("b", vec![]),
+                module("c", vec![3]),
+                module("d", vec![]),
+                module("e", vec![]),
+            ],
+            module_aliases: vec![(b"alias_c".to_vec(), 2)],
+            weakdeps: vec![
+                (b"a".to_vec(), b"b alias-c".to_vec()),
+                (b"b*".to_vec(), b"a".to_vec()),
+                (b"a".to_vec(), b"e".to_vec()),
+            ],
+            ..IndexContents::default()
+        };
+        write(&contents).unwrap()
+    }
+
+    fn weak_selection(names: &[&str], omit: &[&str]) -> Selected {
+        let choice = ModuleChoice {
+            selection: Selection::Names(names.iter().map(|n| n.to_string()).collect()),
+            omit: omit.iter().map(|n| n.to_string()).collect(),
+            ..ModuleChoice::default()
+        };
+        select(&weak_tree(), &choice).unwrap().unwrap()
+    }
+
+    fn set(paths: &[&str]) -> BTreeSet<String> {
+        paths.iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn weak_dependencies_come_along_through_names_aliases_and_loops() {
+        let all = weak_selection(&["a"], &[]);
+        assert_eq!(all.paths, set(&["kernel/a.ko", "kernel/b.ko", "kernel/c.ko", "kernel/d.ko"]));
+        assert!(all.dropped.is_empty());
+        assert_eq!(weak_selection(&["d"], &[]).paths, set(&["kernel/d.ko"]), "no weakdep line matches d");
+    }
+
+    /// A weak dependency that needs an omitted module is dropped as a chosen one is; what only
+    /// an omitted module wanted is left out without a word.
+    #[test]
+    fn omitting_a_module_leaves_out_what_only_it_wanted() {
+        let without_d = weak_selection(&["a"], &["d"]);
+        assert_eq!(without_d.paths, set(&["kernel/a.ko", "kernel/b.ko"]));
+        assert_eq!(without_d.dropped, ["c"]);
+        let without_a = weak_selection(&["a", "c"], &["a"]);
+        assert_eq!(without_a.paths, set(&["kernel/c.ko", "kernel/d.ko"]));
+        assert!(without_a.dropped.is_empty(), "{:?}", without_a.dropped);
     }
 
     #[test]

@@ -87,6 +87,7 @@ fn image_facts(image: &[u8]) {
     let owned = |names: Vec<&[u8]>| names.into_iter().map(<[u8]>::to_vec).collect::<Vec<_>>();
     assert_eq!(facts.aliases, owned(modinfo.values(b"alias").collect()));
     assert_eq!(facts.softdeps, owned(modinfo.values(b"softdep").collect()));
+    assert_eq!(facts.weakdeps, owned(modinfo.values(b"weakdep").collect()));
     assert_eq!(facts.exports, owned(exports));
     assert_eq!(facts.imports, owned(needed.iter().map(|s| s.name).collect()));
 }

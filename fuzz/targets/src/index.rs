@@ -73,6 +73,10 @@ pub fn exercise(index: &Index<'_>, file: &[u8]) {
         keys.push(softdep.pattern);
         keys.extend(softdep.pre_names().chain(softdep.post_names()));
     }
+    for weakdep in index.weakdeps() {
+        keys.push(weakdep.pattern);
+        keys.extend(weakdep.names());
+    }
     keys.extend(file.split(|&b| b == 0).filter(|k| !k.is_empty() && k.len() < 256));
     keys.truncate(MAX_KEYS);
 

@@ -69,6 +69,7 @@ fn module_facts(input: &mut Input<'_>) -> Vec<ModuleFacts> {
                 path,
                 aliases: words(input, PATTERN, 3),
                 softdeps: words(input, SOFTDEP, 2),
+                weakdeps: words(input, SOFTDEP, 2),
                 exports: words(input, SYMBOL, 3),
                 imports: words(input, SYMBOL, 3),
             }

@@ -99,6 +99,9 @@ fn contents(input: &mut Input<'_>) -> IndexContents {
     for _ in 0..input.below(4) {
         c.modules_load.push(string(input, NAME, 6));
     }
+    for _ in 0..input.below(4) {
+        c.weakdeps.push((string(input, PATTERN, 6), string(input, TEXT, 8)));
+    }
     c
 }
 
@@ -118,6 +121,7 @@ fn reads_back(index: &Index<'_>, c: &IndexContents) {
     let pairs = |v: &[(Vec<u8>, Vec<u8>)]| v.iter().map(|(a, b)| (a.clone(), b.clone())).collect::<Vec<_>>();
     let owned = |(a, b): (&[u8], &[u8])| (a.to_vec(), b.to_vec());
     assert_eq!(index.config_aliases().map(owned).collect::<Vec<_>>(), pairs(&c.config_aliases));
+    assert_eq!(index.weakdeps().map(|w| owned((w.pattern, w.names))).collect::<Vec<_>>(), pairs(&c.weakdeps));
     assert_eq!(index.options().map(owned).collect::<Vec<_>>(), pairs(&c.options));
     assert!(index.blacklist().eq(c.blacklist.iter().map(Vec::as_slice)));
     assert!(index.modules_load().eq(c.modules_load.iter().map(Vec::as_slice)));

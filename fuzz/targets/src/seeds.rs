@@ -201,6 +201,7 @@ fn index(sources: &Sources, modules: &[RealModule]) -> Vec<Vec<u8>> {
         blacklist: strings(&["pcspkr"]),
         softdeps: vec![(b"ahci".to_vec(), b"crc32c missing".to_vec(), b"libata".to_vec())],
         modules_load: strings(&["loop", "ahci"]),
+        weakdeps: vec![(b"ahci".to_vec(), b"libahci missing".to_vec()), (b"lib*".to_vec(), b"".to_vec())],
     };
     let mut seeds: Vec<Vec<u8>> = write(&sample).into_iter().collect();
     let Some(tree) = sources.module_tree.as_deref().filter(|_| !modules.is_empty()) else { return seeds };
