@@ -28,7 +28,8 @@ use rustix::fs::{
 use rustix::io::{Errno, read};
 
 const USAGE: &str = "Usage:\n\tdepmod -[aA] [options] [forced_version]\n\n\
-Writes modinit.idx, modinit's module index, for BASEDIR/lib/modules/VERSION.\n\n\
+Writes modinit.idx, modinit's module index, for BASEDIR/lib/modules/VERSION\n\
+(or BASEDIR/usr/lib/modules/VERSION when only that exists).\n\n\
 Options:\n\t-a, --all            Probe all modules (the default)\n\
 \t-b, --basedir=DIR    Use an image of a module tree.\n\t-h, --help           show this help";
 
@@ -45,7 +46,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     let uname = rustix::system::uname();
     let version = opts.version.unwrap_or(uname.release().to_bytes());
     let root = opts.basedir.unwrap_or_default();
-    let modules = [root, b"/lib/modules/", version].concat();
+    let modules = [root, crate::io::modules_dir::parent_of(root, version), version].concat();
     let config_root = if root.is_empty() { &b"/"[..] } else { root };
 
     let mut fs = TargetFs;

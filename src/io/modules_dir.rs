@@ -24,9 +24,10 @@ impl ModulesDir {
         Self::new(b"", uname.release().to_bytes()).unwrap_or(ModulesDir { buf: [0; PATH_MAX], len: 0, release_at: 0 })
     }
 
-    /// `ROOT/lib/modules/RELEASE`; Err naming it when it does not fit in [`PATH_MAX`].
+    /// `ROOT/lib/modules/RELEASE` (or `ROOT/usr/lib/modules/RELEASE`, see [`parent_of`]); Err
+    /// naming it when it does not fit in [`PATH_MAX`].
     pub fn new<'p>(root: &'p [u8], release: &'p [u8]) -> Result<ModulesDir, TooLong<'p, 3>> {
-        let parts = [root, b"/lib/modules/", release];
+        let parts = [root, parent_of(root, release), release];
         let mut buf = [0; PATH_MAX];
         let len = c_path(&mut buf, &parts).ok_or(TooLong(Joined(parts)))?.count_bytes();
         Ok(ModulesDir { buf, len, release_at: len - release.len() })
@@ -60,6 +61,21 @@ impl ModulesDir {
     pub fn index_file(&self) -> Joined<'_, 3> {
         Joined([self.as_bytes(), b"/", INDEX])
     }
+}
+
+/// Where `root` keeps the tree of `release`: `/lib/modules/`, or `/usr/lib/modules/` when only
+/// that holds it (a merged-/usr tree without the /lib link, as Debian 13's kernel package
+/// unpacks). On a running system /lib links to /usr/lib, and the first is found.
+pub fn parent_of(root: &[u8], release: &[u8]) -> &'static [u8] {
+    const LIB: &[u8] = b"/lib/modules/";
+    const USR_LIB: &[u8] = b"/usr/lib/modules/";
+    let mut buf = [0; PATH_MAX];
+    let mut is_dir = |parent: &[u8]| {
+        c_path(&mut buf, &[root, parent, release]).is_some_and(|path| {
+            rustix::fs::stat(path).is_ok_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir())
+        })
+    };
+    if !is_dir(LIB) && is_dir(USR_LIB) { USR_LIB } else { LIB }
 }
 
 /// The index's file name in the module directory.
