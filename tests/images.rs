@@ -76,7 +76,7 @@ fn assert_same_set(what: &str, ours: &BTreeSet<String>, kmod: &BTreeSet<String>)
 #[test]
 fn host_selection_holds_what_kmod_loads_for_those_devices() {
     let Some(tree) = tree() else { return };
-    let modaliases = xtask::paths::modalias_corpus();
+    let modaliases = xtask::paths::modalias_corpus(tree.modules.file_name().unwrap().to_str().unwrap());
     let choice = ModuleChoice {
         selection: Selection::Host,
         modaliases: Some(modaliases.clone()),

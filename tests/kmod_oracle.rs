@@ -343,7 +343,7 @@ mod tests {
     #[test]
     fn every_corpus_modalias_resolves_like_modprobe_resolve() {
         let Some((root, version)) = indexed_tree() else { return };
-        let corpus = std::fs::read_to_string(xtask::paths::modalias_corpus()).unwrap();
+        let corpus = std::fs::read_to_string(xtask::paths::modalias_corpus(version)).unwrap();
         let kmod = Kmod::new(&modules_dir(root, version), &[]);
         let mut resolved = 0;
         for key in corpus.lines().filter(|l| !l.starts_with('#')) {

@@ -71,7 +71,7 @@ fn inputs(setup: &Setup) -> Vec<(&'static str, PathBuf)> {
         ("MODINIT", setup.modinit.clone()),
         ("KVER", PathBuf::from(&setup.kernel.version)),
         ("MODULES", setup.kernel.modules.clone()),
-        ("WANTED", xtask::paths::modalias_corpus()),
+        ("WANTED", xtask::paths::modalias_corpus(&setup.kernel.version)),
     ]
 }
 

@@ -347,7 +347,7 @@ fn main() -> Result<()> {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;
             let k = kernel.resolve(Release::Debian12)?;
             set_setup_env(&k, &build_modinit()?);
-            let out = out.unwrap_or_else(xtask::paths::modalias_corpus);
+            let out = out.unwrap_or_else(|| xtask::paths::modalias_corpus(&k.version));
             let n = xtask::modalias_census::write_corpus(&out)?;
             println!("{}: {n} modaliases", out.display());
         }

@@ -32,9 +32,12 @@ pub fn modalias_census() -> PathBuf {
     guest("modalias-census")
 }
 
-/// The committed corpus of real device modaliases that `cargo xtask modaliases` writes.
-pub fn modalias_corpus() -> PathBuf {
-    workspace_root().join("tests/fixtures/modaliases/qemu-debian-6.1.txt")
+/// The committed corpus of real device modaliases that `cargo xtask modaliases` writes for the
+/// kernel `version` (one per major.minor release: the devices a kernel makes differ, e.g. 6.12's
+/// `vga-framebuffer` platform device).
+pub fn modalias_corpus(version: &str) -> PathBuf {
+    let major_minor: Vec<&str> = version.split(|c: char| !c.is_ascii_digit()).take(2).collect();
+    workspace_root().join(format!("tests/fixtures/modaliases/qemu-debian-{}.txt", major_minor.join(".")))
 }
 
 /// Held while a cache under target/ is made, so that tests running in parallel threads do not
@@ -42,4 +45,14 @@ pub fn modalias_corpus() -> PathBuf {
 pub fn cache_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_kernel_release_has_its_own_modalias_corpus() {
+        let name = |version: &str| super::modalias_corpus(version).file_name().unwrap().to_str().unwrap().to_string();
+        assert_eq!(name("6.1.0-57-amd64"), "qemu-debian-6.1.txt");
+        assert_eq!(name("6.12.117+deb13-amd64"), "qemu-debian-6.12.txt");
+    }
 }

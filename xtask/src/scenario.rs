@@ -50,7 +50,7 @@ pub fn modinit_image(modules: Option<PathBuf>, compression: impl Into<ModuleStor
 pub fn device_modules_image(compression: impl Into<ModuleStorage>, extra: &[&str]) -> Result<ImageSpec> {
     let select = ModuleChoice {
         selection: Selection::Host,
-        modaliases: Some(crate::paths::modalias_corpus()),
+        modaliases: Some(crate::paths::modalias_corpus(&setup()?.kernel.version)),
         add: extra.iter().map(|s| s.to_string()).collect(),
         ..ModuleChoice::default()
     };
