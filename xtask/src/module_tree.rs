@@ -4,7 +4,7 @@
 //! under `target/modules/COMPRESSION/lib/modules/VERSION/` (remade when the source tree is
 //! newer): a root that `depmod -b` accepts.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use rayon::prelude::*;
 use std::fs;
 use std::io::Read;
@@ -132,7 +132,13 @@ pub fn decompressed(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {
             out
         }
         Some("zst") => zstd::decode_all(&bytes[..]).with_context(|| format!("{name}: bad zstd"))?,
-        Some("xz") => bail!("{name}: .ko.xz modules are not supported; decompress the tree first"),
+        // modinit's own decoder, the one the boot runs (no xz crate in the harness).
+        Some("xz") => {
+            let bad = |e: modinit::decompress::DecompressError| anyhow::anyhow!("{name}: bad xz: {e}");
+            let mut out = vec![0; modinit::decompress::decompressed_size(&bytes, usize::MAX).map_err(bad)?];
+            modinit::decompress::decompress_into(&bytes, &mut out).map_err(bad)?;
+            out
+        }
         _ => bytes,
     })
 }
