@@ -15,15 +15,15 @@
 
 use super::module_image::{ImageError, decompressed_into};
 use crate::io::file::read_into;
+use crate::io::log::warning;
 use crate::io::mapping::{Mapping, ReadOnly, ReadWrite};
 use core::ffi::CStr;
 use core::fmt;
 use modinit::decompress::{Compression, DecompressError};
-use crate::io::log::warning;
 use modinit::kernel::errno::Describe;
-use modinit::line::Bytes;
 use modinit::kernel::init_flags::ModuleInitFlags;
 use modinit::kernel::module_error::LoadError;
+use modinit::line::Bytes;
 use rustix::fd::OwnedFd;
 use rustix::fs::{MemfdFlags, Mode, OFlags, fstat, ftruncate, memfd_create, open};
 use rustix::io::Errno;

@@ -109,9 +109,19 @@ mod tests {
     #[test]
     fn constants_are_the_kernels() {
         use linux_raw_sys::errno as e;
-        let ours = [EPERM, ENOENT, ESRCH, ENOEXEC, EBUSY, EEXIST, ENODEV, EINVAL, EKEYREJECTED];
-        let kernel =
-            [e::EPERM, e::ENOENT, e::ESRCH, e::ENOEXEC, e::EBUSY, e::EEXIST, e::ENODEV, e::EINVAL, e::EKEYREJECTED];
+        let ours = [EPERM, ENOENT, ESRCH, ENOEXEC, EBUSY, EEXIST, ENODEV, EINVAL, EOPNOTSUPP, EKEYREJECTED];
+        let kernel = [
+            e::EPERM,
+            e::ENOENT,
+            e::ESRCH,
+            e::ENOEXEC,
+            e::EBUSY,
+            e::EEXIST,
+            e::ENODEV,
+            e::EINVAL,
+            e::EOPNOTSUPP,
+            e::EKEYREJECTED,
+        ];
         assert_eq!(ours.map(|x| x as u32), kernel);
     }
 
@@ -123,6 +133,16 @@ mod tests {
         assert!(LoadError(EEXIST).is_already_loaded());
         assert!(LoadError(ENODEV).is_no_device() && LoadError(ENOENT).is_no_device());
         assert!(!LoadError(ENOEXEC).is_no_device());
+    }
+
+    /// What finit_module(COMPRESSED_FILE) answers when the kernel cannot decompress the file,
+    /// and answers that mean something else (not a module, unknown symbols, no memory).
+    #[test]
+    fn the_kernels_decompression_refusals() {
+        assert!(LoadError(EINVAL).may_be_decompression() && LoadError(EOPNOTSUPP).may_be_decompression());
+        for other in [ENOEXEC, ENOENT, EEXIST, EPERM, EKEYREJECTED, 12] {
+            assert!(!LoadError(other).may_be_decompression(), "{other}");
+        }
     }
 
     #[test]
