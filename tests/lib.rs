@@ -24,6 +24,23 @@ softdep virtio_* pre: virtio_rng
 /// The real module tree differential tests use, or None (after a note) when there is none.
 pub use modinit_test_fixtures::real_module_tree;
 
+/// `plain` (a module's ELF image) as the kernel's `modules_install` compresses it to `.ko.xz`:
+/// `xz --check=crc32 --lzma2=dict=1MiB` (xz-utils, which `cargo xtask test` installs).
+pub fn kernel_xz(plain: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut xz = Command::new("xz")
+        .args(["--check=crc32", "--lzma2=dict=1MiB", "-c"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("xz (xz-utils) to compress modules with");
+    xz.stdin.take().expect("stdin").write_all(plain).expect("writing to xz");
+    let out = xz.wait_with_output().expect("waiting for xz");
+    assert!(out.status.success(), "xz failed");
+    out.stdout
+}
+
 /// Boots `s`; a harness failure (no QEMU, no kernel) fails the test with its cause.
 pub fn boot(s: &Scenario) -> Report {
     s.boot().unwrap_or_else(|e| panic!("{e:#}"))

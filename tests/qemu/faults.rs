@@ -118,21 +118,6 @@ mod faults {
         assert_eq!(r.guest("console"), Some("/dev/console"), "the real init has devtmpfs's console");
     }
 
-    /// `plain` as the kernel's `modules_install` compresses it to `.ko.xz`.
-    fn kernel_xz(plain: &[u8]) -> Vec<u8> {
-        use std::io::Write;
-        let mut xz = std::process::Command::new("xz")
-            .args(["--check=crc32", "--lzma2=dict=1MiB", "-c"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("xz (xz-utils) to compress modules with");
-        xz.stdin.take().unwrap().write_all(plain).unwrap();
-        let out = xz.wait_with_output().unwrap();
-        assert!(out.status.success(), "xz failed");
-        out.stdout
-    }
-
     /// Replaces module `name`'s file by `NAME.ko.xz` holding `bytes` (valid or not).
     fn put_xz_module(a: &mut xtask::cpio::Archive, name: &str, bytes: Vec<u8>) {
         let old = module_file(a, name).unwrap();
@@ -150,13 +135,13 @@ mod faults {
     fn xz_modules_decoded_at_boot_a_corrupt_and_a_truncated_one_reported() {
         let mut s = small_image("faults-xz-modules", &["tun", "veth", "ifb"]);
         let a = &mut s.image;
-        let tun = kernel_xz(&module_image(a, "tun").unwrap());
+        let tun = modinit_tests::kernel_xz(&module_image(a, "tun").unwrap());
         put_xz_module(a, "tun", tun);
-        let mut corrupt = kernel_xz(&module_image(a, "veth").unwrap());
+        let mut corrupt = modinit_tests::kernel_xz(&module_image(a, "veth").unwrap());
         let middle = corrupt.len() / 2;
         corrupt[middle] ^= 0x55;
         put_xz_module(a, "veth", corrupt);
-        let mut truncated = kernel_xz(&module_image(a, "ifb").unwrap());
+        let mut truncated = modinit_tests::kernel_xz(&module_image(a, "ifb").unwrap());
         truncated.truncate(truncated.len() * 2 / 3);
         put_xz_module(a, "ifb", truncated);
         reindex(a).unwrap();

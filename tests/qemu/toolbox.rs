@@ -2,7 +2,8 @@
 //! the same sequence of insmod/lsmod/rmmod/modprobe/modprobe -r commands runs once with
 //! modinit's applets and once with kmod 30's (shipped with its libraries and its own indexes
 //! of the same `.ko.zst` tree), each from the same state back to it, a module file over 300
-//! bytes deep included. Every step must print the same on stdout and stderr, exit with the
+//! bytes deep included, and a `.ko.xz` file (both decompress it themselves: 6.1 does not).
+//! Every step must print the same on stdout and stderr, exit with the
 //! same code and leave the same /proc/modules. Then modinit's dmesg and util-linux's run back
 //! to back with the same options, and must print the same.
 
@@ -76,7 +77,13 @@ const STEPS: &[&str] = &[
     "./modprobe -x loop",
     "./modprobe --sh loop",
     "./modprobe loop -S",
+    "./insmod /opt/xz/dummy.ko.xz numdummies=2",
+    "/bin/busybox cat /sys/module/dummy/parameters/numdummies",
+    "./rmmod dummy",
 ];
+
+/// Where the image holds dummy as a `.ko.xz` file, for insmod.
+const XZ_DUMMY: &str = "opt/xz/dummy.ko.xz";
 
 /// The modprobe.d both toolboxes read: kmod from the image's /etc, modinit from its index.
 const CONFIG: &str = "softdep tun pre: dummy post: loop\n";
@@ -187,6 +194,8 @@ fn toolbox_report() -> Report {
     s.image.insert("etc/modprobe.d/toolbox.conf", Node::File(CONFIG.into()), 0o644);
     add_kmod_tools(&mut s.image, &setup.kernel.modules).unwrap();
     add_host_program(&mut s.image, std::path::Path::new("/usr/bin/dmesg")).unwrap();
+    let dummy = std::fs::read(setup.kernel.modules.join("kernel/drivers/net/dummy.ko")).unwrap();
+    s.image.insert(XZ_DUMMY, Node::File(modinit_tests::kernel_xz(&dummy)), 0o644);
     let dir = format!("/lib/modules/{version}");
     s.image.insert("etc/toolbox-test", Node::File(script(&dir).into_bytes()), 0o644);
     guest_commands(&mut s.image, &["/bin/busybox sh /etc/toolbox-test >/dev/console 2>&1"]);
@@ -243,6 +252,8 @@ fn toolbox_prints_and_does_what_kmod_and_util_linux_do() {
     let deep = STEPS.iter().position(|s| *s == "./insmod {deep}/fat.ko.zst").unwrap();
     assert!(deep_dir().len() > 300 && kmod(deep).rc == "0", "{:?}", kmod(deep));
     assert!(kmod(deep + 1).out.lines().any(|l| l.starts_with("fat ")), "{:?}", kmod(deep + 1));
+    let xz = STEPS.iter().position(|s| s.contains(XZ_DUMMY)).unwrap();
+    assert_eq!((kmod(xz).rc.as_str(), kmod(xz + 1).out.as_str()), ("0", "2\n"), "kmod loaded dummy.ko.xz");
     assert_eq!(kmod(0).modules, kmod(STEPS.len() - 1).modules, "the sequence ends where it began");
     let lines: usize = r.guest("toolbox.dmesg.0.lines").and_then(|n| n.trim().parse().ok()).unwrap_or(0);
     let first = unhex(r.guest("toolbox.dmesg.0.first").unwrap_or_default());
