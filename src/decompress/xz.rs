@@ -468,7 +468,7 @@ mod tests {
 
     #[test]
     fn the_dictionary_is_capped_by_the_decompressed_size() {
-        assert_eq!(dictionary_size(16), 1 << 20);
+        assert_eq!(dictionary_size(HELLO[DICT_PROPS]), 1 << 20);
         assert_eq!((dictionary_size(0), dictionary_size(1), dictionary_size(39)), (4096, 6144, 3 << 30));
         assert_eq!(capped_props(16, 20), 0);
         assert_eq!((capped_props(16, 4097), capped_props(16, 6145), capped_props(16, 5 << 20)), (1, 2, 16));
