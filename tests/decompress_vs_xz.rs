@@ -186,3 +186,26 @@ fn other_checks_filters_blocks_and_dictionaries() {
     assert_eq!(decompress_into(&large, &mut out), Ok(large_plain.len()));
     assert!(out == large_plain, "{}", largest.display());
 }
+
+/// MB/s of output on the 20 largest modules, ours against `xz -dc` (process start included).
+/// `cargo test --release -p modinit-tests --test decompress_vs_xz throughput -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn throughput() {
+    let Some((_, mut modules)) = xz_modules() else { return };
+    modules.sort_by_key(|p| std::cmp::Reverse(std::fs::metadata(p).map_or(0, |m| m.len())));
+    let files: Vec<Vec<u8>> = modules[..20].iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let started = Instant::now();
+    let total: usize = files.iter().map(|f| ours(f).expect("decodes").len()).sum();
+    let ours_time = started.elapsed();
+    let started = Instant::now();
+    files.iter().for_each(|f| drop(xz(&["-d"], f).expect("xz decodes")));
+    let theirs_time = started.elapsed();
+    let mb_per_s = |d: Duration| total as f64 / d.as_secs_f64() / 1e6;
+    eprintln!(
+        "{} MB: modinit {:.0} MB/s, xz -dc {:.0} MB/s",
+        total / 1_000_000,
+        mb_per_s(ours_time),
+        mb_per_s(theirs_time)
+    );
+}
