@@ -1,9 +1,10 @@
 //! The applets of the static release binary against their references on the real Debian tree:
 //! `modinit depmod -b ROOT VERSION` writes the file `cargo xtask index` writes (with and without
-//! a configuration, from plain, gzip and zstd modules), and `modinit modprobe` prints what
+//! a configuration, from plain, gzip and zstd modules, and from Debian 13's `.ko.xz` tree), and
+//! `modinit modprobe` prints what
 //! kmod 30's modprobe prints for `-D`, `-R` (a sample of the corpus spanning its kinds of keys;
-//! the library-level check in index_vs_kmod.rs covers every key), `-c` and command lines it
-//! refuses.
+//! the library-level check in index_vs_kmod.rs covers every key; on both trees), `-c` and
+//! command lines it refuses.
 
 use modinit_tests::{TEST_CONFIG, real_module_tree};
 use std::fs;
@@ -133,6 +134,19 @@ fn depmod_reads_compressed_trees_as_cargo_xtask_index_does() {
     }
 }
 
+/// Debian 13's tree, every module `.ko.xz`: the applet decodes them with the dictionary in a
+/// scope of its arena, the host with the same library on the system allocator.
+#[test]
+fn depmod_reads_debian_13s_xz_tree_as_cargo_xtask_index_does() {
+    let Some(tree) = modinit_test_fixtures::real_second_module_tree() else { return };
+    let root = Root::new(&tree, None);
+    root.depmod();
+    let written = fs::read(root.modules().join("modinit.idx")).unwrap();
+    let built = xtask::index::build_index(&tree, None).unwrap();
+    assert!(!built.warnings.iter().any(|w| w.contains("indexed without aliases")), "{:?}", built.warnings);
+    assert!(written == built.bytes, "{} bytes written, cargo xtask index makes {}", written.len(), built.bytes.len());
+}
+
 #[test]
 fn depmod_fails_like_kmod_for_a_missing_tree() {
     let Some(tree) = real_module_tree() else { return };
@@ -199,10 +213,22 @@ fn sample(kmod_tree: &Path, n: usize) -> Vec<String> {
 #[test]
 fn modprobe_show_depends_and_resolve_alias_print_what_kmods_prints() {
     let Some(tree) = real_module_tree() else { return };
-    let kmod = kmod_root(&tree);
-    let keys = sample(&xtask::kmod::indexed_tree(&tree).unwrap(), 3000);
+    show_depends_and_resolve_alias_on(&tree);
+}
+
+/// The same on Debian 13's `.ko.xz` tree: `modinit depmod`'s index against kmod's `depmod -b`.
+#[test]
+fn modprobe_on_debian_13s_xz_tree_prints_what_kmods_prints() {
+    let Some(tree) = modinit_test_fixtures::real_second_module_tree() else { return };
+    show_depends_and_resolve_alias_on(&tree);
+}
+
+/// `-D` and `-R` over a sample of `tree`'s keys, with and without a configuration.
+fn show_depends_and_resolve_alias_on(tree: &Path) {
+    let kmod = kmod_root(tree);
+    let keys = sample(&xtask::kmod::indexed_tree(tree).unwrap(), 3000);
     for config in [None, Some(TEST_CONFIG)] {
-        let ours = Root::new(&tree, config);
+        let ours = Root::new(tree, config);
         ours.depmod();
         let kmod_config = if config.is_some() { ours.modprobe_d() } else { PathBuf::from("/dev/null") };
         let peers = Peers { ours: &ours, kmod: kmod.clone(), kmod_config };

@@ -1,4 +1,6 @@
-//! modinit's index and resolution against kmod itself, on the real Debian module tree.
+//! modinit's index and resolution against kmod itself, on the real Debian module trees:
+//! Debian 12's (plain `.ko`) and Debian 13's (every module `.ko.xz`, read whole by our builder
+//! for its aliases, dependencies from symbols, and softdeps).
 //!
 //! The same tree is indexed twice: by `xtask::index` (our builder) and by `depmod`. Then, for
 //! a corpus of keys — real modaliases from QEMU machines (tests/fixtures/modaliases) and keys
@@ -104,14 +106,28 @@ fn report(what: &str, c: &Compared, names: usize) {
 #[test]
 fn resolution_equals_kmods_on_the_debian_tree() {
     let Some(tree) = modinit_tests::real_module_tree() else { return };
-    let kmod_tree = xtask::kmod::indexed_tree(&tree).unwrap();
+    resolution_equals_kmods(&tree, "no configuration");
+}
+
+#[test]
+fn resolution_equals_kmods_on_debian_13s_xz_tree() {
+    let Some(tree) = modinit_test_fixtures::real_second_module_tree() else { return };
+    resolution_equals_kmods(&tree, "Debian 13 (.ko.xz), no configuration");
+}
+
+/// Every key of the corpus and every module's probe list, ours from `tree` against kmod's from
+/// `depmod -b` on it.
+fn resolution_equals_kmods(tree: &Path, what: &str) {
+    let kmod_tree = xtask::kmod::indexed_tree(tree).unwrap();
     let empty = tempfile::tempdir().unwrap();
     let kmod = Kmod::new(&kmod_tree, &[empty.path()]);
-    let built = xtask::index::build_index(&tree, None).unwrap();
+    let built = xtask::index::build_index(tree, None).unwrap();
+    let unread: Vec<&String> = built.warnings.iter().filter(|w| w.contains("indexed without aliases")).collect();
+    assert!(unread.is_empty(), "{what}: modules the builder could not read: {unread:?}");
     let keys = xtask::corpus::keys(&kmod_tree).unwrap();
     let names = xtask::corpus::module_names(&kmod_tree).unwrap();
     let c = compare(&built.bytes, &kmod, &kmod_tree, &keys, &names);
-    report("no configuration", &c, names.len());
+    report(what, &c, names.len());
     assert!(
         keys.len() > 50_000 && c.matches > 25_000,
         "the corpus covers the tree: {} keys, {} matching",

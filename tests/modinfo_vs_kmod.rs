@@ -6,7 +6,8 @@
 //! and by file, one-field and NUL-separated output over a sample, aliases (real device
 //! modaliases and the tree's patterns), `.ko.zst` files, modules signed here with openssl as the
 //! kernel's sign-file does, and command-line errors. Debian's kmod is built without zlib: a
-//! `.ko.gz` file's output must be kmod's for the same module uncompressed.
+//! `.ko.gz` file's output must be kmod's for the same module uncompressed. Debian 13's tree,
+//! every module a signed `.ko.xz`, is compared whole: every module file and every module name.
 
 use modinit::module_file::signature::{SIGNATURE_MAGIC, Trailer};
 use std::os::unix::process::CommandExt;
@@ -28,26 +29,32 @@ struct Setup {
     _dir: tempfile::TempDir,
 }
 
+/// Debian 12's tree (plain `.ko`).
 fn setup() -> Option<&'static Setup> {
     static SETUP: OnceLock<Option<Setup>> = OnceLock::new();
-    SETUP
-        .get_or_init(|| {
-            let plain = modinit_tests::real_module_tree()?;
-            if !Path::new("/sbin/modinfo").exists() {
-                modinit_test_fixtures::unavailable("kmod's /sbin/modinfo");
-                return None;
-            }
-            let version = plain.file_name()?.to_str()?.to_string();
-            let kmod_tree = xtask::kmod::indexed_tree(&plain).unwrap();
-            let (binary, size) = xtask::build::modinit_release().unwrap();
-            eprintln!("modinit release binary: {size} bytes");
-            let dir = tempfile::tempdir().unwrap();
-            let tree = dir.path().join("lib/modules").join(&version);
-            link_tree(&kmod_tree, &tree);
-            std::fs::write(tree.join("modinit.idx"), xtask::index::build_index(&plain, None).unwrap().bytes).unwrap();
-            Some(Setup { binary, root: dir.path().to_path_buf(), version, tree, plain, _dir: dir })
-        })
-        .as_ref()
+    SETUP.get_or_init(|| make_setup(modinit_tests::real_module_tree()?)).as_ref()
+}
+
+/// Debian 13's tree (`.ko.xz`, signed).
+fn second_setup() -> Option<&'static Setup> {
+    static SETUP: OnceLock<Option<Setup>> = OnceLock::new();
+    SETUP.get_or_init(|| make_setup(modinit_test_fixtures::real_second_module_tree()?)).as_ref()
+}
+
+fn make_setup(plain: PathBuf) -> Option<Setup> {
+    if !Path::new("/sbin/modinfo").exists() {
+        modinit_test_fixtures::unavailable("kmod's /sbin/modinfo");
+        return None;
+    }
+    let version = plain.file_name()?.to_str()?.to_string();
+    let kmod_tree = xtask::kmod::indexed_tree(&plain).unwrap();
+    let (binary, size) = xtask::build::modinit_release().unwrap();
+    eprintln!("modinit release binary: {size} bytes");
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("lib/modules").join(&version);
+    link_tree(&kmod_tree, &tree);
+    std::fs::write(tree.join("modinit.idx"), xtask::index::build_index(&plain, None).unwrap().bytes).unwrap();
+    Some(Setup { binary, root: dir.path().to_path_buf(), version, tree, plain, _dir: dir })
 }
 
 /// `to` with a symlink to each entry of `from`: kmod and modinit print the same paths under it.
@@ -187,6 +194,27 @@ fn every_module_file_nul_separated() {
     let files: Vec<String> = module_files(&s.plain).iter().map(|p| s.tree.join(p).display().to_string()).collect();
     let differences = compare_batches(s, &["-0"], &files, 64, None);
     assert_none("every module file with -0", files.len(), &differences);
+}
+
+/// All of Debian 13's 4,230 module files, each `.ko.xz` (CRC32 check, 1 MiB dictionary) and
+/// signed: the fields, the signature fields included, are kmod's (kmod here is built with xz).
+#[test]
+fn debian_13_every_xz_module_file_with_its_signature() {
+    let Some(s) = second_setup() else { return };
+    let files: Vec<String> = module_files(&s.plain).iter().map(|p| s.tree.join(p).display().to_string()).collect();
+    assert!(files.len() > 4000 && files.iter().all(|f| f.ends_with(".ko.xz")), "{} files", files.len());
+    let differences = compare_batches(s, &[], &files, 64, None);
+    assert_none("Debian 13: every .ko.xz file", files.len(), &differences);
+}
+
+/// All of Debian 13's module names (builtins too), found through each tool's index.
+#[test]
+fn debian_13_every_module_by_name() {
+    let Some(s) = second_setup() else { return };
+    let names = xtask::corpus::module_names(&s.tree).unwrap();
+    assert!(names.len() > 4000, "{} names", names.len());
+    let differences = compare_batches(s, &["-0"], &names, 64, None);
+    assert_none("Debian 13: every module by name, -0", names.len(), &differences);
 }
 
 #[test]
@@ -533,7 +561,7 @@ fn command_lines_and_errors() {
     assert_none("command lines", cases.len() + 1, &differences);
 }
 
-/// Where modinit's modinfo knowingly differs from kmod's: no `symbol:` lookups, no xz, a note
+/// Where modinit's modinfo knowingly differs from kmod's: no `symbol:` lookups, a note
 /// when the index is missing (files are still read without it), its own `--version`.
 #[test]
 fn the_documented_differences() {
@@ -573,21 +601,31 @@ fn the_documented_differences() {
         (version.code, text(&version.stdout)),
         (Some(0), format!("modinit modinfo {}\n", env!("CARGO_PKG_VERSION")))
     );
+}
 
+/// xz's own defaults (CRC64 check, 8 MiB dictionary) and a corrupt copy, as kmod reads them.
+#[test]
+fn xz_files_made_here() {
+    let Some(s) = setup() else { return };
     if Command::new("xz").arg("--version").output().is_err() {
         return modinit_test_fixtures::unavailable("xz (xz-utils)");
     }
+    let e1000 = s.tree.join("kernel/drivers/net/ethernet/intel/e1000/e1000.ko");
     let dir = tempfile::tempdir().unwrap();
     let xz = dir.path().join("e1000.ko.xz");
-    let compressed = Command::new("xz").args(["-c", e1000]).output().unwrap().stdout;
-    std::fs::write(&xz, compressed).unwrap();
-    let ours = run(s, Tool::Modinit, &[xz.to_str().unwrap()], None);
-    let theirs = run(s, Tool::Kmod, &[xz.to_str().unwrap()], None);
+    let compressed = Command::new("xz").arg("-c").arg(&e1000).output().unwrap().stdout;
+    std::fs::write(&xz, &compressed).unwrap();
+    let (ours, theirs) =
+        (run(s, Tool::Modinit, &[xz.to_str().unwrap()], None), run(s, Tool::Kmod, &[xz.to_str().unwrap()], None));
     assert_eq!(theirs.code, Some(0), "kmod reads xz");
-    assert_eq!(ours.code, Some(1));
-    assert_eq!(
-        text(&ours.stderr),
-        "modinfo: ERROR: could not get modinfo from 'e1000': xz-compressed modules are not supported\n"
-    );
-    assert_eq!(text(&ours.stdout), format!("filename:       {}\n", xz.display()));
+    assert_eq!(difference(&ours, &theirs), None, "e1000.ko.xz");
+    // A flipped byte in the data: both fail, modinit saying why.
+    let mut corrupt = compressed.clone();
+    corrupt[compressed.len() / 2] ^= 0x40;
+    std::fs::write(&xz, &corrupt).unwrap();
+    let (ours, theirs) =
+        (run(s, Tool::Modinit, &[xz.to_str().unwrap()], None), run(s, Tool::Kmod, &[xz.to_str().unwrap()], None));
+    assert_eq!((ours.code, theirs.code), (Some(1), Some(1)));
+    let stderr = String::from_utf8_lossy(&ours.stderr);
+    assert!(stderr.starts_with("modinfo: ERROR: could not get modinfo from 'e1000': xz "), "{stderr}");
 }

@@ -4,8 +4,9 @@
 //! written aside and renamed into place, so a reader never sees half an index.
 //!
 //! kmod's messages and exit codes; warnings about the tree as kmod's depmod words them where it
-//! has the same one. Plain, gzip and zstd modules; an xz module (no decoder here) is indexed by
-//! name only, with a warning, as `cargo xtask index` does. Not supported: kmod's other files
+//! has the same one. Plain, gzip, zstd and xz modules, decompressed as the boot does (a module
+//! that cannot be read is indexed by name only, with a warning, as `cargo xtask index` does). Not
+//! supported: kmod's other files
 //! (modules.dep, ...), `-n`, `-A`, `-C`, `-E`/`-F` symbol checks, and module files named on the
 //! command line.
 

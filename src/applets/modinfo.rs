@@ -3,8 +3,9 @@
 //! An operand is a module file when it names a regular file ending in `.ko[.gz|.zst|.xz]`, else
 //! a name or alias looked up as kmod does with no configuration (`-m`: a module name only); an
 //! alias shows every module it resolves to. Builtin modules show what modules.builtin.modinfo
-//! holds. Unlike Debian's kmod, `.ko.gz` files are read (its kmod is built without zlib); unlike
-//! kmod, `.ko.xz` files and `symbol:` lookups are not (the index has no symbol table).
+//! holds. Unlike Debian's kmod, `.ko.gz` files are read (its kmod is built without zlib); `.ko.xz`
+//! and `.ko.zst` files are read as kmod reads them. Unlike kmod, `symbol:` lookups are not (the
+//! index has no symbol table).
 
 use super::stdout::Stdout;
 use super::{Convention, err, refused};

@@ -1,12 +1,13 @@
-//! Compressed kernel modules (`.ko.gz`, `.ko.zst`): the format, the sizes, and decompression into
-//! a buffer the caller allocates.
+//! Compressed kernel modules (`.ko.gz`, `.ko.zst`, `.ko.xz`): the format, the sizes, and
+//! decompression into a buffer the caller allocates.
 //!
-//! The boot path reads a module file, asks [`decompressed_size`] (and, for zstd, [`heap_needed`])
-//! before committing any memory, then calls [`decompress_into`] and hands the result to
+//! The boot path reads a module file, asks [`decompressed_size`] and [`heap_needed`] (zstd's
+//! buffers, xz's dictionary; gzip needs none) before committing any memory, then calls [`decompress_into`] and hands the result to
 //! `init_module`. Every check a file can fail, from its magic number to its checksum, is an error
 //! here, before the kernel sees a byte.
 
 mod gzip;
+mod xz;
 mod zstd;
 
 use core::fmt;
@@ -71,15 +72,17 @@ impl Compression {
 /// Why a compressed file could not be sized or decompressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecompressError {
-    /// Not a format decoded here: xz, or no known magic number at all.
-    Unsupported(Compression),
+    /// No gzip, zstd or xz magic number: not a compressed file.
+    NotCompressed,
     /// The file ends inside its header, its compressed data or its trailer.
     Truncated(Compression),
     /// The compressed data is invalid.
     Corrupt(Compression),
-    /// The data decompressed, but its checksum (gzip CRC-32, zstd XXH64) does not match.
+    /// The data decompressed, but its checksum (gzip CRC-32, zstd XXH64, xz's block check)
+    /// does not match.
     ChecksumMismatch(Compression),
-    /// Bytes follow the gzip member's trailer, or the zstd frame.
+    /// Bytes follow the gzip member's trailer, the zstd frame, or the xz stream (a second
+    /// stream, or stream padding).
     TrailingData(Compression),
     /// gzip CM is not 8 (deflate).
     GzipMethod(u8),
@@ -91,6 +94,16 @@ pub enum DecompressError {
     ZstdReservedBit,
     /// The zstd frame was compressed with a dictionary (its ID): modules never are.
     ZstdDictionary(u32),
+    /// The xz stream's integrity check (its ID) is not none, CRC32 or CRC64 (SHA-256, reserved).
+    XzCheck(u8),
+    /// An xz block uses a filter other than LZMA2 (its ID: BCJ, delta, ...).
+    XzFilter(u64),
+    /// An xz CRC32 over a header, the index or the footer does not match (what it covers).
+    XzCrc32(&'static str),
+    /// The xz stream footer's flags differ from the header's.
+    XzFlagsMismatch,
+    /// The xz dictionary (capped by the decompressed size) is more than the heap available.
+    XzDictionary { needed: u64, available: usize },
     /// The zstd frame does not record its decompressed size (Frame_Content_Size).
     UnknownSize,
     /// The recorded decompressed size is over the caller's limit.
@@ -108,10 +121,7 @@ pub enum DecompressError {
 impl fmt::Display for DecompressError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            DecompressError::Unsupported(Compression::None) => {
-                f.write_str("not a compressed module (no gzip or zstd magic number)")
-            }
-            DecompressError::Unsupported(format) => write!(f, "{}-compressed modules are not supported", format.name()),
+            DecompressError::NotCompressed => f.write_str("not a compressed module (no gzip, zstd or xz magic number)"),
             DecompressError::Truncated(format) => write!(f, "{} file is truncated", format.name()),
             DecompressError::Corrupt(format) => write!(f, "{} data is corrupt", format.name()),
             DecompressError::ChecksumMismatch(Compression::Gzip) => f.write_str("gzip CRC-32 mismatch (corrupt file)"),
@@ -121,6 +131,9 @@ impl fmt::Display for DecompressError {
             DecompressError::TrailingData(Compression::Gzip) => {
                 f.write_str("data after the gzip member (files of several members are not supported)")
             }
+            DecompressError::TrailingData(Compression::Xz) => {
+                f.write_str("data after the xz stream (files of several streams, or stream padding, are not supported)")
+            }
             DecompressError::TrailingData(format) => {
                 write!(f, "data after the {} frame (files of several frames are not supported)", format.name())
             }
@@ -129,6 +142,20 @@ impl fmt::Display for DecompressError {
                 write!(f, "gzip header has reserved flag bits set (flags {flags:#04x})")
             }
             DecompressError::GzipHeaderCrc => f.write_str("gzip header CRC-16 mismatch (corrupt file)"),
+            DecompressError::XzCheck(id) => {
+                let name = if id == 10 { "SHA-256" } else { "reserved" };
+                write!(f, "xz integrity check {id} ({name}) is not supported (none, CRC32 and CRC64 are)")
+            }
+            DecompressError::XzFilter(id) => {
+                write!(f, "xz filter {id:#x} is not supported (modules use LZMA2 alone, filter 0x21)")
+            }
+            DecompressError::XzCrc32(what) => write!(f, "xz {what} CRC32 mismatch (corrupt file)"),
+            DecompressError::XzFlagsMismatch => {
+                f.write_str("xz stream footer's flags differ from the stream header's (corrupt file)")
+            }
+            DecompressError::XzDictionary { needed, available } => {
+                write!(f, "xz dictionary needs {needed} bytes of heap, more than the {available} available")
+            }
             DecompressError::ZstdReservedBit => f.write_str("zstd frame header has its reserved bit set"),
             DecompressError::ZstdDictionary(id) => write!(f, "zstd frame needs dictionary {id}, and none is available"),
             DecompressError::UnknownSize => {
@@ -153,8 +180,10 @@ impl fmt::Display for DecompressError {
     }
 }
 
-/// The decompressed size the file records (gzip: ISIZE; zstd: the frame's content size),
-/// checked against `limit`. The headers are checked too; the data is not read.
+/// The decompressed size the file records (gzip: ISIZE; zstd: the frame's content size; xz: the
+/// sum of the index's uncompressed sizes), checked against `limit`. The headers are checked too
+/// (for xz: stream header, footer, index and block headers with their CRC32s); the data is not
+/// read.
 ///
 /// gzip's ISIZE is the size modulo 2^32 (no module comes near 4 GiB), and is read from the last
 /// four bytes: for a truncated file it is garbage, and [`decompress_into`] reports the truncation.
@@ -162,7 +191,8 @@ pub fn decompressed_size(file: &[u8], limit: usize) -> Result<usize, DecompressE
     let size = match Compression::detect(file) {
         Compression::Gzip => u64::from(gzip::Member::parse(file)?.size),
         Compression::Zstd => zstd::Frame::parse(file)?.content_size,
-        other => return Err(DecompressError::Unsupported(other)),
+        Compression::Xz => xz::Stream::parse(file)?.content_size,
+        Compression::None => return Err(DecompressError::NotCompressed),
     };
     match usize::try_from(size) {
         Ok(size) if size <= limit => Ok(size),
@@ -173,7 +203,9 @@ pub fn decompressed_size(file: &[u8], limit: usize) -> Result<usize, DecompressE
 /// The most heap [`decompress_into`] may allocate for `file`, valid or corrupt, checked against
 /// the `available` heap. 0 for gzip. For zstd, the buffer for the frame's window, what a corrupt
 /// block could make it grow to, and ruzstd's scratch: about 3x the window plus 9 MiB (`zstd.rs`
-/// derives it; a valid frame uses little more than the window).
+/// derives it; a valid frame uses little more than the window). For xz, the dictionary: the
+/// largest block's LZMA2 dictionary, capped by what that block decompresses to (`xz.rs`); a
+/// dictionary over `available` is [`DecompressError::XzDictionary`].
 ///
 /// The sum of allocations is bounded, not the peak, so it holds in a bump arena. The boot
 /// binary's is one, and a failed allocation there is fatal (Rust's `alloc` has no fallible path
@@ -182,7 +214,14 @@ pub fn heap_needed(file: &[u8], available: usize) -> Result<usize, DecompressErr
     let needed = match Compression::detect(file) {
         Compression::Gzip => 0,
         Compression::Zstd => zstd::Frame::parse(file)?.heap_needed(),
-        other => return Err(DecompressError::Unsupported(other)),
+        Compression::Xz => {
+            let needed = xz::Stream::parse(file)?.heap_needed();
+            return match usize::try_from(needed) {
+                Ok(needed) if needed <= available => Ok(needed),
+                _ => Err(DecompressError::XzDictionary { needed, available }),
+            };
+        }
+        Compression::None => return Err(DecompressError::NotCompressed),
     };
     match usize::try_from(needed) {
         Ok(needed) if needed <= available => Ok(needed),
@@ -192,14 +231,16 @@ pub fn heap_needed(file: &[u8], available: usize) -> Result<usize, DecompressErr
 
 /// Decompresses all of `file` into `out`, which must be exactly [`decompressed_size`] long,
 /// and checks the result against the file's records: gzip's CRC-32 and ISIZE, zstd's content
-/// size and (when the frame has one) its content checksum. Returns the bytes written, `out.len()`.
+/// size and (when the frame has one) its content checksum, xz's block checks (CRC32 or CRC64;
+/// none when the stream has none), its index and sizes. Returns the bytes written, `out.len()`.
 ///
 /// On an error, `out` holds unspecified bytes.
 pub fn decompress_into(file: &[u8], out: &mut [u8]) -> Result<usize, DecompressError> {
     match Compression::detect(file) {
         Compression::Gzip => gzip::decompress_into(file, out),
         Compression::Zstd => zstd::decompress_into(file, out),
-        other => Err(DecompressError::Unsupported(other)),
+        Compression::Xz => xz::decompress_into(file, out),
+        Compression::None => Err(DecompressError::NotCompressed),
     }
 }
 
@@ -221,19 +262,14 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_formats_are_errors_that_name_them() {
+    fn uncompressed_files_are_errors_that_say_so() {
         let elf = b"\x7fELF\x02\x01\x01\0";
-        assert_eq!(decompressed_size(elf, 1 << 20), Err(DecompressError::Unsupported(Compression::None)));
-        let xz = b"\xfd7zXZ\0\0\x04";
-        assert_eq!(decompress_into(xz, &mut []), Err(DecompressError::Unsupported(Compression::Xz)));
-        assert_eq!(heap_needed(xz, 1 << 20), Err(DecompressError::Unsupported(Compression::Xz)));
+        assert_eq!(decompressed_size(elf, 1 << 20), Err(DecompressError::NotCompressed));
+        assert_eq!(decompress_into(elf, &mut []), Err(DecompressError::NotCompressed));
+        assert_eq!(heap_needed(elf, 1 << 20), Err(DecompressError::NotCompressed));
         assert_eq!(
-            DecompressError::Unsupported(Compression::Xz).to_string(),
-            "xz-compressed modules are not supported"
-        );
-        assert_eq!(
-            DecompressError::Unsupported(Compression::None).to_string(),
-            "not a compressed module (no gzip or zstd magic number)"
+            DecompressError::NotCompressed.to_string(),
+            "not a compressed module (no gzip, zstd or xz magic number)"
         );
     }
 

@@ -1,14 +1,21 @@
 //! Loading one module file into the kernel.
 //!
-//! A plain `.ko` goes to `finit_module` as it is. A `.ko.gz` or `.ko.zst` is decompressed
-//! straight into a memfd's pages (sized from the gzip trailer or the zstd frame header, so
-//! nothing is copied twice) and that memfd goes to `finit_module`; kernels without it get
-//! `init_module` on the same pages. A `.ko.xz` is handed to the kernel compressed when it
-//! decompresses xz itself (Linux >= 6.4 with CONFIG_MODULE_DECOMPRESS), else refused.
-//! The force flags (ignore vermagic or modversions) are never passed.
+//! A plain `.ko` goes to `finit_module` as it is. A compressed one (`.ko.gz`, `.ko.zst`,
+//! `.ko.xz`) goes to the kernel as it is when the kernel decompresses that format itself
+//! (Linux >= 6.4 with CONFIG_MODULE_DECOMPRESS: `/sys/module/compression` names it, spelled
+//! `gzip`, `zstd` or `xz` as kernel/module/decompress.c prints MODULE_COMPRESSION). Otherwise,
+//! or when the kernel refuses the compressed file as one it cannot decompress (EINVAL,
+//! EOPNOTSUPP: [`LoadError::may_be_decompression`]), it is decompressed here, straight into a
+//! memfd's pages (sized from the gzip trailer, the zstd frame header or the xz index, so nothing
+//! is copied twice), and that memfd goes to `finit_module`; kernels without it get
+//! `init_module` on the same pages. The heap the decoders need (zstd's buffers, xz's
+//! dictionary) comes from the arena (`sys::arena`, 64 MiB of address space), checked with
+//! `heap_needed` before decoding. The force flags (ignore vermagic or modversions) are never
+//! passed.
 
 use super::module_image::{ImageError, decompressed_into};
 use crate::io::file::read_into;
+use crate::io::log::warning;
 use crate::io::mapping::{Mapping, ReadOnly, ReadWrite};
 use core::ffi::CStr;
 use core::fmt;
@@ -16,6 +23,7 @@ use modinit::decompress::{Compression, DecompressError};
 use modinit::kernel::errno::Describe;
 use modinit::kernel::init_flags::ModuleInitFlags;
 use modinit::kernel::module_error::LoadError;
+use modinit::line::Bytes;
 use rustix::fd::OwnedFd;
 use rustix::fs::{MemfdFlags, Mode, OFlags, fstat, ftruncate, memfd_create, open};
 use rustix::io::Errno;
@@ -29,8 +37,6 @@ pub enum Failure {
     Decompress(DecompressError),
     /// No memory for the decompressed image (memfd, mmap).
     Memory(Errno),
-    /// An xz module on a kernel that does not decompress modules itself.
-    XzUnsupported,
     /// The kernel refused it.
     Kernel(LoadError),
     /// Its path or its options do not fit modinit's buffers.
@@ -79,7 +85,6 @@ impl fmt::Display for Failure {
             Failure::File(e) => write!(f, "{}", Describe(e.raw_os_error())),
             Failure::Decompress(e) => write!(f, "{e}"),
             Failure::Memory(e) => write!(f, "no memory for the decompressed module: {}", Describe(e.raw_os_error())),
-            Failure::XzUnsupported => write!(f, "xz-compressed, and this kernel does not decompress modules itself"),
             Failure::Kernel(e) => write!(f, "{e}"),
             Failure::TooLong => write!(f, "its path or options are longer than modinit's buffers"),
             Failure::Worker(WorkerEnd::Status(PANICKED)) => {
@@ -97,9 +102,23 @@ impl fmt::Display for Failure {
     }
 }
 
-/// Loads the module file `path`, stored with `compression`, with `params`.
+/// Loads the module file `path`, stored with `compression`, with `params`. When the kernel
+/// refuses a compressed file it was given to decompress, the file is decompressed here and
+/// given again, after one line that says so.
 pub fn load(path: &CStr, compression: Compression, params: &CStr) -> Result<(), Failure> {
-    Image::open(path, compression, false)?.insert(params)
+    let image = Image::open(path, compression, false)?;
+    let compressed = image.flags == ModuleInitFlags::CompressedFile;
+    match image.insert(params) {
+        Err(Failure::Kernel(e)) if compressed && e.may_be_decompression() => {
+            warning!(
+                "the kernel refused {} compressed ({}): decompressing it here",
+                Bytes(path.to_bytes()),
+                Describe(e.0)
+            );
+            Image::decompressed(open_file(path)?, compression)?.insert(params)
+        }
+        result => result,
+    }
 }
 
 /// A module ready for the kernel: the file itself, or its decompressed image in a memfd.
@@ -111,34 +130,37 @@ pub struct Image {
 }
 
 impl Image {
-    /// Opens `path` and, for gzip and zstd, decompresses it into a memfd. `map` also maps a
-    /// plain module, so that [`Image::elf`] has its bytes.
+    /// Opens `path`: a plain module, or a compressed one the kernel decompresses itself, as it
+    /// is; any other compressed one decompressed into a memfd. `map` also maps a plain module,
+    /// so that [`Image::elf`] has its bytes.
     pub fn open(path: &CStr, compression: Compression, map: bool) -> Result<Image, Failure> {
-        let file = open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(Failure::File)?;
+        let file = open_file(path)?;
         match compression {
             Compression::None => {
                 let bytes = if map { Some(ImageBytes::File(map_file(&file, compression)?)) } else { None };
                 Ok(Image { fd: file, bytes, flags: ModuleInitFlags::Plain })
             }
-            Compression::Xz if kernel_decompresses(b"xz") => {
+            _ if kernel_decompresses(compression) => {
                 Ok(Image { fd: file, bytes: None, flags: ModuleInitFlags::CompressedFile })
             }
-            Compression::Xz => Err(Failure::XzUnsupported),
-            Compression::Gzip | Compression::Zstd => {
-                let compressed = map_file(&file, compression)?;
-                let memfd = memfd_create(c"modinit-module", MemfdFlags::CLOEXEC).map_err(Failure::Memory)?;
-                let image = decompressed_into(compressed.bytes(), |size| {
-                    ftruncate(&memfd, size as u64)?;
-                    Mapping::writable(&memfd, size)
-                })
-                .map_err(|e| match e {
-                    ImageError::File(e) => Failure::File(e),
-                    ImageError::Decompress(e) => Failure::Decompress(e),
-                    ImageError::Memory(e) => Failure::Memory(e),
-                })?;
-                Ok(Image { fd: memfd, bytes: Some(ImageBytes::Decompressed(image)), flags: ModuleInitFlags::Plain })
-            }
+            _ => Image::decompressed(file, compression),
         }
+    }
+
+    /// The compressed module `file` decompressed into a memfd.
+    fn decompressed(file: OwnedFd, compression: Compression) -> Result<Image, Failure> {
+        let compressed = map_file(&file, compression)?;
+        let memfd = memfd_create(c"modinit-module", MemfdFlags::CLOEXEC).map_err(Failure::Memory)?;
+        let image = decompressed_into(compressed.bytes(), |size| {
+            ftruncate(&memfd, size as u64)?;
+            Mapping::writable(&memfd, size)
+        })
+        .map_err(|e| match e {
+            ImageError::File(e) => Failure::File(e),
+            ImageError::Decompress(e) => Failure::Decompress(e),
+            ImageError::Memory(e) => Failure::Memory(e),
+        })?;
+        Ok(Image { fd: memfd, bytes: Some(ImageBytes::Decompressed(image)), flags: ModuleInitFlags::Plain })
     }
 
     /// The module's ELF bytes; None for a file the kernel decompresses itself.
@@ -157,10 +179,15 @@ impl Image {
     }
 }
 
-/// Whether /sys/module/compression names `algorithm` (Linux >= 6.4, CONFIG_MODULE_DECOMPRESS).
-fn kernel_decompresses(algorithm: &[u8]) -> bool {
+/// Whether /sys/module/compression names `compression` (Linux >= 6.4, CONFIG_MODULE_DECOMPRESS):
+/// the kernel prints `gzip`, `xz` or `zstd`, the names [`Compression::name`] gives.
+fn kernel_decompresses(compression: Compression) -> bool {
     let mut buf = [0u8; 16];
-    read_into(c"/sys/module/compression", &mut buf).is_ok_and(|s| s.trim_ascii_end() == algorithm)
+    read_into(c"/sys/module/compression", &mut buf).is_ok_and(|s| s.trim_ascii_end() == compression.name().as_bytes())
+}
+
+fn open_file(path: &CStr) -> Result<OwnedFd, Failure> {
+    open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(Failure::File)
 }
 
 /// An [`Image`]'s ELF bytes: the plain file mapped, or the memfd it was decompressed into.

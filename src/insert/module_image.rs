@@ -1,5 +1,5 @@
-//! A module file's ELF image in memory, for reading it: the file mapped, or for a `.ko.gz` or
-//! `.ko.zst` file decompressed into anonymous memory (loading goes through [`super::load`]).
+//! A module file's ELF image in memory, for reading it: the file mapped, or for a `.ko.gz`,
+//! `.ko.zst` or `.ko.xz` file decompressed into anonymous memory (loading goes through [`super::load`]).
 
 use crate::io::mapping::{Mapping, ReadOnly, ReadWrite};
 use core::ffi::CStr;
@@ -37,14 +37,15 @@ impl fmt::Display for ImageError {
 }
 
 impl ModuleImage {
-    /// The image of the module file `path` (xz files are refused: there is no xz decoder).
+    /// The image of the module file `path`.
     pub fn read(path: &CStr) -> Result<ModuleImage, ImageError> {
         let file = Mapping::of_path(path).map_err(ImageError::File)?;
         let compression = Compression::detect(file.bytes());
         let decompressed = match compression {
             Compression::None => None,
-            Compression::Xz => return Err(ImageError::Decompress(DecompressError::Unsupported(compression))),
-            Compression::Gzip | Compression::Zstd => Some(decompressed_into(file.bytes(), Mapping::anonymous)?),
+            Compression::Gzip | Compression::Zstd | Compression::Xz => {
+                Some(decompressed_into(file.bytes(), Mapping::anonymous)?)
+            }
         };
         Ok(ModuleImage { file, decompressed })
     }
@@ -60,8 +61,9 @@ impl ModuleImage {
     }
 }
 
-/// The gzip or zstd `file` decompressed into the mapping `make` gives for its size (anonymous
-/// memory to read it, a memfd to load it), after checking the size and the heap decoding needs.
+/// The compressed `file` decompressed into the mapping `make` gives for its size (anonymous
+/// memory to read it, a memfd to load it), after checking the size and the heap decoding needs
+/// (zstd's buffers, xz's dictionary) against the arena's room.
 pub fn decompressed_into(
     file: &[u8],
     make: impl FnOnce(usize) -> Result<Mapping<ReadWrite>, Errno>,
@@ -70,7 +72,8 @@ pub fn decompressed_into(
     // A full arena would be fatal: refuse what might not fit before decoding.
     decompress::heap_needed(file, crate::sys::arena::available()).map_err(ImageError::Decompress)?;
     let mut image = make(size).map_err(ImageError::Memory)?;
-    // In a scope: depmod decodes module after module while the facts of the others stay live.
+    // In a scope: depmod decodes module after module while the facts of the others stay live;
+    // the scope gives back the zstd decoder's buffers and the xz dictionary.
     crate::sys::arena::scoped(|| decompress::decompress_into(file, image.bytes_mut()))
         .map_err(ImageError::Decompress)?;
     Ok(image)

@@ -16,6 +16,7 @@ const EBUSY: i32 = 16;
 const EEXIST: i32 = 17;
 const ENODEV: i32 = 19;
 const EINVAL: i32 = 22;
+const EOPNOTSUPP: i32 = 95;
 const EKEYREJECTED: i32 = 129;
 
 impl LoadError {
@@ -33,6 +34,16 @@ impl LoadError {
     /// EPERM: no capability, module loading disabled or locked down, or `module_blacklist=`.
     pub fn is_not_permitted(self) -> bool {
         self.0 == EPERM
+    }
+
+    /// What finit_module answers with MODULE_INIT_COMPRESSED_FILE when the kernel could not
+    /// decompress the file: EINVAL from its decoder (kernel/module/decompress.c: bad magic, or
+    /// "decompression failed with status N"), EOPNOTSUPP without CONFIG_MODULE_DECOMPRESS
+    /// (init_module_from_file returns module_decompress()'s error as it is). EINVAL is also a
+    /// bad parameter value: a caller that decompresses the file itself then gets that EINVAL
+    /// again from the kernel, on the decompressed image.
+    pub fn may_be_decompression(self) -> bool {
+        self.0 == EINVAL || self.0 == EOPNOTSUPP
     }
 
     /// The driver found no device it supports (ENODEV, or ENOENT from its init): normal
@@ -98,9 +109,19 @@ mod tests {
     #[test]
     fn constants_are_the_kernels() {
         use linux_raw_sys::errno as e;
-        let ours = [EPERM, ENOENT, ESRCH, ENOEXEC, EBUSY, EEXIST, ENODEV, EINVAL, EKEYREJECTED];
-        let kernel =
-            [e::EPERM, e::ENOENT, e::ESRCH, e::ENOEXEC, e::EBUSY, e::EEXIST, e::ENODEV, e::EINVAL, e::EKEYREJECTED];
+        let ours = [EPERM, ENOENT, ESRCH, ENOEXEC, EBUSY, EEXIST, ENODEV, EINVAL, EOPNOTSUPP, EKEYREJECTED];
+        let kernel = [
+            e::EPERM,
+            e::ENOENT,
+            e::ESRCH,
+            e::ENOEXEC,
+            e::EBUSY,
+            e::EEXIST,
+            e::ENODEV,
+            e::EINVAL,
+            e::EOPNOTSUPP,
+            e::EKEYREJECTED,
+        ];
         assert_eq!(ours.map(|x| x as u32), kernel);
     }
 
@@ -112,6 +133,16 @@ mod tests {
         assert!(LoadError(EEXIST).is_already_loaded());
         assert!(LoadError(ENODEV).is_no_device() && LoadError(ENOENT).is_no_device());
         assert!(!LoadError(ENOEXEC).is_no_device());
+    }
+
+    /// What finit_module(COMPRESSED_FILE) answers when the kernel cannot decompress the file,
+    /// and answers that mean something else (not a module, unknown symbols, no memory).
+    #[test]
+    fn the_kernels_decompression_refusals() {
+        assert!(LoadError(EINVAL).may_be_decompression() && LoadError(EOPNOTSUPP).may_be_decompression());
+        for other in [ENOEXEC, ENOENT, EEXIST, EPERM, EKEYREJECTED, 12] {
+            assert!(!LoadError(other).may_be_decompression(), "{other}");
+        }
     }
 
     #[test]

@@ -118,6 +118,53 @@ mod faults {
         assert_eq!(r.guest("console"), Some("/dev/console"), "the real init has devtmpfs's console");
     }
 
+    /// Replaces module `name`'s file by `NAME.ko.xz` holding `bytes` (valid or not).
+    fn put_xz_module(a: &mut xtask::cpio::Archive, name: &str, bytes: Vec<u8>) {
+        let old = module_file(a, name).unwrap();
+        let stem = xtask::module_tree::module_stem(&old).unwrap().to_string();
+        a.remove(&old);
+        a.insert(&format!("{stem}.xz"), xtask::cpio::Node::File(bytes), 0o644);
+    }
+
+    /// `plain` (a module's ELF image) as the kernel's `modules_install` writes it to `.ko.xz`.
+    fn kernel_xz(plain: Vec<u8>) -> Vec<u8> {
+        xtask::module_tree::compress(plain, xtask::module_tree::ModuleCompression::Xz).unwrap()
+    }
+
+    /// Debian 6.1 does not decompress modules itself (no /sys/module/compression), so modinit
+    /// decodes `.ko.xz` files at boot, with the dictionary in its arena: a good one loads, a
+    /// corrupt one and a truncated one are each one line naming the file and the cause, and the
+    /// real init runs.
+    #[test]
+    #[ignore = "boots QEMU: run by cargo xtask test"]
+    fn xz_modules_decoded_at_boot_a_corrupt_and_a_truncated_one_reported() {
+        let mut s = small_image("faults-xz-modules", &["tun", "veth", "ifb"]);
+        let a = &mut s.image;
+        let tun = kernel_xz(module_image(a, "tun").unwrap());
+        put_xz_module(a, "tun", tun);
+        let mut corrupt = kernel_xz(module_image(a, "veth").unwrap());
+        let middle = corrupt.len() / 2;
+        corrupt[middle] ^= 0x55;
+        put_xz_module(a, "veth", corrupt);
+        let mut truncated = kernel_xz(module_image(a, "ifb").unwrap());
+        truncated.truncate(truncated.len() * 2 / 3);
+        put_xz_module(a, "ifb", truncated);
+        reindex(a).unwrap();
+        s.append = "modules_load=tun,veth,ifb".into();
+        let r = boot(&s);
+        expect_real_init(&r, "/sbin/init");
+        line(&r, "loaded tun (");
+        assert_eq!(modules(&r), ["tun"]);
+        expect_load_failures(&r, &[("veth", ".ko.xz): xz "), ("ifb", ".ko.xz): xz file is truncated")]);
+        assert!(line(&r, "cannot load veth (").contains("corrupt"), "{}", line(&r, "cannot load veth ("));
+        let failures = r.modinit_lines().iter().filter(|l| l.starts_with("cannot load ")).count();
+        assert_eq!(failures, 2, "one line per broken module");
+        assert!(line(&r, "done: ").starts_with("done: loaded=1 builtin=0 skipped=0 failed=2 "));
+        // tun decompresses to ~100 KiB: its dictionary is capped to that, not the 1 MiB it names.
+        let arena = xtask::bench_timing::memory_reported(&r.outcome.console).expect("memory figures").1;
+        assert!((1..1024).contains(&arena), "decompression {arena} KiB");
+    }
+
     /// How the index is broken in one boot.
     enum IndexFault {
         Missing,

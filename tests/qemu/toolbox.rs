@@ -2,15 +2,18 @@
 //! the same sequence of insmod/lsmod/rmmod/modprobe/modprobe -r commands runs once with
 //! modinit's applets and once with kmod 30's (shipped with its libraries and its own indexes
 //! of the same tree, stored as the kernel's package ships it or as `.ko.zst`), each from the
-//! same state back to it, a module file over 300 bytes deep included. Every step must print the
-//! same on stdout and stderr, exit with the same code and leave the same /proc/modules. Then modinit's dmesg and util-linux's run back
+//! same state back to it, a module file over 300 bytes deep included, and a `.ko.xz` file made
+//! here (on 6.1 both decompress it themselves; 6.12 decompresses it in the kernel). Every step
+//! must print the same on stdout and stderr, exit with the same code and leave the same
+//! /proc/modules. Then modinit's dmesg and util-linux's run back
 //! to back with the same options, and must print the same.
 
 use modinit_tests::{boot, expect_clean};
 use std::fmt::Write as _;
 use xtask::cpio::Node;
-use xtask::initramfs::ImageSpec;
+use xtask::initramfs::{ImageSpec, ModuleCompression};
 use xtask::kmod::{KMOD_TOOLS_DIR, add_host_program, add_kmod_tools, readable_storage};
+use xtask::module_tree::compress;
 use xtask::scenario::{Report, Scenario, guest_commands, modinit_image, setup};
 
 /// Where each toolbox's commands are. The steps run them as `./lsmod` from there, so that both
@@ -76,7 +79,13 @@ const STEPS: &[&str] = &[
     "./modprobe -x loop",
     "./modprobe --sh loop",
     "./modprobe loop -S",
+    "./insmod /opt/xz/dummy.ko.xz numdummies=2",
+    "/bin/busybox ls -d /sys/class/net/dummy1",
+    "./rmmod dummy",
 ];
+
+/// Where the image holds dummy as a `.ko.xz` file, for insmod.
+const XZ_DUMMY: &str = "opt/xz/dummy.ko.xz";
 
 /// The modprobe.d both toolboxes read: kmod from the image's /etc, modinit from its index.
 const CONFIG: &str = "softdep tun pre: dummy post: loop\n";
@@ -194,6 +203,8 @@ fn toolbox_report() -> Report {
     s.image.insert("etc/modprobe.d/toolbox.conf", Node::File(CONFIG.into()), 0o644);
     add_kmod_tools(&mut s.image, &setup.kernel.modules).unwrap();
     add_host_program(&mut s.image, std::path::Path::new("/usr/bin/dmesg")).unwrap();
+    let dummy = xtask::image_edit::module_image(&s.image, "dummy").unwrap();
+    s.image.insert(XZ_DUMMY, Node::File(compress(dummy, ModuleCompression::Xz).unwrap()), 0o644);
     let dir = format!("/lib/modules/{version}");
     let fat = s.image.paths().find(|p| p.ends_with("/kernel/fs/fat/fat.ko") || p.contains("/kernel/fs/fat/fat.ko."));
     let ko = fat.and_then(|p| p.rsplit_once("/fat")).map(|(_, ko)| ko.to_string()).expect("fat in the image");
@@ -252,6 +263,10 @@ fn toolbox_prints_and_does_what_kmod_and_util_linux_do() {
     let deep = STEPS.iter().position(|s| *s == "./insmod {deep}/fat{ko}").unwrap();
     assert!(deep_dir().len() > 300 && kmod(deep).rc == "0", "{:?}", kmod(deep));
     assert!(kmod(deep + 1).out.lines().any(|l| l.starts_with("fat ")), "{:?}", kmod(deep + 1));
+    let xz = STEPS.iter().position(|s| s.contains(XZ_DUMMY)).unwrap();
+    let (insmod, listed) = (kmod(xz), kmod(xz + 1));
+    let loaded = (insmod.rc.as_str(), insmod.modules.contains("dummy "), listed.out.as_str());
+    assert_eq!(loaded, ("0", true, "/sys/class/net/dummy1\n"), "kmod loaded dummy.ko.xz with numdummies=2");
     assert_eq!(kmod(0).modules, kmod(STEPS.len() - 1).modules, "the sequence ends where it began");
     let lines: usize = r.guest("toolbox.dmesg.0.lines").and_then(|n| n.trim().parse().ok()).unwrap_or(0);
     let first = unhex(r.guest("toolbox.dmesg.0.first").unwrap_or_default());

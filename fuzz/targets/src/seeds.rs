@@ -395,7 +395,7 @@ fn sys_uevents(root: &Path, limit: usize) -> Vec<Vec<u8>> {
     out
 }
 
-/// Small gzip and zstd files of every header kind, and the real modules stored the ways
+/// Small gzip, zstd and xz files of every header kind, and the real modules stored the ways
 /// distributions and `cargo xtask` store them.
 fn decompress(modules: &[RealModule]) -> Vec<Vec<u8>> {
     let hello: &[u8] = b"hello, hello, hello\n";
@@ -408,12 +408,29 @@ fn decompress(modules: &[RealModule]) -> Vec<Vec<u8>> {
         for (level, window_log, checksum) in [(3, None, true), (19, Some(12), false)] {
             seeds.extend(zstd_frame(data, level, window_log, checksum));
         }
+        // The kernel's `xz --check=crc32 --lzma2=dict=1MiB`, and xz's fastest with CRC64.
+        seeds.extend(xz_stream(data, 6, Some(1 << 20), xz2::stream::Check::Crc32));
+        seeds.extend(xz_stream(data, 0, None, xz2::stream::Check::Crc64));
     }
     seeds
 }
 
 fn gzip(builder: flate2::GzBuilder, data: &[u8]) -> Option<Vec<u8>> {
     let mut encoder = builder.write(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).ok()?;
+    encoder.finish().ok()
+}
+
+/// One xz stream of one LZMA2 block, at `preset` with its dictionary or `dictionary`.
+fn xz_stream(data: &[u8], preset: u32, dictionary: Option<u32>, check: xz2::stream::Check) -> Option<Vec<u8>> {
+    let mut options = xz2::stream::LzmaOptions::new_preset(preset).ok()?;
+    if let Some(size) = dictionary {
+        options.dict_size(size);
+    }
+    let mut filters = xz2::stream::Filters::new();
+    filters.lzma2(&options);
+    let stream = xz2::stream::Stream::new_stream_encoder(&filters, check).ok()?;
+    let mut encoder = xz2::write::XzEncoder::new_stream(Vec::new(), stream);
     encoder.write_all(data).ok()?;
     encoder.finish().ok()
 }
