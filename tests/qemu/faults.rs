@@ -134,7 +134,9 @@ mod faults {
     /// Debian 6.1 does not decompress modules itself (no /sys/module/compression), so modinit
     /// decodes `.ko.xz` files at boot, with the dictionary in its arena: a good one loads, a
     /// corrupt one and a truncated one are each one line naming the file and the cause, and the
-    /// real init runs.
+    /// real init runs. Debian 6.12 decompresses xz itself: the good one goes to the kernel as it
+    /// is, the kernel refuses the broken ones, and modinit says so in one line each, then decodes
+    /// them itself, and reports the same causes.
     #[test]
     #[ignore = "boots QEMU: run by cargo xtask test"]
     fn xz_modules_decoded_at_boot_a_corrupt_and_a_truncated_one_reported() {
@@ -159,6 +161,16 @@ mod faults {
         assert!(line(&r, "cannot load veth (").contains("corrupt"), "{}", line(&r, "cannot load veth ("));
         let failures = r.modinit_lines().iter().filter(|l| l.starts_with("cannot load ")).count();
         assert_eq!(failures, 2, "one line per broken module");
+        let refused: Vec<&str> =
+            r.modinit_lines().into_iter().filter(|l| l.starts_with("the kernel refused ")).collect();
+        let modules = &xtask::scenario::setup().unwrap().kernel.modules;
+        if xtask::kernel::decompresses_modules(modules) == Some(xtask::module_tree::ModuleCompression::Xz) {
+            let said = |name: &str| refused.iter().any(|l| l.contains(&format!("/{name}.ko.xz compressed (")));
+            assert!(refused.len() == 2 && said("veth") && said("ifb"), "{refused:?}");
+            assert!(refused.iter().all(|l| l.ends_with("): decompressing it here")), "{refused:?}");
+        } else {
+            assert!(refused.is_empty(), "{refused:?}");
+        }
         assert!(line(&r, "done: ").starts_with("done: loaded=1 builtin=0 skipped=0 failed=2 "));
         // tun decompresses to ~100 KiB: its dictionary is capped to that, not the 1 MiB it names.
         let arena = xtask::bench_timing::memory_reported(&r.outcome.console).expect("memory figures").1;
