@@ -236,7 +236,7 @@ fn main() -> Result<()> {
             tools::ensure(&[&BUSYBOX])?;
             let modules = match (no_modules, modules) {
                 (true, _) => None,
-                (false, Some(dir)) => Some(dir),
+                (false, Some(dir)) => Some(existing_tree(dir)?),
                 (false, None) => Some(kernel::provision(kernel_release, kernel::DEFAULT_FLAVOUR)?.modules),
             };
             if let Some(modules) = &modules
@@ -272,7 +272,7 @@ fn main() -> Result<()> {
         }
         Cmd::Index { modules, kernel_release, out, config_root } => {
             let modules = match modules {
-                Some(m) => m,
+                Some(m) => existing_tree(m)?,
                 None => kernel::provision(kernel_release, kernel::DEFAULT_FLAVOUR)?.modules,
             };
             let started = std::time::Instant::now();
@@ -374,6 +374,14 @@ fn main() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--modules DIR`, when it is a directory.
+fn existing_tree(dir: PathBuf) -> Result<PathBuf> {
+    if !dir.is_dir() {
+        bail!("--modules {}: no such directory (expected a [usr/]lib/modules/VERSION directory)", dir.display());
+    }
+    Ok(dir)
 }
 
 /// Builds modinit and reports its size.
