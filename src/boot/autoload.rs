@@ -1,7 +1,8 @@
 //! Driver loading to a fixpoint: the modules named on the command line and in
 //! modules-load.d, then a driver for every device — those present now (coldplug) and those
-//! that appear while drivers load (uevents) — until the bus has been quiet for a while; then,
-//! while the boot waits for its root device, for the devices that still appear.
+//! that appear while drivers load (uevents) — until the bus has been quiet for a while and no
+//! USB hub is still enumerating a device (`modinit::loading::enumeration`); then, while the
+//! boot waits for its root device, for the devices that still appear.
 //!
 //! Each name or modalias is resolved as udev and systemd-modules-load do through libkmod:
 //! every module the lookup finds, unless builtin, already in the kernel or blacklisted, is
@@ -29,8 +30,8 @@ use modinit::cmdline::modules::kernel_blacklists;
 use modinit::cmdline::options::{BootOptions, modules_load_lists};
 use modinit::kernel::errno::Describe;
 use modinit::line::Bytes;
-use modinit::loading::probe_chain::Inserts;
 use modinit::loading::enumeration::{Enumeration, Verdict};
+use modinit::loading::probe_chain::Inserts;
 use modinit::loading::stall::Stall;
 use modinit::resolve::{Found, Key, ModuleSet, Resolver, Target};
 use modinit::string_set::StringSet;
@@ -126,9 +127,9 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
     }
 
     /// Loads a driver for every device, those present now (coldplug) and those that appear
-    /// meanwhile (uevents), until the bus has been quiet for `settle_ms`, or nothing new came
-    /// for `timeout_ms` (uevents that keep coming about known devices); reports the phase in
-    /// one line.
+    /// meanwhile (uevents), until the bus has been quiet for `settle_ms` and no USB hub is still
+    /// enumerating (waited for up to `hubs_ms`), or nothing new came for `timeout_ms` (uevents
+    /// that keep coming about known devices); reports the phase in one line.
     pub fn settle(&mut self, opts: &BootOptions<'_>) {
         if self.loader.is_none() {
             return;
