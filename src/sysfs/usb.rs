@@ -13,7 +13,8 @@
 //!   interface from the moment it activates the hub (`hub_activate`) or a port change kicks it
 //!   (`kick_hub_wq`) until that work is done (`hub_event`), the debounce and the whole
 //!   enumeration of a new device included. It is 0 on an idle hub: the hub driver supports
-//!   autosuspend, so nothing else holds one.
+//!   autosuspend, so nothing else holds one. (Seen in QEMU guests: 1 from the hub's binding,
+//!   2 or 3 while a device is enumerated, 0 from the moment its interfaces are added.)
 //! - Each port's `state` (`<hub interface>/<hub>-port<N>/state`, Linux 6.5 and later): the
 //!   state of the device the hub driver is enumerating on it, from the moment it allocates one
 //!   after the debounce: `powered`, `default`, `addressed` (and `attached`, `reconnecting`,
@@ -21,8 +22,8 @@
 //!   attached` for an empty port, `suspended`.
 //!
 //! The first is read where it exists: it covers the debounce, when no port state says anything
-//! yet, and costs one read per hub (a look at an idle xHCI pair takes about a millisecond under
-//! emulation); the port states only without it. A kernel with neither (6.1 to 6.4 without
+//! yet, and costs two reads per hub interface (its class and the count; an idle xHCI pair is a
+//! listing and four reads); the port states only without it. A kernel with neither (6.1 to 6.4 without
 //! PM_ADVANCED_DEBUG) shows no enumeration at all: the phase then ends as before, on its quiet
 //! period alone.
 
@@ -30,7 +31,7 @@ use super::Dir;
 use core::ops::ControlFlow;
 
 /// Where the USB devices and interfaces are listed (links into `devices/`).
-const USB_DEVICES: &[u8] = b"bus/usb/devices/";
+const USB_DEVICES: &[u8] = b"bus/usb/devices";
 /// A hub interface's class (`bInterfaceClass`, hexadecimal): USB_CLASS_HUB.
 const HUB_CLASS: &[u8] = b"09";
 /// Room for a path below `bus/usb/devices/`: a hub interface's name is at most a few dozen
@@ -71,7 +72,7 @@ impl Hubs {
 /// state the devices on its ports are in. Nothing found (no USB, an unreadable tree) is no hub.
 pub fn hubs<D: Dir>(sys: &D) -> Hubs {
     let mut found = Hubs::default();
-    let Ok(devices) = sys.open_dir(USB_DEVICES.strip_suffix(b"/").unwrap_or(USB_DEVICES)) else { return found };
+    let Ok(devices) = sys.open_dir(USB_DEVICES) else { return found };
     let _ = devices.entries(|entry| {
         // Interfaces are named CONFIG.INTERFACE after a colon (`1-0:1.0`); devices have none.
         if entry.name.contains(&b':') {
