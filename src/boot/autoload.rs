@@ -1,7 +1,8 @@
 //! Driver loading to a fixpoint: the modules named on the command line and in
 //! modules-load.d, then a driver for every device — those present now (coldplug) and those
-//! that appear while drivers load (uevents) — until the bus has been quiet for a while; then,
-//! while the boot waits for its root device, for the devices that still appear.
+//! that appear while drivers load (uevents) — until the bus has been quiet for a while and no
+//! USB hub is still enumerating a device (`modinit::loading::enumeration`); then, while the
+//! boot waits for its root device, for the devices that still appear.
 //!
 //! Each name or modalias is resolved as udev and systemd-modules-load do through libkmod:
 //! every module the lookup finds, unless builtin, already in the kernel or blacklisted, is
@@ -23,11 +24,13 @@ use crate::io::clock::Instant;
 use crate::io::file::write_once;
 use crate::io::log::{error, say, warning};
 use crate::io::modules_dir::ModulesDir;
+use crate::io::sysfs_dir::SysfsDir;
 use core::ffi::CStr;
 use modinit::cmdline::modules::kernel_blacklists;
 use modinit::cmdline::options::{BootOptions, modules_load_lists};
 use modinit::kernel::errno::Describe;
 use modinit::line::Bytes;
+use modinit::loading::enumeration::{Enumeration, Verdict};
 use modinit::loading::probe_chain::Inserts;
 use modinit::loading::stall::Stall;
 use modinit::resolve::{Found, Key, ModuleSet, Resolver, Target};
@@ -124,9 +127,9 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
     }
 
     /// Loads a driver for every device, those present now (coldplug) and those that appear
-    /// meanwhile (uevents), until the bus has been quiet for `settle_ms`, or nothing new came
-    /// for `timeout_ms` (uevents that keep coming about known devices); reports the phase in
-    /// one line.
+    /// meanwhile (uevents), until the bus has been quiet for `settle_ms` and no USB hub is still
+    /// enumerating (waited for up to `hubs_ms`), or nothing new came for `timeout_ms` (uevents
+    /// that keep coming about known devices); reports the phase in one line.
     pub fn settle(&mut self, opts: &BootOptions<'_>) {
         if self.loader.is_none() {
             return;
@@ -134,12 +137,15 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         // The first round walks /sys/devices; later ones read the uevents that loading drivers
         // made, and walk again only when the kernel dropped some, or once the bus has been quiet
         // for `settle_ms`: a walk then that finds nothing to load ends the phase.
+        // That end waits, up to `hubs_ms` in all, while a USB hub is still enumerating a device
+        // (`modinit::loading::enumeration`): a quiet period more at a time.
         let (mut rescan, mut after_quiet) = (true, false);
+        let mut hubs = Enumeration::new(opts.hubs_ms);
         loop {
             let round = self.step(rescan);
             let overflowed = round.received.is_some_and(|r| r.overflowed);
             let busy = round.loaded > 0 || overflowed;
-            if after_quiet && !busy {
+            if after_quiet && !busy && !self.hubs_enumerating(&mut hubs) {
                 break;
             }
             // Uevents (or dropped ones) that keep coming and bring nothing new.
@@ -185,6 +191,27 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             peak_memory_kib(),
             crate::sys::arena::high_water().max(workers.arena_peak()).div_ceil(1024)
         );
+    }
+
+    /// Whether a USB hub is still enumerating a device and the phase should wait for it
+    /// (`modinit::loading::enumeration`); says what it waited for when it gives up.
+    fn hubs_enumerating(&self, wait: &mut Enumeration) -> bool {
+        if wait.is_off() {
+            return false;
+        }
+        let hubs = SysfsDir::root().map(|sys| modinit::sysfs::usb::hubs(&sys)).unwrap_or_default();
+        match wait.verdict(self.started.elapsed_ms(), hubs.enumerating()) {
+            Verdict::End => false,
+            Verdict::Wait => true,
+            Verdict::GiveUp { waited_ms } => {
+                warning!(
+                    "USB hubs still enumerating after {waited_ms} ms (modinit.hubs_ms): {}{}; going on without them",
+                    Bytes(&hubs.first),
+                    More(hubs.busy - 1)
+                );
+                false
+            }
+        }
     }
 
     /// Waits up to `ms` milliseconds for devices to appear and loads their drivers. True when
@@ -240,6 +267,15 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             loaded = loader.summary.loaded - before;
         }
         Round { received, loaded }
+    }
+}
+
+/// ` and N more` when N > 0.
+struct More(usize);
+
+impl core::fmt::Display for More {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.0 > 0 { write!(f, " and {} more", self.0) } else { Ok(()) }
     }
 }
 

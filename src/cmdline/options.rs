@@ -7,6 +7,7 @@
 //! | `modinit.kmsg=LEVEL\|off` | show kernel messages of LEVEL (`err` by default) and worse |
 //! | `modinit.kmsg_since=boot\|now` | also show those logged before /init started |
 //! | `modinit.settle_ms=N` | driver loading ends once no uevent came for N ms and a walk then finds nothing to load (default 200) |
+//! | `modinit.hubs_ms=N` | but while a USB hub is still enumerating a device, it waits for it, up to N ms in all (default 3000; 0: not at all; see [`Enumeration`](crate::loading::enumeration::Enumeration)) |
 //! | `modinit.timeout_ms=N` | and at the latest once it made no progress (no insert ended, no new device) for N ms: the inserts still under way are given up (default 180000, udev's event timeout) |
 //! | `modinit.jobs=N` | insert up to N modules at once (default: 4 per CPU, at most 16; 1 inserts one after the other) |
 //! | `quiet` | no line per loaded module (failures are still shown) |
@@ -72,6 +73,9 @@ pub struct BootOptions<'a> {
     pub kmsg_since_boot: bool,
     /// Driver loading ends when the uevent bus was quiet this long.
     pub settle_ms: u64,
+    /// The end of driver loading waits this long in all for USB hubs still enumerating (see
+    /// [`Enumeration`](crate::loading::enumeration::Enumeration)); 0: it does not.
+    pub hubs_ms: u64,
     /// Driver loading ends at the latest once it made no progress for this long (see
     /// [`Stall`](crate::loading::stall::Stall)); an insert under way then is given up.
     pub timeout_ms: u64,
@@ -91,6 +95,7 @@ impl Default for BootOptions<'_> {
             kmsg: Some(Level::Err),
             kmsg_since_boot: false,
             settle_ms: 200,
+            hubs_ms: HUBS_MS,
             timeout_ms: TIMEOUT_MS,
             jobs: None,
             quiet: false,
@@ -110,6 +115,12 @@ pub fn modules_load_lists(cmdline: &[u8]) -> impl Iterator<Item = &[u8]> {
         })
         .flat_map(|list| list.split(|&b| b == b',').filter(|n| !n.is_empty()))
 }
+
+/// The default of `modinit.hubs_ms`: a USB hub's enumeration of a device takes 100 ms of
+/// debounce and a few descriptor reads, a few hundred ms under emulation; this leaves room for a
+/// hub behind a hub, and a port whose device never answers costs at most this much. A device
+/// that comes later still gets its driver while the boot waits for its root device.
+pub const HUBS_MS: u64 = 3000;
 
 /// The default of `modinit.timeout_ms`: udev gives an event (its module loads included) 180 s
 /// before it gives up on it (udevd's `event_timeout`), and a slow machine (emulated, a slow disk
@@ -178,6 +189,14 @@ impl<'a> BootOptions<'a> {
                         expected: "a number of milliseconds",
                     }),
                 },
+                (b"modinit.hubs_ms", value) => match parse_ms(value) {
+                    Some(ms) => opts.hubs_ms = ms,
+                    None => warn(OptionWarning::BadValue {
+                        key: p.key,
+                        value: value.unwrap_or_default(),
+                        expected: "a number of milliseconds",
+                    }),
+                },
                 // 0 would give up every insert as soon as it started.
                 (b"modinit.timeout_ms", value) => match parse_ms(value).filter(|&ms| ms > 0) {
                     Some(ms) => opts.timeout_ms = ms,
@@ -219,6 +238,7 @@ mod tests {
         let (opts, warnings) = parse("console=ttyS0");
         assert_eq!(opts, BootOptions::default());
         assert_eq!((opts.kmsg, opts.settle_ms, opts.timeout_ms, opts.quiet), (Some(Level::Err), 200, 180_000, false));
+        assert_eq!(opts.hubs_ms, 3000);
         assert!(warnings.is_empty());
         assert!(parse("quiet").0.quiet);
     }
@@ -266,8 +286,8 @@ mod tests {
 
     #[test]
     fn reads_loading_times_and_rejects_non_numbers() {
-        let (opts, warnings) = parse("modinit.settle_ms=50 modinit.timeout_ms=3000");
-        assert_eq!((opts.settle_ms, opts.timeout_ms), (50, 3000));
+        let (opts, warnings) = parse("modinit.settle_ms=50 modinit.timeout_ms=3000 modinit.hubs_ms=0");
+        assert_eq!((opts.settle_ms, opts.timeout_ms, opts.hubs_ms), (50, 3000, 0));
         assert!(warnings.is_empty());
         let (opts, warnings) = parse("modinit.settle_ms=-1 modinit.timeout_ms=9999999999 modinit.settle_ms");
         assert_eq!((opts.settle_ms, opts.timeout_ms, warnings.len()), (200, 180_000, 3));

@@ -1,5 +1,6 @@
-//! The driver phase's decisions: which insert of which probe list may start next, and how long
-//! the phase may go without progress.
+//! The driver phase's decisions: which insert of which probe list may start next, how long
+//! the phase may go without progress, and how long its end waits for hubs still enumerating.
 
+pub mod enumeration;
 pub mod probe_chain;
 pub mod stall;

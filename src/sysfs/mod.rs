@@ -1,5 +1,6 @@
 //! Reading sysfs over a read-only directory tree the caller provides: the devices' modaliases
-//! (coldplug) here, the block devices in `crate::root::block_devices`.
+//! (coldplug) and the USB hubs still at work here, the block devices in
+//! `crate::root::block_devices`.
 //!
 //! The walking and deciding is here, in the library, generic over [`Dir`]; the boot binary
 //! implements [`Dir`] over `openat(2)`, `getdents64(2)` and `read(2)` from a descriptor of
@@ -10,6 +11,7 @@
 pub mod coldplug;
 #[cfg(test)]
 pub(crate) mod host;
+pub mod usb;
 
 use core::ops::ControlFlow;
 

@@ -266,6 +266,31 @@ fn a_host_image_of_the_machines_modaliases_loads_what_kmod_loads() {
     assert_same_as_kmod(&boot(&s));
 }
 
+/// USB devices are found by the hub driver well after the controller's driver loaded (100 ms of
+/// debounce, a reset, descriptor reads: 300-600 ms here), with no uevent meanwhile. With only
+/// USB drivers in the image, nothing else keeps the phase busy after xhci_pci, and with a quiet
+/// period far shorter than the enumeration (`modinit.settle_ms=20`) the phase's end still waits
+/// for the hubs (`modinit::loading::enumeration`): the keyboard and the stick get their drivers.
+/// (With `modinit.hubs_ms=0` the phase ends before either appears.)
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn usb_devices_still_being_enumerated_at_a_short_quiet_period_get_their_drivers() {
+    // Not sd_mod: usb-storage scans its disk only after `delay_use` (1 s), past this phase.
+    const USB: [&str; 5] = ["xhci_pci", "usbhid", "hid_generic", "usb_storage", "uas"];
+    let mut s = Scenario::with_module_subset("autoload-usb-short-settle", ModuleCompression::Zst, &USB).unwrap();
+    s.machine = Machine::Pc;
+    s.append = "modinit.settle_ms=20".to_string();
+    let r = boot(&s);
+    expect_clean(&r);
+    assert_exec_line(&r, "/sbin/init");
+    let loaded = modules(&r);
+    for name in USB {
+        assert!(loaded.contains(name), "{name} missing: {loaded:?}; see {}", r.outcome.log.display());
+    }
+    let gave_up = |l: &&str| l.contains("(modinit.hubs_ms)");
+    assert!(!r.modinit_lines().iter().any(gave_up), "nothing given up; see {}", r.outcome.log.display());
+}
+
 /// A scenario (an image of the QEMU machines' drivers and `extra` modules) whose index carries
 /// `files` (path under the config root, text) and whose guest reports `report` (files, e.g.
 /// module parameters).
