@@ -11,7 +11,7 @@
 use modinit_tests::{assert_exec_line, boot, expect_clean};
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
-use xtask::initramfs::{ImageSpec, ModuleCompression};
+use xtask::initramfs::{ImageSpec, ModuleCompression, ModuleStorage};
 use xtask::machine::Machine;
 use xtask::scenario::{Report, Scenario, device_modules_image, guest_commands, guest_report, modinit_image};
 use xtask::select::{ModuleChoice, Selection};
@@ -60,6 +60,29 @@ fn assert_same_as_kmod(r: &Report) {
     );
     let done = r.modinit_lines().into_iter().find(|l| l.starts_with("done: ")).expect("a summary line");
     assert!(done.contains(" failed=0 "), "{done}");
+}
+
+/// The image `cargo xtask initramfs` makes by default (the whole tree, stored as
+/// `initramfs::fastest_storage` picks for its kernel) loads what kmod loads. Where the kernel
+/// decompresses the tree's modules itself (6.12's `.ko.xz`), modinit hands it the files as they
+/// are: no decompression here, and no refusal.
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn the_default_image_loads_what_kmod_loads() {
+    let modules = xtask::scenario::setup().unwrap().kernel.modules.clone();
+    let storage = xtask::initramfs::fastest_storage(&modules);
+    let mut s =
+        Scenario::with_image("autoload-default", &modinit_image(Some(modules.clone()), storage).unwrap()).unwrap();
+    s.machine = Machine::Pc;
+    let r = boot(&s);
+    expect_clean(&r);
+    assert_exec_line(&r, "/sbin/init");
+    assert_same_as_kmod(&r);
+    if xtask::kernel::decompresses_modules(&modules).is_some() {
+        assert_eq!(storage, ModuleStorage::Keep);
+        assert_eq!(decompression_kib(&r), 0, "the kernel decompressed every module");
+        assert!(!r.modinit_lines().iter().any(|l| l.starts_with("the kernel refused ")), "{}", r.outcome.log.display());
+    }
 }
 
 /// The zstd decoder's arena held at least the largest window of the modules loaded (its ring

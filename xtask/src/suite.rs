@@ -1,7 +1,7 @@
 //! The test suite as `cargo xtask test` runs it: the code gates (rustfmt, clippy), the host
-//! tests, then the QEMU tests, all of them on the first kernel and [`ON_BOTH_KERNELS`] again on
-//! the second; optionally with every CPU kept busy by other processes, the check that the tests
-//! and the product hold on a slow machine.
+//! tests, then the QEMU tests, all of them on the first kernel and those of [`ON_BOTH_KERNELS`]
+//! again on the second; optionally with every CPU kept busy by other processes, the check that
+//! the tests and the product hold on a slow machine.
 
 use crate::paths::workspace_root;
 use anyhow::{Context, Result, bail};
@@ -35,26 +35,42 @@ impl Suite<'_> {
         host.and(qemu).and(second)
     }
 
-    /// The QEMU tests of [`ON_BOTH_KERNELS`] (those the filter selects) booting the second kernel.
+    /// The QEMU tests of [`ON_BOTH_KERNELS`] booting the second kernel: with a filter, those of
+    /// their files it selects; without, those the table names.
     fn on_second_kernel(&self, env: &[(&str, &str)]) -> Result<()> {
         let (Ok(kernel), Ok(modules)) = (std::env::var(SECOND_KERNEL_ENV), std::env::var(SECOND_MODULES_ENV)) else {
             bail!("{SECOND_KERNEL_ENV} and {SECOND_MODULES_ENV} name no second kernel");
         };
-        eprintln!("xtask: the QEMU tests of {} again on {kernel}", ON_BOTH_KERNELS.join(", "));
         let env = [env, &[("MODINIT_KERNEL", kernel.as_str()), ("MODINIT_MODULES", modules.as_str())]].concat();
-        let mut args = vec!["test", "--package", "modinit-tests", "--no-fail-fast"];
-        args.extend(ON_BOTH_KERNELS.iter().flat_map(|test| ["--test", test]));
-        args.extend(["--", "--ignored", self.filter.unwrap_or_default()]);
-        cargo(&args, &env).context("the QEMU tests on the second kernel")
+        let mut result = Ok(());
+        for (file, tests) in ON_BOTH_KERNELS {
+            eprintln!("xtask: the QEMU tests of tests/qemu/{file}.rs again on {kernel}");
+            let filters = self.filter.map_or(tests.to_vec(), |f| vec![f]);
+            let args = [
+                &["test", "--package", "modinit-tests", "--no-fail-fast", "--test", file, "--", "--ignored"][..],
+                &filters,
+            ]
+            .concat();
+            result = result.and(cargo(&args, &env).with_context(|| format!("tests/qemu/{file}.rs on {kernel}")));
+        }
+        result
     }
 }
 
 /// `cargo test` arguments that run the QEMU tests (they are `#[ignore]`d in plain `cargo test`).
 const QEMU_TESTS: [&str; 6] = ["test", "--package", "modinit-tests", "--no-fail-fast", "--", "--ignored"];
 
-/// The QEMU test files (tests/qemu/) whose scenarios boot the second kernel too: modinit's boot
-/// against kmod's, the toolbox, root=, bad input, and the kernel log.
-pub const ON_BOTH_KERNELS: [&str; 5] = ["autoload", "toolbox", "root", "faults", "kmsg"];
+/// The QEMU test files (tests/qemu/) whose scenarios boot the second kernel too, each with the
+/// names of its tests that do (all when none is named): modinit's boot against kmod's (the
+/// default image, `most`, `host`, USB enumeration), the toolbox, root=, bad input, and the kernel
+/// log.
+pub const ON_BOTH_KERNELS: [(&str, &[&str]); 5] = [
+    ("autoload", &["the_default_image", "a_most_image", "a_host_image", "usb_devices_still_being_enumerated"]),
+    ("toolbox", &[]),
+    ("root", &[]),
+    ("faults", &[]),
+    ("kmsg", &[]),
+];
 
 /// The code gates: formatting as rustfmt.toml says, and clippy with warnings as errors. The
 /// boot binary is linted on its own: linted together with the host crates, cargo would build
