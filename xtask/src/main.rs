@@ -309,28 +309,28 @@ fn main() -> Result<()> {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;
             let parts = if only.is_empty() { BenchPart::ALL.to_vec() } else { only };
             let named = kernel.kernel.is_some() || kernel.modules.is_some() || kernel.kernel_release.is_some();
-            let md = match named {
-                true => bench_kernel(&kernel.resolve(Release::Debian12)?, &parts, boots)?,
-                // The scenario code reads one kernel per process (xtask::scenario::setup): each
-                // kernel's parts run in a child process of their own.
-                false => {
-                    let mut md = String::new();
-                    for (release, parts) in xtask::bench::plan(&parts, boots) {
-                        md =
-                            xtask::bench::replace_sections(&md, &bench_child(release, &kernel.flavour, &parts, boots)?);
+            if named {
+                let md = bench_kernel(&kernel.resolve(Release::Debian12)?, &parts, boots)?;
+                match sections_out {
+                    Some(out) => std::fs::write(&out, &md)?,
+                    None => {
+                        print!("{md}");
+                        write_benchmarks(&md, false)?;
                     }
-                    md
                 }
-            };
-            if let Some(out) = sections_out {
-                std::fs::write(&out, &md)?;
                 return Ok(());
             }
+            // The scenario code reads one kernel per process (xtask::scenario::setup): each
+            // kernel's parts run in a child process of their own. The document is written after
+            // each, so that a kernel's failure keeps the sections measured before it.
+            let mut md = String::new();
+            for (release, parts) in xtask::bench::plan(&parts, boots) {
+                md = xtask::bench::replace_sections(&md, &bench_child(release, &kernel.flavour, &parts, boots)?);
+                write_benchmarks(&md, false)?;
+            }
             print!("{md}");
-            let path = xtask::paths::workspace_root().join("docs/benchmarks.md");
-            let whole = !named && parts.len() == BenchPart::ALL.len() && boots > 0;
-            let old = if whole { String::new() } else { std::fs::read_to_string(&path).unwrap_or_default() };
-            std::fs::write(&path, xtask::bench::replace_sections(&old, &md))?;
+            // A run of every part on every kernel replaces the whole document.
+            write_benchmarks(&md, parts.len() == BenchPart::ALL.len() && boots > 0)?;
         }
         Cmd::Modaliases { kernel, out } => {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;
@@ -403,6 +403,14 @@ fn bench_kernel(k: &Kernel, parts: &[BenchPart], boots: usize) -> Result<String>
         std::fs::write(docs.join(xtask::bench_root::chart_file(series)), xtask::bench_root::chart(&measured))?;
     }
     Ok(md)
+}
+
+/// Puts the sections `md` into docs/benchmarks.md in place of those of the same headings, or,
+/// with `whole`, writes `md` as the whole document.
+fn write_benchmarks(md: &str, whole: bool) -> Result<()> {
+    let path = xtask::paths::workspace_root().join("docs/benchmarks.md");
+    let old = if whole { String::new() } else { std::fs::read_to_string(&path).unwrap_or_default() };
+    Ok(std::fs::write(&path, xtask::bench::replace_sections(&old, md))?)
 }
 
 /// Runs `cargo xtask bench` for `parts` on Debian `release`'s kernel in a child process (its
