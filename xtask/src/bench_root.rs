@@ -322,38 +322,37 @@ pub fn report(bench: &RootBench, version: &str, load: &str) -> String {
     md.push_str(&bench_timing::table(&by_compression, Figure::Boot));
 
     let _ = writeln!(md, "\n{}\n", crate::bench::on_kernel("Module storage", series));
-    let by_storage: Vec<Measured> = bench
+    let (stored, by_storage): (Vec<ModuleStorage>, Vec<Measured>) = bench
         .storages
         .iter()
-        .filter_map(|(s, description)| {
+        .filter_map(|(s, _)| {
             let m = systems.iter().find(|m| m.name == stored_name(*s, bench.default_storage))?;
-            Some(Measured { name: description.clone(), ours: *s == bench.default_storage, ..m.clone() })
+            let name = format!("--compress-modules {}", s.name());
+            Some((*s, Measured { name, ours: *s == bench.default_storage, ..m.clone() }))
         })
-        .collect();
+        .unzip();
     let _ = writeln!(
         md,
-        "modinit's `most` image as above, the cpio as `--compress {}`, with its modules stored each way \
-         (`--compress-modules`), booted in the same rounds. {}\n",
-        DEFAULT_COMPRESSION.name(),
-        storage_verdict(&by_storage, &bench.storages, bench.default_storage)
+        "modinit's `most` image as above, the cpio as `--compress {}`, with its modules stored each way, booted \
+         in the same rounds:\n",
+        DEFAULT_COMPRESSION.name()
     );
+    for (_, description) in &bench.storages {
+        let _ = writeln!(md, "- {description}");
+    }
+    let _ = writeln!(md, "\n{}\n", storage_verdict(&by_storage, &stored, bench.default_storage));
     md.push_str(&bench_timing::table(&by_storage, Figure::Boot));
     md
 }
 
 /// What the storages' boots say: the fastest, those within noise of it, the one to follow
 /// ([`bench_timing::choose`]), and whether `cargo xtask initramfs`'s default agrees.
-/// `by_storage` holds the systems of `storages`, in order (those measured).
-fn storage_verdict(
-    by_storage: &[Measured],
-    storages: &[(ModuleStorage, String)],
-    default_storage: ModuleStorage,
-) -> String {
+/// `by_storage[i]` is the image whose modules are stored as `stored[i]`.
+fn storage_verdict(by_storage: &[Measured], stored: &[ModuleStorage], default_storage: ModuleStorage) -> String {
     let Some(choice) = bench_timing::choose(by_storage, Figure::Boot) else {
         return "No storage was measured.".to_string();
     };
-    let storage_of = |i: usize| storages.iter().find(|(_, d)| *d == by_storage[i].name).map(|(s, _)| *s);
-    let name = |i: usize| storage_of(i).map_or("?", ModuleStorage::name);
+    let name = |i: usize| stored[i].name();
     let mut text = format!("Fastest median boot to the real init: `{}`", name(choice.fastest));
     if choice.tied.is_empty() {
         text.push_str(", beyond the others' min – max ranges: it is the one to follow.");
@@ -371,7 +370,7 @@ fn storage_verdict(
         " `cargo xtask initramfs --compress-modules` defaults to `{}` for this tree (`initramfs::fastest_storage`)",
         default_storage.name()
     );
-    match storage_of(choice.chosen) == Some(default_storage) {
+    match stored[choice.chosen] == default_storage {
         true => text.push_str(", which the measurement confirms."),
         false => text.push_str(": the measurement disagrees; `fastest_storage` should follow it."),
     }
@@ -428,7 +427,7 @@ mod tests {
 
     #[test]
     fn the_verdict_names_the_storage_to_follow_and_whether_the_default_does() {
-        let storages = vec![(ModuleStorage::Keep, "keep".to_string()), (ZST, "zst".to_string())];
+        let storages = [ModuleStorage::Keep, ZST];
         let clear = [system("keep", 20, &[4000.0, 4100.0]), system("zst", 25, &[4500.0, 4600.0])];
         let text = storage_verdict(&clear, &storages, ModuleStorage::Keep);
         assert!(text.starts_with("Fastest median boot to the real init: `keep`, beyond"), "{text}");
