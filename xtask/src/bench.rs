@@ -6,13 +6,88 @@
 //! `depmod`, lookups per second against `modprobe -a -R` over the same keys. The binary: its
 //! size against tiny-initramfs's static init, busybox and kmod with its libraries. The
 //! decoders: modinit's (ruzstd, miniz_oxide) against libzstd and zlib on the largest modules.
-//! The boots are in [`crate::bench_boot`].
+//! The boots are in [`crate::bench_boot`] and [`crate::bench_root`]; they run on each Debian
+//! kernel ([`plan`]), and each kernel's sections carry its series in their headings
+//! ([`on_kernel`]), so that a part run again replaces just its own sections.
 
+use crate::kernel::Release;
 use anyhow::{Context, Result, bail};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+/// A part of `cargo xtask bench`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchPart {
+    /// The index, binary and decoder figures: no boots, one kernel ([`HOST_PART_RELEASE`]).
+    Host,
+    /// The whole tree in the initramfs of the PC machine: modinit against kmod, busybox and
+    /// the insmod floor ([`crate::bench_boot`]).
+    Coldplug,
+    /// To a root disk against initramfs-tools and dracut, with the outer compressions and the
+    /// module storages ([`crate::bench_root`]).
+    Root,
+}
+
+impl BenchPart {
+    pub const ALL: [BenchPart; 3] = [BenchPart::Host, BenchPart::Coldplug, BenchPart::Root];
+
+    /// The name `--only` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchPart::Host => "host",
+            BenchPart::Coldplug => "coldplug",
+            BenchPart::Root => "root",
+        }
+    }
+}
+
+/// The kernel the host part measures when no kernel is named: Debian 12's tree is plain `.ko`,
+/// so index build times measure the indexers, not their xz decoders.
+pub const HOST_PART_RELEASE: Release = Release::Debian12;
+
+/// Which parts of `parts` run on which of Debian's kernels when none is named: the boot parts
+/// (with `boots` > 0) on each kernel, the current stable's first, the host part on
+/// [`HOST_PART_RELEASE`]'s only. Kernels with nothing to run are left out.
+pub fn plan(parts: &[BenchPart], boots: usize) -> Vec<(Release, Vec<BenchPart>)> {
+    let mut releases = Release::ALL.to_vec();
+    releases.sort_by_key(|&r| r != Release::CURRENT);
+    releases
+        .into_iter()
+        .map(|release| {
+            let runs = |part: BenchPart| match part {
+                BenchPart::Host => release == HOST_PART_RELEASE,
+                BenchPart::Coldplug | BenchPart::Root => boots > 0,
+            };
+            (release, BenchPart::ALL.into_iter().filter(|p| parts.contains(p) && runs(*p)).collect::<Vec<_>>())
+        })
+        .filter(|(_, parts)| !parts.is_empty())
+        .collect()
+}
+
+/// The kernel series of a release string, its first two numbers: `6.12` of
+/// `6.12.117+deb13-amd64`, what a kernel's section headings and chart names carry (a
+/// security update changes the rest, and must replace the same sections).
+pub fn kernel_series(version: &str) -> &str {
+    let mut parts = version.splitn(3, '.');
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match (parts.next(), parts.next()) {
+        (Some(major), Some(minor)) if digits(major) && digits(minor) => &version[..major.len() + 1 + minor.len()],
+        _ => version,
+    }
+}
+
+/// A section heading naming the kernel series: `## Boot on Linux 6.12`.
+pub fn on_kernel(title: &str, series: &str) -> String {
+    format!("## {title} on Linux {series}")
+}
+
+/// The 1-minute load average (/proc/loadavg): how busy the shared machine was.
+pub fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().next().unwrap_or("unknown").to_string()
+}
 
 /// Runs per measured command; the median counts.
 const RUNS: usize = 5;
@@ -262,7 +337,10 @@ fn kmod_resolve_all(root: &Path, version: &str, keys: &[String]) -> Result<Durat
 /// docs/benchmarks.md from the rows.
 pub fn report(rows: &[Row], context: &str) -> String {
     let mut md = String::from(
-        "# Benchmarks\n\nMade by `cargo xtask bench`; every figure measured in one run on one machine.\n\n",
+        "# Benchmarks\n\nMade by `cargo xtask bench`; every figure measured in one run on one machine. The boots \
+         run on each of Debian's kernels, each kernel's sections named after it: Debian 13's Linux 6.12 (its \
+         modules shipped as `.ko.xz`, which the kernel decompresses itself) and Debian 12's Linux 6.1 (plain \
+         `.ko`, no module decompression in the kernel).\n\n",
     );
     let _ = writeln!(md, "{context}\n");
     md.push_str("| figure | modinit | peer | peer value | modinit / peer |\n|---|---|---|---|---|\n");
@@ -284,12 +362,13 @@ pub fn report(rows: &[Row], context: &str) -> String {
 
 /// `old` (a docs/benchmarks.md) with each section of `new` in place of the section of the same
 /// heading, and new headings appended. A section runs from a `## ` line to the next; the text
-/// before the first is a section too (`# Benchmarks` and the host-side table).
+/// before the first is a section too (`# Benchmarks` and the host-side table), and stays first.
 pub fn replace_sections(old: &str, new: &str) -> String {
     let mut sections = split_sections(old);
     for (heading, body) in split_sections(new) {
         match sections.iter_mut().find(|(h, _)| *h == heading) {
             Some(section) => section.1 = body,
+            None if heading.is_empty() => sections.insert(0, (heading, body)),
             None => sections.push((heading, body)),
         }
     }
@@ -336,9 +415,46 @@ mod tests {
         assert_eq!(replace_sections(old, old), old, "a whole run replaces everything");
         let host = "# Benchmarks\n\nnew host\n";
         assert!(replace_sections(old, host).starts_with("# Benchmarks\n\nnew host\n\n## Boot\n"));
+        assert!(
+            replace_sections(new, host).starts_with("# Benchmarks\n\nnew host\n\n## Boot to a root disk\n"),
+            "the text before the first heading stays first"
+        );
         assert_eq!(
             replace_sections("", new),
             "## Boot to a root disk\n\nnew root\n\n## Outer compression\n\nnew compression\n"
         );
+    }
+
+    #[test]
+    fn each_kernel_replaces_only_the_sections_named_after_it() {
+        let (new_12, old_12) = (on_kernel("Boot", "6.12"), on_kernel("Boot", "6.1"));
+        assert_eq!(new_12, "## Boot on Linux 6.12");
+        let old = format!("# Benchmarks\n\nhost\n\n{new_12}\n\nold 6.12\n\n{old_12}\n\nold 6.1\n");
+        let rerun = format!("{new_12}\n\nnew 6.12\n");
+        assert_eq!(
+            replace_sections(&old, &rerun),
+            format!("# Benchmarks\n\nhost\n\n{new_12}\n\nnew 6.12\n\n{old_12}\n\nold 6.1\n")
+        );
+    }
+
+    #[test]
+    fn the_series_is_the_first_two_numbers() {
+        assert_eq!(kernel_series("6.12.117+deb13-amd64"), "6.12");
+        assert_eq!(kernel_series("6.1.0-57-amd64"), "6.1");
+        assert_eq!(kernel_series("6.8"), "6.8");
+        assert_eq!(kernel_series("6.8-rc1"), "6.8-rc1", "not two plain numbers: the whole name");
+        assert_eq!(kernel_series("custom"), "custom");
+    }
+
+    #[test]
+    fn boot_parts_run_on_both_kernels_and_the_host_part_on_one() {
+        use BenchPart::*;
+        assert_eq!(
+            plan(&BenchPart::ALL, 3),
+            [(Release::Debian13, vec![Coldplug, Root]), (Release::Debian12, vec![Host, Coldplug, Root])]
+        );
+        assert_eq!(plan(&BenchPart::ALL, 0), [(Release::Debian12, vec![Host])], "no boots: host figures only");
+        assert_eq!(plan(&[Root], 3), [(Release::Debian13, vec![Root]), (Release::Debian12, vec![Root])]);
+        assert_eq!(plan(&[Host], 3), [(HOST_PART_RELEASE, vec![Host])]);
     }
 }

@@ -3,11 +3,12 @@
 //! to the real init starting, both read from the kernel log's clock inside the guest
 //! (qemu/guest/bench-init prints the two records).
 //!
-//! The tree is stored as plain `.ko`: busybox reads neither `.ko.zst` nor, through modprobe,
-//! kmod's binary indexes, and Linux 6.1 decompresses no module itself, so plain files are the
-//! one form every peer loads.
+//! The tree is stored as plain `.ko`: busybox reads neither `.ko.zst` nor `.ko.xz` nor, through
+//! modprobe, kmod's binary indexes, and Linux 6.1 decompresses no module itself, so plain files
+//! are the one form every peer loads. Debian 13's `.ko.xz` tree is decompressed for it at image
+//! build time (once, cached), though kmod and Linux 6.12 would read the shipped files.
 
-use crate::bench_timing::{self, Figure, Measured};
+use crate::bench_timing::{self, Failed, Figure, Measured};
 use crate::cpio::{Archive, Node};
 use crate::initramfs::{self, ImageSpec, ModuleCompression};
 use crate::machine::Machine;
@@ -44,8 +45,15 @@ impl System {
     }
 }
 
+/// What the comparison measured.
+pub struct Coldplug {
+    pub systems: Vec<Measured>,
+    /// The peers whose boots failed, left out.
+    pub failed: Vec<Failed>,
+}
+
 /// Boots every system `runs` times, interleaved, on the PC machine.
-pub fn measure(runs: usize) -> Result<Vec<Measured>> {
+pub fn measure(runs: usize) -> Result<Coldplug> {
     let setup = setup()?;
     let dir = crate::paths::target_dir().join("bench");
     let version = &setup.kernel.version;
@@ -87,8 +95,8 @@ pub fn measure(runs: usize) -> Result<Vec<Measured>> {
     {
         measured.push(write(&dir, system, &image)?);
     }
-    bench_timing::interleave(&mut measured, runs, boot)?;
-    Ok(measured)
+    let failed = bench_timing::interleave(&mut measured, runs, boot)?;
+    Ok(Coldplug { systems: measured, failed })
 }
 
 /// Writes the image of `system`, to be booted by [`boot`].
@@ -140,17 +148,37 @@ fn floor_files(image: &Archive, version: &str, names: &[String]) -> Result<Strin
     Ok(out)
 }
 
-/// The boot section of docs/benchmarks.md: per system, the median and spread of the time
-/// /init took and of boot-to-init, the image size, and modinit's ratio to each.
-pub fn report(measured: &[Measured]) -> String {
-    let mut md = String::from("## Boot\n\n");
+/// The name of the coldplug chart of the kernel series `series` in docs/.
+pub fn chart_file(series: &str) -> String {
+    format!("boot-time-{series}.svg")
+}
+
+/// The boot section of docs/benchmarks.md for the kernel `version` whose tree is `modules`:
+/// per system, the median and spread of the time /init took and of boot-to-init, the image
+/// size, and modinit's ratio to each. `load` is the load average when the boots began.
+pub fn report(bench: &Coldplug, version: &str, modules: &Path, load: &str) -> String {
+    let measured = &bench.systems;
+    let series = crate::bench::kernel_series(version);
+    let mut md = format!("{}\n\n", crate::bench::on_kernel("Boot", series));
     let runs = measured.iter().map(|m| m.samples.len()).min().unwrap_or(0);
+    let shipped = match crate::module_tree::shipped_compression(modules) {
+        Some(c) if c != ModuleCompression::None => format!(
+            " (the tree ships `.ko{}`, decompressed here when the image is built: busybox's modprobe reads no \
+             `.ko{}` (kmod's does), so plain `.ko` is the one form every peer loads, and modinit loads the same \
+             files; `Module storage` below compares the forms for modinit)",
+            c.suffix(),
+            c.suffix()
+        ),
+        _ => String::new(),
+    };
     let _ = writeln!(
         md,
-        "The PC machine (`xtask/src/machine.rs`: virtio disk, NIC, RNG and balloon; AHCI, NVMe, e1000, USB \
-         xHCI with storage, keyboard and tablet), 2 vCPUs under TCG, the whole Debian tree as plain `.ko` in \
-         the initramfs; {runs} boots each, interleaved. Time from the kernel running /init to the real init \
-         starting, both read from the kernel log's clock in the guest; the ratio is of that time.\n"
+        "Kernel {version}. The PC machine (`xtask/src/machine.rs`: virtio disk, NIC, RNG and balloon; AHCI, NVMe, \
+         e1000, USB xHCI with storage, keyboard and tablet), 2 vCPUs under TCG, the whole Debian tree as plain \
+         `.ko` in the initramfs{shipped}; {runs} boots each, interleaved; 1-minute load average of the shared \
+         host {load} when the boots began, {} when they ended. Time from the kernel running /init to the real \
+         init starting, both read from the kernel log's clock in the guest; the ratio is of that time.\n",
+        crate::bench::load_average()
     );
     md.push_str(&bench_timing::table(measured, Figure::Init));
     let median = |system: System| measured.iter().find(|m| m.name == system.name()).map(|m| m.spread(Figure::Init).0);
@@ -170,6 +198,9 @@ pub fn report(measured: &[Measured]) -> String {
             "\nmodinit's peak memory as PID 1 (VmHWM when its driver phase ends): {resident} KiB, of which the zstd decoder's arena at most {arena} KiB."
         );
     }
-    md.push_str("\n![Time from /init to the real init](boot-time.svg)\n");
+    for Failed { name, why } in &bench.failed {
+        let _ = writeln!(md, "\n{name}: left out, its boot failed here: {why}");
+    }
+    let _ = writeln!(md, "\n![Time from /init to the real init on Linux {series}]({})", chart_file(series));
     md
 }

@@ -1,14 +1,19 @@
 //! The root-disk comparison: the QEMU PC (2 vCPUs, TCG) booted to an ext4 root on virtio-blk,
 //! named by `root=UUID=`, whose /sbin/init is qemu/guest/bench-init, with modinit's `most` and
 //! `host` images next to Debian's initramfs-tools and dracut images for the same kernel
-//! ([`crate::peers`]); and modinit's `most` image with each outer compression. Every system
-//! boots once per round, interleaved, timed from the kernel's start (and from /init) to the
-//! real init on the guest's kernel-log clock.
+//! ([`crate::peers`]); and modinit's `most` image with each outer compression and each way of
+//! storing its modules ([`storage_candidates`]). Every system boots once per round,
+//! interleaved, timed from the kernel's start (and from /init) to the real init on the guest's
+//! kernel-log clock.
+//!
+//! The storages are compared on the root disk's `most` image rather than on the coldplug
+//! machine's whole tree: `most` is the image a user builds, and its default storage is the
+//! root comparison's own modinit system, booted in the same rounds.
 
-use crate::bench_timing::{self, Figure, Measured};
+use crate::bench_timing::{self, Failed, Figure, Measured};
 use crate::cpio::{Archive, Node};
 use crate::disk_image::{self, Identity};
-use crate::initramfs::{self, DEFAULT_COMPRESSION, ImageSpec, ModuleCompression};
+use crate::initramfs::{self, DEFAULT_COMPRESSION, ImageSpec, ModuleCompression, ModuleStorage};
 use crate::machine::{DiskBus, Machine};
 use crate::peers::{self, Generator};
 use crate::qemu::Boot;
@@ -27,18 +32,70 @@ const COMPRESSIONS: [ModuleCompression; 3] = [ModuleCompression::None, ModuleCom
 
 /// What the comparison measured.
 pub struct RootBench {
-    /// modinit `most` (with [`DEFAULT_COMPRESSION`]), modinit `host`, the peers that could be
-    /// built, then modinit `most` with the other outer compressions.
+    /// modinit `most` (with [`DEFAULT_COMPRESSION`] and the default storage), modinit `host`,
+    /// the peers that could be built, then modinit `most` with the other outer compressions,
+    /// then with the other storages.
     pub systems: Vec<Measured>,
     /// The peers that could not be built here, and why.
     pub unbuilt: Vec<(Generator, String)>,
+    /// The peers whose boots failed, left out.
+    pub failed: Vec<Failed>,
+    /// What `cargo xtask initramfs --compress-modules` defaults to for the tree
+    /// ([`initramfs::fastest_storage`]): the storage of modinit's images above.
+    pub default_storage: ModuleStorage,
+    /// The storages compared, each with its description.
+    pub storages: Vec<(ModuleStorage, String)>,
+}
+
+/// The module storages compared for a tree whose modules ship as `shipped` (None: mixed): as
+/// shipped when that is compressed (`keep`), plain `.ko`, `.ko.gz` when the tree ships plain
+/// (a kernel without module decompression, whose distribution could pick any), and `.ko.zst`.
+pub fn storage_candidates(shipped: Option<ModuleCompression>) -> Vec<ModuleStorage> {
+    let compressed = shipped.is_some_and(|c| c != ModuleCompression::None);
+    let mut storages = Vec::new();
+    if compressed {
+        storages.push(ModuleStorage::Keep);
+    }
+    storages.push(ModuleStorage::As(ModuleCompression::None));
+    if !compressed {
+        storages.push(ModuleStorage::As(ModuleCompression::Gz));
+    }
+    storages.push(ModuleStorage::As(ModuleCompression::Zst));
+    storages
+}
+
+/// What `storage` means for a tree shipped as `shipped` on a kernel that decompresses
+/// `kernel_decompresses` itself: which files the image holds and who decompresses them.
+pub fn describe_storage(
+    storage: ModuleStorage,
+    shipped: Option<ModuleCompression>,
+    kernel_decompresses: Option<ModuleCompression>,
+) -> String {
+    let stored = match storage {
+        ModuleStorage::Keep => shipped,
+        ModuleStorage::As(c) => Some(c),
+    };
+    let files = match stored {
+        Some(c) => format!("`.ko{}`", c.suffix()),
+        None => "as shipped".to_string(),
+    };
+    let by = match stored {
+        Some(ModuleCompression::None) => "",
+        Some(c) if Some(c) == kernel_decompresses => ", decompressed by the kernel",
+        _ => ", decompressed by modinit",
+    };
+    let shipped_note = if storage == ModuleStorage::Keep { " as shipped" } else { "" };
+    format!("`--compress-modules {}`: {files}{shipped_note}{by}", storage.name())
 }
 
 /// Builds the root disk and every image, then boots each system `runs` times, interleaved.
 pub fn measure(runs: usize) -> Result<RootBench> {
     let dir = crate::paths::target_dir().join("bench").join("root");
     let disk = root_disk(&dir)?;
-    let most = modinit_image(ModuleChoice { selection: Selection::Most, ..ModuleChoice::default() })?;
+    let tree = &setup()?.kernel.modules;
+    let default_storage = initramfs::fastest_storage(tree);
+    let most_choice = || ModuleChoice { selection: Selection::Most, ..ModuleChoice::default() };
+    let most = modinit_image(most_choice())?;
     let host = modinit_image(ModuleChoice {
         selection: Selection::Host,
         modaliases: Some(pc_modaliases(&dir)?),
@@ -63,8 +120,19 @@ pub fn measure(runs: usize) -> Result<RootBench> {
         let file = format!("most-{}", compression.name());
         systems.push(write(&dir, &file, &compressed_name(compression), &most, compression)?);
     }
-    bench_timing::interleave(&mut systems, runs, |m| boot(m, &disk))?;
-    Ok(RootBench { systems, unbuilt })
+    let shipped = crate::module_tree::shipped_compression(tree);
+    let kernel_decompresses = crate::kernel::decompresses_modules(tree);
+    let storages: Vec<(ModuleStorage, String)> = storage_candidates(shipped)
+        .into_iter()
+        .map(|s| (s, describe_storage(s, shipped, kernel_decompresses)))
+        .collect();
+    for &(storage, _) in storages.iter().filter(|(s, _)| *s != default_storage) {
+        let image = modinit_image_stored(most_choice(), storage)?;
+        let file = format!("most-modules-{}", storage.name());
+        systems.push(write(&dir, &file, &stored_name(storage, default_storage), &image, DEFAULT_COMPRESSION)?);
+    }
+    let failed = bench_timing::interleave(&mut systems, runs, |m| boot(m, &disk))?;
+    Ok(RootBench { systems, unbuilt, failed, default_storage, storages })
 }
 
 /// The root disk in `dir` (root.img): an ext4 filesystem holding [`root_tree`].
@@ -77,11 +145,16 @@ pub fn root_disk(dir: &Path) -> Result<PathBuf> {
 }
 
 /// modinit as /init (no real init: that is on the root disk) and the modules `select` takes,
-/// stored as `.ko.zst`.
+/// stored as `cargo xtask initramfs` stores them by default ([`initramfs::fastest_storage`]).
 pub fn modinit_image(select: ModuleChoice) -> Result<Archive> {
+    modinit_image_stored(select, initramfs::fastest_storage(&setup()?.kernel.modules))
+}
+
+/// [`modinit_image`] with the modules stored as `storage`.
+fn modinit_image_stored(select: ModuleChoice, storage: ModuleStorage) -> Result<Archive> {
     let setup = setup()?;
     let modules = Some(setup.kernel.modules.clone());
-    let spec = ImageSpec::new(setup.modinit.clone(), None, modules, ModuleCompression::Zst);
+    let spec = ImageSpec::new(setup.modinit.clone(), None, modules, storage);
     initramfs::assemble(&ImageSpec { select, ..spec })
 }
 
@@ -96,6 +169,15 @@ fn compressed_name(compression: ModuleCompression) -> String {
     match compression == DEFAULT_COMPRESSION {
         true => MOST.to_string(),
         false => format!("{MOST}, --compress {}", compression.name()),
+    }
+}
+
+/// The name of modinit's `most` image with its modules stored as `storage`, where
+/// `default_storage` is the default's (that image is [`MOST`]).
+fn stored_name(storage: ModuleStorage, default_storage: ModuleStorage) -> String {
+    match storage == default_storage {
+        true => MOST.to_string(),
+        false => format!("{MOST}, --compress-modules {}", storage.name()),
     }
 }
 
@@ -149,26 +231,38 @@ pub fn boot(m: &Measured, disk: &Path) -> Result<String> {
     Ok(b.run()?.console)
 }
 
-/// The sections of docs/benchmarks.md: the systems' table with the goals' ratios, the peers
-/// that could not be built, and the outer compressions' table.
-pub fn report(bench: &RootBench) -> String {
+/// The name of the root comparison's chart of the kernel series `series` in docs/.
+pub fn chart_file(series: &str) -> String {
+    format!("root-boot-time-{series}.svg")
+}
+
+/// The sections of docs/benchmarks.md for the kernel `version`: the systems' table with the
+/// goals' ratios, the peers that could not be built or booted, the outer compressions' table
+/// and the module storages' table with the storage the measurement picks. `load` is the load
+/// average when the boots began.
+pub fn report(bench: &RootBench, version: &str, load: &str) -> String {
+    let series = crate::bench::kernel_series(version);
     let systems = &bench.systems;
     let runs = systems.iter().map(|m| m.samples.len()).min().unwrap_or(0);
     let peers: Vec<&str> = Generator::ALL.iter().map(|g| g.name()).collect();
-    let mut md = String::from("## Boot to a root disk\n\n");
+    let storage = bench.default_storage.name();
+    let mut md = format!("{}\n\n", crate::bench::on_kernel("Boot to a root disk", series));
     let _ = writeln!(
         md,
-        "Made by `cargo xtask bench --only root` (a part of `cargo xtask bench`). The PC machine with one more \
-         virtio-blk disk holding an ext4 root, named `root=UUID=`, whose /sbin/init is qemu/guest/bench-init; \
-         2 vCPUs under TCG; {runs} boots each, interleaved. modinit's `most` image (`--select most`) and its \
-         `host` image (the modaliases of a census boot of the same machine, `--rootfs ext4`) hold `.ko.zst` \
-         modules in a cpio compressed as `--compress {}` (the default). Debian's images are made for the same \
-         kernel by `mkinitramfs` (initramfs-tools-core, Debian's initramfs.conf: MODULES=most, zstd) and \
-         `dracut --no-hostonly` (dracut-core, no configuration), both installed without recommendations, run \
-         in a private mount namespace where /lib/modules/VERSION is the depmod'd tree and /boot the kernel's \
+        "Kernel {version}. Made by `cargo xtask bench --only root` (a part of `cargo xtask bench`). The PC machine \
+         with one more virtio-blk disk holding an ext4 root, named `root=UUID=`, whose /sbin/init is \
+         qemu/guest/bench-init; 2 vCPUs under TCG; {runs} boots each, interleaved; 1-minute load average of the \
+         shared host {load} when the boots began, {} when they ended. modinit's `most` image (`--select most`) \
+         and its `host` image (the modaliases of a census boot of the same machine, `--rootfs ext4`) store their \
+         modules as `--compress-modules {storage}` and the cpio as `--compress {}` (both the defaults for this \
+         kernel: `Module storage` and `Outer compression` below). Debian's images are made for the same kernel \
+         by `mkinitramfs` (initramfs-tools-core, Debian's initramfs.conf: MODULES=most, zstd) and `dracut \
+         --no-hostonly` (dracut-core, no configuration), both installed without recommendations, run in a \
+         private mount namespace where /lib/modules/VERSION is the depmod'd tree and /boot the kernel's \
          (mkinitramfs reads only those paths; `xtask/src/peers.rs`), cached under target/peers/. Boot to real \
          init: from the kernel's start; /init to real init: from the kernel running /init; both on the kernel \
          log's clock in the guest. The ratio is of boot to real init.\n",
+        crate::bench::load_average(),
         DEFAULT_COMPRESSION.name()
     );
     md.push_str(&bench_timing::table(&compared(systems), Figure::Boot));
@@ -202,8 +296,13 @@ pub fn report(bench: &RootBench) -> String {
     for (generator, why) in &bench.unbuilt {
         let _ = writeln!(md, "\nNo {} image could be built here: {why}", generator.name());
     }
-    md.push_str("\n![Time from the kernel's start to the real init](root-boot-time.svg)\n");
-    md.push_str("\n## Outer compression\n\n");
+    for Failed { name, why } in &bench.failed {
+        let _ = writeln!(md, "\n{name}: left out, its boot failed here: {why}");
+    }
+    let _ =
+        writeln!(md, "\n![Time from the kernel's start to the real init on Linux {series}]({})", chart_file(series));
+
+    let _ = writeln!(md, "\n{}\n", crate::bench::on_kernel("Outer compression", series));
     let by_compression: Vec<Measured> = COMPRESSIONS
         .iter()
         .filter_map(|&c| {
@@ -214,14 +313,68 @@ pub fn report(bench: &RootBench) -> String {
     let fastest = by_compression.iter().min_by(|a, b| a.spread(Figure::Boot).0.total_cmp(&b.spread(Figure::Boot).0));
     let _ = writeln!(
         md,
-        "modinit's `most` image as above (modules inside as `.ko.zst`), the cpio written with each outer \
-         compression, booted in the same rounds. Fastest to the real init here: `{}`; `cargo xtask initramfs \
-         --compress` defaults to `{}` (`initramfs::DEFAULT_COMPRESSION`).\n",
+        "modinit's `most` image as above (modules inside as `--compress-modules {storage}`), the cpio written with \
+         each outer compression, booted in the same rounds. Fastest to the real init here: `{}`; `cargo xtask \
+         initramfs --compress` defaults to `{}` (`initramfs::DEFAULT_COMPRESSION`).\n",
         fastest.map_or("none measured", |m| m.name.as_str()),
         DEFAULT_COMPRESSION.name()
     );
     md.push_str(&bench_timing::table(&by_compression, Figure::Boot));
+
+    let _ = writeln!(md, "\n{}\n", crate::bench::on_kernel("Module storage", series));
+    let (stored, by_storage): (Vec<ModuleStorage>, Vec<Measured>) = bench
+        .storages
+        .iter()
+        .filter_map(|(s, _)| {
+            let m = systems.iter().find(|m| m.name == stored_name(*s, bench.default_storage))?;
+            let name = format!("--compress-modules {}", s.name());
+            Some((*s, Measured { name, ours: *s == bench.default_storage, ..m.clone() }))
+        })
+        .unzip();
+    let _ = writeln!(
+        md,
+        "modinit's `most` image as above, the cpio as `--compress {}`, with its modules stored each way, booted \
+         in the same rounds:\n",
+        DEFAULT_COMPRESSION.name()
+    );
+    for (_, description) in &bench.storages {
+        let _ = writeln!(md, "- {description}");
+    }
+    let _ = writeln!(md, "\n{}\n", storage_verdict(&by_storage, &stored, bench.default_storage));
+    md.push_str(&bench_timing::table(&by_storage, Figure::Boot));
     md
+}
+
+/// What the storages' boots say: the fastest, those within noise of it, the one to follow
+/// ([`bench_timing::choose`]), and whether `cargo xtask initramfs`'s default agrees.
+/// `by_storage[i]` is the image whose modules are stored as `stored[i]`.
+fn storage_verdict(by_storage: &[Measured], stored: &[ModuleStorage], default_storage: ModuleStorage) -> String {
+    let Some(choice) = bench_timing::choose(by_storage, Figure::Boot) else {
+        return "No storage was measured.".to_string();
+    };
+    let name = |i: usize| stored[i].name();
+    let mut text = format!("Fastest median boot to the real init: `{}`", name(choice.fastest));
+    if choice.tied.is_empty() {
+        text.push_str(", beyond the others' min – max ranges: it is the one to follow.");
+    } else {
+        let tied: Vec<String> = choice.tied.iter().map(|&i| format!("`{}`", name(i))).collect();
+        let _ = write!(
+            text,
+            "; within this run's noise of it (min – max ranges overlapping): {}; the smallest image of these: `{}`.",
+            tied.join(", "),
+            name(choice.chosen)
+        );
+    }
+    let _ = write!(
+        text,
+        " `cargo xtask initramfs --compress-modules` defaults to `{}` for this tree (`initramfs::fastest_storage`)",
+        default_storage.name()
+    );
+    match stored[choice.chosen] == default_storage {
+        true => text.push_str(", which the measurement confirms."),
+        false => text.push_str(": the measurement disagrees; `fastest_storage` should follow it."),
+    }
+    text
 }
 
 /// The chart of the root-disk comparison: boot to real init per system.
@@ -232,4 +385,59 @@ pub fn chart(bench: &RootBench) -> String {
 /// The systems of the root-disk comparison: all but the `most` images of other compressions.
 fn compared(systems: &[Measured]) -> Vec<Measured> {
     systems.iter().filter(|m| !m.name.starts_with(&format!("{MOST},"))).cloned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench_timing::Sample;
+    use std::collections::BTreeSet;
+
+    const XZ: ModuleStorage = ModuleStorage::As(ModuleCompression::Xz);
+    const ZST: ModuleStorage = ModuleStorage::As(ModuleCompression::Zst);
+    const PLAIN: ModuleStorage = ModuleStorage::As(ModuleCompression::None);
+
+    #[test]
+    fn a_compressed_tree_is_compared_as_shipped_and_a_plain_one_with_gzip() {
+        let xz = Some(ModuleCompression::Xz);
+        assert_eq!(storage_candidates(xz), [ModuleStorage::Keep, PLAIN, ZST]);
+        let plain = Some(ModuleCompression::None);
+        assert_eq!(storage_candidates(plain), [PLAIN, ModuleStorage::As(ModuleCompression::Gz), ZST]);
+        assert_eq!(
+            describe_storage(ModuleStorage::Keep, xz, xz),
+            "`--compress-modules keep`: `.ko.xz` as shipped, decompressed by the kernel"
+        );
+        assert_eq!(describe_storage(ZST, xz, xz), "`--compress-modules zst`: `.ko.zst`, decompressed by modinit");
+        assert_eq!(describe_storage(XZ, plain, None), "`--compress-modules xz`: `.ko.xz`, decompressed by modinit");
+        assert_eq!(describe_storage(PLAIN, xz, xz), "`--compress-modules none`: `.ko`");
+    }
+
+    fn system(name: &str, image_mib: u64, boots: &[f64]) -> Measured {
+        Measured {
+            name: name.into(),
+            ours: false,
+            initrd: PathBuf::new(),
+            append: String::new(),
+            log: PathBuf::new(),
+            image_bytes: image_mib << 20,
+            samples: boots.iter().map(|&boot_ms| Sample { init_ms: 0.0, boot_ms, modules: BTreeSet::new() }).collect(),
+            memory_kib: None,
+        }
+    }
+
+    #[test]
+    fn the_verdict_names_the_storage_to_follow_and_whether_the_default_does() {
+        let storages = [ModuleStorage::Keep, ZST];
+        let clear = [system("keep", 20, &[4000.0, 4100.0]), system("zst", 25, &[4500.0, 4600.0])];
+        let text = storage_verdict(&clear, &storages, ModuleStorage::Keep);
+        assert!(text.starts_with("Fastest median boot to the real init: `keep`, beyond"), "{text}");
+        assert!(text.ends_with("which the measurement confirms."), "{text}");
+        let tie = [system("keep", 30, &[4000.0, 4050.0]), system("zst", 25, &[4040.0, 4100.0])];
+        let text = storage_verdict(&tie, &storages, ModuleStorage::Keep);
+        assert!(text.starts_with("Fastest median boot to the real init: `keep`;"), "{text}");
+        assert!(
+            text.contains("noise of it (min – max ranges overlapping): `zst`; the smallest image of these: `zst`.")
+        );
+        assert!(text.ends_with("the measurement disagrees; `fastest_storage` should follow it."), "{text}");
+    }
 }

@@ -87,7 +87,8 @@ impl Measured {
     }
 
     /// Boots the system once with `boot` (which returns the console), records the sample and
-    /// returns the console.
+    /// returns the console (a kernel that died before /init is booted again by
+    /// [`crate::qemu::Boot::run`]).
     pub fn boot_once(&mut self, boot: &mut impl FnMut(&Measured) -> Result<String>) -> Result<String> {
         let console = boot(self)?;
         let s = sample(&console).with_context(|| format!("{}: see {}", self.name, self.log.display()))?;
@@ -99,20 +100,71 @@ impl Measured {
     }
 }
 
+/// A peer system left out of a comparison: its boot failed.
+#[derive(Debug, Clone)]
+pub struct Failed {
+    pub name: String,
+    pub why: String,
+}
+
 /// Boots every system until it has `runs` samples, one round after the other, each round
-/// booting each system once in order.
+/// booting each system once in order. A peer's (not ours) failing boot drops it from
+/// `measured` and is returned, for the report to say; a failing boot of ours is an error.
 pub fn interleave(
-    measured: &mut [Measured],
+    measured: &mut Vec<Measured>,
     runs: usize,
     mut boot: impl FnMut(&Measured) -> Result<String>,
-) -> Result<()> {
+) -> Result<Vec<Failed>> {
+    let mut failed = Vec::new();
     for run in 0..runs {
-        for m in measured.iter_mut().filter(|m| m.samples.len() <= run) {
+        let mut i = 0;
+        while i < measured.len() {
+            let m = &mut measured[i];
+            if m.samples.len() > run {
+                i += 1;
+                continue;
+            }
             eprintln!("xtask: bench: {} run {}/{runs}", m.name, run + 1);
-            m.boot_once(&mut boot)?;
+            match m.boot_once(&mut boot) {
+                Ok(_) => i += 1,
+                Err(e) if !m.ours => {
+                    eprintln!("xtask: warning: {} left out: {e:#}", m.name);
+                    failed.push(Failed { name: m.name.clone(), why: format!("{e:#}") });
+                    measured.remove(i);
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
-    Ok(())
+    Ok(failed)
+}
+
+/// Which of `measured` a default should follow: the one with the fastest median of `figure`,
+/// unless others are within this run's noise of it (their min–max ranges reach below the
+/// fastest one's maximum): then the one with the smallest image among those.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    /// The fastest median.
+    pub fastest: usize,
+    /// The others within noise of it.
+    pub tied: Vec<usize>,
+    /// The one to follow.
+    pub chosen: usize,
+}
+
+/// See [`Choice`]; None for no system with samples.
+pub fn choose(measured: &[Measured], figure: Figure) -> Option<Choice> {
+    let timed: Vec<(usize, (f64, f64, f64))> = measured
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !m.samples.is_empty())
+        .map(|(i, m)| (i, m.spread(figure)))
+        .collect();
+    let &(fastest, (_, _, fastest_max)) = timed.iter().min_by(|a, b| a.1.0.total_cmp(&b.1.0))?;
+    let tied: Vec<usize> =
+        timed.iter().filter(|&&(i, (_, min, _))| i != fastest && min <= fastest_max).map(|&(i, _)| i).collect();
+    let chosen = std::iter::once(fastest).chain(tied.iter().copied()).min_by_key(|&i| measured[i].image_bytes)?;
+    Some(Choice { fastest, tied, chosen })
 }
 
 /// The figures of a console showing bench-init's lines.
@@ -254,5 +306,47 @@ mod tests {
         );
         assert_eq!(median_of(&measured, "peer", Figure::Init), Some(2000.0));
         assert!(chart(&measured, Figure::Boot).contains("<text x=\"10\" y=\"52\">ours</text>"));
+    }
+
+    fn system(name: &str, image_mib: u64, boots: &[f64]) -> Measured {
+        Measured {
+            name: name.into(),
+            ours: true,
+            initrd: PathBuf::new(),
+            append: String::new(),
+            log: PathBuf::new(),
+            image_bytes: image_mib << 20,
+            samples: boots.iter().map(|&boot_ms| Sample { init_ms: 0.0, boot_ms, modules: BTreeSet::new() }).collect(),
+            memory_kib: None,
+        }
+    }
+
+    #[test]
+    fn the_fastest_wins_unless_a_smaller_image_is_within_noise() {
+        let clear = [system("big", 30, &[4000.0, 4100.0, 4200.0]), system("small", 20, &[4500.0, 4600.0, 4700.0])];
+        assert_eq!(choose(&clear, Figure::Boot), Some(Choice { fastest: 0, tied: vec![], chosen: 0 }));
+        let close = [
+            system("big", 30, &[4000.0, 4100.0, 4200.0]),
+            system("small", 20, &[4150.0, 4150.0, 4300.0]),
+            system("slow", 10, &[5000.0]),
+        ];
+        assert_eq!(choose(&close, Figure::Boot), Some(Choice { fastest: 0, tied: vec![1], chosen: 1 }));
+        assert_eq!(choose(&[system("none", 1, &[])], Figure::Boot), None);
+    }
+
+    #[test]
+    fn a_failing_peer_is_left_out_and_a_failing_modinit_is_an_error() {
+        let mut peer = system("peer", 1, &[]);
+        peer.ours = false;
+        let mut measured = vec![system("ours", 1, &[]), peer];
+        let console = "bench: [ 1.0] Run /init as init process\nbench: [ 2.0] bench-init: started\nbench: modules=\n";
+        let failed = interleave(&mut measured, 2, |m| match m.ours {
+            true => Ok(console.to_string()),
+            false => anyhow::bail!("no root"),
+        })
+        .unwrap();
+        assert_eq!((measured.len(), measured[0].samples.len()), (1, 2));
+        assert_eq!((failed[0].name.as_str(), failed[0].why.as_str()), ("peer", "no root"));
+        assert!(interleave(&mut measured, 3, |_| anyhow::bail!("panic")).is_err());
     }
 }

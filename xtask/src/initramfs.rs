@@ -58,9 +58,12 @@ impl ImageSpec {
 }
 
 /// What `cargo xtask initramfs --compress-modules` defaults to for the tree `modules`: the
-/// storage whose boots reached the real init first on its kernel (docs/benchmarks.md, "Module
-/// storage"). A kernel that decompresses modules itself loads the files as the tree ships them
-/// in its compression; on one that does not, modinit decompresses `.ko.zst`.
+/// storage `cargo xtask bench` picks on its kernel (docs/benchmarks.md, "Module storage on
+/// Linux 6.12" and "on Linux 6.1"; [`crate::bench_timing::choose`]: the fastest to the real
+/// init, or the smallest image within noise of it). A kernel that decompresses modules itself
+/// loads the files as the tree ships them in its compression (6.12: `.ko.xz`, as fast as
+/// `.ko.zst` or plain and the smallest image); on one that does not, modinit decompresses
+/// `.ko.zst` (6.1: within noise of `.ko.gz` and plain, and the smallest).
 pub fn fastest_storage(modules: &Path) -> ModuleStorage {
     let shipped = module_tree::files(modules)
         .unwrap_or_default()

@@ -3,6 +3,7 @@
 use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
+use xtask::bench::BenchPart;
 use xtask::bench_timing::Figure;
 use xtask::initramfs::{self, ImageSpec, ModuleCompression, ModuleStorage};
 use xtask::kernel::{self, Kernel, Release};
@@ -84,14 +85,6 @@ impl SelectArgs {
     }
 }
 
-/// A part of `cargo xtask bench`.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum BenchPart {
-    Host,
-    Coldplug,
-    Root,
-}
-
 #[derive(Subcommand)]
 enum Cmd {
     /// Download and unpack Debian's kernels, 12's and 13's (cached under target/kernel).
@@ -166,19 +159,25 @@ enum Cmd {
         #[arg(long, default_value = "")]
         append: String,
     },
-    /// Measure modinit against its peers and write docs/benchmarks.md and docs/boot-time.svg.
+    /// Measure modinit against its peers and write docs/benchmarks.md and its charts; the
+    /// boots on each of Debian's kernels unless one is named.
     Bench {
         #[command(flatten)]
         kernel: KernelArgs,
         /// Boots of each system (interleaved); 0 for the host-side figures only.
         #[arg(long, default_value_t = 5)]
         boots: usize,
-        /// Only this part; its sections of docs/benchmarks.md are replaced, the others kept.
-        /// host: the index, binary and decoder figures; coldplug: the whole tree in the
-        /// initramfs, /init to real init against kmod, busybox and the insmod floor; root: to a
-        /// root disk against initramfs-tools and dracut, and the outer compressions.
-        #[arg(long, value_enum)]
-        only: Option<BenchPart>,
+        /// Only these parts (comma-separated); their sections of docs/benchmarks.md are
+        /// replaced, the others kept. host: the index, binary and decoder figures; coldplug: the
+        /// whole tree in the initramfs, /init to real init against kmod, busybox and the insmod
+        /// floor; root: to a root disk against initramfs-tools and dracut, the outer
+        /// compressions and the module storages.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        only: Vec<BenchPart>,
+        /// Write the sections to this file instead of docs/benchmarks.md (how a run over both
+        /// kernels collects each kernel's part, run in a process of its own).
+        #[arg(long, hide = true)]
+        sections_out: Option<PathBuf>,
     },
     /// Boot the census machines and write the corpus of real device modaliases (several
     /// minutes under TCG).
@@ -306,42 +305,32 @@ fn main() -> Result<()> {
             );
             s.run_interactive()?;
         }
-        Cmd::Bench { kernel, boots, only } => {
+        Cmd::Bench { kernel, boots, only, sections_out } => {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;
-            let k = kernel.resolve(Release::Debian12)?;
-            let modinit = build_modinit()?;
-            set_setup_env(&k, &modinit);
-            let runs = |part| only.is_none_or(|o| o == part);
-            let docs = xtask::paths::workspace_root().join("docs");
+            let parts = if only.is_empty() { BenchPart::ALL.to_vec() } else { only };
+            let named = kernel.kernel.is_some() || kernel.modules.is_some() || kernel.kernel_release.is_some();
+            if named {
+                let md = bench_kernel(&kernel.resolve(Release::Debian12)?, &parts, boots)?;
+                match sections_out {
+                    Some(out) => std::fs::write(&out, &md)?,
+                    None => {
+                        print!("{md}");
+                        write_benchmarks(&md, false)?;
+                    }
+                }
+                return Ok(());
+            }
+            // The scenario code reads one kernel per process (xtask::scenario::setup): each
+            // kernel's parts run in a child process of their own. The document is written after
+            // each, so that a kernel's failure keeps the sections measured before it.
             let mut md = String::new();
-            if runs(BenchPart::Host) {
-                let mut rows = xtask::bench::index_rows(&k.modules)?;
-                rows.extend(xtask::bench::binary_rows(&modinit)?);
-                rows.extend(xtask::bench::decompression_rows(&k.modules)?);
-                let context = format!(
-                    "Kernel {} ({} modules); {} CPUs; median of 5 runs each.",
-                    k.version,
-                    xtask::corpus::module_names(&xtask::kmod::indexed_tree(&k.modules)?)?.len(),
-                    std::thread::available_parallelism().map_or(1, |n| n.get())
-                );
-                md.push_str(&xtask::bench::report(&rows, &context));
-            }
-            if boots > 0 && runs(BenchPart::Coldplug) {
-                let measured = xtask::bench_boot::measure(boots)?;
-                md.push('\n');
-                md.push_str(&xtask::bench_boot::report(&measured));
-                std::fs::write(docs.join("boot-time.svg"), xtask::bench_timing::chart(&measured, Figure::Init))?;
-            }
-            if boots > 0 && runs(BenchPart::Root) {
-                let measured = xtask::bench_root::measure(boots)?;
-                md.push('\n');
-                md.push_str(&xtask::bench_root::report(&measured));
-                std::fs::write(docs.join("root-boot-time.svg"), xtask::bench_root::chart(&measured))?;
+            for (release, parts) in xtask::bench::plan(&parts, boots) {
+                md = xtask::bench::replace_sections(&md, &bench_child(release, &kernel.flavour, &parts, boots)?);
+                write_benchmarks(&md, false)?;
             }
             print!("{md}");
-            let path = docs.join("benchmarks.md");
-            let old = std::fs::read_to_string(&path).unwrap_or_default();
-            std::fs::write(&path, xtask::bench::replace_sections(&old, &md))?;
+            // A run of every part on every kernel replaces the whole document.
+            write_benchmarks(&md, parts.len() == BenchPart::ALL.len() && boots > 0)?;
         }
         Cmd::Modaliases { kernel, out } => {
             tools::ensure(&[&QEMU, &BUSYBOX, &DPKG, &DEPMOD])?;
@@ -382,6 +371,72 @@ fn existing_tree(dir: PathBuf) -> Result<PathBuf> {
         bail!("--modules {}: no such directory (expected a [usr/]lib/modules/VERSION directory)", dir.display());
     }
     Ok(dir)
+}
+
+/// The sections of docs/benchmarks.md that `parts` make on the kernel `k` (boots of each system
+/// `boots`), measured in this process; the charts are written to docs/.
+fn bench_kernel(k: &Kernel, parts: &[BenchPart], boots: usize) -> Result<String> {
+    let modinit = build_modinit()?;
+    set_setup_env(k, &modinit);
+    let docs = xtask::paths::workspace_root().join("docs");
+    let series = xtask::bench::kernel_series(&k.version);
+    let mut md = String::new();
+    if parts.contains(&BenchPart::Host) {
+        let load = xtask::bench::load_average();
+        let mut rows = xtask::bench::index_rows(&k.modules)?;
+        rows.extend(xtask::bench::binary_rows(&modinit)?);
+        rows.extend(xtask::bench::decompression_rows(&k.modules)?);
+        let context = format!(
+            "Host-side figures on kernel {} ({} modules); {} CPUs, shared (1-minute load average {load} at the \
+             start); median of 5 runs each.",
+            k.version,
+            xtask::corpus::module_names(&xtask::kmod::indexed_tree(&k.modules)?)?.len(),
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        );
+        md.push_str(&xtask::bench::report(&rows, &context));
+    }
+    if boots > 0 && parts.contains(&BenchPart::Coldplug) {
+        let load = xtask::bench::load_average();
+        let measured = xtask::bench_boot::measure(boots)?;
+        md.push('\n');
+        md.push_str(&xtask::bench_boot::report(&measured, &k.version, &k.modules, &load));
+        let chart = xtask::bench_timing::chart(&measured.systems, Figure::Init);
+        std::fs::write(docs.join(xtask::bench_boot::chart_file(series)), chart)?;
+    }
+    if boots > 0 && parts.contains(&BenchPart::Root) {
+        let load = xtask::bench::load_average();
+        let measured = xtask::bench_root::measure(boots)?;
+        md.push('\n');
+        md.push_str(&xtask::bench_root::report(&measured, &k.version, &load));
+        std::fs::write(docs.join(xtask::bench_root::chart_file(series)), xtask::bench_root::chart(&measured))?;
+    }
+    Ok(md)
+}
+
+/// Puts the sections `md` into docs/benchmarks.md in place of those of the same headings, or,
+/// with `whole`, writes `md` as the whole document.
+fn write_benchmarks(md: &str, whole: bool) -> Result<()> {
+    let path = xtask::paths::workspace_root().join("docs/benchmarks.md");
+    let old = if whole { String::new() } else { std::fs::read_to_string(&path).unwrap_or_default() };
+    Ok(std::fs::write(&path, xtask::bench::replace_sections(&old, md))?)
+}
+
+/// Runs `cargo xtask bench` for `parts` on Debian `release`'s kernel in a child process (its
+/// own [`xtask::scenario::setup`]) and returns the sections it made.
+fn bench_child(release: Release, flavour: &str, parts: &[BenchPart], boots: usize) -> Result<String> {
+    let out = tempfile::NamedTempFile::new()?;
+    let only: Vec<&str> = parts.iter().map(|p| p.name()).collect();
+    eprintln!("xtask: bench: {} on Debian {}'s kernel", only.join(", "), release.number());
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .args(["bench", "--kernel-release", &release.number().to_string(), "--flavour", flavour])
+        .args(["--boots", &boots.to_string(), "--only", &only.join(",")])
+        .arg("--sections-out")
+        .arg(out.path())
+        .status()?;
+    if !status.success() {
+        bail!("the bench on Debian {}'s kernel failed ({status})", release.number());
+    }
+    Ok(std::fs::read_to_string(out.path())?)
 }
 
 /// Builds modinit and reports its size.

@@ -173,6 +173,15 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
+/// How every module of the tree `modules` is stored as shipped; None when they differ, or the
+/// tree has none or cannot be read.
+pub fn shipped_compression(modules: &Path) -> Option<ModuleCompression> {
+    let files = files(modules).ok()?;
+    let mut shipped = files.iter().filter_map(|p| ModuleCompression::of_module(p));
+    let first = shipped.next()?;
+    shipped.all(|c| c == first).then_some(first)
+}
+
 /// Every regular file under `dir`, in path order (not the cache stamp).
 pub fn files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
