@@ -85,7 +85,7 @@ pub fn write_corpus(out: &Path) -> Result<usize> {
         "# Real device modaliases: every `modalias` attribute and uevent MODALIAS under /sys/devices of\n\
          # QEMU {qemu} (TCG) machines booted with kernel {kernel}, once kmod's modprobe had loaded\n\
          # drivers for them until no new device appeared (qemu/guest/kmod-coldplug), so the devices\n\
-         # behind USB, SCSI, virtio and HDA buses are here too.\n\
+         # behind USB, SCSI, virtio and HDA buses are here too, and those the loop saw go away.\n\
          # Machines (xtask/src/machine.rs): {machines}; {pc} with each -cpu of\n",
         qemu = qemu_version()?,
         machines = machines.join(", "),
