@@ -135,7 +135,7 @@ mod tests {
         assert!(!LoadError(ENOEXEC).is_no_device());
     }
 
-    /// What finit_module(COMPRESSED_FILE) answers when the kernel cannot decompress the file,
+    /// What `finit_module` given MODULE_INIT_COMPRESSED_FILE answers when the kernel cannot decompress the file,
     /// and answers that mean something else (not a module, unknown symbols, no memory).
     #[test]
     fn the_kernels_decompression_refusals() {
