@@ -390,8 +390,7 @@ fn compared(systems: &[Measured]) -> Vec<Measured> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench_timing::Sample;
-    use std::collections::BTreeSet;
+    use crate::bench_timing::tests::system;
 
     const XZ: ModuleStorage = ModuleStorage::As(ModuleCompression::Xz);
     const ZST: ModuleStorage = ModuleStorage::As(ModuleCompression::Zst);
@@ -410,19 +409,6 @@ mod tests {
         assert_eq!(describe_storage(ZST, xz, xz), "`--compress-modules zst`: `.ko.zst`, decompressed by modinit");
         assert_eq!(describe_storage(XZ, plain, None), "`--compress-modules xz`: `.ko.xz`, decompressed by modinit");
         assert_eq!(describe_storage(PLAIN, xz, xz), "`--compress-modules none`: `.ko`");
-    }
-
-    fn system(name: &str, image_mib: u64, boots: &[f64]) -> Measured {
-        Measured {
-            name: name.into(),
-            ours: false,
-            initrd: PathBuf::new(),
-            append: String::new(),
-            log: PathBuf::new(),
-            image_bytes: image_mib << 20,
-            samples: boots.iter().map(|&boot_ms| Sample { init_ms: 0.0, boot_ms, modules: BTreeSet::new() }).collect(),
-            memory_kib: None,
-        }
     }
 
     #[test]
