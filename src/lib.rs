@@ -21,6 +21,7 @@ pub mod decompress;
 pub mod fnmatch;
 pub mod index;
 pub mod kernel;
+pub mod kmod_files;
 pub mod line;
 pub mod loading;
 pub mod module_file;

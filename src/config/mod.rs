@@ -7,6 +7,7 @@
 //!
 //! The rules are kmod 34's and systemd 252..258's; where older kmod differs it is noted.
 
+pub mod depmod_d;
 mod files;
 mod modprobe_d;
 mod modules_load_d;

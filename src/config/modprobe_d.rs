@@ -169,14 +169,14 @@ impl<'a> Words<'a> {
 }
 
 /// kmod's `freadline_wrapped` over a whole file: (line number, logical line) pairs.
-struct LogicalLines<'a> {
+pub(super) struct LogicalLines<'a> {
     rest: &'a [u8],
     /// Physical lines consumed so far.
     line: usize,
 }
 
 impl<'a> LogicalLines<'a> {
-    fn new(text: &'a [u8]) -> Self {
+    pub(super) fn new(text: &'a [u8]) -> Self {
         LogicalLines { rest: text, line: 0 }
     }
 }

@@ -8,14 +8,16 @@
 //! caller reads the files (in parallel, on the host) and hands over their contents.
 
 use super::writer::{IndexContents, ModuleEntry};
+use crate::config::depmod_d::DepmodConfig;
 use crate::config::{
     ConfigFile, ConfigWarning, Directive, insert_module_dir_file, parse_modprobe_d, parse_modules_load_d,
 };
 use crate::decompress::Compression;
 use crate::index::module_list::stays_inside;
+use crate::kmod_files::hash::{MODULE_BUCKETS, superfast};
 use crate::module_file::elf::Elf;
 use crate::module_file::modinfo::Modinfo;
-use crate::module_file::symbols::{dependency_symbols, exported_symbols};
+use crate::module_file::symbols::{dependency_symbols, exported_symbols, versions};
 use crate::name::module_name;
 use crate::name::normalize_alias;
 use crate::sort::{sort, sort_by};
@@ -35,10 +37,28 @@ pub struct ModuleFacts {
     pub softdeps: Vec<Vec<u8>>,
     /// `.modinfo` `weakdep=` values (`MODULE_WEAKDEP`, Linux >= 6.11), in file order.
     pub weakdeps: Vec<Vec<u8>>,
-    /// Symbols the module exports.
-    pub exports: Vec<Vec<u8>>,
+    /// Symbols the module exports, with their modversions CRC (0 without).
+    pub exports: Vec<Export>,
     /// Symbols the module needs, in kmod's order (symtab, then unmatched `__versions`).
-    pub imports: Vec<Vec<u8>>,
+    pub imports: Vec<Import>,
+}
+
+/// A symbol a module exports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Export {
+    pub name: Vec<u8>,
+    /// Its modversions CRC, as kmod reads it (0 without).
+    pub crc: u64,
+}
+
+/// A symbol a module needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Import {
+    pub name: Vec<u8>,
+    /// The CRC its first `__versions` entry of that name records (0 without).
+    pub crc: u64,
+    /// A weak reference: depmod does not complain when nothing has it.
+    pub weak: bool,
 }
 
 /// Why a module file's facts could not be read.
@@ -65,13 +85,24 @@ impl ModuleFacts {
         let elf = Elf::parse(image).map_err(FactsError::Elf)?;
         let modinfo = Modinfo::of(&elf).map_err(FactsError::Modinfo)?;
         let owned = |s: &[u8]| s.to_vec();
+        // A name's CRC is its first entry's (kmod's `kmod_elf_crc_find`): sorted by name, then place.
+        let mut versions: Vec<(&[u8], usize, u64)> = versions(&elf).zip(0..).map(|((n, crc), i)| (n, i, crc)).collect();
+        sort(&mut versions);
+        let crc_of = |name: &[u8]| {
+            let first = versions.partition_point(|&(n, _, _)| n < name);
+            versions.get(first).filter(|&&(n, _, _)| n == name).map_or(0, |&(_, _, crc)| crc)
+        };
+        let imports = dependency_symbols(&elf).map_err(FactsError::Symbols)?;
         Ok(ModuleFacts {
             path: path.to_vec(),
             aliases: modinfo.values(b"alias").map(owned).collect(),
             softdeps: modinfo.values(b"softdep").map(owned).collect(),
             weakdeps: modinfo.values(b"weakdep").map(owned).collect(),
-            exports: exported_symbols(&elf).map(owned).collect(),
-            imports: dependency_symbols(&elf).map_err(FactsError::Symbols)?.map(|s| s.name.to_vec()).collect(),
+            exports: exported_symbols(&elf)
+                .with_crcs()
+                .map(|(name, crc)| Export { name: name.to_vec(), crc })
+                .collect(),
+            imports: imports.map(|s| Import { name: s.name.to_vec(), crc: crc_of(s.name), weak: s.weak }).collect(),
         })
     }
 }
@@ -88,6 +119,8 @@ pub struct TreeFiles {
     pub modprobe_d: Vec<ConfigFile>,
     /// modules-load.d files as `config::select_modules_load_d` chose them.
     pub modules_load_d: Vec<ConfigFile>,
+    /// depmod.d: which of two files of a module is kept.
+    pub depmod_d: DepmodConfig,
 }
 
 /// Something the index will not reflect the way kmod would, or input kmod also complains about.
@@ -104,37 +137,110 @@ pub(super) fn lossy(s: &[u8]) -> alloc::borrow::Cow<'_, str> {
     String::from_utf8_lossy(s)
 }
 
-/// A module file as the builder arranges them.
-struct Loadable<'f> {
-    facts: &'f ModuleFacts,
-    stem: &'f [u8],
-    dir: &'f [u8],
-    compression: Compression,
+/// A module file as depmod keeps it.
+#[derive(Debug, Clone, Copy)]
+pub struct Loadable<'f> {
+    pub facts: &'f ModuleFacts,
+    /// The file name without `.ko[.EXT]`.
+    pub stem: &'f [u8],
+    /// The directory, relative to the modules dir.
+    pub dir: &'f [u8],
+    pub compression: Compression,
 }
 
 impl Loadable<'_> {
-    /// The path without a compression suffix, as modules.order lists it.
-    fn uncompressed_path(&self) -> &[u8] {
+    /// The path depmod matches against modules.order (`uncrelpath`): the path cut after the
+    /// directory, the module name's length of the file name, and `.ko`.
+    fn order_path(&self) -> &[u8] {
         let p = &self.facts.path;
-        &p[..p.len() - self.compression.extension().len()]
+        let dir = if self.dir.is_empty() { 0 } else { self.dir.len() + 1 };
+        &p[..(dir + module_name(self.stem).count() + 3).min(p.len())]
+    }
+
+    /// The module's name, normalized (kmod's `modname`).
+    pub fn name(&self) -> Vec<u8> {
+        normalized_name(self.stem)
     }
 }
 
-/// Computes the index contents for `modules` (any order) and `tree`.
+/// Symbols the kernel itself exports, from `depmod -E Module.symvers` or `-F System.map`, and
+/// how depmod checks the modules' needs against them.
+#[derive(Debug, Clone, Default)]
+pub struct KernelSymbols {
+    /// (name, CRC) in file order, the architecture's symbol prefix already dropped. None
+    /// without `-E`/`-F`: then nothing is checked.
+    pub symbols: Option<Vec<(Vec<u8>, u64)>>,
+    /// `-P`: the architecture's symbol prefix, dropped from exported and needed names.
+    pub prefix: Option<u8>,
+    /// `-e`: report symbols no one exports (and, with CRCs from `-E`, CRCs that disagree).
+    pub report: bool,
+    /// `-E`: the CRCs are the kernel's (Module.symvers), so disagreements count.
+    pub check_versions: bool,
+}
+
+/// One entry of depmod's symbol table after every module's exports went in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SymbolEntry<'f> {
+    pub name: &'f [u8],
+    /// The module (its position in [`Analysis::modules`]); None for the kernel's.
+    pub owner: Option<u16>,
+    pub crc: u64,
+}
+
+/// A need of a module `depmod -e` reports, in the order depmod reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SymbolProblem<'f> {
+    /// kmod: `PATH needs unknown symbol NAME`.
+    Unknown { module: u16, symbol: &'f [u8] },
+    /// kmod: `PATH disagrees about version of symbol NAME`.
+    Version { module: u16, symbol: &'f [u8] },
+}
+
+/// What depmod computes of a tree before it writes anything.
+#[derive(Debug, Clone)]
+pub struct Analysis<'f> {
+    /// The modules kept, in depmod's order: a module's position is its id and its priority.
+    pub modules: Vec<Loadable<'f>>,
+    /// Each module's dependencies, transitively, in load order (modules.dep lists them reversed).
+    pub deps: Vec<Vec<u16>>,
+    /// depmod's symbol table, sorted by name.
+    pub symbols: Vec<SymbolEntry<'f>>,
+    pub problems: Vec<SymbolProblem<'f>>,
+    /// Modules in (or below) a dependency cycle, which depmod refuses to write.
+    pub in_cycles: Vec<u16>,
+}
+
+/// Computes the index contents for `modules` (in the order depmod finds them) and `tree`.
 pub fn build(modules: &[ModuleFacts], tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) -> IndexContents {
-    let loadable = order_modules(modules, tree, warn);
-    let deps = dependencies(&loadable, warn);
+    contents(&analyze(modules, tree, &KernelSymbols::default(), warn), tree, warn)
+}
+
+/// depmod's view of `modules` (in the order depmod finds them: its directory walk) and `tree`.
+pub fn analyze<'f>(
+    modules: &'f [ModuleFacts],
+    tree: &TreeFiles,
+    kernel: &'f KernelSymbols,
+    warn: &mut dyn FnMut(BuildWarning),
+) -> Analysis<'f> {
+    let modules = order_modules(modules, tree, warn);
+    let (symbols, direct, problems) = link(&modules, kernel);
+    let (deps, in_cycles) = dependencies(&modules, &direct, warn);
+    Analysis { modules, deps, symbols, problems, in_cycles }
+}
+
+/// The index contents of `a`.
+fn contents(a: &Analysis<'_>, tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) -> IndexContents {
     let mut contents = IndexContents { kernel_release: tree.kernel_release.clone(), ..IndexContents::default() };
-    for (m, deps) in loadable.iter().zip(deps) {
+    for (m, deps) in a.modules.iter().zip(&a.deps) {
         contents.modules.push(ModuleEntry {
             stem: m.stem.to_vec(),
             dir: Some(m.dir.to_vec()),
             compression: m.compression,
             builtin: false,
-            deps,
+            deps: deps.clone(),
         });
     }
-    for (id, m) in loadable.iter().enumerate() {
+    for (id, m) in a.modules.iter().enumerate() {
         for alias in &m.facts.aliases {
             match normalized_alias(alias) {
                 Some(a) => contents.module_aliases.push((a, id as u16)),
@@ -143,7 +249,7 @@ pub fn build(modules: &[ModuleFacts], tree: &TreeFiles, warn: &mut dyn FnMut(Bui
         }
     }
     add_builtins(&mut contents, tree, warn);
-    add_config(&mut contents, &loadable, tree, warn);
+    add_config(&mut contents, &a.modules, tree, warn);
     contents
 }
 
@@ -158,15 +264,17 @@ fn normalized_name(name: &[u8]) -> Vec<u8> {
     module_name(name).collect()
 }
 
-/// The module files in kmod's priority order: as modules.order lists them, then the others
-/// by path (depmod takes those in directory order, which no file records). Of two files
-/// with the same module name, the first in that order is kept.
+/// The module files in depmod's order. Of two files of one module, the one depmod.d's
+/// `override` and `search` prefer, else the first found (`depmod_module_is_higher_priority`).
+/// Then the modules as depmod's name table hands them out (kmod's hash order), and those
+/// modules.order lists moved first, in its order (a path listed twice counts at its last line).
 fn order_modules<'f>(
     modules: &'f [ModuleFacts],
     tree: &TreeFiles,
     warn: &mut dyn FnMut(BuildWarning),
 ) -> Vec<Loadable<'f>> {
-    let mut files: Vec<Loadable<'f>> = Vec::new();
+    let mut kept: Vec<(Vec<u8>, Loadable<'f>)> = Vec::new();
+    let mut by_name: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
     for facts in modules {
         if !stays_inside(&facts.path) {
             warn(BuildWarning(format!("{}: not a path inside the modules directory, skipped", lossy(&facts.path))));
@@ -176,64 +284,123 @@ fn order_modules<'f>(
             Some(i) => (&facts.path[..i], &facts.path[i + 1..]),
             None => (&facts.path[..0], &facts.path[..]),
         };
-        match Compression::of_file_name(file) {
-            Some((stem, compression)) => files.push(Loadable { facts, stem, dir, compression }),
-            None => warn(BuildWarning(format!("{}: not a module file name, skipped", lossy(&facts.path)))),
+        let Some((stem, compression)) = Compression::of_file_name(file) else {
+            warn(BuildWarning(format!("{}: not a module file name, skipped", lossy(&facts.path))));
+            continue;
+        };
+        let new = Loadable { facts, stem, dir, compression };
+        let name = normalized_name(stem);
+        match by_name.get(&name) {
+            None => {
+                by_name.insert(name.clone(), kept.len());
+                kept.push((name, new));
+            }
+            Some(&at) => {
+                let old = &mut kept[at].1;
+                let (skipped, kept_path) = if tree.depmod_d.keeps_old(&old.facts.path, &facts.path, name.len()) {
+                    (&facts.path, &old.facts.path)
+                } else {
+                    let skipped = &old.facts.path;
+                    *old = new;
+                    (skipped, &facts.path)
+                };
+                let (skipped, kept_path) = (lossy(skipped), lossy(kept_path));
+                warn(BuildWarning(format!("{skipped}: module {} is taken from {kept_path}, skipped", lossy(stem))));
+            }
         }
     }
-    // modules.order's lines with their numbers, sorted: a path's first line is found by
-    // binary search.
+    // kmod's name table order, then modules.order's.
+    let mut keyed: Vec<(u32, Vec<u8>, Loadable<'f>)> =
+        kept.into_iter().map(|(name, m)| (superfast(&name) & (MODULE_BUCKETS - 1), name, m)).collect();
+    sort_by(&mut keyed, &mut |(a, n, _), (b, m, _)| a.cmp(b).then_with(|| n.cmp(m)));
     let order = tree.modules_order.as_deref().unwrap_or_default();
-    let mut lines: Vec<(&[u8], usize)> = order.split(|&b| b == b'\n').zip(0..).filter(|(l, _)| !l.is_empty()).collect();
-    sort(&mut lines);
+    let mut lines: Vec<&[u8]> = order.split(|&b| b == b'\n').collect();
+    // depmod leaves the hash order when the last line lacks its newline (a corrupted file).
+    if lines.pop().is_some_and(|last| !last.is_empty()) {
+        warn(BuildWarning(format!("modules.order:{} corrupted line misses '\\n'", lines.len() + 1)));
+        return keyed.into_iter().map(|(_, _, m)| m).collect();
+    }
+    // Each line with its number, sorted: a path's last line is found by binary search.
+    let mut numbered: Vec<(&[u8], usize)> = lines.into_iter().zip(0..).collect();
+    sort(&mut numbered);
     let position = |path: &[u8]| {
-        let first = lines.partition_point(|&(line, _)| line < path);
-        lines.get(first).filter(|&&(line, _)| line == path).map_or(usize::MAX, |&(_, i)| i)
+        let end = numbered.partition_point(|&(line, _)| line <= path);
+        end.checked_sub(1).map(|last| numbered[last]).filter(|&(line, _)| line == path).map_or(usize::MAX, |(_, i)| i)
     };
-    let mut keyed: Vec<(usize, Loadable<'f>)> =
-        files.into_iter().map(|m| (position(m.uncompressed_path()), m)).collect();
-    sort_by(&mut keyed, &mut |(a, m), (b, n)| a.cmp(b).then(m.facts.path.cmp(&n.facts.path)));
-    // Of each name, the first file in that order: sort (name, position), keep each name's first.
-    let mut names: Vec<(Vec<u8>, usize)> = keyed.iter().map(|(_, m)| normalized_name(m.stem)).zip(0..).collect();
-    sort(&mut names);
-    let mut kept = alloc::vec![false; keyed.len()];
-    for (i, (name, at)) in names.iter().enumerate() {
-        kept[*at] = i == 0 || names[i - 1].0 != *name;
-    }
-    let mut files = Vec::new();
-    for ((_, m), kept) in keyed.into_iter().zip(kept) {
-        if kept {
-            files.push(m);
-        } else {
-            let (path, name) = (lossy(&m.facts.path), lossy(m.stem));
-            warn(BuildWarning(format!("{path}: another file of module {name} comes first, skipped")));
-        }
-    }
-    files
+    let mut ranked: Vec<(usize, usize, Loadable<'f>)> =
+        keyed.into_iter().enumerate().map(|(rank, (_, _, m))| (position(m.order_path()), rank, m)).collect();
+    sort_by(&mut ranked, &mut |(a, r, _), (b, s, _)| a.cmp(b).then(r.cmp(s)));
+    ranked.into_iter().map(|(_, _, m)| m).collect()
 }
 
-/// Each module's dependencies in load order, computed as depmod does: a symbol's owner is
-/// the last module (in priority order) exporting it (depmod's hash_add replaces); a module depends on the owners of the
-/// symbols it needs; a topological sort numbers modules users-first, and a module's whole
-/// dependency closure, sorted by that number, is its modules.dep line — which kmod loads
-/// from the end, so the load order is that list reversed.
-fn dependencies(modules: &[Loadable<'_>], warn: &mut dyn FnMut(BuildWarning)) -> Vec<Vec<u16>> {
-    // Every export with its module, sorted: a symbol's owner is the last of its run.
-    let mut exports: Vec<(&[u8], usize)> = Vec::new();
-    for (i, m) in modules.iter().enumerate() {
-        exports.extend(m.facts.exports.iter().map(|sym| (sym.as_slice(), i)));
-    }
-    sort(&mut exports);
-    let owner = |sym: &[u8]| {
-        let end = exports.partition_point(|&(s, _)| s <= sym);
-        end.checked_sub(1).and_then(|last| exports.get(last)).filter(|&&(s, _)| s == sym).map(|&(_, i)| i)
+/// depmod's symbol table and each module's direct dependencies, in the order of its needs. The
+/// table holds the kernel's symbols, then every module's exports in module order, a later one
+/// replacing an earlier of the same name (kmod's `hash_add`): a symbol's owner is the last
+/// module exporting it. A need is looked up without a leading `.` (PPC64) and without the
+/// symbol prefix.
+fn link<'f>(
+    modules: &[Loadable<'f>],
+    kernel: &'f KernelSymbols,
+) -> (Vec<SymbolEntry<'f>>, Vec<Vec<usize>>, Vec<SymbolProblem<'f>>) {
+    let strip = |name: &'f [u8]| match (name.first(), kernel.prefix) {
+        (Some(&c), Some(p)) if c == p => &name[1..],
+        _ => name,
     };
-    let direct: Vec<Vec<usize>> = modules
+    let mut added: Vec<(SymbolEntry<'f>, usize)> = Vec::new();
+    let mut add = |entry: SymbolEntry<'f>| {
+        let seq = added.len();
+        added.push((entry, seq));
+    };
+    if let Some(symbols) = &kernel.symbols {
+        for (name, crc) in symbols {
+            add(SymbolEntry { name, owner: None, crc: *crc });
+        }
+        // depmod_add_fake_syms: names the kernel's loader provides.
+        for name in [&b"__this_module"[..], b"_GLOBAL_OFFSET_TABLE_", b"TOC."] {
+            add(SymbolEntry { name, owner: None, crc: 0 });
+        }
+    }
+    for (i, m) in modules.iter().enumerate() {
+        for export in &m.facts.exports {
+            add(SymbolEntry { name: strip(&export.name), owner: Some(i as u16), crc: export.crc });
+        }
+    }
+    // Sorted by name, then as added; the last of each name stays.
+    sort_by(&mut added, &mut |(a, s), (b, t)| a.name.cmp(b.name).then(s.cmp(t)));
+    let mut symbols: Vec<SymbolEntry<'f>> = Vec::with_capacity(added.len());
+    for (entry, _) in added {
+        match symbols.last_mut() {
+            Some(last) if last.name == entry.name => *last = entry,
+            _ => symbols.push(entry),
+        }
+    }
+    let find = |name: &[u8]| {
+        let name = name.strip_prefix(b".").unwrap_or(name);
+        let name = match (name.first(), kernel.prefix) {
+            (Some(&c), Some(p)) if c == p => &name[1..],
+            _ => name,
+        };
+        symbols.binary_search_by(|s| s.name.cmp(name)).ok().map(|i| symbols[i])
+    };
+    let mut problems = Vec::new();
+    let direct = modules
         .iter()
-        .map(|m| {
+        .enumerate()
+        .map(|(i, m)| {
             let mut deps = Vec::new();
-            for sym in &m.facts.imports {
-                if let Some(o) = owner(sym)
+            for import in &m.facts.imports {
+                let found = find(&import.name);
+                if kernel.report && !import.weak {
+                    let symbol = import.name.as_slice();
+                    match found {
+                        None => problems.push(SymbolProblem::Unknown { module: i as u16, symbol }),
+                        Some(s) if kernel.check_versions && s.crc != import.crc => {
+                            problems.push(SymbolProblem::Version { module: i as u16, symbol });
+                        }
+                        Some(_) => {}
+                    }
+                }
+                if let Some(o) = found.and_then(|s| s.owner).map(usize::from)
                     && !deps.contains(&o)
                 {
                     deps.push(o);
@@ -242,10 +409,22 @@ fn dependencies(modules: &[Loadable<'_>], warn: &mut dyn FnMut(BuildWarning)) ->
             deps
         })
         .collect();
-    let sort_index = topological_order(&direct, modules, warn);
+    (symbols, direct, problems)
+}
+
+/// Each module's dependencies in load order, computed as depmod does: a topological sort
+/// numbers modules users-first, and a module's whole dependency closure, sorted by that
+/// number, is its modules.dep line — which kmod loads from the end, so the load order is that
+/// list reversed. Also the modules the sort could not number (cycles).
+fn dependencies(
+    modules: &[Loadable<'_>],
+    direct: &[Vec<usize>],
+    warn: &mut dyn FnMut(BuildWarning),
+) -> (Vec<Vec<u16>>, Vec<u16>) {
+    let (sort_index, in_cycles) = topological_order(direct, modules, warn);
     // A module's closure, marked with its own number so the marks need no clearing.
     let mut mark = alloc::vec![usize::MAX; direct.len()];
-    (0..direct.len())
+    let deps = (0..direct.len())
         .map(|i| {
             let mut list: Vec<usize> = Vec::new();
             let mut stack: Vec<usize> = direct[i].clone();
@@ -259,18 +438,19 @@ fn dependencies(modules: &[Loadable<'_>], warn: &mut dyn FnMut(BuildWarning)) ->
             sort_by(&mut list, &mut |&a, &b| sort_index[b].cmp(&sort_index[a]));
             list.into_iter().map(|d| d as u16).collect()
         })
-        .collect()
+        .collect();
+    (deps, in_cycles)
 }
 
 /// depmod_calculate_dependencies: modules without users are roots, taken from a stack
 /// (last pushed first), numbered in the order taken; taking a module releases its direct
 /// dependencies, pushed in their order. Modules in a cycle are never released: depmod then
-/// refuses to write anything; we warn and number them last.
+/// refuses to write anything; we warn, number them last and return them.
 fn topological_order(
     direct: &[Vec<usize>],
     modules: &[Loadable<'_>],
     warn: &mut dyn FnMut(BuildWarning),
-) -> Vec<usize> {
+) -> (Vec<usize>, Vec<u16>) {
     let n = direct.len();
     let mut users = alloc::vec![0usize; n];
     for deps in direct {
@@ -291,12 +471,14 @@ fn topological_order(
             }
         }
     }
+    let mut in_cycles = Vec::new();
     for (i, num) in number.iter_mut().enumerate().filter(|(_, num)| **num == usize::MAX) {
         warn(BuildWarning(format!("{}: in a dependency cycle", lossy(&modules[i].facts.path))));
         *num = next;
         next += 1;
+        in_cycles.push(i as u16);
     }
-    number
+    (number, in_cycles)
 }
 
 /// modules.builtin (names) and modules.builtin.modinfo (aliases) become builtin records
@@ -393,7 +575,7 @@ fn add_config(
 /// What depmod writes to modules.softdep or modules.weakdep (`output_softdeps`,
 /// `output_weakdeps` in tools/depmod.c): `COMMAND NAME VALUE` for each of a module's
 /// `.modinfo` values of that kind, modules in priority order.
-fn module_dir_file(modules: &[Loadable<'_>], command: &[u8], values: fn(&ModuleFacts) -> &[Vec<u8>]) -> Vec<u8> {
+pub fn module_dir_file(modules: &[Loadable<'_>], command: &[u8], values: fn(&ModuleFacts) -> &[Vec<u8>]) -> Vec<u8> {
     let mut text = Vec::new();
     for m in modules {
         for value in values(m.facts) {
@@ -414,8 +596,8 @@ mod tests {
     fn facts(path: &str, exports: &[&str], imports: &[&str]) -> ModuleFacts {
         ModuleFacts {
             path: path.as_bytes().to_vec(),
-            exports: exports.iter().map(|s| s.as_bytes().to_vec()).collect(),
-            imports: imports.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            exports: exports.iter().map(|s| Export { name: s.as_bytes().to_vec(), crc: 0 }).collect(),
+            imports: imports.iter().map(|s| Import { name: s.as_bytes().to_vec(), crc: 0, weak: false }).collect(),
             ..ModuleFacts::default()
         }
     }

@@ -8,6 +8,7 @@
 
 use super::builder::{BuildWarning, ModuleFacts, TreeFiles, build, lossy};
 use super::writer::{WriteError, write};
+use crate::config::depmod_d::DepmodConfig;
 use crate::config::{ConfigDir, MODPROBE_D_DIRS, MODULES_LOAD_D_DIRS, select_modprobe_d, select_modules_load_d};
 use crate::decompress::Compression;
 use alloc::format;
@@ -77,33 +78,92 @@ fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
 }
 
 /// Every module file under the modules dir `modules` (`.ko` and its compressed forms), as
-/// paths relative to it, sorted. Like depmod, the `build` and `source` links at the top (the
-/// kernel's headers) are not searched.
-pub fn module_files<F: TreeFs>(fs: &mut F, modules: &[u8]) -> Result<Vec<Vec<u8>>, TreeError<F::Error>> {
+/// paths relative to it, in the order kmod's depmod finds them: depth first, each directory's
+/// entries in the order it lists them. Like depmod, entries named `build` or `source` (the
+/// kernel's headers) or as `depmod_d` excludes are skipped at any depth.
+pub fn module_files<F: TreeFs>(
+    fs: &mut F,
+    modules: &[u8],
+    depmod_d: &DepmodConfig,
+) -> Result<Vec<Vec<u8>>, TreeError<F::Error>> {
     let mut files = Vec::new();
-    let mut pending: Vec<(Vec<u8>, usize)> = alloc::vec![(Vec::new(), 0)];
-    while let Some((rel, depth)) = pending.pop() {
-        let path = join(modules, &rel);
-        let entries = match fs.list(&path).map_err(|e| TreeError::Fs(path.clone(), e))? {
-            Some(entries) => entries,
-            None if rel.is_empty() => return Err(TreeError::NoModulesDir(path)),
-            // Gone since its parent was listed.
-            None => continue,
-        };
-        for entry in entries {
-            let child = join(&rel, &entry.name);
-            match entry.kind {
-                EntryKind::Directory if rel.is_empty() && (entry.name == b"build" || entry.name == b"source") => {}
-                EntryKind::Directory if depth + 1 >= MAX_DEPTH => {
-                    return Err(TreeError::TooDeep(join(modules, &child)));
+    // The directories being walked: each one's path and its entries not yet seen, last first.
+    let mut walk: Vec<(Vec<u8>, Vec<DirEntry>)> = Vec::new();
+    let mut next = Some(Vec::new());
+    loop {
+        if let Some(rel) = next.take() {
+            let path = join(modules, &rel);
+            match fs.list(&path).map_err(|e| TreeError::Fs(path.clone(), e))? {
+                Some(mut entries) => {
+                    entries.reverse();
+                    walk.push((rel, entries));
                 }
-                EntryKind::Directory => pending.push((child, depth + 1)),
-                EntryKind::File if Compression::of_file_name(&entry.name).is_some() => files.push(child),
-                _ => {}
+                None if rel.is_empty() => return Err(TreeError::NoModulesDir(path)),
+                // Gone since its parent was listed.
+                None => {}
             }
         }
+        let Some((rel, entries)) = walk.last_mut() else { break };
+        let Some(entry) = entries.pop() else {
+            walk.pop();
+            continue;
+        };
+        if depmod_d.excludes(&entry.name) {
+            continue;
+        }
+        let child = join(rel, &entry.name);
+        match entry.kind {
+            EntryKind::Directory if walk.len() >= MAX_DEPTH => return Err(TreeError::TooDeep(join(modules, &child))),
+            EntryKind::Directory => next = Some(child),
+            EntryKind::File if Compression::of_file_name(&entry.name).is_some() => files.push(child),
+            _ => {}
+        }
     }
-    crate::sort::sort(&mut files);
+    Ok(files)
+}
+
+/// The depmod.d files kmod's depmod reads from `paths` (directories, or files): non-hidden
+/// `*.conf` files, one list sorted by name, a name found twice read from the first path only;
+/// (path, text) in reading order. Paths that do not exist are skipped, as depmod does;
+/// directories inside them are reported through `warn` in kmod's words.
+pub fn depmod_d_files<F: TreeFs>(
+    fs: &mut F,
+    paths: &[&[u8]],
+    warn: &mut dyn FnMut(String),
+) -> Result<Vec<(String, Vec<u8>)>, TreeError<F::Error>> {
+    let mut chosen: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut add = |name: &[u8], path: Vec<u8>| {
+        let at = chosen.partition_point(|(n, _)| n.as_slice() < name);
+        if chosen.get(at).is_none_or(|(n, _)| n != name) {
+            chosen.insert(at, (name.to_vec(), path));
+        }
+    };
+    for &path in paths {
+        match fs.list(path).map_err(|e| TreeError::Fs(path.to_vec(), e))? {
+            Some(entries) => {
+                for entry in entries {
+                    let name = &entry.name;
+                    if name.starts_with(b".") || name.len() < 6 || !name.ends_with(b".conf") {
+                        continue;
+                    }
+                    if entry.kind == EntryKind::Directory {
+                        let (dir, name) = (lossy(path), lossy(name));
+                        warn(format!("Directories inside directories are not supported: {dir}/{name}"));
+                        continue;
+                    }
+                    add(name, join(path, name));
+                }
+            }
+            None => add(path.rsplit(|&c| c == b'/').next().unwrap_or(path), path.to_vec()),
+        }
+    }
+    let mut files = Vec::new();
+    for (_, path) in chosen {
+        // A path that is neither a directory nor a file is skipped (kmod: stat fails).
+        if let Some(text) = fs.read(&path).map_err(|e| TreeError::Fs(path.clone(), e))? {
+            files.push((lossy(&path).into_owned(), text));
+        }
+    }
     Ok(files)
 }
 
@@ -229,7 +289,7 @@ mod tests {
     }
 
     #[test]
-    fn module_files_are_found_below_the_modules_dir_but_not_in_build() {
+    fn module_files_are_found_below_the_modules_dir_but_not_in_build_at_any_depth() {
         let mut fs = MemFs::with(&[
             ("r/lib/modules/6.1/kernel/drivers/ata/ahci.ko", Some("")),
             ("r/lib/modules/6.1/kernel/fs/ext4.ko.zst", Some("")),
@@ -239,11 +299,11 @@ mod tests {
             ("r/lib/modules/6.1/build/samples/x.ko", Some("")),
             ("r/lib/modules/6.1/extra/build/y.ko", Some("")),
         ]);
-        let files = module_files(&mut fs, b"r/lib/modules/6.1").unwrap();
+        let files = module_files(&mut fs, b"r/lib/modules/6.1", &DepmodConfig::default()).unwrap();
         let files: Vec<_> = files.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
-        assert_eq!(files, ["extra/build/y.ko", "kernel/drivers/ata/ahci.ko", "kernel/fs/ext4.ko.zst", "top.ko.gz"]);
+        assert_eq!(files, ["kernel/drivers/ata/ahci.ko", "kernel/fs/ext4.ko.zst", "top.ko.gz"]);
         assert_eq!(
-            module_files(&mut fs, b"r/lib/modules/9.9"),
+            module_files(&mut fs, b"r/lib/modules/9.9", &DepmodConfig::default()),
             Err(TreeError::NoModulesDir(b"r/lib/modules/9.9".to_vec()))
         );
     }

@@ -140,6 +140,11 @@ impl<'a> Elf<'a> {
         Err(error)
     }
 
+    /// The bytes of section `index`, when it exists and lies inside the file.
+    pub fn section_at(&self, index: u16) -> Option<&'a [u8]> {
+        section_bytes(self.image, self.headers.get(usize::from(index))?)
+    }
+
     /// `e_machine`: the architecture the object is for (`EM_X86_64` = 62).
     pub fn machine(&self) -> u16 {
         self.machine

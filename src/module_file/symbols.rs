@@ -17,6 +17,9 @@ const SYM_SIZE: usize = 24;
 const ST_NAME: usize = 0;
 const ST_INFO: usize = 4;
 const ST_SHNDX: usize = 6;
+const ST_VALUE: usize = 8;
+/// `st_shndx` of an absolute symbol (its value is not an address in a section).
+const SHN_ABS: u16 = 0xfff1;
 /// `st_shndx` of a symbol the object uses but does not define.
 const SHN_UNDEF: u16 = 0;
 /// The binding (`st_info >> 4`) of a weak symbol.
@@ -73,7 +76,7 @@ pub struct ExportedSymbols<'a>(Exports<'a>);
 #[derive(Debug, Clone)]
 enum Exports<'a> {
     /// The `.symtab` symbols named `__crc_NAME`, in symbol table order.
-    Crcs { names: &'a [u8], symbols: slice::Iter<'a, Symbol> },
+    Crcs { elf: Elf<'a>, names: &'a [u8], symbols: slice::Iter<'a, Symbol> },
     /// The strings of `__ksymtab_strings`.
     Strings(Split<'a, u8, fn(&u8) -> bool>),
 }
@@ -92,21 +95,49 @@ pub fn exported_symbols<'a>(elf: &Elf<'a>) -> ExportedSymbols<'a> {
         names.clone().all(|name| name.is_some()) && names.any(|name| name.is_some_and(|n| n.starts_with(CRC_PREFIX)))
     });
     ExportedSymbols(match crcs {
-        Some(table) => Exports::Crcs { names: table.names, symbols: table.symbols.iter() },
+        Some(table) => Exports::Crcs { elf: *elf, names: table.names, symbols: table.symbols.iter() },
         None => Exports::Strings(ksymtab_strings(elf).split(is_nul)),
     })
+}
+
+impl<'a> ExportedSymbols<'a> {
+    /// The names with their modversions CRC, as kmod's `kmod_elf_get_symbols` gives them: the
+    /// `__crc_` symbol's value, or when that symbol is defined in a section (not absolute), the
+    /// 32-bit word at that offset of the section (all ones when it lies outside); 0 for names from
+    /// `__ksymtab_strings`.
+    pub fn with_crcs(self) -> impl Iterator<Item = (&'a [u8], u64)> {
+        let mut exports = self.0;
+        core::iter::from_fn(move || next_export(&mut exports))
+    }
+}
+
+fn next_export<'a>(exports: &mut Exports<'a>) -> Option<(&'a [u8], u64)> {
+    match exports {
+        Exports::Crcs { elf, names, symbols } => symbols.find_map(|symbol| {
+            let name = symbol_name(names, symbol)?.strip_prefix(CRC_PREFIX)?;
+            Some((name, symbol_crc(elf, symbol)))
+        }),
+        Exports::Strings(strings) => strings.find(|string| !string.is_empty()).map(|name| (name, 0)),
+    }
+}
+
+/// `kmod_elf_resolve_crc` of a `__crc_` symbol.
+fn symbol_crc(elf: &Elf<'_>, symbol: &Symbol) -> u64 {
+    let value = u64::from_le_bytes(symbol[ST_VALUE..ST_VALUE + 8].try_into().unwrap_or_default());
+    match u16_at::<ST_SHNDX, _>(symbol) {
+        SHN_UNDEF | SHN_ABS => value,
+        index => usize::try_from(value)
+            .ok()
+            .and_then(|at| elf.section_at(index)?.get(at..at.checked_add(4)?))
+            .map_or(u64::MAX, |word| u64::from(u32::from_le_bytes([word[0], word[1], word[2], word[3]]))),
+    }
 }
 
 impl<'a> Iterator for ExportedSymbols<'a> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {
-        match &mut self.0 {
-            Exports::Crcs { names, symbols } => {
-                symbols.find_map(|symbol| symbol_name(names, symbol)?.strip_prefix(CRC_PREFIX))
-            }
-            Exports::Strings(strings) => strings.find(|string| !string.is_empty()),
-        }
+        next_export(&mut self.0).map(|(name, _)| name)
     }
 }
 
@@ -266,6 +297,19 @@ impl UnmatchedVersions<'_> {
 }
 
 impl FusedIterator for UnmatchedVersions<'_> {}
+
+/// The `__versions` entries (symbol name, CRC) in order, when that section is inside the file and
+/// its size a multiple of 64 (none otherwise, as kmod reads it).
+pub fn versions<'a>(elf: &Elf<'a>) -> impl Iterator<Item = (&'a [u8], u64)> {
+    let entries: &'a [Version] = match elf.section(b"__versions").map(<[u8]>::as_chunks) {
+        Ok((entries, [])) => entries,
+        _ => &[],
+    };
+    entries.iter().map(|entry| {
+        let [c0, c1, c2, c3, c4, c5, c6, c7, ..] = *entry;
+        (version_name(entry), u64::from_le_bytes([c0, c1, c2, c3, c4, c5, c6, c7]))
+    })
+}
 
 /// The symbol name of a `__versions` entry: after the 8-byte CRC, up to a NUL or the entry's end.
 fn version_name(entry: &Version) -> &[u8] {

@@ -35,7 +35,7 @@ pub fn build_index_of(
 ) -> Result<Built> {
     let release = modules.file_name().context("module tree without a version name")?.as_bytes();
     let dir = modules.as_os_str().as_bytes();
-    let mut files = module_files(&mut HostFs, dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut files = module_files(&mut HostFs, dir, &Default::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(selected) = selected {
         files.retain(|rel| std::str::from_utf8(rel).is_ok_and(|rel| selected.contains(rel)));
     }

@@ -88,6 +88,9 @@ fn image_facts(image: &[u8]) {
     assert_eq!(facts.aliases, owned(modinfo.values(b"alias").collect()));
     assert_eq!(facts.softdeps, owned(modinfo.values(b"softdep").collect()));
     assert_eq!(facts.weakdeps, owned(modinfo.values(b"weakdep").collect()));
-    assert_eq!(facts.exports, owned(exports));
-    assert_eq!(facts.imports, owned(needed.iter().map(|s| s.name).collect()));
+    assert_eq!(facts.exports.iter().map(|e| e.name.as_slice()).collect::<Vec<_>>(), exports);
+    assert_eq!(
+        facts.imports.iter().map(|i| i.name.as_slice()).collect::<Vec<_>>(),
+        needed.iter().map(|s| s.name).collect::<Vec<_>>()
+    );
 }

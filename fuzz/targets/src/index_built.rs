@@ -10,8 +10,9 @@
 use crate::input::Input;
 use modinit::config::ConfigFile;
 use modinit::index::Index;
-use modinit::index::builder::{ModuleFacts, TreeFiles, build};
+use modinit::index::builder::{Export, Import, KernelSymbols, ModuleFacts, TreeFiles, analyze, build};
 use modinit::index::writer::{WriteError, write};
+use modinit::kmod_files::depmod::{Options, files};
 
 /// Separates the parts of an input.
 pub const SEPARATOR: u8 = 0xff;
@@ -36,7 +37,12 @@ pub fn fuzz(data: &[u8]) {
         modules_builtin_modinfo: part(),
         modprobe_d: config("etc/modprobe.d", part()),
         modules_load_d: config("etc/modules-load.d", part()),
+        ..TreeFiles::default()
     };
+    // kmod's files from the same facts: whatever the input, written or refused, never a panic.
+    let kernel = KernelSymbols::default();
+    let analysis = analyze(&facts, &tree, &kernel, &mut |_| {});
+    let _ = files(&analysis, &tree, Options { text_only: false, warn_duplicates: true }, &mut |_| {});
     let contents = build(&facts, &tree, &mut |_| {});
     match write(&contents) {
         Ok(file) => {
@@ -70,8 +76,8 @@ fn module_facts(input: &mut Input<'_>) -> Vec<ModuleFacts> {
                 aliases: words(input, PATTERN, 3),
                 softdeps: words(input, SOFTDEP, 2),
                 weakdeps: words(input, SOFTDEP, 2),
-                exports: words(input, SYMBOL, 3),
-                imports: words(input, SYMBOL, 3),
+                exports: words(input, SYMBOL, 3).into_iter().map(|name| Export { name, crc: 0 }).collect(),
+                imports: words(input, SYMBOL, 3).into_iter().map(|name| Import { name, crc: 0, weak: false }).collect(),
             }
         })
         .collect()
