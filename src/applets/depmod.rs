@@ -1,120 +1,358 @@
-//! `depmod [-a] [-b BASEDIR] [VERSION]`: writes BASEDIR/lib/modules/VERSION/modinit.idx for
-//! the tree, with BASEDIR's modprobe.d and modules-load.d baked in (what `cargo xtask index
-//! --config-root BASEDIR` writes, byte for byte: both run `modinit::index::tree`). The file is
-//! written aside and renamed into place, so a reader never sees half an index.
+//! `depmod [-aAenw] [-b BASEDIR] [-C PATH]... [-E Module.symvers | -F System.map] [-P C]
+//! [VERSION]`: writes kmod's files for BASEDIR/lib/modules/VERSION — modules.dep,
+//! modules.dep.bin, modules.alias, modules.alias.bin, modules.softdep, modules.symbols,
+//! modules.symbols.bin, modules.builtin.bin, modules.builtin.alias.bin and modules.devname, byte
+//! for byte as kmod 30's depmod writes them, and modules.weakdep as kmod 33's — and modinit.idx,
+//! with BASEDIR's modprobe.d and modules-load.d baked in (what `cargo xtask index --config-root
+//! BASEDIR` writes, byte for byte: both run `modinit::index::tree`). Each file is written aside
+//! and renamed into place, so a reader never sees half a file.
 //!
-//! kmod's messages and exit codes; warnings about the tree as kmod's depmod words them where it
-//! has the same one. Plain, gzip, zstd and xz modules, decompressed as the boot does (a module
-//! that cannot be read is indexed by name only, with a warning, as `cargo xtask index` does). Not
-//! supported: kmod's other files
-//! (modules.dep, ...), `-n`, `-A`, `-C`, `-E`/`-F` symbol checks, and module files named on the
-//! command line.
+//! As kmod's depmod: `-n` prints the text files to stdout and writes nothing; `-A` does nothing
+//! when modules.dep is newer than every module file; `-e` with `-F System.map` or `-E
+//! Module.symvers` reports needed symbols nobody exports (and with `-E`, CRCs that disagree);
+//! `-w` reports keys given the same value twice; `-P` drops an architecture's symbol prefix;
+//! depmod.d (`-C`, else /etc, /run, /usr/local/lib and /lib's depmod.d of the running system,
+//! as kmod reads them even with `-b`) chooses between two files of one module (`search`,
+//! `override`) and skips directories (`exclude`). kmod's messages and exit codes. Plain, gzip,
+//! zstd and xz modules, decompressed as the boot does, each read once. Refused, naming what:
+//! `-v`, `-V`, depmod.d `external` directories, kernel version patterns that are regular
+//! expressions beyond literal text, and module files named on the command line.
 
 use super::{Convention, err, refused, write_all};
 use crate::insert::module_image::{ImageError, ModuleImage};
 use alloc::ffi::CString;
+use alloc::format;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;
-use modinit::index::builder::{BuildWarning, ModuleFacts};
-use modinit::index::tree::{
-    DirEntry, EntryKind, TreeError, TreeFs, facts_or_bare, index_bytes, module_files, tree_files,
-};
+use modinit::config::depmod_d::{DEFAULT_DIRS, DepmodConfig, DepmodWarning};
+use modinit::index::builder::{Analysis, FactsError, KernelSymbols, ModuleFacts, SymbolProblem, analyze, contents};
+use modinit::index::tree::{DirEntry, EntryKind, TreeError, TreeFs, depmod_d_files, module_files, tree_files};
+use modinit::index::writer::write;
 use modinit::kernel::errno::Strerror;
+use modinit::kmod_files::depmod::{File, Message, Options, files};
 use modinit::line::Bytes;
-use modinit::toolbox::depmod_args::parse;
-use rustix::fd::AsFd;
+use modinit::module_file::elf::ElfError;
+use modinit::toolbox::depmod_args::{Options as Args, parse};
+use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{
     AtFlags, FileType, Mode, OFlags, RawDir, fstat, open, openat, readlinkat_raw, renameat, statat, unlinkat,
 };
 use rustix::io::{Errno, read};
 
 const USAGE: &str = "Usage:\n\tdepmod -[aA] [options] [forced_version]\n\n\
-Writes modinit.idx, modinit's module index, for BASEDIR/lib/modules/VERSION\n\
-(or BASEDIR/usr/lib/modules/VERSION when only that exists).\n\n\
+Writes kmod's module files (modules.dep, modules.alias, ... and their .bin indexes, as kmod 30's\n\
+depmod; modules.weakdep as kmod 33's) and modinit.idx, modinit's module index, for\n\
+BASEDIR/lib/modules/VERSION (or BASEDIR/usr/lib/modules/VERSION when only that exists).\n\n\
 Options:\n\t-a, --all            Probe all modules (the default)\n\
-\t-b, --basedir=DIR    Use an image of a module tree.\n\t-h, --help           show this help";
+\t-A, --quick          Only does the work if there's a new module\n\
+\t-e, --errsyms        Report not supplied symbols\n\
+\t-n, --show           Write the dependency file on stdout only\n\
+\t-P, --symbol-prefix  Architecture symbol prefix\n\
+\t-C, --config=PATH    Read configuration from PATH\n\
+\t-w, --warn           Warn on duplicates\n\
+\t-h, --help           show this help\n\n\
+The following options are useful for people managing distributions:\n\
+\t-b, --basedir=DIR    Use an image of a module tree.\n\
+\t-F, --filesyms=FILE  Use the file instead of the\n\
+\t                     current kernel symbols.\n\
+\t-E, --symvers=FILE   Use Module.symvers file to check\n\
+\t                     symbol versions.";
 
-const INDEX: &core::ffi::CStr = c"modinit.idx";
-const INDEX_TMP: &core::ffi::CStr = c"modinit.idx.tmp";
+const INDEX: &str = "modinit.idx";
 
 pub fn main(argv: &[&[u8]]) -> i32 {
     let opts = match parse(argv.get(1..).unwrap_or_default()) {
         Ok(o) => o,
         Err(refusal) => return refused(argv, Convention::Kmod, &USAGE, refusal),
     };
-    // The builder keeps every module's facts until the index is written.
+    for c in &opts.deprecated {
+        err!("depmod: WARNING: Ignored deprecated option -{}", char::from(*c));
+    }
+    // The builder keeps every module's facts until the files are written.
     crate::sys::arena::set_capacity(crate::sys::arena::APPLET_CAPACITY);
     let uname = rustix::system::uname();
     let version = opts.version.unwrap_or(uname.release().to_bytes());
     let root = opts.basedir.unwrap_or_default();
     let modules = [root, crate::io::modules_dir::parent_of(root, version), version].concat();
-    let config_root = if root.is_empty() { &b"/"[..] } else { root };
-
-    let mut fs = TargetFs;
-    let files = match module_files(&mut fs, &modules) {
-        Ok(files) => files,
-        Err(TreeError::NoModulesDir(dir)) => {
-            err!("depmod: ERROR: could not open directory {}: {}", Bytes(&dir), sys(Errno::NOENT));
-            err!("depmod: FATAL: could not search modules: {}", sys(Errno::NOENT));
-            return 1;
-        }
-        Err(e) => {
-            err!("depmod: FATAL: could not search modules: {e}");
-            return 1;
-        }
-    };
-    let tree = match tree_files(&mut fs, &modules, version, Some(config_root)) {
-        Ok(tree) => tree,
-        Err(e) => {
-            err!("depmod: FATAL: could not load configuration files: {e}");
-            return 1;
-        }
-    };
-    let mut facts: Vec<ModuleFacts> = Vec::with_capacity(files.len());
-    for rel in &files {
-        let (f, warning) = read_module(&modules, rel);
-        facts.push(f);
-        if let Some(w) = warning {
-            err!("depmod: WARNING: {w}");
-        }
+    if opts.quick && (opts.dry_run || up_to_date(&modules)) {
+        return 0;
     }
-    let bytes = match index_bytes(&facts, &tree, &mut |w| err!("depmod: WARNING: {w}")) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            err!("depmod: ERROR: Could not create index 'modinit.idx': {e}");
-            return 1;
-        }
-    };
-    match write_atomically(&modules, &bytes) {
+    match run(&opts, root, version, &modules) {
         Ok(()) => 0,
         Err(()) => 1,
     }
 }
 
-/// The facts of the module file `rel` under `modules`, from its image (mapped, or decompressed).
-fn read_module(modules: &[u8], rel: &[u8]) -> (ModuleFacts, Option<BuildWarning>) {
-    let path = c_string(&[modules, b"/", rel].concat()).map_err(ImageError::File);
-    let image = path.and_then(|path| ModuleImage::read(&path));
-    facts_or_bare(rel, image.as_ref().map(ModuleImage::bytes))
+/// Everything after the command line and `-A`: Err after saying why.
+fn run(opts: &Args<'_>, root: &[u8], version: &[u8], modules: &[u8]) -> Result<(), ()> {
+    let kernel = kernel_symbols(opts)?;
+    let mut fs = TargetFs;
+    let mut tree = match tree_files(&mut fs, modules, version, Some(if root.is_empty() { &b"/"[..] } else { root })) {
+        Ok(tree) => tree,
+        Err(e) => return Err(err!("depmod: FATAL: could not load configuration files: {e}")),
+    };
+    tree.depmod_d = depmod_d(&mut fs, opts, version)?;
+    if let Some(dir) = tree.depmod_d.externals.first() {
+        return Err(err!(
+            "depmod: FATAL: depmod.d names the external directory {}: modinit's depmod searches only {}",
+            Bytes(dir),
+            Bytes(modules)
+        ));
+    }
+    let paths = match module_files(&mut fs, modules, &tree.depmod_d) {
+        Ok(files) => files,
+        Err(TreeError::NoModulesDir(dir)) => {
+            err!("depmod: ERROR: could not open directory {}: {}", Bytes(&dir), sys(Errno::NOENT));
+            return Err(err!("depmod: FATAL: could not search modules: {}", sys(Errno::NOENT)));
+        }
+        Err(e) => return Err(err!("depmod: FATAL: could not search modules: {e}")),
+    };
+    let mut facts: Vec<ModuleFacts> = Vec::with_capacity(paths.len());
+    let mut failures: Vec<(usize, String)> = Vec::new();
+    for rel in &paths {
+        match read_module(modules, rel) {
+            Ok(f) => facts.push(f),
+            Err(why) => {
+                failures.push((facts.len(), why));
+                facts.push(ModuleFacts { path: rel.clone(), ..ModuleFacts::default() });
+            }
+        }
+    }
+    let a = analyze(&facts, &tree, &kernel, &mut |w| err!("depmod: WARNING: {w}"));
+    report_module_problems(&a, &facts, &failures, modules);
+    if !a.in_cycles.is_empty() {
+        return Err(err!("depmod: ERROR: Found {} modules in dependency cycles!", a.in_cycles.len()));
+    }
+    let options = Options { text_only: opts.dry_run, warn_duplicates: opts.warn };
+    let written = files(&a, &tree, options, &mut say);
+    let written = written.map_err(|(name, e)| err!("depmod: ERROR: Could not write index '{name}': {e}"))?;
+    if opts.dry_run {
+        let mut stdout = super::stdout::Stdout::new();
+        for file in &written {
+            stdout.write(&file.bytes);
+        }
+        stdout.flush();
+        return Ok(());
+    }
+    // modinit.idx; the warnings kmod's files gave already (brackets, builtin lines) are not repeated.
+    let repeated = |w: &str| w.starts_with("Unmatched bracket in ") || w.starts_with("Invalid modules.builtin line: ");
+    let index = contents(&a, &tree, &mut |w| {
+        if !repeated(&w.0) {
+            err!("depmod: WARNING: {w}");
+        }
+    });
+    let index = write(&index).map_err(|e| err!("depmod: ERROR: Could not create index '{INDEX}': {e}"))?;
+    let dir = open_dir(modules)
+        .map_err(|e| err!("depmod: FATAL: could not open directory {}: {}", Bytes(modules), sys(e)))?;
+    for File { name, bytes } in &written {
+        write_atomically(&dir, modules, name, bytes)?;
+    }
+    write_atomically(&dir, modules, INDEX, &index)
 }
 
-/// Writes `bytes` to `modules`/modinit.idx.tmp, then renames it over modinit.idx (kmod's way
-/// for its indexes). Err after saying why.
-fn write_atomically(modules: &[u8], bytes: &[u8]) -> Result<(), ()> {
-    let dir = c_string(modules)
-        .and_then(|path| open(path.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()));
-    let dir = dir.map_err(|e| err!("depmod: FATAL: could not open directory {}: {}", Bytes(modules), sys(e)))?;
-    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
-    let written =
-        openat(&dir, INDEX_TMP, flags, Mode::from_raw_mode(0o644)).and_then(|file| write_all(file.as_fd(), bytes));
-    if let Err(e) = written {
-        let _ = unlinkat(&dir, INDEX_TMP, AtFlags::empty());
-        err!("depmod: ERROR: Could not write index 'modinit.idx': {}", sys(e));
-        return Err(());
+/// The kernel's symbols from `-E Module.symvers` (`depmod_load_symvers`) or `-F System.map`
+/// (`depmod_load_system_map`), and what to check against them.
+fn kernel_symbols(opts: &Args<'_>) -> Result<KernelSymbols, ()> {
+    let mut kernel = KernelSymbols { prefix: opts.prefix, ..KernelSymbols::default() };
+    let drop_prefix = |name: &[u8]| -> Vec<u8> {
+        match (name.first(), opts.prefix) {
+            (Some(&c), Some(p)) if c == p => name[1..].to_vec(),
+            _ => name.to_vec(),
+        }
+    };
+    let load = |file: &[u8]| match TargetFs.read(file) {
+        Ok(Some(text)) => Ok(text),
+        Ok(None) => Err(err!("depmod: FATAL: could not load {}: {}", Bytes(file), sys(Errno::NOENT))),
+        Err(e) => Err(err!("depmod: FATAL: could not load {}: {e}", Bytes(file))),
+    };
+    let mut symbols = Vec::new();
+    if let Some(file) = opts.symvers {
+        // e.g. "0xb352177e\tfind_first_bit\tvmlinux\tEXPORT_SYMBOL": kmod splits at blanks only.
+        for (line, n) in load(file)?.split_inclusive(|&c| c == b'\n').zip(1..) {
+            let mut words = line.split(|&c| c == b' ' || c == b'\t').filter(|w| !w.is_empty());
+            let (Some(crc), Some(name), Some(b"vmlinux")) = (words.next(), words.next(), words.next()) else {
+                continue;
+            };
+            match parse_hex(crc) {
+                Some(crc) => symbols.push((drop_prefix(name), crc)),
+                None => err!("depmod: ERROR: {}:{n} Invalid symbol version {}: Success", Bytes(file), Bytes(crc)),
+            }
+        }
+        kernel.check_versions = true;
+    } else if let Some(file) = opts.system_map {
+        // e.g. "c0294200 R __ksymtab_devfs_alloc_devnum"
+        for (line, n) in load(file)?.split_inclusive(|&c| c == b'\n').zip(1..) {
+            let mut fields = line.splitn(3, |&c| c == b' ');
+            let (Some(_), Some(_), Some(name)) = (fields.next(), fields.next(), fields.next()) else {
+                err!("depmod: ERROR: {}:{n}: invalid line: {}", Bytes(file), Bytes(line));
+                continue;
+            };
+            let name = match (name.first(), opts.prefix) {
+                (Some(&c), Some(p)) if c == p => &name[1..],
+                _ => name,
+            };
+            if let Some(symbol) = name.strip_prefix(b"__ksymtab_") {
+                symbols.push((symbol.strip_suffix(b"\n").unwrap_or(symbol).to_vec(), 0));
+            }
+        }
+    } else {
+        if opts.errsyms {
+            err!("depmod: WARNING: -e needs -E or -F");
+        }
+        return Ok(kernel);
     }
-    renameat(&dir, INDEX_TMP, &dir, INDEX).map_err(|e| {
-        let _ = unlinkat(&dir, INDEX_TMP, AtFlags::empty());
-        err!("depmod: FATAL: renameat({}, modinit.idx.tmp, {0}, modinit.idx): {}", Bytes(modules), sys(e));
+    kernel.symbols = Some(symbols);
+    kernel.report = opts.errsyms;
+    Ok(kernel)
+}
+
+/// `strtoull(s, &end, 16)` with nothing left after the number (a final newline counts as
+/// something, as in kmod).
+fn parse_hex(s: &[u8]) -> Option<u64> {
+    let s = s.strip_prefix(b"0x").or_else(|| s.strip_prefix(b"0X")).unwrap_or(s);
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u64, |v, &c| Some(v.saturating_mul(16).saturating_add(u64::from((c as char).to_digit(16)?))))
+}
+
+/// depmod.d from `-C` paths, else kmod's default directories. Err after refusing a line
+/// modinit cannot follow.
+fn depmod_d(fs: &mut TargetFs, opts: &Args<'_>, version: &[u8]) -> Result<DepmodConfig, ()> {
+    let defaults: Vec<&[u8]> = DEFAULT_DIRS.iter().map(|d| d.as_bytes()).collect();
+    let paths = if opts.config.is_empty() { &defaults[..] } else { &opts.config[..] };
+    let files = depmod_d_files(fs, paths, &mut |w| err!("depmod: ERROR: {w}"))
+        .map_err(|e| err!("depmod: FATAL: could not load configuration files: {e}"))?;
+    let mut refused = false;
+    let config = DepmodConfig::parse(&files, version, &mut |w| match w {
+        DepmodWarning::BadLine { .. } => err!("depmod: ERROR: {w}"),
+        DepmodWarning::Unsupported { .. } => {
+            refused = true;
+            err!("depmod: FATAL: {w}");
+        }
+    });
+    if refused { Err(()) } else { Ok(config) }
+}
+
+/// The facts of the module file `rel` under `modules`, from its image (mapped, or
+/// decompressed), or why it could not be read, as kmod says it.
+fn read_module(modules: &[u8], rel: &[u8]) -> Result<ModuleFacts, String> {
+    let path = c_string(&[modules, b"/", rel].concat()).map_err(ImageError::File);
+    let image = path.and_then(|path| ModuleImage::read(&path)).map_err(|e| format!("{e}"))?;
+    ModuleFacts::from_image(rel, image.bytes()).map_err(|e| match e {
+        // kmod's `kmod_elf_new`: ENOEXEC without the ELF magic, EINVAL for the rest.
+        FactsError::Elf(ElfError::NotElf) => format!("{}", sys(Errno::NOEXEC)),
+        FactsError::Elf(_) => format!("{}", sys(Errno::INVAL)),
+        other => format!("{other}"),
+    })
+}
+
+/// What depmod says of the modules before it writes: files it could not read (as kmod's
+/// `depmod_load_modules`), then with `-e` the symbols (`depmod_load_dependencies`).
+fn report_module_problems(a: &Analysis<'_>, facts: &[ModuleFacts], failures: &[(usize, String)], modules: &[u8]) {
+    for m in &a.modules {
+        let at = facts.iter().position(|f| core::ptr::eq(f, m.facts));
+        if let Some((_, why)) = failures.iter().find(|(i, _)| Some(*i) == at) {
+            err!("depmod: ERROR: failed to load symbols from {}/{}: {why}", Bytes(modules), Bytes(&m.facts.path));
+        }
+    }
+    for p in &a.problems {
+        let (module, symbol, what) = match *p {
+            SymbolProblem::Unknown { module, symbol } => (module, symbol, "needs unknown symbol"),
+            SymbolProblem::Version { module, symbol } => (module, symbol, "disagrees about version of symbol"),
+        };
+        let path = &a.modules[usize::from(module)].facts.path;
+        err!("depmod: WARNING: {}/{} {what} {}", Bytes(modules), Bytes(path), Bytes(symbol));
+    }
+}
+
+/// Prints a message of kmod's files as depmod does.
+fn say(m: Message) {
+    match m {
+        Message::Warning(text) => err!("depmod: WARNING: {text}"),
+        Message::Error(text) => err!("depmod: ERROR: {text}"),
+        Message::Fatal(text) => err!("depmod: FATAL: {text}"),
+    }
+}
+
+/// `depfile_up_to_date`: whether modules.dep is at least as new (in seconds) as every module file
+/// below `modules` (`build` and `source` not entered). False, after saying why, when modules.dep
+/// or the directory cannot be read.
+fn up_to_date(modules: &[u8]) -> bool {
+    let dir = match open_dir(modules) {
+        Ok(dir) => dir,
+        Err(e) => {
+            err!("depmod: ERROR: could not open directory {}: {}", Bytes(modules), sys(e));
+            return false;
+        }
+    };
+    match statat(&dir, c"modules.dep", AtFlags::empty()) {
+        Ok(st) => newer_than_modules(&dir, st.st_mtime as i64),
+        Err(e) => {
+            err!("depmod: ERROR: could not fstatat({}, modules.dep): {}", Bytes(modules), sys(e));
+            false
+        }
+    }
+}
+
+/// Whether no module file below `dir` has an mtime after `mtime` (`depfile_up_to_date_dir`).
+fn newer_than_modules(dir: &OwnedFd, mtime: i64) -> bool {
+    let mut buf = [MaybeUninit::<u8>::uninit(); 8192];
+    let mut listing = RawDir::new(dir, &mut buf);
+    while let Some(Ok(entry)) = listing.next() {
+        let name = entry.file_name();
+        if [c".", c"..", c"build", c"source"].contains(&name) {
+            continue;
+        }
+        let Ok(st) = statat(dir, name, AtFlags::empty()) else { continue };
+        let up_to_date = match FileType::from_raw_mode(st.st_mode) {
+            FileType::Directory => {
+                match openat(dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+                    Ok(sub) => newer_than_modules(&sub, mtime),
+                    Err(_) => true,
+                }
+            }
+            FileType::RegularFile if modinit::decompress::Compression::of_file_name(name.to_bytes()).is_some() => {
+                (st.st_mtime as i64) <= mtime
+            }
+            _ => true,
+        };
+        if !up_to_date {
+            return false;
+        }
+    }
+    true
+}
+
+fn open_dir(path: &[u8]) -> Result<OwnedFd, Errno> {
+    open(c_string(path)?.as_c_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+}
+
+/// Writes `bytes` to `NAME.PID.tmp` in `dir` (the modules dir `modules`), then renames it over
+/// `name` (kmod's way). Err after saying why.
+fn write_atomically(dir: &OwnedFd, modules: &[u8], name: &str, bytes: &[u8]) -> Result<(), ()> {
+    let tmp =
+        c_string(format!("{name}.{}.tmp", rustix::process::getpid().as_raw_nonzero()).as_bytes()).map_err(drop)?;
+    let target = c_string(name.as_bytes()).map_err(drop)?;
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
+    let file = openat(dir, tmp.as_c_str(), flags, Mode::from_raw_mode(0o644)).map_err(|e| {
+        err!(
+            "depmod: ERROR: openat({}, {}, {:o}, 644): {}",
+            Bytes(modules),
+            Bytes(tmp.as_bytes()),
+            flags.bits(),
+            sys(e)
+        );
+    })?;
+    if let Err(e) = write_all(file.as_fd(), bytes) {
+        let _ = unlinkat(dir, tmp.as_c_str(), AtFlags::empty());
+        return Err(err!("depmod: ERROR: Could not write index '{name}': {}", sys(e)));
+    }
+    renameat(dir, tmp.as_c_str(), dir, target.as_c_str()).map_err(|e| {
+        let _ = unlinkat(dir, tmp.as_c_str(), AtFlags::empty());
+        let m = Bytes(modules);
+        err!("depmod: FATAL: renameat({m}, {}, {m}, {name}): {}", Bytes(tmp.as_bytes()), sys(e));
     })
 }
 

@@ -229,7 +229,7 @@ pub fn analyze<'f>(
 }
 
 /// The index contents of `a`.
-fn contents(a: &Analysis<'_>, tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) -> IndexContents {
+pub fn contents(a: &Analysis<'_>, tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) -> IndexContents {
     let mut contents = IndexContents { kernel_release: tree.kernel_release.clone(), ..IndexContents::default() };
     for (m, deps) in a.modules.iter().zip(&a.deps) {
         contents.modules.push(ModuleEntry {

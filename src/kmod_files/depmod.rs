@@ -25,7 +25,8 @@ pub const FILES: [&str; 11] = [
     "modules.devname",
 ];
 
-/// A message depmod prints while it writes, with kmod's level.
+/// A message depmod prints while it writes, with kmod's level; the text is kmod's without the
+/// final newline of its format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// `depmod: WARNING: ...`
@@ -141,7 +142,7 @@ fn insert<'a>(
     for s in [key, value] {
         if let Some(&bad) = s.iter().find(|&&b| b == 0 || b >= 0x80) {
             say(Message::Fatal(format!(
-                "Module index: bad character '{}'=0x{bad:x} - only 7-bit ASCII is supported:\n{}\n",
+                "Module index: bad character '{}'=0x{bad:x} - only 7-bit ASCII is supported:\n{}",
                 char::from(bad),
                 String::from_utf8_lossy(s)
             )));
@@ -162,9 +163,7 @@ fn dep_bin(a: &Analysis<'_>, options: Options, say: &mut dyn FnMut(Message)) -> 
             inserted.push(i);
         }
     }
-    finish(trie, options, say, &|d| {
-        format!("duplicate module deps:\n{}\n", String::from_utf8_lossy(&lines[inserted[d]]))
-    })
+    finish(trie, options, say, &|d| format!("duplicate module deps:\n{}", String::from_utf8_lossy(&lines[inserted[d]])))
 }
 
 fn alias(a: &Analysis<'_>) -> Written {
@@ -191,7 +190,7 @@ fn alias_bin(a: &Analysis<'_>, options: Options, say: &mut dyn FnMut(Message)) -
                     buf.truncate(len);
                     keys.push((buf, i));
                 }
-                None => say(Message::Warning(format!("Unmatched bracket in {}\n", String::from_utf8_lossy(value)))),
+                None => say(Message::Warning(format!("Unmatched bracket in {}", String::from_utf8_lossy(value)))),
             }
         }
     }
@@ -204,7 +203,7 @@ fn alias_bin(a: &Analysis<'_>, options: Options, say: &mut dyn FnMut(Message)) -
     }
     finish(trie, options, say, &|d| {
         let (key, i) = inserted[d];
-        format!("duplicate module alias:\n{} {}\n", String::from_utf8_lossy(key), String::from_utf8_lossy(&names[i]))
+        format!("duplicate module alias:\n{} {}", String::from_utf8_lossy(key), String::from_utf8_lossy(&names[i]))
     })
 }
 
@@ -240,7 +239,7 @@ fn symbols_bin(a: &Analysis<'_>, options: Options, say: &mut dyn FnMut(Message))
     finish(trie, options, say, &|d| {
         let (key, owner) = inserted[d];
         let name = String::from_utf8_lossy(&names[usize::from(owner)]);
-        format!("duplicate module syms:\n{} {name}\n", String::from_utf8_lossy(key))
+        format!("duplicate module syms:\n{} {name}", String::from_utf8_lossy(key))
     })
 }
 
@@ -251,7 +250,7 @@ fn builtin_bin(tree: &TreeFiles, say: &mut dyn FnMut(Message)) -> Written {
     let mut names = Vec::new();
     for line in text.split_inclusive(|&b| b == b'\n') {
         if !line[0].is_ascii_alphabetic() {
-            say(Message::Error(format!("Invalid modules.builtin line: {}\n", String::from_utf8_lossy(line))));
+            say(Message::Error(format!("Invalid modules.builtin line: {}", String::from_utf8_lossy(line))));
             continue;
         }
         let file = line.rsplit(|&b| b == b'/').next().unwrap_or(line);
@@ -290,7 +289,7 @@ fn builtin_alias_bin(tree: &TreeFiles, say: &mut dyn FnMut(Message)) -> Written 
                 alias.truncate(len);
                 entries.push((alias, module));
             }
-            None => say(Message::Warning(format!("Unmatched bracket in {}\n", String::from_utf8_lossy(value)))),
+            None => say(Message::Warning(format!("Unmatched bracket in {}", String::from_utf8_lossy(value)))),
         }
     }
     let mut trie = Trie::default();
@@ -337,7 +336,7 @@ fn devname(a: &Analysis<'_>, say: &mut dyn FnMut(Message)) -> Written {
                 out.extend_from_slice(format!(" {}{major}:{minor}\n", char::from(kind)).as_bytes());
             }
             None => say(Message::Error(format!(
-                "Module '{}' has devname ({}) but lacks major and minor information. Ignoring.\n",
+                "Module '{}' has devname ({}) but lacks major and minor information. Ignoring.",
                 String::from_utf8_lossy(&name),
                 String::from_utf8_lossy(devname)
             ))),
@@ -406,7 +405,7 @@ mod tests {
         let tree = TreeFiles { modules_builtin_modinfo: Some(text.to_vec()), ..TreeFiles::default() };
         let mut said = Vec::new();
         let bytes = builtin_alias_bin(&tree, &mut |m| said.push(m)).unwrap();
-        assert_eq!(said, [Message::Warning("Unmatched bracket in [\n".into())]);
+        assert_eq!(said, [Message::Warning("Unmatched bracket in [".into())]);
         // x_y -> a and z -> f: `d.noequals` swallowed the `e` record.
         assert!(bytes.windows(3).any(|w| w == b"\0a\0") && bytes.windows(3).any(|w| w == b"\0f\0"));
         assert!(!bytes.windows(2).any(|w| w == b"e\0"));

@@ -1,5 +1,6 @@
-//! `depmod`'s command line, as kmod 30's tools/depmod.c reads it: `depmod [-a] [-b DIR]
-//! [VERSION]`, through getopt_long (so options may follow the version).
+//! `depmod`'s command line, as kmod 30's tools/depmod.c reads it: `depmod [-aAenw] [-b DIR]
+//! [-C PATH]... [-E Module.symvers | -F System.map] [-P C] [VERSION]`, through getopt_long (so
+//! options may follow the version).
 
 use crate::line::Bytes;
 use crate::toolbox::getopt::{Arg, Getopt, Long, Refusal, Spec};
@@ -30,13 +31,34 @@ const SPEC: Spec = Spec {
     ],
 };
 
+/// How many `-C` paths depmod takes.
+pub const MAX_CONFIG_PATHS: usize = 8;
+
 /// What depmod was asked to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Options<'a> {
     /// `-b DIR`: the root holding lib/modules/VERSION and the configuration.
     pub basedir: Option<&'a [u8]>,
     /// The kernel version; the running kernel's when None.
     pub version: Option<&'a [u8]>,
+    /// `-n`: the text files to stdout, nothing written.
+    pub dry_run: bool,
+    /// `-A`: nothing to do when modules.dep is newer than every module.
+    pub quick: bool,
+    /// `-e`: report needed symbols nobody has (with `-E`, CRCs that disagree).
+    pub errsyms: bool,
+    /// `-w`: warn about keys given the same value twice.
+    pub warn: bool,
+    /// `-E FILE`: the kernel's symbols and CRCs from Module.symvers.
+    pub symvers: Option<&'a [u8]>,
+    /// `-F FILE`: the kernel's symbols from System.map.
+    pub system_map: Option<&'a [u8]>,
+    /// `-P C`: the architecture's symbol prefix.
+    pub prefix: Option<u8>,
+    /// `-C PATH`: depmod.d files or directories, instead of the default directories.
+    pub config: heapless::Vec<&'a [u8], MAX_CONFIG_PATHS>,
+    /// Deprecated options given (`-u`, `-q`, `-r`, `-m`), which kmod warns it ignores.
+    pub deprecated: heapless::Vec<u8, 4>,
 }
 
 /// depmod's own reasons to refuse a command line.
@@ -46,6 +68,10 @@ pub enum ArgError<'a> {
     BadVersion(&'a [u8]),
     /// Module files after the version: kmod indexes only those; modinit indexes the whole tree.
     ModuleFiles(&'a [u8]),
+    /// `-P` with more than one character (kmod: "-P only takes a single char").
+    LongPrefix,
+    /// More `-C` paths than [`MAX_CONFIG_PATHS`].
+    TooManyConfigPaths,
 }
 
 impl fmt::Display for ArgError<'_> {
@@ -55,6 +81,8 @@ impl fmt::Display for ArgError<'_> {
             ArgError::ModuleFiles(file) => {
                 write!(f, "{}: modinit's depmod indexes the whole tree, not single files", Bytes(file))
             }
+            ArgError::LongPrefix => f.write_str("-P only takes a single char"),
+            ArgError::TooManyConfigPaths => write!(f, "modinit's depmod takes at most {MAX_CONFIG_PATHS} -C paths"),
         }
     }
 }
@@ -66,8 +94,22 @@ pub fn parse<'a>(args: &[&'a [u8]]) -> Result<Options<'a>, Refusal<'a, ArgError<
         match arg? {
             Arg::Opt(b'b', dir) => opts.basedir = dir,
             Arg::Opt(b'h', _) => return Err(Refusal::Help),
-            // `-a` is what depmod does anyway; the others are deprecated, and kmod ignores them.
-            Arg::Opt(b'a' | b'u' | b'q' | b'r' | b'm', _) => {}
+            // `-a` is what depmod does anyway.
+            Arg::Opt(b'a', _) => {}
+            Arg::Opt(c @ (b'u' | b'q' | b'r' | b'm'), _) => {
+                let _ = opts.deprecated.push(c);
+            }
+            Arg::Opt(b'A', _) => opts.quick = true,
+            Arg::Opt(b'n', _) => opts.dry_run = true,
+            Arg::Opt(b'e', _) => opts.errsyms = true,
+            Arg::Opt(b'w', _) => opts.warn = true,
+            Arg::Opt(b'E', file) => opts.symvers = file,
+            Arg::Opt(b'F', file) => opts.system_map = file,
+            Arg::Opt(b'P', Some(&[c])) => opts.prefix = Some(c),
+            Arg::Opt(b'P', _) => return Err(Refusal::Tool(ArgError::LongPrefix)),
+            Arg::Opt(b'C', Some(path)) => {
+                opts.config.push(path).map_err(|_| Refusal::Tool(ArgError::TooManyConfigPaths))?;
+            }
             Arg::Opt(other, _) => return Err(Refusal::Unsupported(SPEC.name(other))),
             Arg::Operand(o) if opts.version.is_some() => return Err(Refusal::Tool(ArgError::ModuleFiles(o))),
             Arg::Operand(o) if !is_version_number(o) => return Err(Refusal::Tool(ArgError::BadVersion(o))),
@@ -97,20 +139,30 @@ mod tests {
 
     #[test]
     fn basedir_and_version_in_any_order() {
-        let want = Options { basedir: Some(&b"/tmp/root"[..]), version: Some(&b"6.1.0-57-amd64"[..]) };
-        assert_eq!(run("-b /tmp/root 6.1.0-57-amd64"), Ok(want));
-        assert_eq!(run("-a -b/tmp/root 6.1.0-57-amd64"), Ok(want));
-        assert_eq!(run("6.1.0-57-amd64 --basedir=/tmp/root -a"), Ok(want));
+        let want =
+            Options { basedir: Some(&b"/tmp/root"[..]), version: Some(&b"6.1.0-57-amd64"[..]), ..Options::default() };
+        assert_eq!(run("-b /tmp/root 6.1.0-57-amd64"), Ok(want.clone()));
+        assert_eq!(run("-a -b/tmp/root 6.1.0-57-amd64"), Ok(want.clone()));
+        assert_eq!(run("6.1.0-57-amd64 --basedir=/tmp/root -a"), Ok(want.clone()));
         assert_eq!(run("-ab /tmp/root -- 6.1.0-57-amd64"), Ok(want));
-        assert_eq!(run("-q"), Ok(Options::default()), "deprecated options are ignored");
+        assert_eq!(run("-q").unwrap().deprecated, [b'q'], "deprecated options are noted, to be warned about");
+    }
+
+    #[test]
+    fn kmods_other_options() {
+        let o = run("-nAew -E /s -F /m -P _ -C /a --config=/b 6.1").unwrap();
+        assert!(o.dry_run && o.quick && o.errsyms && o.warn);
+        assert_eq!((o.symvers, o.system_map, o.prefix), (Some(&b"/s"[..]), Some(&b"/m"[..]), Some(b'_')));
+        assert_eq!(o.config, [&b"/a"[..], b"/b"]);
+        assert_eq!(run("-P ab"), Err(Refusal::Tool(ArgError::LongPrefix)));
     }
 
     #[test]
     fn bad_command_lines_say_why() {
         assert_eq!(run("-x"), Err(Refusal::Getopt(GetoptError::InvalidOption(b'x'))));
         assert_eq!(run("-b"), Err(Refusal::Getopt(GetoptError::MissingValue(b'b'))));
-        assert_eq!(run("-n 6.1"), Err(Refusal::Unsupported(OptionName::Short(b'n'))));
-        assert_eq!(run("--dry-run 6.1"), Err(Refusal::Unsupported(OptionName::Short(b'n'))));
+        assert_eq!(run("-v 6.1"), Err(Refusal::Unsupported(OptionName::Short(b'v'))));
+        assert_eq!(run("--version"), Err(Refusal::Unsupported(OptionName::Short(b'V'))));
         assert_eq!(run("latest"), Err(Refusal::Tool(ArgError::BadVersion(b"latest"))));
         assert_eq!(run("6."), Err(Refusal::Tool(ArgError::BadVersion(b"6."))));
         assert_eq!(
