@@ -47,7 +47,8 @@ impl Root {
         let dir = dir.unwrap();
         let version = tree.file_name().unwrap().to_str().unwrap().to_string();
         fs::create_dir_all(dir.path().join("lib/modules")).unwrap();
-        let status = Command::new("cp").arg("-al").arg(tree).arg(dir.path().join("lib/modules").join(&version)).status();
+        let status =
+            Command::new("cp").arg("-al").arg(tree).arg(dir.path().join("lib/modules").join(&version)).status();
         assert!(status.unwrap().success(), "cp -al {}", tree.display());
         Root { dir, version }
     }

@@ -295,17 +295,12 @@ fn order_modules<'f>(
                 by_name.insert(name.clone(), kept.len());
                 kept.push((name, new));
             }
+            // kmod says nothing of the file it leaves out (a debug message only).
             Some(&at) => {
                 let old = &mut kept[at].1;
-                let (skipped, kept_path) = if tree.depmod_d.keeps_old(&old.facts.path, &facts.path, name.len()) {
-                    (&facts.path, &old.facts.path)
-                } else {
-                    let skipped = &old.facts.path;
+                if !tree.depmod_d.keeps_old(&old.facts.path, &facts.path, name.len()) {
                     *old = new;
-                    (skipped, &facts.path)
-                };
-                let (skipped, kept_path) = (lossy(skipped), lossy(kept_path));
-                warn(BuildWarning(format!("{skipped}: module {} is taken from {kept_path}, skipped", lossy(stem))));
+                }
             }
         }
     }
