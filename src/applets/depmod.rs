@@ -20,6 +20,7 @@
 
 use super::{Convention, err, refused, write_all};
 use crate::insert::module_image::{ImageError, ModuleImage};
+use crate::sys::syscall::{Forked, exit_group, fork};
 use alloc::ffi::CString;
 use alloc::format;
 use alloc::string::String;
@@ -27,6 +28,7 @@ use alloc::vec::Vec;
 use core::mem::MaybeUninit;
 use modinit::config::depmod_d::{DEFAULT_DIRS, DepmodConfig, DepmodWarning};
 use modinit::index::builder::{Analysis, FactsError, KernelSymbols, ModuleFacts, SymbolProblem, analyze, contents};
+use modinit::index::facts_wire;
 use modinit::index::tree::{DirEntry, EntryKind, TreeError, TreeFs, depmod_d_files, module_files, tree_files};
 use modinit::index::writer::write;
 use modinit::kernel::errno::Strerror;
@@ -39,6 +41,8 @@ use rustix::fs::{
     AtFlags, FileType, Mode, OFlags, RawDir, fstat, open, openat, readlinkat_raw, renameat, statat, unlinkat,
 };
 use rustix::io::{Errno, read};
+use rustix::pipe::{PipeFlags, pipe_with};
+use rustix::process::{WaitOptions, waitpid};
 
 const USAGE: &str = "Usage:\n\tdepmod -[aA] [options] [forced_version]\n\n\
 Writes kmod's module files (modules.dep, modules.alias, ... and their .bin indexes, as kmod 30's\n\
@@ -110,8 +114,8 @@ fn run(opts: &Args<'_>, root: &[u8], version: &[u8], modules: &[u8]) -> Result<(
     };
     let mut facts: Vec<ModuleFacts> = Vec::with_capacity(paths.len());
     let mut failures: Vec<(usize, String)> = Vec::new();
-    for rel in &paths {
-        match read_module(modules, rel) {
+    for (read, rel) in read_all(modules, &paths).into_iter().zip(&paths) {
+        match read {
             Ok(f) => facts.push(f),
             Err(why) => {
                 failures.push((facts.len(), why));
@@ -233,6 +237,69 @@ fn depmod_d(fs: &mut TargetFs, opts: &Args<'_>, version: &[u8]) -> Result<Depmod
         }
     });
     if refused { Err(()) } else { Ok(config) }
+}
+
+/// The most processes that read modules.
+const MAX_READERS: usize = 8;
+
+/// The facts of every module file of `paths` (relative to `modules`), in their order, read by
+/// one process per CPU: this one and forked children, each reading every n-th file and sending
+/// the facts back through a pipe ([`facts_wire`]). A share whose child could not be started or
+/// did not send it whole is read here.
+fn read_all(modules: &[u8], paths: &[Vec<u8>]) -> Vec<Result<ModuleFacts, String>> {
+    let cpus = rustix::thread::sched_getaffinity(None).map_or(1, |set| set.count() as usize);
+    let readers = cpus.clamp(1, MAX_READERS).min(paths.len().div_ceil(64).max(1));
+    let share = |k: usize| paths.iter().skip(k).step_by(readers);
+    let mut children = Vec::new();
+    for k in 1..readers {
+        let Ok((from_child, to_parent)) = pipe_with(PipeFlags::CLOEXEC) else { break };
+        match fork() {
+            Ok(Forked::Child) => {
+                drop(from_child);
+                let mut bytes = Vec::new();
+                for rel in share(k) {
+                    facts_wire::encode(&read_module(modules, rel), &mut bytes);
+                }
+                let sent = write_all(to_parent.as_fd(), &bytes);
+                exit_group(i32::from(sent.is_err()));
+            }
+            Ok(Forked::Parent { child }) => children.push((k, child, from_child)),
+            Err(_) => break,
+        }
+    }
+    let mut read: Vec<Option<Result<ModuleFacts, String>>> = (0..paths.len()).map(|_| None).collect();
+    let mut fill = |k: usize, facts: Vec<Result<ModuleFacts, String>>| {
+        for (slot, f) in read.iter_mut().skip(k).step_by(readers).zip(facts) {
+            *slot = Some(f);
+        }
+    };
+    let started: Vec<usize> = children.iter().map(|(k, _, _)| *k).collect();
+    for k in (0..readers).filter(|k| !started.contains(k)) {
+        fill(k, share(k).map(|rel| read_module(modules, rel)).collect());
+    }
+    for (k, child, pipe) in children {
+        let sent = read_to_end(&pipe).ok().and_then(|bytes| facts_wire::decode(&bytes));
+        let _ = waitpid(Some(child), WaitOptions::empty());
+        match sent {
+            Some(facts) if facts.len() == share(k).count() => fill(k, facts),
+            _ => fill(k, share(k).map(|rel| read_module(modules, rel)).collect()),
+        }
+    }
+    read.into_iter().zip(paths).map(|(f, rel)| f.unwrap_or_else(|| read_module(modules, rel))).collect()
+}
+
+/// Everything `fd` gives until its end.
+fn read_to_end(fd: &OwnedFd) -> Result<Vec<u8>, Errno> {
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 65536];
+    loop {
+        match read(fd, &mut chunk) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// The facts of the module file `rel` under `modules`, from its image (mapped, or

@@ -236,7 +236,7 @@ mod tests {
         );
         let path = |p: &str| Search::Path(p.as_bytes().to_vec());
         assert_eq!(cfg.searches, [Search::BuiltIn, path("updates")]);
-        // The line reader takes `\\.` as `.` (kmod's `freadline_wrapped`), so `^6.1` matches.
+        // The line reader takes `\.` as `.` (kmod's `freadline_wrapped`), so `^6.1` matches.
         assert_eq!(cfg.overrides, [b"y/x".to_vec(), b"weird/ahci".to_vec()]);
         assert_eq!(cfg.excludes, [b"foo".to_vec(), b"bar".to_vec()]);
         assert_eq!(cfg.externals, [b"/opt/mods".to_vec()]);

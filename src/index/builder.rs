@@ -14,7 +14,7 @@ use crate::config::{
 };
 use crate::decompress::Compression;
 use crate::index::module_list::stays_inside;
-use crate::kmod_files::hash::{MODULE_BUCKETS, superfast};
+use crate::kmod_files::hash::{MODULE_BUCKETS, bucket_of};
 use crate::module_file::elf::Elf;
 use crate::module_file::modinfo::Modinfo;
 use crate::module_file::symbols::{dependency_symbols, exported_symbols, versions};
@@ -306,7 +306,7 @@ fn order_modules<'f>(
     }
     // kmod's name table order, then modules.order's.
     let mut keyed: Vec<(u32, Vec<u8>, Loadable<'f>)> =
-        kept.into_iter().map(|(name, m)| (superfast(&name) & (MODULE_BUCKETS - 1), name, m)).collect();
+        kept.into_iter().map(|(name, m)| (bucket_of(&name, MODULE_BUCKETS), name, m)).collect();
     sort_by(&mut keyed, &mut |(a, n, _), (b, m, _)| a.cmp(b).then_with(|| n.cmp(m)));
     let order = tree.modules_order.as_deref().unwrap_or_default();
     let mut lines: Vec<&[u8]> = order.split(|&b| b == b'\n').collect();

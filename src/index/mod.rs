@@ -10,6 +10,8 @@ mod alias_table;
 #[cfg(feature = "alloc")]
 pub mod builder;
 mod bytes;
+#[cfg(feature = "alloc")]
+pub mod facts_wire;
 pub mod format;
 pub mod module_list;
 pub mod reader;

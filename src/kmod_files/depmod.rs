@@ -1,11 +1,10 @@
 //! The files kmod 30's depmod writes in a module directory (`depmod_output` in tools/depmod.c),
 //! byte for byte, and kmod 33's modules.weakdep, from the builder's [`Analysis`].
 
-use super::hash::{SYMBOL_BUCKETS, iteration_order};
+use super::hash::{SYMBOL_BUCKETS, bucket_of};
 use super::trie::{Trie, TrieError, is_ascii_text};
 use crate::index::builder::{Analysis, ModuleFacts, TreeFiles, module_dir_file};
 use crate::name::{module_name, normalize_alias};
-use crate::sort::sort_by;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -207,11 +206,13 @@ fn alias_bin(a: &Analysis<'_>, options: Options, say: &mut dyn FnMut(Message)) -
     })
 }
 
-/// The symbols with an owner, in the order of depmod's symbol table.
+/// The symbols with an owner, in the order of depmod's symbol table: by hash bucket, then name.
 fn owned_symbols<'f>(a: &Analysis<'f>) -> Vec<(&'f [u8], u16)> {
-    let mut owned: Vec<(&[u8], u16)> = a.symbols.iter().filter_map(|s| Some((s.name, s.owner?))).collect();
-    sort_by(&mut owned, &mut |(x, _), (y, _)| iteration_order(SYMBOL_BUCKETS, x, y));
-    owned
+    let bucket = |name: &[u8]| bucket_of(name, SYMBOL_BUCKETS);
+    let mut owned: Vec<(u32, &[u8], u16)> =
+        a.symbols.iter().filter_map(|s| Some((bucket(s.name), s.name, s.owner?))).collect();
+    crate::sort::sort(&mut owned);
+    owned.into_iter().map(|(_, name, owner)| (name, owner)).collect()
 }
 
 fn symbols(a: &Analysis<'_>) -> Written {

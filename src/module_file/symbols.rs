@@ -276,7 +276,8 @@ impl<'a> Iterator for UnmatchedVersions<'a> {
             let name = version_name(rest.first()?);
             self.next += 1;
             // kmod's `kmod_elf_crc_find` marks the first entry of the symbol's name only.
-            let is_first = !earlier.iter().any(|entry| version_name(entry) == name);
+            let entry = &rest[0];
+            let is_first = !earlier.iter().any(|earlier| same_version_name(earlier, entry));
             if !(is_first && self.is_undefined(name)) {
                 return Some(DependencySymbol { name, weak: false });
             }
@@ -309,6 +310,20 @@ pub fn versions<'a>(elf: &Elf<'a>) -> impl Iterator<Item = (&'a [u8], u64)> {
         let [c0, c1, c2, c3, c4, c5, c6, c7, ..] = *entry;
         (version_name(entry), u64::from_le_bytes([c0, c1, c2, c3, c4, c5, c6, c7]))
     })
+}
+
+/// Whether two `__versions` entries name the same symbol: [`version_name`] of each equal.
+/// Every entry is compared with those before it, so the first 8 bytes of the names are
+/// compared as one word: most pairs differ there, and then the names are the same only when
+/// both ended before the first differing byte.
+fn same_version_name(a: &Version, b: &Version) -> bool {
+    let word = |v: &Version| u64::from_le_bytes([v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]]);
+    let differ = word(a) ^ word(b);
+    if differ != 0 {
+        let first_difference = (differ.trailing_zeros() / 8) as usize;
+        return a[8..8 + first_difference].contains(&0);
+    }
+    version_name(a) == version_name(b)
 }
 
 /// The symbol name of a `__versions` entry: after the 8-byte CRC, up to a NUL or the entry's end.
