@@ -90,8 +90,9 @@ enum Exports<'a> {
 /// that section is missing or holds a single byte after its leading NULs (kmod's quirk).
 pub fn exported_symbols<'a>(elf: &Elf<'a>) -> ExportedSymbols<'a> {
     let crcs = symbol_table(elf).ok().filter(|table| {
-        let mut names = table.symbols.iter().map(|symbol| symbol_name(table.names, symbol));
-        // kmod gives up on the table at the first bad name, even after `__crc_` symbols.
+        // kmod gives up on the table at the first bad name, even after `__crc_` symbols. Only
+        // where a name starts matters here: a name starts with `__crc_` when its bytes do.
+        let mut names = table.symbols.iter().map(|symbol| name_bytes(table.names, symbol));
         names.clone().all(|name| name.is_some()) && names.any(|name| name.is_some_and(|n| n.starts_with(CRC_PREFIX)))
     });
     ExportedSymbols(match crcs {
@@ -200,7 +201,7 @@ pub fn dependency_symbols<'a>(elf: &Elf<'a>) -> Result<DependencySymbols<'a>, Sy
         if !is_needed(symbol, skip_registers) {
             continue;
         }
-        if symbol_name(table.names, symbol).is_none() {
+        if name_bytes(table.names, symbol).is_none() {
             let (index, offset, strtab_size) = (index + 1, u32_at::<ST_NAME, _>(symbol), table.names.len());
             return Err(SymbolError::NameOutOfBounds { index, offset, strtab_size });
         }
@@ -342,8 +343,13 @@ struct SymbolTable<'a> {
 /// The symbol's name in `names` (`.strtab`), or `None` when `st_name` is not below the size of
 /// `.strtab` (kmod's check, even for a `.strtab` without a final NUL).
 fn symbol_name<'a>(names: &'a [u8], symbol: &Symbol) -> Option<&'a [u8]> {
+    name_bytes(names, symbol).map(c_string)
+}
+
+/// `.strtab` from where the symbol's name starts: [`symbol_name`] without looking for its end.
+fn name_bytes<'a>(names: &'a [u8], symbol: &Symbol) -> Option<&'a [u8]> {
     let at = usize::try_from(u32_at::<ST_NAME, _>(symbol)).ok()?;
-    names.get(at..).filter(|rest| !rest.is_empty()).map(c_string)
+    names.get(at..).filter(|rest| !rest.is_empty())
 }
 
 /// The symbol table as kmod finds it: `.strtab`, then `.symtab`, whose size must be a multiple of 24.
