@@ -94,23 +94,31 @@ fn run(opts: &Args<'_>, root: &[u8], version: &[u8], modules: &[u8]) -> Result<(
     let mut fs = TargetFs;
     let mut tree = match tree_files(&mut fs, modules, version, Some(if root.is_empty() { &b"/"[..] } else { root })) {
         Ok(tree) => tree,
-        Err(e) => return Err(err!("depmod: FATAL: could not load configuration files: {e}")),
+        Err(e) => {
+            err!("depmod: FATAL: could not load configuration files: {e}");
+            return Err(());
+        }
     };
     tree.depmod_d = depmod_d(&mut fs, opts, version)?;
     if let Some(dir) = tree.depmod_d.externals.first() {
-        return Err(err!(
+        err!(
             "depmod: FATAL: depmod.d names the external directory {}: modinit's depmod searches only {}",
             Bytes(dir),
             Bytes(modules)
-        ));
+        );
+        return Err(());
     }
     let paths = match module_files(&mut fs, modules, &tree.depmod_d) {
         Ok(files) => files,
         Err(TreeError::NoModulesDir(dir)) => {
             err!("depmod: ERROR: could not open directory {}: {}", Bytes(&dir), sys(Errno::NOENT));
-            return Err(err!("depmod: FATAL: could not search modules: {}", sys(Errno::NOENT)));
+            err!("depmod: FATAL: could not search modules: {}", sys(Errno::NOENT));
+            return Err(());
         }
-        Err(e) => return Err(err!("depmod: FATAL: could not search modules: {e}")),
+        Err(e) => {
+            err!("depmod: FATAL: could not search modules: {e}");
+            return Err(());
+        }
     };
     let mut facts: Vec<ModuleFacts> = Vec::with_capacity(paths.len());
     let mut failures: Vec<(usize, String)> = Vec::new();
@@ -126,7 +134,8 @@ fn run(opts: &Args<'_>, root: &[u8], version: &[u8], modules: &[u8]) -> Result<(
     let a = analyze(&facts, &tree, &kernel, &mut |w| err!("depmod: WARNING: {w}"));
     report_module_problems(&a, &facts, &failures, modules);
     if !a.in_cycles.is_empty() {
-        return Err(err!("depmod: ERROR: Found {} modules in dependency cycles!", a.in_cycles.len()));
+        err!("depmod: ERROR: Found {} modules in dependency cycles!", a.in_cycles.len());
+        return Err(());
     }
     let options = Options { text_only: opts.dry_run, warn_duplicates: opts.warn };
     let written = files(&a, &tree, options, &mut say);
@@ -167,8 +176,14 @@ fn kernel_symbols(opts: &Args<'_>) -> Result<KernelSymbols, ()> {
     };
     let load = |file: &[u8]| match TargetFs.read(file) {
         Ok(Some(text)) => Ok(text),
-        Ok(None) => Err(err!("depmod: FATAL: could not load {}: {}", Bytes(file), sys(Errno::NOENT))),
-        Err(e) => Err(err!("depmod: FATAL: could not load {}: {e}", Bytes(file))),
+        Ok(None) => {
+            err!("depmod: FATAL: could not load {}: {}", Bytes(file), sys(Errno::NOENT));
+            Err(())
+        }
+        Err(e) => {
+            err!("depmod: FATAL: could not load {}: {e}", Bytes(file));
+            Err(())
+        }
     };
     let mut symbols = Vec::new();
     if let Some(file) = opts.symvers {
@@ -355,7 +370,7 @@ fn up_to_date(modules: &[u8]) -> bool {
         }
     };
     match statat(&dir, c"modules.dep", AtFlags::empty()) {
-        Ok(st) => newer_than_modules(&dir, st.st_mtime as i64),
+        Ok(st) => newer_than_modules(&dir, st.st_mtime),
         Err(e) => {
             err!("depmod: ERROR: could not fstatat({}, modules.dep): {}", Bytes(modules), sys(e));
             false
@@ -381,7 +396,7 @@ fn newer_than_modules(dir: &OwnedFd, mtime: i64) -> bool {
                 }
             }
             FileType::RegularFile if modinit::decompress::Compression::of_file_name(name.to_bytes()).is_some() => {
-                (st.st_mtime as i64) <= mtime
+                st.st_mtime <= mtime
             }
             _ => true,
         };
@@ -414,7 +429,10 @@ fn write_atomically(dir: &OwnedFd, modules: &[u8], name: &str, bytes: &[u8]) -> 
     })?;
     if let Err(e) = write_all(file.as_fd(), bytes) {
         let _ = unlinkat(dir, tmp.as_c_str(), AtFlags::empty());
-        return Err(err!("depmod: ERROR: Could not write index '{name}': {}", sys(e)));
+        {
+            err!("depmod: ERROR: Could not write index '{name}': {}", sys(e));
+            return Err(());
+        }
     }
     renameat(dir, tmp.as_c_str(), dir, target.as_c_str()).map_err(|e| {
         let _ = unlinkat(dir, tmp.as_c_str(), AtFlags::empty());

@@ -15,6 +15,9 @@ use alloc::vec::Vec;
 /// even with `-b`), highest precedence first.
 pub const DEFAULT_DIRS: &[&str] = &["/etc/depmod.d", "/run/depmod.d", "/usr/local/lib/depmod.d", "/lib/depmod.d"];
 
+/// A depmod.d file as [`DepmodConfig::parse`] takes it: its path as shown, and its text.
+pub type DepmodFile = (String, Vec<u8>);
+
 /// One `search` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Search {
@@ -78,7 +81,7 @@ impl core::fmt::Display for DepmodWarning {
 impl DepmodConfig {
     /// The configuration of `files` ((path as shown, text), in reading order) for kernel
     /// version `kversion`.
-    pub fn parse(files: &[(String, Vec<u8>)], kversion: &[u8], warn: &mut dyn FnMut(DepmodWarning)) -> DepmodConfig {
+    pub fn parse(files: &[DepmodFile], kversion: &[u8], warn: &mut dyn FnMut(DepmodWarning)) -> DepmodConfig {
         let mut cfg =
             DepmodConfig { searches: Vec::new(), overrides: Vec::new(), externals: Vec::new(), excludes: Vec::new() };
         for (file, text) in files {

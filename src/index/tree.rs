@@ -8,7 +8,7 @@
 
 use super::builder::{BuildWarning, ModuleFacts, TreeFiles, build, lossy};
 use super::writer::{WriteError, write};
-use crate::config::depmod_d::DepmodConfig;
+use crate::config::depmod_d::{DepmodConfig, DepmodFile};
 use crate::config::{ConfigDir, MODPROBE_D_DIRS, MODULES_LOAD_D_DIRS, select_modprobe_d, select_modules_load_d};
 use crate::decompress::Compression;
 use alloc::format;
@@ -130,7 +130,7 @@ pub fn depmod_d_files<F: TreeFs>(
     fs: &mut F,
     paths: &[&[u8]],
     warn: &mut dyn FnMut(String),
-) -> Result<Vec<(String, Vec<u8>)>, TreeError<F::Error>> {
+) -> Result<Vec<DepmodFile>, TreeError<F::Error>> {
     let mut chosen: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut add = |name: &[u8], path: Vec<u8>| {
         let at = chosen.partition_point(|(n, _)| n.as_slice() < name);

@@ -346,10 +346,13 @@ fn devname(a: &Analysis<'_>, say: &mut dyn FnMut(Message)) -> Written {
     Ok(out)
 }
 
+/// A device node's kind (`c` or `b`), major and minor.
+type DeviceNode = (u8, u32, u32);
+
 /// A module's device node name and, when it has one, its (`c` or `b`, major, minor), read as
 /// `output_devname` does: the aliases in order until both are known, a later one of a kind
 /// replacing an earlier.
-fn device_node(facts: &ModuleFacts) -> Option<(&[u8], Option<(u8, u32, u32)>)> {
+fn device_node(facts: &ModuleFacts) -> Option<(&[u8], Option<DeviceNode>)> {
     let (mut devname, mut node) = (None, None);
     for value in &facts.aliases {
         if let Some(name) = value.strip_prefix(b"devname:") {
