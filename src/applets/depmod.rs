@@ -429,10 +429,8 @@ fn write_atomically(dir: &OwnedFd, modules: &[u8], name: &str, bytes: &[u8]) -> 
     })?;
     if let Err(e) = write_all(file.as_fd(), bytes) {
         let _ = unlinkat(dir, tmp.as_c_str(), AtFlags::empty());
-        {
-            err!("depmod: ERROR: Could not write index '{name}': {}", sys(e));
-            return Err(());
-        }
+        err!("depmod: ERROR: Could not write index '{name}': {}", sys(e));
+        return Err(());
     }
     renameat(dir, tmp.as_c_str(), dir, target.as_c_str()).map_err(|e| {
         let _ = unlinkat(dir, tmp.as_c_str(), AtFlags::empty());
