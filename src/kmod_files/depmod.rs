@@ -2,7 +2,7 @@
 //! byte for byte, and kmod 33's modules.weakdep, from the builder's [`Analysis`].
 
 use super::hash::{SYMBOL_BUCKETS, bucket_of};
-use super::trie::{Trie, TrieError, is_ascii_text};
+use super::trie::{Trie, TrieError};
 use crate::index::builder::{Analysis, ModuleFacts, TreeFiles, module_dir_file};
 use crate::name::{module_name, normalize_alias};
 use alloc::format;
@@ -148,7 +148,6 @@ fn insert<'a>(
             return false;
         }
     }
-    debug_assert!(is_ascii_text(key) && is_ascii_text(value));
     trie.insert(key, value, priority);
     true
 }

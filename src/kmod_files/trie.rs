@@ -65,8 +65,8 @@ pub struct Written {
 }
 
 impl<'a> Trie<'a> {
-    /// Adds `value` under `key`. Keys and values are 7-bit ASCII without NUL: the caller
-    /// checks with [`is_ascii_text`].
+    /// Adds `value` under `key`. Keys and values are 7-bit ASCII without NUL, which the
+    /// caller checks (kmod: "only 7-bit ASCII is supported").
     pub fn insert(&mut self, key: &'a [u8], value: &'a [u8], priority: u32) {
         let seq = self.entries.len();
         self.entries.push(Entry { key, value, priority, seq });
@@ -95,11 +95,6 @@ impl<'a> Trie<'a> {
         out[8..12].copy_from_slice(&root.to_be_bytes());
         Ok(Written { bytes: out, duplicates })
     }
-}
-
-/// Whether kmod's index takes `s`: 7-bit ASCII (kmod: "only 7-bit ASCII is supported"), no NUL.
-pub fn is_ascii_text(s: &[u8]) -> bool {
-    s.iter().all(|&b| b != 0 && b < 0x80)
 }
 
 /// Writes the node for `entries` (sorted by key, all sharing their first `depth` bytes) and,
@@ -157,4 +152,86 @@ fn write_node(entries: &[Entry<'_>], depth: usize, root: bool, out: &mut Vec<u8>
         offset |= FLAG_VALUES;
     }
     Ok(offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::String;
+    use std::vec;
+
+    fn be(bytes: &[u8], at: usize) -> u32 {
+        u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap())
+    }
+
+    /// Every (key, [(priority, value)]) of an index, read as libkmod reads one.
+    fn read(bytes: &[u8], offset: u32, key: &mut Vec<u8>, out: &mut Vec<(String, Vec<(u32, String)>)>) {
+        let mut at = (offset & 0x0FFF_FFFF) as usize;
+        let depth = key.len();
+        if offset & FLAG_PREFIX != 0 {
+            let len = bytes[at..].iter().position(|&b| b == 0).unwrap();
+            key.extend_from_slice(&bytes[at..at + len]);
+            at += len + 1;
+        }
+        let mut children = vec![];
+        if offset & FLAG_CHILDS != 0 {
+            let (first, last) = (bytes[at], bytes[at + 1]);
+            for (i, ch) in (first..=last).enumerate() {
+                children.push((ch, be(bytes, at + 2 + 4 * i)));
+            }
+            at += 2 + 4 * children.len();
+        }
+        if offset & FLAG_VALUES != 0 {
+            let mut values = vec![];
+            let count = be(bytes, at);
+            at += 4;
+            for _ in 0..count {
+                let priority = be(bytes, at);
+                let len = bytes[at + 4..].iter().position(|&b| b == 0).unwrap();
+                values.push((priority, String::from_utf8(bytes[at + 4..at + 4 + len].to_vec()).unwrap()));
+                at += 4 + len + 1;
+            }
+            out.push((String::from_utf8(key.clone()).unwrap(), values));
+        }
+        for (ch, child) in children.into_iter().filter(|&(_, off)| off != 0) {
+            key.push(ch);
+            read(bytes, child, key, out);
+            key.pop();
+        }
+        key.truncate(depth);
+    }
+
+    #[test]
+    fn keys_and_values_come_back_in_kmods_order() {
+        let mut trie = Trie::default();
+        for (key, value, priority) in [
+            ("pci:v1", "b", 2),
+            ("pci:v1", "a", 1),
+            ("pci:v1", "c", 1),
+            ("pci", "p", 0),
+            ("usb", "u", 0),
+            ("pci:v1", "a", 1),
+        ] {
+            trie.insert(key.as_bytes(), value.as_bytes(), priority);
+        }
+        let written = trie.write().unwrap();
+        let bytes = &written.bytes;
+        assert_eq!((be(bytes, 0), be(bytes, 4)), (MAGIC, VERSION));
+        let mut entries = vec![];
+        read(bytes, be(bytes, 8), &mut vec![], &mut entries);
+        let text = |v: &[(u32, &str)]| v.iter().map(|&(p, s)| (p, String::from(s))).collect::<Vec<_>>();
+        assert_eq!(
+            entries,
+            [
+                (String::from("pci"), text(&[(0, "p")])),
+                // By priority; among equals the last inserted first.
+                (String::from("pci:v1"), text(&[(1, "a"), (1, "c"), (1, "a"), (2, "b")])),
+                (String::from("usb"), text(&[(0, "u")])),
+            ]
+        );
+        assert_eq!(written.duplicates, [5], "the second (pci:v1, a)");
+        // Children before their parent: the root is the last node.
+        assert!(be(bytes, 8) & 0x0FFF_FFFF > 12);
+        assert_eq!(Trie::default().write().unwrap().bytes, [0xB0, 0x07, 0xF4, 0x57, 0, 2, 0, 1, 0, 0, 0, 12]);
+    }
 }
