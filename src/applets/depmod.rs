@@ -122,7 +122,7 @@ fn run(opts: &Args<'_>, root: &[u8], version: &[u8], modules: &[u8]) -> Result<(
     };
     let mut facts: Vec<ModuleFacts> = Vec::with_capacity(paths.len());
     let mut failures: Vec<(usize, String)> = Vec::new();
-    for (read, rel) in read_all(modules, &paths).into_iter().zip(&paths) {
+    for (read, rel) in read_all(modules, &paths, kernel.check_versions).into_iter().zip(&paths) {
         match read {
             Ok(f) => facts.push(f),
             Err(why) => {
@@ -261,7 +261,7 @@ const MAX_READERS: usize = 8;
 /// one process per CPU: this one and forked children, each reading every n-th file and sending
 /// the facts back through a pipe ([`facts_wire`]). A share whose child could not be started or
 /// did not send it whole is read here.
-fn read_all(modules: &[u8], paths: &[Vec<u8>]) -> Vec<Result<ModuleFacts, String>> {
+fn read_all(modules: &[u8], paths: &[Vec<u8>], with_crcs: bool) -> Vec<Result<ModuleFacts, String>> {
     let cpus = rustix::thread::sched_getaffinity(None).map_or(1, |set| set.count() as usize);
     let readers = cpus.clamp(1, MAX_READERS).min(paths.len().div_ceil(64).max(1));
     let share = |k: usize| paths.iter().skip(k).step_by(readers);
@@ -273,7 +273,7 @@ fn read_all(modules: &[u8], paths: &[Vec<u8>]) -> Vec<Result<ModuleFacts, String
                 drop(from_child);
                 let mut bytes = Vec::new();
                 for rel in share(k) {
-                    facts_wire::encode(&read_module(modules, rel), &mut bytes);
+                    facts_wire::encode(&read_module(modules, rel, with_crcs), &mut bytes);
                 }
                 let sent = write_all(to_parent.as_fd(), &bytes);
                 exit_group(i32::from(sent.is_err()));
@@ -290,17 +290,17 @@ fn read_all(modules: &[u8], paths: &[Vec<u8>]) -> Vec<Result<ModuleFacts, String
     };
     let started: Vec<usize> = children.iter().map(|(k, _, _)| *k).collect();
     for k in (0..readers).filter(|k| !started.contains(k)) {
-        fill(k, share(k).map(|rel| read_module(modules, rel)).collect());
+        fill(k, share(k).map(|rel| read_module(modules, rel, with_crcs)).collect());
     }
     for (k, child, pipe) in children {
         let sent = read_to_end(&pipe).ok().and_then(|bytes| facts_wire::decode(&bytes));
         let _ = waitpid(Some(child), WaitOptions::empty());
         match sent {
             Some(facts) if facts.len() == share(k).count() => fill(k, facts),
-            _ => fill(k, share(k).map(|rel| read_module(modules, rel)).collect()),
+            _ => fill(k, share(k).map(|rel| read_module(modules, rel, with_crcs)).collect()),
         }
     }
-    read.into_iter().zip(paths).map(|(f, rel)| f.unwrap_or_else(|| read_module(modules, rel))).collect()
+    read.into_iter().zip(paths).map(|(f, rel)| f.unwrap_or_else(|| read_module(modules, rel, with_crcs))).collect()
 }
 
 /// Everything `fd` gives until its end.
@@ -319,10 +319,10 @@ fn read_to_end(fd: &OwnedFd) -> Result<Vec<u8>, Errno> {
 
 /// The facts of the module file `rel` under `modules`, from its image (mapped, or
 /// decompressed), or why it could not be read, as kmod says it.
-fn read_module(modules: &[u8], rel: &[u8]) -> Result<ModuleFacts, String> {
+fn read_module(modules: &[u8], rel: &[u8], with_crcs: bool) -> Result<ModuleFacts, String> {
     let path = c_string(&[modules, b"/", rel].concat()).map_err(ImageError::File);
     let image = path.and_then(|path| ModuleImage::read(&path)).map_err(|e| format!("{e}"))?;
-    ModuleFacts::from_image(rel, image.bytes()).map_err(|e| match e {
+    ModuleFacts::from_image(rel, image.bytes(), with_crcs).map_err(|e| match e {
         // kmod's `kmod_elf_new`: ENOEXEC without the ELF magic, EINVAL for the rest.
         FactsError::Elf(ElfError::NotElf) => format!("{}", sys(Errno::NOEXEC)),
         FactsError::Elf(_) => format!("{}", sys(Errno::INVAL)),

@@ -17,7 +17,7 @@ use crate::index::module_list::stays_inside;
 use crate::kmod_files::hash::{MODULE_BUCKETS, bucket_of};
 use crate::module_file::elf::Elf;
 use crate::module_file::modinfo::Modinfo;
-use crate::module_file::symbols::{dependency_symbols, exported_symbols, versions};
+use crate::module_file::symbols::{dependency_symbols, exported_symbols, versions as versions_of};
 use crate::name::module_name;
 use crate::name::normalize_alias;
 use crate::sort::{sort, sort_by};
@@ -80,14 +80,18 @@ impl core::fmt::Display for FactsError {
 }
 
 impl ModuleFacts {
-    /// The facts of the module at `path` (relative to the modules dir) from its ELF image.
-    pub fn from_image(path: &[u8], image: &[u8]) -> Result<ModuleFacts, FactsError> {
+    /// The facts of the module at `path` (relative to the modules dir) from its ELF image;
+    /// the symbols' CRCs (0 otherwise) only `with_crcs` (what `depmod -E` compares).
+    pub fn from_image(path: &[u8], image: &[u8], with_crcs: bool) -> Result<ModuleFacts, FactsError> {
         let elf = Elf::parse(image).map_err(FactsError::Elf)?;
         let modinfo = Modinfo::of(&elf).map_err(FactsError::Modinfo)?;
         let owned = |s: &[u8]| s.to_vec();
         // A name's CRC is its first entry's (kmod's `kmod_elf_crc_find`): sorted by name, then place.
-        let mut versions: Vec<(&[u8], usize, u64)> = versions(&elf).zip(0..).map(|((n, crc), i)| (n, i, crc)).collect();
-        sort(&mut versions);
+        let mut versions: Vec<(&[u8], usize, u64)> = Vec::new();
+        if with_crcs {
+            versions.extend(versions_of(&elf).zip(0..).map(|((n, crc), i)| (n, i, crc)));
+            sort(&mut versions);
+        }
         let crc_of = |name: &[u8]| {
             let first = versions.partition_point(|&(n, _, _)| n < name);
             versions.get(first).filter(|&&(n, _, _)| n == name).map_or(0, |&(_, _, crc)| crc)
@@ -100,7 +104,7 @@ impl ModuleFacts {
             weakdeps: modinfo.values(b"weakdep").map(owned).collect(),
             exports: exported_symbols(&elf)
                 .with_crcs()
-                .map(|(name, crc)| Export { name: name.to_vec(), crc })
+                .map(|(name, crc)| Export { name: name.to_vec(), crc: if with_crcs { crc } else { 0 } })
                 .collect(),
             imports: imports.map(|s| Import { name: s.name.to_vec(), crc: crc_of(s.name), weak: s.weak }).collect(),
         })

@@ -225,7 +225,7 @@ fn config_dirs<F: TreeFs>(fs: &mut F, root: &[u8], dirs: &[&str]) -> Result<Vec<
 /// it in modules.dep) and a warning naming the file.
 pub fn facts_or_bare<E: fmt::Display>(path: &[u8], image: Result<&[u8], E>) -> (ModuleFacts, Option<BuildWarning>) {
     let facts = match image {
-        Ok(image) => ModuleFacts::from_image(path, image).map_err(|e| format!("{e}")),
+        Ok(image) => ModuleFacts::from_image(path, image, false).map_err(|e| format!("{e}")),
         Err(e) => Err(format!("{e}")),
     };
     match facts {

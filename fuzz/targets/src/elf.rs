@@ -33,7 +33,7 @@ pub fn fuzz(data: &[u8]) {
 
 fn image_facts(image: &[u8]) {
     let within = |part: &[u8], what: &str| crate::assert_within(image, part, what);
-    let facts = ModuleFacts::from_image(b"kernel/fuzz.ko", image);
+    let facts = ModuleFacts::from_image(b"kernel/fuzz.ko", image, true);
     let elf = match Elf::parse(image) {
         Ok(elf) => elf,
         Err(e) => {

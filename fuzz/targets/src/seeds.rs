@@ -206,7 +206,7 @@ fn index(sources: &Sources, modules: &[RealModule]) -> Vec<Vec<u8>> {
     let mut seeds: Vec<Vec<u8>> = write(&sample).into_iter().collect();
     let Some(tree) = sources.module_tree.as_deref().filter(|_| !modules.is_empty()) else { return seeds };
     let facts: Vec<ModuleFacts> =
-        modules.iter().map(|m| ModuleFacts::from_image(&m.path, &m.image).unwrap_or_default()).collect();
+        modules.iter().map(|m| ModuleFacts::from_image(&m.path, &m.image, false).unwrap_or_default()).collect();
     let optional = |name: &str| fs::read(tree.join(name)).ok();
     let config = |dir: &str, text: &[u8]| ConfigFile { dir: dir.into(), name: "seed.conf".into(), text: text.to_vec() };
     let mut files = TreeFiles {
