@@ -7,7 +7,7 @@
 use modinit::config::ConfigFile;
 use modinit::decompress::Compression;
 use modinit::index::builder::{ModuleFacts, TreeFiles, build};
-use modinit::index::writer::{IndexContents, ModuleEntry, write};
+use modinit::index::writer::{IndexContents, ModprobeConfig, ModuleEntry, write};
 use modinit::module_file::modinfo::Modinfo;
 use modinit_test_fixtures::{Random, module_tree};
 use std::fs;
@@ -196,12 +196,14 @@ fn index(sources: &Sources, modules: &[RealModule]) -> Vec<Vec<u8>> {
             (b"usb:v[0-9]*".to_vec(), 2),
         ],
         builtin_aliases: vec![(b"crypto-crc32c".to_vec(), 5), (b"crc32c".to_vec(), 5)],
-        config_aliases: vec![(b"eth*".to_vec(), b"e1000".to_vec()), (b"x".to_vec(), b"missing".to_vec())],
-        options: vec![(b"ahci".to_vec(), b"mobile_lpm_policy=1".to_vec())],
-        blacklist: strings(&["pcspkr"]),
-        softdeps: vec![(b"ahci".to_vec(), b"crc32c missing".to_vec(), b"libata".to_vec())],
+        config: ModprobeConfig {
+            aliases: vec![(b"eth*".to_vec(), b"e1000".to_vec()), (b"x".to_vec(), b"missing".to_vec())],
+            options: vec![(b"ahci".to_vec(), b"mobile_lpm_policy=1".to_vec())],
+            blacklist: strings(&["pcspkr"]),
+            softdeps: vec![(b"ahci".to_vec(), b"crc32c missing".to_vec(), b"libata".to_vec())],
+            weakdeps: vec![(b"ahci".to_vec(), b"libahci missing".to_vec()), (b"lib*".to_vec(), b"".to_vec())],
+        },
         modules_load: strings(&["loop", "ahci"]),
-        weakdeps: vec![(b"ahci".to_vec(), b"libahci missing".to_vec()), (b"lib*".to_vec(), b"".to_vec())],
     };
     let mut seeds: Vec<Vec<u8>> = write(&sample).into_iter().collect();
     let Some(tree) = sources.module_tree.as_deref().filter(|_| !modules.is_empty()) else { return seeds };
