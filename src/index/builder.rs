@@ -9,7 +9,7 @@
 
 use super::writer::{IndexContents, ModprobeConfig, ModuleEntry};
 use crate::config::{
-    ConfigFile, ConfigWarning, Directive, insert_module_dir_file, parse_modprobe_d, parse_modules_load_d,
+    ConfigFile, ConfigWarning, Directive, WarningKind, insert_module_dir_file, parse_modprobe_d, parse_modules_load_d,
 };
 use crate::decompress::Compression;
 use crate::index::module_list::stays_inside;
@@ -147,14 +147,14 @@ pub fn build(modules: &[ModuleFacts], tree: &TreeFiles, warn: &mut dyn FnMut(Bui
     contents
 }
 
-fn normalized_alias(alias: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn normalized_alias(alias: &[u8]) -> Option<Vec<u8>> {
     let mut out = alloc::vec![0u8; alias.len()];
     let len = normalize_alias(alias, &mut out)?;
     out.truncate(len);
     Some(out)
 }
 
-fn normalized_name(name: &[u8]) -> Vec<u8> {
+pub(super) fn normalized_name(name: &[u8]) -> Vec<u8> {
     module_name(name).collect()
 }
 
@@ -301,7 +301,7 @@ fn topological_order(
 
 /// modules.builtin (names) and modules.builtin.modinfo (aliases) become builtin records
 /// after the loadable modules; a builtin with aliases but not in modules.builtin gets one too.
-fn add_builtins(contents: &mut IndexContents, tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) {
+pub(super) fn add_builtins(contents: &mut IndexContents, tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) {
     // The map's type is the string table's (`StringsWriter`): the binary carries its code once.
     let mut ids: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
     let mut add = |contents: &mut IndexContents, stem: &[u8]| -> u16 {
@@ -361,8 +361,8 @@ fn add_config(
     for (name, text) in [("modules.softdep", softdeps), ("modules.weakdep", weakdeps)] {
         insert_module_dir_file(&mut files, ConfigFile { dir: release.clone(), name: name.into(), text });
     }
-    contents.config = modprobe_config(&files, warn);
     let mut config_warn = |w: ConfigWarning| warn(BuildWarning(w.to_string()));
+    contents.config = modprobe_config(&files, &mut config_warn);
     for file in &tree.modules_load_d {
         let path = format!("{}/{}", file.dir, file.name);
         contents.modules_load.extend(parse_modules_load_d(&path, &file.text, &mut config_warn));
@@ -372,12 +372,11 @@ fn add_config(
 /// What libkmod keeps of the modprobe.d `files` (chosen and ordered as it reads them, the
 /// module directory's files among them): the directives in reading order. Install and remove
 /// commands are warned about: modinit loads such a module as a module.
-pub fn modprobe_config(files: &[ConfigFile], warn: &mut dyn FnMut(BuildWarning)) -> ModprobeConfig {
+pub fn modprobe_config(files: &[ConfigFile], warn: &mut dyn FnMut(ConfigWarning)) -> ModprobeConfig {
     let mut config = ModprobeConfig::default();
-    let mut config_warn = |w: ConfigWarning| warn(BuildWarning(w.to_string()));
     for file in files {
         let path = format!("{}/{}", file.dir, file.name);
-        for (line, directive) in parse_modprobe_d(&path, &file.text, &mut config_warn) {
+        for (line, directive) in parse_modprobe_d(&path, &file.text, warn) {
             match directive {
                 Directive::Alias { pattern, module } => config.aliases.push((pattern, module)),
                 Directive::Options { module, options } => config.options.push((module, options)),
@@ -386,13 +385,14 @@ pub fn modprobe_config(files: &[ConfigFile], warn: &mut dyn FnMut(BuildWarning))
                     config.softdeps.push((module, pre.join(&b' '), post.join(&b' ')));
                 }
                 Directive::Weakdep { module, deps } => config.weakdeps.push((module, deps.join(&b' '))),
-                Directive::Install { module, .. } | Directive::Remove { module, .. } => config_warn(ConfigWarning {
+                Directive::Install { module, .. } | Directive::Remove { module, .. } => warn(ConfigWarning {
                     file: path.clone(),
                     line,
                     message: format!(
                         "install/remove commands are not supported: {} is loaded as a module",
                         lossy(&module)
                     ),
+                    kind: WarningKind::Modinit,
                 }),
             }
         }

@@ -418,9 +418,8 @@ mod tests {
         let module = got.find(b"ahci", false).unwrap();
         assert_eq!(module.path(&mut buf), Some(&b"kernel/drivers/ata/ahci.ko.zst"[..]));
         let mut hits = vec![];
-        got.module_aliases().for_each_match(b"pci:v00001234d00005678sv00000000sd00000000bc01sc06i01", |h| {
-            hits.push(h.module)
-        });
+        got.module_aliases()
+            .for_each_match(b"pci:v00001234d00005678sv00000000sd00000000bc01sc06i01", |h| hits.push(h.module));
         assert_eq!(hits, [1]);
     }
 
