@@ -29,7 +29,11 @@ pub enum LiveIndexError {
     /// `modinit.idx` is there but cannot be used.
     Index(OpenError),
     /// kmod's files, or the configuration, could not be read.
+    #[cfg(feature = "live-config")]
     Read(String),
+    /// `-C` in a binary that reads no modprobe.d (built without `live-config`).
+    #[cfg(not(feature = "live-config"))]
+    NoLiveConfig(Vec<u8>),
 }
 
 /// `modinit depmod [-b ROOT] VERSION`, the command that indexes the directory `dir`.
@@ -50,7 +54,14 @@ impl fmt::Display for LiveIndexError {
                 write!(f, " {}'", Bytes(release))
             }
             LiveIndexError::Index(e) => write!(f, "modinit.idx: {e}"),
+            #[cfg(feature = "live-config")]
             LiveIndexError::Read(e) => f.write_str(e),
+            #[cfg(not(feature = "live-config"))]
+            LiveIndexError::NoLiveConfig(path) => write!(
+                f,
+                "cannot read {}: this modinit reads no modprobe.d (built without the live-config feature)",
+                Bytes(path)
+            ),
         }
     }
 }
@@ -72,9 +83,12 @@ pub fn open(
 pub fn open(
     dir: &ModulesDir,
     root: &[u8],
-    _config: Config<'_>,
+    config: Config<'_>,
     _program: &str,
 ) -> Result<Index<'static>, LiveIndexError> {
+    if let Config::Given(paths) = config {
+        return Err(LiveIndexError::NoLiveConfig(paths.first().copied().unwrap_or_default().to_vec()));
+    }
     crate::io::modules_dir::open_index(dir).map_err(|e| not_indexed(dir, root, e))
 }
 
