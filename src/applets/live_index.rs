@@ -9,7 +9,7 @@
 //! applets use `modinit.idx` with its baked configuration.
 
 use crate::io::modules_dir::{ModulesDir, OpenError};
-use alloc::string::String;
+
 use alloc::vec::Vec;
 use core::fmt;
 use modinit::index::Index;
@@ -30,7 +30,7 @@ pub enum LiveIndexError {
     Index(OpenError),
     /// kmod's files, or the configuration, could not be read.
     #[cfg(feature = "live-config")]
-    Read(String),
+    Read(alloc::string::String),
     /// `-C` in a binary that reads no modprobe.d (built without `live-config`).
     #[cfg(not(feature = "live-config"))]
     NoLiveConfig(Vec<u8>),
