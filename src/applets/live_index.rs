@@ -112,13 +112,12 @@ mod live {
     use crate::io::modules_dir::{ModulesDir, OpenError, map_whole_file};
     use crate::io::tree_fs::TargetFs;
     use alloc::format;
-    use alloc::vec::Vec;
     use modinit::config::ConfigWarning;
     use modinit::index::Index;
     use modinit::index::builder::modprobe_config;
     use modinit::index::from_kmod_files::{KmodFiles, contents_from_kmod_files};
     use modinit::index::tree::{ModprobeD, TreeFs, modprobe_d_files};
-    use modinit::index::writer::{WriteError, replace_config, write};
+    use modinit::index::writer::{IndexContents, WriteError, replace_config, write};
     use modinit::line::Bytes;
 
     pub fn open(
@@ -128,10 +127,6 @@ mod live {
         program: &str,
     ) -> Result<Index<'static>, LiveIndexError> {
         let mut fs = TargetFs;
-        let base = match index_file(dir, root)? {
-            Some(file) => file,
-            None => from_kmod_files(&mut fs, dir, program)?,
-        };
         let source = match config {
             Config::Default => ModprobeD::Under(b"/"),
             Config::Given(paths) => ModprobeD::Given(paths),
@@ -141,10 +136,17 @@ mod live {
             Some(line) => err!("{line}"),
             None => err!("{program}: WARNING: {w}"),
         });
-        let bytes = replace_config(base, &config).map_err(|e| match e {
-            WriteError::Unreadable(e) => LiveIndexError::Index(OpenError::Invalid(e)),
-            e => read_error(&e),
-        })?;
+        let bytes = match index_file(dir, root)? {
+            Some(file) => replace_config(file, &config).map_err(|e| match e {
+                WriteError::Unreadable(e) => LiveIndexError::Index(OpenError::Invalid(e)),
+                e => read_error(&e),
+            })?,
+            None => {
+                let mut contents = from_kmod_files(&mut fs, dir, program)?;
+                contents.config = config;
+                write(&contents).map_err(|e| read_error(&e))?
+            }
+        };
         Index::open(bytes.leak()).map_err(|e| LiveIndexError::Index(OpenError::Invalid(e)))
     }
 
@@ -168,8 +170,8 @@ mod live {
         map_whole_file(path).map(Some).map_err(|e| not_indexed(dir, root, e))
     }
 
-    /// An index of kmod's files in `dir`, built now.
-    fn from_kmod_files(fs: &mut TargetFs, dir: &ModulesDir, program: &str) -> Result<&'static [u8], LiveIndexError> {
+    /// The index contents kmod's files in `dir` describe, without configuration.
+    fn from_kmod_files(fs: &mut TargetFs, dir: &ModulesDir, program: &str) -> Result<IndexContents, LiveIndexError> {
         let mut read = |name: &str| {
             let path = [dir.as_bytes(), b"/", name.as_bytes()].concat();
             fs.read(&path).map_err(|e| LiveIndexError::Read(format!("{}: {e}", Bytes(&path))))
@@ -181,9 +183,7 @@ mod live {
             modules_builtin: read("modules.builtin")?,
             modules_builtin_modinfo: read("modules.builtin.modinfo")?,
         };
-        let contents = contents_from_kmod_files(&files, &mut |w| err!("{program}: WARNING: {w}"));
-        let bytes: Vec<u8> = write(&contents).map_err(|e| read_error(&e))?;
-        Ok(bytes.leak())
+        Ok(contents_from_kmod_files(&files, &mut |w| err!("{program}: WARNING: {w}")))
     }
 
     fn read_error(e: &dyn core::fmt::Display) -> LiveIndexError {
