@@ -137,10 +137,17 @@ mod live {
             None => err!("{program}: WARNING: {w}"),
         });
         let bytes = match index_file(dir, root)? {
-            Some(file) => replace_config(file, &config).map_err(|e| match e {
-                WriteError::Unreadable(e) => LiveIndexError::Index(OpenError::Invalid(e)),
-                e => read_error(&e),
-            })?,
+            Some(file) => {
+                let index = Index::open(file).map_err(|e| LiveIndexError::Index(OpenError::Invalid(e)))?;
+                // The common case in an image: modprobe.d is what was baked in.
+                if config.is_baked_into(&index) {
+                    return Ok(index);
+                }
+                replace_config(file, &config).map_err(|e| match e {
+                    WriteError::Unreadable(e) => LiveIndexError::Index(OpenError::Invalid(e)),
+                    e => read_error(&e),
+                })?
+            }
             None => {
                 let mut contents = from_kmod_files(&mut fs, dir, program)?;
                 contents.config = config;
