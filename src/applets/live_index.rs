@@ -68,28 +68,23 @@ impl fmt::Display for LiveIndexError {
 
 /// The index of `dir` (under `root`, `-d`'s or `-b`'s, empty for /) with modprobe.d from
 /// `config`. `program` names the applet in the warnings it prints about the files it reads.
-#[cfg(feature = "live-config")]
+/// Without `live-config`: `modinit.idx` as it is, and `-C` refused.
 pub fn open(
     dir: &ModulesDir,
     root: &[u8],
     config: Config<'_>,
     program: &str,
 ) -> Result<Index<'static>, LiveIndexError> {
-    live::open(dir, root, config, program)
-}
-
-/// The index of `dir` as `modinit.idx` holds it (this binary has no `live-config`).
-#[cfg(not(feature = "live-config"))]
-pub fn open(
-    dir: &ModulesDir,
-    root: &[u8],
-    config: Config<'_>,
-    _program: &str,
-) -> Result<Index<'static>, LiveIndexError> {
-    if let Config::Given(paths) = config {
-        return Err(LiveIndexError::NoLiveConfig(paths.first().copied().unwrap_or_default().to_vec()));
+    #[cfg(feature = "live-config")]
+    return live::open(dir, root, config, program);
+    #[cfg(not(feature = "live-config"))]
+    {
+        let _ = program;
+        if let Config::Given(paths) = config {
+            return Err(LiveIndexError::NoLiveConfig(paths.first().copied().unwrap_or_default().to_vec()));
+        }
+        crate::io::modules_dir::open_index(dir).map_err(|e| not_indexed(dir, root, e))
     }
-    crate::io::modules_dir::open_index(dir).map_err(|e| not_indexed(dir, root, e))
 }
 
 /// The error for `modinit.idx` failing to open with `e`: an absent file means an unindexed
