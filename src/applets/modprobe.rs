@@ -6,11 +6,12 @@
 //! `-R`/`--resolve-alias`, `-c`/`--showconfig` (the configuration baked into the index),
 //! `-S VERSION`, `-d DIR`, `-r` (modprobe_remove.rs). Not yet: `-C`, `--force*`.
 
+use super::live_index::{self, Config};
 use super::{Convention, err, out, refused};
 use crate::insert::load::Failure;
 use crate::insert::probe::{Blacklist, Event, Probed, Prober};
 use crate::io::file::read_into;
-use crate::io::modules_dir::{ModulesDir, open_index};
+use crate::io::modules_dir::ModulesDir;
 use modinit::kernel::errno::Strerror;
 use modinit::line::Bytes;
 use modinit::resolve::{Key, Resolver};
@@ -51,10 +52,14 @@ pub fn main(argv: &[&[u8]]) -> i32 {
             return 1;
         }
     };
-    let index = match open_index(&dir) {
+    let config = match opts.config.given() {
+        Some(paths) => Config::Given(paths),
+        None => Config::Default,
+    };
+    let index = match live_index::open(&dir, opts.dirname.unwrap_or_default(), config, "modprobe") {
         Ok(index) => index,
         Err(e) => {
-            err!("modprobe: FATAL: cannot use {}: {e}", dir.index_file());
+            err!("modprobe: FATAL: {e}");
             return 1;
         }
     };
