@@ -581,10 +581,24 @@ pub fn modprobe_config(files: &[ConfigFile], warn: &mut dyn FnMut(ConfigWarning)
     config
 }
 
+/// modules.softdep as depmod writes it: the modules' own `softdep=` values, which kmod's tools
+/// read among the modprobe.d files.
+pub fn softdep_file(a: &Analysis<'_>) -> Vec<u8> {
+    let body = module_dir_file(&a.modules, b"softdep", |f| &f.softdeps);
+    [&b"# Soft dependencies extracted from modules themselves.\n"[..], &body].concat()
+}
+
+/// modules.weakdep as kmod 33's depmod writes it: the modules' own `weakdep=` values, read as
+/// modules.softdep is.
+pub fn weakdep_file(a: &Analysis<'_>) -> Vec<u8> {
+    let body = module_dir_file(&a.modules, b"weakdep", |f| &f.weakdeps);
+    [&b"# Weak dependencies extracted from modules themselves.\n"[..], &body].concat()
+}
+
 /// What depmod writes to modules.softdep or modules.weakdep (`output_softdeps`,
 /// `output_weakdeps` in tools/depmod.c): `COMMAND NAME VALUE` for each of a module's
 /// `.modinfo` values of that kind, modules in priority order.
-pub fn module_dir_file(modules: &[Loadable<'_>], command: &[u8], values: fn(&ModuleFacts) -> &[Vec<u8>]) -> Vec<u8> {
+fn module_dir_file(modules: &[Loadable<'_>], command: &[u8], values: fn(&ModuleFacts) -> &[Vec<u8>]) -> Vec<u8> {
     let mut text = Vec::new();
     for m in modules {
         for value in values(m.facts) {

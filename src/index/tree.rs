@@ -6,7 +6,9 @@
 //! and reads the module images its own way (in parallel on the host, mapped on the target),
 //! then [`index_bytes`] turns the facts into `modinit.idx`.
 
-use super::builder::{BuildWarning, ModuleFacts, TreeFiles, build, lossy};
+use super::builder::{
+    BuildWarning, KernelSymbols, ModuleFacts, TreeFiles, analyze, contents, lossy, softdep_file, weakdep_file,
+};
 use super::writer::{WriteError, write};
 use crate::config::depmod_d::{DepmodConfig, DepmodFile};
 use crate::config::{
@@ -307,8 +309,24 @@ pub fn index_bytes(
     modules: &[ModuleFacts],
     tree: &TreeFiles,
     warn: &mut dyn FnMut(BuildWarning),
-) -> Result<Vec<u8>, WriteError> {
-    write(&build(modules, tree, warn))
+) -> Result<IndexFiles, WriteError> {
+    let kernel = KernelSymbols::default();
+    let analysis = analyze(modules, tree, &kernel, warn);
+    Ok(IndexFiles {
+        index: write(&contents(&analysis, tree, warn))?,
+        softdep: softdep_file(&analysis),
+        weakdep: weakdep_file(&analysis),
+    })
+}
+
+/// `modinit.idx` and the module directory's files kmod's tools read as configuration, which
+/// the applets read beside the index as kmod's do (the boot has them in the index).
+pub struct IndexFiles {
+    pub index: Vec<u8>,
+    /// modules.softdep, as depmod writes it.
+    pub softdep: Vec<u8>,
+    /// modules.weakdep, as kmod 33's depmod writes it.
+    pub weakdep: Vec<u8>,
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::hash::{SYMBOL_BUCKETS, bucket_of};
 use super::trie::{Trie, TrieError};
-use crate::index::builder::{Analysis, ModuleFacts, TreeFiles, module_dir_file};
+use crate::index::builder::{Analysis, ModuleFacts, TreeFiles, softdep_file, weakdep_file};
 use crate::name::{module_name, normalize_alias};
 use alloc::format;
 use alloc::string::String;
@@ -68,14 +68,8 @@ pub fn files(
             "modules.dep.bin" => dep_bin(a, options, say),
             "modules.alias" => alias(a),
             "modules.alias.bin" => alias_bin(a, options, say),
-            "modules.softdep" => {
-                let body = module_dir_file(&a.modules, b"softdep", |f| &f.softdeps);
-                Ok([&b"# Soft dependencies extracted from modules themselves.\n"[..], &body].concat())
-            }
-            "modules.weakdep" => {
-                let body = module_dir_file(&a.modules, b"weakdep", |f| &f.weakdeps);
-                Ok([&b"# Weak dependencies extracted from modules themselves.\n"[..], &body].concat())
-            }
+            "modules.softdep" => Ok(softdep_file(a)),
+            "modules.weakdep" => Ok(weakdep_file(a)),
             "modules.symbols" => symbols(a),
             "modules.symbols.bin" => symbols_bin(a, options, say),
             "modules.builtin.bin" => builtin_bin(tree, say),

@@ -106,6 +106,9 @@ pub fn reindex_with_config(a: &mut Archive, config_root: Option<&Path>) -> Resul
     }
     let tree_file = |name: &str| file(a, &format!("{dir}/{name}")).ok();
     let built = crate::index::build_index_of_files(&release, &modules, &tree_file, config_root)?;
+    for (name, bytes) in built.module_dir_files {
+        a.insert(&format!("{dir}/{name}"), Node::File(bytes), 0o644);
+    }
     a.insert(&format!("{dir}/{INDEX_FILE}"), Node::File(built.bytes), 0o644);
     Ok(())
 }

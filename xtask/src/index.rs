@@ -15,7 +15,11 @@ use std::path::Path;
 
 /// An index and what building it reported.
 pub struct Built {
+    /// modinit.idx.
     pub bytes: Vec<u8>,
+    /// modules.softdep and modules.weakdep, as depmod writes them: the toolbox reads them beside
+    /// the index, as kmod's tools do.
+    pub module_dir_files: [(&'static str, Vec<u8>); 2],
     pub modules: usize,
     pub warnings: Vec<String>,
 }
@@ -71,9 +75,10 @@ fn build_from_facts(
         facts.push(f);
         warnings.extend(warning.map(|w| w.0));
     }
-    let bytes = index_bytes(&facts, &tree, &mut |w| warnings.push(w.0))
+    let files = index_bytes(&facts, &tree, &mut |w| warnings.push(w.0))
         .map_err(|e| anyhow::anyhow!("writing the index: {e}"))?;
-    Ok(Built { bytes, modules: facts.len(), warnings })
+    let module_dir_files = [("modules.softdep", files.softdep), ("modules.weakdep", files.weakdep)];
+    Ok(Built { bytes: files.index, module_dir_files, modules: facts.len(), warnings })
 }
 
 /// The facts of one module (`rel` to the modules dir), decompressed with the host's libraries.

@@ -192,6 +192,9 @@ fn add_module_tree(a: &mut Archive, modules: &Path, spec: &ImageSpec) -> Result<
         let rel = path.strip_prefix(&tree)?.to_str().context("non-UTF-8 path")?;
         a.insert(&format!("lib/modules/{version}/{rel}"), Node::File(bytes), 0o644);
     }
+    for (name, bytes) in index.module_dir_files {
+        a.insert(&format!("lib/modules/{version}/{name}"), Node::File(bytes), 0o644);
+    }
     a.insert(&format!("lib/modules/{version}/modinit.idx"), Node::File(index.bytes), 0o644);
     Ok(())
 }
