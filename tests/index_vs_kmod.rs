@@ -10,6 +10,7 @@
 //! configuration, once with a modprobe.d that uses every directive.
 
 use modinit::index::Index;
+use modinit::resolve::symbols::ModulesSymbols;
 use modinit::resolve::{Found, Key, Resolver, Target, Via};
 use modinit_tests::kmod_oracle::{Insertion, Kmod};
 use std::path::Path;
@@ -73,7 +74,7 @@ struct Compared {
 
 fn compare(index_bytes: &[u8], kmod: &Kmod, kmod_tree: &Path, keys: &[String], names: &[String]) -> Compared {
     let cmdline = std::fs::read("/proc/cmdline").unwrap_or_default();
-    let r = Resolver { index: Index::open(index_bytes).unwrap(), cmdline: &cmdline };
+    let r = Resolver { index: Index::open(index_bytes).unwrap(), cmdline: &cmdline, symbols: ModulesSymbols::NONE };
     let mut c = Compared { keys: 0, matches: 0, mismatches: Vec::new() };
     for key in keys {
         let (ours, theirs) = (our_lookup(&r, key), kmod.lookup(key));

@@ -23,6 +23,7 @@ use modinit::module_file::builtin_modinfo::builtin_entries;
 use modinit::module_file::modinfo::{Entries, Modinfo, ModinfoError};
 use modinit::module_file::signature::signature_info;
 use modinit::name::normalize_module_name;
+use modinit::resolve::symbols::ModulesSymbols;
 use modinit::resolve::{Key, Resolver, Target};
 use modinit::toolbox::modinfo_args::{Action, parse};
 use modinit::toolbox::modinfo_output::{Format, InvalidParam, Param, write_fields, write_header};
@@ -62,7 +63,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         None => return too_long(short, TooLong(Joined([a, b, c, b"/lib/modules/", release]))),
     };
     let (resolver, index_error) = match open_index(&dir) {
-        Ok(index) => (Some(Resolver { index, cmdline: &[] }), None),
+        Ok(index) => (Some(Resolver { index, cmdline: &[], symbols: ModulesSymbols::NONE }), None),
         Err(e) => (None, Some(e)),
     };
     let format = Format { field: opts.field, separator: opts.separator };

@@ -59,6 +59,16 @@ impl fmt::Display for ElfError {
     }
 }
 
+impl ElfError {
+    /// The errno kmod's `kmod_elf_new` fails with: ENOEXEC without the ELF magic, else EINVAL.
+    pub fn errno(self) -> i32 {
+        match self {
+            ElfError::NotElf => 8,
+            _ => 22,
+        }
+    }
+}
+
 /// Why [`Elf::section`] found no section of a name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SectionError {
@@ -138,6 +148,19 @@ impl<'a> Elf<'a> {
             }
         }
         Err(error)
+    }
+
+    /// The file offset and size of section `index`, as kmod's `elf_get_section_info` reads them:
+    /// `None` when `index` is not below `e_shnum` or the section's bytes lie outside the file.
+    pub fn section_span(&self, index: usize) -> Option<(u64, u64)> {
+        let header = self.headers.get(index)?;
+        section_bytes(self.image, header)?;
+        Some((u64_at::<SH_OFFSET, _>(header), u64_at::<SH_SIZE, _>(header)))
+    }
+
+    /// The whole image.
+    pub fn image(&self) -> &'a [u8] {
+        self.image
     }
 
     /// `e_machine`: the architecture the object is for (`EM_X86_64` = 62).

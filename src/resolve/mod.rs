@@ -1,5 +1,5 @@
 //! kmod's resolution over the index: what a name or modalias means
-//! (`kmod_module_new_from_lookup`), what loading a module involves
+//! (`kmod_module_new_from_lookup`; `symbol:` keys in modules.symbols, `symbols.rs`), what loading a module involves
 //! (`kmod_module_probe_insert_module`: dependencies, softdeps), its options, the blacklist,
 //! and its weak dependencies (which nothing loads). No allocation: results go to
 //! caller-provided buffers and callbacks.
@@ -10,6 +10,10 @@ use crate::index::{AliasHit, Index, Module, ModuleId, Weakdep};
 use crate::name::{module_name, normalize_alias, normalize_module_name};
 use core::cmp::Ordering;
 
+pub mod symbols;
+
+use symbols::{ModulesSymbols, SYMBOL_PREFIX};
+
 /// Longest lookup key (kmod normalizes into a PATH_MAX buffer).
 pub const KEY_MAX: usize = 4096;
 
@@ -18,6 +22,8 @@ pub const KEY_MAX: usize = 4096;
 pub enum Source {
     ConfigAlias,
     ModuleName,
+    /// A `symbol:NAME` key's line in modules.symbols.
+    Symbol,
     ModuleAlias,
     Builtin,
     BuiltinAlias,
@@ -101,11 +107,13 @@ impl Key {
     }
 }
 
-/// The index plus the kernel command line: everything resolution depends on.
+/// The index plus the kernel command line (and modules.symbols for `symbol:` keys, where the
+/// caller has it): everything resolution depends on.
 #[derive(Clone, Copy)]
 pub struct Resolver<'a> {
     pub index: Index<'a>,
     pub cmdline: &'a [u8],
+    pub symbols: ModulesSymbols<'a>,
 }
 
 /// Fills `out` from the front, counting what does not fit.
@@ -138,7 +146,7 @@ impl<'a> Resolver<'a> {
 
     /// `kmod_module_new_from_lookup`: the modules `key` names, in kmod's order, into `out`.
     /// Returns the step that answered and how many were found (0: nothing matched).
-    /// Not supported: `symbol:` keys (the index has no symbol table) and install commands.
+    /// Install commands are not in the index (see docs/index-format.md).
     pub fn lookup(&self, key: &Key, out: &mut [Option<Found<'a>>]) -> Result<(Source, usize), LookupError> {
         self.lookup_with(key, out, true)
     }
@@ -187,6 +195,14 @@ impl<'a> Resolver<'a> {
         {
             found.push(Found { target: Target::Module(m), via: Via::Name });
             return found.finish().map(|n| (Source::ModuleName, n));
+        }
+        if key.starts_with(SYMBOL_PREFIX) {
+            for module in self.symbols.owners(key) {
+                found.push(Found { target: self.by_name(module), via: Via::Alias });
+            }
+            if found.len > 0 {
+                return found.finish().map(|n| (Source::Symbol, n));
+            }
         }
         let n = self.alias_hits(self.index.module_aliases(), key, &mut found, |_, a, b| a.module.cmp(&b.module))?;
         if n > 0 {
@@ -611,7 +627,7 @@ mod tests {
     #[test]
     fn lookups_take_kmods_steps_in_order() {
         let bytes = sample();
-        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"" };
+        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"", symbols: ModulesSymbols::NONE };
         assert_eq!(names(&r, "eth0"), (Source::ConfigAlias, vec!["e1000".into(), "no_such".into()]));
         assert_eq!(names(&r, "libata"), (Source::ModuleName, vec!["libata".into()]));
         // Priority order (module id), not pattern specificity.
@@ -632,10 +648,31 @@ mod tests {
         assert_eq!(Key::new(b"bad[").err(), Some(LookupError::InvalidKey));
     }
 
+    /// `symbol:` keys: after the configuration's aliases and module names, before modules.alias;
+    /// a module modules.symbols names that the index lacks is missing; no file, no match.
+    #[test]
+    fn symbol_keys_are_looked_up_in_modules_symbols() {
+        let bytes = sample();
+        let text = b"alias symbol:ata_link_printk libata\nalias symbol:gone no_module\n";
+        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"", symbols: ModulesSymbols::new(text) };
+        assert_eq!(names(&r, "symbol:ata_link_printk"), (Source::Symbol, vec!["libata".into()]));
+        assert_eq!(names(&r, "symbol:gone"), (Source::Symbol, vec!["no_module".into()]));
+        let mut out = [None; 2];
+        r.lookup(&Key::new(b"symbol:ata_link_printk").unwrap(), &mut out).unwrap();
+        assert_eq!(out[0].unwrap().via, Via::Alias, "options and the blacklist see an alias");
+        assert_eq!(names(&r, "symbol:other").1, Vec::<String>::new());
+        let none = Resolver { symbols: ModulesSymbols::NONE, ..r };
+        assert_eq!(names(&none, "symbol:ata_link_printk").1, Vec::<String>::new());
+    }
+
     #[test]
     fn options_come_from_name_alias_and_command_line_in_order() {
         let bytes = sample();
-        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"ahci.d=4 e1000.x=\"1 2\" quiet" };
+        let r = Resolver {
+            index: Index::open(&bytes).unwrap(),
+            cmdline: b"ahci.d=4 e1000.x=\"1 2\" quiet",
+            symbols: ModulesSymbols::NONE,
+        };
         let opts = |key: &str| {
             let mut out = [None; 4];
             r.lookup(&Key::new(key.as_bytes()).unwrap(), &mut out).unwrap();
@@ -646,7 +683,11 @@ mod tests {
         assert_eq!(opts("ahci"), "a=1 c=3 d=4");
         assert_eq!(opts("eth0"), "x=\"1 2\"", "the config alias's pattern is eth*, not eth0");
         let bytes = sample();
-        let r2 = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"modprobe.blacklist=libata,e1000" };
+        let r2 = Resolver {
+            index: Index::open(&bytes).unwrap(),
+            cmdline: b"modprobe.blacklist=libata,e1000",
+            symbols: ModulesSymbols::NONE,
+        };
         let t = |name: &'static [u8]| r2.by_name(name);
         assert!(
             r2.is_blacklisted(&t(b"e1000e")) && r2.is_blacklisted(&t(b"libata")) && r2.is_blacklisted(&t(b"e1000"))
@@ -657,7 +698,7 @@ mod tests {
     #[test]
     fn probe_lists_put_softdeps_around_each_module() {
         let bytes = sample();
-        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"" };
+        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"", symbols: ModulesSymbols::NONE };
         let mut out = [None; 4];
         r.lookup(&Key::new(b"ahci").unwrap(), &mut out).unwrap();
         let mut steps = Vec::new();
@@ -681,7 +722,7 @@ mod tests {
     #[test]
     fn weakdeps_are_answered_but_never_planned() {
         let bytes = sample();
-        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"" };
+        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"", symbols: ModulesSymbols::NONE };
         let names = |name: &'static [u8]| r.weakdep(&r.by_name(name)).map(|w| w.names().collect::<Vec<_>>());
         assert_eq!(names(b"ahci"), Some(vec![&b"e1000e"[..], b"virtio_blk"]), "the first matching line only");
         assert_eq!(names(b"libahci"), Some(vec![]), "a line without names still hides later ones");
