@@ -9,6 +9,7 @@ mod insmod;
 mod lsmod;
 mod modinfo;
 mod modprobe;
+mod modprobe_exports;
 mod modprobe_remove;
 mod rmmod;
 mod stdout;

@@ -1,20 +1,29 @@
 //! `modprobe`: kmod's modprobe over modinit's index, with kmod's messages and exit codes.
 //! The kernel runs it as `modprobe -q -- NAME` for request_module() (fs-*, crypto-*, ...).
 //!
-//! Supported: inserting names and aliases with their dependencies and softdeps (`-a`, `-b`,
-//! `-n`, `-v`, `-q`, `--first-time`, module parameters after the name), `-D`/`--show-depends`,
+//! Supported: inserting names, aliases and `symbol:NAME` keys (looked up in the modules dir's
+//! modules.symbols, as kmod looks them up in modules.symbols.bin) with their dependencies and
+//! softdeps (`-a`, `-b`, `-n`, `-v`, `-q`, `--first-time`, `-f`, `--force-modversion`,
+//! `--force-vermagic`, `-i`, module parameters after the name), `-D`/`--show-depends`,
 //! `-R`/`--resolve-alias`, `-c`/`--showconfig` (the configuration baked into the index),
-//! `-S VERSION`, `-d DIR`, `-r` (modprobe_remove.rs). Not yet: `-C`, `--force*`.
+//! `--show-exports FILE` (modprobe_exports.rs), `-S VERSION`, `-d DIR`, `-r`
+//! (modprobe_remove.rs). Not yet: `-C`, `-w`, `--remove-holders`, `--show-modversions`, `-s`.
+//!
+//! Install and remove commands are never run: the index does not keep them (building it
+//! warns about each one), so modinit's modprobe always acts as kmod's does with `-i`.
 
 use super::{Convention, err, out, refused};
 use crate::insert::load::Failure;
 use crate::insert::probe::{Blacklist, Event, Probed, Prober};
 use crate::io::file::read_into;
+use crate::io::mapping::Mapping;
 use crate::io::modules_dir::{ModulesDir, open_index};
+use crate::io::path::PATH_MAX;
 use modinit::kernel::errno::Strerror;
 use modinit::line::Bytes;
+use modinit::resolve::symbols::ModulesSymbols;
 use modinit::resolve::{Key, Resolver};
-use modinit::toolbox::modprobe_args::{Mode, parse};
+use modinit::toolbox::modprobe_args::{Mode, Options, parse};
 
 const MAX_OPERANDS: usize = 256;
 const USAGE: &str = "Usage: modprobe [options] [-i] [-b] modulename [parameters...]\n\
@@ -22,7 +31,11 @@ const USAGE: &str = "Usage: modprobe [options] [-i] [-b] modulename [parameters.
        modprobe [options] -r [-i] modulename [modulename...]\n\
        modprobe [options] -D|-R modulename\n\
        modprobe [options] -c\n\
-Options: -a -b -r -q -n -v --first-time -D --show-depends -R --resolve-alias -c --showconfig -S VERSION -d DIR -h";
+       modprobe [options] --show-exports filename\n\
+Options: -a -b -r -q -n -v -i -f --first-time --force-modversion --force-vermagic -D --show-depends\n\
+         -R --resolve-alias -c --showconfig --show-exports --dry-run --show -S VERSION -d DIR -h\n\
+modulename may be symbol:NAME (the module exporting NAME, from modules.symbols).\n\
+-i changes nothing but softdeps: install/remove commands are never run (the index has none).";
 
 pub fn main(argv: &[&[u8]]) -> i32 {
     let mut operands: [&[u8]; MAX_OPERANDS] = [&[]; MAX_OPERANDS];
@@ -42,6 +55,10 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         Err(refusal) => return refused(argv, Convention::Kmod, &USAGE, refusal),
     };
     let operands = &operands[..count];
+    if opts.show_exports && !opts.show_config {
+        // kmod reads the file alone: no index is needed.
+        return super::modprobe_exports::run(operands[0], |message| log(&opts, message));
+    }
     let uname = rustix::system::uname();
     let release = opts.version.unwrap_or(uname.release().to_bytes());
     let dir = match ModulesDir::new(opts.dirname.unwrap_or_default(), release) {
@@ -64,17 +81,20 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     if opts.show_config {
         return show_config(&index, cmdline);
     }
-    let resolver = Resolver { index, cmdline };
+    // kmod looks `symbol:` keys up in modules.symbols.bin; without the file none matches.
+    let mut symbols_path = [0u8; PATH_MAX];
+    let symbols_file = dir.join(b"modules.symbols", &mut symbols_path).and_then(|p| Mapping::of_path(p).ok());
+    let symbols = symbols_file.as_ref().map_or(ModulesSymbols::NONE, |file| ModulesSymbols::new(file.bytes()));
+    let resolver = Resolver { index, cmdline, symbols };
     if opts.remove {
-        if opts.mode != Mode::Insert {
-            err!("modprobe: ERROR: -r cannot be used with -D or -R");
-            return 1;
-        }
+        // kmod removes whatever the mode: -R looks nothing up, -D removes nothing.
         return super::modprobe_remove::run(&resolver, &opts, operands);
     }
     let mut prober = Prober::new(&resolver, &dir);
     let ctx = Context { opts: &opts, dir: &dir };
     prober.dry_run = ctx.dry_run();
+    prober.force = opts.force_insert;
+    prober.ignore_commands = opts.ignore_commands;
 
     let (names, params) = if opts.all { (operands, &[][..]) } else { operands.split_at(1) };
     let mut extra = ExtraOptions::new();
@@ -90,8 +110,16 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     status
 }
 
+/// kmod modprobe's LOG(): `FATAL`, or `WARNING` with `-a`; nothing with `-q`.
+pub(super) fn log(opts: &Options<'_>, message: core::fmt::Arguments<'_>) {
+    if !opts.quiet {
+        let level = if opts.all { "WARNING" } else { "FATAL" };
+        err!("modprobe: {level}: {message}");
+    }
+}
+
 struct Context<'o> {
-    opts: &'o modinit::toolbox::modprobe_args::Options<'o>,
+    opts: &'o Options<'o>,
     dir: &'o ModulesDir,
 }
 
@@ -99,11 +127,11 @@ impl Context<'_> {
     /// kmod's `insmod()` for one name: Err when it was not found or a module failed.
     fn one(&self, prober: &mut Prober<'_, '_>, name: &[u8], extra: &[u8]) -> Result<(), ()> {
         let not_found = || {
-            if !self.opts.quiet {
-                // kmod lowers its log priority for -a: one missing name is no longer fatal.
-                let level = if self.opts.all { "WARNING" } else { "FATAL" };
-                err!("modprobe: {level}: Module {} not found in directory {}", Bytes(name), Bytes(self.dir.as_bytes()));
-            }
+            // kmod lowers its log priority for -a: one missing name is no longer fatal.
+            log(
+                self.opts,
+                format_args!("Module {} not found in directory {}", Bytes(name), Bytes(self.dir.as_bytes())),
+            );
             Err(())
         };
         let Ok(key) = Key::new(name) else { return not_found() };

@@ -4,7 +4,9 @@
 //! modules (last first). Failures of softdeps and dependencies are not errors.
 //!
 //! kmod's LOG() lines are FATAL and end modprobe at once, or WARNING with `-a`; `-q` hides
-//! them. `-v` prints `rmmod NAME` for each removal, `-n` removes nothing.
+//! them. `-v` prints `rmmod NAME` for each removal, `-n` removes nothing, `-D` (kmod's
+//! `ignore_loaded`) does both without looking at what is loaded or builtin, `-i` leaves the
+//! softdeps alone, `-f` removes with O_TRUNC.
 
 use super::rmmod::remove;
 use super::{err, out};
@@ -14,7 +16,7 @@ use modinit::fnmatch::fnmatch;
 use modinit::kernel::errno::Strerror;
 use modinit::line::Bytes;
 use modinit::resolve::{Key, MAX_SOFTDEP_DEPTH, Resolver, Target};
-use modinit::toolbox::modprobe_args::Options;
+use modinit::toolbox::modprobe_args::{Mode, Options};
 
 /// Modules one softdep list resolves to, at most.
 const MAX_SOFTDEP_MODULES: usize = 32;
@@ -39,13 +41,8 @@ struct Remover<'r, 'a> {
 impl<'a> Remover<'_, 'a> {
     /// kmod modprobe's LOG(): FATAL ends the program (exit code 1), WARNING with `-a`.
     fn log(&self, message: fmt::Arguments<'_>) {
-        if self.opts.quiet {
-            return;
-        }
-        if self.opts.all {
-            err!("modprobe: WARNING: {message}");
-        } else {
-            err!("modprobe: FATAL: {message}");
+        super::modprobe::log(self.opts, message);
+        if !self.opts.quiet && !self.opts.all {
             crate::sys::syscall::exit_group(1);
         }
     }
@@ -61,30 +58,38 @@ impl<'a> Remover<'_, 'a> {
         found[..n].iter().flatten().try_for_each(|f| self.remove_module(f.target, false, 0))
     }
 
+    /// kmod's `ignore_loaded`, set by `-D`: no look at what is loaded, in use or builtin.
+    fn ignore_loaded(&self) -> bool {
+        self.opts.mode == Mode::ShowDepends
+    }
+
     /// kmod's `rmmod_do_module`.
     fn remove_module(&self, target: Target<'a>, ignore_builtin: bool, depth: usize) -> Result<(), ()> {
         let mut name = [0u8; 256];
         let name = target.name(&mut name);
         let shown = Bytes(name);
-        if matches!(target, Target::Module(m) if m.builtin) {
+        if matches!(target, Target::Module(m) if m.builtin) && !self.ignore_loaded() {
             if ignore_builtin {
                 return Ok(());
             }
             self.log(format_args!("Module {shown} is builtin."));
             return Err(());
         }
-        if initstate(name).is_err() {
+        if initstate(name).is_err() && !self.ignore_loaded() {
             if self.opts.first_time {
                 self.log(format_args!("Module {shown} is not in kernel."));
                 return Err(());
             }
             return Ok(());
         }
-        let softdep = self.resolver.index.softdeps().find(|s| fnmatch(s.pattern, name));
+        let softdep = match self.opts.ignore_commands {
+            true => None,
+            false => self.resolver.index.softdeps().find(|s| fnmatch(s.pattern, name)),
+        };
         if let Some(s) = softdep {
             self.remove_softdeps(s.post_names(), depth);
         }
-        if refcnt(name).is_ok_and(|n| n > 0) {
+        if refcnt(name).is_ok_and(|n| n > 0) && !self.ignore_loaded() {
             self.log(format_args!("Module {shown} is in use."));
             return Err(());
         }
@@ -130,13 +135,13 @@ impl<'a> Remover<'_, 'a> {
 
     /// kmod's `rmmod_do_remove_module`.
     fn delete(&self, name: &[u8]) -> Result<(), ()> {
-        if self.opts.verbose {
+        if self.opts.verbose || self.ignore_loaded() {
             out!("rmmod {}", Bytes(name));
         }
-        if self.opts.dry_run {
+        if self.opts.dry_run || self.ignore_loaded() {
             return Ok(());
         }
-        remove(name, false).map_err(|e| {
+        remove(name, self.opts.force).map_err(|e| {
             if !self.opts.quiet {
                 err!("modprobe: ERROR: could not remove '{}': {}", Bytes(name), Strerror(e.raw_os_error()));
             }

@@ -21,7 +21,7 @@ use core::ffi::CStr;
 use core::fmt;
 use modinit::decompress::{Compression, DecompressError};
 use modinit::kernel::errno::Describe;
-use modinit::kernel::init_flags::ModuleInitFlags;
+use modinit::kernel::init_flags::{Force, ModuleInitFlags};
 use modinit::kernel::module_error::LoadError;
 use modinit::line::Bytes;
 use rustix::fd::OwnedFd;
@@ -102,11 +102,12 @@ impl fmt::Display for Failure {
     }
 }
 
-/// Loads the module file `path`, stored with `compression`, with `params`. When the kernel
+/// Loads the module file `path`, stored with `compression`, with `params`, asking the kernel
+/// to ignore what `force` says. When the kernel
 /// refuses a compressed file it was given to decompress, the file is decompressed here and
 /// given again, after one line that says so.
-pub fn load(path: &CStr, compression: Compression, params: &CStr) -> Result<(), Failure> {
-    let image = Image::open(path, compression, false)?;
+pub fn load(path: &CStr, compression: Compression, params: &CStr, force: Force) -> Result<(), Failure> {
+    let image = Image::open(path, compression, false)?.forcing(force);
     let compressed = image.flags == ModuleInitFlags::CompressedFile;
     match image.insert(params) {
         Err(Failure::Kernel(e)) if compressed && e.may_be_decompression() => {
@@ -115,7 +116,7 @@ pub fn load(path: &CStr, compression: Compression, params: &CStr) -> Result<(), 
                 Bytes(path.to_bytes()),
                 Describe(e.0)
             );
-            Image::decompressed(open_file(path)?, compression)?.insert(params)
+            Image::decompressed(open_file(path)?, compression)?.forcing(force).insert(params)
         }
         result => result,
     }
@@ -127,6 +128,7 @@ pub struct Image {
     /// The ELF image's bytes, when decompressed or asked for.
     bytes: Option<ImageBytes>,
     flags: ModuleInitFlags,
+    force: Force,
 }
 
 impl Image {
@@ -138,10 +140,10 @@ impl Image {
         match compression {
             Compression::None => {
                 let bytes = if map { Some(ImageBytes::File(map_file(&file, compression)?)) } else { None };
-                Ok(Image { fd: file, bytes, flags: ModuleInitFlags::Plain })
+                Ok(Image { fd: file, bytes, flags: ModuleInitFlags::Plain, force: Force::NONE })
             }
             _ if kernel_decompresses(compression) => {
-                Ok(Image { fd: file, bytes: None, flags: ModuleInitFlags::CompressedFile })
+                Ok(Image { fd: file, bytes: None, flags: ModuleInitFlags::CompressedFile, force: Force::NONE })
             }
             _ => Image::decompressed(file, compression),
         }
@@ -160,7 +162,13 @@ impl Image {
             ImageError::Decompress(e) => Failure::Decompress(e),
             ImageError::Memory(e) => Failure::Memory(e),
         })?;
-        Ok(Image { fd: memfd, bytes: Some(ImageBytes::Decompressed(image)), flags: ModuleInitFlags::Plain })
+        let bytes = Some(ImageBytes::Decompressed(image));
+        Ok(Image { fd: memfd, bytes, flags: ModuleInitFlags::Plain, force: Force::NONE })
+    }
+
+    /// The same image, to be inserted with the kernel told to ignore what `force` says.
+    pub fn forcing(self, force: Force) -> Image {
+        Image { force, ..self }
     }
 
     /// The module's ELF bytes; None for a file the kernel decompresses itself.
@@ -168,12 +176,13 @@ impl Image {
         self.bytes.as_ref().map(ImageBytes::bytes)
     }
 
-    /// Hands the module to the kernel with `params`. The force flags (ignore vermagic or
-    /// modversions) are never passed: [`ModuleInitFlags`] has none.
+    /// Hands the module to the kernel with `params`, and the force flags of [`Image::forcing`].
+    /// Without `finit_module`, `init_module` gets the image as it is, unless forced (kmod
+    /// strips the sections then; here the ENOSYS stands).
     pub fn insert(self, params: &CStr) -> Result<(), Failure> {
         let kernel = |e: Errno| Failure::Kernel(LoadError(e.raw_os_error()));
-        match (finit_module(&self.fd, params, self.flags.bits()), self.elf()) {
-            (Err(Errno::NOSYS), Some(image)) => init_module(image, params).map_err(kernel),
+        match (finit_module(&self.fd, params, self.flags.bits() | self.force.bits()), self.elf()) {
+            (Err(Errno::NOSYS), Some(image)) if self.force == Force::NONE => init_module(image, params).map_err(kernel),
             (result, _) => result.map_err(kernel),
         }
     }

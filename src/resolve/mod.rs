@@ -327,10 +327,24 @@ impl<'a> Resolver<'a> {
     /// [`Visited`]). Only `top` and its dependencies are `required`: failures of the others
     /// are to be ignored.
     pub fn probe_list(&self, top: &Found<'a>, emit: &mut dyn FnMut(Step<'a>)) -> Result<(), PlanError> {
+        self.plan(top, true, emit)
+    }
+
+    /// [`Resolver::probe_list`] as kmod makes it with `KMOD_PROBE_IGNORE_COMMAND` (`modprobe
+    /// -i`): without `top`'s own softdeps (its dependencies keep theirs).
+    pub fn probe_list_ignoring_commands(
+        &self,
+        top: &Found<'a>,
+        emit: &mut dyn FnMut(Step<'a>),
+    ) -> Result<(), PlanError> {
+        self.plan(top, false, emit)
+    }
+
+    fn plan(&self, top: &Found<'a>, top_softdeps: bool, emit: &mut dyn FnMut(Step<'a>)) -> Result<(), PlanError> {
         let mut visited = Visited { names: ModuleSet::new(), aliased: [(ModuleId(0), None); MAX_ALIASED], len: 0 };
-        let plan = Plan { resolver: self, top: top.target, visited: &mut visited, emit };
+        let mut plan = Plan { resolver: self, top: top.target, visited: &mut visited, emit };
         let object = if top.via == Via::Name { Object::Named } else { Object::Aliased(None) };
-        plan.probe(top.target, top.via, object, 0)
+        plan.probe(top.target, top.via, object, 0, top_softdeps)
     }
 }
 
@@ -439,11 +453,16 @@ impl<'a> Plan<'_, 'a> {
     }
 
     /// `__kmod_module_get_probe_list`.
-    fn probe(mut self, t: Target<'a>, via: Via<'a>, object: Object<'a>, depth: usize) -> Result<(), PlanError> {
-        self.probe_in(t, via, object, depth)
-    }
-
-    fn probe_in(&mut self, t: Target<'a>, via: Via<'a>, object: Object<'a>, depth: usize) -> Result<(), PlanError> {
+    /// `__kmod_module_get_probe_list`: `t`'s dependencies with their softdeps, then `t`, with
+    /// its own softdeps unless not `softdeps`.
+    fn probe(
+        &mut self,
+        t: Target<'a>,
+        via: Via<'a>,
+        object: Object<'a>,
+        depth: usize,
+        softdeps: bool,
+    ) -> Result<(), PlanError> {
         if let Some(id) = t.id()
             && !self.visited.insert(id, object)?
         {
@@ -456,7 +475,12 @@ impl<'a> Plan<'_, 'a> {
                 }
             }
         }
-        self.with_softdeps(t, via, depth)
+        if softdeps {
+            return self.with_softdeps(t, via, depth);
+        }
+        let required = self.required(&t);
+        (self.emit)(Step { target: t, via, required });
+        Ok(())
     }
 
     /// `__kmod_module_fill_softdep`: the first `softdep` line matching `t`'s name.
@@ -487,7 +511,7 @@ impl<'a> Plan<'_, 'a> {
             for f in found[..n].iter().flatten() {
                 let via = if f.via == Via::Alias { Via::SoftdepAlias(name) } else { f.via };
                 let object = if f.via == Via::Name { Object::Named } else { Object::Aliased(Some(name)) };
-                self.probe_in(f.target, via, object, depth + 1)?;
+                self.probe(f.target, via, object, depth + 1, true)?;
             }
         }
         Ok(())
@@ -716,6 +740,23 @@ mod tests {
         // e1000 through the alias eth0 is another object to kmod, not visited yet: it comes
         // again (kmod 30's modprobe -D does the same on the real tree with these lines).
         assert_eq!(steps, ["e1000?", "libata", "libahci", "ahci", "e1000?", "no_such?"]);
+    }
+
+    /// With kmod's KMOD_PROBE_IGNORE_COMMAND (`modprobe -i`) the top module's own softdeps are
+    /// left out, not its dependencies'.
+    #[test]
+    fn ignoring_commands_leaves_out_the_top_modules_softdeps() {
+        let bytes = sample();
+        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"", symbols: ModulesSymbols::NONE };
+        let mut out = [None; 4];
+        r.lookup(&Key::new(b"ahci").unwrap(), &mut out).unwrap();
+        let mut steps = Vec::new();
+        r.probe_list_ignoring_commands(&out[0].unwrap(), &mut |s| {
+            let mut buf = [0u8; 64];
+            steps.push(String::from_utf8_lossy(s.target.name(&mut buf)).into_owned());
+        })
+        .unwrap();
+        assert_eq!(steps, ["e1000", "libata", "libahci", "ahci"]);
     }
 
     /// ahci's weakdeps (e1000e, virtio_blk) are answered, and its load plan has none of them.
