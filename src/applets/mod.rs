@@ -11,6 +11,7 @@ mod modinfo;
 mod modprobe;
 mod modprobe_exports;
 mod modprobe_remove;
+mod modules_symbols;
 mod rmmod;
 mod stdout;
 

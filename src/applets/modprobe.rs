@@ -12,16 +12,13 @@
 //! Install and remove commands are never run: the index does not keep them (building it
 //! warns about each one), so modinit's modprobe always acts as kmod's does with `-i`.
 
-use super::{Convention, err, out, refused};
+use super::{Convention, err, modules_symbols, out, refused};
 use crate::insert::load::Failure;
 use crate::insert::probe::{Blacklist, Event, Probed, Prober};
 use crate::io::file::read_into;
-use crate::io::mapping::Mapping;
 use crate::io::modules_dir::{ModulesDir, open_index};
-use crate::io::path::PATH_MAX;
 use modinit::kernel::errno::Strerror;
 use modinit::line::Bytes;
-use modinit::resolve::symbols::ModulesSymbols;
 use modinit::resolve::{Key, Resolver};
 use modinit::toolbox::modprobe_args::{Mode, Options, parse};
 
@@ -82,10 +79,8 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         return show_config(&index, cmdline);
     }
     // kmod looks `symbol:` keys up in modules.symbols.bin; without the file none matches.
-    let mut symbols_path = [0u8; PATH_MAX];
-    let symbols_file = dir.join(b"modules.symbols", &mut symbols_path).and_then(|p| Mapping::of_path(p).ok());
-    let symbols = symbols_file.as_ref().map_or(ModulesSymbols::NONE, |file| ModulesSymbols::new(file.bytes()));
-    let resolver = Resolver { index, cmdline, symbols };
+    let symbols_file = modules_symbols::map(&dir);
+    let resolver = Resolver { index, cmdline, symbols: modules_symbols::symbols(&symbols_file) };
     if opts.remove {
         // kmod removes whatever the mode: -R looks nothing up, -D removes nothing.
         return super::modprobe_remove::run(&resolver, &opts, operands);

@@ -11,6 +11,7 @@ use modinit::kernel::errno::Strerror;
 use modinit::line::{Bytes, Line};
 use modinit::module_file::elf::Elf;
 use modinit::module_file::symbols::exports_with_crcs;
+use rustix::fs::FileType;
 use rustix::io::Errno;
 
 /// Prints the exports of `file`; the exit code. `log` is kmod modprobe's LOG() for the
@@ -22,10 +23,15 @@ pub fn run(file: &[u8], log: impl Fn(core::fmt::Arguments<'_>)) -> i32 {
         1
     };
     let mut path = [0u8; PATH_MAX];
-    let Some(path) = c_path(&mut path, &[file]).filter(|p| rustix::fs::stat(*p).is_ok()) else {
+    let stat = c_path(&mut path, &[file]).and_then(|p| Some((p, rustix::fs::stat(p).ok()?)));
+    let Some((path, stat)) = stat else {
         log(format_args!("Module {shown} not found."));
         return 1;
     };
+    // kmod reads the file's first bytes: a directory fails there.
+    if FileType::from_raw_mode(stat.st_mode) == FileType::Directory {
+        return failed(&Strerror(Errno::ISDIR.raw_os_error()));
+    }
     let image = match ModuleImage::read(path) {
         // kmod maps the file: an empty one fails there.
         Ok(image) if image.file().is_empty() => return failed(&Strerror(Errno::INVAL.raw_os_error())),
