@@ -106,9 +106,8 @@ pub fn main(argv: &[&[u8]]) -> i32 {
 }
 
 /// kmod modprobe's LOG(): `FATAL`, or `WARNING` with `-a`; nothing with `-q`.
-pub(super) fn log(opts: &Options<'_>, message: core::fmt::Arguments<'_>) {
-    if !opts.quiet {
-        let level = if opts.all { "WARNING" } else { "FATAL" };
+fn log(opts: &Options<'_>, message: core::fmt::Arguments<'_>) {
+    if let Some(level) = opts.log_level() {
         err!("modprobe: {level}: {message}");
     }
 }
@@ -122,7 +121,6 @@ impl Context<'_> {
     /// kmod's `insmod()` for one name: Err when it was not found or a module failed.
     fn one(&self, prober: &mut Prober<'_, '_>, name: &[u8], extra: &[u8]) -> Result<(), ()> {
         let not_found = || {
-            // kmod lowers its log priority for -a: one missing name is no longer fatal.
             log(
                 self.opts,
                 format_args!("Module {} not found in directory {}", Bytes(name), Bytes(self.dir.as_bytes())),

@@ -41,8 +41,9 @@ struct Remover<'r, 'a> {
 impl<'a> Remover<'_, 'a> {
     /// kmod modprobe's LOG(): FATAL ends the program (exit code 1), WARNING with `-a`.
     fn log(&self, message: fmt::Arguments<'_>) {
-        super::modprobe::log(self.opts, message);
-        if !self.opts.quiet && !self.opts.all {
+        let Some(level) = self.opts.log_level() else { return };
+        err!("modprobe: {level}: {message}");
+        if !self.opts.all {
             crate::sys::syscall::exit_group(1);
         }
     }

@@ -98,6 +98,18 @@ pub struct Options<'a> {
     pub dirname: Option<&'a [u8]>,
 }
 
+impl Options<'_> {
+    /// The level of kmod modprobe's LOG() messages: `FATAL`, `WARNING` with `-a` (one missing
+    /// name is no longer fatal); None with `-q`.
+    pub fn log_level(&self) -> Option<&'static str> {
+        match (self.quiet, self.all) {
+            (true, _) => None,
+            (false, true) => Some("WARNING"),
+            (false, false) => Some("FATAL"),
+        }
+    }
+}
+
 /// modprobe's own reasons to refuse a command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArgError {
@@ -215,6 +227,9 @@ mod tests {
         assert_eq!(opts.force_insert, Force { modversions: true, vermagic: false });
         assert_eq!(run("e1000").unwrap().0.force_insert, Force::NONE);
         assert!(run("-i e1000").unwrap().0.ignore_commands && run("--ignore-remove -r x").unwrap().0.ignore_commands);
+        assert_eq!(run("e1000").unwrap().0.log_level(), Some("FATAL"));
+        assert_eq!(run("-a e1000").unwrap().0.log_level(), Some("WARNING"));
+        assert_eq!(run("-a -q e1000").unwrap().0.log_level(), None);
         let (opts, names) = run("--show-exports /x/e1000.ko").unwrap();
         assert!(opts.show_exports);
         assert_eq!(names, ["/x/e1000.ko"]);

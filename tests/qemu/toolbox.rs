@@ -25,7 +25,10 @@ fn toolboxes() -> [(&'static str, String); 2] {
 
 /// The sequence both toolboxes run; it ends with the modules it loaded removed again.
 /// fat and vfat (vfat needs fat), loop (parameters), dummy (no dependencies), zswap (builtin),
-/// tun (softdeps, see [`CONFIG`]), fat again from a copy over 300 bytes deep.
+/// tun (softdeps, see [`CONFIG`]; with `-i` without them), fat again from a copy over 300 bytes
+/// deep, dummy forced (Debian's kernels have CONFIG_MODULE_FORCE_LOAD: they load it and taint
+/// themselves, see [`TAINTED`]), fat through one of its symbols (`symbol:`, from the image's
+/// modules.symbols, kmod's) and its exports.
 /// `{dir}` is the module directory, `{deep}` the directory of the copy ([`deep_dir`]).
 const STEPS: &[&str] = &[
     "./lsmod",
@@ -79,10 +82,34 @@ const STEPS: &[&str] = &[
     "./modprobe -x loop",
     "./modprobe --sh loop",
     "./modprobe loop -S",
+    "./modprobe -f -v dummy",
+    "./lsmod",
+    "./modprobe -r -f -v dummy",
+    "./modprobe --force-vermagic dummy",
+    "./rmmod dummy",
+    "./modprobe --force-modversion -v dummy",
+    "./rmmod dummy",
+    "./insmod -f {dir}/kernel/drivers/net/dummy{ko}",
+    "./rmmod -v dummy",
+    "./modprobe -v symbol:fat_build_inode",
+    "./lsmod",
+    "./modprobe -r -v symbol:fat_build_inode",
+    "./modprobe -R symbol:fat_build_inode",
+    "./modprobe --show-exports {dir}/kernel/fs/fat/fat{ko}",
+    "./modprobe -i -v tun",
+    "./lsmod",
+    "./modprobe -r -i -v tun",
+    "./modprobe -r -D tun",
     "./insmod /opt/xz/dummy.ko.xz numdummies=2",
     "/bin/busybox ls -d /sys/class/net/dummy1",
     "./rmmod dummy",
 ];
+
+/// The kernel's taint flags, read before the steps and after modinit's: the forced loads of
+/// modinit's applets must have set `TAINT_FORCED_MODULE` ('F', 2), which only a load with
+/// `MODULE_INIT_IGNORE_VERMAGIC` or `MODULE_INIT_IGNORE_MODVERSIONS` sets.
+const TAINTED: &str = "/proc/sys/kernel/tainted";
+const TAINT_FORCED_MODULE: u64 = 2;
 
 /// Where the image holds dummy as a `.ko.xz` file, for insmod.
 const XZ_DUMMY: &str = "opt/xz/dummy.ko.xz";
@@ -125,6 +152,7 @@ fn script(dir: &str, ko: &str) -> String {
     );
     writeln!(s, "$bb mkdir -p {deep} && $bb cp {dir}/kernel/fs/fat/fat{ko} {deep}/").unwrap();
     for (name, tools) in toolboxes() {
+        writeln!(s, "echo \"guest: toolbox.tainted.before.{name}=$($bb cat {TAINTED})\"").unwrap();
         writeln!(s, "cd {tools}").unwrap();
         for (i, step) in STEPS.iter().enumerate() {
             writeln!(
@@ -268,6 +296,18 @@ fn toolbox_prints_and_does_what_kmod_and_util_linux_do() {
     let loaded = (insmod.rc.as_str(), insmod.modules.contains("dummy "), listed.out.as_str());
     assert_eq!(loaded, ("0", true, "/sys/class/net/dummy1\n"), "kmod loaded dummy.ko.xz with numdummies=2");
     assert_eq!(kmod(0).modules, kmod(STEPS.len() - 1).modules, "the sequence ends where it began");
+    let tainted = |when: &str| -> u64 {
+        let value = r.guest(&format!("toolbox.tainted.before.{when}")).unwrap_or_default();
+        value.trim().parse().unwrap_or_else(|_| panic!("{TAINTED} before {when}: {value:?}"))
+    };
+    assert_eq!(tainted("modinit") & TAINT_FORCED_MODULE, 0, "no forced load before modinit's");
+    assert_ne!(tainted("kmod") & TAINT_FORCED_MODULE, 0, "modinit's forced loads passed the flags");
+    let forced = STEPS.iter().position(|s| *s == "./modprobe -f -v dummy").unwrap();
+    assert!(kmod(forced).rc == "0" && kmod(forced + 1).out.contains("\ndummy "), "{:?}", kmod(forced + 1));
+    let symbol = STEPS.iter().position(|s| *s == "./modprobe -v symbol:fat_build_inode").unwrap();
+    assert!(kmod(symbol + 1).out.lines().any(|l| l.starts_with("fat ")), "{:?}", kmod(symbol + 1));
+    let exports = STEPS.iter().position(|s| s.starts_with("./modprobe --show-exports")).unwrap();
+    assert!(kmod(exports).out.contains("\tfat_build_inode\n"), "{:?}", kmod(exports));
     let lines: usize = r.guest("toolbox.dmesg.0.lines").and_then(|n| n.trim().parse().ok()).unwrap_or(0);
     let first = unhex(r.guest("toolbox.dmesg.0.first").unwrap_or_default());
     assert!(lines > 100 && first.contains("] Linux version "), "util-linux's dmesg: {lines} lines, first {first:?}");
