@@ -19,6 +19,7 @@ use crate::io::file::read_into;
 use crate::io::modules_dir::{ModulesDir, open_index};
 use modinit::kernel::errno::Strerror;
 use modinit::line::Bytes;
+use modinit::resolve::symbols::ModulesSymbols;
 use modinit::resolve::{Key, Resolver};
 use modinit::toolbox::modprobe_args::{Mode, Options, parse};
 
@@ -75,12 +76,13 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     // kmod applies the kernel command line's options and blacklist too.
     let mut cmdline = [0u8; 4096];
     let cmdline = read_into(c"/proc/cmdline", &mut cmdline).unwrap_or_default();
-    if opts.show_config {
-        return show_config(&index, cmdline);
-    }
     // kmod looks `symbol:` keys up in modules.symbols.bin; without the file none matches.
     let symbols_file = modules_symbols::map(&dir);
-    let resolver = Resolver { index, cmdline, symbols: modules_symbols::symbols(&symbols_file) };
+    let symbols = modules_symbols::symbols(&symbols_file);
+    if opts.show_config {
+        return show_config(&index, cmdline, symbols);
+    }
+    let resolver = Resolver { index, cmdline, symbols };
     if opts.remove {
         // kmod removes whatever the mode: -R looks nothing up, -D removes nothing.
         return super::modprobe_remove::run(&resolver, &opts, operands);
@@ -253,18 +255,20 @@ impl ExtraOptions {
     }
 }
 
-/// `modprobe -c`: the configuration the index holds, as kmod prints it.
+/// `modprobe -c`: the configuration the index holds, then modules.alias and modules.symbols,
+/// as kmod prints them.
 #[cfg(feature = "depmod")]
-fn show_config(index: &modinit::index::Index<'_>, cmdline: &[u8]) -> i32 {
+fn show_config(index: &modinit::index::Index<'_>, cmdline: &[u8], symbols: ModulesSymbols<'_>) -> i32 {
     let mut dump = alloc::vec::Vec::new();
     modinit::toolbox::show_config::show_config(index, cmdline, &mut dump);
+    modinit::toolbox::show_config::dump_symbols(symbols, &mut dump);
     // SAFETY: fd 1 is the applet's stdout, or closed (then EBADF).
     let stdout = unsafe { rustix::fd::BorrowedFd::borrow_raw(1) };
     super::write_all(stdout, &dump).map_or(1, |()| 0)
 }
 
 #[cfg(not(feature = "depmod"))]
-fn show_config(_: &modinit::index::Index<'_>, _: &[u8]) -> i32 {
+fn show_config(_: &modinit::index::Index<'_>, _: &[u8], _: ModulesSymbols<'_>) -> i32 {
     err!("modprobe: ERROR: -c is not in this build of modinit (built without the depmod feature)");
     1
 }

@@ -10,8 +10,12 @@
 //! is copied twice), and that memfd goes to `finit_module`; kernels without it get
 //! `init_module` on the same pages. The heap the decoders need (zstd's buffers, xz's
 //! dictionary) comes from the arena (`sys::arena`, 64 MiB of address space), checked with
-//! `heap_needed` before decoding. The force flags (ignore vermagic or modversions) are never
-//! passed.
+//! `heap_needed` before decoding. Forcing (ignoring the module's vermagic or symbol versions)
+//! happens only when an applet is asked for it, as kmod 30 does it: a plain file goes to
+//! `finit_module` with the force flags; a compressed one is decompressed here (never by the
+//! kernel), stripped (`modinit::module_file::strip`) and given to `init_module`. On a kernel
+//! without `finit_module` (Linux < 3.8) a forced plain file fails with ENOSYS, where kmod strips
+//! a copy.
 
 use super::module_image::{ImageError, decompressed_into};
 use crate::io::file::read_into;
@@ -24,6 +28,7 @@ use modinit::kernel::errno::Describe;
 use modinit::kernel::init_flags::{Force, ModuleInitFlags};
 use modinit::kernel::module_error::LoadError;
 use modinit::line::Bytes;
+use modinit::module_file::strip::strip;
 use rustix::fd::OwnedFd;
 use rustix::fs::{MemfdFlags, Mode, OFlags, fstat, ftruncate, memfd_create, open};
 use rustix::io::Errno;
@@ -107,7 +112,12 @@ impl fmt::Display for Failure {
 /// refuses a compressed file it was given to decompress, the file is decompressed here and
 /// given again, after one line that says so.
 pub fn load(path: &CStr, compression: Compression, params: &CStr, force: Force) -> Result<(), Failure> {
-    let image = Image::open(path, compression, false)?.forcing(force);
+    let image = match (force, compression) {
+        (Force::NONE, _) | (_, Compression::None) => Image::open(path, compression, false)?,
+        // kmod 30 decompresses a compressed module itself, and strips it when forced.
+        _ => Image::decompressed(open_file(path)?, compression)?,
+    };
+    let image = image.forcing(force);
     let compressed = image.flags == ModuleInitFlags::CompressedFile;
     match image.insert(params) {
         Err(Failure::Kernel(e)) if compressed && e.may_be_decompression() => {
@@ -176,11 +186,16 @@ impl Image {
         self.bytes.as_ref().map(ImageBytes::bytes)
     }
 
-    /// Hands the module to the kernel with `params`, and the force flags of [`Image::forcing`].
-    /// Without `finit_module`, `init_module` gets the image as it is, unless forced (kmod
-    /// strips the sections then; here the ENOSYS stands).
-    pub fn insert(self, params: &CStr) -> Result<(), Failure> {
+    /// Hands the module to the kernel with `params`, forced as [`Image::forcing`] says: a file
+    /// with `finit_module`'s force flags, an image decompressed here stripped, to
+    /// `init_module`. Without `finit_module`, `init_module` gets the image as it is, unless
+    /// forced (kmod strips a copy of the file then; here the ENOSYS stands).
+    pub fn insert(mut self, params: &CStr) -> Result<(), Failure> {
         let kernel = |e: Errno| Failure::Kernel(LoadError(e.raw_os_error()));
+        if let (true, Some(ImageBytes::Decompressed(image))) = (self.force != Force::NONE, &mut self.bytes) {
+            strip(image.bytes_mut(), self.force);
+            return init_module(image.bytes(), params).map_err(kernel);
+        }
         match (finit_module(&self.fd, params, self.flags.bits() | self.force.bits()), self.elf()) {
             (Err(Errno::NOSYS), Some(image)) if self.force == Force::NONE => init_module(image, params).map_err(kernel),
             (result, _) => result.map_err(kernel),

@@ -26,12 +26,17 @@ impl<'a> ModulesSymbols<'a> {
     /// key), in file order (kmod's depmod writes one line per symbol). Other lines (comments,
     /// blank or short ones) are passed over.
     pub fn owners(self, key: &[u8]) -> impl Iterator<Item = &'a [u8]> {
-        self.0.split(|&b| b == b'\n').filter_map(move |line| {
+        self.entries().filter_map(move |(pattern, module)| fnmatch(pattern, key).then_some(module))
+    }
+
+    /// Every `alias symbol:NAME MODULE` line's pattern and module, in file order.
+    pub fn entries(self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> {
+        self.0.split(|&b| b == b'\n').filter_map(|line| {
             let mut words = line.split(u8::is_ascii_whitespace).filter(|w| !w.is_empty());
             let (Some(b"alias"), Some(pattern), Some(module)) = (words.next(), words.next(), words.next()) else {
                 return None;
             };
-            (pattern.starts_with(SYMBOL_PREFIX) && fnmatch(pattern, key)).then_some(module)
+            pattern.starts_with(SYMBOL_PREFIX).then_some((pattern, module))
         })
     }
 }

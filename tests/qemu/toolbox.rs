@@ -26,9 +26,11 @@ fn toolboxes() -> [(&'static str, String); 2] {
 /// The sequence both toolboxes run; it ends with the modules it loaded removed again.
 /// fat and vfat (vfat needs fat), loop (parameters), dummy (no dependencies), zswap (builtin),
 /// tun (softdeps, see [`CONFIG`]; with `-i` without them), fat again from a copy over 300 bytes
-/// deep, dummy forced (Debian's kernels have CONFIG_MODULE_FORCE_LOAD: they load it and taint
-/// themselves, see [`TAINTED`]), fat through one of its symbols (`symbol:`, from the image's
-/// modules.symbols, kmod's) and its exports.
+/// deep, dummy forced: from the image's compressed file (kmod 30 decompresses it, strips it and
+/// calls init_module: the signed module's signature no longer matches, and the kernel refuses
+/// it) and from a plain copy (finit_module with the force flags: Debian's kernels have
+/// CONFIG_MODULE_FORCE_LOAD, load it and taint themselves, see [`TAINTED`]), fat through one of
+/// its symbols (`symbol:`, from the image's modules.symbols, kmod's) and its exports.
 /// `{dir}` is the module directory, `{deep}` the directory of the copy ([`deep_dir`]).
 const STEPS: &[&str] = &[
     "./lsmod",
@@ -86,10 +88,10 @@ const STEPS: &[&str] = &[
     "./lsmod",
     "./modprobe -r -f -v dummy",
     "./modprobe --force-vermagic dummy",
-    "./rmmod dummy",
     "./modprobe --force-modversion -v dummy",
-    "./rmmod dummy",
     "./insmod -f {dir}/kernel/drivers/net/dummy{ko}",
+    "./insmod -f /opt/plain/dummy.ko",
+    "./lsmod",
     "./rmmod -v dummy",
     "./modprobe -v symbol:fat_build_inode",
     "./lsmod",
@@ -113,6 +115,8 @@ const TAINT_FORCED_MODULE: u64 = 2;
 
 /// Where the image holds dummy as a `.ko.xz` file, for insmod.
 const XZ_DUMMY: &str = "opt/xz/dummy.ko.xz";
+/// ... and as a plain `.ko` file, for a forced insmod.
+const PLAIN_DUMMY: &str = "opt/plain/dummy.ko";
 
 /// The modprobe.d both toolboxes read: kmod from the image's /etc, modinit from its index.
 const CONFIG: &str = "softdep tun pre: dummy post: loop\n";
@@ -232,7 +236,8 @@ fn toolbox_report() -> Report {
     add_kmod_tools(&mut s.image, &setup.kernel.modules).unwrap();
     add_host_program(&mut s.image, std::path::Path::new("/usr/bin/dmesg")).unwrap();
     let dummy = xtask::image_edit::module_image(&s.image, "dummy").unwrap();
-    s.image.insert(XZ_DUMMY, Node::File(compress(dummy, ModuleCompression::Xz).unwrap()), 0o644);
+    s.image.insert(XZ_DUMMY, Node::File(compress(dummy.clone(), ModuleCompression::Xz).unwrap()), 0o644);
+    s.image.insert(PLAIN_DUMMY, Node::File(dummy), 0o644);
     let dir = format!("/lib/modules/{version}");
     let fat = s.image.paths().find(|p| p.ends_with("/kernel/fs/fat/fat.ko") || p.contains("/kernel/fs/fat/fat.ko."));
     let ko = fat.and_then(|p| p.rsplit_once("/fat")).map(|(_, ko)| ko.to_string()).expect("fat in the image");
@@ -301,8 +306,8 @@ fn toolbox_prints_and_does_what_kmod_and_util_linux_do() {
         value.trim().parse().unwrap_or_else(|_| panic!("{TAINTED} before {when}: {value:?}"))
     };
     assert_eq!(tainted("modinit") & TAINT_FORCED_MODULE, 0, "no forced load before modinit's");
-    assert_ne!(tainted("kmod") & TAINT_FORCED_MODULE, 0, "modinit's forced loads passed the flags");
-    let forced = STEPS.iter().position(|s| *s == "./modprobe -f -v dummy").unwrap();
+    assert_ne!(tainted("kmod") & TAINT_FORCED_MODULE, 0, "modinit's forced insmod passed the flags");
+    let forced = STEPS.iter().position(|s| *s == format!("./insmod -f /{PLAIN_DUMMY}")).unwrap();
     assert!(kmod(forced).rc == "0" && kmod(forced + 1).out.contains("\ndummy "), "{:?}", kmod(forced + 1));
     let symbol = STEPS.iter().position(|s| *s == "./modprobe -v symbol:fat_build_inode").unwrap();
     assert!(kmod(symbol + 1).out.lines().any(|l| l.starts_with("fat ")), "{:?}", kmod(symbol + 1));
