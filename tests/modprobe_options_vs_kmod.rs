@@ -118,8 +118,9 @@ fn show_exports_on(tree: &Path) {
 }
 
 /// `-i` (the top module's softdeps left out, on insertion and removal), the force options (a
-/// dry run: nothing reaches the kernel), `-r -D` and `-r -R`, `-q` over `-v`, on modules of the
-/// test configuration's lines.
+/// dry run: nothing reaches the kernel), `-r -D` and `-r -R`, `--remove-holders` (of a module
+/// not loaded: kmod's message when it has no holders directory carries Debian's debug source
+/// location, so only quiet), `-q` over `-v`, on modules of the test configuration's lines.
 #[test]
 fn ignore_install_force_and_dry_runs_act_as_kmods() {
     let Some(tree) = modinit_tests::real_module_tree() else { return };
@@ -143,6 +144,8 @@ fn ignore_install_force_and_dry_runs_act_as_kmods() {
         "-q -v -n ahci",
         "-v -q -n ahci",
         "--first-time -n -v e1000",
+        "-r -n -v --remove-holders ahci",
+        "-r -D -q --remove-holders ahci",
         "-r -n -v no-such-module",
         "-r -n -q no-such-module",
     ];

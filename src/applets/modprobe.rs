@@ -6,8 +6,8 @@
 //! softdeps (`-a`, `-b`, `-n`, `-v`, `-q`, `--first-time`, `-f`, `--force-modversion`,
 //! `--force-vermagic`, `-i`, module parameters after the name), `-D`/`--show-depends`,
 //! `-R`/`--resolve-alias`, `-c`/`--showconfig` (the configuration baked into the index),
-//! `--show-exports FILE` (modprobe_exports.rs), `-S VERSION`, `-d DIR`, `-r`
-//! (modprobe_remove.rs). Not yet: `-C`, `-w`, `--remove-holders`, `--show-modversions`, `-s`.
+//! `--show-exports FILE` (modprobe_exports.rs), `-S VERSION`, `-d DIR`, `-r` with
+//! `--remove-holders` (modprobe_remove.rs). Not yet: `-C`, `-w`, `--show-modversions`, `-s`, `-V`.
 //!
 //! Install and remove commands are never run: the index does not keep them (building it
 //! warns about each one), so modinit's modprobe always acts as kmod's does with `-i`.
@@ -31,7 +31,8 @@ const USAGE: &str = "Usage: modprobe [options] [-i] [-b] modulename [parameters.
        modprobe [options] -c\n\
        modprobe [options] --show-exports filename\n\
 Options: -a -b -r -q -n -v -i -f --first-time --force-modversion --force-vermagic -D --show-depends\n\
-         -R --resolve-alias -c --showconfig --show-exports --dry-run --show -S VERSION -d DIR -h\n\
+         -R --resolve-alias -c --showconfig --show-exports --dry-run --show --remove-holders\n\
+         -S VERSION -d DIR -h\n\
 modulename may be symbol:NAME (the module exporting NAME, from modules.symbols).\n\
 -i changes nothing but softdeps: install/remove commands are never run (the index has none).";
 

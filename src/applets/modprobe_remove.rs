@@ -6,11 +6,12 @@
 //! kmod's LOG() lines are FATAL and end modprobe at once, or WARNING with `-a`; `-q` hides
 //! them. `-v` prints `rmmod NAME` for each removal, `-n` removes nothing, `-D` (kmod's
 //! `ignore_loaded`) does both without looking at what is loaded or builtin, `-i` leaves the
-//! softdeps alone, `-f` removes with O_TRUNC.
+//! softdeps alone, `-f` removes with O_TRUNC, `--remove-holders` first removes the modules
+//! /sys/module/NAME/holders names.
 
 use super::rmmod::remove;
 use super::{err, out};
-use crate::insert::sysfs_module::{initstate, refcnt};
+use crate::insert::sysfs_module::{holder_names, holders, initstate, refcnt};
 use core::fmt;
 use modinit::fnmatch::fnmatch;
 use modinit::kernel::errno::Strerror;
@@ -31,6 +32,13 @@ pub fn run(resolver: &Resolver<'_>, opts: &Options<'_>, names: &[&[u8]]) -> i32 
         }
     }
     status
+}
+
+/// kmod's RMMOD_FLAG_REMOVE_HOLDERS and RMMOD_FLAG_IGNORE_BUILTIN.
+#[derive(Clone, Copy)]
+struct Flags {
+    remove_holders: bool,
+    ignore_builtin: bool,
 }
 
 struct Remover<'r, 'a> {
@@ -56,7 +64,8 @@ impl<'a> Remover<'_, 'a> {
             self.log(format_args!("Module {} not found.", Bytes(name)));
             return Err(());
         }
-        found[..n].iter().flatten().try_for_each(|f| self.remove_module(f.target, false, 0))
+        let flags = Flags { remove_holders: self.opts.remove_holders, ignore_builtin: false };
+        found[..n].iter().flatten().try_for_each(|f| self.remove_module(f.target, flags, 0))
     }
 
     /// kmod's `ignore_loaded`, set by `-D`: no look at what is loaded, in use or builtin.
@@ -65,12 +74,12 @@ impl<'a> Remover<'_, 'a> {
     }
 
     /// kmod's `rmmod_do_module`.
-    fn remove_module(&self, target: Target<'a>, ignore_builtin: bool, depth: usize) -> Result<(), ()> {
+    fn remove_module(&self, target: Target<'_>, flags: Flags, depth: usize) -> Result<(), ()> {
         let mut name = [0u8; 256];
         let name = target.name(&mut name);
         let shown = Bytes(name);
         if matches!(target, Target::Module(m) if m.builtin) && !self.ignore_loaded() {
-            if ignore_builtin {
+            if flags.ignore_builtin {
                 return Ok(());
             }
             self.log(format_args!("Module {shown} is builtin."));
@@ -90,6 +99,9 @@ impl<'a> Remover<'_, 'a> {
         if let Some(s) = softdep {
             self.remove_softdeps(s.post_names(), depth);
         }
+        if flags.remove_holders {
+            self.remove_holders(name)?;
+        }
         if refcnt(name).is_ok_and(|n| n > 0) && !self.ignore_loaded() {
             self.log(format_args!("Module {shown} is in use."));
             return Err(());
@@ -108,6 +120,30 @@ impl<'a> Remover<'_, 'a> {
             self.remove_softdeps(s.pre_names(), depth);
         }
         Ok(())
+    }
+
+    /// `--remove-holders`: kmod's `rmmod_do_modlist` over `kmod_module_get_holders`, the modules
+    /// in /sys/module/NAME/holders, last first, builtins skipped, stopping at the first failure.
+    fn remove_holders(&self, name: &[u8]) -> Result<(), ()> {
+        let mut list = [0u8; 2048];
+        let list = match holders(name, &mut list) {
+            Ok(list) => list,
+            Err(e) => {
+                if !self.opts.quiet {
+                    let why = Strerror(e.raw_os_error());
+                    err!("modprobe: ERROR: could not open '/sys/module/{}/holders': {why}", Bytes(name));
+                }
+                return Ok(());
+            }
+        };
+        let holder_flags = Flags { remove_holders: false, ignore_builtin: true };
+        holder_names(list).rev().try_for_each(|holder| {
+            let target = match self.resolver.index.find(holder, false) {
+                Some(m) => Target::Module(m),
+                None => Target::Missing(holder),
+            };
+            self.remove_module(target, holder_flags, 0)
+        })
     }
 
     /// kmod's `rmmod_do_modlist`: the modules `names` resolve to, last first, builtins
@@ -130,7 +166,7 @@ impl<'a> Remover<'_, 'a> {
             }
         }
         for target in list[..len].iter().rev().flatten() {
-            let _ = self.remove_module(*target, true, depth + 1);
+            let _ = self.remove_module(*target, Flags { remove_holders: false, ignore_builtin: true }, depth + 1);
         }
     }
 

@@ -87,6 +87,9 @@ pub struct Options<'a> {
     /// `-i`, `--ignore-install`, `--ignore-remove`: do not run the configuration's install and
     /// remove commands (modinit never runs them: the index does not keep them).
     pub ignore_commands: bool,
+    /// `--remove-holders` (`--remove-dependencies`): with `-r`, first remove the modules that
+    /// hold each module.
+    pub remove_holders: bool,
     /// `-f`: remove with O_TRUNC (`-r`), or insert as `force` says.
     pub force: bool,
     /// What the kernel is to ignore when inserting: `-f` both, `--force-modversion` the
@@ -154,6 +157,7 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
             Arg::Opt(FORCE_MODVERSION, _) => opts.force_insert.modversions = true,
             Arg::Opt(FORCE_VERMAGIC, _) => opts.force_insert.vermagic = true,
             Arg::Opt(SHOW_EXPORTS, _) => opts.show_exports = true,
+            Arg::Opt(REMOVE_HOLDERS, _) => opts.remove_holders = true,
             Arg::Opt(b'D', _) => set_mode(&mut opts, Mode::ShowDepends)?,
             Arg::Opt(b'R', _) => set_mode(&mut opts, Mode::ResolveAlias)?,
             Arg::Opt(b'c', _) => opts.show_config = true,
@@ -226,6 +230,8 @@ mod tests {
         let (opts, _) = run("--force-modversion e1000").unwrap();
         assert_eq!(opts.force_insert, Force { modversions: true, vermagic: false });
         assert_eq!(run("e1000").unwrap().0.force_insert, Force::NONE);
+        assert!(run("-r --remove-holders fat").unwrap().0.remove_holders);
+        assert!(run("-r --remove-dep fat").unwrap().0.remove_holders);
         assert!(run("-i e1000").unwrap().0.ignore_commands && run("--ignore-remove -r x").unwrap().0.ignore_commands);
         assert_eq!(run("e1000").unwrap().0.log_level(), Some("FATAL"));
         assert_eq!(run("-a e1000").unwrap().0.log_level(), Some("WARNING"));

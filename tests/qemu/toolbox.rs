@@ -102,6 +102,9 @@ const STEPS: &[&str] = &[
     "./lsmod",
     "./modprobe -r -i -v tun",
     "./modprobe -r -D tun",
+    "./modprobe vfat",
+    "./modprobe -r --remove-holders -v fat",
+    "./lsmod",
     "./insmod /opt/xz/dummy.ko.xz numdummies=2",
     "/bin/busybox ls -d /sys/class/net/dummy1",
     "./rmmod dummy",
@@ -311,6 +314,9 @@ fn toolbox_prints_and_does_what_kmod_and_util_linux_do() {
     assert!(kmod(forced).rc == "0" && kmod(forced + 1).out.contains("\ndummy "), "{:?}", kmod(forced + 1));
     let symbol = STEPS.iter().position(|s| *s == "./modprobe -v symbol:fat_build_inode").unwrap();
     assert!(kmod(symbol + 1).out.lines().any(|l| l.starts_with("fat ")), "{:?}", kmod(symbol + 1));
+    let holders = STEPS.iter().position(|s| s.contains("--remove-holders")).unwrap();
+    // The holder, fat as its dependency nothing uses any more, then fat itself (gone already).
+    assert_eq!(kmod(holders).out, "rmmod vfat\nrmmod fat\nrmmod fat\n", "the holder first");
     let exports = STEPS.iter().position(|s| s.starts_with("./modprobe --show-exports")).unwrap();
     assert!(kmod(exports).out.contains("\tfat_build_inode\n"), "{:?}", kmod(exports));
     let lines: usize = r.guest("toolbox.dmesg.0.lines").and_then(|n| n.trim().parse().ok()).unwrap_or(0);
