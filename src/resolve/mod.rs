@@ -1,8 +1,8 @@
 //! kmod's resolution over the index: what a name or modalias means
-//! (`kmod_module_new_from_lookup`; `symbol:` keys in modules.symbols, `symbols.rs`), what loading a module involves
-//! (`kmod_module_probe_insert_module`: dependencies, softdeps), its options, the blacklist,
-//! and its weak dependencies (which nothing loads). No allocation: results go to
-//! caller-provided buffers and callbacks.
+//! (`kmod_module_new_from_lookup`; `symbol:` keys in modules.symbols, `symbols.rs`), what
+//! loading a module involves (`kmod_module_probe_insert_module`: dependencies, softdeps), its
+//! options, the blacklist, and its weak dependencies (which nothing loads). No allocation:
+//! results go to caller-provided buffers and callbacks.
 
 use crate::cmdline::modules::{self, KcmdlineEntry};
 use crate::fnmatch::fnmatch;
