@@ -76,6 +76,12 @@ impl Root {
         self.path().join("etc/modprobe.d")
     }
 
+    /// Indexes the root with kmod's depmod only (no modinit.idx).
+    pub fn kmod_depmod(&self) {
+        xtask::kmod::depmod(self.path(), &self.version).unwrap();
+        assert!(!self.modules().join("modinit.idx").exists());
+    }
+
     /// Runs `modinit depmod -b ROOT VERSION`, which must succeed.
     pub fn depmod(&self) {
         let out = run(Command::new(modinit()).arg("depmod").arg("-b").arg(self.path()).arg(&self.version));
@@ -92,7 +98,7 @@ pub fn run(cmd: &mut Command) -> Output {
 pub struct Peers<'r> {
     pub ours: &'r Root,
     pub kmod: PathBuf,
-    /// modprobe.d for kmod: the test configuration, or nothing at all.
+    /// modprobe.d for both (`-C`): the test configuration, or nothing at all.
     pub kmod_config: PathBuf,
 }
 
@@ -101,6 +107,8 @@ impl Peers<'_> {
     pub fn run(&self, args: &[&str]) -> [(Option<i32>, String, String); 2] {
         let ours = run(Command::new(modinit())
             .arg("modprobe")
+            .arg("-C")
+            .arg(&self.kmod_config)
             .arg("-d")
             .arg(self.ours.path())
             .args(["-S", &self.ours.version])

@@ -217,9 +217,12 @@ fn modprobe_c_prints_what_kmods_prints() {
     let [(our_code, our_out, our_err), (kmod_code, kmod_out, kmod_err)] = peers.run(&["-c"]);
     assert_eq!((our_code, our_err.as_str()), (kmod_code, kmod_err.as_str()));
     // Without modules.symbols beside the index, kmod's dump of it is left out.
-    let without_symbols: String =
-        kmod_out.lines().filter(|l| !l.starts_with("alias symbol:")).flat_map(|l| [l, "\n"]).collect();
-    assert!(our_out == without_symbols, "modprobe -c differs:\n{}", first_line_difference(&our_out, &without_symbols));
+    let kmod_without_symbols = without_symbols(&kmod_out);
+    assert!(
+        our_out == kmod_without_symbols,
+        "modprobe -c differs:\n{}",
+        first_line_difference(&our_out, &kmod_without_symbols)
+    );
     assert!(our_out.lines().count() > 26_000, "configuration and every module alias");
     // With kmod's modules.symbols there, all of it.
     xtask::kmod::depmod(ours.path(), &ours.version).unwrap();
@@ -292,4 +295,110 @@ fn a_root_longer_than_path_max_is_refused_by_name() {
         let named = format!(": path longer than PATH_MAX (4096 bytes): {root}/lib/modules/{version}\n");
         assert!(stderr.starts_with(&format!("{applet}: ")) && stderr.ends_with(&named), "{applet}: {stderr:.200}");
     }
+}
+
+/// A tree only kmod's depmod indexed (no modinit.idx, as on any distribution): modprobe's
+/// `-D`, `-R` and `-c` and modinfo answer from kmod's files as kmod's tools do, on both trees.
+#[test]
+fn the_applets_answer_on_a_tree_only_kmods_depmod_indexed() {
+    let Some(tree) = real_module_tree() else { return };
+    let Some(second) = modinit_test_fixtures::real_second_module_tree() else { return };
+    for tree in [tree, second] {
+        let root = Root::new(&tree, Some(TEST_CONFIG));
+        root.kmod_depmod();
+        let peers = Peers { ours: &root, kmod: root.path().to_path_buf(), kmod_config: root.modprobe_d() };
+        let keys = sample(&root.modules(), 400);
+        let (mismatches, lines) = show_depends_and_resolve_alias(&peers, &keys);
+        let shown = mismatches.iter().take(10).cloned().collect::<Vec<_>>().join("\n");
+        assert!(mismatches.is_empty(), "{}: {} mismatches:\n{shown}", tree.display(), mismatches.len());
+        assert!(lines > keys.len(), "the keys resolve to modules: {lines} lines for {} keys", keys.len());
+        // kmod's depmod wrote modules.symbols: both dump it.
+        let [ours, kmod] = peers.run(&["-c"]);
+        assert_eq!((ours.0, &ours.2), (kmod.0, &kmod.2), "modprobe -c: exit code and stderr");
+        assert!(ours.1 == kmod.1, "modprobe -c differs:\n{}", first_line_difference(&ours.1, &kmod.1));
+        for args in [vec!["e1000", "ahci", "vfat", "zswap", "no-such-module"], vec!["-F", "depends", "snd-hda-intel"]] {
+            let [ours, kmod] = modinfo_runs_of(&root, &args);
+            assert_eq!(ours, kmod, "modinfo {args:?}");
+        }
+    }
+}
+
+/// kmod's `modprobe -c` without its dump of modules.symbols, which modinit's leaves out when
+/// there is no modules.symbols beside modinit.idx.
+fn without_symbols(out: &str) -> String {
+    out.lines().filter(|l| !l.starts_with("alias symbol:")).flat_map(|l| [l, "\n"]).collect()
+}
+
+/// modprobe.d edited after the tree was indexed: modinit's modprobe sees the edit at once, as
+/// kmod's does (the index's baked configuration is the boot's), with `-C` naming a directory,
+/// a single file, and several paths; lines kmod rejects get kmod's messages.
+#[test]
+fn modprobe_sees_a_modprobe_d_edit_without_reindexing() {
+    let Some(tree) = real_module_tree() else { return };
+    let root = Root::new(&tree, Some(TEST_CONFIG));
+    root.depmod();
+    xtask::kmod::depmod(root.path(), &root.version).unwrap();
+    // modinit depmod ran last: its index is the newer one, and the one read.
+    root.depmod();
+    let peers = Peers { ours: &root, kmod: root.path().to_path_buf(), kmod_config: root.modprobe_d() };
+    let queries: [&[&str]; 5] = [
+        &["-D", "my-live-alias"],
+        &["-D", "e1000"],
+        &["-R", "ethernet-0"],
+        &["-D", "pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00"],
+        &["-D", "snd-hda-intel"],
+    ];
+    let before: Vec<_> = queries.iter().map(|q| peers.run(q)).collect();
+    for [ours, kmod] in &before {
+        assert_eq!(ours, kmod);
+    }
+    let edit = "alias my-live-alias e1000\noptions e1000 live=1\nsoftdep e1000 pre: crc32c_generic\n\
+                blacklist e1000\nalias ethernet-0 virtio_net\nfoo bar\noptions\ninclude /etc/x.conf\n";
+    fs::write(root.modprobe_d().join("00-live.conf"), edit).unwrap();
+    // The test configuration masked by an empty file of the same name in a directory given first.
+    let masks = root.path().join("masks");
+    fs::create_dir_all(&masks).unwrap();
+    fs::write(masks.join("test.conf"), "").unwrap();
+    let single = root.path().join("single.conf");
+    fs::write(&single, "options snd-hda-intel model=live\n").unwrap();
+    for config in [root.modprobe_d(), single.clone()] {
+        let peers = Peers { ours: &root, kmod: root.path().to_path_buf(), kmod_config: config };
+        for (i, (query, before)) in queries.iter().zip(&before).enumerate() {
+            let [ours, kmod] = peers.run(query);
+            assert_eq!(ours, kmod, "modprobe {query:?}");
+            // The first three name what the edit changes.
+            if peers.kmod_config == root.modprobe_d() && i < 3 {
+                assert_ne!(&ours, &before[0], "modprobe {query:?} changed with the edit");
+            }
+        }
+        let [ours, kmod] = peers.run(&["-c"]);
+        assert_eq!((ours.0, &ours.2), (kmod.0, &kmod.2), "modprobe -c: exit code and stderr");
+        assert!(ours.1 == kmod.1, "modprobe -c differs:\n{}", first_line_difference(&ours.1, &kmod.1));
+    }
+    let modprobe_d = root.modprobe_d();
+    let several = ["-C", masks.to_str().unwrap(), "-C", single.to_str().unwrap(), "-C", modprobe_d.to_str().unwrap()];
+    let several = [&several[..], &["-c"]].concat();
+    let peers = Peers { ours: &root, kmod: root.path().to_path_buf(), kmod_config: "/dev/null".into() };
+    let [ours, kmod] = peers.run(&several);
+    assert_eq!((ours.0, &ours.2), (kmod.0, &kmod.2), "modprobe {several:?}: exit code and stderr");
+    assert!(ours.1 == kmod.1, "modprobe {several:?}:\n{}", first_line_difference(&ours.1, &kmod.1));
+    assert!(ours.1.contains("options snd_hda_intel model=live") && !ours.1.contains("my_nic"), "{}", ours.1);
+}
+
+/// A directory no depmod indexed: modprobe and modinfo fail with kmod's exit code and say which
+/// command indexes it.
+#[test]
+fn an_unindexed_tree_names_the_command_that_indexes_it() {
+    let Some(tree) = real_module_tree() else { return };
+    let root = Root::new(&tree, None);
+    let modules = root.modules();
+    let command = format!("run 'modinit depmod -b {} {}'", root.path().display(), root.version);
+    let [ours, kmod] = modinfo_runs_of(&root, &["e1000"]);
+    assert_eq!(ours.0, kmod.0, "modinfo: kmod's exit code");
+    assert!(ours.2.contains(&command) && ours.2.contains(modules.to_str().unwrap()), "{}", ours.2);
+    let peers = Peers { ours: &root, kmod: root.path().to_path_buf(), kmod_config: "/dev/null".into() };
+    let [ours, kmod] = peers.run(&["e1000"]);
+    assert_eq!(ours.0, kmod.0, "modprobe: kmod's exit code");
+    let command = format!("run 'modinit depmod -b ROOT {}'", root.version);
+    assert!(ours.2.starts_with("modprobe: FATAL: ") && ours.2.contains(&command), "{}", ours.2);
 }

@@ -96,6 +96,11 @@ fn index_built() {
 }
 
 #[test]
+fn kmod_files() {
+    smoke("kmod_files", 2000);
+}
+
+#[test]
 fn fnmatch() {
     smoke("fnmatch", 10000);
 }

@@ -7,9 +7,13 @@
 //! made from every alias pattern and module name of the tree — our lookup must give the
 //! modules libkmod gives, in its order; and for every module, our probe list (dependencies,
 //! softdeps, options) must be what `modprobe --show-depends` prints. Once with no
-//! configuration, once with a modprobe.d that uses every directive.
+//! configuration, once with a modprobe.d that uses every directive; and the index the applets
+//! build from kmod's own files (a tree kmod's depmod indexed) answers every key as kmod does.
 
+use modinit::config::ConfigFile;
 use modinit::index::Index;
+use modinit::index::builder::modprobe_config;
+use modinit::index::from_kmod_files::{KmodFiles, contents_from_kmod_files};
 use modinit::resolve::symbols::ModulesSymbols;
 use modinit::resolve::{Found, Key, Resolver, Target, Via};
 use modinit_tests::kmod_oracle::{Insertion, Kmod};
@@ -135,6 +139,41 @@ fn resolution_equals_kmods(tree: &Path, what: &str) {
         keys.len(),
         c.matches
     );
+}
+
+/// The index the applets build from kmod's own files when a tree has no modinit.idx
+/// (`modinit::index::from_kmod_files`): every key and every probe list as kmod's, on both trees.
+#[test]
+fn an_index_of_kmods_files_resolves_as_kmod() {
+    let Some(tree) = modinit_tests::real_module_tree() else { return };
+    let Some(second) = modinit_test_fixtures::real_second_module_tree() else { return };
+    for tree in [tree, second] {
+        let kmod_tree = xtask::kmod::indexed_tree(&tree).unwrap();
+        let empty = tempfile::tempdir().unwrap();
+        let kmod = Kmod::new(&kmod_tree, &[empty.path()]);
+        let read = |name: &str| std::fs::read(kmod_tree.join(name)).ok();
+        let files = KmodFiles {
+            kernel_release: tree.file_name().unwrap().to_str().unwrap().as_bytes().to_vec(),
+            modules_dep: read("modules.dep").unwrap(),
+            modules_alias: read("modules.alias"),
+            modules_builtin: read("modules.builtin"),
+            modules_builtin_modinfo: read("modules.builtin.modinfo"),
+        };
+        let mut warnings = Vec::new();
+        let mut contents = contents_from_kmod_files(&files, &mut |w| warnings.push(w.0));
+        assert!(warnings.is_empty(), "{}: {warnings:?}", tree.display());
+        // The configuration as the applets read it with kmod's (empty) one: the directory's
+        // modules.softdep alone.
+        let dir = kmod_tree.to_str().unwrap().to_string();
+        let softdep = ConfigFile { dir, name: "modules.softdep".into(), text: read("modules.softdep").unwrap() };
+        contents.config = modprobe_config(&[softdep], &mut |w| panic!("{w}"));
+        let bytes = modinit::index::writer::write(&contents).unwrap();
+        let keys = xtask::corpus::keys(&kmod_tree).unwrap();
+        let names = xtask::corpus::module_names(&kmod_tree).unwrap();
+        let c = compare(&bytes, &kmod, &kmod_tree, &keys, &names);
+        report(&format!("kmod's files of {}", tree.display()), &c, names.len());
+        assert!(keys.len() > 50_000 && c.matches > 25_000, "{} keys, {} matching", keys.len(), c.matches);
+    }
 }
 
 #[test]

@@ -6,6 +6,7 @@
 mod depmod;
 mod dmesg;
 mod insmod;
+mod live_index;
 mod lsmod;
 mod modinfo;
 mod modprobe;

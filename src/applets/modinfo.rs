@@ -7,11 +7,12 @@
 //! and `.ko.zst` files are read as kmod reads them. `symbol:NAME` keys are looked up in the
 //! modules dir's modules.symbols (kmod reads its modules.symbols.bin).
 
+use super::live_index::{self, Config, LiveIndexError};
 use super::stdout::Stdout;
 use super::{Convention, err, refused};
 use crate::insert::module_image::ModuleImage;
 use crate::io::mapping::Mapping;
-use crate::io::modules_dir::{ModulesDir, OpenError, open_index};
+use crate::io::modules_dir::ModulesDir;
 use crate::io::path::{Joined, PATH_MAX, TooLong, c_path};
 use crate::sys::syscall::getcwd;
 use core::ffi::CStr;
@@ -63,7 +64,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     };
     let symbols_file = super::modules_symbols::map(&dir);
     let symbols = super::modules_symbols::symbols(&symbols_file);
-    let (resolver, index_error) = match open_index(&dir) {
+    let (resolver, index_error) = match live_index::open(&dir, basedir, Config::Default, "modinfo", false) {
         Ok(index) => (Some(Resolver { index, cmdline: &[], symbols }), None),
         Err(e) => (None, Some(e)),
     };
@@ -106,7 +107,7 @@ struct Shown<'d> {
     /// The program's name for messages.
     short: &'d [u8],
     /// Why the index could not be opened, until a lookup has said so.
-    index_error: Option<OpenError>,
+    index_error: Option<LiveIndexError>,
     out: Stdout,
 }
 
@@ -165,7 +166,7 @@ impl Shown<'_> {
     /// Says once why names cannot be looked up; no module is found.
     fn no_index(&mut self) -> usize {
         if let Some(e) = self.index_error.take() {
-            self.fail(format_args!("cannot use {}/modinit.idx: {e}", Bytes(self.dir.as_bytes())));
+            self.fail(format_args!("{e}"));
         }
         0
     }

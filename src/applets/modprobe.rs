@@ -7,16 +7,19 @@
 //! `--force-vermagic`, `-i`, module parameters after the name), `-D`/`--show-depends`,
 //! `-R`/`--resolve-alias`, `-c`/`--showconfig` (the configuration baked into the index),
 //! `--show-exports FILE` (modprobe_exports.rs), `-S VERSION`, `-d DIR`, `-r` with
-//! `--remove-holders` (modprobe_remove.rs). Not yet: `-C`, `-w`, `--show-modversions`, `-s`, `-V`.
+//! `--remove-holders` (modprobe_remove.rs), `-C` (live_index.rs). Not yet: `-w`,
+//! `--show-modversions`, `-s`, `-V`.
 //!
-//! Install and remove commands are never run: the index does not keep them (building it
-//! warns about each one), so modinit's modprobe always acts as kmod's does with `-i`.
+//! Install and remove commands are never run: reading modprobe.d warns about each one (not
+//! with `-i`, which ignores them as kmod's does), and the module is loaded or removed as a
+//! module.
 
+use super::live_index::{self, Config};
 use super::{Convention, err, modules_symbols, out, refused};
 use crate::insert::load::Failure;
 use crate::insert::probe::{Blacklist, Event, Probed, Prober};
 use crate::io::file::read_into;
-use crate::io::modules_dir::{ModulesDir, open_index};
+use crate::io::modules_dir::ModulesDir;
 use modinit::kernel::errno::Strerror;
 use modinit::line::Bytes;
 use modinit::resolve::symbols::ModulesSymbols;
@@ -32,9 +35,9 @@ const USAGE: &str = "Usage: modprobe [options] [-i] [-b] modulename [parameters.
        modprobe [options] --show-exports filename\n\
 Options: -a -b -r -q -n -v -i -f --first-time --force-modversion --force-vermagic -D --show-depends\n\
          -R --resolve-alias -c --showconfig --show-exports --dry-run --show --remove-holders\n\
-         -S VERSION -d DIR -h\n\
+         -C PATH -S VERSION -d DIR -h\n\
 modulename may be symbol:NAME (the module exporting NAME, from modules.symbols).\n\
--i changes nothing but softdeps: install/remove commands are never run (the index has none).";
+install/remove commands are never run: each one is warned about, unless -i ignores them.";
 
 pub fn main(argv: &[&[u8]]) -> i32 {
     let mut operands: [&[u8]; MAX_OPERANDS] = [&[]; MAX_OPERANDS];
@@ -67,10 +70,15 @@ pub fn main(argv: &[&[u8]]) -> i32 {
             return 1;
         }
     };
-    let index = match open_index(&dir) {
+    let config = match opts.config.given() {
+        Some(paths) => Config::Given(paths),
+        None => Config::Default,
+    };
+    let index = match live_index::open(&dir, opts.dirname.unwrap_or_default(), config, "modprobe", opts.ignore_commands)
+    {
         Ok(index) => index,
         Err(e) => {
-            err!("modprobe: FATAL: cannot use {}: {e}", dir.index_file());
+            err!("modprobe: FATAL: {e}");
             return 1;
         }
     };

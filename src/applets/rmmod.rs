@@ -1,9 +1,10 @@
 //! `rmmod [-f] [-v] NAME|FILE...`: removes modules with delete_module(O_NONBLOCK), after
 //! kmod's checks (builtin, not loaded, holders, use count) and with its messages.
 
+use super::live_index::{self, Config};
 use super::{Convention, err, refused};
 use crate::insert::sysfs_module::{holder_names, holders, initstate, refcnt};
-use crate::io::modules_dir::{ModulesDir, open_index};
+use crate::io::modules_dir::ModulesDir;
 use crate::io::path::{PATH_MAX, c_path};
 use modinit::index::Index;
 use modinit::kernel::errno::Strerror;
@@ -37,7 +38,8 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         Ok(opts) => opts,
         Err(refusal) => return refused(argv, Convention::Kmod, &USAGE, refusal),
     };
-    let index = open_index(&ModulesDir::of_running_kernel()).ok();
+    // Only to tell builtins by name: without an index, every name is tried as a loaded module.
+    let index = live_index::open(&ModulesDir::of_running_kernel(), b"", Config::Default, "rmmod", false).ok();
     let mut failed = 0;
     for &arg in &names[..count] {
         // As kmod: an existing file names the module by its file name.

@@ -15,13 +15,27 @@ use alloc::vec::Vec;
 /// first, e.g. [`super::MODPROBE_D_DIRS`] under a root). Masked names are left out: a /dev/null
 /// file adds nothing. kmod <= 32 also took `*.alias` files; kmod >= 33 only `*.conf`.
 pub fn select_modprobe_d(dirs: Vec<Dir>) -> Vec<ConfigFile> {
-    select(dirs)
+    select(dirs.into_iter().map(GivenPath::Dir).collect())
+}
+
+/// A path given to modprobe's `-C`: a directory, read as the default ones are, or one file,
+/// read whatever its name and sorted among the others by its base name (kmod's `is_single`).
+#[derive(Debug, Clone)]
+pub enum GivenPath {
+    Dir(Dir),
+    File(ConfigFile),
+}
+
+/// The modprobe.d files kmod reads from the `-C` `paths`, in the order given (the first
+/// path holding a name wins it), sorted by name.
+pub fn select_given_modprobe_d(paths: Vec<GivenPath>) -> Vec<ConfigFile> {
+    select(paths)
 }
 
 /// The modules-load.d files systemd reads, sorted by name, given `dirs` in precedence order
 /// (e.g. [`super::MODULES_LOAD_D_DIRS`] under a root). Masked names are left out.
 pub fn select_modules_load_d(dirs: Vec<Dir>) -> Vec<ConfigFile> {
-    select(dirs)
+    select(dirs.into_iter().map(GivenPath::Dir).collect())
 }
 
 /// Puts a file of the module directory (one of [`super::MODULE_DIR_CONFIG_FILES`]) into a
@@ -32,15 +46,20 @@ pub fn insert_module_dir_file(files: &mut Vec<ConfigFile>, file: ConfigFile) {
     files.insert(at, file);
 }
 
-fn select(dirs: Vec<Dir>) -> Vec<ConfigFile> {
+fn select(paths: Vec<GivenPath>) -> Vec<ConfigFile> {
     // (name, precedence, directory, text), sorted by name (String orders by bytes, as strcmp
     // does), then precedence: each name's first entry is the one read.
     let mut all: Vec<(String, usize, String, Option<Vec<u8>>)> = Vec::new();
-    for (dir, entries) in dirs {
-        for (name, text) in entries {
-            if is_config_name(&name) {
-                all.push((name, all.len(), dir.clone(), text));
+    for path in paths {
+        match path {
+            GivenPath::Dir((dir, entries)) => {
+                for (name, text) in entries {
+                    if is_config_name(&name) {
+                        all.push((name, all.len(), dir.clone(), text));
+                    }
+                }
             }
+            GivenPath::File(file) => all.push((file.name, all.len(), file.dir, Some(file.text))),
         }
     }
     sort_by(&mut all, &mut |a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -105,6 +124,23 @@ mod tests {
             dir("lib", &[("masked.conf", Some("lib")), ("empty.conf", Some("lib")), ("other.conf", Some("o"))]),
         ];
         assert_eq!(chosen(&select_modules_load_d(dirs)), ["etc/empty.conf=", "lib/other.conf=o"]);
+    }
+
+    /// `modprobe -C /dev/null -C dir`: the file takes its base name, `null`, whatever it is.
+    #[test]
+    fn given_files_count_whatever_their_name_and_sort_by_base_name() {
+        let file = |dir: &str, name: &str, text: &str| {
+            GivenPath::File(ConfigFile { dir: dir.to_string(), name: name.to_string(), text: text.into() })
+        };
+        let paths = vec![
+            file("/dev", "null", ""),
+            GivenPath::Dir(dir(
+                "/tmp/c",
+                &[("a.conf", Some("a")), ("null", Some("no .conf name")), ("z.txt", Some("z"))],
+            )),
+            file("/tmp", "a.conf", "second a"),
+        ];
+        assert_eq!(chosen(&select_given_modprobe_d(paths)), ["/tmp/c/a.conf=a", "/dev/null="]);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-pub use files::{insert_module_dir_file, select_modprobe_d, select_modules_load_d};
+pub use files::{GivenPath, insert_module_dir_file, select_given_modprobe_d, select_modprobe_d, select_modules_load_d};
 pub use modprobe_d::parse_modprobe_d;
 pub use modules_load_d::parse_modules_load_d;
 
@@ -73,6 +73,37 @@ pub struct ConfigWarning {
     /// as kmod counts.
     pub line: usize,
     pub message: String,
+    /// Whether kmod itself rejects the line, and how.
+    pub kind: WarningKind,
+}
+
+/// Which of kmod's complaints a [`ConfigWarning`] is, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarningKind {
+    /// kmod skips the line: "ignoring bad line starting with ...".
+    BadLine,
+    /// kmod skips the line: "command ... is deprecated and not parsed anymore".
+    Deprecated,
+    /// A line kmod takes that modinit does not honour as kmod would, or systemd's complaint.
+    Modinit,
+    /// An `install` or `remove` command, which modinit does not run (`modprobe -i` ignores
+    /// them, as kmod's does).
+    Command,
+}
+
+impl ConfigWarning {
+    /// The line kmod 30's libkmod logs to stderr for this warning (its source location
+    /// included, as `kmod_log` prints it); None when kmod has no such message.
+    pub fn kmod_message(&self) -> Option<String> {
+        const PARSER: &str = "libkmod: ERROR ../libkmod/libkmod-config.c";
+        match self.kind {
+            WarningKind::BadLine => Some(alloc::format!("{PARSER}:712 kmod_config_parse: {self}")),
+            WarningKind::Deprecated => {
+                Some(alloc::format!("{PARSER}:708 kmod_config_parse: {}: {}", self.file, self.message))
+            }
+            WarningKind::Modinit | WarningKind::Command => None,
+        }
+    }
 }
 
 impl fmt::Display for ConfigWarning {

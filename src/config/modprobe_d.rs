@@ -6,7 +6,7 @@
 //! comment is a bad line. Words are split with `strtok_r(" \t")`; the free text of `options`,
 //! `install`, ... is what `strtok_r` leaves after the blank that ends the module name.
 
-use super::{ConfigWarning, Directive};
+use super::{ConfigWarning, Directive, WarningKind};
 use crate::line::Bytes;
 use crate::name::normalize_alias;
 use alloc::format;
@@ -25,15 +25,19 @@ pub fn parse_modprobe_d(file: &str, text: &[u8], warn: &mut dyn FnMut(ConfigWarn
         }
         let mut words = Words { rest: &line };
         let Some(command) = words.next_word() else { continue };
-        let message = match parse_directive(command, &mut words) {
+        let (message, kind) = match parse_directive(command, &mut words) {
             Ok(directive) => {
                 directives.push((line_number, directive));
                 continue;
             }
-            Err(Rejected::Deprecated) => format!("command {} is deprecated and not parsed anymore", Bytes(command)),
-            Err(Rejected::BadLine) => format!("ignoring bad line starting with '{}'", Bytes(command)),
+            Err(Rejected::Deprecated) => {
+                (format!("command {} is deprecated and not parsed anymore", Bytes(command)), WarningKind::Deprecated)
+            }
+            Err(Rejected::BadLine) => {
+                (format!("ignoring bad line starting with '{}'", Bytes(command)), WarningKind::BadLine)
+            }
         };
-        warn(ConfigWarning { file: file.to_string(), line: line_number, message });
+        warn(ConfigWarning { file: file.to_string(), line: line_number, message, kind });
     }
     directives
 }

@@ -5,7 +5,7 @@
 //! stripped of blanks at both ends; an empty line, or one starting with `#` or `;`, is skipped.
 //! What is left is one module name or alias, given to kmod as it is.
 
-use super::ConfigWarning;
+use super::{ConfigWarning, WarningKind};
 use alloc::format;
 use alloc::string::ToString;
 use alloc::vec::Vec;
@@ -25,7 +25,9 @@ pub fn parse_modules_load_d(file: &str, text: &[u8], warn: &mut dyn FnMut(Config
     let mut line_number = 0;
     while let Some(line) = next_line(&mut rest) {
         line_number += 1;
-        let mut warning = |message| warn(ConfigWarning { file: file.to_string(), line: line_number, message });
+        let mut warning = |message| {
+            warn(ConfigWarning { file: file.to_string(), line: line_number, message, kind: WarningKind::Modinit })
+        };
         let Ok(line) = line else {
             warning(format!("line of {LONG_LINE_MAX} bytes or more; the rest of the file is ignored"));
             break;

@@ -7,9 +7,9 @@
 //! with depmod's own modules.softdep and modules.weakdep (kmod 33) sorted among the files. The
 //! caller reads the files (in parallel, on the host) and hands over their contents.
 
-use super::writer::{IndexContents, ModuleEntry};
+use super::writer::{IndexContents, ModprobeConfig, ModuleEntry};
 use crate::config::{
-    ConfigFile, ConfigWarning, Directive, insert_module_dir_file, parse_modprobe_d, parse_modules_load_d,
+    ConfigFile, ConfigWarning, Directive, WarningKind, insert_module_dir_file, parse_modprobe_d, parse_modules_load_d,
 };
 use crate::decompress::Compression;
 use crate::index::module_list::stays_inside;
@@ -147,14 +147,14 @@ pub fn build(modules: &[ModuleFacts], tree: &TreeFiles, warn: &mut dyn FnMut(Bui
     contents
 }
 
-fn normalized_alias(alias: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn normalized_alias(alias: &[u8]) -> Option<Vec<u8>> {
     let mut out = alloc::vec![0u8; alias.len()];
     let len = normalize_alias(alias, &mut out)?;
     out.truncate(len);
     Some(out)
 }
 
-fn normalized_name(name: &[u8]) -> Vec<u8> {
+pub(super) fn normalized_name(name: &[u8]) -> Vec<u8> {
     module_name(name).collect()
 }
 
@@ -301,7 +301,7 @@ fn topological_order(
 
 /// modules.builtin (names) and modules.builtin.modinfo (aliases) become builtin records
 /// after the loadable modules; a builtin with aliases but not in modules.builtin gets one too.
-fn add_builtins(contents: &mut IndexContents, tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) {
+pub(super) fn add_builtins(contents: &mut IndexContents, tree: &TreeFiles, warn: &mut dyn FnMut(BuildWarning)) {
     // The map's type is the string table's (`StringsWriter`): the binary carries its code once.
     let mut ids: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
     let mut add = |contents: &mut IndexContents, stem: &[u8]| -> u16 {
@@ -362,32 +362,42 @@ fn add_config(
         insert_module_dir_file(&mut files, ConfigFile { dir: release.clone(), name: name.into(), text });
     }
     let mut config_warn = |w: ConfigWarning| warn(BuildWarning(w.to_string()));
-    for file in &files {
+    contents.config = modprobe_config(&files, &mut config_warn);
+    for file in &tree.modules_load_d {
         let path = format!("{}/{}", file.dir, file.name);
-        for (line, directive) in parse_modprobe_d(&path, &file.text, &mut config_warn) {
+        contents.modules_load.extend(parse_modules_load_d(&path, &file.text, &mut config_warn));
+    }
+}
+
+/// What libkmod keeps of the modprobe.d `files` (chosen and ordered as it reads them, the
+/// module directory's files among them): the directives in reading order. Install and remove
+/// commands are warned about: modinit loads such a module as a module.
+pub fn modprobe_config(files: &[ConfigFile], warn: &mut dyn FnMut(ConfigWarning)) -> ModprobeConfig {
+    let mut config = ModprobeConfig::default();
+    for file in files {
+        let path = format!("{}/{}", file.dir, file.name);
+        for (line, directive) in parse_modprobe_d(&path, &file.text, warn) {
             match directive {
-                Directive::Alias { pattern, module } => contents.config_aliases.push((pattern, module)),
-                Directive::Options { module, options } => contents.options.push((module, options)),
-                Directive::Blacklist { module } => contents.blacklist.push(module),
+                Directive::Alias { pattern, module } => config.aliases.push((pattern, module)),
+                Directive::Options { module, options } => config.options.push((module, options)),
+                Directive::Blacklist { module } => config.blacklist.push(module),
                 Directive::Softdep { module, pre, post } => {
-                    contents.softdeps.push((module, pre.join(&b' '), post.join(&b' ')));
+                    config.softdeps.push((module, pre.join(&b' '), post.join(&b' ')));
                 }
-                Directive::Weakdep { module, deps } => contents.weakdeps.push((module, deps.join(&b' '))),
-                Directive::Install { module, .. } | Directive::Remove { module, .. } => config_warn(ConfigWarning {
+                Directive::Weakdep { module, deps } => config.weakdeps.push((module, deps.join(&b' '))),
+                Directive::Install { module, .. } | Directive::Remove { module, .. } => warn(ConfigWarning {
                     file: path.clone(),
                     line,
                     message: format!(
                         "install/remove commands are not supported: {} is loaded as a module",
                         lossy(&module)
                     ),
+                    kind: WarningKind::Command,
                 }),
             }
         }
     }
-    for file in &tree.modules_load_d {
-        let path = format!("{}/{}", file.dir, file.name);
-        contents.modules_load.extend(parse_modules_load_d(&path, &file.text, &mut config_warn));
-    }
+    config
 }
 
 /// What depmod writes to modules.softdep or modules.weakdep (`output_softdeps`,
@@ -478,10 +488,10 @@ mod tests {
         assert_eq!(names(&c, &[1, 2]), ["crc32c_generic", "virtio_blk"]);
         assert!(c.modules[1].builtin && c.modules[1].dir.is_none());
         assert_eq!(c.builtin_aliases, [(b"crypto_crc32c".to_vec(), 1), (b"virtio:d00000002v*".to_vec(), 2)]);
-        assert_eq!(c.blacklist, [b"pcspkr".to_vec()]);
+        assert_eq!(c.config.blacklist, [b"pcspkr".to_vec()]);
         // modules.softdep sorts before zz.conf, so the module's own softdep comes first.
-        assert_eq!(c.softdeps[0], (b"ahci".to_vec(), b"crc32c".to_vec(), b"".to_vec()));
-        assert_eq!(c.softdeps[1], (b"ahci".to_vec(), b"libahci".to_vec(), b"".to_vec()));
+        assert_eq!(c.config.softdeps[0], (b"ahci".to_vec(), b"crc32c".to_vec(), b"".to_vec()));
+        assert_eq!(c.config.softdeps[1], (b"ahci".to_vec(), b"libahci".to_vec(), b"".to_vec()));
         assert!(warnings.iter().any(|w| w.contains("Unmatched bracket in bad[")), "{warnings:?}");
         assert!(warnings.iter().any(|w| w.contains("zz.conf line 3") && w.contains("install")), "{warnings:?}");
     }
@@ -503,7 +513,7 @@ mod tests {
             ..TreeFiles::default()
         };
         let c = build(&[m, facts("kernel/mod-simple.ko", &[], &[])], &tree, &mut |w| panic!("{w}"));
-        assert!(c.softdeps.is_empty());
+        assert!(c.config.softdeps.is_empty());
         let bytes = crate::index::writer::write(&c).unwrap();
         let mut shown = Vec::new();
         crate::toolbox::show_config::show_config(&crate::index::Index::open(&bytes).unwrap(), b"", &mut shown);

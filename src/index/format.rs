@@ -74,6 +74,11 @@ impl Section {
         Section::Weakdeps,
     ];
 
+    /// The section's place in [`Section::ALL`] (which lists them in declaration order).
+    pub const fn slot(self) -> usize {
+        self as usize
+    }
+
     /// Size of one record, for sections of fixed-size records (1 for byte streams).
     pub const fn record_size(self) -> usize {
         match self {
@@ -166,4 +171,16 @@ pub fn compression_from_byte(b: u8) -> Option<Compression> {
         3 => Compression::Xz,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sections_slot_is_its_place_in_the_table() {
+        for (i, s) in Section::ALL.into_iter().enumerate() {
+            assert_eq!(s.slot(), i, "{}", s.name());
+        }
+    }
 }

@@ -3,7 +3,8 @@
 //!
 //! [`reader`] opens and queries it (boot path, `no_std`); [`writer`] serializes it and
 //! [`builder`] computes it from a module tree like depmod does, [`tree`] reads that tree through
-//! a filesystem the caller supplies (these need `alloc`). [`module_list`] finds modules in the
+//! a filesystem the caller supplies, [`from_kmod_files`] takes kmod's depmod output instead of
+//! the module files (these need `alloc`). [`module_list`] finds modules in the
 //! tree's own lists when there is no index.
 
 mod alias_table;
@@ -11,6 +12,8 @@ mod alias_table;
 pub mod builder;
 mod bytes;
 pub mod format;
+#[cfg(feature = "alloc")]
+pub mod from_kmod_files;
 pub mod module_list;
 pub mod reader;
 mod strings;

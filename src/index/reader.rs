@@ -246,38 +246,48 @@ fn words(s: &[u8]) -> impl Iterator<Item = &[u8]> {
     s.split(|&b| b == b' ').filter(|w| !w.is_empty())
 }
 
+/// The header's checks (magic, version, length, checksum) and each section's bytes, in
+/// [`Section::ALL`]'s order; a section the file's version lacks is empty. Every section lies
+/// after the header, inside the file, and holds whole records; its contents are not checked.
+pub(super) fn section_table(file: &[u8]) -> Result<[&[u8]; Section::ALL.len()], IndexError> {
+    if file.len() < OFF_SECTIONS {
+        return Err(IndexError::Truncated { len: file.len() });
+    }
+    if file[OFF_MAGIC..OFF_MAGIC + MAGIC.len()] != MAGIC {
+        return Err(IndexError::BadMagic);
+    }
+    let header = |off| u32_at(file, off).unwrap_or_default();
+    let sections =
+        sections_of(header(OFF_VERSION)).ok_or(IndexError::UnsupportedVersion { found: header(OFF_VERSION) })?;
+    let header_len = header_len(sections.len());
+    if file.len() < header_len {
+        return Err(IndexError::Truncated { len: file.len() });
+    }
+    if header(OFF_FILE_LEN) as usize != file.len() {
+        return Err(IndexError::LengthMismatch { header: header(OFF_FILE_LEN), file: file.len() });
+    }
+    let computed = crc32(&file[header_len..]);
+    if computed != header(OFF_CHECKSUM) {
+        return Err(IndexError::ChecksumMismatch { header: header(OFF_CHECKSUM), computed });
+    }
+    let mut table: [&[u8]; Section::ALL.len()] = [&[]; Section::ALL.len()];
+    for (slot, s) in table.iter_mut().zip(Section::ALL) {
+        let Some(i) = sections.iter().position(|&x| x == s) else { continue };
+        let (off, len) = (header(OFF_SECTIONS + 8 * i) as usize, header(OFF_SECTIONS + 8 * i + 4) as usize);
+        let bytes = file.get(off..off.checked_add(len).ok_or(IndexError::SectionBounds { section: s.name() })?);
+        *slot = match bytes {
+            Some(b) if off >= header_len && b.len() % s.record_size() == 0 => b,
+            _ => return Err(IndexError::SectionBounds { section: s.name() }),
+        };
+    }
+    Ok(table)
+}
+
 impl<'a> Index<'a> {
     pub fn open(file: &'a [u8]) -> Result<Index<'a>, IndexError> {
-        if file.len() < OFF_SECTIONS {
-            return Err(IndexError::Truncated { len: file.len() });
-        }
-        if file[OFF_MAGIC..OFF_MAGIC + MAGIC.len()] != MAGIC {
-            return Err(IndexError::BadMagic);
-        }
+        let table = section_table(file)?;
+        let section = |s: Section| -> Result<&'a [u8], IndexError> { Ok(table[s.slot()]) };
         let header = |off| u32_at(file, off).unwrap_or_default();
-        let sections =
-            sections_of(header(OFF_VERSION)).ok_or(IndexError::UnsupportedVersion { found: header(OFF_VERSION) })?;
-        let header_len = header_len(sections.len());
-        if file.len() < header_len {
-            return Err(IndexError::Truncated { len: file.len() });
-        }
-        if header(OFF_FILE_LEN) as usize != file.len() {
-            return Err(IndexError::LengthMismatch { header: header(OFF_FILE_LEN), file: file.len() });
-        }
-        let computed = crc32(&file[header_len..]);
-        if computed != header(OFF_CHECKSUM) {
-            return Err(IndexError::ChecksumMismatch { header: header(OFF_CHECKSUM), computed });
-        }
-        // A section the file's version does not have is empty.
-        let section = |s: Section| -> Result<&'a [u8], IndexError> {
-            let Some(i) = sections.iter().position(|&x| x == s) else { return Ok(&[]) };
-            let (off, len) = (header(OFF_SECTIONS + 8 * i) as usize, header(OFF_SECTIONS + 8 * i + 4) as usize);
-            let bytes = file.get(off..off.checked_add(len).ok_or(IndexError::SectionBounds { section: s.name() })?);
-            match bytes {
-                Some(b) if off >= header_len && b.len() % s.record_size() == 0 => Ok(b),
-                _ => Err(IndexError::SectionBounds { section: s.name() }),
-            }
-        };
         let strings =
             Strings::new(section(Section::Strings)?).ok_or(IndexError::SectionBounds { section: "strings" })?;
         let modules = section(Section::Modules)?;
@@ -489,7 +499,7 @@ impl<'a> Index<'a> {
 #[cfg(all(test, feature = "alloc"))]
 mod tests {
     use super::*;
-    use crate::index::writer::{IndexContents, ModuleEntry, write};
+    use crate::index::writer::{IndexContents, ModprobeConfig, ModuleEntry, write};
     use std::vec;
     use std::vec::Vec;
 
@@ -581,7 +591,10 @@ mod tests {
         let contents = IndexContents {
             kernel_release: b"6.1.0-57-amd64".to_vec(),
             modules: vec![module],
-            softdeps: vec![(b"lan78xx".to_vec(), b"pre".to_vec(), b"post".to_vec())],
+            config: ModprobeConfig {
+                softdeps: vec![(b"lan78xx".to_vec(), b"pre".to_vec(), b"post".to_vec())],
+                ..ModprobeConfig::default()
+            },
             modules_load: vec![b"lan78xx".to_vec()],
             ..IndexContents::default()
         };

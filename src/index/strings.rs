@@ -34,6 +34,12 @@ pub struct StringsWriter {
 
 #[cfg(feature = "alloc")]
 impl StringsWriter {
+    /// A writer whose table starts as `table` (a whole string table, e.g. an index's), so that
+    /// its offsets stay valid; strings added are stored after it (and once among themselves).
+    pub fn appending_to(table: &[u8]) -> StringsWriter {
+        StringsWriter { bytes: table.to_vec(), ..StringsWriter::default() }
+    }
+
     /// The offset of `s`, adding it if it is new. Strings must not contain NUL: the caller
     /// checks that, since names read from files can.
     pub fn intern(&mut self, s: &[u8]) -> u32 {

@@ -8,7 +8,10 @@
 
 use super::builder::{BuildWarning, ModuleFacts, TreeFiles, build, lossy};
 use super::writer::{WriteError, write};
-use crate::config::{ConfigDir, MODPROBE_D_DIRS, MODULES_LOAD_D_DIRS, select_modprobe_d, select_modules_load_d};
+use crate::config::{
+    ConfigDir, ConfigFile, GivenPath, MODPROBE_D_DIRS, MODULE_DIR_CONFIG_FILES, MODULES_LOAD_D_DIRS,
+    insert_module_dir_file, select_given_modprobe_d, select_modprobe_d, select_modules_load_d,
+};
 use crate::decompress::Compression;
 use alloc::format;
 use alloc::string::String;
@@ -134,30 +137,92 @@ pub fn tree_files<F: TreeFs>(
     Ok(tree)
 }
 
+/// Where modprobe.d is read from.
+#[derive(Debug, Clone, Copy)]
+pub enum ModprobeD<'p> {
+    /// kmod's directories ([`MODPROBE_D_DIRS`]) under this root.
+    Under(&'p [u8]),
+    /// The paths given with `modprobe -C`, in order: directories or single files. A path that
+    /// does not exist is passed over, as kmod does.
+    Given(&'p [&'p [u8]]),
+}
+
+/// The modprobe.d files libkmod reads, in its order, with the module directory `modules`'s own
+/// [`MODULE_DIR_CONFIG_FILES`] (depmod's modules.softdep and modules.weakdep) sorted in among
+/// them: what the applets read at every call.
+pub fn modprobe_d_files<F: TreeFs>(
+    fs: &mut F,
+    source: ModprobeD<'_>,
+    modules: &[u8],
+) -> Result<Vec<ConfigFile>, TreeError<F::Error>> {
+    let mut files = match source {
+        ModprobeD::Under(root) => {
+            let mut files = select_modprobe_d(config_dirs(fs, root, MODPROBE_D_DIRS)?);
+            // Named from the root in messages, as kmod names them.
+            for file in &mut files {
+                file.dir = lossy(&join(root, file.dir.as_bytes())).into_owned();
+            }
+            files
+        }
+        ModprobeD::Given(paths) => {
+            let mut given = Vec::new();
+            for &path in paths {
+                if let Some(dir) = config_dir(fs, path)? {
+                    given.push(GivenPath::Dir(dir));
+                } else if let Some(text) = fs.read(path).map_err(|e| TreeError::Fs(path.to_vec(), e))? {
+                    let (dir, name) = match path.iter().rposition(|&b| b == b'/') {
+                        Some(slash) => (&path[..slash], &path[slash + 1..]),
+                        None => (&path[..0], path),
+                    };
+                    let (dir, name) = (lossy(dir).into_owned(), lossy(name).into_owned());
+                    given.push(GivenPath::File(ConfigFile { dir, name, text }));
+                }
+            }
+            select_given_modprobe_d(given)
+        }
+    };
+    for name in MODULE_DIR_CONFIG_FILES {
+        let path = join(modules, name.as_bytes());
+        if let Some(text) = fs.read(&path).map_err(|e| TreeError::Fs(path, e))? {
+            let dir = lossy(modules).into_owned();
+            insert_module_dir_file(&mut files, ConfigFile { dir, name: String::from(*name), text });
+        }
+    }
+    Ok(files)
+}
+
 /// The directories `dirs` under `root`, highest precedence first, as the selectors take them:
 /// regular files with their text, symlinks to /dev/null as masks, nothing else.
 fn config_dirs<F: TreeFs>(fs: &mut F, root: &[u8], dirs: &[&str]) -> Result<Vec<ConfigDir>, TreeError<F::Error>> {
     let mut out = Vec::new();
     for dir in dirs {
         let path = join(root, dir.as_bytes());
-        let mut entries = Vec::new();
-        for entry in fs.list(&path).map_err(|e| TreeError::Fs(path.clone(), e))?.unwrap_or_default() {
-            let name = lossy(&entry.name).into_owned();
-            match entry.kind {
-                EntryKind::DevNull => entries.push((name, None)),
-                EntryKind::File => {
-                    let file = join(&path, &entry.name);
-                    // A file removed since the listing is left out, as if it had not been there.
-                    if let Some(text) = fs.read(&file).map_err(|e| TreeError::Fs(file, e))? {
-                        entries.push((name, Some(text)));
-                    }
-                }
-                EntryKind::Directory | EntryKind::Other => {}
-            }
-        }
+        let (_, entries) = config_dir(fs, &path)?.unwrap_or_default();
         out.push((String::from(*dir), entries));
     }
     Ok(out)
+}
+
+/// The directory `path` as the selectors take it (see [`config_dirs`]); None when it is no
+/// directory.
+fn config_dir<F: TreeFs>(fs: &mut F, path: &[u8]) -> Result<Option<ConfigDir>, TreeError<F::Error>> {
+    let Some(listing) = fs.list(path).map_err(|e| TreeError::Fs(path.to_vec(), e))? else { return Ok(None) };
+    let mut entries = Vec::new();
+    for entry in listing {
+        let name = lossy(&entry.name).into_owned();
+        match entry.kind {
+            EntryKind::DevNull => entries.push((name, None)),
+            EntryKind::File => {
+                let file = join(path, &entry.name);
+                // A file removed since the listing is left out, as if it had not been there.
+                if let Some(text) = fs.read(&file).map_err(|e| TreeError::Fs(file, e))? {
+                    entries.push((name, Some(text)));
+                }
+            }
+            EntryKind::Directory | EntryKind::Other => {}
+        }
+    }
+    Ok(Some((lossy(path).into_owned(), entries)))
 }
 
 /// The facts of the module file `path` (relative to the modules dir) from its image, or, when
@@ -226,6 +291,38 @@ mod tests {
             }
             Ok(self.0.get(path).cloned().flatten())
         }
+    }
+
+    fn listed(files: &[ConfigFile]) -> Vec<String> {
+        files.iter().map(|f| format!("{}/{}={}", f.dir, f.name, lossy(&f.text))).collect()
+    }
+
+    #[test]
+    fn live_modprobe_d_is_kmods_directories_with_the_module_dirs_softdeps_among_them() {
+        let mut fs = MemFs::with(&[
+            ("/r/etc/modprobe.d/b.conf", Some("etc b")),
+            ("/r/lib/modprobe.d/b.conf", Some("lib b")),
+            ("/r/lib/modprobe.d/z.conf", None),
+            ("/r/usr/lib/modprobe.d/a.conf", Some("usr a")),
+            ("/m/6.1/modules.softdep", Some("softdep x pre: y")),
+        ]);
+        let files = modprobe_d_files(&mut fs, ModprobeD::Under(b"/r"), b"/m/6.1").unwrap();
+        let expected = ["/r/usr/lib/modprobe.d/a.conf=usr a", "/r/etc/modprobe.d/b.conf=etc b"];
+        let expected = [&expected[..], &["/m/6.1/modules.softdep=softdep x pre: y"]].concat();
+        assert_eq!(listed(&files), expected);
+    }
+
+    #[test]
+    fn given_paths_replace_kmods_directories() {
+        let mut fs = MemFs::with(&[
+            ("/r/etc/modprobe.d/b.conf", Some("not read")),
+            ("/c/one.conf", Some("one")),
+            ("/d/two.conf", Some("two")),
+            ("/d/one.conf", Some("shadowed by the first path")),
+        ]);
+        let given: [&[u8]; 3] = [b"/c/one.conf", b"/missing", b"/d"];
+        let files = modprobe_d_files(&mut fs, ModprobeD::Given(&given), b"/m/6.1").unwrap();
+        assert_eq!(listed(&files), ["/c/one.conf=one", "/d/two.conf=two"]);
     }
 
     #[test]

@@ -34,13 +34,27 @@ pub struct IndexContents {
     pub module_aliases: Vec<(Vec<u8>, u16)>,
     /// (normalized pattern, module id) from modules.builtin.modinfo, in file order.
     pub builtin_aliases: Vec<(Vec<u8>, u16)>,
-    pub config_aliases: Vec<(Vec<u8>, Vec<u8>)>,
-    pub options: Vec<(Vec<u8>, Vec<u8>)>,
-    pub blacklist: Vec<Vec<u8>>,
-    /// (pattern, pre names, post names), names separated by one space.
-    pub softdeps: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
+    /// modprobe.d, with the module directory's softdeps and weakdeps.
+    pub config: ModprobeConfig,
+    /// modules-load.d entries, in load order.
     pub modules_load: Vec<Vec<u8>>,
-    /// (pattern, names separated by one space), as softdeps.
+}
+
+/// What libkmod keeps of modprobe.d (and of the module directory's modules.softdep and
+/// modules.weakdep, which it reads among those files), in reading order. Names and patterns are
+/// normalized as [`crate::config::Directive`] says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModprobeConfig {
+    /// `alias PATTERN MODULE`.
+    pub aliases: Vec<(Vec<u8>, Vec<u8>)>,
+    /// `options MODULE TEXT`.
+    pub options: Vec<(Vec<u8>, Vec<u8>)>,
+    /// `blacklist MODULE`.
+    pub blacklist: Vec<Vec<u8>>,
+    /// `softdep PATTERN pre: ... post: ...`: (pattern, pre names, post names), names separated
+    /// by one space.
+    pub softdeps: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
+    /// `weakdep PATTERN NAMES`: (pattern, names separated by one space).
     pub weakdeps: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
@@ -67,6 +81,8 @@ pub enum WriteError {
         id: u16,
         modules: usize,
     },
+    /// The index whose configuration was to be replaced does not open.
+    Unreadable(crate::index::IndexError),
 }
 
 impl fmt::Display for WriteError {
@@ -88,6 +104,7 @@ impl fmt::Display for WriteError {
             WriteError::NoSuchModule { id, modules } => {
                 write!(f, "module id {id} names no module (there are {modules})")
             }
+            WriteError::Unreadable(e) => write!(f, "{e}"),
         }
     }
 }
@@ -127,8 +144,7 @@ pub fn write(c: &IndexContents) -> Result<Vec<u8>, WriteError> {
     }
     let mut sections: [Vec<u8>; Section::ALL.len()] = Default::default();
     let mut put = |section: Section, bytes: Vec<u8>| {
-        let i = Section::ALL.iter().position(|&x| x == section).unwrap_or_default();
-        sections[i] = bytes;
+        sections[section.slot()] = bytes;
     };
 
     // Every directory and its ancestors, numbered in path order: parents come first.
@@ -189,8 +205,25 @@ pub fn write(c: &IndexContents) -> Result<Vec<u8>, WriteError> {
         put(stream, st);
     }
 
+    put_config(&mut s, &c.config, &mut put);
     let mut table = Vec::new();
-    for (p, m) in &c.config_aliases {
+    for m in &c.modules_load {
+        s.record(&mut table, &[m]);
+    }
+    put(Section::ModulesLoad, table);
+    let release = s.intern(&c.kernel_release);
+
+    if let Some(e) = s.error {
+        return Err(e);
+    }
+    put(Section::Strings, s.strings.into_bytes().ok_or(WriteError::TooLarge)?);
+    assemble(release, &sections)
+}
+
+/// The configuration's sections, their strings interned in `s`.
+fn put_config(s: &mut Interner, c: &ModprobeConfig, put: &mut dyn FnMut(Section, Vec<u8>)) {
+    let mut table = Vec::new();
+    for (p, m) in &c.aliases {
         s.record(&mut table, &[p, m]);
     }
     put(Section::ConfigAliases, core::mem::take(&mut table));
@@ -206,20 +239,29 @@ pub fn write(c: &IndexContents) -> Result<Vec<u8>, WriteError> {
         s.record(&mut table, &[p, pre, post]);
     }
     put(Section::Softdeps, core::mem::take(&mut table));
-    for m in &c.modules_load {
-        s.record(&mut table, &[m]);
-    }
-    put(Section::ModulesLoad, core::mem::take(&mut table));
     for (p, names) in &c.weakdeps {
         s.record(&mut table, &[p, names]);
     }
     put(Section::Weakdeps, table);
-    let release = s.intern(&c.kernel_release);
+}
 
+/// `file`, an index, with its modprobe.d configuration replaced by `config` (what the applets
+/// read at every call): the modules, their aliases and the modules-load.d list stay byte for
+/// byte, the new strings follow the old ones. The result is an index of the current version.
+pub fn replace_config(file: &[u8], config: &ModprobeConfig) -> Result<Vec<u8>, WriteError> {
+    crate::index::Index::open(file).map_err(WriteError::Unreadable)?;
+    let table = super::reader::section_table(file).map_err(WriteError::Unreadable)?;
+    let mut sections: [Vec<u8>; Section::ALL.len()] = Default::default();
+    for (slot, bytes) in sections.iter_mut().zip(table) {
+        *slot = bytes.to_vec();
+    }
+    let mut s = Interner { strings: StringsWriter::appending_to(table[Section::Strings.slot()]), error: None };
+    put_config(&mut s, config, &mut |section, bytes| sections[section.slot()] = bytes);
     if let Some(e) = s.error {
         return Err(e);
     }
-    put(Section::Strings, s.strings.into_bytes().ok_or(WriteError::TooLarge)?);
+    sections[Section::Strings.slot()] = s.strings.into_bytes().ok_or(WriteError::TooLarge)?;
+    let release = crate::index::bytes::u32_at(file, OFF_KERNEL_RELEASE).unwrap_or_default();
     assemble(release, &sections)
 }
 
@@ -297,12 +339,14 @@ mod tests {
             ],
             module_aliases: vec![(b"pci:v*d*sv*sd*bc01sc06i01*".to_vec(), 1), (b"pci:v00008086d*".to_vec(), 3)],
             builtin_aliases: vec![(b"crypto-crc32c".to_vec(), 5)],
-            config_aliases: vec![(b"eth*".to_vec(), b"e1000".to_vec())],
-            options: vec![(b"ahci".to_vec(), b"mobile_lpm_policy=1".to_vec())],
-            blacklist: vec![b"pcspkr".to_vec()],
-            softdeps: vec![(b"ahci".to_vec(), b"crc32c".to_vec(), b"".to_vec())],
+            config: ModprobeConfig {
+                aliases: vec![(b"eth*".to_vec(), b"e1000".to_vec())],
+                options: vec![(b"ahci".to_vec(), b"mobile_lpm_policy=1".to_vec())],
+                blacklist: vec![b"pcspkr".to_vec()],
+                softdeps: vec![(b"ahci".to_vec(), b"crc32c".to_vec(), b"".to_vec())],
+                weakdeps: vec![(b"lan78xx".to_vec(), b"micrel microchip".to_vec()), (b"lonely".to_vec(), b"".to_vec())],
+            },
             modules_load: vec![b"loop".to_vec()],
-            weakdeps: vec![(b"lan78xx".to_vec(), b"micrel microchip".to_vec()), (b"lonely".to_vec(), b"".to_vec())],
         }
     }
 
@@ -342,6 +386,50 @@ mod tests {
         assert_eq!(index.modules_load().collect::<Vec<_>>(), [b"loop"]);
         let weakdeps: Vec<_> = index.weakdeps().map(|w| (w.pattern, w.names().collect::<Vec<_>>())).collect();
         assert_eq!(weakdeps, [(&b"lan78xx"[..], vec![&b"micrel"[..], b"microchip"]), (b"lonely", vec![])]);
+    }
+
+    /// The applets' live configuration: the same file as if the contents had held it from the
+    /// start, as far as a reader can tell, with the rest of the file kept.
+    #[test]
+    fn replaced_configuration_reads_as_written_and_the_rest_stays() {
+        let old = sample();
+        let config = ModprobeConfig {
+            aliases: vec![(b"my_disk".to_vec(), b"ahci".to_vec())],
+            blacklist: vec![b"snd_hda_intel".to_vec(), b"ahci".to_vec()],
+            softdeps: vec![(b"e1000".to_vec(), b"".to_vec(), b"new_name".to_vec())],
+            ..ModprobeConfig::default()
+        };
+        let replaced = replace_config(&write(&old).unwrap(), &config).unwrap();
+        let expected = IndexContents { config: config.clone(), ..old.clone() };
+        let (got, want) = (Index::open(&replaced).unwrap(), write(&expected).unwrap());
+        let want = Index::open(&want).unwrap();
+        let config_of = |i: &Index<'_>| {
+            let aliases: Vec<_> = i.config_aliases().collect();
+            let blacklist: Vec<_> = i.blacklist().collect();
+            let softdeps: Vec<_> = i.softdeps().collect();
+            let options: Vec<_> = i.options().collect();
+            let weakdeps: Vec<_> = i.weakdeps().collect();
+            format!("{aliases:?} {blacklist:?} {softdeps:?} {options:?} {weakdeps:?}")
+        };
+        assert_eq!(config_of(&got), config_of(&want));
+        assert_eq!(got.modules_load().collect::<Vec<_>>(), [&b"loop"[..]]);
+        assert_eq!(got.kernel_release(), b"6.1.0-test");
+        let mut buf = [0u8; 64];
+        let module = got.find(b"ahci", false).unwrap();
+        assert_eq!(module.path(&mut buf), Some(&b"kernel/drivers/ata/ahci.ko.zst"[..]));
+        let mut hits = vec![];
+        got.module_aliases()
+            .for_each_match(b"pci:v00001234d00005678sv00000000sd00000000bc01sc06i01", |h| hits.push(h.module));
+        assert_eq!(hits, [1]);
+    }
+
+    #[test]
+    fn a_configuration_is_not_put_into_a_file_that_is_no_index() {
+        let mut file = write(&sample()).unwrap();
+        let last = file.len() - 1;
+        file[last] ^= 1;
+        let e = replace_config(&file, &ModprobeConfig::default()).unwrap_err();
+        assert!(matches!(e, WriteError::Unreadable(IndexError::ChecksumMismatch { .. })), "{e:?}");
     }
 
     #[test]
@@ -445,7 +533,7 @@ mod tests {
     #[test]
     fn strings_with_nul_are_an_error() {
         let mut c = sample();
-        c.blacklist.push(b"bad\0name".to_vec());
+        c.config.blacklist.push(b"bad\0name".to_vec());
         assert_eq!(write(&c), Err(WriteError::NulInString(b"bad\0name".to_vec())));
     }
 }

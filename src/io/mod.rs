@@ -9,3 +9,5 @@ pub mod mapping;
 pub mod modules_dir;
 pub mod path;
 pub mod sysfs_dir;
+#[cfg(feature = "alloc")]
+pub mod tree_fs;

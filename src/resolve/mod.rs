@@ -571,7 +571,7 @@ fn kmod_trie_order(key: &[u8], a: &AliasHit<'_>, b: &AliasHit<'_>) -> Ordering {
 mod tests {
     use super::*;
     use crate::decompress::Compression;
-    use crate::index::writer::{IndexContents, ModuleEntry, write};
+    use crate::index::writer::{IndexContents, ModprobeConfig, ModuleEntry, write};
     use std::string::String;
     use std::vec;
     use std::vec::Vec;
@@ -608,23 +608,25 @@ mod tests {
                 (b"virtio:d*v*".to_vec(), 5),
                 (b"virtio:d00000002v*".to_vec(), 5),
             ],
-            config_aliases: vec![(b"eth*".to_vec(), b"e1000".to_vec()), (b"eth0".to_vec(), b"no_such".to_vec())],
-            options: vec![
-                (b"ahci".to_vec(), b"a=1".to_vec()),
-                (b"eth0".to_vec(), b"b=2".to_vec()),
-                (b"ahci".to_vec(), b"c=3".to_vec()),
-            ],
-            blacklist: vec![b"e1000e".to_vec()],
-            softdeps: vec![
-                (b"lib*".to_vec(), b"e1000".to_vec(), b"".to_vec()),
-                (b"ahci".to_vec(), b"".to_vec(), b"eth0".to_vec()),
-            ],
+            config: ModprobeConfig {
+                aliases: vec![(b"eth*".to_vec(), b"e1000".to_vec()), (b"eth0".to_vec(), b"no_such".to_vec())],
+                options: vec![
+                    (b"ahci".to_vec(), b"a=1".to_vec()),
+                    (b"eth0".to_vec(), b"b=2".to_vec()),
+                    (b"ahci".to_vec(), b"c=3".to_vec()),
+                ],
+                blacklist: vec![b"e1000e".to_vec()],
+                softdeps: vec![
+                    (b"lib*".to_vec(), b"e1000".to_vec(), b"".to_vec()),
+                    (b"ahci".to_vec(), b"".to_vec(), b"eth0".to_vec()),
+                ],
+                weakdeps: vec![
+                    (b"ahci".to_vec(), b"e1000e virtio_blk".to_vec()),
+                    (b"ahc*".to_vec(), b"libata".to_vec()),
+                    (b"lib*".to_vec(), b"".to_vec()),
+                ],
+            },
             modules_load: vec![],
-            weakdeps: vec![
-                (b"ahci".to_vec(), b"e1000e virtio_blk".to_vec()),
-                (b"ahc*".to_vec(), b"libata".to_vec()),
-                (b"lib*".to_vec(), b"".to_vec()),
-            ],
         };
         for stem in ["crc32c", "virtio_blk"] {
             c.modules.push(ModuleEntry {

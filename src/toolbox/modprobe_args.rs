@@ -99,6 +99,32 @@ pub struct Options<'a> {
     pub version: Option<&'a [u8]>,
     /// `-d DIR`: the root holding lib/modules.
     pub dirname: Option<&'a [u8]>,
+    /// `-C PATH`, any number of times: modprobe.d is these files and directories, in place of
+    /// kmod's directories.
+    pub config: ConfigPaths<'a>,
+}
+
+/// The paths given with `-C`, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConfigPaths<'a> {
+    paths: [&'a [u8]; CONFIG_PATHS_MAX],
+    len: usize,
+}
+
+/// How many `-C` paths modprobe takes (kmod takes any number).
+pub const CONFIG_PATHS_MAX: usize = 16;
+
+impl<'a> ConfigPaths<'a> {
+    /// None when no `-C` was given: kmod's own directories apply.
+    pub fn given(&self) -> Option<&[&'a [u8]]> {
+        (self.len > 0).then(|| &self.paths[..self.len])
+    }
+
+    fn push(&mut self, path: &'a [u8]) -> Result<(), ArgError> {
+        *self.paths.get_mut(self.len).ok_or(ArgError::TooManyConfigs)? = path;
+        self.len += 1;
+        Ok(())
+    }
 }
 
 impl Options<'_> {
@@ -120,14 +146,17 @@ pub enum ArgError {
     NoModule,
     /// `-D` and `-R` both given.
     Conflicting,
+    /// More than [`CONFIG_PATHS_MAX`] `-C` paths.
+    TooManyConfigs,
 }
 
 impl fmt::Display for ArgError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ArgError::NoModule => "missing parameters. See -h.",
-            ArgError::Conflicting => "-D and -R cannot be used together",
-        })
+        match self {
+            ArgError::NoModule => f.write_str("missing parameters. See -h."),
+            ArgError::Conflicting => f.write_str("-D and -R cannot be used together"),
+            ArgError::TooManyConfigs => write!(f, "more than {CONFIG_PATHS_MAX} -C paths"),
+        }
     }
 }
 
@@ -163,6 +192,7 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
             Arg::Opt(b'c', _) => opts.show_config = true,
             Arg::Opt(b'S', version) => opts.version = version,
             Arg::Opt(b'd', dirname) => opts.dirname = dirname,
+            Arg::Opt(b'C', Some(path)) => opts.config.push(path).map_err(Refusal::Tool)?,
             Arg::Opt(b'h', _) => return Err(Refusal::Help),
             Arg::Opt(other, _) => return Err(Refusal::Unsupported(SPEC.name(other))),
         }
@@ -219,6 +249,9 @@ mod tests {
         assert_eq!(names, ["loop", "fat"]);
         assert!(run("-c -d /tmp/root").unwrap().0.show_config, "-c needs no name");
         assert!(run("--showconfig -D x").unwrap().0.show_config);
+        let (opts, _) = run("-C /dev/null --config=/etc/x.d -c").unwrap();
+        assert_eq!(opts.config.given(), Some(&[&b"/dev/null"[..], b"/etc/x.d"][..]));
+        assert_eq!(run("-c").unwrap().0.config.given(), None);
     }
 
     #[test]
@@ -249,6 +282,7 @@ mod tests {
         assert_eq!(run("--show-m e1000").err(), Some(Refusal::Unsupported(OptionName::Long("show-modversions"))));
         assert_eq!(run("-q").err(), Some(Refusal::Tool(ArgError::NoModule)));
         assert_eq!(run("-D -R x").err(), Some(Refusal::Tool(ArgError::Conflicting)));
+        assert_eq!(run(&"-C x ".repeat(17)).err(), Some(Refusal::Tool(ArgError::TooManyConfigs)));
         assert_eq!(run("--help -x").err(), Some(Refusal::Help), "acts before the bad option");
     }
 

@@ -98,7 +98,7 @@ fn dump_module_aliases(index: &Index<'_>, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use crate::decompress::Compression;
-    use crate::index::writer::{IndexContents, ModuleEntry, write};
+    use crate::index::writer::{IndexContents, ModprobeConfig, ModuleEntry, write};
     use std::string::String;
     use std::vec;
 
@@ -123,14 +123,16 @@ mod tests {
                 (b"pci:v00008086d*".to_vec(), 2),
                 (b"pci:v00008086d000010D3".to_vec(), 2),
             ],
-            config_aliases: vec![(b"my_nic".to_vec(), b"e1000".to_vec())],
-            options: vec![(b"e1000".to_vec(), b"debug=16  x".to_vec())],
-            blacklist: vec![b"pcspkr".to_vec()],
-            softdeps: vec![
-                (b"ahci".to_vec(), b"crc32c libahci".to_vec(), b"sd_mod".to_vec()),
-                (b"e1000".to_vec(), b"".to_vec(), b"a".to_vec()),
-            ],
-            weakdeps: vec![(b"e1000".to_vec(), b"ptp pps_core".to_vec()), (b"ahci".to_vec(), b"".to_vec())],
+            config: ModprobeConfig {
+                aliases: vec![(b"my_nic".to_vec(), b"e1000".to_vec())],
+                options: vec![(b"e1000".to_vec(), b"debug=16  x".to_vec())],
+                blacklist: vec![b"pcspkr".to_vec()],
+                softdeps: vec![
+                    (b"ahci".to_vec(), b"crc32c libahci".to_vec(), b"sd_mod".to_vec()),
+                    (b"e1000".to_vec(), b"".to_vec(), b"a".to_vec()),
+                ],
+                weakdeps: vec![(b"e1000".to_vec(), b"ptp pps_core".to_vec()), (b"ahci".to_vec(), b"".to_vec())],
+            },
             ..IndexContents::default()
         };
         let bytes = write(&contents).unwrap();

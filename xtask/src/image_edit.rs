@@ -91,8 +91,12 @@ pub fn reindex(a: &mut Archive) -> Result<()> {
     reindex_with_config(a, None)
 }
 
-/// As [`reindex`], with the modprobe.d and modules-load.d under `config_root` baked in.
+/// As [`reindex`], with the modprobe.d and modules-load.d under `config_root` baked in (and
+/// copied in, for the toolbox).
 pub fn reindex_with_config(a: &mut Archive, config_root: Option<&Path>) -> Result<()> {
+    if let Some(root) = config_root {
+        crate::initramfs::add_configuration(a, root)?;
+    }
     let dir = modules_dir(a)?;
     let release = dir.rsplit('/').next().unwrap_or(&dir).to_string();
     let mut modules = Vec::new();

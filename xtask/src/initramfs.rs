@@ -104,6 +104,9 @@ pub fn assemble(spec: &ImageSpec) -> Result<Archive> {
     }
     if let Some(modules) = &spec.modules {
         add_module_tree(&mut a, modules, spec)?;
+        if let Some(root) = &spec.config_root {
+            add_configuration(&mut a, root)?;
+        }
         // The toolbox; the kernel's request_module() runs /sbin/modprobe.
         for applet in Applet::ALL {
             a.insert(applet.link(), Node::Symlink("/init".into()), 0o777);
@@ -190,6 +193,27 @@ fn add_module_tree(a: &mut Archive, modules: &Path, spec: &ImageSpec) -> Result<
         a.insert(&format!("lib/modules/{version}/{rel}"), Node::File(bytes), 0o644);
     }
     a.insert(&format!("lib/modules/{version}/modinit.idx"), Node::File(index.bytes), 0o644);
+    Ok(())
+}
+
+/// Copies `root`'s modprobe.d and modules-load.d files into the image at the same places: the
+/// boot reads them from the index, where they are baked in, and the toolbox from the files, as
+/// kmod's tools do (a link to /dev/null, which masks a name, stays a link).
+pub fn add_configuration(a: &mut Archive, root: &Path) -> Result<()> {
+    for dir in modinit::config::MODPROBE_D_DIRS.iter().chain(modinit::config::MODULES_LOAD_D_DIRS) {
+        let Ok(entries) = fs::read_dir(root.join(dir)) else { continue };
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            let path = format!("{dir}/{}", name.to_str().context("non-UTF-8 configuration file name")?);
+            let kind = entry.file_type()?;
+            if kind.is_symlink() && fs::read_link(entry.path())? == Path::new("/dev/null") {
+                a.insert(&path, Node::Symlink("/dev/null".into()), 0o777);
+            } else if fs::metadata(entry.path())?.is_file() {
+                a.insert(&path, Node::File(read(&entry.path())?), 0o644);
+            }
+        }
+    }
     Ok(())
 }
 

@@ -399,7 +399,7 @@ mod tests {
     /// `weakdep` line matching a module counts (kmod_module_get_weakdeps), so e stays out.
     fn weak_tree() -> Vec<u8> {
         use modinit::decompress::Compression;
-        use modinit::index::writer::{IndexContents, ModuleEntry, write};
+        use modinit::index::writer::{IndexContents, ModprobeConfig, ModuleEntry, write};
         let module = |stem: &str, deps: Vec<u16>| ModuleEntry {
             stem: stem.into(),
             dir: Some(b"kernel".to_vec()),
@@ -416,11 +416,14 @@ mod tests {
                 module("e", vec![]),
             ],
             module_aliases: vec![(b"alias_c".to_vec(), 2)],
-            weakdeps: vec![
-                (b"a".to_vec(), b"b alias-c".to_vec()),
-                (b"b*".to_vec(), b"a".to_vec()),
-                (b"a".to_vec(), b"e".to_vec()),
-            ],
+            config: ModprobeConfig {
+                weakdeps: vec![
+                    (b"a".to_vec(), b"b alias-c".to_vec()),
+                    (b"b*".to_vec(), b"a".to_vec()),
+                    (b"a".to_vec(), b"e".to_vec()),
+                ],
+                ..ModprobeConfig::default()
+            },
             ..IndexContents::default()
         };
         write(&contents).unwrap()

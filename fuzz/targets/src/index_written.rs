@@ -85,22 +85,22 @@ fn contents(input: &mut Input<'_>) -> IndexContents {
         }
     }
     for _ in 0..input.below(4) {
-        c.config_aliases.push((string(input, PATTERN, 6), string(input, NAME, 6)));
+        c.config.aliases.push((string(input, PATTERN, 6), string(input, NAME, 6)));
     }
     for _ in 0..input.below(4) {
-        c.options.push((string(input, NAME, 6), string(input, TEXT, 12)));
+        c.config.options.push((string(input, NAME, 6), string(input, TEXT, 12)));
     }
     for _ in 0..input.below(4) {
-        c.blacklist.push(string(input, NAME, 6));
+        c.config.blacklist.push(string(input, NAME, 6));
     }
     for _ in 0..input.below(4) {
-        c.softdeps.push((string(input, PATTERN, 6), string(input, TEXT, 8), string(input, TEXT, 8)));
+        c.config.softdeps.push((string(input, PATTERN, 6), string(input, TEXT, 8), string(input, TEXT, 8)));
     }
     for _ in 0..input.below(4) {
         c.modules_load.push(string(input, NAME, 6));
     }
     for _ in 0..input.below(4) {
-        c.weakdeps.push((string(input, PATTERN, 6), string(input, TEXT, 8)));
+        c.config.weakdeps.push((string(input, PATTERN, 6), string(input, TEXT, 8)));
     }
     c
 }
@@ -120,13 +120,13 @@ fn reads_back(index: &Index<'_>, c: &IndexContents) {
     }
     let pairs = |v: &[(Vec<u8>, Vec<u8>)]| v.iter().map(|(a, b)| (a.clone(), b.clone())).collect::<Vec<_>>();
     let owned = |(a, b): (&[u8], &[u8])| (a.to_vec(), b.to_vec());
-    assert_eq!(index.config_aliases().map(owned).collect::<Vec<_>>(), pairs(&c.config_aliases));
-    assert_eq!(index.weakdeps().map(|w| owned((w.pattern, w.names))).collect::<Vec<_>>(), pairs(&c.weakdeps));
-    assert_eq!(index.options().map(owned).collect::<Vec<_>>(), pairs(&c.options));
-    assert!(index.blacklist().eq(c.blacklist.iter().map(Vec::as_slice)));
+    assert_eq!(index.config_aliases().map(owned).collect::<Vec<_>>(), pairs(&c.config.aliases));
+    assert_eq!(index.weakdeps().map(|w| owned((w.pattern, w.names))).collect::<Vec<_>>(), pairs(&c.config.weakdeps));
+    assert_eq!(index.options().map(owned).collect::<Vec<_>>(), pairs(&c.config.options));
+    assert!(index.blacklist().eq(c.config.blacklist.iter().map(Vec::as_slice)));
     assert!(index.modules_load().eq(c.modules_load.iter().map(Vec::as_slice)));
     let softdeps: Vec<_> = index.softdeps().map(|s| (s.pattern.to_vec(), s.pre.to_vec(), s.post.to_vec())).collect();
-    assert_eq!(softdeps, c.softdeps);
+    assert_eq!(softdeps, c.config.softdeps);
 }
 
 fn expected_path(entry: &ModuleEntry) -> Option<Vec<u8>> {

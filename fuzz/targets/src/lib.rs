@@ -18,6 +18,7 @@ pub mod index;
 pub mod index_built;
 pub mod index_written;
 mod input;
+pub mod kmod_files;
 pub mod kmsg;
 pub mod root_fs;
 pub mod root_partition;
@@ -37,6 +38,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "index", run: index::fuzz },
     Target { name: "index_written", run: index_written::fuzz },
     Target { name: "index_built", run: index_built::fuzz },
+    Target { name: "kmod_files", run: kmod_files::fuzz },
     Target { name: "fnmatch", run: fnmatch::fuzz },
     Target { name: "config", run: config::fuzz },
     Target { name: "cmdline", run: cmdline::fuzz },

@@ -7,7 +7,7 @@
 use modinit::config::ConfigFile;
 use modinit::decompress::Compression;
 use modinit::index::builder::{ModuleFacts, TreeFiles, build};
-use modinit::index::writer::{IndexContents, ModuleEntry, write};
+use modinit::index::writer::{IndexContents, ModprobeConfig, ModuleEntry, write};
 use modinit::module_file::modinfo::Modinfo;
 use modinit_test_fixtures::{Random, module_tree};
 use std::fs;
@@ -41,6 +41,7 @@ pub fn seeds(target: &str, sources: &Sources) -> Vec<Vec<u8>> {
         "index" => index(sources, &modules()),
         "index_written" => index_written(),
         "index_built" => index_built(sources),
+        "kmod_files" => kmod_files(sources),
         "fnmatch" => fnmatch(sources, &modules()),
         "config" => config(sources),
         "cmdline" => cmdline(sources),
@@ -196,12 +197,14 @@ fn index(sources: &Sources, modules: &[RealModule]) -> Vec<Vec<u8>> {
             (b"usb:v[0-9]*".to_vec(), 2),
         ],
         builtin_aliases: vec![(b"crypto-crc32c".to_vec(), 5), (b"crc32c".to_vec(), 5)],
-        config_aliases: vec![(b"eth*".to_vec(), b"e1000".to_vec()), (b"x".to_vec(), b"missing".to_vec())],
-        options: vec![(b"ahci".to_vec(), b"mobile_lpm_policy=1".to_vec())],
-        blacklist: strings(&["pcspkr"]),
-        softdeps: vec![(b"ahci".to_vec(), b"crc32c missing".to_vec(), b"libata".to_vec())],
+        config: ModprobeConfig {
+            aliases: vec![(b"eth*".to_vec(), b"e1000".to_vec()), (b"x".to_vec(), b"missing".to_vec())],
+            options: vec![(b"ahci".to_vec(), b"mobile_lpm_policy=1".to_vec())],
+            blacklist: strings(&["pcspkr"]),
+            softdeps: vec![(b"ahci".to_vec(), b"crc32c missing".to_vec(), b"libata".to_vec())],
+            weakdeps: vec![(b"ahci".to_vec(), b"libahci missing".to_vec()), (b"lib*".to_vec(), b"".to_vec())],
+        },
         modules_load: strings(&["loop", "ahci"]),
-        weakdeps: vec![(b"ahci".to_vec(), b"libahci missing".to_vec()), (b"lib*".to_vec(), b"".to_vec())],
     };
     let mut seeds: Vec<Vec<u8>> = write(&sample).into_iter().collect();
     let Some(tree) = sources.module_tree.as_deref().filter(|_| !modules.is_empty()) else { return seeds };
@@ -229,6 +232,56 @@ fn index(sources: &Sources, modules: &[RealModule]) -> Vec<Vec<u8>> {
 fn index_written() -> Vec<Vec<u8>> {
     let mut random = Random::new(0x1de7);
     (0..16).map(|i| random.bytes(32 + i * 40)).collect()
+}
+
+/// kmod's own output: hand-written files in its format, and the start of what kmod's depmod
+/// writes for the tree (`depmod -n`: modules.dep, then modules.alias), with the tree's builtin
+/// lists.
+fn kmod_files(sources: &Sources) -> Vec<Vec<u8>> {
+    let sep = [crate::kmod_files::SEPARATOR];
+    let parts: [&[u8]; 4] = [
+        b"kernel/a/ahci.ko.xz: kernel/a/libahci.ko.xz kernel/a/libata.ko.xz\nkernel/a/libahci.ko.xz: kernel/a/libata.ko.xz\n\
+          kernel/a/libata.ko.xz:\nkernel/a/ahci.ko.xz:\n/abs/x.ko:\n../up.ko:\nno-colon\n",
+        b"# Aliases extracted from modules themselves.\nalias pci:v*d*sv*sd*bc01sc06i01* ahci\nalias x[ libata\nalias y nobody\n",
+        b"kernel/crypto/crc32c_generic.ko\nkernel/lib/\n",
+        b"crc32c_generic.alias=crypto-crc32c\0libata.alias=z\0",
+    ];
+    let mut seeds = vec![parts.join(&sep[..])];
+    if let Some(tree) = &sources.module_tree
+        && let Some(output) = kmod_depmod_output(tree)
+    {
+        let text = String::from_utf8_lossy(&output);
+        let (dep, rest) = text.split_once("# Aliases extracted from modules themselves.\n").unwrap_or_default();
+        let alias = rest.split("\n# ").next().unwrap_or_default();
+        let head = |text: &str, count: usize| text.lines().take(count).collect::<Vec<_>>().join("\n").into_bytes();
+        let (builtin, modinfo) =
+            (fs::read(tree.join("modules.builtin")), fs::read(tree.join("modules.builtin.modinfo")));
+        let (builtin, modinfo) = (builtin.unwrap_or_default(), modinfo.unwrap_or_default());
+        let modinfo: Vec<&[u8]> = modinfo.split(|&b| b == 0).take(200).collect();
+        for count in [40, 400] {
+            let parts = [
+                head(dep, count),
+                head(alias, 4 * count),
+                builtin[..builtin.len().min(4000)].to_vec(),
+                modinfo.join(&0),
+            ];
+            seeds.push(parts.join(&sep[..]));
+        }
+    }
+    seeds
+}
+
+/// What kmod's depmod writes for `tree` with `-n` (its files on stdout), through a root that
+/// links to the tree; None without kmod's depmod.
+fn kmod_depmod_output(tree: &Path) -> Option<Vec<u8>> {
+    let version = tree.file_name()?;
+    let root = std::env::temp_dir().join(format!("modinit-seed-kmod-{}", std::process::id()));
+    let modules = root.join("lib/modules");
+    fs::create_dir_all(&modules).ok()?;
+    let _ = std::os::unix::fs::symlink(tree, modules.join(version));
+    let output = std::process::Command::new("depmod").arg("-n").arg("-b").arg(&root).arg(version).output();
+    let _ = fs::remove_dir_all(&root);
+    output.ok().filter(|o| o.status.success()).map(|o| o.stdout)
 }
 
 /// Choice bytes for the module files, then the tree's own lists (their first lines) and the
