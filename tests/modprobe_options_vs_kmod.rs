@@ -11,11 +11,20 @@ use modinit_tests::applet_peers::{Peers, Root};
 use std::fs;
 use std::path::Path;
 
-/// The root and its peers: both modprobes on the same root, with the test configuration.
+/// A root with the test configuration that kmod's depmod indexed (it writes modules.symbols),
+/// and then modinit's (whose modinit.idx the applets then read).
 fn indexed_by_both(tree: &Path) -> Root {
     let root = Root::new(tree, Some(TEST_CONFIG));
     xtask::kmod::depmod(root.path(), &root.version).unwrap();
     root.depmod();
+    root
+}
+
+/// A root with the test configuration that only kmod's depmod indexed (the applets build an
+/// index from kmod's files).
+fn indexed_by_kmod(tree: &Path) -> Root {
+    let root = Root::new(tree, Some(TEST_CONFIG));
+    root.kmod_depmod();
     root
 }
 
@@ -58,9 +67,15 @@ fn symbol_keys_resolve_as_kmods_do_on_debian_13s_xz_tree() {
 }
 
 /// About 60 `symbol:` keys spread over `tree`'s modules.symbols, and one no module exports, with
-/// each mode alone and all of them at once with `-a`.
+/// each mode alone and all of them at once with `-a`; beside modinit.idx and beside kmod's files
+/// alone.
 fn symbol_keys_on(tree: &Path) {
-    let root = indexed_by_both(tree);
+    for root in [indexed_by_both(tree), indexed_by_kmod(tree)] {
+        symbol_keys_in(&root);
+    }
+}
+
+fn symbol_keys_in(root: &Root) {
     let text = fs::read_to_string(root.modules().join("modules.symbols")).unwrap();
     let symbols: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("alias ")?.split(' ').next()).collect();
     assert!(symbols.len() > 10_000, "kmod's depmod lists the exports: {}", symbols.len());
@@ -75,7 +90,7 @@ fn symbol_keys_on(tree: &Path) {
     for mode in ["-D", "-R"] {
         lines.push(line(&[&["-a", mode][..], &keys].concat()));
     }
-    let peers = peers(&root);
+    let peers = peers(root);
     assert_none(&mismatches(&peers, &lines), "symbol: keys");
     let [_, (_, resolved, _)] = peers.run(&[&["-a", "-R"][..], &keys].concat());
     assert!(resolved.lines().count() >= 60, "the keys name modules: {resolved}");
