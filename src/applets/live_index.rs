@@ -69,7 +69,7 @@ impl fmt::Display for LiveIndexError {
 /// The index of `dir` (under `root`, `-d`'s or `-b`'s, empty for /) with modprobe.d from
 /// `config`. `program` names the applet in the warnings it prints about the files it reads;
 /// with `ignore_commands` (`modprobe -i`), install and remove commands get none.
-#[cfg(feature = "live-config")]
+/// Without `live-config`: `modinit.idx` as it is, and `-C` refused.
 pub fn open(
     dir: &ModulesDir,
     root: &[u8],
@@ -77,22 +77,16 @@ pub fn open(
     program: &str,
     ignore_commands: bool,
 ) -> Result<Index<'static>, LiveIndexError> {
-    live::open(dir, root, config, program, ignore_commands)
-}
-
-/// The index of `dir` as `modinit.idx` holds it (this binary has no `live-config`).
-#[cfg(not(feature = "live-config"))]
-pub fn open(
-    dir: &ModulesDir,
-    root: &[u8],
-    config: Config<'_>,
-    _program: &str,
-    _ignore_commands: bool,
-) -> Result<Index<'static>, LiveIndexError> {
-    if let Config::Given(paths) = config {
-        return Err(LiveIndexError::NoLiveConfig(paths.first().copied().unwrap_or_default().to_vec()));
+    #[cfg(feature = "live-config")]
+    return live::open(dir, root, config, program, ignore_commands);
+    #[cfg(not(feature = "live-config"))]
+    {
+        let _ = (program, ignore_commands);
+        if let Config::Given(paths) = config {
+            return Err(LiveIndexError::NoLiveConfig(paths.first().copied().unwrap_or_default().to_vec()));
+        }
+        crate::io::modules_dir::open_index(dir).map_err(|e| not_indexed(dir, root, e))
     }
-    crate::io::modules_dir::open_index(dir).map_err(|e| not_indexed(dir, root, e))
 }
 
 /// The error for `modinit.idx` failing to open with `e`: an absent file means an unindexed
@@ -142,10 +136,17 @@ mod live {
             None => err!("{program}: WARNING: {w}"),
         });
         let bytes = match index_file(dir, root)? {
-            Some(file) => replace_config(file, &config).map_err(|e| match e {
-                WriteError::Unreadable(e) => LiveIndexError::Index(OpenError::Invalid(e)),
-                e => read_error(&e),
-            })?,
+            Some(file) => {
+                let index = Index::open(file).map_err(|e| LiveIndexError::Index(OpenError::Invalid(e)))?;
+                // The common case in an image: modprobe.d is what was baked in.
+                if config.is_baked_into(&index) {
+                    return Ok(index);
+                }
+                replace_config(file, &config).map_err(|e| match e {
+                    WriteError::Unreadable(e) => LiveIndexError::Index(OpenError::Invalid(e)),
+                    e => read_error(&e),
+                })?
+            }
             None => {
                 let mut contents = from_kmod_files(&mut fs, dir, program)?;
                 contents.config = config;

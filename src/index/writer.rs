@@ -58,6 +58,25 @@ pub struct ModprobeConfig {
     pub weakdeps: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
+impl ModprobeConfig {
+    /// Whether `index` holds exactly this configuration: then it needs no replacing.
+    pub fn is_baked_into(&self, index: &crate::index::Index<'_>) -> bool {
+        self.aliases.iter().map(pair).eq(index.config_aliases())
+            && self.options.iter().map(pair).eq(index.options())
+            && self.blacklist.iter().map(Vec::as_slice).eq(index.blacklist())
+            && self
+                .softdeps
+                .iter()
+                .map(|(p, pre, post)| (p.as_slice(), pre.as_slice(), post.as_slice()))
+                .eq(index.softdeps().map(|s| (s.pattern, s.pre, s.post)))
+            && self.weakdeps.iter().map(pair).eq(index.weakdeps().map(|w| (w.pattern, w.names)))
+    }
+}
+
+fn pair((x, y): &(Vec<u8>, Vec<u8>)) -> (&[u8], &[u8]) {
+    (x, y)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteError {
     /// Module ids are 16 bits wide.
@@ -399,7 +418,11 @@ mod tests {
             softdeps: vec![(b"e1000".to_vec(), b"".to_vec(), b"new_name".to_vec())],
             ..ModprobeConfig::default()
         };
-        let replaced = replace_config(&write(&old).unwrap(), &config).unwrap();
+        let file = write(&old).unwrap();
+        assert!(old.config.is_baked_into(&Index::open(&file).unwrap()));
+        assert!(!config.is_baked_into(&Index::open(&file).unwrap()));
+        let replaced = replace_config(&file, &config).unwrap();
+        assert!(config.is_baked_into(&Index::open(&replaced).unwrap()));
         let expected = IndexContents { config: config.clone(), ..old.clone() };
         let (got, want) = (Index::open(&replaced).unwrap(), write(&expected).unwrap());
         let want = Index::open(&want).unwrap();
