@@ -19,6 +19,7 @@ use io::log::warning;
 use modinit::cmdline::options::{BootOptions, OptionWarning};
 use modinit::line::Bytes;
 use modinit::resolve::Resolver;
+use modinit::resolve::symbols::ModulesSymbols;
 use modinit::root::{RootOptions, RootSpec, RootSpecError};
 
 /// The kernel's command line is at most 2048 bytes on x86 (COMMAND_LINE_SIZE).
@@ -44,7 +45,11 @@ fn main(args: sys::start::StartArgs) -> ! {
     let mut kernel_log = boot::kernel_log::KernelLog::open(&opts);
 
     let modules_dir = io::modules_dir::ModulesDir::of_running_kernel();
-    let resolver = boot::open_index::open_boot_index(&modules_dir).map(|index| Resolver { index, cmdline });
+    let resolver = boot::open_index::open_boot_index(&modules_dir).map(|index| Resolver {
+        index,
+        cmdline,
+        symbols: ModulesSymbols::NONE,
+    });
     if resolver.is_none() {
         boot::without_index::load_named_modules(cmdline, &modules_dir, &mut kernel_log);
     }

@@ -6,99 +6,12 @@
 //! the library-level check in index_vs_kmod.rs covers every key; on both trees), `-c` and
 //! command lines it refuses.
 
+use modinit_tests::applet_peers::{Peers, Root, modinit, run};
 use modinit_tests::{TEST_CONFIG, real_module_tree};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::process::Command;
 use xtask::module_tree::ModuleCompression;
-
-/// The release binary, built once for all tests of this file.
-fn modinit() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| xtask::build::modinit_release().unwrap_or_else(|e| panic!("{e:#}")).0)
-}
-
-/// A root for `depmod -b`: lib/modules/VERSION hard-linked from the tree (depmod's rename puts
-/// its file in the copy only), and with `config`, etc/modprobe.d/test.conf holding it.
-struct Root {
-    _dir: tempfile::TempDir,
-    /// The root: the temporary directory, or a directory deep inside it.
-    path: PathBuf,
-    version: String,
-}
-
-/// How deep [`Root::deep`] puts its root: as deep as Yocto's and Buildroot's build trees.
-const DEEP_ROOT_LEN: usize = 300;
-
-impl Root {
-    fn new(tree: &Path, config: Option<&str>) -> Root {
-        Root::at_depth(tree, config, 0)
-    }
-
-    /// A root whose path is at least [`DEEP_ROOT_LEN`] bytes long, without configuration.
-    fn deep(tree: &Path) -> Root {
-        let root = Root::at_depth(tree, None, DEEP_ROOT_LEN);
-        assert!(root.path().as_os_str().len() >= DEEP_ROOT_LEN, "{}", root.path().display());
-        root
-    }
-
-    /// A root `len` bytes or more deep (nested directories of 100-byte names), under a
-    /// temporary directory.
-    fn at_depth(tree: &Path, config: Option<&str>, len: usize) -> Root {
-        // Under target/, on the tree's filesystem, so that hard links work.
-        let dir = tempfile::Builder::new().prefix("applets-root-").tempdir_in(xtask::paths::target_dir()).unwrap();
-        let mut path = dir.path().to_path_buf();
-        for i in 0.. {
-            if path.as_os_str().len() >= len {
-                break;
-            }
-            path.push(format!("level-{i:02}-{}", "d".repeat(91)));
-        }
-        let version = tree.file_name().unwrap().to_str().unwrap().to_string();
-        fs::create_dir_all(path.join("lib/modules")).unwrap();
-        let status = Command::new("cp").arg("-al").arg(tree).arg(path.join("lib/modules").join(&version)).status();
-        assert!(status.unwrap().success(), "cp -al {}", tree.display());
-        let root = Root { _dir: dir, path, version };
-        for stale in ["modinit.idx", "modinit.idx.tmp"] {
-            let _ = fs::remove_file(root.modules().join(stale));
-        }
-        if let Some(text) = config {
-            fs::create_dir_all(root.modprobe_d()).unwrap();
-            fs::write(root.modprobe_d().join("test.conf"), text).unwrap();
-        }
-        root
-    }
-
-    fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn modules(&self) -> PathBuf {
-        self.path().join("lib/modules").join(&self.version)
-    }
-
-    fn modprobe_d(&self) -> PathBuf {
-        self.path().join("etc/modprobe.d")
-    }
-
-    /// Indexes the root with kmod's depmod only (no modinit.idx).
-    fn kmod_depmod(&self) {
-        xtask::kmod::depmod(self.path(), &self.version).unwrap();
-        assert!(!self.modules().join("modinit.idx").exists());
-    }
-
-    /// Runs `modinit depmod -b ROOT VERSION`, which must succeed.
-    fn depmod(&self) {
-        let out = run(Command::new(modinit()).arg("depmod").arg("-b").arg(self.path()).arg(&self.version));
-        assert!(out.status.success(), "modinit depmod failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-}
-
-fn run(cmd: &mut Command) -> Output {
-    // kmod's modprobe would add the options in MODPROBE_OPTIONS.
-    cmd.env_remove("MODPROBE_OPTIONS").output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"))
-}
 
 #[test]
 fn depmod_writes_what_cargo_xtask_index_writes() {
@@ -166,38 +79,6 @@ fn depmod_fails_like_kmod_for_a_missing_tree() {
 /// kmod's root for `tree`: its lib/modules/VERSION with the indexes kmod's depmod made.
 fn kmod_root(tree: &Path) -> PathBuf {
     xtask::kmod::indexed_root(tree).unwrap()
-}
-
-/// Both modprobes, on their own roots, with the same arguments.
-struct Peers<'r> {
-    ours: &'r Root,
-    kmod: PathBuf,
-    /// modprobe.d for both (`-C`): the test configuration, or nothing at all.
-    kmod_config: PathBuf,
-}
-
-impl Peers<'_> {
-    /// (exit code, stdout, stderr) of each, with the roots' paths replaced by `ROOT`.
-    fn run(&self, args: &[&str]) -> [(Option<i32>, String, String); 2] {
-        let ours = run(Command::new(modinit())
-            .arg("modprobe")
-            .arg("-C")
-            .arg(&self.kmod_config)
-            .arg("-d")
-            .arg(self.ours.path())
-            .args(["-S", &self.ours.version])
-            .args(args));
-        let kmod = run(Command::new("modprobe")
-            .arg("-C")
-            .arg(&self.kmod_config)
-            .arg("-d")
-            .arg(&self.kmod)
-            .args(["-S", &self.ours.version])
-            .args(args));
-        let text = |bytes: &[u8], root: &Path| String::from_utf8_lossy(bytes).replace(root.to_str().unwrap(), "ROOT");
-        [(ours, self.ours.path()), (kmod, self.kmod.as_path())]
-            .map(|(out, root)| (out.status.code(), text(&out.stdout, root), text(&out.stderr, root)))
-    }
 }
 
 /// About `n` keys spread over the sorted corpus (so every kind of key is in it: bus
@@ -335,10 +216,18 @@ fn modprobe_c_prints_what_kmods_prints() {
     let peers = Peers { ours: &ours, kmod, kmod_config: ours.modprobe_d() };
     let [(our_code, our_out, our_err), (kmod_code, kmod_out, kmod_err)] = peers.run(&["-c"]);
     assert_eq!((our_code, our_err.as_str()), (kmod_code, kmod_err.as_str()));
-    // The index has no modules.symbols (docs/index-format.md): kmod's dump of it is left out.
-    let kmod_out = without_symbols(&kmod_out);
-    assert!(our_out == kmod_out, "modprobe -c differs:\n{}", first_line_difference(&our_out, &kmod_out));
+    // Without modules.symbols beside the index, kmod's dump of it is left out.
+    let kmod_without_symbols = without_symbols(&kmod_out);
+    assert!(
+        our_out == kmod_without_symbols,
+        "modprobe -c differs:\n{}",
+        first_line_difference(&our_out, &kmod_without_symbols)
+    );
     assert!(our_out.lines().count() > 26_000, "configuration and every module alias");
+    // With kmod's modules.symbols there, all of it.
+    xtask::kmod::depmod(ours.path(), &ours.version).unwrap();
+    let [(_, our_out, _), _] = peers.run(&["-c"]);
+    assert!(our_out == kmod_out, "modprobe -c differs:\n{}", first_line_difference(&our_out, &kmod_out));
 }
 
 fn first_line_difference(a: &str, b: &str) -> String {
@@ -423,10 +312,10 @@ fn the_applets_answer_on_a_tree_only_kmods_depmod_indexed() {
         let shown = mismatches.iter().take(10).cloned().collect::<Vec<_>>().join("\n");
         assert!(mismatches.is_empty(), "{}: {} mismatches:\n{shown}", tree.display(), mismatches.len());
         assert!(lines > keys.len(), "the keys resolve to modules: {lines} lines for {} keys", keys.len());
+        // kmod's depmod wrote modules.symbols: both dump it.
         let [ours, kmod] = peers.run(&["-c"]);
-        let kmod_out: String = without_symbols(&kmod.1);
         assert_eq!((ours.0, &ours.2), (kmod.0, &kmod.2), "modprobe -c: exit code and stderr");
-        assert!(ours.1 == kmod_out, "modprobe -c differs:\n{}", first_line_difference(&ours.1, &kmod_out));
+        assert!(ours.1 == kmod.1, "modprobe -c differs:\n{}", first_line_difference(&ours.1, &kmod.1));
         for args in [vec!["e1000", "ahci", "vfat", "zswap", "no-such-module"], vec!["-F", "depends", "snd-hda-intel"]] {
             let [ours, kmod] = modinfo_runs_of(&root, &args);
             assert_eq!(ours, kmod, "modinfo {args:?}");
@@ -434,7 +323,8 @@ fn the_applets_answer_on_a_tree_only_kmods_depmod_indexed() {
     }
 }
 
-/// kmod's `modprobe -c` without its dump of modules.symbols, which modinit's leaves out.
+/// kmod's `modprobe -c` without its dump of modules.symbols, which modinit's leaves out when
+/// there is no modules.symbols beside modinit.idx.
 fn without_symbols(out: &str) -> String {
     out.lines().filter(|l| !l.starts_with("alias symbol:")).flat_map(|l| [l, "\n"]).collect()
 }
@@ -483,8 +373,7 @@ fn modprobe_sees_a_modprobe_d_edit_without_reindexing() {
         }
         let [ours, kmod] = peers.run(&["-c"]);
         assert_eq!((ours.0, &ours.2), (kmod.0, &kmod.2), "modprobe -c: exit code and stderr");
-        let kmod_out = without_symbols(&kmod.1);
-        assert!(ours.1 == kmod_out, "modprobe -c differs:\n{}", first_line_difference(&ours.1, &kmod_out));
+        assert!(ours.1 == kmod.1, "modprobe -c differs:\n{}", first_line_difference(&ours.1, &kmod.1));
     }
     let modprobe_d = root.modprobe_d();
     let several = ["-C", masks.to_str().unwrap(), "-C", single.to_str().unwrap(), "-C", modprobe_d.to_str().unwrap()];
@@ -492,8 +381,7 @@ fn modprobe_sees_a_modprobe_d_edit_without_reindexing() {
     let peers = Peers { ours: &root, kmod: root.path().to_path_buf(), kmod_config: "/dev/null".into() };
     let [ours, kmod] = peers.run(&several);
     assert_eq!((ours.0, &ours.2), (kmod.0, &kmod.2), "modprobe {several:?}: exit code and stderr");
-    let kmod_out = without_symbols(&kmod.1);
-    assert!(ours.1 == kmod_out, "modprobe {several:?}:\n{}", first_line_difference(&ours.1, &kmod_out));
+    assert!(ours.1 == kmod.1, "modprobe {several:?}:\n{}", first_line_difference(&ours.1, &kmod.1));
     assert!(ours.1.contains("options snd_hda_intel model=live") && !ours.1.contains("my_nic"), "{}", ours.1);
 }
 

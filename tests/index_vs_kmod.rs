@@ -14,6 +14,7 @@ use modinit::config::ConfigFile;
 use modinit::index::Index;
 use modinit::index::builder::modprobe_config;
 use modinit::index::from_kmod_files::{KmodFiles, contents_from_kmod_files};
+use modinit::resolve::symbols::ModulesSymbols;
 use modinit::resolve::{Found, Key, Resolver, Target, Via};
 use modinit_tests::kmod_oracle::{Insertion, Kmod};
 use std::path::Path;
@@ -77,7 +78,7 @@ struct Compared {
 
 fn compare(index_bytes: &[u8], kmod: &Kmod, kmod_tree: &Path, keys: &[String], names: &[String]) -> Compared {
     let cmdline = std::fs::read("/proc/cmdline").unwrap_or_default();
-    let r = Resolver { index: Index::open(index_bytes).unwrap(), cmdline: &cmdline };
+    let r = Resolver { index: Index::open(index_bytes).unwrap(), cmdline: &cmdline, symbols: ModulesSymbols::NONE };
     let mut c = Compared { keys: 0, matches: 0, mismatches: Vec::new() };
     for key in keys {
         let (ours, theirs) = (our_lookup(&r, key), kmod.lookup(key));

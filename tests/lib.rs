@@ -1,5 +1,6 @@
 //! Helpers shared by the test binaries of this package.
 
+pub mod applet_peers;
 pub mod kmod_oracle;
 
 use xtask::scenario::{Report, Scenario};

@@ -1,5 +1,6 @@
-//! `insmod FILE [PARAM...]`: one module file into the kernel, decompressed as the boot does
-//! it, with kmod's messages and exit codes.
+//! `insmod [-f] FILE [PARAM...]`: one module file into the kernel, decompressed as the boot does
+//! it, with kmod's messages and exit codes (`-f`: the kernel is asked to ignore the module's
+//! symbol versions and version magic, as kmod asks it).
 
 use super::{Convention, err, refused};
 use crate::insert::load::{Failure, load};
@@ -14,7 +15,7 @@ use modinit::line::Bytes;
 use modinit::toolbox::insmod_args::parse;
 use rustix::io::Errno;
 
-const USAGE: &str = "Usage:\n\tinsmod [options] filename [args]\nOptions:\n\t-h, --help        show this help";
+const USAGE: &str = "Usage:\n\tinsmod [options] filename [args]\nOptions:\n\t-f                force: ignore the module's symbol versions and version magic\n\t-h, --help        show this help";
 
 pub fn main(argv: &[&[u8]]) -> i32 {
     let mut params = [0u8; PARAMS_MAX];
@@ -41,7 +42,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
             return 1;
         }
     };
-    match load(path, compression, params) {
+    match load(path, compression, params, args.force) {
         Ok(()) => 0,
         Err(failure) => {
             match failure {

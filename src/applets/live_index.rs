@@ -67,19 +67,21 @@ impl fmt::Display for LiveIndexError {
 }
 
 /// The index of `dir` (under `root`, `-d`'s or `-b`'s, empty for /) with modprobe.d from
-/// `config`. `program` names the applet in the warnings it prints about the files it reads.
+/// `config`. `program` names the applet in the warnings it prints about the files it reads;
+/// with `ignore_commands` (`modprobe -i`), install and remove commands get none.
 /// Without `live-config`: `modinit.idx` as it is, and `-C` refused.
 pub fn open(
     dir: &ModulesDir,
     root: &[u8],
     config: Config<'_>,
     program: &str,
+    ignore_commands: bool,
 ) -> Result<Index<'static>, LiveIndexError> {
     #[cfg(feature = "live-config")]
-    return live::open(dir, root, config, program);
+    return live::open(dir, root, config, program, ignore_commands);
     #[cfg(not(feature = "live-config"))]
     {
-        let _ = program;
+        let _ = (program, ignore_commands);
         if let Config::Given(paths) = config {
             return Err(LiveIndexError::NoLiveConfig(paths.first().copied().unwrap_or_default().to_vec()));
         }
@@ -107,7 +109,7 @@ mod live {
     use crate::io::modules_dir::{ModulesDir, OpenError, map_whole_file};
     use crate::io::tree_fs::TargetFs;
     use alloc::format;
-    use modinit::config::ConfigWarning;
+    use modinit::config::{ConfigWarning, WarningKind};
     use modinit::index::Index;
     use modinit::index::builder::modprobe_config;
     use modinit::index::from_kmod_files::{KmodFiles, contents_from_kmod_files};
@@ -120,6 +122,7 @@ mod live {
         root: &[u8],
         config: Config<'_>,
         program: &str,
+        ignore_commands: bool,
     ) -> Result<Index<'static>, LiveIndexError> {
         let mut fs = TargetFs;
         let source = match config {
@@ -129,6 +132,7 @@ mod live {
         let files = modprobe_d_files(&mut fs, source, dir.as_bytes()).map_err(|e| read_error(&e))?;
         let config = modprobe_config(&files, &mut |w: ConfigWarning| match w.kmod_message() {
             Some(line) => err!("{line}"),
+            None if ignore_commands && w.kind == WarningKind::Command => {}
             None => err!("{program}: WARNING: {w}"),
         });
         let bytes = match index_file(dir, root)? {

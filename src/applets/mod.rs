@@ -10,7 +10,9 @@ mod live_index;
 mod lsmod;
 mod modinfo;
 mod modprobe;
+mod modprobe_exports;
 mod modprobe_remove;
+mod modules_symbols;
 mod rmmod;
 mod stdout;
 

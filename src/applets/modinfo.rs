@@ -4,8 +4,8 @@
 //! a name or alias looked up as kmod does with no configuration (`-m`: a module name only); an
 //! alias shows every module it resolves to. Builtin modules show what modules.builtin.modinfo
 //! holds. Unlike Debian's kmod, `.ko.gz` files are read (its kmod is built without zlib); `.ko.xz`
-//! and `.ko.zst` files are read as kmod reads them. Unlike kmod, `symbol:` lookups are not (the
-//! index has no symbol table).
+//! and `.ko.zst` files are read as kmod reads them. `symbol:NAME` keys are looked up in the
+//! modules dir's modules.symbols (kmod reads its modules.symbols.bin).
 
 use super::live_index::{self, Config, LiveIndexError};
 use super::stdout::Stdout;
@@ -62,8 +62,10 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         Some(Err(e)) => return too_long(short, e),
         None => return too_long(short, TooLong(Joined([a, b, c, b"/lib/modules/", release]))),
     };
-    let (resolver, index_error) = match live_index::open(&dir, basedir, Config::Default, "modinfo") {
-        Ok(index) => (Some(Resolver { index, cmdline: &[] }), None),
+    let symbols_file = super::modules_symbols::map(&dir);
+    let symbols = super::modules_symbols::symbols(&symbols_file);
+    let (resolver, index_error) = match live_index::open(&dir, basedir, Config::Default, "modinfo", false) {
+        Ok(index) => (Some(Resolver { index, cmdline: &[], symbols }), None),
         Err(e) => (None, Some(e)),
     };
     let format = Format { field: opts.field, separator: opts.separator };

@@ -1,21 +1,30 @@
 //! `modprobe`: kmod's modprobe over modinit's index, with kmod's messages and exit codes.
 //! The kernel runs it as `modprobe -q -- NAME` for request_module() (fs-*, crypto-*, ...).
 //!
-//! Supported: inserting names and aliases with their dependencies and softdeps (`-a`, `-b`,
-//! `-n`, `-v`, `-q`, `--first-time`, module parameters after the name), `-D`/`--show-depends`,
+//! Supported: inserting names, aliases and `symbol:NAME` keys (looked up in the modules dir's
+//! modules.symbols, as kmod looks them up in modules.symbols.bin) with their dependencies and
+//! softdeps (`-a`, `-b`, `-n`, `-v`, `-q`, `--first-time`, `-f`, `--force-modversion`,
+//! `--force-vermagic`, `-i`, module parameters after the name), `-D`/`--show-depends`,
 //! `-R`/`--resolve-alias`, `-c`/`--showconfig` (the configuration baked into the index),
-//! `-S VERSION`, `-d DIR`, `-r` (modprobe_remove.rs). Not yet: `-C`, `--force*`.
+//! `--show-exports FILE` (modprobe_exports.rs), `-S VERSION`, `-d DIR`, `-r` with
+//! `--remove-holders` (modprobe_remove.rs), `-C` (live_index.rs). Not yet: `-w`,
+//! `--show-modversions`, `-s`, `-V`.
+//!
+//! Install and remove commands are never run: reading modprobe.d warns about each one (not
+//! with `-i`, which ignores them as kmod's does), and the module is loaded or removed as a
+//! module.
 
 use super::live_index::{self, Config};
-use super::{Convention, err, out, refused};
+use super::{Convention, err, modules_symbols, out, refused};
 use crate::insert::load::Failure;
 use crate::insert::probe::{Blacklist, Event, Probed, Prober};
 use crate::io::file::read_into;
 use crate::io::modules_dir::ModulesDir;
 use modinit::kernel::errno::Strerror;
 use modinit::line::Bytes;
+use modinit::resolve::symbols::ModulesSymbols;
 use modinit::resolve::{Key, Resolver};
-use modinit::toolbox::modprobe_args::{Mode, parse};
+use modinit::toolbox::modprobe_args::{Mode, Options, parse};
 
 const MAX_OPERANDS: usize = 256;
 const USAGE: &str = "Usage: modprobe [options] [-i] [-b] modulename [parameters...]\n\
@@ -23,7 +32,12 @@ const USAGE: &str = "Usage: modprobe [options] [-i] [-b] modulename [parameters.
        modprobe [options] -r [-i] modulename [modulename...]\n\
        modprobe [options] -D|-R modulename\n\
        modprobe [options] -c\n\
-Options: -a -b -r -q -n -v --first-time -D --show-depends -R --resolve-alias -c --showconfig -S VERSION -d DIR -h";
+       modprobe [options] --show-exports filename\n\
+Options: -a -b -r -q -n -v -i -f --first-time --force-modversion --force-vermagic -D --show-depends\n\
+         -R --resolve-alias -c --showconfig --show-exports --dry-run --show --remove-holders\n\
+         -C PATH -S VERSION -d DIR -h\n\
+modulename may be symbol:NAME (the module exporting NAME, from modules.symbols).\n\
+install/remove commands are never run: each one is warned about, unless -i ignores them.";
 
 pub fn main(argv: &[&[u8]]) -> i32 {
     let mut operands: [&[u8]; MAX_OPERANDS] = [&[]; MAX_OPERANDS];
@@ -43,6 +57,10 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         Err(refusal) => return refused(argv, Convention::Kmod, &USAGE, refusal),
     };
     let operands = &operands[..count];
+    if opts.show_exports && !opts.show_config {
+        // kmod reads the file alone: no index is needed.
+        return super::modprobe_exports::run(operands[0], |message| log(&opts, message));
+    }
     let uname = rustix::system::uname();
     let release = opts.version.unwrap_or(uname.release().to_bytes());
     let dir = match ModulesDir::new(opts.dirname.unwrap_or_default(), release) {
@@ -56,7 +74,8 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         Some(paths) => Config::Given(paths),
         None => Config::Default,
     };
-    let index = match live_index::open(&dir, opts.dirname.unwrap_or_default(), config, "modprobe") {
+    let index = match live_index::open(&dir, opts.dirname.unwrap_or_default(), config, "modprobe", opts.ignore_commands)
+    {
         Ok(index) => index,
         Err(e) => {
             err!("modprobe: FATAL: {e}");
@@ -66,20 +85,22 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     // kmod applies the kernel command line's options and blacklist too.
     let mut cmdline = [0u8; 4096];
     let cmdline = read_into(c"/proc/cmdline", &mut cmdline).unwrap_or_default();
+    // kmod looks `symbol:` keys up in modules.symbols.bin; without the file none matches.
+    let symbols_file = modules_symbols::map(&dir);
+    let symbols = modules_symbols::symbols(&symbols_file);
     if opts.show_config {
-        return show_config(&index, cmdline);
+        return show_config(&index, cmdline, symbols);
     }
-    let resolver = Resolver { index, cmdline };
+    let resolver = Resolver { index, cmdline, symbols };
     if opts.remove {
-        if opts.mode != Mode::Insert {
-            err!("modprobe: ERROR: -r cannot be used with -D or -R");
-            return 1;
-        }
+        // kmod removes whatever the mode: -R looks nothing up, -D removes nothing.
         return super::modprobe_remove::run(&resolver, &opts, operands);
     }
     let mut prober = Prober::new(&resolver, &dir);
     let ctx = Context { opts: &opts, dir: &dir };
     prober.dry_run = ctx.dry_run();
+    prober.force = opts.force_insert;
+    prober.ignore_commands = opts.ignore_commands;
 
     let (names, params) = if opts.all { (operands, &[][..]) } else { operands.split_at(1) };
     let mut extra = ExtraOptions::new();
@@ -95,8 +116,15 @@ pub fn main(argv: &[&[u8]]) -> i32 {
     status
 }
 
+/// kmod modprobe's LOG(): `FATAL`, or `WARNING` with `-a`; nothing with `-q`.
+fn log(opts: &Options<'_>, message: core::fmt::Arguments<'_>) {
+    if let Some(level) = opts.log_level() {
+        err!("modprobe: {level}: {message}");
+    }
+}
+
 struct Context<'o> {
-    opts: &'o modinit::toolbox::modprobe_args::Options<'o>,
+    opts: &'o Options<'o>,
     dir: &'o ModulesDir,
 }
 
@@ -104,11 +132,10 @@ impl Context<'_> {
     /// kmod's `insmod()` for one name: Err when it was not found or a module failed.
     fn one(&self, prober: &mut Prober<'_, '_>, name: &[u8], extra: &[u8]) -> Result<(), ()> {
         let not_found = || {
-            if !self.opts.quiet {
-                // kmod lowers its log priority for -a: one missing name is no longer fatal.
-                let level = if self.opts.all { "WARNING" } else { "FATAL" };
-                err!("modprobe: {level}: Module {} not found in directory {}", Bytes(name), Bytes(self.dir.as_bytes()));
-            }
+            log(
+                self.opts,
+                format_args!("Module {} not found in directory {}", Bytes(name), Bytes(self.dir.as_bytes())),
+            );
             Err(())
         };
         let Ok(key) = Key::new(name) else { return not_found() };
@@ -237,18 +264,20 @@ impl ExtraOptions {
     }
 }
 
-/// `modprobe -c`: the configuration the index holds, as kmod prints it.
+/// `modprobe -c`: the configuration the index holds, then modules.alias and modules.symbols,
+/// as kmod prints them.
 #[cfg(feature = "depmod")]
-fn show_config(index: &modinit::index::Index<'_>, cmdline: &[u8]) -> i32 {
+fn show_config(index: &modinit::index::Index<'_>, cmdline: &[u8], symbols: ModulesSymbols<'_>) -> i32 {
     let mut dump = alloc::vec::Vec::new();
     modinit::toolbox::show_config::show_config(index, cmdline, &mut dump);
+    modinit::toolbox::show_config::dump_symbols(symbols, &mut dump);
     // SAFETY: fd 1 is the applet's stdout, or closed (then EBADF).
     let stdout = unsafe { rustix::fd::BorrowedFd::borrow_raw(1) };
     super::write_all(stdout, &dump).map_or(1, |()| 0)
 }
 
 #[cfg(not(feature = "depmod"))]
-fn show_config(_: &modinit::index::Index<'_>, _: &[u8]) -> i32 {
+fn show_config(_: &modinit::index::Index<'_>, _: &[u8], _: ModulesSymbols<'_>) -> i32 {
     err!("modprobe: ERROR: -c is not in this build of modinit (built without the depmod feature)");
     1
 }

@@ -39,7 +39,7 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         Err(refusal) => return refused(argv, Convention::Kmod, &USAGE, refusal),
     };
     // Only to tell builtins by name: without an index, every name is tried as a loaded module.
-    let index = live_index::open(&ModulesDir::of_running_kernel(), b"", Config::Default, "rmmod").ok();
+    let index = live_index::open(&ModulesDir::of_running_kernel(), b"", Config::Default, "rmmod", false).ok();
     let mut failed = 0;
     for &arg in &names[..count] {
         // As kmod: an existing file names the module by its file name.

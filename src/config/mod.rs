@@ -87,6 +87,9 @@ pub enum WarningKind {
     Deprecated,
     /// A line kmod takes that modinit does not honour as kmod would, or systemd's complaint.
     Modinit,
+    /// An `install` or `remove` command, which modinit does not run (`modprobe -i` ignores
+    /// them, as kmod's does).
+    Command,
 }
 
 impl ConfigWarning {
@@ -99,7 +102,7 @@ impl ConfigWarning {
             WarningKind::Deprecated => {
                 Some(alloc::format!("{PARSER}:708 kmod_config_parse: {}: {}", self.file, self.message))
             }
-            WarningKind::Modinit => None,
+            WarningKind::Modinit | WarningKind::Command => None,
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::index::module_list::stays_inside;
 use crate::kmod_files::hash::{MODULE_BUCKETS, bucket_of};
 use crate::module_file::elf::Elf;
 use crate::module_file::modinfo::Modinfo;
-use crate::module_file::symbols::{dependency_symbols, exported_symbols, versions as versions_of};
+use crate::module_file::symbols::{dependency_symbols, exported_symbols, exports_with_crcs, versions as versions_of};
 use crate::name::module_name;
 use crate::name::normalize_alias;
 use crate::sort::{sort, sort_by};
@@ -102,10 +102,13 @@ impl ModuleFacts {
             aliases: modinfo.values(b"alias").map(owned).collect(),
             softdeps: modinfo.values(b"softdep").map(owned).collect(),
             weakdeps: modinfo.values(b"weakdep").map(owned).collect(),
-            exports: exported_symbols(&elf)
-                .with_crcs()
-                .map(|(name, crc)| Export { name: name.to_vec(), crc: if with_crcs { crc } else { 0 } })
-                .collect(),
+            exports: if with_crcs {
+                // No `__ksymtab_strings` to fall back on: no exports, as `exported_symbols` says.
+                let exports = exports_with_crcs(&elf).into_iter().flatten();
+                exports.map(|e| Export { name: e.name.to_vec(), crc: e.crc }).collect()
+            } else {
+                exported_symbols(&elf).map(|name| Export { name: name.to_vec(), crc: 0 }).collect()
+            },
             imports: imports.map(|s| Import { name: s.name.to_vec(), crc: crc_of(s.name), weak: s.weak }).collect(),
         })
     }
@@ -573,7 +576,7 @@ pub fn modprobe_config(files: &[ConfigFile], warn: &mut dyn FnMut(ConfigWarning)
                         "install/remove commands are not supported: {} is loaded as a module",
                         lossy(&module)
                     ),
-                    kind: WarningKind::Modinit,
+                    kind: WarningKind::Command,
                 }),
             }
         }

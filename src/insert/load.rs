@@ -10,8 +10,12 @@
 //! is copied twice), and that memfd goes to `finit_module`; kernels without it get
 //! `init_module` on the same pages. The heap the decoders need (zstd's buffers, xz's
 //! dictionary) comes from the arena (`sys::arena`, 64 MiB of address space), checked with
-//! `heap_needed` before decoding. The force flags (ignore vermagic or modversions) are never
-//! passed.
+//! `heap_needed` before decoding. Forcing (ignoring the module's vermagic or symbol versions)
+//! happens only when an applet is asked for it, as kmod 30 does it: a plain file goes to
+//! `finit_module` with the force flags; a compressed one is decompressed here (never by the
+//! kernel), stripped (`modinit::module_file::strip`) and given to `init_module`. On a kernel
+//! without `finit_module` (Linux < 3.8) a forced plain file fails with ENOSYS, where kmod strips
+//! a copy.
 
 use super::module_image::{ImageError, decompressed_into};
 use crate::io::file::read_into;
@@ -21,9 +25,10 @@ use core::ffi::CStr;
 use core::fmt;
 use modinit::decompress::{Compression, DecompressError};
 use modinit::kernel::errno::Describe;
-use modinit::kernel::init_flags::ModuleInitFlags;
+use modinit::kernel::init_flags::{Force, ModuleInitFlags};
 use modinit::kernel::module_error::LoadError;
 use modinit::line::Bytes;
+use modinit::module_file::strip::strip;
 use rustix::fd::OwnedFd;
 use rustix::fs::{MemfdFlags, Mode, OFlags, fstat, ftruncate, memfd_create, open};
 use rustix::io::Errno;
@@ -102,11 +107,17 @@ impl fmt::Display for Failure {
     }
 }
 
-/// Loads the module file `path`, stored with `compression`, with `params`. When the kernel
+/// Loads the module file `path`, stored with `compression`, with `params`, asking the kernel
+/// to ignore what `force` says. When the kernel
 /// refuses a compressed file it was given to decompress, the file is decompressed here and
 /// given again, after one line that says so.
-pub fn load(path: &CStr, compression: Compression, params: &CStr) -> Result<(), Failure> {
-    let image = Image::open(path, compression, false)?;
+pub fn load(path: &CStr, compression: Compression, params: &CStr, force: Force) -> Result<(), Failure> {
+    let image = match (force, compression) {
+        (Force::NONE, _) | (_, Compression::None) => Image::open(path, compression, false)?,
+        // kmod 30 decompresses a compressed module itself, and strips it when forced.
+        _ => Image::decompressed(open_file(path)?, compression)?,
+    };
+    let image = image.forcing(force);
     let compressed = image.flags == ModuleInitFlags::CompressedFile;
     match image.insert(params) {
         Err(Failure::Kernel(e)) if compressed && e.may_be_decompression() => {
@@ -115,7 +126,7 @@ pub fn load(path: &CStr, compression: Compression, params: &CStr) -> Result<(), 
                 Bytes(path.to_bytes()),
                 Describe(e.0)
             );
-            Image::decompressed(open_file(path)?, compression)?.insert(params)
+            Image::decompressed(open_file(path)?, compression)?.forcing(force).insert(params)
         }
         result => result,
     }
@@ -127,6 +138,7 @@ pub struct Image {
     /// The ELF image's bytes, when decompressed or asked for.
     bytes: Option<ImageBytes>,
     flags: ModuleInitFlags,
+    force: Force,
 }
 
 impl Image {
@@ -138,10 +150,10 @@ impl Image {
         match compression {
             Compression::None => {
                 let bytes = if map { Some(ImageBytes::File(map_file(&file, compression)?)) } else { None };
-                Ok(Image { fd: file, bytes, flags: ModuleInitFlags::Plain })
+                Ok(Image { fd: file, bytes, flags: ModuleInitFlags::Plain, force: Force::NONE })
             }
             _ if kernel_decompresses(compression) => {
-                Ok(Image { fd: file, bytes: None, flags: ModuleInitFlags::CompressedFile })
+                Ok(Image { fd: file, bytes: None, flags: ModuleInitFlags::CompressedFile, force: Force::NONE })
             }
             _ => Image::decompressed(file, compression),
         }
@@ -160,7 +172,13 @@ impl Image {
             ImageError::Decompress(e) => Failure::Decompress(e),
             ImageError::Memory(e) => Failure::Memory(e),
         })?;
-        Ok(Image { fd: memfd, bytes: Some(ImageBytes::Decompressed(image)), flags: ModuleInitFlags::Plain })
+        let bytes = Some(ImageBytes::Decompressed(image));
+        Ok(Image { fd: memfd, bytes, flags: ModuleInitFlags::Plain, force: Force::NONE })
+    }
+
+    /// The same image, to be inserted with the kernel told to ignore what `force` says.
+    pub fn forcing(self, force: Force) -> Image {
+        Image { force, ..self }
     }
 
     /// The module's ELF bytes; None for a file the kernel decompresses itself.
@@ -168,12 +186,18 @@ impl Image {
         self.bytes.as_ref().map(ImageBytes::bytes)
     }
 
-    /// Hands the module to the kernel with `params`. The force flags (ignore vermagic or
-    /// modversions) are never passed: [`ModuleInitFlags`] has none.
-    pub fn insert(self, params: &CStr) -> Result<(), Failure> {
+    /// Hands the module to the kernel with `params`, forced as [`Image::forcing`] says: a file
+    /// with `finit_module`'s force flags, an image decompressed here stripped, to
+    /// `init_module`. Without `finit_module`, `init_module` gets the image as it is, unless
+    /// forced (kmod strips a copy of the file then; here the ENOSYS stands).
+    pub fn insert(mut self, params: &CStr) -> Result<(), Failure> {
         let kernel = |e: Errno| Failure::Kernel(LoadError(e.raw_os_error()));
-        match (finit_module(&self.fd, params, self.flags.bits()), self.elf()) {
-            (Err(Errno::NOSYS), Some(image)) => init_module(image, params).map_err(kernel),
+        if let (true, Some(ImageBytes::Decompressed(image))) = (self.force != Force::NONE, &mut self.bytes) {
+            strip(image.bytes_mut(), self.force);
+            return init_module(image.bytes(), params).map_err(kernel);
+        }
+        match (finit_module(&self.fd, params, self.flags.bits() | self.force.bits()), self.elf()) {
+            (Err(Errno::NOSYS), Some(image)) if self.force == Force::NONE => init_module(image, params).map_err(kernel),
             (result, _) => result.map_err(kernel),
         }
     }

@@ -13,6 +13,7 @@ use crate::io::modules_dir::ModulesDir;
 use crate::io::path::PATH_MAX;
 use core::ffi::CStr;
 use modinit::index::Module;
+use modinit::kernel::init_flags::Force;
 use modinit::loading::probe_chain::{Chain, Inserts, Next};
 use modinit::resolve::{Found, Resolver, Step, Target};
 
@@ -71,6 +72,11 @@ pub struct Prober<'r, 'a> {
     /// Print what would be inserted instead of inserting, and ignore what is in the kernel
     /// (`modprobe --show-depends`).
     pub dry_run: bool,
+    /// What the kernel is told to ignore in each module (`modprobe --force`; never at boot).
+    pub force: Force,
+    /// Leave out the softdeps of the module looked up, as kmod does when it ignores install
+    /// commands (`modprobe -i`).
+    pub ignore_commands: bool,
 }
 
 /// The longest probe list planned (Debian's deepest has about 20 modules); the boot keeps
@@ -91,7 +97,7 @@ pub enum Ready {
 
 impl<'r, 'a> Prober<'r, 'a> {
     pub fn new(resolver: &'r Resolver<'a>, dir: &'r ModulesDir) -> Self {
-        Prober { resolver, dir, dry_run: false }
+        Prober { resolver, dir, dry_run: false, force: Force::NONE, ignore_commands: false }
     }
 
     /// Inserts `found`, the result of looking up `key`, as kmod's `modprobe` does: each module
@@ -151,7 +157,12 @@ impl<'r, 'a> Prober<'r, 'a> {
         }
         let mut list = ProbeList::new();
         let mut fits = true;
-        let planned = self.resolver.probe_list(found, &mut |s| fits &= list.push(s).is_ok());
+        let mut push = |s| fits &= list.push(s).is_ok();
+        let planned = if self.ignore_commands {
+            self.resolver.probe_list_ignoring_commands(found, &mut push)
+        } else {
+            self.resolver.probe_list(found, &mut push)
+        };
         if planned.is_err() || !fits {
             return Err(Probed::Unplannable);
         }
@@ -252,11 +263,12 @@ pub struct Insert<'a> {
     module: Option<Module<'a>>,
     params: Params,
     required: bool,
+    force: Force,
 }
 
 impl<'a> Insert<'a> {
     pub fn new() -> Insert<'a> {
-        Insert { name: [0; 256], name_len: 0, module: None, params: Params::new(), required: false }
+        Insert { name: [0; 256], name_len: 0, module: None, params: Params::new(), required: false, force: Force::NONE }
     }
 
     /// Fills in `step`'s module, planned for `top` (the result of looking up `key`, which
@@ -264,6 +276,7 @@ impl<'a> Insert<'a> {
     fn prepare(&mut self, prober: &Prober<'_, 'a>, step: &Step<'a>, top: &Found<'a>, key: &[u8], extra: &[u8]) {
         self.name_len = step.target.name(&mut self.name).len();
         self.required = step.required;
+        self.force = prober.force;
         self.params = Params::new();
         self.module = None;
         let Target::Module(module) = step.target else { return };
@@ -295,7 +308,7 @@ impl<'a> Insert<'a> {
         let mut buf = [0u8; PATH_MAX];
         let (Some(module), Some(path)) = (self.module, self.path(dir, &mut buf)) else { return Err(Failure::TooLong) };
         let params = self.params.as_cstr().ok_or(Failure::TooLong)?;
-        load::load(path, module.compression, params)
+        load::load(path, module.compression, params, self.force)
     }
 }
 

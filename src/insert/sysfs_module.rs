@@ -106,6 +106,6 @@ pub fn holders<'b>(name: &[u8], out: &'b mut [u8]) -> Result<&'b [u8], Errno> {
 }
 
 /// The names [`holders`] wrote.
-pub fn holder_names(list: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub fn holder_names(list: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
     list.split(|&b| b == b'\n').filter(|n| !n.is_empty())
 }

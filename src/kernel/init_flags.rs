@@ -1,9 +1,11 @@
-//! The flags modinit passes to `finit_module`: never the force flags.
+//! The flags modinit passes to `finit_module`: `MODULE_INIT_COMPRESSED_FILE` (4), for a file the
+//! kernel decompresses itself, and the force flags only when an applet is asked for them.
 //!
 //! `MODULE_INIT_IGNORE_MODVERSIONS` (1) and `MODULE_INIT_IGNORE_VERMAGIC` (2) make the kernel
-//! load a module built for another kernel (kmod's `--force`), and the kernel then skips its
-//! signature check (a "mangled" module). They cannot be expressed here: the only flag is
-//! `MODULE_INIT_COMPRESSED_FILE` (4), for a file the kernel decompresses itself.
+//! load a module built for another kernel (kmod's `modprobe --force-modversion`,
+//! `--force-vermagic`, `-f` for both, and `insmod -f`); the kernel then taints itself and
+//! treats the module as unsigned, and a kernel built without `CONFIG_MODULE_FORCE_LOAD`
+//! (Debian's) refuses them with ENOEXEC. The boot never passes them: [`Force::NONE`].
 
 /// What `finit_module` is told about the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +18,30 @@ pub enum ModuleInitFlags {
 
 /// `MODULE_INIT_COMPRESSED_FILE` (include/uapi/linux/module.h).
 const COMPRESSED_FILE: i32 = 4;
+/// `MODULE_INIT_IGNORE_MODVERSIONS` and `MODULE_INIT_IGNORE_VERMAGIC`.
+const IGNORE_MODVERSIONS: i32 = 1;
+const IGNORE_VERMAGIC: i32 = 2;
+
+/// What the kernel is asked to ignore in a module: its symbol versions, its version magic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Force {
+    pub modversions: bool,
+    pub vermagic: bool,
+}
+
+impl Force {
+    /// Nothing: what the boot and an applet without a force option pass.
+    pub const NONE: Force = Force { modversions: false, vermagic: false };
+    /// Both (`-f`).
+    pub const ALL: Force = Force { modversions: true, vermagic: true };
+
+    /// The force bits of `finit_module`'s `flags`.
+    pub const fn bits(self) -> i32 {
+        let modversions = if self.modversions { IGNORE_MODVERSIONS } else { 0 };
+        let vermagic = if self.vermagic { IGNORE_VERMAGIC } else { 0 };
+        modversions | vermagic
+    }
+}
 
 impl ModuleInitFlags {
     /// The `flags` argument of `finit_module`.
@@ -37,9 +63,9 @@ mod tests {
         header.lines().find_map(|l| l.strip_prefix("#define ")?.strip_prefix(name)?.trim().parse().ok())
     }
 
-    /// The kernel's values, and no variant sets a force flag.
+    /// The kernel's values: no variant sets a force flag, and [`Force`] sets only those.
     #[test]
-    fn no_variant_forces_a_load() {
+    fn only_force_forces_a_load() {
         let Some(compressed) = header_value("MODULE_INIT_COMPRESSED_FILE") else {
             return modinit_test_fixtures::unavailable("/usr/include/linux/module.h (linux-libc-dev)");
         };
@@ -50,10 +76,20 @@ mod tests {
         for flags in [ModuleInitFlags::Plain, ModuleInitFlags::CompressedFile] {
             assert_eq!(flags.bits() & force, 0, "{flags:?}");
         }
+        assert_eq!(Force::NONE.bits(), 0);
+        assert_eq!(Force::ALL.bits(), force);
+        assert_eq!(
+            Force { modversions: true, vermagic: false }.bits(),
+            header_value("MODULE_INIT_IGNORE_MODVERSIONS").unwrap()
+        );
+        assert_eq!(
+            Force { modversions: false, vermagic: true }.bits(),
+            header_value("MODULE_INIT_IGNORE_VERMAGIC").unwrap()
+        );
     }
 
-    /// Every `finit_module` call of the boot binary and the applets passes these flags, and
-    /// no source file names the force flags.
+    /// Every `finit_module` call of the boot binary and the applets passes these flags (and
+    /// [`Force`]'s), and no other source file names the force flags.
     #[test]
     fn every_finit_module_call_passes_these_flags() {
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");

@@ -23,6 +23,7 @@ pub(crate) const E_SHSTRNDX: usize = 0x3e;
 /// Size of an ELF64 section header (`Elf64_Shdr`) and offsets of the fields read from it.
 pub(crate) const SHDR_SIZE: usize = 64;
 pub(crate) const SH_NAME: usize = 0;
+pub(crate) const SH_FLAGS: usize = 8;
 pub(crate) const SH_OFFSET: usize = 24;
 pub(crate) const SH_SIZE: usize = 32;
 
@@ -56,6 +57,16 @@ impl fmt::Display for ElfError {
                  or does not end with a NUL)"
             }
         })
+    }
+}
+
+impl ElfError {
+    /// The errno kmod's `kmod_elf_new` fails with: ENOEXEC without the ELF magic, else EINVAL.
+    pub fn errno(self) -> i32 {
+        match self {
+            ElfError::NotElf => 8,
+            _ => 22,
+        }
     }
 }
 
@@ -140,9 +151,33 @@ impl<'a> Elf<'a> {
         Err(error)
     }
 
-    /// The bytes of section `index`, when it exists and lies inside the file.
-    pub fn section_at(&self, index: u16) -> Option<&'a [u8]> {
-        section_bytes(self.image, self.headers.get(usize::from(index))?)
+    /// The file offset and size of section `index`, as kmod's `elf_get_section_info` reads them:
+    /// `None` when `index` is not below `e_shnum` or the section's bytes lie outside the file.
+    pub fn section_span(&self, index: usize) -> Option<(u64, u64)> {
+        let header = self.headers.get(index)?;
+        section_bytes(self.image, header)?;
+        Some((u64_at::<SH_OFFSET, _>(header), u64_at::<SH_SIZE, _>(header)))
+    }
+
+    /// Where the header of the section [`Elf::section`] finds for `name` lies in the image (kmod's
+    /// `elf_find_section`).
+    pub fn section_header_offset(&self, name: &[u8]) -> Option<usize> {
+        let header = self
+            .headers
+            .iter()
+            .skip(1)
+            .find(|h| self.name(h) == Some(name) && section_bytes(self.image, h).is_some())?;
+        Some(header.as_ptr() as usize - self.image.as_ptr() as usize)
+    }
+
+    /// Where `part`, a slice of the image, starts in it.
+    pub fn offset_of(&self, part: &[u8]) -> usize {
+        part.as_ptr() as usize - self.image.as_ptr() as usize
+    }
+
+    /// The whole image.
+    pub fn image(&self) -> &'a [u8] {
+        self.image
     }
 
     /// `e_machine`: the architecture the object is for (`EM_X86_64` = 62).

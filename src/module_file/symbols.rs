@@ -7,7 +7,7 @@
 //! each list is an iterator over the image. Strings end at their first NUL or at the end of their
 //! section or `__versions` entry (kmod reads on past either end: only a corrupt file can tell).
 
-use crate::module_file::elf::{Elf, SectionError, c_string, u16_at, u32_at};
+use crate::module_file::elf::{Elf, SectionError, c_string, u16_at, u32_at, u64_at};
 use core::fmt;
 use core::iter::FusedIterator;
 use core::slice::{self, Split};
@@ -18,10 +18,10 @@ const ST_NAME: usize = 0;
 const ST_INFO: usize = 4;
 const ST_SHNDX: usize = 6;
 const ST_VALUE: usize = 8;
-/// `st_shndx` of an absolute symbol (its value is not an address in a section).
-const SHN_ABS: u16 = 0xfff1;
 /// `st_shndx` of a symbol the object uses but does not define.
 const SHN_UNDEF: u16 = 0;
+/// `st_shndx` of an absolute symbol: its value is not an offset into a section.
+const SHN_ABS: u16 = 0xfff1;
 /// The binding (`st_info >> 4`) of a weak symbol.
 const STB_WEAK: u8 = 2;
 /// On SPARC, undefined symbols of this type (`st_info & 0xf`) are global registers, not references.
@@ -76,7 +76,7 @@ pub struct ExportedSymbols<'a>(Exports<'a>);
 #[derive(Debug, Clone)]
 enum Exports<'a> {
     /// The `.symtab` symbols named `__crc_NAME`, in symbol table order.
-    Crcs { elf: Elf<'a>, names: &'a [u8], symbols: slice::Iter<'a, Symbol> },
+    Crcs { names: &'a [u8], symbols: slice::Iter<'a, Symbol> },
     /// The strings of `__ksymtab_strings`.
     Strings(Split<'a, u8, fn(&u8) -> bool>),
 }
@@ -96,41 +96,20 @@ pub fn exported_symbols<'a>(elf: &Elf<'a>) -> ExportedSymbols<'a> {
         names.clone().all(|name| name.is_some()) && names.any(|name| name.is_some_and(|n| n.starts_with(CRC_PREFIX)))
     });
     ExportedSymbols(match crcs {
-        Some(table) => Exports::Crcs { elf: *elf, names: table.names, symbols: table.symbols.iter() },
+        Some(table) => Exports::Crcs { names: table.names, symbols: table.symbols.iter() },
         None => Exports::Strings(ksymtab_strings(elf).split(is_nul)),
     })
 }
 
 impl<'a> ExportedSymbols<'a> {
-    /// The names with their modversions CRC, as kmod's `kmod_elf_get_symbols` gives them: the
-    /// `__crc_` symbol's value, or when that symbol is defined in a section (not absolute), the
-    /// 32-bit word at that offset of the section (all ones when it lies outside); 0 for names from
-    /// `__ksymtab_strings`.
-    pub fn with_crcs(self) -> impl Iterator<Item = (&'a [u8], u64)> {
-        let mut exports = self.0;
-        core::iter::from_fn(move || next_export(&mut exports))
-    }
-}
-
-fn next_export<'a>(exports: &mut Exports<'a>) -> Option<(&'a [u8], u64)> {
-    match exports {
-        Exports::Crcs { elf, names, symbols } => symbols.find_map(|symbol| {
-            let name = symbol_name(names, symbol)?.strip_prefix(CRC_PREFIX)?;
-            Some((name, symbol_crc(elf, symbol)))
-        }),
-        Exports::Strings(strings) => strings.find(|string| !string.is_empty()).map(|name| (name, 0)),
-    }
-}
-
-/// `kmod_elf_resolve_crc` of a `__crc_` symbol.
-fn symbol_crc(elf: &Elf<'_>, symbol: &Symbol) -> u64 {
-    let value = u64::from_le_bytes(symbol[ST_VALUE..ST_VALUE + 8].try_into().unwrap_or_default());
-    match u16_at::<ST_SHNDX, _>(symbol) {
-        SHN_UNDEF | SHN_ABS => value,
-        index => usize::try_from(value)
-            .ok()
-            .and_then(|at| elf.section_at(index)?.get(at..at.checked_add(4)?))
-            .map_or(u64::MAX, |word| u64::from(u32::from_le_bytes([word[0], word[1], word[2], word[3]]))),
+    /// The next name, with its `__crc_` symbol when it comes from `.symtab`.
+    fn next_export(&mut self) -> Option<(&'a [u8], Option<&'a Symbol>)> {
+        match &mut self.0 {
+            Exports::Crcs { names, symbols } => {
+                symbols.find_map(|symbol| Some((symbol_name(names, symbol)?.strip_prefix(CRC_PREFIX)?, Some(symbol))))
+            }
+            Exports::Strings(strings) => strings.find(|string| !string.is_empty()).map(|name| (name, None)),
+        }
     }
 }
 
@@ -138,11 +117,64 @@ impl<'a> Iterator for ExportedSymbols<'a> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {
-        next_export(&mut self.0).map(|(name, _)| name)
+        self.next_export().map(|(name, _)| name)
     }
 }
 
 impl FusedIterator for ExportedSymbols<'_> {}
+
+/// An exported symbol and its CRC, from [`exports_with_crcs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Export<'a> {
+    pub name: &'a [u8],
+    pub crc: u64,
+}
+
+/// The symbols of [`exported_symbols`] with their CRCs, from [`exports_with_crcs`].
+#[derive(Debug, Clone)]
+pub struct ExportsWithCrcs<'a> {
+    symbols: ExportedSymbols<'a>,
+    elf: Elf<'a>,
+}
+
+/// kmod's `kmod_module_get_symbols` (what `modprobe --show-exports` prints): the symbols of
+/// [`exported_symbols`], each with its CRC. A `__crc_NAME` symbol's CRC is its value when it is
+/// absolute (or undefined), else the `u32` at that offset of its section, and `u64::MAX` when
+/// the section or the offset is not in the file; names from `__ksymtab_strings` have CRC 0.
+/// Fails as kmod does (ENOENT) when the names would come from `__ksymtab_strings` and no such
+/// section lies inside the file.
+pub fn exports_with_crcs<'a>(elf: &Elf<'a>) -> Result<ExportsWithCrcs<'a>, SectionError> {
+    let symbols = exported_symbols(elf);
+    if let Exports::Strings(_) = symbols.0 {
+        elf.section(b"__ksymtab_strings")?;
+    }
+    Ok(ExportsWithCrcs { symbols, elf: *elf })
+}
+
+impl<'a> Iterator for ExportsWithCrcs<'a> {
+    type Item = Export<'a>;
+
+    fn next(&mut self) -> Option<Export<'a>> {
+        let (name, symbol) = self.symbols.next_export()?;
+        Some(Export { name, crc: symbol.map_or(0, |symbol| crc(&self.elf, symbol)) })
+    }
+}
+
+impl FusedIterator for ExportsWithCrcs<'_> {}
+
+/// kmod's `kmod_elf_resolve_crc` for a `__crc_` symbol.
+fn crc(elf: &Elf<'_>, symbol: &Symbol) -> u64 {
+    let (value, index) = (u64_at::<ST_VALUE, _>(symbol), u16_at::<ST_SHNDX, _>(symbol));
+    if index == SHN_ABS || index == SHN_UNDEF {
+        return value;
+    }
+    let Some((offset, size)) = elf.section_span(usize::from(index)) else { return u64::MAX };
+    if size.checked_sub(4).is_some_and(|last| value > last) {
+        return u64::MAX;
+    }
+    let at = offset.checked_add(value).and_then(|at| usize::try_from(at).ok());
+    at.and_then(|at| elf.image().get(at..)?.first_chunk::<4>()).map_or(u64::MAX, |b| u64::from(u32::from_le_bytes(*b)))
+}
 
 /// `__ksymtab_strings` as kmod's `kmod_elf_get_symbols_symtab` reads it: without its leading NULs,
 /// and empty when that leaves at most one byte (kmod keeps one byte while skipping, then reads
@@ -512,6 +544,33 @@ mod tests {
             assert_eq!(got, ["s1", "s2"], "{what}");
         }
         assert_eq!(edited("symbol name", 3, strtab_len - 1), ["c1"], "an (empty) name at .strtab's last byte");
+    }
+
+    /// kmod's `kmod_elf_resolve_crc`: an absolute symbol's value, else the `u32` at that offset of
+    /// its section, `u64::MAX` when that is not in the file; 0 for `__ksymtab_strings` names,
+    /// and ENOENT when that section is missing too.
+    #[test]
+    fn exports_come_with_their_crcs_as_kmod_reads_them() {
+        let crcs: &[u8] = &[0x78, 0x56, 0x34, 0x12, 0xef, 0xbe, 0xad, 0xde];
+        let symbols = [("__crc_abs", ABS, GLOBAL), ("__crc_in", 3, GLOBAL), ("__crc_past", 3, GLOBAL)];
+        let mut image = module(&symbols, &[("__kcrctab", crcs)]);
+        let values = [0xcafe_u64, 4, 5];
+        let symtab = offset_of(&image, ".symtab");
+        for (i, value) in values.iter().enumerate() {
+            put(&mut image, symtab + (i + 1) * SYM_SIZE + ST_VALUE, &value.to_le_bytes());
+        }
+        let got: Vec<(String, u64)> = exports_with_crcs(&Elf::parse(&image).unwrap())
+            .unwrap()
+            .map(|e| (String::from_utf8_lossy(e.name).into_owned(), e.crc))
+            .collect();
+        let expected = [("abs", 0xcafe), ("in", 0xdeadbeef), ("past", u64::MAX)];
+        assert_eq!(got, expected.map(|(n, c)| (n.to_string(), c)));
+
+        let strings = module(&[], &[("__ksymtab_strings", b"\0s1\0")]);
+        let got: Vec<Export<'_>> = exports_with_crcs(&Elf::parse(&strings).unwrap()).unwrap().collect();
+        assert_eq!(got, [Export { name: b"s1", crc: 0 }]);
+        let none = module(&[], &[]);
+        assert_eq!(exports_with_crcs(&Elf::parse(&none).unwrap()).err(), Some(SectionError::Missing));
     }
 
     #[test]

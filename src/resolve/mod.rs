@@ -1,14 +1,18 @@
 //! kmod's resolution over the index: what a name or modalias means
-//! (`kmod_module_new_from_lookup`), what loading a module involves
-//! (`kmod_module_probe_insert_module`: dependencies, softdeps), its options, the blacklist,
-//! and its weak dependencies (which nothing loads). No allocation: results go to
-//! caller-provided buffers and callbacks.
+//! (`kmod_module_new_from_lookup`; `symbol:` keys in modules.symbols, `symbols.rs`), what
+//! loading a module involves (`kmod_module_probe_insert_module`: dependencies, softdeps), its
+//! options, the blacklist, and its weak dependencies (which nothing loads). No allocation:
+//! results go to caller-provided buffers and callbacks.
 
 use crate::cmdline::modules::{self, KcmdlineEntry};
 use crate::fnmatch::fnmatch;
 use crate::index::{AliasHit, Index, Module, ModuleId, Weakdep};
 use crate::name::{module_name, normalize_alias, normalize_module_name};
 use core::cmp::Ordering;
+
+pub mod symbols;
+
+use symbols::{ModulesSymbols, SYMBOL_PREFIX};
 
 /// Longest lookup key (kmod normalizes into a PATH_MAX buffer).
 pub const KEY_MAX: usize = 4096;
@@ -18,6 +22,8 @@ pub const KEY_MAX: usize = 4096;
 pub enum Source {
     ConfigAlias,
     ModuleName,
+    /// A `symbol:NAME` key's line in modules.symbols.
+    Symbol,
     ModuleAlias,
     Builtin,
     BuiltinAlias,
@@ -101,11 +107,13 @@ impl Key {
     }
 }
 
-/// The index plus the kernel command line: everything resolution depends on.
+/// The index plus the kernel command line (and modules.symbols for `symbol:` keys, where the
+/// caller has it): everything resolution depends on.
 #[derive(Clone, Copy)]
 pub struct Resolver<'a> {
     pub index: Index<'a>,
     pub cmdline: &'a [u8],
+    pub symbols: ModulesSymbols<'a>,
 }
 
 /// Fills `out` from the front, counting what does not fit.
@@ -138,7 +146,7 @@ impl<'a> Resolver<'a> {
 
     /// `kmod_module_new_from_lookup`: the modules `key` names, in kmod's order, into `out`.
     /// Returns the step that answered and how many were found (0: nothing matched).
-    /// Not supported: `symbol:` keys (the index has no symbol table) and install commands.
+    /// Install commands are not in the index (see docs/index-format.md).
     pub fn lookup(&self, key: &Key, out: &mut [Option<Found<'a>>]) -> Result<(Source, usize), LookupError> {
         self.lookup_with(key, out, true)
     }
@@ -187,6 +195,14 @@ impl<'a> Resolver<'a> {
         {
             found.push(Found { target: Target::Module(m), via: Via::Name });
             return found.finish().map(|n| (Source::ModuleName, n));
+        }
+        if key.starts_with(SYMBOL_PREFIX) {
+            for module in self.symbols.owners(key) {
+                found.push(Found { target: self.by_name(module), via: Via::Alias });
+            }
+            if found.len > 0 {
+                return found.finish().map(|n| (Source::Symbol, n));
+            }
         }
         let n = self.alias_hits(self.index.module_aliases(), key, &mut found, |_, a, b| a.module.cmp(&b.module))?;
         if n > 0 {
@@ -311,10 +327,24 @@ impl<'a> Resolver<'a> {
     /// [`Visited`]). Only `top` and its dependencies are `required`: failures of the others
     /// are to be ignored.
     pub fn probe_list(&self, top: &Found<'a>, emit: &mut dyn FnMut(Step<'a>)) -> Result<(), PlanError> {
+        self.plan(top, true, emit)
+    }
+
+    /// [`Resolver::probe_list`] as kmod makes it with `KMOD_PROBE_IGNORE_COMMAND` (`modprobe
+    /// -i`): without `top`'s own softdeps (its dependencies keep theirs).
+    pub fn probe_list_ignoring_commands(
+        &self,
+        top: &Found<'a>,
+        emit: &mut dyn FnMut(Step<'a>),
+    ) -> Result<(), PlanError> {
+        self.plan(top, false, emit)
+    }
+
+    fn plan(&self, top: &Found<'a>, top_softdeps: bool, emit: &mut dyn FnMut(Step<'a>)) -> Result<(), PlanError> {
         let mut visited = Visited { names: ModuleSet::new(), aliased: [(ModuleId(0), None); MAX_ALIASED], len: 0 };
-        let plan = Plan { resolver: self, top: top.target, visited: &mut visited, emit };
+        let mut plan = Plan { resolver: self, top: top.target, visited: &mut visited, emit };
         let object = if top.via == Via::Name { Object::Named } else { Object::Aliased(None) };
-        plan.probe(top.target, top.via, object, 0)
+        plan.probe(top.target, top.via, object, 0, top_softdeps)
     }
 }
 
@@ -423,11 +453,16 @@ impl<'a> Plan<'_, 'a> {
     }
 
     /// `__kmod_module_get_probe_list`.
-    fn probe(mut self, t: Target<'a>, via: Via<'a>, object: Object<'a>, depth: usize) -> Result<(), PlanError> {
-        self.probe_in(t, via, object, depth)
-    }
-
-    fn probe_in(&mut self, t: Target<'a>, via: Via<'a>, object: Object<'a>, depth: usize) -> Result<(), PlanError> {
+    /// `__kmod_module_get_probe_list`: `t`'s dependencies with their softdeps, then `t`, with
+    /// its own softdeps unless not `softdeps`.
+    fn probe(
+        &mut self,
+        t: Target<'a>,
+        via: Via<'a>,
+        object: Object<'a>,
+        depth: usize,
+        softdeps: bool,
+    ) -> Result<(), PlanError> {
         if let Some(id) = t.id()
             && !self.visited.insert(id, object)?
         {
@@ -440,7 +475,12 @@ impl<'a> Plan<'_, 'a> {
                 }
             }
         }
-        self.with_softdeps(t, via, depth)
+        if softdeps {
+            return self.with_softdeps(t, via, depth);
+        }
+        let required = self.required(&t);
+        (self.emit)(Step { target: t, via, required });
+        Ok(())
     }
 
     /// `__kmod_module_fill_softdep`: the first `softdep` line matching `t`'s name.
@@ -471,7 +511,7 @@ impl<'a> Plan<'_, 'a> {
             for f in found[..n].iter().flatten() {
                 let via = if f.via == Via::Alias { Via::SoftdepAlias(name) } else { f.via };
                 let object = if f.via == Via::Name { Object::Named } else { Object::Aliased(Some(name)) };
-                self.probe_in(f.target, via, object, depth + 1)?;
+                self.probe(f.target, via, object, depth + 1, true)?;
             }
         }
         Ok(())
@@ -613,7 +653,7 @@ mod tests {
     #[test]
     fn lookups_take_kmods_steps_in_order() {
         let bytes = sample();
-        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"" };
+        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"", symbols: ModulesSymbols::NONE };
         assert_eq!(names(&r, "eth0"), (Source::ConfigAlias, vec!["e1000".into(), "no_such".into()]));
         assert_eq!(names(&r, "libata"), (Source::ModuleName, vec!["libata".into()]));
         // Priority order (module id), not pattern specificity.
@@ -634,10 +674,31 @@ mod tests {
         assert_eq!(Key::new(b"bad[").err(), Some(LookupError::InvalidKey));
     }
 
+    /// `symbol:` keys: after the configuration's aliases and module names, before modules.alias;
+    /// a module modules.symbols names that the index lacks is missing; no file, no match.
+    #[test]
+    fn symbol_keys_are_looked_up_in_modules_symbols() {
+        let bytes = sample();
+        let text = b"alias symbol:ata_link_printk libata\nalias symbol:gone no_module\n";
+        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"", symbols: ModulesSymbols::new(text) };
+        assert_eq!(names(&r, "symbol:ata_link_printk"), (Source::Symbol, vec!["libata".into()]));
+        assert_eq!(names(&r, "symbol:gone"), (Source::Symbol, vec!["no_module".into()]));
+        let mut out = [None; 2];
+        r.lookup(&Key::new(b"symbol:ata_link_printk").unwrap(), &mut out).unwrap();
+        assert_eq!(out[0].unwrap().via, Via::Alias, "options and the blacklist see an alias");
+        assert_eq!(names(&r, "symbol:other").1, Vec::<String>::new());
+        let none = Resolver { symbols: ModulesSymbols::NONE, ..r };
+        assert_eq!(names(&none, "symbol:ata_link_printk").1, Vec::<String>::new());
+    }
+
     #[test]
     fn options_come_from_name_alias_and_command_line_in_order() {
         let bytes = sample();
-        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"ahci.d=4 e1000.x=\"1 2\" quiet" };
+        let r = Resolver {
+            index: Index::open(&bytes).unwrap(),
+            cmdline: b"ahci.d=4 e1000.x=\"1 2\" quiet",
+            symbols: ModulesSymbols::NONE,
+        };
         let opts = |key: &str| {
             let mut out = [None; 4];
             r.lookup(&Key::new(key.as_bytes()).unwrap(), &mut out).unwrap();
@@ -648,7 +709,11 @@ mod tests {
         assert_eq!(opts("ahci"), "a=1 c=3 d=4");
         assert_eq!(opts("eth0"), "x=\"1 2\"", "the config alias's pattern is eth*, not eth0");
         let bytes = sample();
-        let r2 = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"modprobe.blacklist=libata,e1000" };
+        let r2 = Resolver {
+            index: Index::open(&bytes).unwrap(),
+            cmdline: b"modprobe.blacklist=libata,e1000",
+            symbols: ModulesSymbols::NONE,
+        };
         let t = |name: &'static [u8]| r2.by_name(name);
         assert!(
             r2.is_blacklisted(&t(b"e1000e")) && r2.is_blacklisted(&t(b"libata")) && r2.is_blacklisted(&t(b"e1000"))
@@ -659,7 +724,7 @@ mod tests {
     #[test]
     fn probe_lists_put_softdeps_around_each_module() {
         let bytes = sample();
-        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"" };
+        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"", symbols: ModulesSymbols::NONE };
         let mut out = [None; 4];
         r.lookup(&Key::new(b"ahci").unwrap(), &mut out).unwrap();
         let mut steps = Vec::new();
@@ -679,11 +744,28 @@ mod tests {
         assert_eq!(steps, ["e1000?", "libata", "libahci", "ahci", "e1000?", "no_such?"]);
     }
 
+    /// With kmod's KMOD_PROBE_IGNORE_COMMAND (`modprobe -i`) the top module's own softdeps are
+    /// left out, not its dependencies'.
+    #[test]
+    fn ignoring_commands_leaves_out_the_top_modules_softdeps() {
+        let bytes = sample();
+        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"", symbols: ModulesSymbols::NONE };
+        let mut out = [None; 4];
+        r.lookup(&Key::new(b"ahci").unwrap(), &mut out).unwrap();
+        let mut steps = Vec::new();
+        r.probe_list_ignoring_commands(&out[0].unwrap(), &mut |s| {
+            let mut buf = [0u8; 64];
+            steps.push(String::from_utf8_lossy(s.target.name(&mut buf)).into_owned());
+        })
+        .unwrap();
+        assert_eq!(steps, ["e1000", "libata", "libahci", "ahci"]);
+    }
+
     /// ahci's weakdeps (e1000e, virtio_blk) are answered, and its load plan has none of them.
     #[test]
     fn weakdeps_are_answered_but_never_planned() {
         let bytes = sample();
-        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"" };
+        let r = Resolver { index: Index::open(&bytes).unwrap(), cmdline: b"", symbols: ModulesSymbols::NONE };
         let names = |name: &'static [u8]| r.weakdep(&r.by_name(name)).map(|w| w.names().collect::<Vec<_>>());
         assert_eq!(names(b"ahci"), Some(vec![&b"e1000e"[..], b"virtio_blk"]), "the first matching line only");
         assert_eq!(names(b"libahci"), Some(vec![]), "a line without names still hides later ones");

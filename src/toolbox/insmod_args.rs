@@ -1,6 +1,8 @@
 //! `insmod`'s command line, as kmod's tools/insmod.c reads it: `insmod [options] FILE
-//! [PARAM...]`, the parameters joined by single spaces for the kernel.
+//! [PARAM...]`, the parameters joined by single spaces for the kernel; `-f` asks the kernel to
+//! ignore the module's symbol versions and version magic.
 
+use crate::kernel::init_flags::Force;
 use crate::toolbox::getopt::{Arg, Getopt, Long, Refusal, Spec};
 use core::fmt;
 
@@ -9,11 +11,13 @@ const SPEC: Spec = Spec {
     long: &[Long { name: "version", value: false, id: b'V' }, Long { name: "help", value: false, id: b'h' }],
 };
 
-/// What to insert: the file, and how many bytes of the caller's buffer hold its parameters.
+/// What to insert: the file, how many bytes of the caller's buffer hold its parameters, and
+/// what the kernel is to ignore (`-f`: both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Insmod<'a> {
     pub file: &'a [u8],
     pub params_len: usize,
+    pub force: Force,
 }
 
 /// insmod's own reasons to refuse a command line.
@@ -41,11 +45,13 @@ impl fmt::Display for InsmodArgError {
 pub fn parse<'a>(args: &[&'a [u8]], params: &mut [u8]) -> Result<Insmod<'a>, Refusal<'a, InsmodArgError>> {
     let mut file = None;
     let mut len = 0;
+    let mut force = Force::NONE;
     for arg in Getopt::new(&SPEC, args) {
         match arg? {
             Arg::Opt(b'h', _) => return Err(Refusal::Help),
             Arg::Opt(b'p' | b's', _) => {}
-            // kmod's `-f`, `-V`.
+            Arg::Opt(b'f', _) => force = Force::ALL,
+            // kmod's `-V`.
             Arg::Opt(other, _) => return Err(Refusal::Unsupported(SPEC.name(other))),
             Arg::Operand(o) if file.is_none() => file = Some(o),
             Arg::Operand(param) => {
@@ -61,7 +67,7 @@ pub fn parse<'a>(args: &[&'a [u8]], params: &mut [u8]) -> Result<Insmod<'a>, Ref
     match file {
         None => Err(Refusal::Tool(InsmodArgError::MissingFile)),
         Some(b"-") => Err(Refusal::Tool(InsmodArgError::Stdin)),
-        Some(file) => Ok(Insmod { file, params_len: len }),
+        Some(file) => Ok(Insmod { file, params_len: len, force }),
     }
 }
 
@@ -72,10 +78,15 @@ mod tests {
     use std::vec::Vec;
 
     fn run(line: &str) -> Result<(&str, String), Refusal<'_, InsmodArgError>> {
+        parsed(line).map(|(file, params, _)| (file, params))
+    }
+
+    fn parsed(line: &str) -> Result<(&str, String, Force), Refusal<'_, InsmodArgError>> {
         let args: Vec<&[u8]> = line.split(' ').filter(|a| !a.is_empty()).map(str::as_bytes).collect();
         let mut buf = [0u8; 32];
         let i = parse(&args, &mut buf)?;
-        Ok((core::str::from_utf8(i.file).unwrap(), String::from_utf8(buf[..i.params_len].to_vec()).unwrap()))
+        let params = String::from_utf8(buf[..i.params_len].to_vec()).unwrap();
+        Ok((core::str::from_utf8(i.file).unwrap(), params, i.force))
     }
 
     #[test]
@@ -83,6 +94,8 @@ mod tests {
         assert_eq!(run("/lib/e1000.ko.zst"), Ok(("/lib/e1000.ko.zst", String::new())));
         assert_eq!(run("-p e1000.ko copybreak=64 -s debug=1"), Ok(("e1000.ko", "copybreak=64 debug=1".into())));
         assert_eq!(run("-- x.ko -f"), Ok(("x.ko", "-f".into())), "after -- nothing is an option");
+        assert_eq!(parsed("x.ko").map(|p| p.2), Ok(Force::NONE));
+        assert_eq!(parsed("x.ko -f a=1").map(|p| p.2), Ok(Force::ALL), "-f: both, as kmod's insmod");
     }
 
     #[test]
@@ -91,7 +104,7 @@ mod tests {
         assert_eq!(run("-"), Err(Refusal::Tool(InsmodArgError::Stdin)));
         assert_eq!(run("-h x.ko"), Err(Refusal::Help));
         assert_eq!(run("--help"), Err(Refusal::Help));
-        assert_eq!(run("-f x.ko"), Err(Refusal::Unsupported(OptionName::Short(b'f'))));
+        assert_eq!(run("-V x.ko"), Err(Refusal::Unsupported(OptionName::Short(b'V'))));
         assert_eq!(run("-q x.ko"), Err(Refusal::Getopt(GetoptError::InvalidOption(b'q'))));
         let too_long = Err(Refusal::Tool(InsmodArgError::ParamsTooLong(32)));
         assert_eq!(run("x.ko aaaaaaaaaaaaaaaa=bbbbbbbbbbbbbbbbbbbb"), too_long);

@@ -3,6 +3,7 @@
 //! `--set-version=6.1.0`), `--` ending the options. getopt permutes, so options may follow
 //! names; module parameters (`foo=1`) are operands like names.
 
+use crate::kernel::init_flags::Force;
 use crate::toolbox::getopt::{Arg, Getopt, Long, Refusal, Spec};
 use core::fmt;
 
@@ -66,6 +67,9 @@ pub struct Options<'a> {
     /// `-c`, `--showconfig`: print the configuration and the module aliases instead; needs no
     /// names and, as in kmod, wins over every other mode.
     pub show_config: bool,
+    /// `--show-exports FILE`: print the symbols the module file exports, with their CRCs;
+    /// after `-c`, it wins over the other modes.
+    pub show_exports: bool,
     /// `-r`: remove the modules (every operand is one), then their unused dependencies.
     pub remove: bool,
     /// `-a`: every operand is a module; else the first is, and the rest are its parameters.
@@ -76,10 +80,21 @@ pub struct Options<'a> {
     pub quiet: bool,
     /// `-n`: do everything but insert.
     pub dry_run: bool,
-    /// `-v`: print what is inserted.
+    /// `-v`: print what is inserted or removed (not with `-q`, as kmod).
     pub verbose: bool,
     /// `--first-time`: fail if the module is in the kernel already.
     pub first_time: bool,
+    /// `-i`, `--ignore-install`, `--ignore-remove`: do not run the configuration's install and
+    /// remove commands (modinit never runs them: the index does not keep them).
+    pub ignore_commands: bool,
+    /// `--remove-holders` (`--remove-dependencies`): with `-r`, first remove the modules that
+    /// hold each module.
+    pub remove_holders: bool,
+    /// `-f`: remove with O_TRUNC (`-r`), or insert as `force` says.
+    pub force: bool,
+    /// What the kernel is to ignore when inserting: `-f` both, `--force-modversion` the
+    /// symbol versions, `--force-vermagic` the version magic.
+    pub force_insert: Force,
     /// `-S VERSION`: the kernel release whose modules to use.
     pub version: Option<&'a [u8]>,
     /// `-d DIR`: the root holding lib/modules.
@@ -109,6 +124,18 @@ impl<'a> ConfigPaths<'a> {
         *self.paths.get_mut(self.len).ok_or(ArgError::TooManyConfigs)? = path;
         self.len += 1;
         Ok(())
+    }
+}
+
+impl Options<'_> {
+    /// The level of kmod modprobe's LOG() messages: `FATAL`, `WARNING` with `-a` (one missing
+    /// name is no longer fatal); None with `-q`.
+    pub fn log_level(&self) -> Option<&'static str> {
+        match (self.quiet, self.all) {
+            (true, _) => None,
+            (false, true) => Some("WARNING"),
+            (false, false) => Some("FATAL"),
+        }
     }
 }
 
@@ -151,6 +178,15 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
             Arg::Opt(b'n', _) => opts.dry_run = true,
             Arg::Opt(b'v', _) => opts.verbose = true,
             Arg::Opt(FIRST_TIME, _) => opts.first_time = true,
+            Arg::Opt(b'i', _) => opts.ignore_commands = true,
+            Arg::Opt(b'f', _) => {
+                opts.force = true;
+                opts.force_insert = Force::ALL;
+            }
+            Arg::Opt(FORCE_MODVERSION, _) => opts.force_insert.modversions = true,
+            Arg::Opt(FORCE_VERMAGIC, _) => opts.force_insert.vermagic = true,
+            Arg::Opt(SHOW_EXPORTS, _) => opts.show_exports = true,
+            Arg::Opt(REMOVE_HOLDERS, _) => opts.remove_holders = true,
             Arg::Opt(b'D', _) => set_mode(&mut opts, Mode::ShowDepends)?,
             Arg::Opt(b'R', _) => set_mode(&mut opts, Mode::ResolveAlias)?,
             Arg::Opt(b'c', _) => opts.show_config = true,
@@ -161,6 +197,8 @@ pub fn parse<'a>(args: &[&'a [u8]], mut operand: impl FnMut(&'a [u8])) -> Result
             Arg::Opt(other, _) => return Err(Refusal::Unsupported(SPEC.name(other))),
         }
     }
+    // kmod's -q lowers the verbosity below what -v raises it to.
+    opts.verbose &= !opts.quiet;
     if operands == 0 && !opts.show_config {
         return Err(Refusal::Tool(ArgError::NoModule));
     }
@@ -207,7 +245,7 @@ mod tests {
         assert_eq!(names, ["ahci", "copybreak=1"]);
         assert!(run("e1000 -v").unwrap().0.verbose, "options may follow names");
         let (opts, names) = run("-rqv loop --remove fat").unwrap();
-        assert!(opts.remove && opts.quiet && opts.verbose);
+        assert!(opts.remove && opts.quiet && !opts.verbose, "-q hides what -v shows, as in kmod");
         assert_eq!(names, ["loop", "fat"]);
         assert!(run("-c -d /tmp/root").unwrap().0.show_config, "-c needs no name");
         assert!(run("--showconfig -D x").unwrap().0.show_config);
@@ -217,11 +255,31 @@ mod tests {
     }
 
     #[test]
+    fn force_ignore_install_and_show_exports() {
+        let (opts, _) = run("-f e1000").unwrap();
+        assert!(opts.force && opts.force_insert == Force::ALL);
+        let (opts, _) = run("--force-v e1000").unwrap();
+        assert!(!opts.force && opts.force_insert == Force { modversions: false, vermagic: true });
+        let (opts, _) = run("--force-modversion e1000").unwrap();
+        assert_eq!(opts.force_insert, Force { modversions: true, vermagic: false });
+        assert_eq!(run("e1000").unwrap().0.force_insert, Force::NONE);
+        assert!(run("-r --remove-holders fat").unwrap().0.remove_holders);
+        assert!(run("-r --remove-dep fat").unwrap().0.remove_holders);
+        assert!(run("-i e1000").unwrap().0.ignore_commands && run("--ignore-remove -r x").unwrap().0.ignore_commands);
+        assert_eq!(run("e1000").unwrap().0.log_level(), Some("FATAL"));
+        assert_eq!(run("-a e1000").unwrap().0.log_level(), Some("WARNING"));
+        assert_eq!(run("-a -q e1000").unwrap().0.log_level(), None);
+        let (opts, names) = run("--show-exports /x/e1000.ko").unwrap();
+        assert!(opts.show_exports);
+        assert_eq!(names, ["/x/e1000.ko"]);
+    }
+
+    #[test]
     fn bad_command_lines_say_why() {
         assert_eq!(run("-x e1000").err(), Some(Refusal::Getopt(GetoptError::InvalidOption(b'x'))));
         assert_eq!(run("e1000 -S").err(), Some(Refusal::Getopt(GetoptError::MissingValue(b'S'))));
-        assert_eq!(run("-f e1000").err(), Some(Refusal::Unsupported(OptionName::Short(b'f'))));
-        assert_eq!(run("--force-v e1000").err(), Some(Refusal::Unsupported(OptionName::Long("force-vermagic"))));
+        assert_eq!(run("-s e1000").err(), Some(Refusal::Unsupported(OptionName::Short(b's'))));
+        assert_eq!(run("--show-m e1000").err(), Some(Refusal::Unsupported(OptionName::Long("show-modversions"))));
         assert_eq!(run("-q").err(), Some(Refusal::Tool(ArgError::NoModule)));
         assert_eq!(run("-D -R x").err(), Some(Refusal::Tool(ArgError::Conflicting)));
         assert_eq!(run(&"-C x ".repeat(17)).err(), Some(Refusal::Tool(ArgError::TooManyConfigs)));

@@ -6,11 +6,13 @@
 //! modules.symbols. The index holds the configuration as it was when the index was built
 //! (docs/index-format.md), so this is the configuration baked in, not what /etc says now. What
 //! the index lacks is left out: `install`/`remove` commands (the builder warns about them and
-//! does not keep them) and the `alias symbol:NAME MODULE` lines of modules.symbols.
+//! does not keep them). The `alias symbol:NAME MODULE` lines come from kmod's text modules.symbols
+//! beside the index ([`dump_symbols`]), when it is there.
 
 use crate::cmdline::modules::{self, KcmdlineEntry};
 use crate::index::{Index, ModuleId};
 use crate::name::normalize_alias;
+use crate::resolve::symbols::ModulesSymbols;
 use alloc::vec::Vec;
 
 /// kmod's line between the configuration and the indexes.
@@ -56,6 +58,16 @@ pub fn show_config(index: &Index<'_>, cmdline: &[u8], out: &mut Vec<u8>) {
     }
     out.extend_from_slice(END_OF_CONFIG);
     dump_module_aliases(index, out);
+}
+
+/// Appends modules.symbols as kmod's `index_dump` walks modules.symbols.bin, after the dump of
+/// [`show_config`]: by pattern (bytewise), one `alias symbol:NAME MODULE` line per entry.
+pub fn dump_symbols(symbols: ModulesSymbols<'_>, out: &mut Vec<u8>) {
+    let mut entries: Vec<(&[u8], &[u8])> = symbols.entries().collect();
+    crate::sort::sort(&mut entries);
+    for (pattern, module) in entries {
+        line(out, &[b"alias ", pattern, b" ", module]);
+    }
 }
 
 /// Appends `fields` and a newline to `out`.

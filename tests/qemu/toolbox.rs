@@ -25,7 +25,12 @@ fn toolboxes() -> [(&'static str, String); 2] {
 
 /// The sequence both toolboxes run; it ends with the modules it loaded removed again.
 /// fat and vfat (vfat needs fat), loop (parameters), dummy (no dependencies), zswap (builtin),
-/// tun (softdeps, see [`CONFIG`]), fat again from a copy over 300 bytes deep.
+/// tun (softdeps, see [`CONFIG`]; with `-i` without them), fat again from a copy over 300 bytes
+/// deep, dummy forced: from the image's compressed file (kmod 30 decompresses it, strips it and
+/// calls init_module: the signed module's signature no longer matches, and the kernel refuses
+/// it) and from a plain copy (finit_module with the force flags: Debian's kernels have
+/// CONFIG_MODULE_FORCE_LOAD, load it and taint themselves, see [`TAINTED`]), fat through one of
+/// its symbols (`symbol:`, from the image's modules.symbols, kmod's) and its exports.
 /// `{dir}` is the module directory, `{deep}` the directory of the copy ([`deep_dir`]).
 const STEPS: &[&str] = &[
     "./lsmod",
@@ -79,13 +84,42 @@ const STEPS: &[&str] = &[
     "./modprobe -x loop",
     "./modprobe --sh loop",
     "./modprobe loop -S",
+    "./modprobe -f -v dummy",
+    "./lsmod",
+    "./modprobe -r -f -v dummy",
+    "./modprobe --force-vermagic dummy",
+    "./modprobe --force-modversion -v dummy",
+    "./insmod -f {dir}/kernel/drivers/net/dummy{ko}",
+    "./insmod -f /opt/plain/dummy.ko",
+    "./lsmod",
+    "./rmmod -v dummy",
+    "./modprobe -v symbol:fat_build_inode",
+    "./lsmod",
+    "./modprobe -r -v symbol:fat_build_inode",
+    "./modprobe -R symbol:fat_build_inode",
+    "./modprobe --show-exports {dir}/kernel/fs/fat/fat{ko}",
+    "./modprobe -i -v tun",
+    "./lsmod",
+    "./modprobe -r -i -v tun",
+    "./modprobe -r -D tun",
+    "./modprobe vfat",
+    "./modprobe -r --remove-holders -v fat",
+    "./lsmod",
     "./insmod /opt/xz/dummy.ko.xz numdummies=2",
     "/bin/busybox ls -d /sys/class/net/dummy1",
     "./rmmod dummy",
 ];
 
+/// The kernel's taint flags, read before the steps and after modinit's: the forced loads of
+/// modinit's applets must have set `TAINT_FORCED_MODULE` ('F', 2), which only a load with
+/// `MODULE_INIT_IGNORE_VERMAGIC` or `MODULE_INIT_IGNORE_MODVERSIONS` sets.
+const TAINTED: &str = "/proc/sys/kernel/tainted";
+const TAINT_FORCED_MODULE: u64 = 2;
+
 /// Where the image holds dummy as a `.ko.xz` file, for insmod.
 const XZ_DUMMY: &str = "opt/xz/dummy.ko.xz";
+/// ... and as a plain `.ko` file, for a forced insmod.
+const PLAIN_DUMMY: &str = "opt/plain/dummy.ko";
 
 /// The modprobe.d both toolboxes read: kmod from the image's /etc, modinit from its index.
 const CONFIG: &str = "softdep tun pre: dummy post: loop\n";
@@ -125,6 +159,7 @@ fn script(dir: &str, ko: &str) -> String {
     );
     writeln!(s, "$bb mkdir -p {deep} && $bb cp {dir}/kernel/fs/fat/fat{ko} {deep}/").unwrap();
     for (name, tools) in toolboxes() {
+        writeln!(s, "echo \"guest: toolbox.tainted.before.{name}=$($bb cat {TAINTED})\"").unwrap();
         writeln!(s, "cd {tools}").unwrap();
         for (i, step) in STEPS.iter().enumerate() {
             writeln!(
@@ -204,7 +239,8 @@ fn toolbox_report() -> Report {
     add_kmod_tools(&mut s.image, &setup.kernel.modules).unwrap();
     add_host_program(&mut s.image, std::path::Path::new("/usr/bin/dmesg")).unwrap();
     let dummy = xtask::image_edit::module_image(&s.image, "dummy").unwrap();
-    s.image.insert(XZ_DUMMY, Node::File(compress(dummy, ModuleCompression::Xz).unwrap()), 0o644);
+    s.image.insert(XZ_DUMMY, Node::File(compress(dummy.clone(), ModuleCompression::Xz).unwrap()), 0o644);
+    s.image.insert(PLAIN_DUMMY, Node::File(dummy), 0o644);
     let dir = format!("/lib/modules/{version}");
     let fat = s.image.paths().find(|p| p.ends_with("/kernel/fs/fat/fat.ko") || p.contains("/kernel/fs/fat/fat.ko."));
     let ko = fat.and_then(|p| p.rsplit_once("/fat")).map(|(_, ko)| ko.to_string()).expect("fat in the image");
@@ -268,6 +304,21 @@ fn toolbox_prints_and_does_what_kmod_and_util_linux_do() {
     let loaded = (insmod.rc.as_str(), insmod.modules.contains("dummy "), listed.out.as_str());
     assert_eq!(loaded, ("0", true, "/sys/class/net/dummy1\n"), "kmod loaded dummy.ko.xz with numdummies=2");
     assert_eq!(kmod(0).modules, kmod(STEPS.len() - 1).modules, "the sequence ends where it began");
+    let tainted = |when: &str| -> u64 {
+        let value = r.guest(&format!("toolbox.tainted.before.{when}")).unwrap_or_default();
+        value.trim().parse().unwrap_or_else(|_| panic!("{TAINTED} before {when}: {value:?}"))
+    };
+    assert_eq!(tainted("modinit") & TAINT_FORCED_MODULE, 0, "no forced load before modinit's");
+    assert_ne!(tainted("kmod") & TAINT_FORCED_MODULE, 0, "modinit's forced insmod passed the flags");
+    let forced = STEPS.iter().position(|s| *s == format!("./insmod -f /{PLAIN_DUMMY}")).unwrap();
+    assert!(kmod(forced).rc == "0" && kmod(forced + 1).out.contains("\ndummy "), "{:?}", kmod(forced + 1));
+    let symbol = STEPS.iter().position(|s| *s == "./modprobe -v symbol:fat_build_inode").unwrap();
+    assert!(kmod(symbol + 1).out.lines().any(|l| l.starts_with("fat ")), "{:?}", kmod(symbol + 1));
+    let holders = STEPS.iter().position(|s| s.contains("--remove-holders")).unwrap();
+    // The holder, fat as its dependency nothing uses any more, then fat itself (gone already).
+    assert_eq!(kmod(holders).out, "rmmod vfat\nrmmod fat\nrmmod fat\n", "the holder first");
+    let exports = STEPS.iter().position(|s| s.starts_with("./modprobe --show-exports")).unwrap();
+    assert!(kmod(exports).out.contains("\tfat_build_inode\n"), "{:?}", kmod(exports));
     let lines: usize = r.guest("toolbox.dmesg.0.lines").and_then(|n| n.trim().parse().ok()).unwrap_or(0);
     let first = unhex(r.guest("toolbox.dmesg.0.first").unwrap_or_default());
     assert!(lines > 100 && first.contains("] Linux version "), "util-linux's dmesg: {lines} lines, first {first:?}");

@@ -135,7 +135,8 @@ pub fn index_rows(tree: &Path) -> Result<Vec<Row>> {
 
     let keys = crate::corpus::keys(&kmod_tree)?;
     let index = modinit::index::Index::open(&ours.bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let resolver = modinit::resolve::Resolver { index, cmdline: b"" };
+    let resolver =
+        modinit::resolve::Resolver { index, cmdline: b"", symbols: modinit::resolve::symbols::ModulesSymbols::NONE };
     let started = Instant::now();
     let mut found = 0usize;
     for key in &keys {

@@ -114,7 +114,7 @@ pub fn select(index: &[u8], choice: &ModuleChoice) -> Result<Option<Selected>> {
         return Ok(None);
     }
     let index = Index::open(index).map_err(|e| anyhow::anyhow!("the tree's index: {e}"))?;
-    let resolver = Resolver { index, cmdline: b"" };
+    let resolver = Resolver { index, cmdline: b"", symbols: modinit::resolve::symbols::ModulesSymbols::NONE };
     let mut closure = Closure { resolver, plans: Vec::new(), weak_taken: Box::new(ModuleSet::new()) };
     match &choice.selection {
         Selection::All => index.modules().filter(|m| !m.builtin).for_each(|m| closure.add_module(m)),

@@ -1,15 +1,17 @@
 //! A module file's ELF image: `modinit::module_file::elf::Elf::parse`, `modinit::module_file::modinfo::Modinfo`,
-//! `modinit::module_file::symbols`, the signature trailer and its PKCS#7 message, the index builder's
+//! `modinit::module_file::symbols` (with kmod's CRCs), `modinit::module_file::strip`, the signature trailer and its PKCS#7 message, the index builder's
 //! `ModuleFacts`, which reads all of them, and modinfo's output of them.
 //!
 //! Sections, `.modinfo` entries and symbol names must be parts of the file; the builder's
 //! facts must be what the readers give one by one.
 
 use modinit::index::builder::{FactsError, ModuleFacts};
+use modinit::kernel::init_flags::Force;
 use modinit::module_file::elf::Elf;
 use modinit::module_file::modinfo::{Modinfo, split_signature};
 use modinit::module_file::signature::signature_info;
-use modinit::module_file::symbols::{dependency_symbols, exported_symbols};
+use modinit::module_file::strip::strip;
+use modinit::module_file::symbols::{dependency_symbols, exported_symbols, exports_with_crcs};
 use modinit::toolbox::modinfo_output::{Format, Param, write_fields};
 
 /// Sections the readers look up, and names no module has.
@@ -72,6 +74,14 @@ fn image_facts(image: &[u8]) {
         within(name, "an exported symbol");
         assert!(!name.contains(&0));
     }
+    // `modprobe --show-exports`: the same names, each with a CRC.
+    if let Ok(with_crcs) = exports_with_crcs(&elf) {
+        assert!(with_crcs.map(|e| e.name).eq(exports.iter().copied()), "the names of exported_symbols");
+    }
+    // `modprobe --force` on an image it loads with init_module: only bytes inside the image change.
+    let mut stripped = image.to_vec();
+    strip(&mut stripped, Force::ALL);
+    assert_eq!(stripped.len(), image.len());
     let needed = match dependency_symbols(&elf) {
         Ok(symbols) => symbols.collect::<Vec<_>>(),
         Err(e) => {

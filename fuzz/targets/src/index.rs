@@ -88,7 +88,8 @@ pub fn exercise(index: &Index<'_>, file: &[u8]) {
             if i % 2 == 0 { [b"", &clean, b".p=1 "] } else { [b"modprobe.blacklist=", &clean, b" "] };
         cmdline.extend(entry.concat());
     }
-    let resolver = Resolver { index: *index, cmdline: &cmdline };
+    let resolver =
+        Resolver { index: *index, cmdline: &cmdline, symbols: modinit::resolve::symbols::ModulesSymbols::NONE };
     for key in &keys {
         check_alias_hits(index, key);
         lookup(&resolver, key);
