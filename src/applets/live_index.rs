@@ -113,8 +113,9 @@ mod live {
     use modinit::index::Index;
     use modinit::index::builder::modprobe_config;
     use modinit::index::from_kmod_files::{KmodFiles, contents_from_kmod_files};
+    use modinit::index::reconfigured::replace_config;
     use modinit::index::tree::{ModprobeD, TreeFs, modprobe_d_files};
-    use modinit::index::writer::{IndexContents, WriteError, replace_config, write};
+    use modinit::index::writer::{IndexContents, WriteError, write};
     use modinit::line::Bytes;
 
     pub fn open(

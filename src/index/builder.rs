@@ -7,6 +7,7 @@
 //! with depmod's own modules.softdep and modules.weakdep (kmod 33) sorted among the files. The
 //! caller reads the files (in parallel, on the host) and hands over their contents.
 
+use super::kmod_hash::{MODULE_BUCKETS, bucket_of};
 use super::writer::{IndexContents, ModprobeConfig, ModuleEntry};
 use crate::config::depmod_d::DepmodConfig;
 use crate::config::{
@@ -14,7 +15,6 @@ use crate::config::{
 };
 use crate::decompress::Compression;
 use crate::index::module_list::stays_inside;
-use crate::kmod_files::hash::{MODULE_BUCKETS, bucket_of};
 use crate::module_file::elf::Elf;
 use crate::module_file::modinfo::Modinfo;
 use crate::module_file::symbols::{dependency_symbols, exported_symbols, exports_with_crcs, versions as versions_of};

@@ -16,8 +16,12 @@ pub mod facts_wire;
 pub mod format;
 #[cfg(feature = "alloc")]
 pub mod from_kmod_files;
+#[cfg(feature = "alloc")]
+pub mod kmod_hash;
 pub mod module_list;
 pub mod reader;
+#[cfg(feature = "alloc")]
+pub mod reconfigured;
 mod strings;
 #[cfg(feature = "alloc")]
 pub mod tree;

@@ -1,9 +1,9 @@
 //! The files kmod 30's depmod writes in a module directory (`depmod_output` in tools/depmod.c),
 //! byte for byte, and kmod 33's modules.weakdep, from the builder's [`Analysis`].
 
-use super::hash::{SYMBOL_BUCKETS, bucket_of};
 use super::trie::{Trie, TrieError};
 use crate::index::builder::{Analysis, ModuleFacts, TreeFiles, softdep_file, weakdep_file};
+use crate::index::kmod_hash::{SYMBOL_BUCKETS, bucket_of};
 use crate::name::{module_name, normalize_alias};
 use alloc::format;
 use alloc::string::String;
