@@ -5,7 +5,7 @@
 //! same state back to it, a module file over 300 bytes deep included, and a `.ko.xz` file made
 //! here (on 6.1 both decompress it themselves; 6.12 decompresses it in the kernel). Every step
 //! must print the same on stdout and stderr, exit with the same code and leave the same
-//! /proc/modules. Then modinit's dmesg and util-linux's run back
+//! /proc/modules; a modprobe.d file copied in after the boot applies at once, as in kmod. Then modinit's dmesg and util-linux's run back
 //! to back with the same options, and must print the same.
 
 use modinit_tests::{boot, expect_clean};
@@ -30,7 +30,9 @@ fn toolboxes() -> [(&'static str, String); 2] {
 /// calls init_module: the signed module's signature no longer matches, and the kernel refuses
 /// it) and from a plain copy (finit_module with the force flags: Debian's kernels have
 /// CONFIG_MODULE_FORCE_LOAD, load it and taint themselves, see [`TAINTED`]), fat through one of
-/// its symbols (`symbol:`, from the image's modules.symbols, kmod's) and its exports.
+/// its symbols (`symbol:`, from the image's modules.symbols, kmod's) and its exports; dummy
+/// through an alias a modprobe.d file added after the boot defines ([`LIVE_EDIT`]: both read
+/// modprobe.d at every call), then with the file gone, then named with `-C`.
 /// `{dir}` is the module directory, `{deep}` the directory of the copy ([`deep_dir`]).
 const STEPS: &[&str] = &[
     "./lsmod",
@@ -105,6 +107,13 @@ const STEPS: &[&str] = &[
     "./modprobe vfat",
     "./modprobe -r --remove-holders -v fat",
     "./lsmod",
+    "/bin/busybox cp /etc/live-edit.conf /etc/modprobe.d/",
+    "./modprobe -v my-live-alias",
+    "/bin/busybox ls -d /sys/class/net/dummy2",
+    "./modprobe -r -v my-live-alias",
+    "/bin/busybox rm /etc/modprobe.d/live-edit.conf",
+    "./modprobe -n -v my-live-alias",
+    "./modprobe -C /etc/live-edit.conf -n -v my-live-alias",
     "./insmod /opt/xz/dummy.ko.xz numdummies=2",
     "/bin/busybox ls -d /sys/class/net/dummy1",
     "./rmmod dummy",
@@ -121,8 +130,11 @@ const XZ_DUMMY: &str = "opt/xz/dummy.ko.xz";
 /// ... and as a plain `.ko` file, for a forced insmod.
 const PLAIN_DUMMY: &str = "opt/plain/dummy.ko";
 
-/// The modprobe.d both toolboxes read: kmod from the image's /etc, modinit from its index.
+/// The modprobe.d both toolboxes read from the image's /etc (the boot from modinit's index).
 const CONFIG: &str = "softdep tun pre: dummy post: loop\n";
+
+/// A modprobe.d file the steps copy into /etc/modprobe.d and remove again.
+const LIVE_EDIT: &str = "alias my-live-alias dummy\noptions dummy numdummies=3\n";
 
 /// dmesg's options (`-w` under a timeout: it never ends by itself). `-r` only with `-k`:
 /// util-linux 2.38 gives user-space records a wrong `<N>` (see src/toolbox/dmesg.rs).
@@ -236,6 +248,7 @@ fn toolbox_report() -> Report {
     };
     let mut s = Scenario::with_image("toolbox", &spec).unwrap();
     s.image.insert("etc/modprobe.d/toolbox.conf", Node::File(CONFIG.into()), 0o644);
+    s.image.insert("etc/live-edit.conf", Node::File(LIVE_EDIT.into()), 0o644);
     add_kmod_tools(&mut s.image, &setup.kernel.modules).unwrap();
     add_host_program(&mut s.image, std::path::Path::new("/usr/bin/dmesg")).unwrap();
     let dummy = xtask::image_edit::module_image(&s.image, "dummy").unwrap();
@@ -319,6 +332,13 @@ fn toolbox_prints_and_does_what_kmod_and_util_linux_do() {
     assert_eq!(kmod(holders).out, "rmmod vfat\nrmmod fat\nrmmod fat\n", "the holder first");
     let exports = STEPS.iter().position(|s| s.starts_with("./modprobe --show-exports")).unwrap();
     assert!(kmod(exports).out.contains("\tfat_build_inode\n"), "{:?}", kmod(exports));
+    // The alias and the options of the file copied in after the boot applied; once it is gone,
+    // the alias is unknown; `-C` names it again.
+    let live = STEPS.iter().position(|s| *s == "./modprobe -v my-live-alias").unwrap();
+    assert!(kmod(live).out.contains(" numdummies=3"), "{:?}", kmod(live));
+    assert_eq!(kmod(live + 1).out, "/sys/class/net/dummy2\n", "dummy got numdummies=3");
+    assert_eq!(kmod(live + 4).rc, "1", "the alias is gone with the file: {:?}", kmod(live + 4));
+    assert!(kmod(live + 5).out.contains(" numdummies=3"), "-C names the file: {:?}", kmod(live + 5));
     let lines: usize = r.guest("toolbox.dmesg.0.lines").and_then(|n| n.trim().parse().ok()).unwrap_or(0);
     let first = unhex(r.guest("toolbox.dmesg.0.first").unwrap_or_default());
     assert!(lines > 100 && first.contains("] Linux version "), "util-linux's dmesg: {lines} lines, first {first:?}");
