@@ -32,7 +32,8 @@ fn toolboxes() -> [(&'static str, String); 2] {
 /// CONFIG_MODULE_FORCE_LOAD, load it and taint themselves, see [`TAINTED`]), fat through one of
 /// its symbols (`symbol:`, from the image's modules.symbols, kmod's) and its exports; dummy
 /// through an alias a modprobe.d file added after the boot defines ([`LIVE_EDIT`]: both read
-/// modprobe.d at every call), then with the file gone, then named with `-C`.
+/// modprobe.d at every call), then with the file gone, then named with `-C`; vfat from kmod's
+/// files alone, modinit.idx moved away.
 /// `{dir}` is the module directory, `{deep}` the directory of the copy ([`deep_dir`]).
 const STEPS: &[&str] = &[
     "./lsmod",
@@ -114,6 +115,11 @@ const STEPS: &[&str] = &[
     "/bin/busybox rm /etc/modprobe.d/live-edit.conf",
     "./modprobe -n -v my-live-alias",
     "./modprobe -C /etc/live-edit.conf -n -v my-live-alias",
+    "/bin/busybox mv {dir}/modinit.idx /tmp/modinit.idx",
+    "./modprobe -v vfat",
+    "./modinfo -F depends vfat",
+    "./modprobe -r -v vfat",
+    "/bin/busybox mv /tmp/modinit.idx {dir}/modinit.idx",
     "./insmod /opt/xz/dummy.ko.xz numdummies=2",
     "/bin/busybox ls -d /sys/class/net/dummy1",
     "./rmmod dummy",
@@ -339,6 +345,9 @@ fn toolbox_prints_and_does_what_kmod_and_util_linux_do() {
     assert_eq!(kmod(live + 1).out, "/sys/class/net/dummy2\n", "dummy got numdummies=3");
     assert_eq!(kmod(live + 4).rc, "1", "the alias is gone with the file: {:?}", kmod(live + 4));
     assert!(kmod(live + 5).out.contains(" numdummies=3"), "-C names the file: {:?}", kmod(live + 5));
+    let kmod_files_only = STEPS.iter().position(|s| s.ends_with("/tmp/modinit.idx")).unwrap();
+    let loaded = kmod(kmod_files_only + 1);
+    assert!(loaded.rc == "0" && loaded.out.contains("/vfat.ko"), "vfat from kmod's files: {loaded:?}");
     let lines: usize = r.guest("toolbox.dmesg.0.lines").and_then(|n| n.trim().parse().ok()).unwrap_or(0);
     let first = unhex(r.guest("toolbox.dmesg.0.first").unwrap_or_default());
     assert!(lines > 100 && first.contains("] Linux version "), "util-linux's dmesg: {lines} lines, first {first:?}");
