@@ -26,6 +26,7 @@ pub mod line;
 pub mod loading;
 pub mod module_file;
 pub mod name;
+pub mod record;
 pub mod resolve;
 pub mod root;
 pub mod sort;
