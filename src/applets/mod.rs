@@ -2,6 +2,7 @@
 //! /sbin/modprobe) or by a first argument (`modinit modprobe ...`). An applet is an ordinary
 //! process: it writes to stdout/stderr and exits with kmod's codes.
 
+mod blame;
 #[cfg(feature = "depmod")]
 mod depmod;
 mod dmesg;
@@ -36,6 +37,7 @@ fn main_of(applet: Applet) -> Main {
         Applet::Rmmod => rmmod::main,
         Applet::Dmesg => dmesg::main,
         Applet::Modinfo => modinfo::main,
+        Applet::Blame => blame::main,
         #[cfg(feature = "depmod")]
         Applet::Depmod => depmod::main,
         #[cfg(not(feature = "depmod"))]

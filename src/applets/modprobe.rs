@@ -1,5 +1,6 @@
 //! `modprobe`: kmod's modprobe over modinit's index, with kmod's messages and exit codes.
-//! The kernel runs it as `modprobe -q -- NAME` for request_module() (fs-*, crypto-*, ...).
+//! The kernel runs it as `modprobe -q -- NAME` for request_module() (fs-*, crypto-*, ...);
+//! what it inserts then goes into the boot record, when the boot keeps one.
 //!
 //! Supported: inserting names, aliases and `symbol:NAME` keys (looked up in the modules dir's
 //! modules.symbols, as kmod looks them up in modules.symbols.bin) with their dependencies and
@@ -97,7 +98,8 @@ pub fn main(argv: &[&[u8]]) -> i32 {
         return super::modprobe_remove::run(&resolver, &opts, operands);
     }
     let mut prober = Prober::new(&resolver, &dir);
-    let ctx = Context { opts: &opts, dir: &dir };
+    let recording = requested_by_kernel() && crate::io::record::join();
+    let ctx = Context { opts: &opts, dir: &dir, recording };
     prober.dry_run = ctx.dry_run();
     prober.force = opts.force_insert;
     prober.ignore_commands = opts.ignore_commands;
@@ -126,6 +128,23 @@ fn log(opts: &Options<'_>, message: core::fmt::Arguments<'_>) {
 struct Context<'o> {
     opts: &'o Options<'o>,
     dir: &'o ModulesDir,
+    /// The kernel asked, and what is inserted goes into the boot record.
+    recording: bool,
+}
+
+/// Whether the kernel runs this process (request_module()'s usermode helper, a child of a
+/// kernel thread).
+fn requested_by_kernel() -> bool {
+    use core::fmt::Write;
+    let Some(parent) = rustix::process::getppid() else { return false };
+    let mut path = heapless::String::<32>::new();
+    let mut stat = [0u8; 1024];
+    write!(path, "/proc/{}/stat\0", parent.as_raw_nonzero()).is_ok()
+        && core::ffi::CStr::from_bytes_with_nul(path.as_bytes())
+            .ok()
+            .and_then(|path| read_into(path, &mut stat).ok())
+            .and_then(modinit::kernel::proc_stat::is_kernel_thread)
+            .unwrap_or(false)
 }
 
 impl Context<'_> {
@@ -158,7 +177,12 @@ impl Context<'_> {
                 continue;
             }
             let mut failed = None;
-            let probed = prober.probe(f, key.as_bytes(), extra, blacklist, &mut |e| self.event(e, &mut failed));
+            let probed = prober.probe(f, key.as_bytes(), extra, blacklist, &mut |e| {
+                if self.recording {
+                    crate::insert::record::requested(&e, name);
+                }
+                self.event(e, &mut failed)
+            });
             match probed {
                 Probed::InKernel if self.opts.first_time => {
                     err!("modprobe: ERROR: could not insert '{}': Module already in kernel", Bytes(top));

@@ -18,7 +18,8 @@ use super::coldplug;
 use super::kernel_log::{KernelLog, UnknownSymbols};
 use super::uevents::{Received, UeventSocket};
 use crate::insert::load::Failure;
-use crate::insert::probe::{Blacklist, Event, ProbeList, Probed, Prober, Ready};
+use crate::insert::probe::{Blacklist, Event, MAX_STEPS, ProbeList, Probed, Prober, Ready};
+use crate::insert::record::{self, Inserted, Reason};
 use crate::insert::workers::{Finished, JOBS_MAX, JOBS_PER_CPU, Waited, Workers};
 use crate::io::clock::Instant;
 use crate::io::file::write_once;
@@ -33,6 +34,7 @@ use modinit::line::Bytes;
 use modinit::loading::enumeration::{Enumeration, Verdict};
 use modinit::loading::probe_chain::Inserts;
 use modinit::loading::stall::Stall;
+use modinit::record::entry::{Outcome, Stamp, SummaryLine};
 use modinit::resolve::{Found, Key, ModuleSet, Resolver, Target};
 use modinit::string_set::StringSet;
 
@@ -46,6 +48,19 @@ struct Summary {
     pub builtin: usize,
     pub skipped: usize,
     pub failed: usize,
+}
+
+impl Summary {
+    /// What an event counted as, from the counts `before` it; None for one not counted.
+    fn counted_since(&self, before: Summary) -> Option<Outcome> {
+        let grew = [
+            (self.loaded, before.loaded, Outcome::Loaded),
+            (self.builtin, before.builtin, Outcome::Builtin),
+            (self.skipped, before.skipped, Outcome::Skipped),
+            (self.failed, before.failed, Outcome::Failed),
+        ];
+        grew.into_iter().find(|(now, then, _)| now > then).map(|(_, _, outcome)| outcome)
+    }
 }
 
 struct Loader<'r, 'a> {
@@ -180,6 +195,10 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             error!("{} device aliases did not fit in memory and got no driver", self.aliases.refused());
         }
         let Some(Loader { summary: s, workers, .. }) = &self.loader else { return };
+        let count = |n: usize| n as u64;
+        let (loaded, builtin, skipped, failed) = (count(s.loaded), count(s.builtin), count(s.skipped), count(s.failed));
+        let summary = SummaryLine { loaded, builtin, skipped, failed, ms: self.started.elapsed_ms() };
+        crate::io::log::to_record(crate::io::record::now(), &summary);
         say!(
             "done: loaded={} builtin={} skipped={} failed={} jobs={} in {} ms (memory peak {} KiB, decompression {} KiB)",
             s.loaded,
@@ -371,11 +390,15 @@ impl<'a> Loader<'_, 'a> {
         kernel_log: &mut KernelLog,
     ) {
         let Some(active) = lists.iter_mut().find(|a| a.id == done.owner) else { return };
+        // What the insert waited for, for the boot record (the list moves on as it ends).
+        let needs = heapless::Vec::<_, MAX_STEPS>::from_slice(active.list.before()).unwrap_or_default();
+        let inserted = Inserted { start: Stamp(done.started.micros()), worker: Some(done.slot), needs: &needs };
         let mut report = Reporter {
             quiet: self.quiet,
             summary: &mut self.summary,
             cmdline: self.prober.resolver.cmdline,
             kernel_log,
+            insert: Some(&inserted),
         };
         let insert = self.workers.insert(done.slot);
         let key = active.key;
@@ -393,6 +416,7 @@ impl<'a> Loader<'_, 'a> {
                 summary: &mut self.summary,
                 cmdline: self.prober.resolver.cmdline,
                 kernel_log,
+                insert: None,
             };
             loop {
                 let Some((worker, insert)) = self.workers.vacant() else { return };
@@ -444,6 +468,8 @@ impl<'a> Loader<'_, 'a> {
 
     /// The probe list for `found`, unless there is nothing to insert: counts what it skips.
     fn plan(&mut self, found: &Found<'a>, key: &[u8]) -> Option<ProbeList<'a>> {
+        let mut name = [0u8; 256];
+        let name = found.target.name(&mut name);
         match self.prober.plan(found, Blacklist::All, &mut self.inserts) {
             Ok(list) => return Some(list),
             Err(Probed::Builtin) => {
@@ -451,12 +477,17 @@ impl<'a> Loader<'_, 'a> {
                     && self.builtins.insert(m.id)
                 {
                     self.summary.builtin += 1;
+                    record::not_inserted(name, Outcome::Builtin, key, None);
                 }
             }
-            Err(Probed::Blacklisted) => self.summary.skipped += 1,
+            Err(Probed::Blacklisted) => {
+                self.summary.skipped += 1;
+                record::not_inserted(name, Outcome::Skipped, key, Some(Reason::Blacklisted));
+            }
             Err(Probed::Unplannable) => {
                 error!("cannot load {}: its softdeps nest too deep or it needs too many modules", Bytes(key));
                 self.summary.failed += 1;
+                record::not_inserted(name, Outcome::Failed, key, Some(Reason::Unplannable));
             }
             Err(Probed::InKernel | Probed::Ran) => {}
         }
@@ -470,12 +501,15 @@ fn default_jobs() -> usize {
     JOBS_PER_CPU * rustix::thread::sched_getaffinity(None).map_or(1, |set| set.count() as usize)
 }
 
-/// Says what happened to each module, as [`report`] words it, and then the kernel's messages.
+/// Says what happened to each module, as [`report`] words it, and then the kernel's messages;
+/// records it as [`report`] counted it.
 struct Reporter<'x> {
     quiet: bool,
     summary: &'x mut Summary,
     cmdline: &'x [u8],
     kernel_log: &'x mut KernelLog,
+    /// The insert whose end the events tell of, if they do.
+    insert: Option<&'x Inserted<'x>>,
 }
 
 impl Reporter<'_> {
@@ -491,7 +525,10 @@ impl Reporter<'_> {
             }
             _ => Why::Failure,
         };
+        let before = *self.summary;
         report(e, key, self.quiet, self.summary, why);
+        let outcome = self.summary.counted_since(before).unwrap_or(Outcome::Ignored);
+        record::event(&e, outcome, key, None, self.insert);
         self.kernel_log.drain();
     }
 }

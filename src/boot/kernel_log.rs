@@ -3,15 +3,17 @@
 //!
 //! Records the kernel already printed on its console (level below the console loglevel) are
 //! not printed again: every record at or above `modinit.kmsg=` is on the console exactly once.
+//! Those modinit shows also go into the boot record.
 
 use crate::io::file::{read_into, write_once};
-use crate::io::log::{error, warning};
+use crate::io::log::{error, to_record, warning};
 use core::ffi::CStr;
 use modinit::cmdline::options::BootOptions;
 use modinit::kernel::errno::Describe;
 use modinit::kernel::kmsg::{DevkmsgPolicy, Event, Follow, Record, console_loglevel, format_for_console};
 use modinit::kernel::module_error::unknown_symbol_line;
 use modinit::line::Line;
+use modinit::record::entry::{KernelLine, Stamp};
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags, SeekFrom, open, seek};
 use rustix::io::{Errno, read};
@@ -171,6 +173,7 @@ fn print_event(event: Event<'_>) {
             let _ = format_for_console(&record, &mut line);
             // SAFETY: fd 2 is the console (or closed: EBADF, nothing to do).
             let _ = rustix::io::write(unsafe { rustix::stdio::stderr() }, line.finish());
+            to_record(Stamp(record.usec), &KernelLine(&record));
         }
     }
 }

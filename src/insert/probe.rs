@@ -27,6 +27,7 @@ pub enum Blacklist {
 }
 
 /// What happened to one module of a probe list.
+#[derive(Clone, Copy)]
 pub enum Event<'e> {
     Loaded {
         name: &'e [u8],
@@ -81,7 +82,7 @@ pub struct Prober<'r, 'a> {
 
 /// The longest probe list planned (Debian's deepest has about 20 modules); the boot keeps
 /// up to `JOBS_MAX` lists at once on its stack.
-const MAX_STEPS: usize = 64;
+pub const MAX_STEPS: usize = 64;
 
 /// A probe list being inserted.
 pub type ProbeList<'a> = Chain<Step<'a>, MAX_STEPS>;

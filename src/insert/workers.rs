@@ -62,11 +62,13 @@ pub fn in_worker() -> bool {
     IN_WORKER.load(Ordering::Relaxed)
 }
 
-/// An insert that ended: which slot, for which probe list, how and how long it took.
+/// An insert that ended: which slot, for which probe list, how, when it started and how long
+/// it took.
 pub struct Finished {
     pub slot: usize,
     pub owner: usize,
     pub result: Result<(), Failure>,
+    pub started: Instant,
     pub ms: u64,
 }
 
@@ -245,7 +247,7 @@ impl<'a> Workers<'a> {
 
     fn finished(&self, slot: usize, result: Result<(), Failure>) -> Finished {
         let s = &self.slots[slot];
-        Finished { slot, owner: s.owner, result, ms: s.started.elapsed_ms() }
+        Finished { slot, owner: s.owner, result, started: s.started, ms: s.started.elapsed_ms() }
     }
 }
 

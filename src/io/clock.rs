@@ -11,6 +11,11 @@ impl Instant {
         Instant(clock_gettime(ClockId::Monotonic))
     }
 
+    /// Microseconds since boot (the clock /dev/kmsg stamps its records with).
+    pub fn micros(self) -> u64 {
+        (self.0.tv_sec as u64) * 1_000_000 + (self.0.tv_nsec as u64) / 1000
+    }
+
     /// Whole milliseconds from `self` to now.
     pub fn elapsed_ms(self) -> u64 {
         let now = clock_gettime(ClockId::Monotonic);

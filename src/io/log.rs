@@ -3,12 +3,17 @@
 //! Once the kernel log is open for writing ([`write_to_kernel_log`]) each line also becomes
 //! a /dev/kmsg record (`<LEVEL>modinit: ...`), so it reaches the real system's journal. A line
 //! is printed on the console exactly once: by the kernel, when its console shows records of
-//! that level, otherwise by us.
+//! that level, otherwise by us. While a boot record is open (`io::record`) each line goes
+//! into it too, and [`start_record`] and [`to_record`] say, once, when the record cannot be
+//! written.
 
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicI32, AtomicU8, Ordering};
+use super::record;
+use modinit::kernel::errno::Describe;
 use modinit::kernel::kmsg::Level;
-use modinit::line::Line;
+use modinit::line::{Bytes, Line};
+use modinit::record::entry::{ConsoleLine, Stamp};
 use rustix::fd::BorrowedFd;
 
 /// The longest message; longer ones are cut with `...`.
@@ -33,21 +38,42 @@ pub fn log(level: Level, message: fmt::Arguments<'_>) {
     let mut line = Line::<MAX_LINE>::new();
     // Formatting into a Line cannot fail: it cuts what does not fit.
     let _ = write!(line, "<{}>modinit: {message}", level as u8);
-    let record = line.finish();
-    let text = &record[record.iter().position(|&b| b == b'>').map_or(0, |i| i + 1)..];
-
+    let kmsg_record = line.finish();
+    let text = &kmsg_record[kmsg_record.iter().position(|&b| b == b'>').map_or(0, |i| i + 1)..];
     let kmsg = KMSG.load(Ordering::Relaxed);
-    if kmsg >= 0 {
-        // SAFETY: a valid fd stored by write_to_kernel_log and never closed.
-        let kmsg = unsafe { BorrowedFd::borrow_raw(kmsg) };
-        let written = rustix::io::write(kmsg, record).is_ok();
-        if written && (level as u8) < CONSOLE_LOGLEVEL.load(Ordering::Relaxed) {
-            return;
-        }
+    // SAFETY: a valid fd stored by write_to_kernel_log and never closed.
+    let written = kmsg >= 0 && rustix::io::write(unsafe { BorrowedFd::borrow_raw(kmsg) }, kmsg_record).is_ok();
+    if !written || (level as u8) >= CONSOLE_LOGLEVEL.load(Ordering::Relaxed) {
+        // SAFETY: fd 2 is either the console we opened or closed; writing to a closed fd is
+        // EBADF, and before the console is open there is nobody to tell.
+        let _ = rustix::io::write(unsafe { rustix::stdio::stderr() }, text);
     }
-    // SAFETY: fd 2 is either the console we opened or closed; writing to a closed fd is EBADF,
-    // and before the console is open there is nobody to tell.
-    let _ = rustix::io::write(unsafe { rustix::stdio::stderr() }, text);
+    let message = text.get(PREFIX.len()..text.len() - 1).unwrap_or_default();
+    to_record(record::now(), &ConsoleLine { level, text: message });
+}
+
+/// What every line starts with.
+const PREFIX: &[u8] = b"modinit: ";
+
+/// Starts this boot's record (`io::record`); says so, once, when it cannot.
+pub fn start_record() {
+    if let Err(e) = record::create() {
+        record_failed(e);
+    }
+}
+
+/// Adds `entry` to the boot record, at `at`, if one is open; the first write that fails
+/// turns the record off, and is said once.
+pub fn to_record(at: Stamp, entry: &dyn fmt::Display) {
+    if let Err(e) = record::append(at, entry) {
+        record_failed(e);
+    }
+}
+
+fn record_failed(e: rustix::io::Errno) {
+    let path = Bytes(modinit::record::PATH.to_bytes());
+    let why = Describe(e.raw_os_error());
+    log(Level::Warn, format_args!("cannot write the boot record {path}: {why}; the boot goes on without it"));
 }
 
 /// `say!("format", args...)`: an informational line.

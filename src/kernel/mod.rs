@@ -6,5 +6,6 @@ pub mod init_flags;
 pub mod kmsg;
 pub mod module_error;
 pub mod proc_modules;
+pub mod proc_stat;
 pub mod proc_status;
 pub mod uevent;

@@ -106,6 +106,11 @@ impl<S: Link, const N: usize> Chain<S, N> {
         &self.steps
     }
 
+    /// The steps before the next one (the one in flight, while it is): all tried already.
+    pub fn before(&self) -> &[S] {
+        &self.steps[..self.next.min(self.steps.len())]
+    }
+
     /// The next thing this list needs. `present` says whether a module not tried yet is in the
     /// kernel already (builtin, or loaded by someone else); such modules are skipped.
     pub fn next(&mut self, inserts: &mut Inserts, mut present: impl FnMut(&S) -> bool) -> Next<S> {

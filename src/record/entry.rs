@@ -101,7 +101,7 @@ pub struct ModuleLine<'a> {
     pub why: Option<&'a dyn Display>,
 }
 
-impl Display for ModuleLine<'_> {
+impl<'a> Display for ModuleLine<'a> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "module {} {}", Word(self.name), self.outcome.name())?;
         if let Some(start) = self.start {
@@ -114,20 +114,18 @@ impl Display for ModuleLine<'_> {
         if let Some(source) = self.source {
             write!(f, " source={}", Word(source.as_bytes()))?;
         }
-        let mut needs = self.needs.iter().filter_map(|s| match s.target {
+        // Modules, each once (a probe list may name one twice), builtins left out.
+        let stem = |s: &Step<'a>| match s.target {
             Target::Module(m) if !m.builtin => Some(m.stem),
             _ => None,
+        };
+        let needs = self.needs.iter().enumerate().filter_map(|(i, s)| {
+            let name = stem(s)?;
+            (!self.needs[..i].iter().any(|before| stem(before) == Some(name))).then_some(name)
         });
-        if let Some(first) = needs.next() {
-            f.write_str(" needs=")?;
-            for (i, stem) in core::iter::once(first).chain(needs).enumerate() {
-                if i > 0 {
-                    f.write_char(',')?;
-                }
-                for b in module_name(stem) {
-                    escape_byte(f, b, true)?;
-                }
-            }
+        for (i, name) in needs.enumerate() {
+            f.write_str(if i == 0 { " needs=" } else { "," })?;
+            module_name(name).try_for_each(|b| escape_byte(f, b, true))?;
         }
         if let Some(why) = self.why {
             f.write_str(" why=")?;

@@ -7,8 +7,10 @@
 pub mod blame;
 pub mod entry;
 
+use core::ffi::CStr;
+
 /// Where the boot writes its record (and where `modinit blame` reads it by default).
-pub const PATH: &str = "/run/modinit/boot-record";
+pub const PATH: &CStr = c"/run/modinit/boot-record";
 
 /// The directory [`PATH`] is in, created at the start of the phase.
-pub const DIR: &str = "/run/modinit";
+pub const DIR: &CStr = c"/run/modinit";

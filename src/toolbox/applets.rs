@@ -12,11 +12,13 @@ pub enum Applet {
     Dmesg,
     Modinfo,
     Depmod,
+    /// `modinit blame`: the boot record read back (no link: no other tool has the name).
+    Blame,
 }
 
 impl Applet {
     /// Every applet, in the order `modinit` lists them.
-    pub const ALL: [Applet; 7] = [
+    pub const ALL: [Applet; 8] = [
         Applet::Modprobe,
         Applet::Lsmod,
         Applet::Insmod,
@@ -24,6 +26,7 @@ impl Applet {
         Applet::Modinfo,
         Applet::Depmod,
         Applet::Dmesg,
+        Applet::Blame,
     ];
 
     /// The name it answers to (argv[0]'s basename, or `modinit NAME`).
@@ -36,20 +39,23 @@ impl Applet {
             Applet::Dmesg => "dmesg",
             Applet::Modinfo => "modinfo",
             Applet::Depmod => "depmod",
+            Applet::Blame => "blame",
         }
     }
 
     /// Where an image links it to `/init`, relative to the image's root: where kmod and
-    /// util-linux install the tool (the kernel's request_module() runs /sbin/modprobe).
-    pub const fn link(self) -> &'static str {
+    /// util-linux install the tool (the kernel's request_module() runs /sbin/modprobe); None
+    /// for modinit's own, run as `modinit NAME`.
+    pub const fn link(self) -> Option<&'static str> {
         match self {
-            Applet::Modprobe => "sbin/modprobe",
-            Applet::Lsmod => "sbin/lsmod",
-            Applet::Insmod => "sbin/insmod",
-            Applet::Rmmod => "sbin/rmmod",
-            Applet::Dmesg => "bin/dmesg",
-            Applet::Modinfo => "sbin/modinfo",
-            Applet::Depmod => "sbin/depmod",
+            Applet::Modprobe => Some("sbin/modprobe"),
+            Applet::Lsmod => Some("sbin/lsmod"),
+            Applet::Insmod => Some("sbin/insmod"),
+            Applet::Rmmod => Some("sbin/rmmod"),
+            Applet::Dmesg => Some("bin/dmesg"),
+            Applet::Modinfo => Some("sbin/modinfo"),
+            Applet::Depmod => Some("sbin/depmod"),
+            Applet::Blame => None,
         }
     }
 
@@ -67,7 +73,8 @@ mod tests {
     fn each_applet_is_found_by_its_name_and_links_under_its_name() {
         for applet in Applet::ALL {
             assert_eq!(Applet::named(applet.name().as_bytes()), Some(applet));
-            assert!(applet.link().ends_with(&format!("bin/{}", applet.name())), "{applet:?}");
+            let link = applet.link().unwrap_or("bin/blame");
+            assert!(link.ends_with(&format!("bin/{}", applet.name())), "{applet:?}");
         }
         assert_eq!(Applet::named(b"modinit"), None);
     }

@@ -108,8 +108,8 @@ pub fn assemble(spec: &ImageSpec) -> Result<Archive> {
             add_configuration(&mut a, root)?;
         }
         // The toolbox; the kernel's request_module() runs /sbin/modprobe.
-        for applet in Applet::ALL {
-            a.insert(applet.link(), Node::Symlink("/init".into()), 0o777);
+        for link in Applet::ALL.iter().filter_map(|a| a.link()) {
+            a.insert(link, Node::Symlink("/init".into()), 0o777);
         }
     }
     Ok(a)

@@ -1,0 +1,94 @@
+//! What became of each module, in the boot record (`io::record`, in the format of
+//! `modinit::record::entry`): the boot's driver phase records each module it took up, with its
+//! insert's start, worker and the modules before it in its probe list (what it waited for);
+//! the modprobe applet, run by the kernel meanwhile, what it inserted for the kernel's request.
+
+use super::load::Failure;
+use super::probe::Event;
+use crate::io::log::to_record;
+use crate::io::record::now;
+use core::fmt;
+use modinit::record::entry::{ModuleLine, Outcome, Stamp};
+use modinit::resolve::Step;
+
+/// The insert a module line tells of.
+pub struct Inserted<'s> {
+    pub start: Stamp,
+    /// The worker slot; None for an insert of the kernel's request.
+    pub worker: Option<usize>,
+    /// Its probe list's steps before it.
+    pub needs: &'s [Step<'s>],
+}
+
+/// Why a module did not load.
+pub enum Reason {
+    Failure(Failure),
+    NotInIndex,
+    Blacklisted,
+    Unplannable,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Failure(failure) => write!(f, "{failure}"),
+            Reason::NotInIndex => f.write_str("no such module in the index"),
+            Reason::Blacklisted => f.write_str("blacklisted"),
+            Reason::Unplannable => f.write_str("its softdeps nest too deep or it needs too many modules"),
+        }
+    }
+}
+
+/// Records `event` of a probe list for `key`, counted as `outcome`; `insert` when it ended an
+/// insert.
+pub fn event(event: &Event<'_>, outcome: Outcome, key: &[u8], source: Option<&str>, insert: Option<&Inserted<'_>>) {
+    let (name, reason) = match event {
+        Event::Loaded { name, .. } => (*name, None),
+        Event::Failed { name, failure, .. } => (*name, Some(Reason::Failure(*failure))),
+        Event::Missing { name, .. } => (*name, Some(Reason::NotInIndex)),
+        Event::Planned { .. } => return,
+    };
+    let line = ModuleLine {
+        name,
+        outcome,
+        start: insert.map(|i| i.start),
+        worker: insert.and_then(|i| i.worker),
+        key,
+        source,
+        needs: insert.map_or(&[], |i| i.needs),
+        why: reason.as_ref().map(|r| r as &dyn fmt::Display),
+    };
+    to_record(now(), &line);
+}
+
+/// Records what became of the module `name`, found by looking `key` up, without an insert
+/// (builtin, blacklisted, ...).
+pub fn not_inserted(name: &[u8], outcome: Outcome, key: &[u8], why: Option<Reason>) {
+    let line = ModuleLine {
+        name,
+        outcome,
+        start: None,
+        worker: None,
+        key,
+        source: None,
+        needs: &[],
+        why: why.as_ref().map(|r| r as &dyn fmt::Display),
+    };
+    to_record(now(), &line);
+}
+
+/// Records what the modprobe applet did for the kernel's `request_module(key)`, as kmod's
+/// modprobe counts it: each module inserted (its start is its end less its time, to the
+/// millisecond) or that failed.
+pub fn requested(event: &Event<'_>, key: &[u8]) {
+    let (outcome, ms) = match event {
+        Event::Loaded { ms, .. } => (Outcome::Loaded, *ms),
+        Event::Failed { failure, .. } if failure.is_quiet() => (Outcome::Skipped, 0),
+        Event::Failed { required: true, .. } | Event::Missing { required: true, .. } => (Outcome::Failed, 0),
+        Event::Failed { .. } | Event::Missing { .. } => (Outcome::Ignored, 0),
+        Event::Planned { .. } => return,
+    };
+    let insert = Inserted { start: Stamp(now().0.saturating_sub(ms * 1000)), worker: None, needs: &[] };
+    let inserted = matches!(event, Event::Loaded { .. }).then_some(&insert);
+    self::event(event, outcome, key, Some("request"), inserted);
+}
