@@ -148,8 +148,8 @@ fn a_record_that_cannot_be_written_costs_one_warning() {
     let expected = "cannot write the boot record /run/modinit/boot-record: EROFS (Read-only file system); the boot goes on without it";
     assert_eq!(record_warnings(&r), [expected], "see {}", r.outcome.log.display());
     // Full: the directory and the file are made, the first line that does not fit ends it.
-    // /init (modinit, some 500 KB) fills it; /dev has no /dev/zero yet.
-    let fill = "/bin/busybox mount -t tmpfs -o size=64k tmpfs /run\n/bin/busybox cat /init >/run/fill 2>/dev/null";
+    // modinit's binary (some 500 KB) fills it; /dev has no /dev/zero yet.
+    let fill = "/bin/busybox mount -t tmpfs -o size=64k tmpfs /run\n/bin/busybox cat /modinit >/run/fill 2>/dev/null";
     let r = wrapped("boot-record-full", fill);
     let expected = "cannot write the boot record /run/modinit/boot-record: ENOSPC (No space left on device); the boot goes on without it";
     assert_eq!(record_warnings(&r), [expected], "see {}", r.outcome.log.display());
