@@ -7,9 +7,9 @@
 //! into it too, and [`start_record`] and [`to_record`] say, once, when the record cannot be
 //! written.
 
+use super::record;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicI32, AtomicU8, Ordering};
-use super::record;
 use modinit::kernel::errno::Describe;
 use modinit::kernel::kmsg::Level;
 use modinit::line::{Bytes, Line};

@@ -45,7 +45,6 @@ fn attach(fd: OwnedFd) {
     }
 }
 
-
 /// The kernel's clock now, as the record writes it.
 pub fn now() -> Stamp {
     Stamp(crate::io::clock::Instant::now().micros())

@@ -24,7 +24,9 @@ mod tests {
     fn tells_a_kernel_thread_from_a_process() {
         assert_eq!(is_kernel_thread(&std::fs::read("/proc/self/stat").unwrap()), Some(false));
         // In a PID namespace PID 2 is no kernel thread.
-        if let Ok(kthreadd) = std::fs::read("/proc/2/stat").map(|s| s.starts_with(b"2 (kthreadd) ").then_some(s)) && let Some(kthreadd) = kthreadd {
+        if let Ok(kthreadd) = std::fs::read("/proc/2/stat").map(|s| s.starts_with(b"2 (kthreadd) ").then_some(s))
+            && let Some(kthreadd) = kthreadd
+        {
             assert_eq!(is_kernel_thread(&kthreadd), Some(true), "{}", String::from_utf8_lossy(&kthreadd));
         }
         let odd = b"42 (a) b (c)) S 1 42 42 0 -1 2097216 0 0";

@@ -102,7 +102,9 @@ impl<'a, const N: usize> Phase<'a, N> {
                     phase.inserts.push(insert).map_err(|_| RecordError::TooMany(N))?;
                 }
                 Entry::Summary(s) => phase.summary = Some((at, s)),
-                Entry::Header { .. } => return Err(RecordError::Line { line: i + 1, error: LineError("a second header") }),
+                Entry::Header { .. } => {
+                    return Err(RecordError::Line { line: i + 1, error: LineError("a second header") });
+                }
                 Entry::Console { .. } | Entry::Kernel { .. } => {}
             }
         }
@@ -123,11 +125,14 @@ impl<'a, const N: usize> Phase<'a, N> {
         });
     }
 
-    /// The critical chain, last link first: the insert that ended last, then the one it waited
-    /// for that ended last, and so on (indexes into `inserts`).
+    /// The critical chain, last link first: the insert of the phase (the kernel's requests
+    /// after its summary are not) that ended last, then the one it waited for that ended last,
+    /// and so on (indexes into `inserts`).
     pub fn critical_chain(&self, chain: &mut heapless::Vec<usize, N>) {
         chain.clear();
-        let last = self.inserts.iter().enumerate().max_by_key(|(i, ins)| (ins.end, usize::MAX - i));
+        let phase_end = self.summary.map_or(Stamp(u64::MAX), |(at, _)| at);
+        let in_phase = self.inserts.iter().enumerate().filter(|(_, ins)| ins.end <= phase_end);
+        let last = in_phase.max_by_key(|(i, ins)| (ins.end, usize::MAX - i));
         let mut at = last.map(|(i, _)| i);
         while let Some(i) = at {
             if chain.push(i).is_err() {
@@ -159,6 +164,7 @@ mod tests {
 1.700000 module g skipped key=g why=blacklisted
 1.750000 kernel err d: bad
 1.800000 summary loaded=4 builtin=1 skipped=1 failed=1 ms=800
+9.000000 module h loaded start=8.000000 key=fs-h source=request
 ";
 
     fn names<'a>(phase: &Phase<'a, 16>, order: &[usize]) -> Vec<&'a str> {
@@ -169,13 +175,13 @@ mod tests {
     fn the_slowest_and_the_critical_chain() {
         let phase = Phase::<16>::read(RECORD.as_bytes()).unwrap();
         assert_eq!(phase.begin, Stamp(1_000_000));
-        assert_eq!(phase.outcomes, [4, 1, 1, 1, 0]);
+        assert_eq!(phase.outcomes, [5, 1, 1, 1, 0]);
         assert_eq!(phase.summary.map(|s| s.1.loaded), Some(4));
         let mut order = heapless::Vec::new();
         phase.slowest(&mut order);
-        assert_eq!(names(&phase, &order), ["d", "c", "b", "a", "e"]);
+        assert_eq!(names(&phase, &order), ["h", "d", "c", "b", "a", "e"]);
         phase.critical_chain(&mut order);
-        // d waited for c, a and b; b ended last, and b waited for a.
+        // h came after the phase; d waited for c, a and b; b ended last, and b waited for a.
         assert_eq!(names(&phase, &order), ["d", "b", "a"]);
         assert_eq!(phase.inserts[order[0]].worker, Some(1));
     }

@@ -148,7 +148,11 @@ pub struct SummaryLine {
 impl Display for SummaryLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self;
-        write!(f, "summary loaded={} builtin={} skipped={} failed={} ms={}", s.loaded, s.builtin, s.skipped, s.failed, s.ms)
+        write!(
+            f,
+            "summary loaded={} builtin={} skipped={} failed={} ms={}",
+            s.loaded, s.builtin, s.skipped, s.failed, s.ms
+        )
     }
 }
 
