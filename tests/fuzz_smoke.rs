@@ -81,6 +81,11 @@ fn kmsg() {
 }
 
 #[test]
+fn record() {
+    smoke("record", 5000);
+}
+
+#[test]
 fn index() {
     smoke("index", 3000);
 }

@@ -20,6 +20,7 @@ pub mod index_written;
 mod input;
 pub mod kmod_files;
 pub mod kmsg;
+pub mod record;
 pub mod root_fs;
 pub mod root_partition;
 pub mod seeds;
@@ -47,6 +48,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "elf", run: elf::fuzz },
     Target { name: "root_fs", run: root_fs::fuzz },
     Target { name: "root_partition", run: root_partition::fuzz },
+    Target { name: "record", run: record::fuzz },
 ];
 
 /// The target named `name`.

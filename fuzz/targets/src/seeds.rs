@@ -50,6 +50,7 @@ pub fn seeds(target: &str, sources: &Sources) -> Vec<Vec<u8>> {
         "elf" => elf(&modules()),
         "root_fs" => root_fs(),
         "root_partition" => root_partition(),
+        "record" => record(),
         _ => Vec::new(),
     }
 }
@@ -105,6 +106,29 @@ fn files_in(dir: &Path) -> Vec<Vec<u8>> {
     let mut paths: Vec<PathBuf> = fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
     paths.sort();
     paths.iter().filter_map(|p| fs::read(p).ok()).collect()
+}
+
+const BOOT_RECORD: &str = include_str!("../../../tests/fixtures/boot-record");
+
+/// The record of a real boot, whole and in pieces of a dozen lines after its first, and lines
+/// it lacks (escapes, failures, a second header, malformed times).
+fn record() -> Vec<Vec<u8>> {
+    let lines: Vec<&str> = BOOT_RECORD.lines().collect();
+    let mut seeds = vec![BOOT_RECORD.as_bytes().to_vec()];
+    for chunk in lines[1..].chunks(12) {
+        seeds.push(format!("{}\n{}\n", lines[0], chunk.join("\n")).into_bytes());
+    }
+    for odd in [
+        "1.000000 module x failed start=0.500000 worker=3 key=a\\x20b needs=y,y,z why=Exec format error (ENOEXEC)",
+        "1.000000 console err \\xff\\x0a\\x5c",
+        "1.000000 record 1\n1.000000 record 1",
+        "1.000000 record 2",
+        "1.00000 module x loaded",
+        "1.000000 summary loaded=1 builtin=2 skipped=3 failed=4 ms=5",
+    ] {
+        seeds.push(format!("{}\n{odd}\n", lines[0]).into_bytes());
+    }
+    seeds
 }
 
 const KMSG_CAPTURE: &str = include_str!("../../../tests/fixtures/kmsg/debian-6.1-qemu.kmsg");
