@@ -28,14 +28,15 @@ use crate::io::modules_dir::ModulesDir;
 use crate::io::sysfs_dir::SysfsDir;
 use core::ffi::CStr;
 use modinit::cmdline::modules::kernel_blacklists;
-use modinit::cmdline::options::{BootOptions, modules_load_lists};
+use modinit::cmdline::options::BootOptions;
 use modinit::kernel::errno::Describe;
 use modinit::line::Bytes;
 use modinit::loading::enumeration::{Enumeration, Verdict};
+use modinit::loading::named::{HeldBack, Named, Origin, held_back, on_cmdline};
 use modinit::loading::probe_chain::Inserts;
 use modinit::loading::stall::Stall;
 use modinit::record::entry::{Outcome, Stamp, SummaryLine};
-use modinit::resolve::{Found, Key, ModuleSet, Resolver, Target};
+use modinit::resolve::{Found, Key, ModuleSet, Resolver, Target, Via};
 use modinit::string_set::StringSet;
 
 /// Room for the distinct modaliases of a large machine (a few hundred is usual).
@@ -71,6 +72,8 @@ struct Loader<'r, 'a> {
     quiet: bool,
     /// Builtin modules counted already.
     builtins: ModuleSet,
+    /// Modules held back by `rd.driver.blacklist=`, counted already.
+    held_back: ModuleSet,
     summary: Summary,
     /// The last progress, on `clock`: inserts under way when it is too old are given up.
     stall: Stall,
@@ -101,8 +104,9 @@ struct Round {
 }
 
 impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
-    /// Starts listening to uevents, then loads the modules the command line and
-    /// modules-load.d name.
+    /// Starts listening to uevents, then loads the modules the command line and modules-load.d
+    /// name: the early lists (`rd.driver.pre=`, `earlymodules=`) first and to the end, then
+    /// `modules_load=` and modules-load.d.
     pub fn start(
         resolver: Option<&'r Resolver<'a>>,
         dir: &'r ModulesDir,
@@ -121,6 +125,7 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             workers: Workers::new(opts.jobs.unwrap_or_else(default_jobs)),
             quiet: opts.quiet,
             builtins: ModuleSet::new(),
+            held_back: ModuleSet::new(),
             summary: Summary::default(),
             stall: Stall::new(opts.timeout_ms, 0),
             clock: started,
@@ -128,14 +133,15 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         let mut autoload =
             Autoload { loader, socket, aliases: AliasSet::new(), done: 0, overflows: 0, kernel_log, started };
         if let (Some(resolver), Some(loader)) = (resolver, &mut autoload.loader) {
-            let mut named = modules_load_lists(resolver.cmdline).chain(resolver.index.modules_load());
-            loader.load_all(&mut named, autoload.kernel_log);
+            loader.load_all(&mut on_cmdline(resolver.cmdline, Origin::EARLY), autoload.kernel_log);
+            let baked = resolver.index.modules_load().map(|name| Named { name, origin: Origin::ModulesLoadD });
+            loader.load_all(&mut on_cmdline(resolver.cmdline, Origin::MODULES_LOAD).chain(baked), autoload.kernel_log);
         }
         autoload
     }
 
     /// Loads what `name` (a module name, alias or modalias) resolves to; nothing without an index.
-    pub fn load(&mut self, name: &[u8]) {
+    pub fn load(&mut self, name: Named<'_>) {
         if let Some(loader) = &mut self.loader {
             loader.load_all(&mut core::iter::once(name), self.kernel_log);
         }
@@ -184,6 +190,9 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
                 }
             };
             (rescan, after_quiet) = (quiet, quiet);
+        }
+        if let Some(loader) = &mut self.loader {
+            loader.load_all(&mut on_cmdline(loader.prober.resolver.cmdline, Origin::LATE), self.kernel_log);
         }
         if self.overflows > 0 {
             warning!(
@@ -281,7 +290,10 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         if let Some(loader) = &mut self.loader {
             let before = loader.summary.loaded;
             let aliases = &self.aliases;
-            loader.load_all(&mut (self.done..aliases.len()).filter_map(|i| aliases.get(i)), self.kernel_log);
+            let mut devices = (self.done..aliases.len())
+                .filter_map(|i| aliases.get(i))
+                .map(|name| Named { name, origin: Origin::Device });
+            loader.load_all(&mut devices, self.kernel_log);
             self.done = aliases.len();
             loaded = loader.summary.loaded - before;
         }
@@ -320,12 +332,12 @@ struct Active<'a, 'k> {
     id: usize,
     list: ProbeList<'a>,
     top: Found<'a>,
-    key: &'k [u8],
+    key: Named<'k>,
 }
 
 /// The results of one lookup, handed out one at a time.
 struct Lookup<'a, 'k> {
-    key: &'k [u8],
+    key: Named<'k>,
     found: [Option<Found<'a>>; FOUND_MAX],
     len: usize,
     next: usize,
@@ -333,12 +345,12 @@ struct Lookup<'a, 'k> {
 
 impl<'a> Loader<'_, 'a> {
     /// Loads what each of `keys` (module names, aliases or modaliases) resolves to, as
-    /// systemd's `module_load_and_warn` does: every lookup result, blacklist applied to all.
-    /// Their probe lists run side by side, up to the workers' number of inserts at once;
-    /// returns when all are done.
-    fn load_all<'k>(&mut self, keys: &mut dyn Iterator<Item = &'k [u8]>, kernel_log: &mut KernelLog) {
+    /// systemd's `module_load_and_warn` does: every lookup result, the blacklist applied as the
+    /// key's origin says. Their probe lists run side by side, up to the workers' number of
+    /// inserts at once; returns when all are done.
+    fn load_all<'k>(&mut self, keys: &mut dyn Iterator<Item = Named<'k>>, kernel_log: &mut KernelLog) {
         let mut lists = heapless::Vec::<Active<'a, 'k>, LISTS>::new();
-        let mut lookup = Lookup { key: b"", found: [None; FOUND_MAX], len: 0, next: 0 };
+        let mut lookup = Lookup::new(Named { name: b"", origin: Origin::Device });
         let mut planned = 0;
         loop {
             self.start_inserts(&mut lists, kernel_log);
@@ -422,7 +434,7 @@ impl<'a> Loader<'_, 'a> {
                 let Some((worker, insert)) = self.workers.vacant() else { return };
                 let key = active.key;
                 let ready =
-                    self.prober.next(&mut active.list, &mut self.inserts, &active.top, key, b"", insert, &mut |e| {
+                    self.prober.next(&mut active.list, &mut self.inserts, &active.top, key.name, b"", insert, &mut |e| {
                         report.event(e, key)
                     });
                 match ready {
@@ -439,11 +451,13 @@ impl<'a> Loader<'_, 'a> {
     }
 
     /// The next lookup result to plan, looking up the next key when the last one's are used up.
+    /// A listed name that resolves to nothing is a failure, as systemd-modules-load and kmod's
+    /// modprobe say; a device alias that does is the usual case.
     fn next_found<'k>(
         &mut self,
         lookup: &mut Lookup<'a, 'k>,
-        keys: &mut dyn Iterator<Item = &'k [u8]>,
-    ) -> Option<(&'k [u8], Found<'a>)> {
+        keys: &mut dyn Iterator<Item = Named<'k>>,
+    ) -> Option<(Named<'k>, Found<'a>)> {
         loop {
             while lookup.next < lookup.len {
                 lookup.next += 1;
@@ -451,26 +465,56 @@ impl<'a> Loader<'_, 'a> {
                     return Some((lookup.key, found));
                 }
             }
-            let name = keys.next()?;
+            let named = keys.next()?;
             // A device alias or a name taken up for the first time.
             self.progressed();
-            *lookup = Lookup { key: name, found: [None; FOUND_MAX], len: 0, next: 0 };
-            let Ok(key) = Key::new(name) else {
-                warning!("ignoring {}: not a valid module name or alias", Bytes(name));
+            *lookup = Lookup::new(named);
+            let Ok(key) = Key::new(named.name) else {
+                warning!(
+                    "ignoring {} ({}): not a valid module name or alias",
+                    Bytes(named.name),
+                    named.origin.describe()
+                );
                 continue;
             };
             match self.prober.resolver.lookup(&key, &mut lookup.found) {
+                Ok((_, 0)) if named.origin.must_resolve() => {
+                    error!(
+                        "cannot load {} (from {}): no module or builtin of this name or alias",
+                        Bytes(named.name),
+                        named.origin.describe()
+                    );
+                    self.summary.failed += 1;
+                    record::not_inserted(named.name, Outcome::Failed, named, Some(Reason::Unresolved));
+                }
                 Ok((_, n)) => lookup.len = n.min(FOUND_MAX),
-                Err(e) => error!("cannot resolve {}: {e:?}", Bytes(name)),
+                Err(e) => error!("cannot resolve {} (from {}): {e:?}", Bytes(named.name), named.origin.describe()),
             }
         }
     }
 
     /// The probe list for `found`, unless there is nothing to insert: counts what it skips.
-    fn plan(&mut self, found: &Found<'a>, key: &[u8]) -> Option<ProbeList<'a>> {
+    /// The blacklist stops what `key`'s origin lets it stop; a module found through an alias
+    /// is also held back by `rd.driver.blacklist=` and, until the phase settles, `rd.driver.post=`.
+    fn plan(&mut self, found: &Found<'a>, key: Named<'_>) -> Option<ProbeList<'a>> {
+        let cmdline = self.prober.resolver.cmdline;
         let mut name = [0u8; 256];
         let name = found.target.name(&mut name);
-        match self.prober.plan(found, Blacklist::All, &mut self.inserts) {
+        if found.via != Via::Name
+            && let Some(why) = held_back(cmdline, name)
+        {
+            // A module loaded after the phase is not counted as skipped.
+            if let Target::Module(m) = found.target
+                && why == HeldBack::Blacklisted
+                && self.held_back.insert(m.id)
+            {
+                self.summary.skipped += 1;
+                record::not_inserted(name, Outcome::Skipped, key, Some(Reason::DriverBlacklist));
+            }
+            return None;
+        }
+        let blacklist = if key.origin.applies_blacklist() { Blacklist::All } else { Blacklist::AliasOnly };
+        match self.prober.plan(found, blacklist, &mut self.inserts) {
             Ok(list) => return Some(list),
             Err(Probed::Builtin) => {
                 if let Target::Module(m) = found.target
@@ -485,13 +529,19 @@ impl<'a> Loader<'_, 'a> {
                 record::not_inserted(name, Outcome::Skipped, key, Some(Reason::Blacklisted));
             }
             Err(Probed::Unplannable) => {
-                error!("cannot load {}: its softdeps nest too deep or it needs too many modules", Bytes(key));
+                error!("cannot load {}: its softdeps nest too deep or it needs too many modules", Bytes(key.name));
                 self.summary.failed += 1;
                 record::not_inserted(name, Outcome::Failed, key, Some(Reason::Unplannable));
             }
             Err(Probed::InKernel | Probed::Ran) => {}
         }
         None
+    }
+}
+
+impl<'k> Lookup<'_, 'k> {
+    fn new(key: Named<'k>) -> Self {
+        Lookup { key, found: [None; FOUND_MAX], len: 0, next: 0 }
     }
 }
 
@@ -513,7 +563,7 @@ struct Reporter<'x> {
 }
 
 impl Reporter<'_> {
-    fn event(&mut self, e: Event<'_>, key: &[u8]) {
+    fn event(&mut self, e: Event<'_>, key: Named<'_>) {
         let why = match &e {
             Event::Failed { name, failure, .. } if failure.may_be_unknown_symbols() => {
                 Why::UnknownSymbols(self.kernel_log.unknown_symbols(name))
@@ -526,9 +576,9 @@ impl Reporter<'_> {
             _ => Why::Failure,
         };
         let before = *self.summary;
-        report(e, key, self.quiet, self.summary, why);
+        report(e, key.name, self.quiet, self.summary, why);
         let outcome = self.summary.counted_since(before).unwrap_or(Outcome::Ignored);
-        record::event(&e, outcome, key, None, self.insert);
+        record::event(&e, outcome, key, self.insert);
         self.kernel_log.drain();
     }
 }

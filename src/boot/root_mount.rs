@@ -11,6 +11,7 @@ use crate::io::path::c_path;
 use core::ffi::CStr;
 use modinit::kernel::errno::Describe;
 use modinit::line::Bytes;
+use modinit::loading::named::{Named, Origin};
 use modinit::root::fs::FSTYPE_MAX;
 use modinit::root::{ModuleAlias, MountOptions, RootOptions, identify};
 use rustix::io::Errno;
@@ -171,7 +172,7 @@ impl Filesystems {
             return;
         }
         if let Some(alias) = ModuleAlias::for_fstype(fstype) {
-            drivers.load(alias.as_bytes());
+            drivers.load(Named { name: alias.as_bytes(), origin: Origin::RootFilesystem });
             self.reread();
         }
     }

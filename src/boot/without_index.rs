@@ -1,5 +1,5 @@
-//! When the index cannot be used: the modules the command line names (`modules_load=`,
-//! `rd.modules_load=`) still load, found by name in modules.order, each after the modules its
+//! When the index cannot be used: the modules the command line names (`rd.driver.pre=`,
+//! `earlymodules=`, `modules_load=`, `rd.modules_load=`, then `rd.driver.post=`) still load, found by name in modules.order, each after the modules its
 //! `.modinfo` `depends=` names (what modpost derived from its symbols, as depmod does).
 //!
 //! That is all that can be done honestly: aliases, modprobe.d (options, blacklist, softdeps)
@@ -13,10 +13,10 @@ use crate::io::clock::Instant;
 use crate::io::log::{error, say, warning};
 use crate::io::modules_dir::{ModulesDir, map_whole_file};
 use crate::io::path::{PATH_MAX, c_path};
-use modinit::cmdline::options::modules_load_lists;
 use modinit::decompress::Compression;
 use modinit::index::module_list::{dependencies, find};
 use modinit::line::Bytes;
+use modinit::loading::named::{Named, Origin, on_cmdline};
 use modinit::module_file::modinfo::Modinfo;
 use modinit::name::normalize_module_name;
 use modinit::string_set::{Insert, StringSet};
@@ -36,9 +36,14 @@ struct Loader<'a> {
     loaded: usize,
 }
 
+/// Every name the command line's lists give, in the order they load.
+fn named(cmdline: &[u8]) -> impl Iterator<Item = Named<'_>> {
+    [Origin::EARLY, Origin::MODULES_LOAD, Origin::LATE].into_iter().flat_map(|origins| on_cmdline(cmdline, origins))
+}
+
 /// Loads what the command line names; says nothing when it names nothing.
 pub fn load_named_modules(cmdline: &[u8], dir: &ModulesDir, kernel_log: &mut KernelLog) {
-    if modules_load_lists(cmdline).next().is_none() {
+    if named(cmdline).next().is_none() {
         return;
     }
     let started = Instant::now();
@@ -54,17 +59,18 @@ pub fn load_named_modules(cmdline: &[u8], dir: &ModulesDir, kernel_log: &mut Ker
         }
     };
     let Some(order) = list(b"modules.order") else {
-        error!("without the index and modules.order, the modules named by modules_load= cannot be found");
+        error!("without the index and modules.order, the modules the command line names cannot be found");
         return;
     };
-    say!("loading the modules named by modules_load= without the index: by name, with their depends=");
+    say!("loading the modules the command line names without the index: by name, with their depends=");
     let builtin = list(b"modules.builtin").unwrap_or_default();
     let mut loader = Loader { dir, cmdline, order, builtin, tried: StringSet::new(), loaded: 0 };
     let (mut skipped, mut failed) = (0, 0);
-    for name in modules_load_lists(cmdline) {
-        // As kmod: the blacklist stops what is named, never a dependency.
-        if modinit::cmdline::modules::blacklists(cmdline, name) {
-            say!("not loading {}: modprobe.blacklist= names it", Bytes(name));
+    for Named { name, origin } in named(cmdline) {
+        // As kmod: the blacklist stops what is named (where the list's tool applies it), never
+        // a dependency.
+        if origin.applies_blacklist() && modinit::cmdline::modules::blacklists(cmdline, name) {
+            say!("not loading {} ({}): modprobe.blacklist= names it", Bytes(name), origin.describe());
             skipped += 1;
         } else if !loader.load(name, 0, kernel_log) {
             failed += 1;

@@ -11,7 +11,7 @@
 //! | `modinit.timeout_ms=N` | and at the latest once it made no progress (no insert ended, no new device) for N ms: the inserts still under way are given up (default 180000, udev's event timeout) |
 //! | `modinit.jobs=N` | insert up to N modules at once (default: 4 per CPU, at most 16; 1 inserts one after the other) |
 //! | `quiet` | no line per loaded module (failures are still shown) |
-//! | `modules_load=`, `rd.modules_load=` | comma lists of modules to load first (see [`modules_load_lists`]) |
+//! | `modules_load=`, `rd.modules_load=`, `rd.driver.pre=`, `rd.driver.post=`, `rd.driver.blacklist=`, `earlymodules=` | comma lists of modules to load, or to hold back (see [`named`](crate::loading::named)) |
 //! | `root=`, `rootfstype=`, `rootflags=`, `ro`, `rw`, `rootwait`, `rootdelay=`, `modinit.root_timeout_s=N` | the root filesystem to switch to (see [`RootOptions`]) |
 //!
 //! Unknown `modinit.*` parameters and bad values are reported, never fatal: a typo on the
@@ -102,18 +102,6 @@ impl Default for BootOptions<'_> {
             root: RootOptions::default(),
         }
     }
-}
-
-/// Every module named by `modules_load=` and `rd.modules_load=` (comma
-/// lists; each may be given several times), in command-line order, as systemd reads them.
-pub fn modules_load_lists(cmdline: &[u8]) -> impl Iterator<Item = &[u8]> {
-    cmdline::params(cmdline)
-        .take_while(|p| p.key != b"--")
-        .filter_map(|p| match (p.key, p.value) {
-            (b"modules_load" | b"rd.modules_load", Some(list)) => Some(list),
-            _ => None,
-        })
-        .flat_map(|list| list.split(|&b| b == b',').filter(|n| !n.is_empty()))
 }
 
 /// The default of `modinit.hubs_ms`: a USB hub's enumeration of a device takes 100 ms of
@@ -310,13 +298,6 @@ mod tests {
         let (opts, warnings) = parse("modinit.jobs=16 modinit.jobs=0");
         assert_eq!((opts.jobs, warnings.len()), (Some(16), 1));
         assert_eq!(parse("modinit.jobs=x").1.len(), 1);
-    }
-
-    #[test]
-    fn modules_load_lists_are_read_in_order() {
-        let names: Vec<&[u8]> =
-            modules_load_lists(b"modules_load=a,b rd.modules_load=c,,d modules_load=e -- modules_load=f").collect();
-        assert_eq!(names, [&b"a"[..], b"b", b"c", b"d", b"e"]);
     }
 
     #[test]

@@ -8,7 +8,8 @@ use super::probe::Event;
 use crate::io::log::to_record;
 use crate::io::record::now;
 use core::fmt;
-use modinit::record::entry::{ModuleLine, Outcome, Stamp};
+use modinit::loading::named::Named;
+use modinit::record::entry::{ModuleLine, Outcome, REQUEST, Stamp, source_word};
 use modinit::resolve::Step;
 
 /// The insert a module line tells of.
@@ -25,7 +26,11 @@ pub enum Reason {
     Failure(Failure),
     NotInIndex,
     Blacklisted,
+    /// `rd.driver.blacklist=` holds it back from devices.
+    DriverBlacklist,
     Unplannable,
+    /// A listed name that no module or builtin has.
+    Unresolved,
 }
 
 impl fmt::Display for Reason {
@@ -34,6 +39,8 @@ impl fmt::Display for Reason {
             Reason::Failure(failure) => write!(f, "{failure}"),
             Reason::NotInIndex => f.write_str("no such module in the index"),
             Reason::Blacklisted => f.write_str("blacklisted"),
+            Reason::DriverBlacklist => f.write_str("blacklisted by rd.driver.blacklist="),
+            Reason::Unresolved => f.write_str("no module or builtin of this name or alias"),
             Reason::Unplannable => f.write_str("its softdeps nest too deep or it needs too many modules"),
         }
     }
@@ -41,7 +48,11 @@ impl fmt::Display for Reason {
 
 /// Records `event` of a probe list for `key`, counted as `outcome`; `insert` when it ended an
 /// insert.
-pub fn event(event: &Event<'_>, outcome: Outcome, key: &[u8], source: Option<&str>, insert: Option<&Inserted<'_>>) {
+pub fn event(event: &Event<'_>, outcome: Outcome, key: Named<'_>, insert: Option<&Inserted<'_>>) {
+    line(event, outcome, key.name, source_word(key.origin), insert);
+}
+
+fn line(event: &Event<'_>, outcome: Outcome, key: &[u8], source: &str, insert: Option<&Inserted<'_>>) {
     let (name, reason) = match event {
         Event::Loaded { name, .. } => (*name, None),
         Event::Failed { name, failure, .. } => (*name, Some(Reason::Failure(*failure))),
@@ -54,7 +65,7 @@ pub fn event(event: &Event<'_>, outcome: Outcome, key: &[u8], source: Option<&st
         start: insert.map(|i| i.start),
         worker: insert.and_then(|i| i.worker),
         key,
-        source,
+        source: Some(source),
         needs: insert.map_or(&[], |i| i.needs),
         why: reason.as_ref().map(|r| r as &dyn fmt::Display),
     };
@@ -63,14 +74,14 @@ pub fn event(event: &Event<'_>, outcome: Outcome, key: &[u8], source: Option<&st
 
 /// Records what became of the module `name`, found by looking `key` up, without an insert
 /// (builtin, blacklisted, ...).
-pub fn not_inserted(name: &[u8], outcome: Outcome, key: &[u8], why: Option<Reason>) {
+pub fn not_inserted(name: &[u8], outcome: Outcome, key: Named<'_>, why: Option<Reason>) {
     let line = ModuleLine {
         name,
         outcome,
         start: None,
         worker: None,
-        key,
-        source: None,
+        key: key.name,
+        source: Some(source_word(key.origin)),
         needs: &[],
         why: why.as_ref().map(|r| r as &dyn fmt::Display),
     };
@@ -90,5 +101,5 @@ pub fn requested(event: &Event<'_>, key: &[u8]) {
     };
     let insert = Inserted { start: Stamp(now().0.saturating_sub(ms * 1000)), worker: None, needs: &[] };
     let inserted = matches!(event, Event::Loaded { .. }).then_some(&insert);
-    self::event(event, outcome, key, Some("request"), inserted);
+    line(event, outcome, key, REQUEST, inserted);
 }

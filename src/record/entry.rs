@@ -10,6 +10,7 @@
 
 use crate::decimal::decimal;
 use crate::kernel::kmsg::{Level, Record};
+use crate::loading::named::Origin;
 use crate::name::module_name;
 use crate::resolve::{Step, Target};
 use core::fmt::{self, Display, Write};
@@ -70,6 +71,24 @@ impl Outcome {
 
     fn named(word: &[u8]) -> Option<Outcome> {
         OUTCOMES.iter().find(|(_, n)| n.as_bytes() == word).map(|(o, _)| *o)
+    }
+}
+
+/// A module line's `source=` for a module the kernel asked for (`request_module()`).
+pub const REQUEST: &str = "request";
+
+/// A module line's `source=` for a name of `origin`: the command-line parameter without its
+/// `=`, `modules-load.d`, `device` or `root-fs`.
+pub fn source_word(origin: Origin) -> &'static str {
+    match origin {
+        Origin::DriverPre => "rd.driver.pre",
+        Origin::EarlyModules => "earlymodules",
+        Origin::ModulesLoad => "modules_load",
+        Origin::RdModulesLoad => "rd.modules_load",
+        Origin::ModulesLoadD => "modules-load.d",
+        Origin::DriverPost => "rd.driver.post",
+        Origin::Device => "device",
+        Origin::RootFilesystem => "root-fs",
     }
 }
 

@@ -387,6 +387,41 @@ fn softdeps_and_load_lists_bring_modules_no_device_asks_for() {
     }
 }
 
+/// The command-line lists of dracut, mkinitcpio and systemd, as those tools treat them (see
+/// `modinit::loading::named`): `rd.driver.pre=` loads a module the configuration blacklists and
+/// loads it first; `earlymodules=` is `modprobe -ab`, so the blacklist stops it;
+/// `rd.driver.blacklist=` keeps a device's driver out; `rd.driver.post=` holds one back until
+/// the phase settled, then loads it. Names no module matches are errors that say where they
+/// came from, and count as failed; the rest is kmod's coldplug result.
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn dracut_mkinitcpio_and_systemd_lists_load_as_their_tools_do() {
+    let r = boot_configured(
+        "autoload-driver-lists",
+        &[("etc/modprobe.d/test.conf", "blacklist dummy\nblacklist tun\n")],
+        &["dummy", "tun", "loop"],
+        "rd.driver.pre=dummy earlymodules=tun rd.driver.blacklist=e1000 rd.driver.post=virtio_rng \
+         modules_load=nonexistent_mod,loop rd.driver.pre=nosuch_pre",
+        &[],
+    );
+    let m = modules(&r);
+    let mut expected = kmod_modules().clone();
+    assert!(expected.remove("e1000") && expected.contains("virtio_rng"), "kmod loads both on the PC");
+    expected.extend(["dummy".to_string(), "loop".to_string()]);
+    assert_eq!(m, expected, "see {}", r.outcome.log.display());
+    let lines = r.modinit_lines();
+    let loaded: Vec<&str> =
+        lines.iter().filter_map(|l| l.strip_prefix("loaded ")?.split(' ').next()).collect::<Vec<_>>();
+    assert_eq!(loaded.first(), Some(&"dummy"), "rd.driver.pre= loads first: {loaded:?}");
+    assert_eq!(loaded.last(), Some(&"virtio_rng"), "rd.driver.post= loads after the phase: {loaded:?}");
+    for (name, origin) in [("nonexistent_mod", "modules_load="), ("nosuch_pre", "rd.driver.pre=")] {
+        let error = format!("cannot load {name} (from {origin}): no module or builtin of this name or alias");
+        assert!(lines.contains(&error.as_str()), "{error:?} not in {lines:?}");
+    }
+    let done = lines.iter().find(|l| l.starts_with("done: ")).expect("a summary line");
+    assert!(done.contains(" failed=2 "), "{done}");
+}
+
 /// The kernel's request_module() runs /sbin/modprobe, modinit's applet: mounting a
 /// filesystem whose driver is a module makes the kernel ask for `fs-vfat`, which resolves
 /// through the index to vfat and its dependency fat.

@@ -39,7 +39,7 @@ fn text(bytes: &[u8]) -> String {
 fn the_record_lists_exactly_the_modules_loaded_and_blame_reads_it() {
     let mut s = Scenario::with_device_modules("boot-record", ModuleCompression::Zst, &["fs-vfat", "dummy"]).unwrap();
     s.machine = Machine::Pc;
-    s.append = "loglevel=1 modules_load=dummy".into();
+    s.append = "loglevel=1 modules_load=dummy,nonexistent_mod".into();
     s.image.insert("etc/record-test", Node::File(SCRIPT.as_bytes().to_vec()), 0o755);
     guest_commands(&mut s.image, &["/bin/busybox sh /etc/record-test >/dev/console 2>&1"]);
     let r = boot(&s);
@@ -54,6 +54,7 @@ fn the_record_lists_exactly_the_modules_loaded_and_blame_reads_it() {
     let mut outcomes = BTreeMap::<&str, u64>::new();
     let (mut console, mut kernel, mut summary, mut requested) = (Vec::new(), Vec::new(), None, BTreeSet::new());
     let mut loaded_on_request = 0;
+    let mut sources = BTreeMap::<String, String>::new();
     for line in record.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         let (at, entry) = parse(line).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(line)));
         match entry {
@@ -70,6 +71,8 @@ fn the_record_lists_exactly_the_modules_loaded_and_blame_reads_it() {
                     requested.insert(name.clone());
                 }
                 *outcomes.entry(m.outcome.name()).or_default() += 1;
+                let source = text(m.source.unwrap_or_else(|| panic!("{name} has no source")));
+                sources.insert(format!("{name} {}", m.outcome.name()), format!("{source} {}", text(m.why)));
             }
             Entry::Console { text: t, .. } => console.push(text(t)),
             Entry::Kernel { level, text: t } => kernel.push((level.name().to_string(), text(t))),
@@ -85,6 +88,11 @@ fn the_record_lists_exactly_the_modules_loaded_and_blame_reads_it() {
     assert_eq!(recorded, listed, "recorded loaded vs /proc/modules; see {}", r.outcome.log.display());
     assert!(listed.len() > 30 && listed.contains("dummy"), "{listed:?}");
     assert!(requested.contains("vfat") && requested.contains("fat"), "the kernel's request: {requested:?}");
+    // Where each name came from: the command line's list, a device, the kernel.
+    let unresolved = "modules_load no module or builtin of this name or alias";
+    assert_eq!(sources.get("nonexistent_mod failed").map(String::as_str), Some(unresolved), "{sources:?}");
+    assert_eq!(sources.get("dummy loaded").map(String::as_str), Some("modules_load "), "{sources:?}");
+    assert_eq!(sources.get("e1000 loaded").map(String::as_str), Some("device "), "{sources:?}");
 
     // The summary is the console's, and counts the module lines.
     let summary = summary.expect("a summary line");

@@ -283,7 +283,7 @@ mod faults {
         expect_clean(&r);
         assert_eq!(r.outcome.end, xtask::qemu::End::Exited, "poweroff ends QEMU");
         expect_loaded_without_index(&r, "checksum mismatch", (1, 1));
-        line(&r, "not loading tunnel4: modprobe.blacklist= names it");
+        line(&r, "not loading tunnel4 (rd.modules_load=): modprobe.blacklist= names it");
         assert!(line(&r, "no init to run: ").starts_with("no init to run: tried /sbin/init"));
         let lines = r.modinit_lines();
         assert!(lines.contains(&"on_error=poweroff") && lines.contains(&"powering off"), "{lines:?}");

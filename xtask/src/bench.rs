@@ -28,10 +28,12 @@ pub enum BenchPart {
     /// To a root disk against initramfs-tools and dracut, with the outer compressions and the
     /// module storages ([`crate::bench_root`]).
     Root,
+    /// The coldplug comparison on the storage server, whose host adapters scan asynchronously.
+    Storage,
 }
 
 impl BenchPart {
-    pub const ALL: [BenchPart; 3] = [BenchPart::Host, BenchPart::Coldplug, BenchPart::Root];
+    pub const ALL: [BenchPart; 4] = [BenchPart::Host, BenchPart::Coldplug, BenchPart::Root, BenchPart::Storage];
 
     /// The name `--only` takes.
     pub fn name(self) -> &'static str {
@@ -39,6 +41,7 @@ impl BenchPart {
             BenchPart::Host => "host",
             BenchPart::Coldplug => "coldplug",
             BenchPart::Root => "root",
+            BenchPart::Storage => "storage",
         }
     }
 }
@@ -58,7 +61,7 @@ pub fn plan(parts: &[BenchPart], boots: usize) -> Vec<(Release, Vec<BenchPart>)>
         .map(|release| {
             let runs = |part: BenchPart| match part {
                 BenchPart::Host => release == HOST_PART_RELEASE,
-                BenchPart::Coldplug | BenchPart::Root => boots > 0,
+                BenchPart::Coldplug | BenchPart::Root | BenchPart::Storage => boots > 0,
             };
             (release, BenchPart::ALL.into_iter().filter(|p| parts.contains(p) && runs(*p)).collect::<Vec<_>>())
         })
@@ -452,7 +455,10 @@ mod tests {
         use BenchPart::*;
         assert_eq!(
             plan(&BenchPart::ALL, 3),
-            [(Release::Debian13, vec![Coldplug, Root]), (Release::Debian12, vec![Host, Coldplug, Root])]
+            [
+                (Release::Debian13, vec![Coldplug, Root, Storage]),
+                (Release::Debian12, vec![Host, Coldplug, Root, Storage])
+            ]
         );
         assert_eq!(plan(&BenchPart::ALL, 0), [(Release::Debian12, vec![Host])], "no boots: host figures only");
         assert_eq!(plan(&[Root], 3), [(Release::Debian13, vec![Root]), (Release::Debian12, vec![Root])]);

@@ -52,10 +52,11 @@ pub struct Coldplug {
     pub failed: Vec<Failed>,
 }
 
-/// Boots every system `runs` times, interleaved, on the PC machine.
-pub fn measure(runs: usize) -> Result<Coldplug> {
+/// Boots every system `runs` times, interleaved, on `machine`.
+pub fn measure(runs: usize, machine: Machine) -> Result<Coldplug> {
     let setup = setup()?;
-    let dir = crate::paths::target_dir().join("bench");
+    let dir = crate::paths::target_dir().join("bench").join(format!("{machine:?}"));
+    let mut boot = |m: &Measured| boot(m, machine);
     let version = &setup.kernel.version;
     let plain = crate::module_tree::stored_as(&setup.kernel.modules, ModuleCompression::None)?;
     let kmod_tree = crate::kmod::indexed_tree(&plain)?;
@@ -95,7 +96,7 @@ pub fn measure(runs: usize) -> Result<Coldplug> {
     {
         measured.push(write(&dir, system, &image)?);
     }
-    let failed = bench_timing::interleave(&mut measured, runs, boot)?;
+    let failed = bench_timing::interleave(&mut measured, runs, &mut boot)?;
     Ok(Coldplug { systems: measured, failed })
 }
 
@@ -106,13 +107,13 @@ fn write(dir: &Path, system: System, image: &Archive) -> Result<Measured> {
     Measured::new(system.name(), system == System::Modinit, initrd, dir.join(format!("{system:?}.log")))
 }
 
-/// Boots the image of `m` on the PC machine; the console.
-fn boot(m: &Measured) -> Result<String> {
+/// Boots the image of `m` on `machine`; the console.
+fn boot(m: &Measured, machine: Machine) -> Result<String> {
     let setup = setup()?;
     let dir = m.initrd.parent().context("the image's directory")?;
     let mut b = Boot::new(&setup.kernel.vmlinuz, &m.initrd, &m.log);
     b.append = m.append.clone();
-    b.devices = Machine::Pc.qemu_args(&dir.join("disks"))?;
+    b.devices = machine.qemu_args(&dir.join("disks"))?;
     // The plain tree is a 400 MB initramfs, unpacked into RAM.
     b.memory_mib = 2048;
     b.cpus = 2;
@@ -148,18 +149,29 @@ fn floor_files(image: &Archive, version: &str, names: &[String]) -> Result<Strin
     Ok(out)
 }
 
-/// The name of the coldplug chart of the kernel series `series` in docs/.
-pub fn chart_file(series: &str) -> String {
-    format!("boot-time-{series}.svg")
+/// The name of the coldplug chart of `machine` on the kernel series `series` in docs/.
+pub fn chart_file(machine: Machine, series: &str) -> String {
+    match machine {
+        Machine::Pc => format!("boot-time-{series}.svg"),
+        other => format!("boot-time-{}-{series}.svg", heading(other).to_lowercase().replace(' ', "-")),
+    }
 }
 
-/// The boot section of docs/benchmarks.md for the kernel `version` whose tree is `modules`:
-/// per system, the median and spread of the time /init took and of boot-to-init, the image
-/// size, and modinit's ratio to each. `load` is the load average when the boots began.
-pub fn report(bench: &Coldplug, version: &str, modules: &Path, load: &str) -> String {
+/// What a section's heading calls `machine`'s boots.
+fn heading(machine: Machine) -> &'static str {
+    match machine {
+        Machine::StorageServer => "Storage server",
+        _ => "Boot",
+    }
+}
+
+/// The boot section of docs/benchmarks.md for `machine` on the kernel `version` whose tree is
+/// `modules`: per system, the median and spread of the time /init took and of boot-to-init, the
+/// image size, and modinit's ratio to each. `load` is the load average when the boots began.
+pub fn report(bench: &Coldplug, machine: Machine, version: &str, modules: &Path, load: &str) -> String {
     let measured = &bench.systems;
     let series = crate::bench::kernel_series(version);
-    let mut md = format!("{}\n\n", crate::bench::on_kernel("Boot", series));
+    let mut md = format!("{}\n\n", crate::bench::on_kernel(heading(machine), series));
     let runs = measured.iter().map(|m| m.samples.len()).min().unwrap_or(0);
     let shipped = match crate::module_tree::shipped_compression(modules) {
         Some(c) if c != ModuleCompression::None => format!(
@@ -173,11 +185,11 @@ pub fn report(bench: &Coldplug, version: &str, modules: &Path, load: &str) -> St
     };
     let _ = writeln!(
         md,
-        "Kernel {version}. The PC machine (`xtask/src/machine.rs`: virtio disk, NIC, RNG and balloon; AHCI, NVMe, \
-         e1000, USB xHCI with storage, keyboard and tablet), 2 vCPUs under TCG, the whole Debian tree as plain \
-         `.ko` in the initramfs{shipped}; {runs} boots each, interleaved; 1-minute load average of the shared \
-         host {load} when the boots began, {} when they ended. Time from the kernel running /init to the real \
-         init starting, both read from the kernel log's clock in the guest; the ratio is of that time.\n",
+        "Kernel {version}. {}, 2 vCPUs under TCG, the whole Debian tree as plain `.ko` in the initramfs{shipped}; \
+         {runs} boots each, interleaved; 1-minute load average of the shared host {load} when the boots began, {} \
+         when they ended. Time from the kernel running /init to the real init starting, both read from the kernel \
+         log's clock in the guest; the ratio is of that time.\n",
+        machine.describe(),
         crate::bench::load_average()
     );
     md.push_str(&bench_timing::table(measured, Figure::Init));
@@ -186,8 +198,8 @@ pub fn report(bench: &Coldplug, version: &str, modules: &Path, load: &str) -> St
         |a: System, b: System| median(a).zip(median(b)).map_or("?".to_string(), |(a, b)| format!("{:.2}", a / b));
     let _ = writeln!(
         md,
-        "\nGoals (issue 8), medians of /init to real init: one insert at a time / the insmod floor = {} (goal ≤ 1.0); \
-         default jobs / the floor = {} (goal ≤ 0.7); default jobs / the kmod loop = {} (goal ≤ 0.5).",
+        "\nGoals (issue 20), medians of /init to real init: one insert at a time / the insmod floor = {} (goal ≤ 1.0); \
+         default jobs / the floor = {} (goal ≤ 0.5); default jobs / the kmod loop = {} (goal ≤ 0.5).",
         ratio(System::ModinitSequential, System::InsmodFloor),
         ratio(System::Modinit, System::InsmodFloor),
         ratio(System::Modinit, System::KmodColdplug),
@@ -201,6 +213,11 @@ pub fn report(bench: &Coldplug, version: &str, modules: &Path, load: &str) -> St
     for Failed { name, why } in &bench.failed {
         let _ = writeln!(md, "\n{name}: left out, its boot failed here: {why}");
     }
-    let _ = writeln!(md, "\n![Time from /init to the real init on Linux {series}]({})", chart_file(series));
+    let _ = writeln!(
+        md,
+        "\n![Time from /init to the real init on Linux {series}, {}]({})",
+        heading(machine).to_lowercase(),
+        chart_file(machine, series)
+    );
     md
 }

@@ -18,6 +18,10 @@ pub enum Machine {
     /// A q35 PC with PCIe ports and a switch, every virtio device that needs no host service,
     /// NVMe, NVDIMM, memory hotplug, xhci/ehci/uhci, HD audio and more.
     FullQ35,
+    /// A storage server: disks behind four SCSI/SAS host adapters and three NICs, all of kinds
+    /// the PC lacks. The adapters' drivers scan their buses asynchronously, and Linux's
+    /// `do_init_module` makes every insert wait for all async work (`async_synchronize_full`).
+    StorageServer,
 }
 
 /// Size of each scratch disk: the machines need devices, not data.
@@ -37,6 +41,20 @@ const PC: &[&str] = &[
     "qemu-xhci,id=xhci0",
     "usb-kbd,bus=xhci0.0",
     "usb-storage,drive=usb,bus=xhci0.0",
+];
+
+const STORAGE_SERVER: &[&str] = &[
+    "megasas-gen2,id=megasas0",
+    "scsi-hd,drive=megasas0-hd,bus=megasas0.0",
+    "mptsas1068,id=mptsas0",
+    "scsi-hd,drive=mptsas0-hd,bus=mptsas0.0",
+    "lsi53c895a,id=lsi0",
+    "scsi-hd,drive=lsi0-hd,bus=lsi0.0",
+    "pvscsi,id=pvscsi0",
+    "scsi-hd,drive=pvscsi0-hd,bus=pvscsi0.0",
+    "rtl8139,netdev=n0",
+    "vmxnet3,netdev=n1",
+    "pcnet,netdev=n2",
 ];
 
 const FULL_PC_MACHINE: &[&str] = &["-machine", "pc", "-vga", "cirrus"];
@@ -201,6 +219,23 @@ const FULL_Q35: &[&str] = &[
 ];
 
 impl Machine {
+    /// The machine in a phrase, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Machine::Bare => "QEMU's default PC",
+            Machine::Pc => {
+                "The PC machine (`xtask/src/machine.rs`: virtio disk, NIC and RNG; AHCI, NVMe, e1000, USB xHCI \
+                 with a keyboard and a storage stick)"
+            }
+            Machine::FullPc => "The full i440fx PC (`xtask/src/machine.rs`)",
+            Machine::FullQ35 => "The full q35 PC (`xtask/src/machine.rs`)",
+            Machine::StorageServer => {
+                "The storage server (`xtask/src/machine.rs`: a disk on each of a MegaRAID SAS, a Fusion-MPT SAS, an \
+                 LSI 53C895A and a VMware PVSCSI adapter; RTL8139, VMXNET3 and PCnet NICs)"
+            }
+        }
+    }
+
     /// QEMU arguments for the devices. Disks are sparse files created in `scratch`, one set
     /// per boot so that parallel boots do not fight over image locks.
     pub fn qemu_args(self, scratch: &Path) -> Result<Vec<String>> {
@@ -210,6 +245,7 @@ impl Machine {
             Machine::Pc => (&[], PC),
             Machine::FullPc => (FULL_PC_MACHINE, FULL_PC),
             Machine::FullQ35 => (FULL_Q35_MACHINE, FULL_Q35),
+            Machine::StorageServer => (&[], STORAGE_SERVER),
         };
         std::fs::create_dir_all(scratch)?;
         let mut args: Vec<String> = machine.iter().map(|a| a.to_string()).collect();

@@ -395,13 +395,15 @@ fn bench_kernel(k: &Kernel, parts: &[BenchPart], boots: usize) -> Result<String>
         );
         md.push_str(&xtask::bench::report(&rows, &context));
     }
-    if boots > 0 && parts.contains(&BenchPart::Coldplug) {
-        let load = xtask::bench::load_average();
-        let measured = xtask::bench_boot::measure(boots)?;
-        md.push('\n');
-        md.push_str(&xtask::bench_boot::report(&measured, &k.version, &k.modules, &load));
-        let chart = xtask::bench_timing::chart(&measured.systems, Figure::Init);
-        std::fs::write(docs.join(xtask::bench_boot::chart_file(series)), chart)?;
+    for (part, machine) in [(BenchPart::Coldplug, Machine::Pc), (BenchPart::Storage, Machine::StorageServer)] {
+        if boots > 0 && parts.contains(&part) {
+            let load = xtask::bench::load_average();
+            let measured = xtask::bench_boot::measure(boots, machine)?;
+            md.push('\n');
+            md.push_str(&xtask::bench_boot::report(&measured, machine, &k.version, &k.modules, &load));
+            let chart = xtask::bench_timing::chart(&measured.systems, Figure::Init);
+            std::fs::write(docs.join(xtask::bench_boot::chart_file(machine, series)), chart)?;
+        }
     }
     if boots > 0 && parts.contains(&BenchPart::Root) {
         let load = xtask::bench::load_average();

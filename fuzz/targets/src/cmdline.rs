@@ -1,13 +1,14 @@
 //! The kernel command line: kmod's reading of it (`modinit::cmdline::modules::for_each_entry`), the
 //! kernel's splitting (`modinit::cmdline::params`), and modinit's own options
-//! (`modinit::cmdline::options::BootOptions::parse`, `modules_load_lists`).
+//! (`modinit::cmdline::options::BootOptions::parse`, `modinit::loading::named::on_cmdline`).
 //!
 //! Everything handed back must be a part of the line (or the one quote kmod moves), and the
 //! options must stay within what their documentation allows.
 
 use modinit::cmdline::modules::{KcmdlineEntry, for_each_entry};
-use modinit::cmdline::options::{BootOptions, OptionWarning, modules_load_lists};
+use modinit::cmdline::options::{BootOptions, OptionWarning};
 use modinit::cmdline::params;
+use modinit::loading::named::{Origin, on_cmdline};
 use modinit::root::{DevNum, RootOptions, RootSpec};
 
 pub fn fuzz(data: &[u8]) {
@@ -55,9 +56,12 @@ pub fn fuzz(data: &[u8]) {
     assert!(options.settle_ms < 1_000_000_000 && options.timeout_ms < 1_000_000_000);
     root_options(data, &options.root);
 
-    for name in modules_load_lists(data) {
-        within(name, "a modules_load= name");
-        assert!(!name.is_empty() && !name.contains(&b','));
+    for origins in [Origin::EARLY, Origin::MODULES_LOAD, Origin::LATE] {
+        for named in on_cmdline(data, origins) {
+            within(named.name, "a listed module name");
+            assert!(!named.name.is_empty() && !named.name.contains(&b','));
+            assert!(origins.contains(&named.origin));
+        }
     }
 }
 
