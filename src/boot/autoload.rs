@@ -433,10 +433,15 @@ impl<'a> Loader<'_, 'a> {
             loop {
                 let Some((worker, insert)) = self.workers.vacant() else { return };
                 let key = active.key;
-                let ready =
-                    self.prober.next(&mut active.list, &mut self.inserts, &active.top, key.name, b"", insert, &mut |e| {
-                        report.event(e, key)
-                    });
+                let ready = self.prober.next(
+                    &mut active.list,
+                    &mut self.inserts,
+                    &active.top,
+                    key.name,
+                    b"",
+                    insert,
+                    &mut |e| report.event(e, key),
+                );
                 match ready {
                     Ready::Insert => self.workers.start(worker, active.id, self.prober.dir),
                     Ready::Wait => break,
