@@ -138,13 +138,19 @@ impl<'a, const N: usize> Phase<'a, N> {
             if chain.push(i).is_err() {
                 return;
             }
-            let waiting = &self.inserts[i];
-            at = waiting
-                .needs()
-                .filter_map(|name| self.inserts.iter().position(|ins| ins.name == name))
-                .filter(|&j| self.inserts[j].end <= waiting.start && !chain.contains(&j))
-                .max_by_key(|&j| self.inserts[j].end);
+            at = self.waited_for(i).filter(|j| !chain.contains(j));
         }
+    }
+
+    /// The insert `inserts[i]` waited for: of the modules it needs, the insert that ended last
+    /// before it started; None when it needed none in the record.
+    pub fn waited_for(&self, i: usize) -> Option<usize> {
+        let waiting = self.inserts.get(i)?;
+        waiting
+            .needs()
+            .filter_map(|name| self.inserts.iter().position(|ins| ins.name == name))
+            .filter(|&j| j != i && self.inserts[j].end <= waiting.start)
+            .max_by_key(|&j| self.inserts[j].end)
     }
 }
 

@@ -30,10 +30,14 @@ pub enum BenchPart {
     Root,
     /// The coldplug comparison on the storage server, whose host adapters scan asynchronously.
     Storage,
+    /// What the boot record costs the boot, and the timeline of one boot drawn from its record
+    /// ([`crate::bench_record_cost`], [`crate::bench_timeline`]).
+    Record,
 }
 
 impl BenchPart {
-    pub const ALL: [BenchPart; 4] = [BenchPart::Host, BenchPart::Coldplug, BenchPart::Root, BenchPart::Storage];
+    pub const ALL: [BenchPart; 5] =
+        [BenchPart::Host, BenchPart::Coldplug, BenchPart::Root, BenchPart::Storage, BenchPart::Record];
 
     /// The name `--only` takes.
     pub fn name(self) -> &'static str {
@@ -42,6 +46,7 @@ impl BenchPart {
             BenchPart::Coldplug => "coldplug",
             BenchPart::Root => "root",
             BenchPart::Storage => "storage",
+            BenchPart::Record => "record",
         }
     }
 }
@@ -61,7 +66,7 @@ pub fn plan(parts: &[BenchPart], boots: usize) -> Vec<(Release, Vec<BenchPart>)>
         .map(|release| {
             let runs = |part: BenchPart| match part {
                 BenchPart::Host => release == HOST_PART_RELEASE,
-                BenchPart::Coldplug | BenchPart::Root | BenchPart::Storage => boots > 0,
+                BenchPart::Coldplug | BenchPart::Root | BenchPart::Storage | BenchPart::Record => boots > 0,
             };
             (release, BenchPart::ALL.into_iter().filter(|p| parts.contains(p) && runs(*p)).collect::<Vec<_>>())
         })
@@ -456,8 +461,8 @@ mod tests {
         assert_eq!(
             plan(&BenchPart::ALL, 3),
             [
-                (Release::Debian13, vec![Coldplug, Root, Storage]),
-                (Release::Debian12, vec![Host, Coldplug, Root, Storage])
+                (Release::Debian13, vec![Coldplug, Root, Storage, Record]),
+                (Release::Debian12, vec![Host, Coldplug, Root, Storage, Record])
             ]
         );
         assert_eq!(plan(&BenchPart::ALL, 0), [(Release::Debian12, vec![Host])], "no boots: host figures only");

@@ -108,7 +108,7 @@ fn write(dir: &Path, system: System, image: &Archive) -> Result<Measured> {
 }
 
 /// Boots the image of `m` on `machine`; the console.
-fn boot(m: &Measured, machine: Machine) -> Result<String> {
+pub fn boot(m: &Measured, machine: Machine) -> Result<String> {
     let setup = setup()?;
     let dir = m.initrd.parent().context("the image's directory")?;
     let mut b = Boot::new(&setup.kernel.vmlinuz, &m.initrd, &m.log);

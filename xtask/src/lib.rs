@@ -2,7 +2,9 @@
 
 pub mod bench;
 pub mod bench_boot;
+pub mod bench_record_cost;
 pub mod bench_root;
+pub mod bench_timeline;
 pub mod bench_timing;
 pub mod build;
 pub mod corpus;

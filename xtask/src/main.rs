@@ -405,6 +405,22 @@ fn bench_kernel(k: &Kernel, parts: &[BenchPart], boots: usize) -> Result<String>
             std::fs::write(docs.join(xtask::bench_boot::chart_file(machine, series)), chart)?;
         }
     }
+    if boots > 0 && parts.contains(&BenchPart::Record) {
+        let load = xtask::bench::load_average();
+        let measured = xtask::bench_record_cost::measure(boots)?;
+        md.push('\n');
+        md.push_str(&xtask::bench_record_cost::report(&measured, &k.version, &load)?);
+        let record = xtask::bench_timeline::record_of(&std::fs::read_to_string(&measured[0].log)?)?;
+        let title = format!("modinit's inserts on the PC machine, Linux {series} (its devices' modules)");
+        std::fs::write(
+            docs.join(xtask::bench_timeline::chart_file(series)),
+            xtask::bench_timeline::chart(&record, &title)?,
+        )?;
+        md.push_str(&format!(
+            "\nThe last boot with its record, insert by insert:\n\n![modinit's inserts on Linux {series}, by worker]({})\n",
+            xtask::bench_timeline::chart_file(series)
+        ));
+    }
     if boots > 0 && parts.contains(&BenchPart::Root) {
         let load = xtask::bench::load_average();
         let measured = xtask::bench_root::measure(boots)?;
