@@ -62,14 +62,15 @@ const QEMU_TESTS: [&str; 6] = ["test", "--package", "modinit-tests", "--no-fail-
 
 /// The QEMU test files (tests/qemu/) whose scenarios boot the second kernel too, each with the
 /// names of its tests that do (all when none is named): modinit's boot against kmod's (the
-/// default image, `most`, `host`, USB enumeration), the toolbox, root=, bad input, and the kernel
-/// log.
-pub const ON_BOTH_KERNELS: [(&str, &[&str]); 5] = [
+/// default image, `most`, `host`, USB enumeration), the toolbox, root=, bad input, the kernel
+/// log, and the boot record against /proc/modules.
+pub const ON_BOTH_KERNELS: [(&str, &[&str]); 6] = [
     ("autoload", &["the_default_image", "a_most_image", "a_host_image", "usb_devices_still_being_enumerated"]),
     ("toolbox", &[]),
     ("root", &[]),
     ("faults", &[]),
     ("kmsg", &[]),
+    ("boot_record", &["the_record_lists_exactly"]),
 ];
 
 /// The code gates: formatting as rustfmt.toml says, and clippy with warnings as errors. The
