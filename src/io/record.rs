@@ -1,5 +1,5 @@
-//! The boot record's file ([`modinit::record`]): PID 1 creates it at the start of the driver
-//! phase, and the modprobe applet adds to it when the kernel runs it meanwhile. Each line is one
+//! The boot record's file ([`modinit::record`]): PID 1 creates it as it starts, once /run is
+//! mounted, and the modprobe applet adds to it when the kernel runs it meanwhile. Each line is one
 //! write(2) of a stack buffer to a file opened with O_APPEND, so lines from several processes
 //! never mix, and the boot never waits for anything but a tmpfs write. A record that cannot be
 //! written (read-only /run, no space left) turns itself off: the caller says so once
@@ -37,12 +37,9 @@ pub fn join() -> bool {
     open(PATH, OFlags::WRONLY | OFlags::APPEND | OFlags::CLOEXEC, Mode::empty()).map(attach).is_ok()
 }
 
+/// Keeps `fd` for [`append`] (for the life of the process: it is opened once).
 fn attach(fd: OwnedFd) {
-    let old = FD.swap(fd.into_raw_fd(), Ordering::Relaxed);
-    if old >= 0 {
-        // SAFETY: an fd this module opened and owns; nobody else holds it.
-        drop(unsafe { <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(old) });
-    }
+    FD.store(fd.into_raw_fd(), Ordering::Relaxed);
 }
 
 /// The kernel's clock now, as the record writes it.
