@@ -136,6 +136,8 @@ fn wrapped(name: &str, run: &str) -> Report {
     s.image.insert("modinit", Node::File(modinit), 0o755);
     let wrapper = format!("#!/bin/busybox sh\n/bin/busybox mkdir -p /run\n{run}\nexec /modinit \"$@\"\n");
     s.image.insert("init", Node::File(wrapper.into_bytes()), 0o755);
+    // The kernel's modprobe helper is modinit itself, not the wrapper.
+    s.image.insert("sbin/modprobe", Node::Symlink("/modinit".into()), 0o777);
     s.append = "modules_load=dummy".into();
     let r = boot(&s);
     expect_clean(&r);

@@ -31,6 +31,9 @@ pub fn measure(runs: usize) -> Result<Vec<Measured>> {
             "#!/bin/busybox sh\n/bin/busybox mount -t tmpfs {mount}-o mode=0755 tmpfs /run\nexec /modinit \"$@\"\n"
         );
         image.insert("init", Node::File(wrapper.into_bytes()), 0o755);
+        // The kernel's modprobe helper is modinit itself: through the wrapper it would mount
+        // /run again, over the record.
+        image.insert("sbin/modprobe", Node::Symlink("/modinit".into()), 0o777);
         let initrd = dir.join(format!("{i}.cpio"));
         initramfs::write(&image, &initrd, ModuleCompression::None)?;
         measured.push(Measured::new(name, i == 0, initrd, dir.join(format!("{i}.log")))?);
