@@ -78,9 +78,10 @@ pub fn chart(record: &str, title: &str) -> Result<String> {
             LABEL + PLOT
         );
     }
-    let ticks = ((end - begin) / 1000).max(1);
-    let step = [100, 200, 500, 1000, 2000, 5000, 10000].into_iter().find(|s| ticks * 1000 / s <= 12).unwrap_or(20000);
-    for ms in (0..=(end - begin) / 1000).step_by(step as usize) {
+    // A tick every 100, 200, 500 ms, ... so that there are at most a dozen.
+    let span_ms = (end - begin) / 1000;
+    let step = [100, 200, 500, 1000, 2000, 5000, 10000].into_iter().find(|s| span_ms / s <= 12).unwrap_or(20000);
+    for ms in (0..=span_ms).step_by(step as usize) {
         let tx = x(begin + ms * 1000);
         let _ =
             writeln!(svg, "<line x1=\"{tx:.1}\" y1=\"{}\" x2=\"{tx:.1}\" y2=\"{}\" stroke=\"#c8cdd1\"/>", TOP, y(rows));
@@ -166,5 +167,6 @@ mod tests {
         assert_eq!(svg.matches("<line ").count() - workers.len() - 1 - svg.matches("text-anchor").count(), waits);
         assert!(svg.contains("stroke=\"#e07b00\" stroke-width=\"2\""), "the critical chain is drawn");
         assert!(record_of("no record here").is_err());
+        assert!(svg.matches("text-anchor").count() >= 5, "ticks along the phase");
     }
 }
