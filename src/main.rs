@@ -37,7 +37,7 @@ fn main(args: sys::start::StartArgs) -> ! {
     boot::mount::mount_early_filesystems();
     boot::mount::ensure_essential_nodes();
     boot::console::attach_console();
-    io::log::start_record();
+    boot::record::start();
 
     let mut cmdline_buf = [0u8; CMDLINE_MAX];
     let cmdline = boot::cmdline::read(&mut cmdline_buf);

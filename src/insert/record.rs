@@ -9,7 +9,7 @@ use crate::io::log::to_record;
 use crate::io::record::now;
 use core::fmt;
 use modinit::loading::named::Named;
-use modinit::record::entry::{ModuleLine, Outcome, REQUEST, Stamp, source_word};
+use modinit::record::entry::{ALREADY_LOADED, ModuleLine, Outcome, REQUEST, Stamp, source_word};
 use modinit::resolve::Step;
 
 /// The insert a module line tells of.
@@ -84,6 +84,21 @@ pub fn not_inserted(name: &[u8], outcome: Outcome, key: Named<'_>, why: Option<R
         source: Some(source_word(key.origin)),
         needs: &[],
         why: why.as_ref().map(|r| r as &dyn fmt::Display),
+    };
+    to_record(now(), &line);
+}
+
+/// Records `name`, found in /proc/modules when the boot started.
+pub fn already_loaded(name: &[u8]) {
+    let line = ModuleLine {
+        name,
+        outcome: Outcome::Loaded,
+        start: None,
+        worker: None,
+        key: name,
+        source: Some(ALREADY_LOADED),
+        needs: &[],
+        why: None,
     };
     to_record(now(), &line);
 }

@@ -77,6 +77,9 @@ impl Outcome {
 /// A module line's `source=` for a module the kernel asked for (`request_module()`).
 pub const REQUEST: &str = "request";
 
+/// A module line's `source=` for a module in /proc/modules when modinit started.
+pub const ALREADY_LOADED: &str = "already-loaded";
+
 /// A module line's `source=` for a name of `origin`: the command-line parameter without its
 /// `=`, `modules-load.d`, `device` or `root-fs`.
 pub fn source_word(origin: Origin) -> &'static str {
