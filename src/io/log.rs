@@ -70,7 +70,13 @@ pub fn to_record(at: Stamp, entry: &dyn fmt::Display) {
     }
 }
 
+/// Says that the record cannot be written: in PID 1 only, so that it is said once. A worker
+/// (or the modprobe applet) that meets the failure first turns only its own copy off; PID 1's
+/// next line meets it too.
 fn record_failed(e: rustix::io::Errno) {
+    if !rustix::process::getpid().is_init() {
+        return;
+    }
     let path = Bytes(modinit::record::PATH.to_bytes());
     let why = Describe(e.raw_os_error());
     log(Level::Warn, format_args!("cannot write the boot record {path}: {why}; the boot goes on without it"));
