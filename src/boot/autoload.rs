@@ -120,7 +120,7 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         // Before the walk, so that no device added during it is missed.
         let socket = UeventSocket::open();
         let loader = resolver.map(|resolver| Loader {
-            prober: Prober::new(resolver, dir),
+            prober: Prober { async_probe: opts.async_probe, ..Prober::new(resolver, dir) },
             inserts: Inserts::new(),
             workers: Workers::new(opts.jobs.unwrap_or_else(default_jobs)),
             quiet: opts.quiet,

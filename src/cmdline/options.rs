@@ -10,6 +10,7 @@
 //! | `modinit.hubs_ms=N` | but while a USB hub is still enumerating a device, it waits for it, up to N ms in all (default 3000; 0: not at all; see [`Enumeration`](crate::loading::enumeration::Enumeration)) |
 //! | `modinit.timeout_ms=N` | and at the latest once it made no progress (no insert ended, no new device) for N ms: the inserts still under way are given up (default 180000, udev's event timeout) |
 //! | `modinit.jobs=N` | insert up to N modules at once (default: 4 per CPU, at most 16; 1 inserts one after the other) |
+//! | `modinit.async_probe=1\|0` | insert the modules a boot does not need with `async_probe` (default 1; see [`boot_classes`](crate::loading::boot_classes)) |
 //! | `quiet` | no line per loaded module (failures are still shown) |
 //! | `modules_load=`, `rd.modules_load=`, `rd.driver.pre=`, `rd.driver.post=`, `rd.driver.blacklist=`, `earlymodules=` | comma lists of modules to load, or to hold back (see [`named`](crate::loading::named)) |
 //! | `root=`, `rootfstype=`, `rootflags=`, `ro`, `rw`, `rootwait`, `rootdelay=`, `modinit.root_timeout_s=N` | the root filesystem to switch to (see [`RootOptions`]) |
@@ -81,6 +82,9 @@ pub struct BootOptions<'a> {
     pub timeout_ms: u64,
     /// `modinit.jobs=`: how many modules may be inserted at once; None: the boot's default.
     pub jobs: Option<usize>,
+    /// `modinit.async_probe=`: the modules a boot does not need probe their devices
+    /// asynchronously, and their inserts do not wait for the kernel's async work.
+    pub async_probe: bool,
     /// `quiet`: report failures only.
     pub quiet: bool,
     /// The root filesystem to mount and switch to.
@@ -98,6 +102,7 @@ impl Default for BootOptions<'_> {
             hubs_ms: HUBS_MS,
             timeout_ms: TIMEOUT_MS,
             jobs: None,
+            async_probe: true,
             quiet: false,
             root: RootOptions::default(),
         }
@@ -202,6 +207,15 @@ impl<'a> BootOptions<'a> {
                         expected: "a number of modules, at least 1",
                     }),
                 },
+                (b"modinit.async_probe", value) => match value {
+                    Some(b"1") => opts.async_probe = true,
+                    Some(b"0") => opts.async_probe = false,
+                    _ => warn(OptionWarning::BadValue {
+                        key: p.key,
+                        value: value.unwrap_or_default(),
+                        expected: "1 or 0",
+                    }),
+                },
                 (b"quiet", None) => opts.quiet = true,
                 (key, _) if key.starts_with(PREFIX) => warn(OptionWarning::UnknownOption { key }),
                 _ => {}
@@ -298,6 +312,14 @@ mod tests {
         let (opts, warnings) = parse("modinit.jobs=16 modinit.jobs=0");
         assert_eq!((opts.jobs, warnings.len()), (Some(16), 1));
         assert_eq!(parse("modinit.jobs=x").1.len(), 1);
+    }
+
+    #[test]
+    fn async_probe_is_on_unless_turned_off() {
+        assert!(parse("").0.async_probe && parse("modinit.async_probe=1").0.async_probe);
+        assert!(!parse("modinit.async_probe=0").0.async_probe);
+        let (opts, warnings) = parse("modinit.async_probe=yes");
+        assert!(opts.async_probe && warnings.len() == 1);
     }
 
     #[test]

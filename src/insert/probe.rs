@@ -14,6 +14,7 @@ use crate::io::path::PATH_MAX;
 use core::ffi::CStr;
 use modinit::index::Module;
 use modinit::kernel::init_flags::Force;
+use modinit::loading::boot_classes::{self, Class};
 use modinit::loading::probe_chain::{Chain, Inserts, Next};
 use modinit::resolve::{Found, Resolver, Step, Target};
 
@@ -78,6 +79,9 @@ pub struct Prober<'r, 'a> {
     /// Leave out the softdeps of the module looked up, as kmod does when it ignores install
     /// commands (`modprobe -i`).
     pub ignore_commands: bool,
+    /// Insert the modules a boot does not need ([`boot_classes`]) with the kernel's generic
+    /// `async_probe` parameter (`modinit.async_probe`; never in the applets).
+    pub async_probe: bool,
 }
 
 /// The longest probe list planned (Debian's deepest has about 20 modules); the boot keeps
@@ -98,7 +102,7 @@ pub enum Ready {
 
 impl<'r, 'a> Prober<'r, 'a> {
     pub fn new(resolver: &'r Resolver<'a>, dir: &'r ModulesDir) -> Self {
-        Prober { resolver, dir, dry_run: false, force: Force::NONE, ignore_commands: false }
+        Prober { resolver, dir, dry_run: false, force: Force::NONE, ignore_commands: false, async_probe: false }
     }
 
     /// Inserts `found`, the result of looking up `key`, as kmod's `modprobe` does: each module
@@ -292,6 +296,12 @@ impl<'a> Insert<'a> {
         if is_top {
             self.params.push(extra);
         }
+        if prober.async_probe && !needed_by_a_boot(&module) {
+            if !self.params.as_bytes().is_empty() && !self.params.as_bytes().ends_with(b" ") {
+                self.params.push(b" ");
+            }
+            self.params.push(b"async_probe");
+        }
     }
 
     pub fn name(&self) -> &[u8] {
@@ -311,6 +321,14 @@ impl<'a> Insert<'a> {
         let params = self.params.as_cstr().ok_or(Failure::TooLong)?;
         load::load(path, module.compression, params, self.force)
     }
+}
+
+/// Whether a boot needs `module` before the real init ([`boot_classes`]): its insert is left
+/// as kmod makes it, so the kernel's barrier at its end (`do_init_module` waits for all async
+/// work, storage bus scans included) keeps the driver phase going until its devices are there.
+fn needed_by_a_boot(module: &Module<'_>) -> bool {
+    let mut path = [0u8; PATH_MAX];
+    module.path(&mut path).is_none_or(|p| boot_classes::class_of(p) == Some(Class::Boot))
 }
 
 /// Whether a module of a probe list is there without inserting it: builtin, or loaded.
