@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use xtask::cpio::Archive;
 use xtask::initramfs::{self, ImageSpec, ModuleCompression};
-use xtask::select::{ModuleChoice, RUNTIME_REQUESTS, Selection};
+use xtask::select::{Class, MOST, ModuleChoice, RUNTIME_REQUESTS, Selection};
 
 /// The real tree and kmod over a depmod'd copy of it (no configuration).
 struct Tree {
@@ -73,27 +73,114 @@ fn assert_same_set(what: &str, ours: &BTreeSet<String>, kmod: &BTreeSet<String>)
     );
 }
 
-#[test]
-fn host_selection_holds_what_kmod_loads_for_those_devices() {
-    let Some(tree) = tree() else { return };
-    let modaliases = xtask::paths::modalias_corpus(tree.modules.file_name().unwrap().to_str().unwrap());
+/// The real devices of the QEMU machines (their modalias corpus) as `--select host` or
+/// `host-all` with an ext4 root, or a root given otherwise by `choice`'s other fields.
+fn host_image(tree: &Tree, selection: Selection, choice: ModuleChoice) -> BTreeSet<String> {
     let choice = ModuleChoice {
-        selection: Selection::Host,
-        modaliases: Some(modaliases.clone()),
-        rootfs: Some("ext4".into()),
-        ..ModuleChoice::default()
+        selection,
+        modaliases: Some(corpus(tree)),
+        rootfs: choice.rootfs.or(Some("ext4".into())),
+        ..choice
     };
-    let image = tree.image(choice, ModuleCompression::None);
-    let text = std::fs::read_to_string(&modaliases).unwrap();
-    let keys = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).chain(["fs-ext4"]);
-    let mut kmod = tree.kmod_closure(keys);
-    assert!(kmod.len() > 50, "the QEMU machines' devices need drivers: {kmod:?}");
-    // And what those modules ask the kernel for when they start.
+    modules_in(&tree.image(choice, ModuleCompression::None))
+}
+
+fn corpus(tree: &Tree) -> PathBuf {
+    xtask::paths::modalias_corpus(tree.modules.file_name().unwrap().to_str().unwrap())
+}
+
+fn corpus_lines(tree: &Tree) -> Vec<String> {
+    let text = std::fs::read_to_string(corpus(tree)).unwrap();
+    text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).map(str::to_string).collect()
+}
+
+/// [`Tree::kmod_closure`] of `keys`, plus that of what its modules ask the kernel for when
+/// they start ([`RUNTIME_REQUESTS`]).
+fn kmod_closure_with_requests(tree: &Tree, keys: &[String]) -> BTreeSet<String> {
+    let mut kmod = tree.kmod_closure(keys.iter().map(String::as_str));
     let asked = RUNTIME_REQUESTS
         .iter()
         .filter(|(module, _)| kmod.iter().any(|p| p.contains(&format!("/{}.ko", module.replace('_', "-")))));
     kmod.extend(tree.kmod_closure(asked.map(|(_, key)| *key).collect::<Vec<_>>()));
-    assert_same_set("host image of the QEMU machines' modaliases", &modules_in(&image), &kmod);
+    kmod
+}
+
+/// Module names (as kmod spells them) of module files.
+fn names_of(paths: &BTreeSet<String>) -> BTreeSet<String> {
+    paths.iter().map(|p| p.rsplit('/').next().unwrap().split(".ko").next().unwrap().replace('-', "_")).collect()
+}
+
+#[test]
+fn host_all_selection_holds_what_kmod_loads_for_those_devices() {
+    let Some(tree) = tree() else { return };
+    let image = host_image(&tree, Selection::HostAll, ModuleChoice::default());
+    let mut keys = corpus_lines(&tree);
+    keys.push("fs-ext4".into());
+    let kmod = kmod_closure_with_requests(&tree, &keys);
+    assert!(kmod.len() > 50, "the QEMU machines' devices need drivers: {kmod:?}");
+    assert_same_set("host-all image of the QEMU machines' modaliases", &image, &kmod);
+}
+
+/// Whether the module file `path` is under one of `MOST`'s entries of `classes`, read from
+/// the table as a user reads it: a directory takes what is below it, a file itself.
+fn in_classes(path: &str, classes: &[Class]) -> bool {
+    let Some(rel) = path.strip_prefix("kernel/") else { return false };
+    MOST.iter().filter(|(_, class, _)| classes.contains(class)).any(|(entry, _, _)| match entry.strip_suffix(".ko") {
+        Some(file) => rel.strip_prefix(file).is_some_and(|rest| rest.starts_with(".ko")),
+        None => rel.starts_with(entry),
+    })
+}
+
+/// Of the drivers kmod finds for the devices (`modprobe -R`), those of `classes`, the root
+/// filesystem's, and what kmod loads along with them (`--show-depends`).
+fn kmod_host_closure(tree: &Tree, classes: &[Class], rootfs: &str) -> BTreeSet<String> {
+    let prefix = format!("{}/", tree.kmod_modules.display());
+    let mut drivers = BTreeSet::new();
+    for alias in corpus_lines(tree) {
+        for name in tree.kmod.lookup(&alias) {
+            let file = tree.kmod.show_depends(&name).into_iter().find(|(n, _, _)| *n == name).and_then(|(_, f, _)| f);
+            if file.and_then(|f| f.strip_prefix(&prefix).map(str::to_string)).is_some_and(|f| in_classes(&f, classes)) {
+                drivers.insert(name);
+            }
+        }
+    }
+    drivers.insert(format!("fs-{rootfs}"));
+    kmod_closure_with_requests(tree, &drivers.into_iter().collect::<Vec<_>>())
+}
+
+/// `--select host` keeps of the machines' drivers those a boot needs: storage, USB, HID,
+/// virtio; not graphics, KVM, the parallel port, the PS/2 mouse, evdev or sound, which
+/// `host-all` takes; NICs only for a network root, named by `--network-root` or `--rootfs`.
+#[test]
+fn host_selection_takes_the_drivers_a_boot_needs_and_host_all_every_one() {
+    let Some(tree) = tree() else { return };
+    let host = host_image(&tree, Selection::Host, ModuleChoice::default());
+    assert_same_set("host image", &host, &kmod_host_closure(&tree, &[Class::Boot], "ext4"));
+    let all = names_of(&host_image(&tree, Selection::HostAll, ModuleChoice::default()));
+    let boot = names_of(&host);
+    let needed = ["ahci", "nvme", "virtio_blk", "virtio_scsi", "virtio_pci", "sd_mod", "sr_mod", "xhci_pci"];
+    for name in needed.iter().chain(&["usb_storage", "uas", "usbhid", "hid_generic", "ext4"]) {
+        assert!(boot.contains(*name) && all.contains(*name), "{name}: host {boot:?}, host-all {all:?}");
+    }
+    let unwanted = ["bochs", "drm", "kvm", "kvm_amd", "parport_pc", "psmouse", "evdev", "snd_hda_intel", "e1000"];
+    for name in unwanted.iter().chain(&["virtio_net", "virtio_rng", "pcspkr"]) {
+        assert!(!boot.contains(*name), "host has {name}: {boot:?}");
+        assert!(all.contains(*name), "host-all lacks {name}: {all:?}");
+    }
+    assert!(!boot.iter().any(|n| n.starts_with("snd_")), "host has sound: {boot:?}");
+
+    let nics = [Class::Boot, Class::Nic];
+    let network = ModuleChoice { network_root: true, ..ModuleChoice::default() };
+    let on_network = host_image(&tree, Selection::Host, network);
+    assert_same_set("host image, --network-root", &on_network, &kmod_host_closure(&tree, &nics, "ext4"));
+    let nfs = ModuleChoice { rootfs: Some("nfs".into()), ..ModuleChoice::default() };
+    let on_nfs = host_image(&tree, Selection::Host, nfs);
+    assert_same_set("host image, --rootfs nfs", &on_nfs, &kmod_host_closure(&tree, &nics, "nfs"));
+    let on_nfs = names_of(&on_nfs);
+    for name in ["e1000", "e1000e", "virtio_net", "nfs"] {
+        assert!(on_nfs.contains(name), "--rootfs nfs: no {name}: {on_nfs:?}");
+    }
+    assert!(!on_nfs.contains("bochs") && !on_nfs.contains("ext4"), "{on_nfs:?}");
 }
 
 #[test]

@@ -267,9 +267,12 @@ pub fn report(bench: &RootBench, version: &str, load: &str) -> String {
     );
     md.push_str(&bench_timing::table(&compared(systems), Figure::Boot));
     md.push_str("\n| ratio | boot to real init | /init to real init | goal |\n|---|---|---|---|\n");
-    for (ours, peer, goal) in
-        [(MOST, peers[0], "at most 0.6"), (HOST, peers[0], "below most's"), (MOST, peers[1], "below 1")]
-    {
+    for (ours, peer, goal) in [
+        (MOST, peers[0], "at most 0.6"),
+        (HOST, peers[0], "at most 0.45"),
+        (HOST, MOST, "below 1"),
+        (MOST, peers[1], "below 1"),
+    ] {
         let ratio = |figure| match (
             bench_timing::median_of(systems, ours, figure),
             bench_timing::median_of(systems, peer, figure),
@@ -281,13 +284,17 @@ pub fn report(bench: &RootBench, version: &str, load: &str) -> String {
     }
     let loaded = |name| systems.iter().find(|m| m.name == name).and_then(|m| m.samples.first()).map(|s| &s.modules);
     if let (Some(most), Some(host)) = (loaded(MOST), loaded(HOST)) {
-        let more: Vec<&str> = host.difference(most).map(String::as_str).collect();
+        let listed = |modules: Vec<&String>| match modules.is_empty() {
+            true => "none".to_string(),
+            false => modules.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(" "),
+        };
         let _ = writeln!(
             md,
-            "\nThe `host` image has the driver of every device of the machine, and modinit loads them all before \
-             the root: {} modules `most` leaves out ({}).",
-            more.len(),
-            more.join(" ")
+            "\nThe `host` image holds the machine's drivers of the classes a boot needs (`--select host`: storage, \
+             USB, HID and keyboards, virtio; no NIC, the root being a disk). Loaded by `host` and not by `most`: {}; \
+             by `most` and not by `host`: {}.",
+            listed(host.difference(most).collect()),
+            listed(most.difference(host).collect())
         );
     }
     if let Some(dracut) = systems.iter().find(|m| m.name == Generator::Dracut.name()) {

@@ -59,17 +59,24 @@ impl KernelArgs {
 #[derive(Args, Clone)]
 struct SelectArgs {
     /// all: the whole tree; most: what a generic bootable image needs (README); host: the
-    /// drivers of this machine's devices (or --modaliases) and its root filesystem;
+    /// drivers of this machine's devices (or --modaliases) a boot needs (storage, USB, HID,
+    /// virtio and hypervisor buses; NICs only with --network-root or a network --rootfs) and
+    /// its root filesystem; host-all: the drivers of all its devices and its root filesystem;
     /// list:FILE: module names or aliases, one per line. Dependencies and softdeps come along.
     #[arg(long, default_value = "all", value_parser = |s: &str| s.parse::<Selection>())]
     select: Selection,
-    /// For --select host: modalias lines collected on the target
+    /// For --select host and host-all: modalias lines collected on the target
     /// (`find /sys/devices -name modalias -exec cat {} +`) instead of this machine's.
     #[arg(long)]
     modaliases: Option<PathBuf>,
-    /// For --select host: the root filesystem's type (default: that of this machine's /).
+    /// For --select host and host-all: the root filesystem's type (default: that of this
+    /// machine's /); nfs, nfs4, cifs, smb3 and ceph are on the network (see --network-root).
     #[arg(long)]
     rootfs: Option<String>,
+    /// For --select host: the root is on the network (NBD, iSCSI, NFS, ...), so the
+    /// machine's network cards' drivers go in too.
+    #[arg(long)]
+    network_root: bool,
     /// Modules (names or aliases) to add, comma-separated.
     #[arg(long, value_delimiter = ',')]
     add: Vec<String>,
@@ -80,8 +87,8 @@ struct SelectArgs {
 
 impl SelectArgs {
     fn choice(self) -> ModuleChoice {
-        let SelectArgs { select, modaliases, rootfs, add, omit } = self;
-        ModuleChoice { selection: select, modaliases, rootfs, add, omit }
+        let SelectArgs { select, modaliases, rootfs, network_root, add, omit } = self;
+        ModuleChoice { selection: select, modaliases, rootfs, network_root, add, omit }
     }
 }
 

@@ -49,7 +49,7 @@ pub fn modinit_image(modules: Option<PathBuf>, compression: impl Into<ModuleStor
 /// The image of [`Scenario::with_device_modules`], open to changes (e.g. a config root).
 pub fn device_modules_image(compression: impl Into<ModuleStorage>, extra: &[&str]) -> Result<ImageSpec> {
     let select = ModuleChoice {
-        selection: Selection::Host,
+        selection: Selection::HostAll,
         modaliases: Some(crate::paths::modalias_corpus(&setup()?.kernel.version)),
         add: extra.iter().map(|s| s.to_string()).collect(),
         ..ModuleChoice::default()
@@ -94,9 +94,10 @@ impl Scenario {
         Scenario::with_image(name, &modinit_image(modules, compression.unwrap_or(ModuleCompression::None))?)
     }
 
-    /// As [`Scenario::with_modules`], with only the modules the QEMU machines' devices need
-    /// (the committed corpus of their modaliases, [`crate::paths::modalias_corpus`]) and
-    /// `extra` modules: a smaller image that boots faster than the whole tree.
+    /// As [`Scenario::with_modules`], with only the drivers of every device of the QEMU
+    /// machines, whatever their class (`--select host-all` of the committed corpus of their
+    /// modaliases, [`crate::paths::modalias_corpus`]), and `extra` modules: a smaller image
+    /// that boots faster than the whole tree and loads what kmod loads with the whole tree.
     pub fn with_device_modules(name: &str, compression: impl Into<ModuleStorage>, extra: &[&str]) -> Result<Scenario> {
         Scenario::with_image(name, &device_modules_image(compression, extra)?)
     }

@@ -20,9 +20,14 @@ pub enum Selection {
     All,
     /// What a generic bootable image needs: [`MOST`].
     Most,
-    /// The drivers of one machine's devices ([`ModuleChoice::modaliases`]) and its root
-    /// filesystem ([`ModuleChoice::rootfs`]).
+    /// The drivers of one machine's devices ([`ModuleChoice::modaliases`]) that a boot needs
+    /// (the [`Class::Boot`] entries of [`MOST`]; its NICs too for a network root,
+    /// [`ModuleChoice::takes_nics`]) and its root filesystem ([`ModuleChoice::rootfs`]).
     Host,
+    /// The drivers of every device of one machine, whatever their class, and its root
+    /// filesystem: for images whose system runs from the initramfs or has no udev to load the
+    /// rest.
+    HostAll,
     /// The module names or aliases listed in a file, one per line (`#` starts a comment).
     List(PathBuf),
     /// These module names or aliases.
@@ -37,45 +42,61 @@ impl FromStr for Selection {
             "all" => Ok(Selection::All),
             "most" => Ok(Selection::Most),
             "host" => Ok(Selection::Host),
+            "host-all" => Ok(Selection::HostAll),
             _ => match s.strip_prefix("list:") {
                 Some(file) if !file.is_empty() => Ok(Selection::List(file.into())),
-                _ => Err(format!("{s:?}: expected all, most, host or list:FILE")),
+                _ => Err(format!("{s:?}: expected all, most, host, host-all or list:FILE")),
             },
         }
     }
 }
 
+/// Why a [`MOST`] entry is there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Every boot may need it: storage, block, filesystems, USB host and storage, HID and
+    /// keyboards, virtio and hypervisor buses.
+    Boot,
+    /// A network card: needed before the real init only when the root is on the network.
+    Nic,
+}
+
 /// What `--select most` takes, by path under the tree's `kernel/` (a directory takes everything
 /// below it): storage controllers and disks, filesystems, USB host controllers, HID and storage,
 /// virtio and hypervisor devices, common wired NICs. The crypto and checksum modules these need
-/// come with them as dependencies and softdeps.
-pub const MOST: &[(&str, &str)] = &[
-    ("drivers/ata/", "SATA and PATA controllers"),
-    ("drivers/scsi/", "SCSI disks and CD-ROMs, SAS/FC HBAs, virtio-scsi, VMware/Hyper-V storage"),
-    ("drivers/nvme/", "NVMe"),
-    ("drivers/block/", "virtio-blk, Xen block, loop, NBD"),
-    ("drivers/md/", "software RAID and device-mapper (LVM, dm-crypt)"),
-    ("drivers/mmc/", "SD and eMMC"),
-    ("drivers/cdrom/", "CD-ROMs"),
-    ("drivers/usb/host/", "USB host controllers"),
-    ("drivers/usb/storage/", "USB mass storage and UAS"),
-    ("drivers/hid/", "keyboards (USB and I2C HID)"),
-    ("drivers/input/keyboard/", "other keyboards"),
-    ("drivers/input/serio/", "PS/2"),
-    ("drivers/virtio/", "virtio transports"),
-    ("drivers/hv/", "Hyper-V bus"),
-    ("drivers/xen/", "Xen"),
-    ("drivers/nvdimm/", "persistent memory"),
-    ("drivers/net/virtio_net.ko", "virtio network"),
-    ("drivers/net/vmxnet3/", "VMware network"),
-    ("drivers/net/hyperv/", "Hyper-V network"),
-    ("drivers/net/xen-netfront.ko", "Xen network"),
-    ("drivers/net/ethernet/intel/", "Intel NICs (e1000, e1000e, igb, ixgbe, ...)"),
-    ("drivers/net/ethernet/realtek/", "Realtek NICs"),
-    ("drivers/net/ethernet/broadcom/", "Broadcom NICs (tg3, bnx2, bnxt)"),
-    ("drivers/net/ethernet/amazon/", "AWS ENA"),
-    ("fs/", "filesystems"),
+/// come with them as dependencies and softdeps. `--select host` takes a machine's drivers among
+/// the [`Class::Boot`] entries, and among the [`Class::Nic`] ones only for a network root.
+pub const MOST: &[(&str, Class, &str)] = &[
+    ("drivers/ata/", Class::Boot, "SATA and PATA controllers"),
+    ("drivers/scsi/", Class::Boot, "SCSI disks and CD-ROMs, SAS/FC HBAs, virtio-scsi, VMware/Hyper-V storage"),
+    ("drivers/nvme/", Class::Boot, "NVMe"),
+    ("drivers/block/", Class::Boot, "virtio-blk, Xen block, loop, NBD"),
+    ("drivers/md/", Class::Boot, "software RAID and device-mapper (LVM, dm-crypt)"),
+    ("drivers/mmc/", Class::Boot, "SD and eMMC"),
+    ("drivers/cdrom/", Class::Boot, "CD-ROMs"),
+    ("drivers/usb/host/", Class::Boot, "USB host controllers"),
+    ("drivers/usb/storage/", Class::Boot, "USB mass storage and UAS"),
+    ("drivers/hid/", Class::Boot, "keyboards (USB and I2C HID)"),
+    ("drivers/input/keyboard/", Class::Boot, "other keyboards"),
+    ("drivers/input/serio/", Class::Boot, "PS/2"),
+    ("drivers/virtio/", Class::Boot, "virtio transports"),
+    ("drivers/hv/", Class::Boot, "Hyper-V bus"),
+    ("drivers/xen/", Class::Boot, "Xen"),
+    ("drivers/nvdimm/", Class::Boot, "persistent memory"),
+    ("drivers/net/virtio_net.ko", Class::Nic, "virtio network"),
+    ("drivers/net/vmxnet3/", Class::Nic, "VMware network"),
+    ("drivers/net/hyperv/", Class::Nic, "Hyper-V network"),
+    ("drivers/net/xen-netfront.ko", Class::Nic, "Xen network"),
+    ("drivers/net/ethernet/intel/", Class::Nic, "Intel NICs (e1000, e1000e, igb, ixgbe, ...)"),
+    ("drivers/net/ethernet/realtek/", Class::Nic, "Realtek NICs"),
+    ("drivers/net/ethernet/broadcom/", Class::Nic, "Broadcom NICs (tg3, bnx2, bnxt)"),
+    ("drivers/net/ethernet/amazon/", Class::Nic, "AWS ENA"),
+    ("fs/", Class::Boot, "filesystems"),
 ];
+
+/// Root filesystem types (`--rootfs`) on the network: with one, `--select host` takes the
+/// machine's NICs.
+pub const NETWORK_FILESYSTEMS: &[&str] = &["nfs", "nfs4", "cifs", "smb3", "ceph"];
 
 /// Modules whose initialization asks the kernel for another module (request_module()) that
 /// neither a dependency nor a softdep names, and the key the kernel asks for. Found by booting
@@ -87,12 +108,17 @@ pub const RUNTIME_REQUESTS: &[(&str, &str)] = &[("crc64_rocksoft", "crypto-crc64
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModuleChoice {
     pub selection: Selection,
-    /// For [`Selection::Host`]: a file of modalias lines (as `find /sys/devices -name modalias
-    /// -exec cat {} +` prints them on the target); None for this machine's /sys/devices.
+    /// For [`Selection::Host`] and [`Selection::HostAll`]: a file of modalias lines (as `find
+    /// /sys/devices -name modalias -exec cat {} +` prints them on the target); None for this
+    /// machine's /sys/devices.
     pub modaliases: Option<PathBuf>,
-    /// For [`Selection::Host`]: the root filesystem's type. None: the one mounted on this
-    /// machine's `/` when the modaliases are this machine's, else none.
+    /// For [`Selection::Host`] and [`Selection::HostAll`]: the root filesystem's type. None:
+    /// the one mounted on this machine's `/` when the modaliases are this machine's, else none.
     pub rootfs: Option<String>,
+    /// For [`Selection::Host`]: the root is on the network (NBD, iSCSI, or a network
+    /// filesystem the image's own init mounts), so the machine's NICs go in too. A `rootfs` of
+    /// [`NETWORK_FILESYSTEMS`] says so as well.
+    pub network_root: bool,
     /// Module names or aliases added to the selection.
     pub add: Vec<String>,
     /// Module names left out, with every module that depends on them.
@@ -121,15 +147,20 @@ pub fn select(index: &[u8], choice: &ModuleChoice) -> Result<Option<Selected>> {
         Selection::Most => {
             index.modules().filter(|m| !m.builtin && is_most(&path_of(m))).for_each(|m| closure.add_module(m))
         }
-        Selection::Host => {
+        Selection::Host | Selection::HostAll => {
             let (modaliases, rootfs) = match &choice.modaliases {
                 Some(file) => (modalias_lines(&read_text(file)?), choice.rootfs.clone()),
                 None => {
                     (this_machines_modaliases()?, Some(choice.rootfs.clone().map_or_else(this_machines_rootfs, Ok)?))
                 }
             };
+            let nics = choice.network_root || rootfs.as_deref().is_some_and(|fs| NETWORK_FILESYSTEMS.contains(&fs));
+            let all = choice.selection == Selection::HostAll;
+            let wanted = |found: &Found<'_>| {
+                all || matches!(found.target, Target::Module(m) if is_boot_critical(&path_of(&m), nics))
+            };
             for alias in &modaliases {
-                closure.add_key(alias)?;
+                closure.add_key_if(alias, wanted)?;
             }
             if let Some(rootfs) = rootfs
                 && !closure.add_key(&format!("fs-{rootfs}"))?
@@ -162,10 +193,22 @@ pub fn select(index: &[u8], choice: &ModuleChoice) -> Result<Option<Selected>> {
     closure.omit(&choice.omit).map(Some)
 }
 
-fn is_most(path: &str) -> bool {
-    let Some(rel) = path.strip_prefix("kernel/") else { return false };
+/// The class of the [`MOST`] entry that takes the module at `path` (relative to the tree).
+fn most_class(path: &str) -> Option<Class> {
+    let rel = path.strip_prefix("kernel/")?;
     let stem = module_stem(rel).unwrap_or(rel);
-    MOST.iter().any(|(entry, _)| if entry.ends_with('/') { rel.starts_with(entry) } else { stem == *entry })
+    let matches = |entry: &str| if entry.ends_with('/') { rel.starts_with(entry) } else { stem == entry };
+    MOST.iter().find(|(entry, _, _)| matches(entry)).map(|&(_, class, _)| class)
+}
+
+fn is_most(path: &str) -> bool {
+    most_class(path).is_some()
+}
+
+/// Whether `--select host` takes the module at `path` for a device: a [`Class::Boot`] entry of
+/// [`MOST`], or a [`Class::Nic`] one when `nics` (a network root).
+fn is_boot_critical(path: &str, nics: bool) -> bool {
+    most_class(path).is_some_and(|class| class == Class::Boot || nics)
 }
 
 /// The load plans of the modules chosen so far.
@@ -241,10 +284,15 @@ impl<'a> Closure<'a> {
 
     /// Adds the modules `key` resolves to; true if it resolves to anything (builtins too).
     fn add_key(&mut self, key: &str) -> Result<bool> {
+        self.add_key_if(key, |_| true)
+    }
+
+    /// As [`Closure::add_key`], adding only what `wanted` accepts of what `key` resolves to.
+    fn add_key_if(&mut self, key: &str, wanted: impl Fn(&Found<'a>) -> bool) -> Result<bool> {
         let key_bytes = Key::new(key.as_bytes()).map_err(|e| anyhow::anyhow!("{key:?}: not a valid key ({e:?})"))?;
         let mut found = vec![None; 1024];
         let (_, n) = self.resolver.lookup(&key_bytes, &mut found).map_err(|e| anyhow::anyhow!("{key:?}: {e:?}"))?;
-        for f in found.iter().take(n).flatten() {
+        for f in found.iter().take(n).flatten().filter(|f| wanted(f)) {
             self.add_found(f);
         }
         Ok(n > 0)
@@ -379,6 +427,8 @@ mod tests {
     #[test]
     fn selections_parse_and_bad_ones_say_what_is_expected() {
         assert_eq!("most".parse(), Ok(Selection::Most));
+        assert_eq!("host".parse(), Ok(Selection::Host));
+        assert_eq!("host-all".parse(), Ok(Selection::HostAll));
         assert_eq!("list:mods.txt".parse(), Ok(Selection::List("mods.txt".into())));
         let e = "list:".parse::<Selection>().unwrap_err();
         assert!(e.contains("list:FILE"), "{e}");
@@ -393,6 +443,18 @@ mod tests {
         assert!(!is_most("kernel/drivers/net/virtio_net_extra.ko"));
         assert!(!is_most("kernel/drivers/gpu/drm/drm.ko"));
         assert!(!is_most("updates/fs/ext4.ko"));
+    }
+
+    #[test]
+    fn host_takes_nics_only_for_a_network_root() {
+        assert_eq!(most_class("kernel/drivers/net/virtio_net.ko.xz"), Some(Class::Nic));
+        assert_eq!(most_class("kernel/drivers/net/ethernet/intel/e1000/e1000.ko"), Some(Class::Nic));
+        assert_eq!(most_class("kernel/drivers/virtio/virtio_pci.ko"), Some(Class::Boot));
+        assert_eq!(most_class("kernel/drivers/input/mouse/psmouse.ko"), None);
+        assert!(is_boot_critical("kernel/drivers/block/virtio_blk.ko", false));
+        assert!(!is_boot_critical("kernel/drivers/net/ethernet/intel/e1000/e1000.ko", false));
+        assert!(is_boot_critical("kernel/drivers/net/ethernet/intel/e1000/e1000.ko", true));
+        assert!(!is_boot_critical("kernel/drivers/gpu/drm/tiny/bochs.ko", true));
     }
 
     /// a wants b (by name) and c (by an alias), b wants a back (by a pattern); c needs d. Only the first
