@@ -279,11 +279,11 @@ fn a_most_image_loads_what_kmod_loads_from_it() {
     assert_eq!(modules(&r), expected, "see {}", r.outcome.log.display());
 }
 
-/// An image made for the QEMU machines' modaliases (`--select host --modaliases`) loads on
+/// An image made for the QEMU machines' modaliases (`--select host-all --modaliases`) loads on
 /// the PC exactly what kmod loads with the whole tree.
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
-fn a_host_image_of_the_machines_modaliases_loads_what_kmod_loads() {
+fn a_host_all_image_of_the_machines_modaliases_loads_what_kmod_loads() {
     let mut s = Scenario::with_device_modules("autoload-host", ModuleCompression::Zst, &[]).unwrap();
     s.machine = Machine::Pc;
     assert_same_as_kmod(&boot(&s));

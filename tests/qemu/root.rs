@@ -10,10 +10,11 @@ use modinit_tests::{assert_exec_line, boot, expect_clean};
 use std::path::PathBuf;
 use xtask::cpio::{Archive, Node};
 use xtask::disk_image::{self, Identity};
-use xtask::initramfs::ModuleCompression;
-use xtask::machine::DiskBus;
+use xtask::initramfs::{ImageSpec, ModuleCompression};
+use xtask::machine::{DiskBus, Machine};
 use xtask::qemu::End;
-use xtask::scenario::{Report, Scenario, guest_commands, guest_report, work_dir};
+use xtask::scenario::{Report, Scenario, guest_commands, guest_report, modinit_image, setup, work_dir};
+use xtask::select::{ModuleChoice, Selection};
 
 /// The drivers the four buses and ext4 need; the image holds only these (and their dependencies).
 const MODULES: &[&str] =
@@ -65,14 +66,21 @@ fn boot_root(name: &str, bus: DiskBus, root: Identity, append: &str) -> Report {
 }
 
 fn boot_root_tree(name: &str, bus: DiskBus, root: Identity, tree: &Archive, append: &str) -> Report {
-    let mut s = Scenario::with_module_subset(name, ModuleCompression::Zst, MODULES).unwrap();
-    s.disks.push((bus, disk(name, "root.img", &root, tree)));
+    let s = Scenario::with_module_subset(name, ModuleCompression::Zst, MODULES).unwrap();
+    boot_root_scenario(s, bus, root, tree, append)
+}
+
+/// Boots `s` with the root disk holding `tree` on `bus` (and a decoy on virtio-blk unless the
+/// root is there).
+fn boot_root_scenario(mut s: Scenario, bus: DiskBus, root: Identity, tree: &Archive, append: &str) -> Report {
+    let name = s.name.clone();
+    s.disks.push((bus, disk(&name, "root.img", &root, tree)));
     if bus != DiskBus::VirtioBlk {
         let decoy = match &root.partition {
             Some(_) => partitioned(decoy_disk(), "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"),
             None => decoy_disk(),
         };
-        s.disks.push((DiskBus::VirtioBlk, disk(name, "decoy.img", &decoy, &root_tree("decoy"))));
+        s.disks.push((DiskBus::VirtioBlk, disk(&name, "decoy.img", &decoy, &root_tree("decoy"))));
     }
     s.append = format!("modinit_test_arg {append}");
     let r = boot(&s);
@@ -155,6 +163,39 @@ fn root_by_partuuid_on_usb_storage_after_two_driver_loads() {
     let lines = r.modinit_lines();
     for module in ["xhci_pci", "usb_storage", "sd_mod"] {
         assert!(lines.iter().any(|l| l.starts_with(&format!("loaded {module} "))), "{module} loaded: {lines:?}");
+    }
+}
+
+/// `--select host` for the QEMU machines' devices and an ext4 root boots the PC of
+/// `cargo xtask bench --only root` from its virtio-blk root disk named by UUID, with the
+/// drivers a boot needs loaded (the disk's, the root filesystem's, USB and HID) and none of
+/// those it leaves to the real system (graphics, KVM, the parallel port, the PS/2 mouse,
+/// evdev, the NIC).
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn a_host_image_boots_the_pc_from_its_root_disk_without_the_drivers_a_boot_does_not_need() {
+    let name = "root-host-image";
+    let modules = setup().unwrap().kernel.modules.clone();
+    let select = ModuleChoice {
+        selection: Selection::Host,
+        modaliases: Some(xtask::paths::modalias_corpus(&setup().unwrap().kernel.version)),
+        rootfs: Some("ext4".into()),
+        ..ModuleChoice::default()
+    };
+    let spec = ImageSpec { select, ..modinit_image(Some(modules), ModuleCompression::Zst).unwrap() };
+    let mut s = Scenario::with_image(name, &spec).unwrap();
+    s.machine = Machine::Pc;
+    let r =
+        boot_root_scenario(s, DiskBus::VirtioBlk, root_disk(), &root_tree("root"), &format!("root=UUID={ROOT_UUID}"));
+    assert_booted_from_disk(&r, "/dev/vda");
+    let listed = r.guest("modules").unwrap_or_default();
+    let loaded: Vec<&str> = listed.split_whitespace().collect();
+    let log = r.outcome.log.display();
+    for needed in ["virtio_pci", "virtio_blk", "ext4", "ahci", "xhci_pci", "usbhid", "hid_generic"] {
+        assert!(loaded.contains(&needed), "{needed} not loaded: {loaded:?}; see {log}");
+    }
+    for unwanted in ["bochs", "drm", "kvm", "parport_pc", "psmouse", "evdev", "pcspkr", "e1000", "virtio_net"] {
+        assert!(!loaded.contains(&unwanted), "{unwanted} loaded: {loaded:?}; see {log}");
     }
 }
 

@@ -62,10 +62,10 @@ const QEMU_TESTS: [&str; 6] = ["test", "--package", "modinit-tests", "--no-fail-
 
 /// The QEMU test files (tests/qemu/) whose scenarios boot the second kernel too, each with the
 /// names of its tests that do (all when none is named): modinit's boot against kmod's (the
-/// default image, `most`, `host`, USB enumeration), the toolbox, root=, bad input, the kernel
-/// log, and the boot record against /proc/modules.
+/// default image, `most`, `host-all`, USB enumeration), the toolbox, root=, bad input, the
+/// kernel log, and the boot record against /proc/modules.
 pub const ON_BOTH_KERNELS: [(&str, &[&str]); 6] = [
-    ("autoload", &["the_default_image", "a_most_image", "a_host_image", "usb_devices_still_being_enumerated"]),
+    ("autoload", &["the_default_image", "a_most_image", "a_host_all_image", "usb_devices_still_being_enumerated"]),
     ("toolbox", &[]),
     ("root", &[]),
     ("faults", &[]),
