@@ -22,7 +22,7 @@ pub enum Selection {
     Most,
     /// The drivers of one machine's devices ([`ModuleChoice::modaliases`]) that a boot needs
     /// (the [`Class::Boot`] entries of [`MOST`]; its NICs too for a network root,
-    /// [`ModuleChoice::takes_nics`]) and its root filesystem ([`ModuleChoice::rootfs`]).
+    /// [`ModuleChoice::network_root`]) and its root filesystem ([`ModuleChoice::rootfs`]).
     Host,
     /// The drivers of every device of one machine, whatever their class, and its root
     /// filesystem: for images whose system runs from the initramfs or has no udev to load the
