@@ -3,13 +3,14 @@
 //! image's own index covers exactly its modules, and rebuilding gives the same bytes.
 
 use modinit::index::Index;
+use modinit::loading::boot_classes::{Class, MOST};
 use modinit_tests::kmod_oracle::Kmod;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use xtask::cpio::Archive;
 use xtask::initramfs::{self, ImageSpec, ModuleCompression};
-use xtask::select::{Class, MOST, ModuleChoice, RUNTIME_REQUESTS, Selection};
+use xtask::select::{ModuleChoice, RUNTIME_REQUESTS, Selection};
 
 /// The real tree and kmod over a depmod'd copy of it (no configuration).
 struct Tree {

@@ -4,9 +4,9 @@
 //! kernel may request them at run time, so dracut-ng ships them), computed on the index of the
 //! whole tree, so the image's own index covers exactly the image.
 
-use crate::module_tree::module_stem;
 use anyhow::{Context, Result, bail};
 use modinit::index::{Index, Module, ModuleId};
+use modinit::loading::boot_classes::{Class, class_of};
 use modinit::resolve::{Found, Key, ModuleSet, Resolver, Target, Via};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -18,11 +18,12 @@ pub enum Selection {
     /// The whole tree.
     #[default]
     All,
-    /// What a generic bootable image needs: [`MOST`].
+    /// What a generic bootable image needs: [`MOST`](modinit::loading::boot_classes::MOST).
     Most,
     /// The drivers of one machine's devices ([`ModuleChoice::modaliases`]) that a boot needs
-    /// (the [`Class::Boot`] entries of [`MOST`]; its NICs too for a network root,
-    /// [`ModuleChoice::network_root`]) and its root filesystem ([`ModuleChoice::rootfs`]).
+    /// (of the [`Class::Boot`] entries of [`MOST`](modinit::loading::boot_classes::MOST); of
+    /// its NICs too for a network root, [`ModuleChoice::network_root`]) and its root
+    /// filesystem ([`ModuleChoice::rootfs`]).
     Host,
     /// The drivers of every device of one machine, whatever their class, and its root
     /// filesystem: for images whose system runs from the initramfs or has no udev to load the
@@ -50,49 +51,6 @@ impl FromStr for Selection {
         }
     }
 }
-
-/// Why a [`MOST`] entry is there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
-    /// Every boot may need it: storage, block, filesystems, USB host and storage, HID and
-    /// keyboards, virtio and hypervisor buses.
-    Boot,
-    /// A network card: needed before the real init only when the root is on the network.
-    Nic,
-}
-
-/// What `--select most` takes, by path under the tree's `kernel/` (a directory takes everything
-/// below it): storage controllers and disks, filesystems, USB host controllers, HID and storage,
-/// virtio and hypervisor devices, common wired NICs. The crypto and checksum modules these need
-/// come with them as dependencies and softdeps. `--select host` takes a machine's drivers among
-/// the [`Class::Boot`] entries, and among the [`Class::Nic`] ones only for a network root.
-pub const MOST: &[(&str, Class, &str)] = &[
-    ("drivers/ata/", Class::Boot, "SATA and PATA controllers"),
-    ("drivers/scsi/", Class::Boot, "SCSI disks and CD-ROMs, SAS/FC HBAs, virtio-scsi, VMware/Hyper-V storage"),
-    ("drivers/nvme/", Class::Boot, "NVMe"),
-    ("drivers/block/", Class::Boot, "virtio-blk, Xen block, loop, NBD"),
-    ("drivers/md/", Class::Boot, "software RAID and device-mapper (LVM, dm-crypt)"),
-    ("drivers/mmc/", Class::Boot, "SD and eMMC"),
-    ("drivers/cdrom/", Class::Boot, "CD-ROMs"),
-    ("drivers/usb/host/", Class::Boot, "USB host controllers"),
-    ("drivers/usb/storage/", Class::Boot, "USB mass storage and UAS"),
-    ("drivers/hid/", Class::Boot, "keyboards (USB and I2C HID)"),
-    ("drivers/input/keyboard/", Class::Boot, "other keyboards"),
-    ("drivers/input/serio/", Class::Boot, "PS/2"),
-    ("drivers/virtio/", Class::Boot, "virtio transports"),
-    ("drivers/hv/", Class::Boot, "Hyper-V bus"),
-    ("drivers/xen/", Class::Boot, "Xen"),
-    ("drivers/nvdimm/", Class::Boot, "persistent memory"),
-    ("drivers/net/virtio_net.ko", Class::Nic, "virtio network"),
-    ("drivers/net/vmxnet3/", Class::Nic, "VMware network"),
-    ("drivers/net/hyperv/", Class::Nic, "Hyper-V network"),
-    ("drivers/net/xen-netfront.ko", Class::Nic, "Xen network"),
-    ("drivers/net/ethernet/intel/", Class::Nic, "Intel NICs (e1000, e1000e, igb, ixgbe, ...)"),
-    ("drivers/net/ethernet/realtek/", Class::Nic, "Realtek NICs"),
-    ("drivers/net/ethernet/broadcom/", Class::Nic, "Broadcom NICs (tg3, bnx2, bnxt)"),
-    ("drivers/net/ethernet/amazon/", Class::Nic, "AWS ENA"),
-    ("fs/", Class::Boot, "filesystems"),
-];
 
 /// Root filesystem types (`--rootfs`) on the network: with one, `--select host` takes the
 /// machine's NICs.
@@ -193,22 +151,16 @@ pub fn select(index: &[u8], choice: &ModuleChoice) -> Result<Option<Selected>> {
     closure.omit(&choice.omit).map(Some)
 }
 
-/// The class of the [`MOST`] entry that takes the module at `path` (relative to the tree).
-fn most_class(path: &str) -> Option<Class> {
-    let rel = path.strip_prefix("kernel/")?;
-    let stem = module_stem(rel).unwrap_or(rel);
-    let matches = |entry: &str| if entry.ends_with('/') { rel.starts_with(entry) } else { stem == entry };
-    MOST.iter().find(|(entry, _, _)| matches(entry)).map(|&(_, class, _)| class)
-}
-
+/// Whether `--select most` takes the module at `path` (relative to the tree).
 fn is_most(path: &str) -> bool {
-    most_class(path).is_some()
+    class_of(path.as_bytes()).is_some()
 }
 
-/// Whether `--select host` takes the module at `path` for a device: a [`Class::Boot`] entry of
-/// [`MOST`], or a [`Class::Nic`] one when `nics` (a network root).
+/// Whether `--select host` takes the module at `path` for a device: it is under a
+/// [`Class::Boot`] entry of [`MOST`](modinit::loading::boot_classes::MOST), or a
+/// [`Class::Nic`] one when `nics` (a network root).
 fn is_boot_critical(path: &str, nics: bool) -> bool {
-    most_class(path).is_some_and(|class| class == Class::Boot || nics)
+    class_of(path.as_bytes()).is_some_and(|class| class == Class::Boot || nics)
 }
 
 /// The load plans of the modules chosen so far.
@@ -447,10 +399,6 @@ mod tests {
 
     #[test]
     fn host_takes_nics_only_for_a_network_root() {
-        assert_eq!(most_class("kernel/drivers/net/virtio_net.ko.xz"), Some(Class::Nic));
-        assert_eq!(most_class("kernel/drivers/net/ethernet/intel/e1000/e1000.ko"), Some(Class::Nic));
-        assert_eq!(most_class("kernel/drivers/virtio/virtio_pci.ko"), Some(Class::Boot));
-        assert_eq!(most_class("kernel/drivers/input/mouse/psmouse.ko"), None);
         assert!(is_boot_critical("kernel/drivers/block/virtio_blk.ko", false));
         assert!(!is_boot_critical("kernel/drivers/net/ethernet/intel/e1000/e1000.ko", false));
         assert!(is_boot_critical("kernel/drivers/net/ethernet/intel/e1000/e1000.ko", true));
