@@ -55,8 +55,11 @@ fn main(args: sys::start::StartArgs) -> ! {
         boot::without_index::load_named_modules(cmdline, &modules_dir, &mut kernel_log);
     }
     let mut drivers = boot::autoload::Autoload::start(resolver.as_ref(), &modules_dir, &opts, &mut kernel_log);
-    drivers.settle(&opts);
     let root = opts.root.spec();
+    // With root= (and modinit.until=root), the phase ends once the root device is there.
+    let wanted = root.as_ref().and_then(|spec| spec.as_ref().ok()).filter(|_| opts.until_root);
+    let mut search = modinit::root::RootSearch::default();
+    drivers.settle(&opts, &mut || wanted.is_some_and(|spec| boot::root_device::is_present(spec, &mut search)));
     if let Some(spec) = root {
         mount_root(spec, &opts.root, &mut drivers);
     }

@@ -150,8 +150,10 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
     /// Loads a driver for every device, those present now (coldplug) and those that appear
     /// meanwhile (uevents), until the bus has been quiet for `settle_ms` and no USB hub is still
     /// enumerating (waited for up to `hubs_ms`), or nothing new came for `timeout_ms` (uevents
-    /// that keep coming about known devices); reports the phase in one line.
-    pub fn settle(&mut self, opts: &BootOptions<'_>) {
+    /// that keep coming about known devices), or, sooner, once a round of loading ends with
+    /// `enough()` true (the root device is there: the real system loads the rest); reports the
+    /// phase in one line.
+    pub fn settle(&mut self, opts: &BootOptions<'_>, enough: &mut dyn FnMut() -> bool) {
         if self.loader.is_none() {
             return;
         }
@@ -166,6 +168,12 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             let round = self.step(rescan);
             let overflowed = round.received.is_some_and(|r| r.overflowed);
             let busy = round.loaded > 0 || overflowed;
+            if enough() {
+                say!(
+                    "the root device is there: driver loading ends, the real system loads the rest (modinit.until=root)"
+                );
+                break;
+            }
             if after_quiet && !busy && !self.hubs_enumerating(&mut hubs) {
                 break;
             }

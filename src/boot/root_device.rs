@@ -73,6 +73,11 @@ pub fn wait_for(spec: &RootSpec<'_>, root: &RootOptions<'_>, drivers: &mut Autol
     }
 }
 
+/// Whether the device `spec` names is there now (`search` remembers the devices read).
+pub fn is_present(spec: &RootSpec<'_>, search: &mut RootSearch) -> bool {
+    block_devices::class_block().and_then(|class| search.look(spec, &class, &mut DevNodes)).is_some()
+}
+
 /// The block devices there are, for the message saying the root is not among them.
 fn device_names() -> Text<256> {
     let mut names = Text::new();

@@ -10,6 +10,7 @@
 //! | `modinit.hubs_ms=N` | but while a USB hub is still enumerating a device, it waits for it, up to N ms in all (default 3000; 0: not at all; see [`Enumeration`](crate::loading::enumeration::Enumeration)) |
 //! | `modinit.timeout_ms=N` | and at the latest once it made no progress (no insert ended, no new device) for N ms: the inserts still under way are given up (default 180000, udev's event timeout) |
 //! | `modinit.jobs=N` | insert up to N modules at once (default: 4 per CPU, at most 16; 1 inserts one after the other) |
+//! | `modinit.until=root\|all` | with `root=`: end driver loading once the root device is there (`root`, the default, as dracut's initqueue ends), or only once every device has its driver (`all`) |
 //! | `modinit.async_probe=1\|0` | insert the modules a boot does not need with `async_probe` (default 1; see [`boot_classes`](crate::loading::boot_classes)) |
 //! | `quiet` | no line per loaded module (failures are still shown) |
 //! | `modules_load=`, `rd.modules_load=`, `rd.driver.pre=`, `rd.driver.post=`, `rd.driver.blacklist=`, `earlymodules=` | comma lists of modules to load, or to hold back (see [`named`](crate::loading::named)) |
@@ -82,6 +83,8 @@ pub struct BootOptions<'a> {
     pub timeout_ms: u64,
     /// `modinit.jobs=`: how many modules may be inserted at once; None: the boot's default.
     pub jobs: Option<usize>,
+    /// `modinit.until=root`: with `root=`, driver loading ends once the root device is there.
+    pub until_root: bool,
     /// `modinit.async_probe=`: the modules a boot does not need probe their devices
     /// asynchronously, and their inserts do not wait for the kernel's async work.
     pub async_probe: bool,
@@ -102,6 +105,7 @@ impl Default for BootOptions<'_> {
             hubs_ms: HUBS_MS,
             timeout_ms: TIMEOUT_MS,
             jobs: None,
+            until_root: true,
             async_probe: true,
             quiet: false,
             root: RootOptions::default(),
@@ -205,6 +209,15 @@ impl<'a> BootOptions<'a> {
                         key: p.key,
                         value: value.unwrap_or_default(),
                         expected: "a number of modules, at least 1",
+                    }),
+                },
+                (b"modinit.until", value) => match value {
+                    Some(b"root") => opts.until_root = true,
+                    Some(b"all") => opts.until_root = false,
+                    _ => warn(OptionWarning::BadValue {
+                        key: p.key,
+                        value: value.unwrap_or_default(),
+                        expected: "root or all",
                     }),
                 },
                 (b"modinit.async_probe", value) => match value {
@@ -312,6 +325,13 @@ mod tests {
         let (opts, warnings) = parse("modinit.jobs=16 modinit.jobs=0");
         assert_eq!((opts.jobs, warnings.len()), (Some(16), 1));
         assert_eq!(parse("modinit.jobs=x").1.len(), 1);
+    }
+
+    #[test]
+    fn the_phase_ends_at_the_root_unless_told_to_wait_for_all() {
+        assert!(parse("").0.until_root && parse("modinit.until=root").0.until_root);
+        assert!(!parse("modinit.until=all").0.until_root);
+        assert_eq!(parse("modinit.until=x").1.len(), 1);
     }
 
     #[test]

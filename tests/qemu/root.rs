@@ -168,13 +168,45 @@ fn root_by_partuuid_on_usb_storage_after_two_driver_loads() {
 
 /// `--select host` for the QEMU machines' devices and an ext4 root boots the PC of
 /// `cargo xtask bench --only root` from its virtio-blk root disk named by UUID, with the
-/// drivers a boot needs loaded (the disk's, the root filesystem's, USB and HID) and none of
-/// those it leaves to the real system (graphics, KVM, the parallel port, the PS/2 mouse,
-/// evdev, the NIC).
+/// drivers a boot needs loaded (the disk's, the root filesystem's, the controllers' the first
+/// walk finds) and none of those it leaves to the real system (graphics, KVM, the parallel
+/// port, the PS/2 mouse, evdev, the NIC). The driver phase ends once the root disk is there
+/// (`modinit.until=root`, the default): the USB keyboard, enumerated later, is the real
+/// system's.
 #[test]
 #[ignore = "boots QEMU: run by cargo xtask test"]
 fn a_host_image_boots_the_pc_from_its_root_disk_without_the_drivers_a_boot_does_not_need() {
-    let name = "root-host-image";
+    let r = boot_host_image("root-host-image", "");
+    let listed = r.guest("modules").unwrap_or_default();
+    let loaded: Vec<&str> = listed.split_whitespace().collect();
+    let log = r.outcome.log.display();
+    let ended = "the root device is there: driver loading ends, the real system loads the rest (modinit.until=root)";
+    assert!(r.modinit_lines().contains(&ended), "the phase ends at the root; see {log}");
+    for needed in ["virtio_blk", "ext4", "ahci", "xhci_pci"] {
+        assert!(loaded.contains(&needed), "{needed} not loaded: {loaded:?}; see {log}");
+    }
+    for unwanted in ["bochs", "drm", "kvm", "parport_pc", "psmouse", "evdev", "pcspkr", "e1000", "virtio_net"] {
+        assert!(!loaded.contains(&unwanted), "{unwanted} loaded: {loaded:?}; see {log}");
+    }
+}
+
+/// With `modinit.until=all` the driver phase waits for every device, the USB keyboard
+/// enumerated after its controller's driver loaded included, before the root is mounted.
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn until_all_loads_every_devices_driver_before_the_root() {
+    let r = boot_host_image("root-host-image-until-all", "modinit.until=all");
+    let listed = r.guest("modules").unwrap_or_default();
+    let loaded: Vec<&str> = listed.split_whitespace().collect();
+    for needed in ["virtio_blk", "ext4", "xhci_pci", "usbhid", "hid_generic"] {
+        assert!(loaded.contains(&needed), "{needed} not loaded: {loaded:?}; see {}", r.outcome.log.display());
+    }
+    assert!(!r.modinit_lines().iter().any(|l| l.starts_with("the root device is there")));
+}
+
+/// The PC booted with a `host` image of the test machines' devices from its second virtio disk,
+/// named by UUID; `append` added to the command line.
+fn boot_host_image(name: &str, append: &str) -> Report {
     let modules = setup().unwrap().kernel.modules.clone();
     let select = ModuleChoice {
         selection: Selection::Host,
@@ -185,19 +217,11 @@ fn a_host_image_boots_the_pc_from_its_root_disk_without_the_drivers_a_boot_does_
     let spec = ImageSpec { select, ..modinit_image(Some(modules), ModuleCompression::Zst).unwrap() };
     let mut s = Scenario::with_image(name, &spec).unwrap();
     s.machine = Machine::Pc;
-    let r =
-        boot_root_scenario(s, DiskBus::VirtioBlk, root_disk(), &root_tree("root"), &format!("root=UUID={ROOT_UUID}"));
+    let append = format!("root=UUID={ROOT_UUID} {append}");
+    let r = boot_root_scenario(s, DiskBus::VirtioBlk, root_disk(), &root_tree("root"), append.trim_end());
     // The PC's own virtio disk is vda.
     assert_booted_from_disk(&r, "/dev/vdb");
-    let listed = r.guest("modules").unwrap_or_default();
-    let loaded: Vec<&str> = listed.split_whitespace().collect();
-    let log = r.outcome.log.display();
-    for needed in ["virtio_blk", "ext4", "ahci", "xhci_pci", "usbhid", "hid_generic"] {
-        assert!(loaded.contains(&needed), "{needed} not loaded: {loaded:?}; see {log}");
-    }
-    for unwanted in ["bochs", "drm", "kvm", "parport_pc", "psmouse", "evdev", "pcspkr", "e1000", "virtio_net"] {
-        assert!(!loaded.contains(&unwanted), "{unwanted} loaded: {loaded:?}; see {log}");
-    }
+    r
 }
 
 #[test]
