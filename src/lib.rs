@@ -16,6 +16,7 @@ pub mod cmdline;
 #[cfg(feature = "alloc")]
 pub mod config;
 pub mod crc32;
+pub mod crc64;
 pub mod decimal;
 pub mod decompress;
 pub mod fnmatch;
