@@ -10,6 +10,7 @@
 use super::Compression::Xz;
 use super::DecompressError;
 use super::range_decoder::{HALF, RangeDecoder};
+use core::hint::select_unpredictable;
 
 /// States: 0 to 6 after a literal, 7 to 11 after a match of some kind.
 const STATES: usize = 12;
@@ -19,8 +20,9 @@ const AFTER_LITERAL: [usize; STATES] = [0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 4, 5];
 /// The most position states (`pb` at most 4) and literal coders (`lc + lp` at most 4).
 const POSITION_STATES: usize = 16;
 const LITERAL_CODERS: usize = 16;
-/// A literal coder: 0x100 nodes for plain literals, 0x200 more for those after a match.
-const LITERAL_NODES: usize = 0x300;
+/// A literal coder: 0x100 nodes for plain literals, 0x200 more for those after a match (and
+/// 0x100 never used, so that a node past the last bit is in the array).
+const LITERAL_NODES: usize = 0x400;
 /// Distances below 4 are their slot; slots below 14 have their low bits in `distance_low`.
 const DISTANCE_MODEL_END: u32 = 14;
 /// The highest properties byte: `(pb * 5 + lp) * 9 + lc` with each at its largest.
@@ -183,8 +185,10 @@ impl Lzma {
         let mut rc = RangeDecoder::new(input).ok_or(corrupt)?;
         let (start, mut pos) = (out.start, out.pos);
         let end = pos + unpacked;
-        let expected = out.bytes.len();
-        let bytes = out.bytes.get_mut(..end).ok_or(DecompressError::Overlong { expected })?;
+        let bytes = &mut *out.bytes;
+        if end > bytes.len() {
+            return Err(DecompressError::Overlong { expected: bytes.len() });
+        }
         let reach = usize::try_from(out.dictionary).unwrap_or(usize::MAX);
         let literal_pos_mask = (1 << self.literal_pos_bits) - 1;
         let lc = self.literal_context_bits;
@@ -198,23 +202,12 @@ impl Lzma {
                 let coder = ((((pos - start) & literal_pos_mask) << lc) + (previous >> (8 - lc)) as usize)
                     & (LITERAL_CODERS - 1);
                 let probs = &mut self.literal[coder];
-                let mut symbol = 1u32;
-                if state < LITERAL_STATES {
-                    for _ in 0..8 {
-                        symbol = (symbol << 1) | rc.bit(&mut probs[symbol as usize]);
-                    }
+                let symbol = if state < LITERAL_STATES {
+                    let plain = probs.first_chunk_mut::<0x100>().ok_or(corrupt)?;
+                    rc.tree::<8, 0x100>(plain)
                 } else {
-                    // After a match: the byte at rep0 steers the coder until a bit differs.
-                    let mut matched = u32::from(bytes[pos - rep0 as usize - 1]);
-                    let mut offset = 0x100;
-                    for _ in 0..8 {
-                        matched <<= 1;
-                        let match_bit = matched & offset;
-                        let bit = rc.bit(&mut probs[(offset + match_bit + symbol) as usize]);
-                        symbol = (symbol << 1) | bit;
-                        offset &= !(match_bit ^ 0u32.wrapping_sub(bit));
-                    }
-                }
+                    matched_literal(&mut rc, probs, bytes[pos - rep0 as usize - 1])
+                };
                 bytes[pos] = symbol as u8;
                 pos += 1;
                 state = AFTER_LITERAL[state];
@@ -272,16 +265,47 @@ impl Lzma {
     }
 }
 
+/// A literal after a match: the byte at the match's distance steers the probabilities until a
+/// bit differs from it. As [`RangeDecoder::tree`], the next bit's two probabilities are read
+/// while a bit is decoded.
+#[inline(always)]
+fn matched_literal(rc: &mut RangeDecoder<'_>, probs: &mut [u16; LITERAL_NODES], match_byte: u8) -> u32 {
+    let node =
+        |offset: u32, matched: u32, symbol: u32| (offset + (matched & offset) + symbol) as usize & (LITERAL_NODES - 1);
+    let (mut symbol, mut offset, mut matched) = (1, 0x100, u32::from(match_byte) << 1);
+    let mut at = node(offset, matched, symbol);
+    let mut p = probs[at];
+    for _ in 0..8 {
+        let match_bit = matched & offset;
+        matched <<= 1;
+        let (offset0, offset1) = (offset & !match_bit, offset & match_bit);
+        let (at0, at1) = (node(offset0, matched, symbol * 2), node(offset1, matched, symbol * 2 + 1));
+        let children = (probs[at0], probs[at1]);
+        let (bit, adapted) = rc.unpredictable_bit(p);
+        probs[at] = adapted;
+        let one = bit == 1;
+        symbol = symbol * 2 + bit;
+        offset = select_unpredictable(one, offset1, offset0);
+        at = select_unpredictable(one, at1, at0);
+        p = select_unpredictable(one, children.1, children.0);
+    }
+    symbol - 0x100
+}
+
 /// Repeats the `len` bytes that start `distance` bytes before `pos` at `pos`; when they
-/// overlap, the bytes copied are copied again.
+/// overlap, the bytes copied are copied again. Eight bytes a step when the distance allows it
+/// and `bytes` has room: the few bytes written past the match are output yet to come.
 #[inline(always)]
 fn copy_match(bytes: &mut [u8], pos: usize, distance: usize, len: usize) {
     let from = pos - distance;
-    let end = pos + len;
-    let mut at = pos;
-    while at < end {
-        let n = (end - at).min(at - from);
-        bytes.copy_within(from..from + n, at);
-        at += n;
+    if distance >= 8 && pos + len + 8 <= bytes.len() {
+        for at in (0..len).step_by(8) {
+            let chunk: [u8; 8] = bytes[from + at..from + at + 8].try_into().unwrap_or_default();
+            bytes[pos + at..pos + at + 8].copy_from_slice(&chunk);
+        }
+    } else {
+        for at in 0..len {
+            bytes[pos + at] = bytes[from + at];
+        }
     }
 }

@@ -5,6 +5,8 @@
 //! bits and fails the same way. Reading past the chunk's bytes is not checked bit by bit: zeros
 //! are read instead and [`RangeDecoder::finish`] refuses the chunk.
 
+use core::hint::select_unpredictable;
+
 /// Below this, the range is shifted up by a byte and a byte of input read.
 const TOP: u32 = 1 << 24;
 /// Probabilities are 11-bit fractions of one.
@@ -61,14 +63,34 @@ impl<'a> RangeDecoder<'a> {
         }
     }
 
-    /// `BITS` bits, highest first, from the bit tree `probs` (whose node 0 is unused).
+    /// One bit with the probability `p`, without a branch on the bit (a branch predictor
+    /// cannot guess literals), and `p` adapted to it.
+    #[inline(always)]
+    pub(super) fn unpredictable_bit(&mut self, p: u16) -> (u32, u16) {
+        self.normalize();
+        let bound = (self.range >> PROBABILITY_BITS) * u32::from(p);
+        let one = self.code >= bound;
+        self.range = select_unpredictable(one, self.range - bound, bound);
+        self.code = select_unpredictable(one, self.code - bound, self.code);
+        (u32::from(one), select_unpredictable(one, p - (p >> MOVE_BITS), p + ((ONE - p) >> MOVE_BITS)))
+    }
+
+    /// `BITS` bits, highest first, from the bit tree `probs` (whose node 0 is unused). Both
+    /// children's probabilities are read while a bit is decoded, so that reading the next one
+    /// does not wait for it.
     #[inline(always)]
     pub(super) fn tree<const BITS: u32, const NODES: usize>(&mut self, probs: &mut [u16; NODES]) -> u32 {
         let mut node = 1;
+        let mut p = probs[1];
         for _ in 0..BITS {
-            node = (node << 1) | self.bit(&mut probs[node as usize & (NODES - 1)]);
+            // Past the last level the children are not used: any node will do.
+            let children = (probs[(node * 2) & (NODES - 1)], probs[(node * 2 + 1) & (NODES - 1)]);
+            let (bit, adapted) = self.unpredictable_bit(p);
+            probs[node & (NODES - 1)] = adapted;
+            node = node * 2 + bit as usize;
+            p = select_unpredictable(bit == 1, children.1, children.0);
         }
-        node - (1 << BITS)
+        node as u32 - (1 << BITS)
     }
 
     /// `bits` bits, lowest first, from the bit tree `probs` (whose node 0 is unused).
