@@ -19,7 +19,7 @@
 //! expressions beyond literal text, and module files named on the command line.
 
 use super::{Convention, err, refused, write_all};
-use crate::insert::module_image::{ImageError, ModuleImage};
+use crate::insert::module_image::{ImageError, ImageReader};
 use crate::io::tree_fs::TargetFs;
 use crate::sys::syscall::{Forked, exit_group, fork};
 use alloc::ffi::CString;
@@ -274,7 +274,10 @@ fn read_all(modules: &[u8], paths: &[Vec<u8>], with_crcs: bool) -> Vec<Result<Mo
     let batch = paths.len().div_ceil(MAX_BATCHES).max(MIN_BATCH);
     let batches = paths.len().div_ceil(batch);
     let range = |b: usize| b * batch..((b + 1) * batch).min(paths.len());
-    let read_batch = |b: usize| paths[range(b)].iter().map(|rel| read_module(modules, rel, with_crcs));
+    let read_batch = |reader: &mut ImageReader, b: usize| -> Vec<Result<ModuleFacts, String>> {
+        paths[range(b)].iter().map(|rel| read_module(reader, modules, rel, with_crcs)).collect()
+    };
+    let mut reader = ImageReader::default();
     let mut read: Vec<Option<Result<ModuleFacts, String>>> = (0..paths.len()).map(|_| None).collect();
     let mut fill = |b: usize, facts: &mut dyn Iterator<Item = Result<ModuleFacts, String>>| {
         for (slot, f) in read[range(b)].iter_mut().zip(facts) {
@@ -291,7 +294,7 @@ fn read_all(modules: &[u8], paths: &[Vec<u8>], with_crcs: bool) -> Vec<Result<Mo
                 drop(from_child);
                 let (mut bytes, mut claimed) = (Vec::new(), Vec::new());
                 while let Some(b) = claim(queue) {
-                    read_batch(b).for_each(|facts| facts_wire::encode(&facts, &mut bytes));
+                    read_batch(&mut reader, b).iter().for_each(|facts| facts_wire::encode(facts, &mut bytes));
                     claimed.extend_from_slice(&(b as u16).to_le_bytes());
                 }
                 bytes.extend_from_slice(&claimed);
@@ -305,7 +308,7 @@ fn read_all(modules: &[u8], paths: &[Vec<u8>], with_crcs: bool) -> Vec<Result<Mo
     }
     if let Some(queue) = &queue {
         while let Some(b) = claim(queue) {
-            fill(b, &mut read_batch(b));
+            fill(b, &mut read_batch(&mut reader, b).into_iter());
         }
     }
     for (child, pipe) in children {
@@ -320,7 +323,8 @@ fn read_all(modules: &[u8], paths: &[Vec<u8>], with_crcs: bool) -> Vec<Result<Mo
             }
         }
     }
-    read.into_iter().zip(paths).map(|(f, rel)| f.unwrap_or_else(|| read_module(modules, rel, with_crcs))).collect()
+    let mut rest = |rel| read_module(&mut reader, modules, rel, with_crcs);
+    read.into_iter().zip(paths).map(|(f, rel)| f.unwrap_or_else(|| rest(rel))).collect()
 }
 
 /// A pipe holding the numbers of `batches` batches (at most [`MAX_BATCHES`]), its write end
@@ -373,11 +377,11 @@ fn read_to_end(fd: &OwnedFd) -> Result<Vec<u8>, Errno> {
 }
 
 /// The facts of the module file `rel` under `modules`, from its image (mapped, or
-/// decompressed), or why it could not be read, as kmod says it.
-fn read_module(modules: &[u8], rel: &[u8], with_crcs: bool) -> Result<ModuleFacts, String> {
+/// decompressed by `reader`), or why it could not be read, as kmod says it.
+fn read_module(reader: &mut ImageReader, modules: &[u8], rel: &[u8], with_crcs: bool) -> Result<ModuleFacts, String> {
     let path = c_string(&[modules, b"/", rel].concat()).map_err(ImageError::File);
-    let image = path.and_then(|path| ModuleImage::read(&path)).map_err(|e| format!("{e}"))?;
-    ModuleFacts::from_image(rel, image.bytes(), with_crcs).map_err(|e| match e {
+    let facts = path.and_then(|path| reader.read(&path, |image| ModuleFacts::from_image(rel, image, with_crcs)));
+    facts.map_err(|e| format!("{e}"))?.map_err(|e| match e {
         // kmod's `kmod_elf_new`: ENOEXEC without the ELF magic, EINVAL for the rest.
         FactsError::Elf(ElfError::NotElf) => format!("{}", sys(Errno::NOEXEC)),
         FactsError::Elf(_) => format!("{}", sys(Errno::INVAL)),
