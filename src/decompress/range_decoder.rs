@@ -71,7 +71,7 @@ impl<'a> RangeDecoder<'a> {
         let bound = (self.range >> PROBABILITY_BITS) * u32::from(p);
         let one = self.code >= bound;
         self.range = select_unpredictable(one, self.range - bound, bound);
-        self.code = select_unpredictable(one, self.code - bound, self.code);
+        self.code = select_unpredictable(one, self.code.wrapping_sub(bound), self.code);
         (u32::from(one), select_unpredictable(one, p - (p >> MOVE_BITS), p + ((ONE - p) >> MOVE_BITS)))
     }
 

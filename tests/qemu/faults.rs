@@ -132,7 +132,8 @@ mod faults {
     }
 
     /// Debian 6.1 does not decompress modules itself (no /sys/module/compression), so modinit
-    /// decodes `.ko.xz` files at boot, with the dictionary in its arena: a good one loads, a
+    /// decodes `.ko.xz` files at boot, straight into the memory handed to the kernel (the
+    /// output is the dictionary, no heap): a good one loads, a
     /// corrupt one and a truncated one are each one line naming the file and the cause, and the
     /// real init runs. Debian 6.12 decompresses xz itself: the good one goes to the kernel as it
     /// is, the kernel refuses the broken ones, and modinit says so in one line each, then decodes
