@@ -261,6 +261,9 @@ const MAX_BATCHES: usize = 1024;
 /// The fewest modules in a batch: a claim is a read(2) on the queue.
 const MIN_BATCH: usize = 4;
 
+/// A module's facts, or why they could not be read.
+type Read = Result<ModuleFacts, String>;
+
 /// The facts of every module file of `paths` (relative to `modules`), in their order, read by
 /// one process per CPU: this one and forked children. The modules are cut into batches whose
 /// numbers wait in a pipe, the queue, and each process claims the next batch whenever it is
@@ -268,18 +271,18 @@ const MIN_BATCH: usize = 4;
 /// of the large modules. A child sends the facts of its batches back through a pipe
 /// ([`facts_wire`]) followed by the batches' numbers. A batch nobody read whole (a child that
 /// could not be started or did not send all it claimed) is read here.
-fn read_all(modules: &[u8], paths: &[Vec<u8>], with_crcs: bool) -> Vec<Result<ModuleFacts, String>> {
+fn read_all(modules: &[u8], paths: &[Vec<u8>], with_crcs: bool) -> Vec<Read> {
     let cpus = rustix::thread::sched_getaffinity(None).map_or(1, |set| set.count() as usize);
     let readers = cpus.clamp(1, MAX_READERS).min(paths.len().div_ceil(64).max(1));
     let batch = paths.len().div_ceil(MAX_BATCHES).max(MIN_BATCH);
     let batches = paths.len().div_ceil(batch);
     let range = |b: usize| b * batch..((b + 1) * batch).min(paths.len());
-    let read_batch = |reader: &mut ImageReader, b: usize| -> Vec<Result<ModuleFacts, String>> {
+    let read_batch = |reader: &mut ImageReader, b: usize| -> Vec<Read> {
         paths[range(b)].iter().map(|rel| read_module(reader, modules, rel, with_crcs)).collect()
     };
     let mut reader = ImageReader::default();
-    let mut read: Vec<Option<Result<ModuleFacts, String>>> = (0..paths.len()).map(|_| None).collect();
-    let mut fill = |b: usize, facts: &mut dyn Iterator<Item = Result<ModuleFacts, String>>| {
+    let mut read: Vec<Option<Read>> = (0..paths.len()).map(|_| None).collect();
+    let mut fill = |b: usize, facts: &mut dyn Iterator<Item = Read>| {
         for (slot, f) in read[range(b)].iter_mut().zip(facts) {
             *slot = Some(f);
         }
@@ -351,7 +354,7 @@ fn claim(queue: &OwnedFd) -> Option<usize> {
 
 /// A child's message: the facts of its batches, then their numbers (two bytes each, below
 /// `batches`) and their count (four bytes). None when it is not whole.
-fn batches_sent(bytes: &[u8], batches: usize) -> Option<(Vec<Result<ModuleFacts, String>>, Vec<usize>)> {
+fn batches_sent(bytes: &[u8], batches: usize) -> Option<(Vec<Read>, Vec<usize>)> {
     let (rest, count) = bytes.split_last_chunk::<4>()?;
     let numbers_at = rest.len().checked_sub(usize::try_from(u32::from_le_bytes(*count)).ok()?.checked_mul(2)?)?;
     let (facts, numbers) = rest.split_at(numbers_at);
@@ -378,7 +381,7 @@ fn read_to_end(fd: &OwnedFd) -> Result<Vec<u8>, Errno> {
 
 /// The facts of the module file `rel` under `modules`, from its image (mapped, or
 /// decompressed by `reader`), or why it could not be read, as kmod says it.
-fn read_module(reader: &mut ImageReader, modules: &[u8], rel: &[u8], with_crcs: bool) -> Result<ModuleFacts, String> {
+fn read_module(reader: &mut ImageReader, modules: &[u8], rel: &[u8], with_crcs: bool) -> Read {
     let path = c_string(&[modules, b"/", rel].concat()).map_err(ImageError::File);
     let facts = path.and_then(|path| reader.read(&path, |image| ModuleFacts::from_image(rel, image, with_crcs)));
     facts.map_err(|e| format!("{e}"))?.map_err(|e| match e {

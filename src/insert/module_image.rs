@@ -93,11 +93,13 @@ fn decode(file: &[u8], out: &mut [u8]) -> Result<(), ImageError> {
 /// Reads module after module, decompressing into one mapping that grows to the largest image:
 /// its pages are faulted in and zeroed once, not once per module (Debian 13's tree decompresses
 /// to half a GB).
+#[cfg(feature = "depmod")]
 #[derive(Default)]
 pub struct ImageReader {
     buffer: Option<Mapping<ReadWrite>>,
 }
 
+#[cfg(feature = "depmod")]
 impl ImageReader {
     /// `with` the ELF image of the module file `path` (mapped, or decompressed into the buffer).
     pub fn read<T>(&mut self, path: &CStr, with: impl FnOnce(&[u8]) -> T) -> Result<T, ImageError> {
