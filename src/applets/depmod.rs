@@ -395,7 +395,8 @@ fn read_module(reader: &mut ImageReader, modules: &[u8], rel: &[u8], with_crcs: 
 /// What depmod says of the modules before it writes: files it could not read (as kmod's
 /// `depmod_load_modules`), then with `-e` the symbols (`depmod_load_dependencies`).
 fn report_module_problems(a: &Analysis<'_>, facts: &[ModuleFacts], failures: &[(usize, String)], modules: &[u8]) {
-    for m in &a.modules {
+    // Each module's place in `facts` is looked for only when some file failed.
+    for m in a.modules.iter().filter(|_| !failures.is_empty()) {
         let at = facts.iter().position(|f| core::ptr::eq(f, m.facts));
         if let Some((_, why)) = failures.iter().find(|(i, _)| Some(*i) == at) {
             err!("depmod: ERROR: failed to load symbols from {}/{}: {why}", Bytes(modules), Bytes(&m.facts.path));
