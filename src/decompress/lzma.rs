@@ -112,7 +112,7 @@ impl Model {
 
 /// The decoder's state across the chunks of one LZMA2 stream.
 pub(super) struct Lzma {
-    /// The properties byte the state was last reset with.
+    /// The properties: `lc`, `lp`, and `pb` as the mask of a position's low bits.
     literal_context_bits: u32,
     literal_pos_bits: u32,
     pos_mask: usize,

@@ -7,7 +7,7 @@
 //! rejected up front with its own error: BCJ or delta filters, a SHA-256 or reserved check, a
 //! second stream, stream padding.
 //!
-//! Memory: no heap. The decoder's state (~27 KiB) lives on the stack of the process that
+//! Memory: no heap. The decoder's state (~36 KiB) lives on the stack of the process that
 //! decodes (PID 1, whose stack grows to 8 MiB, or a worker, a forked copy of it); the
 //! dictionary is the output itself, whole in the caller's buffer.
 
