@@ -7,8 +7,8 @@
 // is the binary's. Tests may call C references (glibc's fnmatch) and measure allocations.
 #![cfg_attr(not(test), forbid(unsafe_code))]
 
-// The decoders allocate in every build: ruzstd its buffers, the xz decoder its dictionary (the
-// boot binary's arena serves both). `alloc` gates the code that keeps what it allocates.
+// The zstd decoder allocates in every build: ruzstd its buffers (the boot binary's arena serves
+// them). `alloc` gates the code that keeps what it allocates.
 extern crate alloc;
 
 pub mod bump;
@@ -16,6 +16,7 @@ pub mod cmdline;
 #[cfg(feature = "alloc")]
 pub mod config;
 pub mod crc32;
+pub mod crc64;
 pub mod decimal;
 pub mod decompress;
 pub mod fnmatch;

@@ -19,7 +19,7 @@
 //! expressions beyond literal text, and module files named on the command line.
 
 use super::{Convention, err, refused, write_all};
-use crate::insert::module_image::{ImageError, ModuleImage};
+use crate::insert::module_image::{ImageError, ImageReader};
 use crate::io::tree_fs::TargetFs;
 use crate::sys::syscall::{Forked, exit_group, fork};
 use alloc::ffi::CString;
@@ -255,51 +255,114 @@ fn depmod_d(fs: &mut TargetFs, opts: &Args<'_>, version: &[u8]) -> Result<Depmod
 
 /// The most processes that read modules.
 const MAX_READERS: usize = 8;
+/// The most batches the modules are cut into: their numbers (two bytes each) fill at most 2 KiB
+/// of the queue, less than the smallest pipe holds (a page), so that filling it never blocks.
+const MAX_BATCHES: usize = 1024;
+/// The fewest modules in a batch: a claim is a read(2) on the queue.
+const MIN_BATCH: usize = 4;
+
+/// A module's facts, or why they could not be read.
+type Read = Result<ModuleFacts, String>;
 
 /// The facts of every module file of `paths` (relative to `modules`), in their order, read by
-/// one process per CPU: this one and forked children, each reading every n-th file and sending
-/// the facts back through a pipe ([`facts_wire`]). A share whose child could not be started or
-/// did not send it whole is read here.
-fn read_all(modules: &[u8], paths: &[Vec<u8>], with_crcs: bool) -> Vec<Result<ModuleFacts, String>> {
+/// one process per CPU: this one and forked children. The modules are cut into batches whose
+/// numbers wait in a pipe, the queue, and each process claims the next batch whenever it is
+/// done with one, so that all stay busy to the end whatever each one's share of the CPUs and
+/// of the large modules. A child sends the facts of its batches back through a pipe
+/// ([`facts_wire`]) followed by the batches' numbers. A batch nobody read whole (a child that
+/// could not be started or did not send all it claimed) is read here.
+fn read_all(modules: &[u8], paths: &[Vec<u8>], with_crcs: bool) -> Vec<Read> {
     let cpus = rustix::thread::sched_getaffinity(None).map_or(1, |set| set.count() as usize);
     let readers = cpus.clamp(1, MAX_READERS).min(paths.len().div_ceil(64).max(1));
-    let share = |k: usize| paths.iter().skip(k).step_by(readers);
+    let batch = paths.len().div_ceil(MAX_BATCHES).max(MIN_BATCH);
+    let batches = paths.len().div_ceil(batch);
+    let range = |b: usize| b * batch..((b + 1) * batch).min(paths.len());
+    let read_batch = |reader: &mut ImageReader, b: usize| -> Vec<Read> {
+        paths[range(b)].iter().map(|rel| read_module(reader, modules, rel, with_crcs)).collect()
+    };
+    let mut reader = ImageReader::default();
+    let mut read: Vec<Option<Read>> = (0..paths.len()).map(|_| None).collect();
+    let mut fill = |b: usize, facts: &mut dyn Iterator<Item = Read>| {
+        for (slot, f) in read[range(b)].iter_mut().zip(facts) {
+            *slot = Some(f);
+        }
+    };
+    let queue = (readers > 1).then(|| work_queue(batches)).flatten();
     let mut children = Vec::new();
-    for k in 1..readers {
+    for _ in 1..readers {
+        let Some(queue) = &queue else { break };
         let Ok((from_child, to_parent)) = pipe_with(PipeFlags::CLOEXEC) else { break };
         match fork() {
             Ok(Forked::Child) => {
                 drop(from_child);
-                let mut bytes = Vec::new();
-                for rel in share(k) {
-                    facts_wire::encode(&read_module(modules, rel, with_crcs), &mut bytes);
+                let (mut bytes, mut claimed) = (Vec::new(), Vec::new());
+                while let Some(b) = claim(queue) {
+                    read_batch(&mut reader, b).iter().for_each(|facts| facts_wire::encode(facts, &mut bytes));
+                    claimed.extend_from_slice(&(b as u16).to_le_bytes());
                 }
+                bytes.extend_from_slice(&claimed);
+                bytes.extend_from_slice(&(claimed.len() as u32 / 2).to_le_bytes());
                 let sent = write_all(to_parent.as_fd(), &bytes);
                 exit_group(i32::from(sent.is_err()));
             }
-            Ok(Forked::Parent { child }) => children.push((k, child, from_child)),
+            Ok(Forked::Parent { child }) => children.push((child, from_child)),
             Err(_) => break,
         }
     }
-    let mut read: Vec<Option<Result<ModuleFacts, String>>> = (0..paths.len()).map(|_| None).collect();
-    let mut fill = |k: usize, facts: Vec<Result<ModuleFacts, String>>| {
-        for (slot, f) in read.iter_mut().skip(k).step_by(readers).zip(facts) {
-            *slot = Some(f);
+    if let Some(queue) = &queue {
+        while let Some(b) = claim(queue) {
+            fill(b, &mut read_batch(&mut reader, b).into_iter());
         }
-    };
-    let started: Vec<usize> = children.iter().map(|(k, _, _)| *k).collect();
-    for k in (0..readers).filter(|k| !started.contains(k)) {
-        fill(k, share(k).map(|rel| read_module(modules, rel, with_crcs)).collect());
     }
-    for (k, child, pipe) in children {
-        let sent = read_to_end(&pipe).ok().and_then(|bytes| facts_wire::decode(&bytes));
+    for (child, pipe) in children {
+        let sent = read_to_end(&pipe).ok();
         let _ = waitpid(Some(child), WaitOptions::empty());
-        match sent {
-            Some(facts) if facts.len() == share(k).count() => fill(k, facts),
-            _ => fill(k, share(k).map(|rel| read_module(modules, rel, with_crcs)).collect()),
+        if let Some((facts, claimed)) = sent.as_deref().and_then(|bytes| batches_sent(bytes, batches))
+            && facts.len() == claimed.iter().map(|&b| range(b).len()).sum::<usize>()
+        {
+            let mut facts = facts.into_iter();
+            for b in claimed {
+                fill(b, &mut facts.by_ref().take(range(b).len()));
+            }
         }
     }
-    read.into_iter().zip(paths).map(|(f, rel)| f.unwrap_or_else(|| read_module(modules, rel, with_crcs))).collect()
+    let mut rest = |rel| read_module(&mut reader, modules, rel, with_crcs);
+    read.into_iter().zip(paths).map(|(f, rel)| f.unwrap_or_else(|| rest(rel))).collect()
+}
+
+/// A pipe holding the numbers of `batches` batches (at most [`MAX_BATCHES`]), its write end
+/// closed so that a claim on an empty queue ends; None when no pipe can be made.
+fn work_queue(batches: usize) -> Option<OwnedFd> {
+    let (queue, fill) = pipe_with(PipeFlags::CLOEXEC).ok()?;
+    let numbers: Vec<u8> = (0..batches as u16).flat_map(u16::to_le_bytes).collect();
+    write_all(fill.as_fd(), &numbers).ok()?;
+    Some(queue)
+}
+
+/// The next batch of the queue, None once it is empty. Two bytes a read: a pipe hands each
+/// reader whole numbers, since it always holds an even count of bytes.
+fn claim(queue: &OwnedFd) -> Option<usize> {
+    let mut number = [0u8; 2];
+    loop {
+        match read(queue, &mut number) {
+            Ok(2) => return Some(usize::from(u16::from_le_bytes(number))),
+            Err(Errno::INTR) => {}
+            _ => return None,
+        }
+    }
+}
+
+/// A child's message: the facts of its batches, then their numbers (two bytes each, below
+/// `batches`) and their count (four bytes). None when it is not whole.
+fn batches_sent(bytes: &[u8], batches: usize) -> Option<(Vec<Read>, Vec<usize>)> {
+    let (rest, count) = bytes.split_last_chunk::<4>()?;
+    let numbers_at = rest.len().checked_sub(usize::try_from(u32::from_le_bytes(*count)).ok()?.checked_mul(2)?)?;
+    let (facts, numbers) = rest.split_at(numbers_at);
+    let claimed: Vec<usize> = numbers.chunks_exact(2).map(|n| usize::from(u16::from_le_bytes([n[0], n[1]]))).collect();
+    if claimed.iter().any(|&b| b >= batches) {
+        return None;
+    }
+    Some((facts_wire::decode(facts)?, claimed))
 }
 
 /// Everything `fd` gives until its end.
@@ -317,11 +380,11 @@ fn read_to_end(fd: &OwnedFd) -> Result<Vec<u8>, Errno> {
 }
 
 /// The facts of the module file `rel` under `modules`, from its image (mapped, or
-/// decompressed), or why it could not be read, as kmod says it.
-fn read_module(modules: &[u8], rel: &[u8], with_crcs: bool) -> Result<ModuleFacts, String> {
+/// decompressed by `reader`), or why it could not be read, as kmod says it.
+fn read_module(reader: &mut ImageReader, modules: &[u8], rel: &[u8], with_crcs: bool) -> Read {
     let path = c_string(&[modules, b"/", rel].concat()).map_err(ImageError::File);
-    let image = path.and_then(|path| ModuleImage::read(&path)).map_err(|e| format!("{e}"))?;
-    ModuleFacts::from_image(rel, image.bytes(), with_crcs).map_err(|e| match e {
+    let facts = path.and_then(|path| reader.read(&path, |image| ModuleFacts::from_image(rel, image, with_crcs)));
+    facts.map_err(|e| format!("{e}"))?.map_err(|e| match e {
         // kmod's `kmod_elf_new`: ENOEXEC without the ELF magic, EINVAL for the rest.
         FactsError::Elf(ElfError::NotElf) => format!("{}", sys(Errno::NOEXEC)),
         FactsError::Elf(_) => format!("{}", sys(Errno::INVAL)),
@@ -332,7 +395,8 @@ fn read_module(modules: &[u8], rel: &[u8], with_crcs: bool) -> Result<ModuleFact
 /// What depmod says of the modules before it writes: files it could not read (as kmod's
 /// `depmod_load_modules`), then with `-e` the symbols (`depmod_load_dependencies`).
 fn report_module_problems(a: &Analysis<'_>, facts: &[ModuleFacts], failures: &[(usize, String)], modules: &[u8]) {
-    for m in &a.modules {
+    // Each module's place in `facts` is looked for only when some file failed.
+    for m in a.modules.iter().filter(|_| !failures.is_empty()) {
         let at = facts.iter().position(|f| core::ptr::eq(f, m.facts));
         if let Some((_, why)) = failures.iter().find(|(i, _)| Some(*i) == at) {
             err!("depmod: ERROR: failed to load symbols from {}/{}: {why}", Bytes(modules), Bytes(&m.facts.path));

@@ -2,11 +2,14 @@
 //! decompression into a buffer the caller allocates.
 //!
 //! The boot path reads a module file, asks [`decompressed_size`] and [`heap_needed`] (zstd's
-//! buffers, xz's dictionary; gzip needs none) before committing any memory, then calls [`decompress_into`] and hands the result to
+//! buffers; gzip and xz need none) before committing any memory, then calls [`decompress_into`] and hands the result to
 //! `init_module`. Every check a file can fail, from its magic number to its checksum, is an error
 //! here, before the kernel sees a byte.
 
 mod gzip;
+mod lzma;
+mod lzma2;
+mod range_decoder;
 mod xz;
 mod zstd;
 
@@ -102,8 +105,6 @@ pub enum DecompressError {
     XzCrc32(&'static str),
     /// The xz stream footer's flags differ from the header's.
     XzFlagsMismatch,
-    /// The xz dictionary (capped by the decompressed size) is more than the heap available.
-    XzDictionary { needed: u64, available: usize },
     /// The zstd frame does not record its decompressed size (Frame_Content_Size).
     UnknownSize,
     /// The recorded decompressed size is over the caller's limit.
@@ -153,9 +154,6 @@ impl fmt::Display for DecompressError {
             DecompressError::XzFlagsMismatch => {
                 f.write_str("xz stream footer's flags differ from the stream header's (corrupt file)")
             }
-            DecompressError::XzDictionary { needed, available } => {
-                write!(f, "xz dictionary needs {needed} bytes of heap, more than the {available} available")
-            }
             DecompressError::ZstdReservedBit => f.write_str("zstd frame header has its reserved bit set"),
             DecompressError::ZstdDictionary(id) => write!(f, "zstd frame needs dictionary {id}, and none is available"),
             DecompressError::UnknownSize => {
@@ -201,11 +199,10 @@ pub fn decompressed_size(file: &[u8], limit: usize) -> Result<usize, DecompressE
 }
 
 /// The most heap [`decompress_into`] may allocate for `file`, valid or corrupt, checked against
-/// the `available` heap. 0 for gzip. For zstd, the buffer for the frame's window, what a corrupt
-/// block could make it grow to, and ruzstd's scratch: about 3x the window plus 9 MiB (`zstd.rs`
-/// derives it; a valid frame uses little more than the window). For xz, the dictionary: the
-/// largest block's LZMA2 dictionary, capped by what that block decompresses to (`xz.rs`); a
-/// dictionary over `available` is [`DecompressError::XzDictionary`].
+/// the `available` heap. 0 for gzip and xz (whose dictionary is the output buffer). For zstd,
+/// the buffer for the frame's window, what a corrupt block could make it grow to, and ruzstd's
+/// scratch: about 3x the window plus 9 MiB (`zstd.rs` derives it; a valid frame uses little
+/// more than the window).
 ///
 /// The sum of allocations is bounded, not the peak, so it holds in a bump arena. The boot
 /// binary's is one, and a failed allocation there is fatal (Rust's `alloc` has no fallible path
@@ -214,13 +211,7 @@ pub fn heap_needed(file: &[u8], available: usize) -> Result<usize, DecompressErr
     let needed = match Compression::detect(file) {
         Compression::Gzip => 0,
         Compression::Zstd => zstd::Frame::parse(file)?.heap_needed(),
-        Compression::Xz => {
-            let needed = xz::Stream::parse(file)?.heap_needed();
-            return match usize::try_from(needed) {
-                Ok(needed) if needed <= available => Ok(needed),
-                _ => Err(DecompressError::XzDictionary { needed, available }),
-            };
-        }
+        Compression::Xz => xz::Stream::parse(file).map(|_| 0)?,
         Compression::None => return Err(DecompressError::NotCompressed),
     };
     match usize::try_from(needed) {

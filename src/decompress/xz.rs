@@ -1,25 +1,19 @@
 //! xz files (the .xz file format 1.2.1): the stream header, index, footer and block headers
-//! checked here, the blocks decoded by xz4rust (xz-embedded's decoder, as the kernel uses it)
-//! straight into the caller's buffer, with a dictionary from the heap.
+//! checked here, each block's LZMA2 data decoded ([`super::lzma2`]) straight into the caller's
+//! buffer, and its check (CRC32 or CRC64) verified.
 //!
 //! A file is one stream whose blocks use the LZMA2 filter alone, as `xz` writes a module (the
 //! kernel's `modules_install` runs `xz --check=crc32 --lzma2=dict=1MiB`). Anything else is
 //! rejected up front with its own error: BCJ or delta filters, a SHA-256 or reserved check, a
 //! second stream, stream padding.
 //!
-//! Memory: the decoder's state (~32 KiB) lives on the stack of the process that decodes (PID 1,
-//! whose stack grows to 8 MiB, or a worker, a forked copy of it); its dictionary is one heap
-//! block, what `heap_needed` gives. A dictionary never needs to be larger than what its block
-//! decompresses to (nothing further back can be referenced), so a block's LZMA2 dictionary size
-//! is capped by its decompressed size, rounded up to a size LZMA2 can express: the decoder is
-//! fed a copy of the block header that names that size (its CRC32 recomputed, after the
-//! original's was checked). A 60 KiB module needs 64 KiB, not the 1 MiB it was compressed with.
+//! Memory: no heap. The decoder's state (~36 KiB) lives on the stack of the process that
+//! decodes (PID 1, whose stack grows to 8 MiB, or a worker, a forked copy of it); the
+//! dictionary is the output itself, whole in the caller's buffer.
 
 use super::Compression::Xz;
 use super::DecompressError;
-use crate::crc32;
-use alloc::vec;
-use xz4rust::{XzDecoder, XzError, XzNextBlockResult};
+use crate::{crc32, crc64};
 
 const HEADER_MAGIC: &[u8; 6] = b"\xfd7zXZ\0";
 const FOOTER_MAGIC: &[u8; 2] = b"YZ";
@@ -68,18 +62,18 @@ pub(super) struct Stream<'a> {
     count: u64,
     /// The sum of the blocks' uncompressed sizes.
     pub(super) content_size: u64,
-    /// The largest dictionary a block needs (see the module docs).
-    dictionary: u64,
 }
 
 /// One block, located from the index.
 struct Block<'a> {
-    /// The block header as stored (size byte to CRC32).
-    header: &'a [u8],
-    /// Where its LZMA2 dictionary property sits in `header`.
-    dict_props_at: usize,
-    /// The compressed data, its padding and its check.
-    body: &'a [u8],
+    /// The LZMA2 dictionary size the header names.
+    dictionary: u64,
+    /// The LZMA2 data.
+    compressed: &'a [u8],
+    /// The padding after it, to a multiple of four bytes.
+    padding: &'a [u8],
+    /// The check of the uncompressed data.
+    check: &'a [u8],
     /// Where the block ends in the file (after its check).
     end: usize,
     uncompressed: u64,
@@ -118,24 +112,18 @@ impl<'a> Stream<'a> {
             .ok_or(DecompressError::Corrupt(Xz))?;
         let index = &file[index_start..file.len() - FOOTER_LEN];
         let (records, count) = parse_index(index)?;
-        let mut stream = Stream { file, check, records, count, content_size: 0, dictionary: 0 };
+        let mut stream = Stream { file, check, records, count, content_size: 0 };
         let mut end = HEADER_LEN;
         for block in stream.blocks() {
             let block = block?;
             stream.content_size =
                 stream.content_size.checked_add(block.uncompressed).ok_or(DecompressError::Corrupt(Xz))?;
-            stream.dictionary = stream.dictionary.max(capped_dictionary(&block));
             end = block.end;
         }
         if end != index_start {
             return Err(DecompressError::Corrupt(Xz));
         }
         Ok(stream)
-    }
-
-    /// The heap the decoder needs: the largest capped dictionary of a block.
-    pub(super) fn heap_needed(&self) -> u64 {
-        self.dictionary
     }
 
     /// The blocks in file order, each checked against its index record.
@@ -201,12 +189,9 @@ impl<'a> Block<'a> {
         let body_len = usize::try_from((unpadded.next_multiple_of(4)) - header_len as u64).map_err(|_| corrupt)?;
         let end = at + header_len + body_len;
         let body = file.get(at + header_len..end).ok_or(corrupt)?;
-        range_coders_start_with_zero(body)?;
-        Ok(Block { header, dict_props_at, body, end, uncompressed })
-    }
-
-    fn dict_props(&self) -> u8 {
-        self.header[self.dict_props_at]
+        let (data, check) = body.split_at(body.len() - check.len() as usize);
+        let (compressed, padding) = data.split_at(usize::try_from(compressed).map_err(|_| corrupt)?);
+        Ok(Block { dictionary: dictionary_size(fields[dict_props_at]), compressed, padding, check, end, uncompressed })
     }
 }
 
@@ -216,42 +201,6 @@ fn dictionary_size(props: u8) -> u64 {
         return u64::from(u32::MAX);
     }
     (2 | u64::from(props & 1)) << (props / 2 + 11)
-}
-
-/// The smallest property whose size holds `bytes` and is no larger than `props`' own.
-fn capped_props(props: u8, bytes: u64) -> u8 {
-    (0..props).find(|&p| dictionary_size(p) >= bytes).unwrap_or(props)
-}
-
-/// The dictionary `block` is decoded with: its own, capped by what it decompresses to.
-fn capped_dictionary(block: &Block<'_>) -> u64 {
-    dictionary_size(capped_props(block.dict_props(), block.uncompressed))
-}
-
-/// Walks the LZMA2 chunks at the start of `data` to the end marker and checks that each LZMA
-/// chunk's range coder starts with a zero byte: liblzma refuses a file where one does not, and
-/// xz-embedded (xz4rust) skips that byte unread, so this check makes both refuse it.
-fn range_coders_start_with_zero(data: &[u8]) -> Result<(), DecompressError> {
-    let corrupt = DecompressError::Corrupt(Xz);
-    let size_at = |at: usize| data.get(at..at + 2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])) + 1);
-    let mut at = 0;
-    loop {
-        let control = *data.get(at).ok_or(corrupt)?;
-        at += match control {
-            0 => return Ok(()),
-            // An uncompressed chunk: its size, then its bytes.
-            1 | 2 => 3 + size_at(at + 1).ok_or(corrupt)?,
-            3..=0x7f => return Err(corrupt),
-            // An LZMA chunk: unpacked size, packed size, properties from 0xc0 on, then the data.
-            _ => {
-                let header = if control >= 0xc0 { 6 } else { 5 };
-                if data.get(at + header) != Some(&0) {
-                    return Err(corrupt);
-                }
-                header + size_at(at + 3).ok_or(corrupt)?
-            }
-        };
-    }
 }
 
 /// Stream Flags: a zero byte, then the check ID in the low nibble (the high one reserved).
@@ -322,84 +271,34 @@ impl Vli<'_> {
     }
 }
 
-/// The largest block header (size byte 255).
-const BLOCK_HEADER_MAX: usize = 1024;
-
 /// Decodes the stream of `file` into `out` (exactly its decompressed size long), checking each
-/// block's check, the index and the sizes.
-///
-/// Call `heap_needed` first where the heap is bounded: the dictionary is allocated here.
+/// block's size, padding and check.
 pub(super) fn decompress_into(file: &[u8], out: &mut [u8]) -> Result<usize, DecompressError> {
     let stream = Stream::parse(file)?;
     let expected = usize::try_from(stream.content_size).unwrap_or(usize::MAX);
     if out.len() != expected {
         return Err(DecompressError::OutputBufferSize { needed: expected, given: out.len() });
     }
-    let mut dictionary = vec![0u8; usize::try_from(stream.dictionary).map_err(|_| DecompressError::Corrupt(Xz))?];
-    let mut decoder = Decoding { decoder: XzDecoder::with_fixed_size_dict(&mut dictionary), out, written: 0 };
-    decoder.feed(&file[..HEADER_LEN])?;
-    let mut end = HEADER_LEN;
+    let mut at = 0;
     for block in stream.blocks() {
         let block = block?;
-        // The header as the decoder sees it: the capped dictionary, a new CRC32.
-        let mut header = [0u8; BLOCK_HEADER_MAX];
-        let header = &mut header[..block.header.len()];
-        header.copy_from_slice(block.header);
-        header[block.dict_props_at] = capped_props(block.dict_props(), block.uncompressed);
-        let crc_at = header.len() - 4;
-        let crc = crc32::checksum(&header[..crc_at]);
-        header[crc_at..].copy_from_slice(&crc.to_le_bytes());
-        decoder.feed(header)?;
-        decoder.feed(block.body)?;
-        end = block.end;
-    }
-    // The index and footer: the decoder checks them against the blocks it decoded.
-    if !decoder.feed(&file[end..])? {
-        return Err(DecompressError::Corrupt(Xz));
-    }
-    if decoder.written != expected {
-        return Err(DecompressError::SizeMismatch { expected, got: decoder.written });
-    }
-    Ok(decoder.written)
-}
-
-/// The decoder and the output it writes.
-struct Decoding<'d, 'o> {
-    decoder: XzDecoder<'d>,
-    out: &'o mut [u8],
-    written: usize,
-}
-
-impl Decoding<'_, '_> {
-    /// Gives all of `input` to the decoder; true once the stream has ended.
-    fn feed(&mut self, input: &[u8]) -> Result<bool, DecompressError> {
-        let mut at = 0;
-        loop {
-            let room = self.out.get_mut(self.written..).unwrap_or_default();
-            let full = room.is_empty();
-            let result = self.decoder.decode(&input[at..], room).map_err(decode_error)?;
-            at += result.input_consumed();
-            self.written += result.output_produced();
-            match result {
-                XzNextBlockResult::EndOfStream(..) => return Ok(true),
-                _ if at == input.len() => return Ok(false),
-                _ if !result.made_progress() && full => {
-                    return Err(DecompressError::Overlong { expected: self.out.len() });
-                }
-                _ if !result.made_progress() => return Err(DecompressError::Corrupt(Xz)),
-                XzNextBlockResult::NeedMoreData(..) => {}
-            }
+        let size = usize::try_from(block.uncompressed).map_err(|_| DecompressError::Corrupt(Xz))?;
+        let decoded = out.get_mut(at..at + size).ok_or(DecompressError::Corrupt(Xz))?;
+        super::lzma2::decode(block.compressed, decoded, block.dictionary)?;
+        if block.padding.iter().any(|&b| b != 0) {
+            return Err(DecompressError::Corrupt(Xz));
         }
+        let matches = match stream.check {
+            Check::None => true,
+            Check::Crc32 => block.check == crc32::checksum(decoded).to_le_bytes(),
+            Check::Crc64 => block.check == crc64::checksum(decoded).to_le_bytes(),
+        };
+        if !matches {
+            return Err(DecompressError::ChecksumMismatch(Xz));
+        }
+        at += size;
     }
-}
-
-/// xz4rust's errors, once `Stream::parse` has checked the layout: a check that does not match,
-/// else bad data.
-fn decode_error(error: XzError) -> DecompressError {
-    match error {
-        XzError::ContentCrc32Mismatch(..) | XzError::ContentCrc64Mismatch(..) => DecompressError::ChecksumMismatch(Xz),
-        _ => DecompressError::Corrupt(Xz),
-    }
+    Ok(at)
 }
 
 #[cfg(test)]
@@ -467,18 +366,11 @@ mod tests {
     }
 
     #[test]
-    fn the_dictionary_is_capped_by_the_decompressed_size() {
+    fn no_heap_and_the_block_headers_dictionary() {
         assert_eq!(dictionary_size(HELLO[DICT_PROPS]), 1 << 20);
         assert_eq!((dictionary_size(0), dictionary_size(1), dictionary_size(39)), (4096, 6144, 3 << 30));
-        assert_eq!(capped_props(16, 20), 0);
-        assert_eq!((capped_props(16, 4097), capped_props(16, 6145), capped_props(16, 5 << 20)), (1, 2, 16));
-        // 20 bytes need the smallest dictionary, 4 KiB, not the 1 MiB the header names.
-        assert_eq!(heap_needed(HELLO, 1 << 20), Ok(4096));
-        assert_eq!(heap_needed(HELLO, 4095), Err(DecompressError::XzDictionary { needed: 4096, available: 4095 }));
-        assert_eq!(
-            DecompressError::XzDictionary { needed: 4096, available: 4095 }.to_string(),
-            "xz dictionary needs 4096 bytes of heap, more than the 4095 available"
-        );
+        assert_eq!(dictionary_size(DICT_PROPS_MAX), u64::from(u32::MAX));
+        assert_eq!(heap_needed(HELLO, 0), Ok(0));
     }
 
     #[test]

@@ -8,8 +8,8 @@
 //! EOPNOTSUPP: [`LoadError::may_be_decompression`]), it is decompressed here, straight into a
 //! memfd's pages (sized from the gzip trailer, the zstd frame header or the xz index, so nothing
 //! is copied twice), and that memfd goes to `finit_module`; kernels without it get
-//! `init_module` on the same pages. The heap the decoders need (zstd's buffers, xz's
-//! dictionary) comes from the arena (`sys::arena`, 64 MiB of address space), checked with
+//! `init_module` on the same pages. The heap the zstd decoder needs (its buffers; gzip's
+//! and xz's dictionaries are the output) comes from the arena (`sys::arena`, 64 MiB of address space), checked with
 //! `heap_needed` before decoding. Forcing (ignoring the module's vermagic or symbol versions)
 //! happens only when an applet is asked for it, as kmod 30 does it: a plain file goes to
 //! `finit_module` with the force flags; a compressed one is decompressed here (never by the

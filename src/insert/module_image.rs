@@ -1,5 +1,6 @@
 //! A module file's ELF image in memory, for reading it: the file mapped, or for a `.ko.gz`,
-//! `.ko.zst` or `.ko.xz` file decompressed into anonymous memory (loading goes through [`super::load`]).
+//! `.ko.zst` or `.ko.xz` file decompressed into anonymous memory (loading goes through [`super::load`]);
+//! and [`ImageReader`], which reads module after module into one buffer.
 
 use crate::io::mapping::{Mapping, ReadOnly, ReadWrite};
 use core::ffi::CStr;
@@ -63,18 +64,58 @@ impl ModuleImage {
 
 /// The compressed `file` decompressed into the mapping `make` gives for its size (anonymous
 /// memory to read it, a memfd to load it), after checking the size and the heap decoding needs
-/// (zstd's buffers, xz's dictionary) against the arena's room.
+/// (zstd's buffers) against the arena's room.
 pub fn decompressed_into(
     file: &[u8],
     make: impl FnOnce(usize) -> Result<Mapping<ReadWrite>, Errno>,
 ) -> Result<Mapping<ReadWrite>, ImageError> {
-    let size = decompress::decompressed_size(file, MAX_MODULE_BYTES).map_err(ImageError::Decompress)?;
-    // A full arena would be fatal: refuse what might not fit before decoding.
-    decompress::heap_needed(file, crate::sys::arena::available()).map_err(ImageError::Decompress)?;
-    let mut image = make(size).map_err(ImageError::Memory)?;
-    // In a scope: depmod decodes module after module while the facts of the others stay live;
-    // the scope gives back the zstd decoder's buffers and the xz dictionary.
-    crate::sys::arena::scoped(|| decompress::decompress_into(file, image.bytes_mut()))
-        .map_err(ImageError::Decompress)?;
+    let mut image = make(decompressed_size(file)?).map_err(ImageError::Memory)?;
+    decode(file, image.bytes_mut())?;
     Ok(image)
+}
+
+/// What `file` decompresses to, once its size and the heap decoding needs have been checked: a
+/// full arena would be fatal, so what might not fit is refused before decoding.
+fn decompressed_size(file: &[u8]) -> Result<usize, ImageError> {
+    let size = decompress::decompressed_size(file, MAX_MODULE_BYTES).map_err(ImageError::Decompress)?;
+    decompress::heap_needed(file, crate::sys::arena::available()).map_err(ImageError::Decompress)?;
+    Ok(size)
+}
+
+/// Decompresses `file` into `out`, its size. In an arena scope: depmod decodes module after
+/// module while the facts of the others stay live; the scope gives back the zstd decoder's
+/// buffers.
+fn decode(file: &[u8], out: &mut [u8]) -> Result<(), ImageError> {
+    crate::sys::arena::scoped(|| decompress::decompress_into(file, out)).map_err(ImageError::Decompress)?;
+    Ok(())
+}
+
+/// Reads module after module, decompressing into one mapping that grows to the largest image:
+/// its pages are faulted in and zeroed once, not once per module (Debian 13's tree decompresses
+/// to half a GB).
+#[cfg(feature = "depmod")]
+#[derive(Default)]
+pub struct ImageReader {
+    buffer: Option<Mapping<ReadWrite>>,
+}
+
+#[cfg(feature = "depmod")]
+impl ImageReader {
+    /// `with` the ELF image of the module file `path` (mapped, or decompressed into the buffer).
+    pub fn read<T>(&mut self, path: &CStr, with: impl FnOnce(&[u8]) -> T) -> Result<T, ImageError> {
+        let file = Mapping::of_path(path).map_err(ImageError::File)?;
+        if Compression::detect(file.bytes()) == Compression::None {
+            return Ok(with(file.bytes()));
+        }
+        let size = decompressed_size(file.bytes())?;
+        let room = self.buffer.as_ref().map_or(0, |b| b.bytes().len());
+        if room < size {
+            // The old buffer goes first: both at once could be more than the machine has.
+            self.buffer = None;
+            self.buffer = Some(Mapping::anonymous(size.max(room * 2)).map_err(ImageError::Memory)?);
+        }
+        let out = self.buffer.as_mut().map(|b| &mut b.bytes_mut()[..size]).unwrap_or_default();
+        decode(file.bytes(), out)?;
+        Ok(with(out))
+    }
 }

@@ -1,7 +1,7 @@
-//! The boot binary's heap: a bump arena over one region, mapped on first use, for the decoders:
-//! ruzstd's buffers and the xz decoder's dictionary.
+//! The boot binary's heap: a bump arena over one region, mapped on first use, for ruzstd's
+//! buffers (the xz decoder's dictionary is its output, gzip's too).
 //!
-//! On the boot path only the zstd and xz decoders allocate. They allocate while decoding a
+//! On the boot path only the zstd decoder allocates. It allocates while decoding a
 //! module and free everything when done, so a bump allocator that starts over once nothing is live is all
 //! it needs (the bookkeeping is `modinit::bump`, tested on the host). The applets that build
 //! (`depmod`) keep what they allocate until they exit, so they get a larger region instead of
@@ -22,10 +22,7 @@ use rustix::mm::{MapFlags, ProtFlags, mmap_anonymous};
 /// The arena's address space. Mapped MAP_NORESERVE, so only the pages written use memory: about
 /// 8.5 MiB for Debian's largest module (amdgpu.ko, an 8 MiB window at zstd -19). The rest is the
 /// room `heap_needed`'s worst case for a corrupt frame asks for (about three windows plus 9 MiB,
-/// 34 MiB for an 8 MiB window), of which such a frame writes only a part before it fails. An xz
-/// module needs its dictionary only, capped by its decompressed size: at most 1 MiB for the
-/// kernel's own `.ko.xz` (`--lzma2=dict=1MiB`), and a dictionary over this bound (xz -9's 64 MiB
-/// on a module that large) is refused by `heap_needed` before decoding.
+/// 34 MiB for an 8 MiB window), of which such a frame writes only a part before it fails.
 const BOOT_CAPACITY: usize = 64 << 20;
 
 /// The address space of an applet's arena. `depmod` keeps every module's facts (aliases and

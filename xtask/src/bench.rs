@@ -3,7 +3,8 @@
 //! times depend on the machine.
 //!
 //! The index: size against kmod's binary indexes, build time and peak memory against
-//! `depmod`, lookups per second against `modprobe -a -R` over the same keys. The binary: its
+//! `depmod`, lookups per second against `modprobe -a -R` over the same keys; `modinit depmod`
+//! against kmod's on both Debian trees, against the goal of half kmod's time. The binary: its
 //! size against tiny-initramfs's static init, busybox and kmod with its libraries. The
 //! decoders: modinit's (ruzstd, miniz_oxide) against libzstd and zlib on the largest modules.
 //! The boots are in [`crate::bench_boot`] and [`crate::bench_root`]; they run on each Debian
@@ -130,16 +131,17 @@ pub fn index_rows(tree: &Path) -> Result<Vec<Row>> {
 
     let xtask = std::env::current_exe()?;
     let out = tempfile::NamedTempFile::new()?;
-    let (our_time, our_rss) = median_run(|| {
+    let index = || {
         let mut c = Command::new(&xtask);
         c.arg("index").arg("--modules").arg(tree).arg("--out").arg(out.path());
         c
-    })?;
-    let (depmod_time, depmod_rss) = median_run(|| {
+    };
+    let depmod = || {
         let mut c = Command::new("depmod");
         c.arg("-b").arg(&root).arg(version);
         c
-    })?;
+    };
+    let [(our_time, our_rss), (depmod_time, depmod_rss)] = interleaved_runs([&index, &depmod])?;
 
     let keys = crate::corpus::keys(&kmod_tree)?;
     let index = modinit::index::Index::open(&ours.bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -182,6 +184,49 @@ pub fn index_rows(tree: &Path) -> Result<Vec<Row>> {
             peer_name: "modprobe -a -R",
         },
     ])
+}
+
+/// The ratio to kmod's depmod time that `modinit depmod` aims at.
+pub const DEPMOD_GOAL: f64 = 0.5;
+
+/// `modinit depmod -b ROOT VERSION` (the release binary `modinit`, writing kmod's files and
+/// modinit.idx) against kmod's `depmod -b ROOT VERSION`, on each of `trees` (a label and a
+/// module tree), runs interleaved in a scratch root that holds the tree (hard links): wall time
+/// and peak memory.
+pub fn depmod_rows(modinit: &Path, trees: &[(&'static str, &Path)]) -> Result<Vec<Row>> {
+    crate::tools::ensure(&[&crate::tools::DEPMOD])?;
+    let mut rows = Vec::new();
+    for &(label, tree) in trees {
+        let version = tree.file_name().and_then(|n| n.to_str()).context("module tree without a version name")?;
+        let root = tempfile::tempdir_in(crate::paths::target_dir())?;
+        std::fs::create_dir_all(root.path().join("lib/modules"))?;
+        let status =
+            Command::new("cp").arg("-al").arg(tree).arg(root.path().join("lib/modules").join(version)).status()?;
+        if !status.success() {
+            bail!("copying {} into {} failed", tree.display(), root.path().display());
+        }
+        let ours = || {
+            let mut c = Command::new(modinit);
+            c.arg("depmod").arg("-b").arg(root.path()).arg(version);
+            c
+        };
+        let kmod = || {
+            let mut c = Command::new("depmod");
+            c.arg("-b").arg(root.path()).arg(version);
+            c
+        };
+        let [(our_time, our_rss), (kmod_time, kmod_rss)] = interleaved_runs([&ours, &kmod])?;
+        rows.push(Row { what: label, modinit: ms(our_time), peer: ms(kmod_time), unit: "ms", peer_name: "depmod" });
+        let memory = Row {
+            what: "depmod peak memory",
+            modinit: our_rss as f64 / 1024.0,
+            peer: kmod_rss as f64 / 1024.0,
+            unit: "MiB",
+            peer_name: "depmod",
+        };
+        rows.push(memory);
+    }
+    Ok(rows)
 }
 
 /// The size of the modinit binary `modinit` against the programs an initramfs would
@@ -291,28 +336,33 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// The median wall time of [`RUNS`] runs of the command `make` builds, and the largest peak
-/// resident size (KiB) seen, from wait4's rusage.
-fn median_run(make: impl Fn() -> Command) -> Result<(Duration, u64)> {
-    let mut times = Vec::new();
-    let mut peak = 0;
+/// For each command a `make` builds, the median wall time of [`RUNS`] runs and the largest
+/// peak resident size (KiB) seen, from wait4's rusage. The commands run in turn, round after
+/// round, so that a shared machine's load weighs on each alike.
+fn interleaved_runs<const N: usize>(makes: [&dyn Fn() -> Command; N]) -> Result<[(Duration, u64); N]> {
+    let mut times = [(); N].map(|_| Vec::new());
+    let mut peaks = [0u64; N];
     for _ in 0..RUNS {
-        let mut cmd = make();
-        let started = Instant::now();
-        let child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn()?;
-        let mut status = 0;
-        // SAFETY: an all-zero rusage is a valid value to be overwritten by wait4.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: waits for our own child; status and usage are valid out pointers.
-        let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-        times.push(started.elapsed());
-        if pid < 0 || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-            bail!("{cmd:?} failed (status {status})");
+        for (i, make) in makes.iter().enumerate() {
+            let mut cmd = make();
+            let started = Instant::now();
+            let child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn()?;
+            let mut status = 0;
+            // SAFETY: an all-zero rusage is a valid value to be overwritten by wait4.
+            let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+            // SAFETY: waits for our own child; status and usage are valid out pointers.
+            let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+            times[i].push(started.elapsed());
+            if pid < 0 || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+                bail!("{cmd:?} failed (status {status})");
+            }
+            peaks[i] = peaks[i].max(usage.ru_maxrss as u64);
         }
-        peak = peak.max(usage.ru_maxrss as u64);
     }
-    times.sort();
-    Ok((times[RUNS / 2], peak))
+    Ok(std::array::from_fn(|i| {
+        times[i].sort();
+        (times[i][RUNS / 2], peaks[i])
+    }))
 }
 
 /// kmod resolving every key in one process per batch (`modprobe -a -R`), median of runs.

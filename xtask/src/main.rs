@@ -391,14 +391,24 @@ fn bench_kernel(k: &Kernel, parts: &[BenchPart], boots: usize) -> Result<String>
     if parts.contains(&BenchPart::Host) {
         let load = xtask::bench::load_average();
         let mut rows = xtask::bench::index_rows(&k.modules)?;
+        let mut depmod_trees = Vec::new();
+        for release in Release::ALL {
+            depmod_trees.push((depmod_label(release), kernel::provision(release, kernel::DEFAULT_FLAVOUR)?.modules));
+        }
+        let depmod_trees: Vec<_> = depmod_trees.iter().map(|(label, tree)| (*label, tree.as_path())).collect();
+        rows.extend(xtask::bench::depmod_rows(&modinit, &depmod_trees)?);
         rows.extend(xtask::bench::binary_rows(&modinit)?);
         rows.extend(xtask::bench::decompression_rows(&k.modules)?);
         let context = format!(
-            "Host-side figures on kernel {} ({} modules); {} CPUs, shared (1-minute load average {load} at the \
-             start); median of 5 runs each.",
+            "Host-side figures on kernel {} ({} modules), `modinit depmod` on both Debian trees; {} CPUs, shared \
+             (1-minute load average {load} at the start); median of 5 runs each, a command and its peer's in \
+             turn. Index build time is `cargo xtask index` (the index alone, read with the host's decoders); \
+             `modinit depmod` is the release binary writing kmod's files and modinit.idx, against the goal of \
+             {} of kmod's time.",
             k.version,
             xtask::corpus::module_names(&xtask::kmod::indexed_tree(&k.modules)?)?.len(),
-            std::thread::available_parallelism().map_or(1, |n| n.get())
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            xtask::bench::DEPMOD_GOAL
         );
         md.push_str(&xtask::bench::report(&rows, &context));
     }
@@ -436,6 +446,14 @@ fn bench_kernel(k: &Kernel, parts: &[BenchPart], boots: usize) -> Result<String>
         std::fs::write(docs.join(xtask::bench_root::chart_file(series)), xtask::bench_root::chart(&measured))?;
     }
     Ok(md)
+}
+
+/// The row of `modinit depmod`'s time on a release's tree.
+fn depmod_label(release: Release) -> &'static str {
+    match release {
+        Release::Debian12 => "modinit depmod time, Debian 12's tree (plain .ko)",
+        Release::Debian13 => "modinit depmod time, Debian 13's tree (.ko.xz)",
+    }
 }
 
 /// Puts the sections `md` into docs/benchmarks.md in place of those of the same headings, or,
