@@ -16,7 +16,7 @@ pub mod unbound;
 pub mod writer;
 
 /// The table's file name in the modules dir, beside `modinit.idx`.
-pub const FILE_NAME: &[u8] = b"modinit.absent";
+pub const FILE_NAME: &str = "modinit.absent";
 
 /// Buses whose devices have a modalias that modules match but that never show a bound driver:
 /// a CPU's features (`cpu:type:x86,...`: crypto and KVM modules use the CPU, none binds to it),
