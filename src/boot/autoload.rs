@@ -16,6 +16,7 @@
 
 use super::coldplug;
 use super::kernel_log::{KernelLog, UnknownSymbols};
+use super::missing_drivers::{self, Scope};
 use super::uevents::{Received, UeventSocket};
 use crate::insert::load::Failure;
 use crate::insert::probe::{Blacklist, Event, ProbeList, Probed, Prober, Ready};
@@ -179,7 +180,7 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         if self.aliases.refused() > 0 {
             error!("{} device aliases did not fit in memory and got no driver", self.aliases.refused());
         }
-        let Some(Loader { summary: s, workers, .. }) = &self.loader else { return };
+        let Some(Loader { summary: s, workers, prober, .. }) = &self.loader else { return };
         say!(
             "done: loaded={} builtin={} skipped={} failed={} jobs={} in {} ms (memory peak {} KiB, decompression {} KiB)",
             s.loaded,
@@ -191,6 +192,15 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             peak_memory_kib(),
             crate::sys::arena::high_water().max(workers.arena_peak()).div_ceil(1024)
         );
+        missing_drivers::report(prober.resolver, prober.dir, Scope::All);
+    }
+
+    /// Names the storage controllers and disks whose driver the image lacks
+    /// ([`missing_drivers`]): for a root device that never appeared.
+    pub fn report_missing_storage_drivers(&self) {
+        if let Some(loader) = &self.loader {
+            missing_drivers::report(loader.prober.resolver, loader.prober.dir, Scope::Storage);
+        }
     }
 
     /// Whether a USB hub is still enumerating a device and the phase should wait for it
