@@ -24,18 +24,19 @@ pub const FILE_NAME: &str = "modinit.absent";
 /// mousedev attach as handlers, never as the device's driver).
 pub const NEVER_BOUND: [&[u8]; 3] = [b"cpu", b"dmi", b"input"];
 
-/// The bus of a modalias or alias pattern: what comes before its first `:` (a pattern's
-/// trailing `*` there left out: `acpi*:PNP0C0A:*` is ACPI's); None without a `:`, as
+/// The bus of a modalias or alias pattern: what comes before its first `:`, up to a
+/// pattern's first wildcard there (`acpi*:PNP0C0A:*` is ACPI's); None without a `:`, as
 /// request_module()'s names (`fs-ext4`, `crypto-aes`, `net-pf-10`) have.
 pub fn bus(alias: &[u8]) -> Option<&[u8]> {
     let head = &alias[..alias.iter().position(|&b| b == b':')?];
-    Some(head.strip_suffix(b"*").unwrap_or(head))
+    Some(&head[..head.iter().position(|b| matches!(b, b'*' | b'?' | b'[')).unwrap_or(head.len())])
 }
 
 /// Whether a device with `modalias` (or a pattern for one) is of a bus whose devices get
-/// drivers: a bus, and not one of [`NEVER_BOUND`].
+/// drivers: a bus, not named as one of [`NEVER_BOUND`] or starting so (a pattern `dmi*:` may
+/// match a key `dmiX:`; both are left out).
 pub fn is_device_alias(alias: &[u8]) -> bool {
-    bus(alias).is_some_and(|bus| !bus.is_empty() && !NEVER_BOUND.contains(&bus))
+    bus(alias).is_some_and(|bus| !bus.is_empty() && !NEVER_BOUND.iter().any(|never| bus.starts_with(never)))
 }
 
 #[cfg(test)]
@@ -47,7 +48,9 @@ mod tests {
         for alias in ["pci:v00008086d00002668sv*sd*bc*sc*i*", "acpi*:PNP0C0A:*", "usb:v*p*d*dc*", "platform:pcspkr"] {
             assert!(is_device_alias(alias.as_bytes()), "{alias}");
         }
-        for alias in ["fs-ext4", "crypto-aes", "cpu:type:x86,ven*", "dmi*:bvnLENOVO*", "input:b*v*", ":x", "*"] {
+        for alias in
+            ["fs-ext4", "crypto-aes", "cpu:type:x86,ven*", "dmi*:bvnLENOVO*", "input:b*v*", ":x", "*", "dmiXy:bvn"]
+        {
             assert!(!is_device_alias(alias.as_bytes()), "{alias}");
         }
         assert_eq!(bus(b"acpi*:PNP0C0A:*"), Some(&b"acpi"[..]));

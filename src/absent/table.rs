@@ -115,12 +115,22 @@ impl<'a> AbsentTable<'a> {
     /// Calls `hit` with the name of the module of each alias that matches `key` (a modalias,
     /// normalized as `crate::resolve::Key` normalizes it), in the table's order: kmod's.
     pub fn for_each_match(&self, key: &[u8], mut hit: impl FnMut(&'a [u8])) {
+        self.for_each_match_of(&[key], |_, name| hit(name));
+    }
+
+    /// [`AbsentTable::for_each_match`] for several keys in one pass over the table: `hit` gets
+    /// the key's place in `keys` with each name.
+    pub fn for_each_match_of(&self, keys: &[&[u8]], mut hit: impl FnMut(usize, &'a [u8])) {
         let mut module: &[u8] = b"";
         for line in lines(self.body) {
-            match line.strip_prefix(b"\t") {
-                Some(alias) if kmod_alias_match(alias, key) => hit(module),
-                Some(_) => {}
-                None => module = line,
+            let Some(alias) = line.strip_prefix(b"\t") else {
+                module = line;
+                continue;
+            };
+            for (i, key) in keys.iter().enumerate() {
+                if kmod_alias_match(alias, key) {
+                    hit(i, module);
+                }
             }
         }
     }

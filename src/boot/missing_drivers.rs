@@ -37,25 +37,21 @@ pub fn report(resolver: &Resolver<'_>, dir: &ModulesDir, scope: Scope) {
     let file = OnceCell::new();
     let table = OnceCell::new();
     let mut tally = Tally::default();
+    let mut batch = Batch::new();
+    let mut judge = |batch: &mut Batch| {
+        let table = table.get_or_init(|| open_table(dir, resolver, &file));
+        batch.judge(table.as_ref(), resolver, &mut tally);
+    };
     // An unreadable /sys was said when coldplug walked it.
     let _ = scan_devices(&sys, |device| {
-        if !wanted(device, scope) {
-            return;
-        }
-        let Ok(key) = Key::new(device.modalias) else { return };
-        let mut names = ModuleNames::default();
-        if let Some(table) = table.get_or_init(|| open_table(dir, resolver, &file)) {
-            table.for_each_match(key.as_bytes(), |name| names.add(name));
-        }
-        let verdict = match (names.is_empty(), in_image(resolver, &key)) {
-            (false, _) => Verdict::Absent,
-            (true, true) => Verdict::NotTaken,
-            (true, false) => Verdict::Unknown,
-        };
-        if tally.count(verdict) {
-            warning!("no driver for {} ({}): {names} not in this image", Bytes(device.name), Bytes(device.modalias));
+        if wanted(device, scope) && !batch.add(device) {
+            judge(&mut batch);
+            batch.add(device);
         }
     });
+    if !batch.is_empty() {
+        judge(&mut batch);
+    }
     if tally.unshown() > 0 {
         warning!("... and {} more devices whose driver is not in this image", tally.unshown());
     }
@@ -70,6 +66,81 @@ pub fn report(resolver: &Resolver<'_>, dir: &ModulesDir, scope: Scope) {
     }
 }
 
+/// Devices judged together, in one pass over the table: at most this many.
+const BATCH: usize = 64;
+/// Room for their names, modaliases and keys (a modalias is at most a page, a PCI one ~55 bytes).
+const BATCH_BYTES: usize = 64 << 10;
+
+/// Devices without a driver waiting to be judged: each one's name, modalias and lookup key.
+struct Batch {
+    bytes: [u8; BATCH_BYTES],
+    used: usize,
+    /// Where each device's name, modalias and key end in `bytes` (each starts where the one
+    /// before ends).
+    ends: [[usize; 3]; BATCH],
+    len: usize,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch { bytes: [0; BATCH_BYTES], used: 0, ends: [[0; 3]; BATCH], len: 0 }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds `device`; false when the batch is full (a device whose modalias is no valid key is
+    /// left out, and counts as added).
+    fn add(&mut self, device: &Device<'_>) -> bool {
+        let Ok(key) = Key::new(device.modalias) else { return true };
+        let parts = [device.name, device.modalias, key.as_bytes()];
+        let size: usize = parts.iter().map(|p| p.len()).sum();
+        if self.len == BATCH || self.used + size > BATCH_BYTES {
+            return false;
+        }
+        for (i, part) in parts.into_iter().enumerate() {
+            self.bytes[self.used..self.used + part.len()].copy_from_slice(part);
+            self.used += part.len();
+            self.ends[self.len][i] = self.used;
+        }
+        self.len += 1;
+        true
+    }
+
+    /// Device `i`'s name, modalias and key.
+    fn device(&self, i: usize) -> [&[u8]; 3] {
+        let mut start = if i == 0 { 0 } else { self.ends[i - 1][2] };
+        self.ends[i].map(|end| {
+            let part = &self.bytes[start..end];
+            start = end;
+            part
+        })
+    }
+
+    /// Judges every device of the batch (a line for each whose driver is absent, up to the
+    /// tally's bound), then empties it.
+    fn judge(&mut self, table: Option<&AbsentTable<'_>>, resolver: &Resolver<'_>, tally: &mut Tally) {
+        let mut names = [ModuleNames::default(); BATCH];
+        if let Some(table) = table {
+            let keys: [&[u8]; BATCH] = core::array::from_fn(|i| if i < self.len { self.device(i)[2] } else { b"" });
+            table.for_each_match_of(&keys[..self.len], |i, name| names[i].add(name));
+        }
+        for (i, names) in names[..self.len].iter().enumerate() {
+            let [name, modalias, key] = self.device(i);
+            let verdict = match (names.is_empty(), in_image(resolver, key)) {
+                (false, _) => Verdict::Absent,
+                (true, true) => Verdict::NotTaken,
+                (true, false) => Verdict::Unknown,
+            };
+            if tally.count(verdict) {
+                warning!("no driver for {} ({}): {names} not in this image", Bytes(name), Bytes(modalias));
+            }
+        }
+        (self.used, self.len) = (0, 0);
+    }
+}
+
 /// Whether `device` is one to speak of: no driver took it, it is not an ACPI node of a device
 /// elsewhere, and its bus binds drivers ([`is_device_alias`]).
 fn wanted(device: &Device<'_>, scope: Scope) -> bool {
@@ -79,10 +150,12 @@ fn wanted(device: &Device<'_>, scope: Scope) -> bool {
         && (scope == Scope::All || is_storage(device.modalias))
 }
 
-/// Whether a module of the image (loadable or builtin, or one modprobe.d's aliases name) matches `key`.
-fn in_image(resolver: &Resolver<'_>, key: &Key) -> bool {
+/// Whether a module of the image (loadable or builtin, or one modprobe.d's aliases name)
+/// matches `key`, a normalized modalias.
+fn in_image(resolver: &Resolver<'_>, key: &[u8]) -> bool {
     let mut found = [None; 16];
-    match resolver.lookup(key, &mut found) {
+    let Ok(key) = Key::new(key) else { return false };
+    match resolver.lookup(&key, &mut found) {
         Ok((_, n)) => found[..n].iter().flatten().any(|f| matches!(f.target, Target::Module(_))),
         Err(LookupError::TooMany { .. }) => true,
         Err(LookupError::InvalidKey) => false,
