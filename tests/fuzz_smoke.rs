@@ -96,11 +96,6 @@ fn index_built() {
 }
 
 #[test]
-fn absent_table() {
-    smoke("absent_table", 4000);
-}
-
-#[test]
 fn kmod_files() {
     smoke("kmod_files", 2000);
 }

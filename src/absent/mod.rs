@@ -1,9 +1,10 @@
 //! The tree's other drivers: which module of the whole tree would drive a device whose driver
-//! the image left out. Images carry a table of the aliases of every module of the tree that is
+//! the image left out. Images carry an index of the aliases of every module of the tree that is
 //! not in them (`modinit.absent` beside the index, [`table`] reads it, [`writer`] writes it); at
-//! the end of the driver phase the boot names, for each device no driver took, the module it
-//! lacks ([`unbound`]), and when the root device never appears, the storage controllers among
-//! them ([`storage`]).
+//! the end of the driver phase the boot names, for each device no driver took
+//! ([`unbound_devices`] keeps them from the phase's last walk of /sys), the module it lacks
+//! ([`unbound`]), and when the root device never appears, the storage controllers among them
+//! ([`storage`]).
 //!
 //! Only aliases a device can have are kept: those of a bus (`BUS:...`, the form of every
 //! `modalias` under /sys), except the buses whose devices never get a driver through their
@@ -12,6 +13,7 @@
 pub mod storage;
 pub mod table;
 pub mod unbound;
+pub mod unbound_devices;
 #[cfg(feature = "alloc")]
 pub mod writer;
 

@@ -27,6 +27,7 @@ use crate::io::log::{error, say, warning};
 use crate::io::modules_dir::ModulesDir;
 use crate::io::sysfs_dir::SysfsDir;
 use core::ffi::CStr;
+use modinit::absent::unbound_devices::UnboundDevices;
 use modinit::cmdline::modules::kernel_blacklists;
 use modinit::cmdline::options::{BootOptions, modules_load_lists};
 use modinit::kernel::errno::Describe;
@@ -72,6 +73,8 @@ pub struct Autoload<'r, 'a, 'k> {
     aliases: AliasSet,
     /// Aliases handed to the loader so far (the set keeps insertion order).
     done: usize,
+    /// The devices the last walk of /sys found without a driver.
+    unbound: UnboundDevices,
     /// Times the kernel dropped uevents because the socket's buffer was full.
     overflows: usize,
     /// Drained after every module so a driver's errors appear next to its name.
@@ -111,8 +114,16 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             stall: Stall::new(opts.timeout_ms, 0),
             clock: started,
         });
-        let mut autoload =
-            Autoload { loader, socket, aliases: AliasSet::new(), done: 0, overflows: 0, kernel_log, started };
+        let mut autoload = Autoload {
+            loader,
+            socket,
+            aliases: AliasSet::new(),
+            done: 0,
+            unbound: UnboundDevices::new(),
+            overflows: 0,
+            kernel_log,
+            started,
+        };
         if let (Some(resolver), Some(loader)) = (resolver, &mut autoload.loader) {
             let mut named = modules_load_lists(resolver.cmdline).chain(resolver.index.modules_load());
             loader.load_all(&mut named, autoload.kernel_log);
@@ -192,7 +203,7 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             peak_memory_kib(),
             crate::sys::arena::high_water().max(workers.arena_peak()).div_ceil(1024)
         );
-        missing_drivers::report(prober.resolver, prober.dir, Scope::All);
+        missing_drivers::report(prober.resolver, prober.dir, Scope::All(&self.unbound));
     }
 
     /// Names the storage controllers and disks whose driver the image lacks
@@ -258,7 +269,7 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
     /// alias not seen before.
     fn step(&mut self, rescan: bool) -> Round {
         if rescan && self.loader.is_some() {
-            coldplug::scan(|alias| {
+            coldplug::scan(&mut self.unbound, |alias| {
                 self.aliases.insert(alias);
             });
         }
@@ -275,6 +286,9 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             loader.load_all(&mut (self.done..aliases.len()).filter_map(|i| aliases.get(i)), self.kernel_log);
             self.done = aliases.len();
             loaded = loader.summary.loaded - before;
+            if loaded > 0 {
+                self.unbound.outdate();
+            }
         }
         Round { received, loaded }
     }

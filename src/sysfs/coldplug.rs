@@ -28,14 +28,9 @@ pub struct Device<'w> {
 }
 
 /// Reads every `modalias` file under `sys`'s `devices/` and hands each non-empty one to
-/// `found`; `Err` (an errno) when `devices/` cannot be opened. Directories below it that
-/// cannot be opened (a device can vanish while it is walked) are skipped quietly; symlinks
-/// are never followed.
-pub fn scan<D: Dir>(sys: &D, mut found: impl FnMut(&[u8])) -> Result<(), i32> {
-    scan_devices(sys, |device| found(device.modalias))
-}
-
-/// As [`scan`], with each device's name and links.
+/// `found`, with its device's name and links; `Err` (an errno) when `devices/` cannot be
+/// opened. Directories below it that cannot be opened (a device can vanish while it is
+/// walked) are skipped quietly; symlinks are never followed.
 pub fn scan_devices<D: Dir>(sys: &D, mut found: impl FnMut(&Device<'_>)) -> Result<(), i32> {
     let devices = sys.open_dir(b"devices")?;
     walk(&devices, b"devices", 0, &mut found);
@@ -88,7 +83,7 @@ mod tests {
 
     fn scanned(tree: &str) -> Result<Vec<String>, i32> {
         let mut found = Vec::new();
-        scan(&fixture_tree(tree), |alias| found.push(String::from_utf8_lossy(alias).into_owned()))?;
+        scan_devices(&fixture_tree(tree), |d| found.push(String::from_utf8_lossy(d.modalias).into_owned()))?;
         found.sort();
         Ok(found)
     }

@@ -7,7 +7,6 @@
 //! `fuzz/fuzz_targets/` call them under libFuzzer (`cargo xtask fuzz`); the smoke test
 //! `tests/fuzz_smoke.rs` replays their [`seeds`] and mutations of them.
 
-pub mod absent_table;
 pub mod cmdline;
 pub mod config;
 pub mod decompress;
@@ -39,7 +38,6 @@ pub const TARGETS: &[Target] = &[
     Target { name: "index", run: index::fuzz },
     Target { name: "index_written", run: index_written::fuzz },
     Target { name: "index_built", run: index_built::fuzz },
-    Target { name: "absent_table", run: absent_table::fuzz },
     Target { name: "kmod_files", run: kmod_files::fuzz },
     Target { name: "fnmatch", run: fnmatch::fuzz },
     Target { name: "config", run: config::fuzz },

@@ -6,7 +6,6 @@
 
 use modinit::config::ConfigFile;
 use modinit::decompress::Compression;
-use modinit::index::Index;
 use modinit::index::builder::{ModuleFacts, TreeFiles, build};
 use modinit::index::writer::{IndexContents, ModprobeConfig, ModuleEntry, write};
 use modinit::module_file::modinfo::Modinfo;
@@ -42,7 +41,6 @@ pub fn seeds(target: &str, sources: &Sources) -> Vec<Vec<u8>> {
         "index" => index(sources, &modules()),
         "index_written" => index_written(),
         "index_built" => index_built(sources),
-        "absent_table" => absent_table(sources, &modules()),
         "kmod_files" => kmod_files(sources),
         "fnmatch" => fnmatch(sources, &modules()),
         "config" => config(sources),
@@ -229,29 +227,6 @@ fn index(sources: &Sources, modules: &[RealModule]) -> Vec<Vec<u8>> {
     }
     seeds
 }
-
-/// A hand-written table of absent modules, and those the writer makes from the `index` seeds
-/// for an image with none of their modules.
-fn absent_table(sources: &Sources, modules: &[RealModule]) -> Vec<Vec<u8>> {
-    let mut seeds = vec![ABSENT_TABLE.to_vec()];
-    let image = write(&IndexContents { kernel_release: b"6.1.0-test".to_vec(), ..IndexContents::default() });
-    let Ok(image) = image else { return seeds };
-    for tree in index(sources, modules) {
-        if let (Ok(tree), Ok(image)) = (Index::open(&tree), Index::open(&image)) {
-            seeds.push(modinit::absent::writer::write(&tree, &image));
-        }
-    }
-    seeds
-}
-
-/// A table of absent modules: wildcards, brackets, a module matching through two aliases.
-const ABSENT_TABLE: &[u8] = b"modinit-absent 1 6.1.0-test\n\
-snd_hda_intel\n\
-\tpci:v00008086d00002668sv*sd*bc*sc*i*\n\
-\tpci:v*d*sv*sd*bc04sc03i00*\n\
-usb_storage\n\
-\tusb:v*p*d*dc*dsc*dp*ic08isc0[1-6]ip50in*\n\
-\tacpi*:PNP0C0A:*\n";
 
 /// Choice bytes: any bytes are an index's contents to this target.
 fn index_written() -> Vec<Vec<u8>> {
