@@ -11,6 +11,7 @@
 // them). `alloc` gates the code that keeps what it allocates.
 extern crate alloc;
 
+pub mod absent;
 pub mod bump;
 pub mod cmdline;
 #[cfg(feature = "alloc")]

@@ -85,6 +85,7 @@ fn mount_root(spec: Result<RootSpec<'_>, RootSpecError>, root: &RootOptions<'_>,
     let spec = spec.unwrap_or_else(|e| boot::on_error::fatal(format_args!("root={named}: {e}")));
     let device = boot::root_device::wait_for(&spec, root, drivers).unwrap_or_else(|e| {
         drivers.show_kernel_messages();
+        drivers.report_missing_storage_drivers();
         boot::on_error::fatal(format_args!("root device {named} {e}"))
     });
     if let Err(e) = boot::root_mount::mount_root(&device, root, drivers) {

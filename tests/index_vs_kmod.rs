@@ -203,3 +203,66 @@ fn configuration_is_applied_as_kmod_applies_it() {
     let c = compare(&built.bytes, &kmod, &kmod_tree, &keys, &names);
     report("test configuration", &c, names.len());
 }
+
+/// The table of the tree's modules an image lacks (`modinit.absent`), as the image builder
+/// writes it for an image of every third module, answers every device key of the corpus (the
+/// real modaliases, and keys made from every alias of the tree) with the modules kmod's lookup
+/// gives over the whole tree, in its order, less the builtins and the image's: on both trees.
+#[test]
+fn the_table_of_absent_modules_answers_as_kmod() {
+    let Some(tree) = modinit_tests::real_module_tree() else { return };
+    let Some(second) = modinit_test_fixtures::real_second_module_tree() else { return };
+    for tree in [tree, second] {
+        let kmod_tree = xtask::kmod::indexed_tree(&tree).unwrap();
+        let empty = tempfile::tempdir().unwrap();
+        let kmod = Kmod::new(&kmod_tree, &[empty.path()]);
+        let files = xtask::module_tree::files(&tree).unwrap();
+        let image: std::collections::BTreeSet<String> = files
+            .iter()
+            .filter_map(|p| p.strip_prefix(&tree).ok()?.to_str().map(str::to_string))
+            .filter(|rel| modinit::decompress::Compression::of_file_name(rel.as_bytes()).is_some())
+            .step_by(3)
+            .collect();
+        let whole = xtask::index::build_index(&tree, None).unwrap();
+        let part = xtask::index::build_index_of(&tree, None, Some(&image)).unwrap();
+        let image = Index::open(&part.bytes).unwrap();
+        let file = xtask::index::absent_table(&whole.bytes, &part.bytes).unwrap();
+        let table = modinit::absent::table::AbsentTable::open(&file).unwrap();
+        let builtin = std::fs::read_to_string(kmod_tree.join("modules.builtin")).unwrap();
+        let builtin: Vec<String> = builtin.lines().map(|p| module_name_of(p.rsplit('/').next().unwrap())).collect();
+        let keys: Vec<String> = xtask::corpus::keys(&kmod_tree).unwrap();
+        let keys: Vec<(&String, Key)> = keys
+            .iter()
+            .filter(|k| modinit::absent::is_device_alias(k.as_bytes()))
+            .filter_map(|k| Some((k, Key::new(k.as_bytes()).ok()?)))
+            .collect();
+        let (mut compared, mut matched, mut mismatches) = (0, 0, Vec::new());
+        for (key, normalized) in &keys {
+            let mut ours = Vec::new();
+            table.for_each_match(normalized, |m| ours.push(String::from_utf8_lossy(m).into_owned()));
+            let mut theirs = kmod.lookup(key);
+            theirs.retain(|m| !builtin.contains(m) && image.find(m.as_bytes(), false).is_none());
+            compared += 1;
+            matched += usize::from(!theirs.is_empty());
+            if ours != theirs {
+                mismatches.push(format!("{key}: table {ours:?}, kmod {theirs:?}"));
+            }
+        }
+        eprintln!("{}: {compared} device keys, {matched} matching absent modules", tree.display());
+        assert!(
+            mismatches.is_empty(),
+            "{} mismatches, first: {:?}",
+            mismatches.len(),
+            &mismatches[..5.min(mismatches.len())]
+        );
+        assert!(
+            compared > 30_000 && matched > 10_000,
+            "the corpus covers the table: {compared} keys, {matched} matching"
+        );
+    }
+}
+
+/// kmod's name of a module file `e1000e.ko` (or `.ko.xz`, ...): up to the first `.`, `-` as `_`.
+fn module_name_of(file: &str) -> String {
+    file.split('.').next().unwrap_or_default().replace('-', "_")
+}

@@ -3,6 +3,7 @@
 pub mod applet_peers;
 pub mod kmod_oracle;
 
+use std::path::Path;
 use xtask::scenario::{Report, Scenario};
 
 /// A modprobe.d with every directive kmod acts on at boot, aimed at modules of the real tree:
@@ -46,4 +47,18 @@ pub fn assert_exec_line(r: &Report, path: &str) {
         .and_then(|rest| rest.strip_suffix(" ms"))
         .and_then(|n| n.parse::<u64>().ok());
     assert!(ms.is_some(), "expected `exec {path} after N ms` last, got {last_exec:?}; see {}", r.outcome.log.display());
+}
+
+/// What modinit says of `device` with `modalias` when the image lacks its driver
+/// (`no driver for DEVICE (MODALIAS): MODULES is|are not in this image`), with the modules
+/// kmod's lookup over the whole `tree` (a lib/modules/VERSION directory) gives, each once, in
+/// kmod's order; and those modules. The test fails when kmod finds none.
+pub fn missing_driver_line(tree: &Path, device: &str, modalias: &str) -> (String, Vec<String>) {
+    let empty = tempfile::tempdir().unwrap();
+    let kmod = kmod_oracle::Kmod::new(&xtask::kmod::indexed_tree(tree).unwrap(), &[empty.path()]);
+    let mut drivers = kmod.lookup(modalias);
+    drivers.dedup();
+    assert!(!drivers.is_empty(), "kmod finds no module for {modalias}");
+    let verb = if drivers.len() == 1 { "is" } else { "are" };
+    (format!("no driver for {device} ({modalias}): {} {verb} not in this image", drivers.join(", ")), drivers)
 }

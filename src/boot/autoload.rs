@@ -16,6 +16,7 @@
 
 use super::coldplug;
 use super::kernel_log::{KernelLog, UnknownSymbols};
+use super::missing_drivers::{self, Scope};
 use super::uevents::{Received, UeventSocket};
 use crate::insert::load::Failure;
 use crate::insert::probe::{Blacklist, Event, MAX_STEPS, ProbeList, Probed, Prober, Ready};
@@ -27,6 +28,7 @@ use crate::io::log::{error, say, warning};
 use crate::io::modules_dir::ModulesDir;
 use crate::io::sysfs_dir::SysfsDir;
 use core::ffi::CStr;
+use modinit::absent::unbound_devices::UnboundDevices;
 use modinit::cmdline::modules::kernel_blacklists;
 use modinit::cmdline::options::BootOptions;
 use modinit::kernel::errno::Describe;
@@ -89,6 +91,8 @@ pub struct Autoload<'r, 'a, 'k> {
     aliases: AliasSet,
     /// Aliases handed to the loader so far (the set keeps insertion order).
     done: usize,
+    /// The devices the last walk of /sys found without a driver.
+    unbound: UnboundDevices,
     /// Times the kernel dropped uevents because the socket's buffer was full.
     overflows: usize,
     /// Drained after every module so a driver's errors appear next to its name.
@@ -130,8 +134,16 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             stall: Stall::new(opts.timeout_ms, 0),
             clock: started,
         });
-        let mut autoload =
-            Autoload { loader, socket, aliases: AliasSet::new(), done: 0, overflows: 0, kernel_log, started };
+        let mut autoload = Autoload {
+            loader,
+            socket,
+            aliases: AliasSet::new(),
+            done: 0,
+            unbound: UnboundDevices::new(),
+            overflows: 0,
+            kernel_log,
+            started,
+        };
         if let (Some(resolver), Some(loader)) = (resolver, &mut autoload.loader) {
             loader.load_all(&mut on_cmdline(resolver.cmdline, Origin::EARLY), autoload.kernel_log);
             let baked = resolver.index.modules_load().map(|name| Named { name, origin: Origin::ModulesLoadD });
@@ -211,7 +223,7 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         if self.aliases.refused() > 0 {
             error!("{} device aliases did not fit in memory and got no driver", self.aliases.refused());
         }
-        let Some(Loader { summary: s, workers, .. }) = &self.loader else { return };
+        let Some(Loader { summary: s, workers, prober, .. }) = &self.loader else { return };
         let count = |n: usize| n as u64;
         let (loaded, builtin, skipped, failed) = (count(s.loaded), count(s.builtin), count(s.skipped), count(s.failed));
         let summary = SummaryLine { loaded, builtin, skipped, failed, ms: self.started.elapsed_ms() };
@@ -227,6 +239,15 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             peak_memory_kib(),
             crate::sys::arena::high_water().max(workers.arena_peak()).div_ceil(1024)
         );
+        missing_drivers::report(prober.resolver, prober.dir, Scope::All(&self.unbound));
+    }
+
+    /// Names the storage controllers and disks whose driver the image lacks
+    /// ([`missing_drivers`]): for a root device that never appeared.
+    pub fn report_missing_storage_drivers(&self) {
+        if let Some(loader) = &self.loader {
+            missing_drivers::report(loader.prober.resolver, loader.prober.dir, Scope::Storage);
+        }
     }
 
     /// Whether a USB hub is still enumerating a device and the phase should wait for it
@@ -284,7 +305,7 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
     /// alias not seen before.
     fn step(&mut self, rescan: bool) -> Round {
         if rescan && self.loader.is_some() {
-            coldplug::scan(|alias| {
+            coldplug::scan(&mut self.unbound, |alias| {
                 self.aliases.insert(alias);
             });
         }
@@ -304,6 +325,9 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
             loader.load_all(&mut devices, self.kernel_log);
             self.done = aliases.len();
             loaded = loader.summary.loaded - before;
+            if loaded > 0 {
+                self.unbound.outdate();
+            }
         }
         Round { received, loaded }
     }

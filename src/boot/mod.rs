@@ -13,6 +13,7 @@ pub mod coldplug;
 pub mod console;
 pub mod exec;
 pub mod kernel_log;
+pub mod missing_drivers;
 pub mod mount;
 pub mod on_error;
 pub mod open_index;

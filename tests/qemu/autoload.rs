@@ -8,7 +8,7 @@
 //! same boots check the no-heap claim: plain and gzip modules leave the zstd decoder's arena
 //! unused, and zstd modules keep it within the bound computed on the host from their frames.
 
-use modinit_tests::{assert_exec_line, boot, expect_clean};
+use modinit_tests::{assert_exec_line, boot, expect_clean, missing_driver_line};
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 use xtask::initramfs::{ImageSpec, ModuleCompression, ModuleStorage};
@@ -452,4 +452,41 @@ fn a_crowded_pc_gets_its_drivers_including_the_sd_card() {
     for name in ["sdhci_pci", "mmc_block", "e1000", "usb_storage", "snd_hda_intel"] {
         assert!(m.contains(name), "{name} missing: {m:?}");
     }
+}
+
+/// A `most` image on a PC with an Intel HDA sound card, whose driver `most` leaves out: at the
+/// phase's end the card gets a line naming it and the module, the one kmod's lookup of the
+/// card's modalias (read in the guest) gives over the whole tree; and the devices without a
+/// driver are counted.
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn a_most_image_names_the_driver_it_lacks_for_a_sound_card() {
+    let setup = xtask::scenario::setup().unwrap();
+    let spec = ImageSpec {
+        select: ModuleChoice { selection: Selection::Most, ..ModuleChoice::default() },
+        ..modinit_image(Some(setup.kernel.modules.clone()), ModuleCompression::Zst).unwrap()
+    };
+    let mut s = Scenario::with_image("autoload-most-missing", &spec).unwrap();
+    s.machine = Machine::Pc;
+    s.qemu_args = ["-device", "intel-hda", "-device", "hda-duplex"].map(String::from).into();
+    // The card is the PCI function of class 04 03 (HD audio); its name and modalias, in a file.
+    guest_commands(
+        &mut s.image,
+        &[
+            "for d in /sys/bus/pci/devices/*; do /bin/busybox grep -q 'bc04sc03' $d/modalias && echo ${d##*/} $(/bin/busybox cat $d/modalias) >/run/hda; done",
+        ],
+    );
+    guest_report(&mut s.image, &["/run/hda"]);
+    let r = boot(&s);
+    expect_clean(&r);
+    assert_exec_line(&r, "/sbin/init");
+    let seen = r.guest("file./run/hda").unwrap_or_else(|| panic!("no HDA report; see {}", r.outcome.log.display()));
+    let (device, modalias) = seen.split_once(' ').unwrap_or_else(|| panic!("no HDA card in the guest: {seen:?}"));
+
+    let (expected, drivers) = missing_driver_line(&setup.kernel.modules, device, modalias);
+    assert!(!modules(&r).contains(&drivers[0]), "{drivers:?} loaded");
+    let lines = r.modinit_lines();
+    assert!(lines.contains(&expected.as_str()), "no line {expected:?}; see {}", r.outcome.log.display());
+    let count = lines.iter().find(|l| l.starts_with("devices without a driver: ")).expect("a count of them");
+    assert!(!count.starts_with("devices without a driver: 0 "), "{count}");
 }

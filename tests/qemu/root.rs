@@ -6,7 +6,7 @@
 //! identity where the name alone would not tell them apart. The guest test init on the disk
 //! reports the root mount (source, type, flags) and whether it can write to it.
 
-use modinit_tests::{assert_exec_line, boot, expect_clean};
+use modinit_tests::{assert_exec_line, boot, expect_clean, missing_driver_line};
 use std::path::PathBuf;
 use xtask::cpio::{Archive, Node};
 use xtask::disk_image::{self, Identity};
@@ -267,5 +267,55 @@ fn root_without_an_init_keeps_the_initramfs_for_on_error() {
     assert!(complaint.is_some_and(|l| l.contains("/sbin/init")), "{lines:?}");
     assert!(!lines.iter().any(|l| l.starts_with("freed the initramfs")), "the initramfs stays: {lines:?}");
     assert!(lines.contains(&"on_error=poweroff") && lines.contains(&"powering off"), "{lines:?}");
+    assert_eq!(r.outcome.end, End::Exited, "poweroff ends QEMU");
+}
+
+/// QEMU's AHCI controller (`ahci`, the ICH9's: hw/ide/ich.c), as its modalias spells it: Intel
+/// 2922, QEMU's subsystem ids, class 01 06 01 (SATA, AHCI). Placed at slot 0x10, it is
+/// 0000:00:10.0 in /sys.
+const AHCI: (&str, &str) = ("0000:00:10.0", "pci:v00008086d00002922sv00001AF4sd00001100bc01sc06i01");
+
+/// A host image made on another machine: the root disk is behind an AHCI controller, and the
+/// image has every driver of the other disks but not ahci. The root never appears; before its
+/// error the boot names the storage controllers without a driver (only those), among them the
+/// AHCI one with the module kmod's lookup over the whole tree gives for it.
+#[test]
+#[ignore = "boots QEMU: run by cargo xtask test"]
+fn a_root_behind_a_controller_without_its_driver_names_both_before_the_error() {
+    let name = "root-missing-driver";
+    let modules: Vec<&str> = MODULES.iter().copied().filter(|m| *m != "ahci").collect();
+    let mut s = Scenario::with_module_subset(name, ModuleCompression::Zst, &modules).unwrap();
+    let root = disk(name, "root.img", &root_disk(), &root_tree("root"));
+    s.qemu_args = [
+        "-drive",
+        &format!("if=none,id=root,format=raw,file={}", root.display()),
+        "-device",
+        "ahci,id=ahci0,addr=0x10",
+        "-device",
+        "ide-hd,drive=root,bus=ahci0.0",
+    ]
+    .map(String::from)
+    .into();
+    s.disks.push((DiskBus::VirtioBlk, disk(name, "decoy.img", &decoy_disk(), &root_tree("decoy"))));
+    s.append = format!("root=UUID={ROOT_UUID} modinit.root_timeout_s=3 modinit.on_error=poweroff");
+    let r = boot(&s);
+    expect_clean(&r);
+    let log = r.outcome.log.display();
+
+    let (device, modalias) = AHCI;
+    let (expected, _) = missing_driver_line(&xtask::scenario::setup().unwrap().kernel.modules, device, modalias);
+    let lines = r.modinit_lines();
+    let error = lines.iter().position(|l| l.starts_with(&format!("root device UUID={ROOT_UUID} not found after 3 s")));
+    let Some(error) = error else { panic!("no root error line; see {log}") };
+    assert!(lines[error].ends_with("the block devices are vda"), "{}", lines[error]);
+    // The phase's own report ends with the count; the root's follows it.
+    let count = lines.iter().position(|l| l.starts_with("devices without a driver: "));
+    let Some(count) = count.filter(|&c| c < error) else { panic!("no count before the error; see {log}") };
+    let named = &lines[count + 1..error];
+    assert!(named.contains(&expected.as_str()), "no line {expected:?} before the error, got {named:?}; see {log}");
+    for line in named.iter().filter(|l| l.starts_with("no driver for ")) {
+        assert!(line.contains("bc01sc"), "only storage controllers (PCI class 01) are named: {line}");
+    }
+    assert!(lines.contains(&"on_error=poweroff"), "{lines:?}");
     assert_eq!(r.outcome.end, End::Exited, "poweroff ends QEMU");
 }

@@ -24,6 +24,14 @@ pub struct Built {
     pub warnings: Vec<String>,
 }
 
+/// `modinit.absent` for an image whose index is `image`, from the index `tree` of the whole tree
+/// it was taken from ([`modinit::absent::writer`]): an index the boot reads in place.
+pub fn absent_table(tree: &[u8], image: &[u8]) -> Result<Vec<u8>> {
+    let open = |bytes| modinit::index::Index::open(bytes).map_err(|e| anyhow::anyhow!("{e}"));
+    let contents = modinit::absent::writer::contents(&open(tree)?, &open(image)?);
+    modinit::index::writer::write(&contents).map_err(|e| anyhow::anyhow!("writing the table of absent modules: {e}"))
+}
+
 /// Builds the index of the `lib/modules/VERSION` directory `modules`, with the modprobe.d and
 /// modules-load.d of `config_root` (none when None).
 pub fn build_index(modules: &Path, config_root: Option<&Path>) -> Result<Built> {

@@ -162,7 +162,8 @@ pub fn module_counts(archive: &Archive) -> BTreeMap<String, usize> {
 /// Copies the modules of `modules` (a lib/modules/VERSION directory) that `spec` selects to
 /// the same path in the image, each stored with `spec.compress_modules` (recompressed once and
 /// cached, see [`module_tree`]), with the tree's other files, modinit's index of exactly the
-/// modules copied, and their firmware.
+/// modules copied, the table of the tree's modules left out (`modinit::absent`), and their
+/// firmware.
 fn add_module_tree(a: &mut Archive, modules: &Path, spec: &ImageSpec) -> Result<()> {
     let version = modules
         .file_name()
@@ -172,14 +173,23 @@ fn add_module_tree(a: &mut Archive, modules: &Path, spec: &ImageSpec) -> Result<
     let config_root = spec.config_root.as_deref();
     let whole = crate::index::build_index(&tree, config_root)?;
     let (index, selected) = match select::select(&whole.bytes, &spec.select)? {
-        None => (whole, None),
+        None => (None, None),
         Some(selected) => {
             if !selected.dropped.is_empty() {
                 eprintln!("xtask: left out, as they need an omitted module: {}", selected.dropped.join(" "));
             }
-            (crate::index::build_index_of(&tree, config_root, Some(&selected.paths))?, Some(selected.paths))
+            (Some(crate::index::build_index_of(&tree, config_root, Some(&selected.paths))?), Some(selected.paths))
         }
     };
+    let absent = crate::index::absent_table(&whole.bytes, index.as_ref().map_or(&whole.bytes, |i| &i.bytes))?;
+    let index = index.unwrap_or(whole);
+    eprintln!(
+        "xtask: {}: {} bytes, {:.1}% of the index's {} bytes",
+        modinit::absent::FILE_NAME,
+        absent.len(),
+        100.0 * absent.len() as f64 / index.bytes.len() as f64,
+        index.bytes.len()
+    );
     let files: Vec<PathBuf> = module_tree::files(&tree)?
         .into_iter()
         .filter(|p| is_wanted(p.strip_prefix(&tree).ok().and_then(Path::to_str).unwrap_or_default(), selected.as_ref()))
@@ -196,6 +206,7 @@ fn add_module_tree(a: &mut Archive, modules: &Path, spec: &ImageSpec) -> Result<
         a.insert(&format!("lib/modules/{version}/{name}"), Node::File(bytes), 0o644);
     }
     a.insert(&format!("lib/modules/{version}/modinit.idx"), Node::File(index.bytes), 0o644);
+    a.insert(&format!("lib/modules/{version}/{}", modinit::absent::FILE_NAME), Node::File(absent), 0o644);
     Ok(())
 }
 
