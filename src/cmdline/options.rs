@@ -131,6 +131,11 @@ fn parse_ms(value: Option<&[u8]>) -> Option<u64> {
 
 const PREFIX: &[u8] = b"modinit.";
 
+/// The value `choices` pairs with `value`, if any.
+fn one_of<T: Copy>(value: Option<&[u8]>, choices: &[(&[u8], T)]) -> Option<T> {
+    choices.iter().find(|(name, _)| value == Some(*name)).map(|&(_, v)| v)
+}
+
 impl<'a> BootOptions<'a> {
     /// Reads the options from `cmdline`, calling `warn` for each parameter it cannot use.
     /// Parameters after a bare `--` belong to init and are not read.
@@ -140,98 +145,63 @@ impl<'a> BootOptions<'a> {
             if p.key == b"--" {
                 break;
             }
-            if let Some(result) = opts.root.apply(p.key, p.value) {
-                if let Err(e) = result {
-                    warn(OptionWarning::BadValue {
-                        key: p.key,
-                        value: p.value.unwrap_or_default(),
-                        expected: e.expected(),
-                    });
+            // Each value's parse: Err holds what was expected instead.
+            let parsed: Result<(), &'static str> = match (p.key, p.value) {
+                (key, value) if let Some(result) = opts.root.apply(key, value) => result.map_err(|e| e.expected()),
+                (b"init", Some(path)) if !path.is_empty() => {
+                    opts.init = Some(path);
+                    Ok(())
                 }
-                continue;
-            }
-            match (p.key, p.value) {
-                (b"init", Some(path)) if !path.is_empty() => opts.init = Some(path),
-                (b"modinit.on_error", value) => match value.and_then(OnError::parse) {
-                    Some(action) => opts.on_error = action,
-                    None => warn(OptionWarning::BadValue {
-                        key: p.key,
-                        value: value.unwrap_or_default(),
-                        expected: "shell, poweroff, reboot or halt",
-                    }),
-                },
+                (b"modinit.on_error", value) => {
+                    value.and_then(OnError::parse).map(|a| opts.on_error = a).ok_or("shell, poweroff, reboot or halt")
+                }
                 (b"modinit.kmsg", value) => match value {
-                    Some(b"off") => opts.kmsg = None,
-                    Some(name) if Level::from_name(name).is_some() => opts.kmsg = Level::from_name(name),
-                    _ => warn(OptionWarning::BadValue {
-                        key: p.key,
-                        value: value.unwrap_or_default(),
-                        expected: "off or a level: emerg, alert, crit, err, warn, notice, info, debug",
-                    }),
+                    Some(b"off") => {
+                        opts.kmsg = None;
+                        Ok(())
+                    }
+                    _ => value
+                        .and_then(Level::from_name)
+                        .map(|level| opts.kmsg = Some(level))
+                        .ok_or("off or a level: emerg, alert, crit, err, warn, notice, info, debug"),
                 },
-                (b"modinit.kmsg_since", value) => match value {
-                    Some(b"boot") => opts.kmsg_since_boot = true,
-                    Some(b"now") => opts.kmsg_since_boot = false,
-                    _ => warn(OptionWarning::BadValue {
-                        key: p.key,
-                        value: value.unwrap_or_default(),
-                        expected: "boot or now",
-                    }),
-                },
-                (b"modinit.settle_ms", value) => match parse_ms(value) {
-                    Some(ms) => opts.settle_ms = ms,
-                    None => warn(OptionWarning::BadValue {
-                        key: p.key,
-                        value: value.unwrap_or_default(),
-                        expected: "a number of milliseconds",
-                    }),
-                },
-                (b"modinit.hubs_ms", value) => match parse_ms(value) {
-                    Some(ms) => opts.hubs_ms = ms,
-                    None => warn(OptionWarning::BadValue {
-                        key: p.key,
-                        value: value.unwrap_or_default(),
-                        expected: "a number of milliseconds",
-                    }),
-                },
+                (b"modinit.kmsg_since", value) => one_of(value, &[(b"boot", true), (b"now", false)])
+                    .map(|b| opts.kmsg_since_boot = b)
+                    .ok_or("boot or now"),
+                (b"modinit.settle_ms", value) => {
+                    parse_ms(value).map(|ms| opts.settle_ms = ms).ok_or("a number of milliseconds")
+                }
+                (b"modinit.hubs_ms", value) => {
+                    parse_ms(value).map(|ms| opts.hubs_ms = ms).ok_or("a number of milliseconds")
+                }
                 // 0 would give up every insert as soon as it started.
-                (b"modinit.timeout_ms", value) => match parse_ms(value).filter(|&ms| ms > 0) {
-                    Some(ms) => opts.timeout_ms = ms,
-                    None => warn(OptionWarning::BadValue {
-                        key: p.key,
-                        value: value.unwrap_or_default(),
-                        expected: "a number of milliseconds, at least 1",
-                    }),
-                },
-                (b"modinit.jobs", value) => match value.and_then(decimal).filter(|&n| n >= 1) {
-                    Some(n) => opts.jobs = usize::try_from(n).ok(),
-                    None => warn(OptionWarning::BadValue {
-                        key: p.key,
-                        value: value.unwrap_or_default(),
-                        expected: "a number of modules, at least 1",
-                    }),
-                },
-                (b"modinit.until", value) => match value {
-                    Some(b"root") => opts.until_root = true,
-                    Some(b"all") => opts.until_root = false,
-                    _ => warn(OptionWarning::BadValue {
-                        key: p.key,
-                        value: value.unwrap_or_default(),
-                        expected: "root or all",
-                    }),
-                },
-                (b"modinit.async_probe", value) => match value {
-                    Some(b"1") => opts.async_probe = true,
-                    Some(b"0") => opts.async_probe = false,
-                    _ => warn(OptionWarning::BadValue {
-                        key: p.key,
-                        value: value.unwrap_or_default(),
-                        expected: "1 or 0",
-                    }),
-                },
-                (b"quiet", None) => opts.quiet = true,
-                (key, _) if key.starts_with(PREFIX) => warn(OptionWarning::UnknownOption { key }),
-                _ => {}
+                (b"modinit.timeout_ms", value) => parse_ms(value)
+                    .filter(|&ms| ms > 0)
+                    .map(|ms| opts.timeout_ms = ms)
+                    .ok_or("a number of milliseconds, at least 1"),
+                (b"modinit.jobs", value) => value
+                    .and_then(decimal)
+                    .filter(|&n| n >= 1)
+                    .map(|n| opts.jobs = usize::try_from(n).ok())
+                    .ok_or("a number of modules, at least 1"),
+                (b"modinit.until", value) => {
+                    one_of(value, &[(b"root", true), (b"all", false)]).map(|b| opts.until_root = b).ok_or("root or all")
+                }
+                (b"modinit.async_probe", value) => {
+                    one_of(value, &[(b"1", true), (b"0", false)]).map(|b| opts.async_probe = b).ok_or("1 or 0")
+                }
+                (b"quiet", None) => {
+                    opts.quiet = true;
+                    Ok(())
+                }
+                (key, _) if key.starts_with(PREFIX) => {
+                    warn(OptionWarning::UnknownOption { key });
+                    Ok(())
+                }
+                _ => Ok(()),
+            };
+            if let Err(expected) = parsed {
+                warn(OptionWarning::BadValue { key: p.key, value: p.value.unwrap_or_default(), expected });
             }
         }
         opts
