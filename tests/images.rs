@@ -22,8 +22,7 @@ struct Tree {
 fn tree() -> Option<Tree> {
     let modules = modinit_tests::real_module_tree()?;
     let kmod_modules = xtask::kmod::indexed_tree(&modules).unwrap();
-    let empty = tempfile::tempdir().unwrap();
-    let kmod = Kmod::new(&kmod_modules, &[empty.path()]);
+    let kmod = Kmod::without_configuration(&kmod_modules);
     Some(Tree { modules, kmod_modules, kmod })
 }
 

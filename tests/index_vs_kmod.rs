@@ -124,8 +124,7 @@ fn resolution_equals_kmods_on_debian_13s_xz_tree() {
 /// `depmod -b` on it.
 fn resolution_equals_kmods(tree: &Path, what: &str) {
     let kmod_tree = xtask::kmod::indexed_tree(tree).unwrap();
-    let empty = tempfile::tempdir().unwrap();
-    let kmod = Kmod::new(&kmod_tree, &[empty.path()]);
+    let kmod = Kmod::without_configuration(&kmod_tree);
     let built = xtask::index::build_index(tree, None).unwrap();
     let unread: Vec<&String> = built.warnings.iter().filter(|w| w.contains("indexed without aliases")).collect();
     assert!(unread.is_empty(), "{what}: modules the builder could not read: {unread:?}");
@@ -149,8 +148,7 @@ fn an_index_of_kmods_files_resolves_as_kmod() {
     let Some(second) = modinit_test_fixtures::real_second_module_tree() else { return };
     for tree in [tree, second] {
         let kmod_tree = xtask::kmod::indexed_tree(&tree).unwrap();
-        let empty = tempfile::tempdir().unwrap();
-        let kmod = Kmod::new(&kmod_tree, &[empty.path()]);
+        let kmod = Kmod::without_configuration(&kmod_tree);
         let read = |name: &str| std::fs::read(kmod_tree.join(name)).ok();
         let files = KmodFiles {
             kernel_release: tree.file_name().unwrap().to_str().unwrap().as_bytes().to_vec(),
@@ -214,8 +212,7 @@ fn the_table_of_absent_modules_answers_as_kmod() {
     let Some(second) = modinit_test_fixtures::real_second_module_tree() else { return };
     for tree in [tree, second] {
         let kmod_tree = xtask::kmod::indexed_tree(&tree).unwrap();
-        let empty = tempfile::tempdir().unwrap();
-        let kmod = Kmod::new(&kmod_tree, &[empty.path()]);
+        let kmod = Kmod::without_configuration(&kmod_tree);
         let files = xtask::module_tree::files(&tree).unwrap();
         let image: std::collections::BTreeSet<String> = files
             .iter()

@@ -69,6 +69,13 @@ pub struct Kmod {
 pub type Insertion = (String, Option<String>, String);
 
 impl Kmod {
+    /// A context on `modules_dir` that reads no configuration (an empty configuration
+    /// directory, which kmod_new reads at once).
+    pub fn without_configuration(modules_dir: &Path) -> Kmod {
+        let empty = tempfile::tempdir().unwrap();
+        Kmod::new(modules_dir, &[empty.path()])
+    }
+
     /// `modules_dir` = a lib/modules/VERSION dir that holds depmod's indexes; `config_dirs` =
     /// modprobe.d dirs or files, in precedence order (an empty slice = no configuration at all;
     /// libkmod would read the system's own for none). The kernel dir's modules.softdep is
