@@ -1,7 +1,8 @@
 //! A whole boot record read back: its inserts with their times ([`Phase::read`]), the slowest
 //! first ([`Phase::slowest`], as `systemd-analyze blame` lists units) and the critical chain
 //! ([`Phase::critical_chain`], as `systemd-analyze critical-chain`): from the insert that ended
-//! last, back through what each one waited for.
+//! last, back through what each one waited for; and the phase's own time
+//! ([`Phase::own_time`]): while no insert was in the kernel.
 //!
 //! An insert waits for the modules before it in its probe list (its `needs=`): the one of them
 //! whose insert ended last is the link before it. Modules loaded before the phase, or builtin,
@@ -34,6 +35,15 @@ impl<'a> Insert<'a> {
     pub fn needs(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
         self.needs.split(|&b| b == b',').filter(|n| !n.is_empty())
     }
+}
+
+/// How much of the phase was modinit's own ([`Phase::own_time`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnTime {
+    /// No insert in the kernel.
+    pub own_micros: u64,
+    /// From the record's start to the phase's summary.
+    pub phase_micros: u64,
 }
 
 /// Why a record could not be read.
@@ -142,6 +152,28 @@ impl<'a, const N: usize> Phase<'a, N> {
         }
     }
 
+    /// The time of the phase during which no insert was in the kernel, in microseconds: modinit's
+    /// own (mounting, walking /sys, looking up, waiting for the buses to go quiet, the last walk),
+    /// with the phase's length; None before the phase's summary. `order` is scratch space.
+    pub fn own_time(&self, order: &mut heapless::Vec<usize, N>) -> Option<OwnTime> {
+        let (phase_end, _) = self.summary?;
+        order.clear();
+        for i in 0..self.inserts.len() {
+            // As many indexes as inserts.
+            let _ = order.push(i);
+        }
+        let inserts = &self.inserts;
+        crate::sort::sort_by(order, &mut |&a, &b| inserts[a].start.cmp(&inserts[b].start).then(a.cmp(&b)));
+        let (mut own, mut covered_to) = (0, self.begin.0);
+        for ins in order.iter().map(|&i| &inserts[i]) {
+            let (start, end) = (ins.start.0.clamp(self.begin.0, phase_end.0), ins.end.0.min(phase_end.0));
+            own += start.saturating_sub(covered_to);
+            covered_to = covered_to.max(end);
+        }
+        own += phase_end.0.saturating_sub(covered_to);
+        Some(OwnTime { own_micros: own, phase_micros: phase_end.0.saturating_sub(self.begin.0) })
+    }
+
     /// The insert `inserts[i]` waited for: of the modules it needs, the insert that ended last
     /// before it started; None when it needed none in the record.
     pub fn waited_for(&self, i: usize) -> Option<usize> {
@@ -190,6 +222,21 @@ mod tests {
         // h came after the phase; d waited for c, a and b; b ended last, and b waited for a.
         assert_eq!(names(&phase, &order), ["d", "b", "a"]);
         assert_eq!(phase.inserts[order[0]].worker, Some(1));
+    }
+
+    #[test]
+    fn the_own_time_is_the_phase_with_no_insert_running() {
+        let phase = Phase::<16>::read(RECORD.as_bytes()).unwrap();
+        let mut order = heapless::Vec::new();
+        // Inserts cover 1.000-1.350 and 1.350-1.700 (e's request included); h is after the
+        // summary at 1.800: only 1.700-1.800 is modinit's own.
+        assert_eq!(phase.own_time(&mut order), Some(OwnTime { own_micros: 100_000, phase_micros: 800_000 }));
+        let late = RECORD.replace("1.100000 module a loaded start=1.000000", "1.100000 module a loaded start=1.020000");
+        let phase = Phase::<16>::read(late.as_bytes()).unwrap();
+        assert_eq!(phase.own_time(&mut order).map(|t| t.own_micros), Some(120_000), "1.000-1.020 before a's start too");
+        let cut: std::string::String =
+            RECORD.lines().filter(|l| !l.contains("summary")).flat_map(|l| [l, "\n"]).collect();
+        assert_eq!(Phase::<16>::read(cut.as_bytes()).unwrap().own_time(&mut order), None, "no summary, no phase end");
     }
 
     #[test]

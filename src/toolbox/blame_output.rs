@@ -1,5 +1,5 @@
 //! What `modinit blame` prints about a boot record ([`crate::record::blame::Phase`]): the
-//! phase in one line, then its inserts the slowest first (as `systemd-analyze blame` lists
+//! phase in one line and how much of it was modinit's own, then its inserts the slowest first (as `systemd-analyze blame` lists
 //! units), then the critical chain (as `systemd-analyze critical-chain`): the insert that ended
 //! last, and under it, one level deeper each, the insert each one waited for; times are
 //! milliseconds from the start of the record.
@@ -29,6 +29,13 @@ pub fn report<const N: usize>(phase: &Phase<'_, N>, line: &mut dyn FnMut(fmt::Ar
         line(format_args!("{ignored} softdeps or optional names failed (ignored, as kmod ignores them)"));
     }
     let mut order = heapless::Vec::<usize, N>::new();
+    if let Some(t) = phase.own_time(&mut order) {
+        line(format_args!(
+            "modinit's own time: {} ms of the phase's {} ms had no insert in the kernel (walking /sys, looking up, waiting for quiet)",
+            t.own_micros / 1000,
+            t.phase_micros / 1000
+        ));
+    }
     phase.slowest(&mut order);
     line(format_args!(""));
     line(format_args!("inserts, the slowest first (time, module, outcome if not loaded, worker, what asked for it):"));
@@ -141,6 +148,15 @@ mod tests {
         let summary = RECORD.lines().find(|l| l.contains(" summary ")).unwrap();
         let loaded = summary.split(' ').find_map(|w| w.strip_prefix("loaded=")).unwrap();
         assert!(lines[0].starts_with(&std::format!("driver phase: loaded={loaded} ")), "{}", lines[0]);
+
+        // The own time: every millisecond of the phase that no insert covers, counted one by one.
+        let micros = |l: &str| l.split(' ').next().unwrap().replace('.', "").parse::<u64>().unwrap();
+        let (begin, end) = (micros(RECORD.lines().next().unwrap()), micros(summary));
+        let busy = |ms: u64| expected.iter().any(|e| e.1 <= begin + ms * 1000 && begin + ms * 1000 < e.2);
+        let own_ms = (0..(end - begin) / 1000).filter(|&ms| !busy(ms)).count() as i64;
+        let shown: Vec<i64> = lines[1].split(' ').filter_map(|w| w.parse().ok()).collect();
+        assert!(lines[1].starts_with("modinit's own time: "), "{}", lines[1]);
+        assert!((shown[0] - own_ms).abs() <= 1 && shown[1] == ((end - begin) / 1000) as i64, "{shown:?} vs {own_ms}");
 
         // Every insert once, the slowest first.
         let at = lines.iter().position(|l| l.starts_with("inserts, the slowest first")).unwrap();

@@ -204,6 +204,10 @@ pub fn report(bench: &Coldplug, machine: Machine, version: &str, modules: &Path,
         ratio(System::Modinit, System::InsmodFloor),
         ratio(System::Modinit, System::KmodColdplug),
     );
+    let own = bench_timing::own_time_text(measured);
+    if !own.is_empty() {
+        let _ = writeln!(md, "\n{own}");
+    }
     if let Some((resident, arena)) = measured.iter().find_map(|m| m.memory_kib) {
         let _ = writeln!(
             md,

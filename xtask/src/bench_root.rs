@@ -282,6 +282,10 @@ pub fn report(bench: &RootBench, version: &str, load: &str) -> String {
         };
         let _ = writeln!(md, "| {ours} / {peer} | {} | {} | {goal} |", ratio(Figure::Boot), ratio(Figure::Init));
     }
+    let own = bench_timing::own_time_text(&compared(systems));
+    if !own.is_empty() {
+        let _ = writeln!(md, "\n{own}");
+    }
     let loaded = |name| systems.iter().find(|m| m.name == name).and_then(|m| m.samples.first()).map(|s| &s.modules);
     if let (Some(most), Some(host)) = (loaded(MOST), loaded(HOST)) {
         let listed = |modules: Vec<&String>| match modules.is_empty() {

@@ -31,6 +31,14 @@ pub fn record_of(console: &str) -> Result<String> {
     Ok(whole.iter().flat_map(|l| [*l, "\n"]).collect())
 }
 
+/// modinit's own time in the driver phase of the boot whose console is `console`, in ms
+/// ([`Phase::own_time`]); None when the console shows no whole record.
+pub fn own_time_ms(console: &str) -> Option<f64> {
+    let record = record_of(console).ok()?;
+    let phase = Phase::<INSERTS_MAX>::read(record.as_bytes()).ok()?;
+    phase.own_time(&mut heapless::Vec::new()).map(|t| t.own_micros as f64 / 1000.0)
+}
+
 /// The name of the timeline in docs/ on the kernel series `series`.
 pub fn chart_file(series: &str) -> String {
     format!("boot-timeline-{series}.svg")

@@ -15,6 +15,9 @@ pub struct Sample {
     /// From the kernel's start to the real init, in ms.
     pub boot_ms: f64,
     pub modules: BTreeSet<String>,
+    /// modinit's own time in its driver phase, from the boot record the console shows
+    /// ([`crate::bench_timeline::own_time_ms`]); None for a peer.
+    pub own_ms: Option<f64>,
 }
 
 /// Which time of a [`Sample`] a chart or a ratio is about.
@@ -177,7 +180,12 @@ pub fn sample(console: &str) -> Result<Sample> {
     };
     let (start, end) = (stamp("Run /init as init process")?, stamp("bench-init: started")?);
     let modules = console.lines().find_map(|l| l.strip_prefix("bench: modules=")).context("no module list")?;
-    Ok(Sample { init_ms: end - start, boot_ms: end, modules: modules.split_whitespace().map(str::to_string).collect() })
+    Ok(Sample {
+        init_ms: end - start,
+        boot_ms: end,
+        modules: modules.split_whitespace().map(str::to_string).collect(),
+        own_ms: crate::bench_timeline::own_time_ms(console),
+    })
 }
 
 /// What modinit's summary line says of its memory: `(memory peak R KiB, decompression A KiB)`.
@@ -213,6 +221,32 @@ pub fn table(measured: &[Measured], ratio: Figure) -> String {
         );
     }
     md
+}
+
+/// What the boot records say of modinit's own time (issue 20's first goal): for each of our
+/// systems whose boots left records, the median of its own time in the driver phase and that
+/// over the median of its /init to real init. Empty when no boot left a record.
+pub fn own_time_text(measured: &[Measured]) -> String {
+    let parts: Vec<String> = measured
+        .iter()
+        .filter(|m| m.ours)
+        .filter_map(|m| {
+            let mut own: Vec<f64> = m.samples.iter().filter_map(|s| s.own_ms).collect();
+            own.sort_by(f64::total_cmp);
+            let median = *own.get(own.len() / 2)?;
+            let share = 100.0 * median / m.spread(Figure::Init).0;
+            Some(format!("{}: {median:.0} ms, {share:.1}% of /init to real init", m.name))
+        })
+        .collect();
+    match parts.is_empty() {
+        true => String::new(),
+        false => format!(
+            "modinit's own time (from each boot's record: the time of its driver phase with no insert in the kernel, \
+             spent mounting, walking /sys, looking up and waiting for the buses to go quiet; median of the boots; \
+             goal ≤ 5% of /init to real init): {}.",
+            parts.join("; ")
+        ),
+    }
 }
 
 /// The median of `figure` of the system named `name`.
@@ -269,6 +303,18 @@ pub(crate) mod tests {
         let s = sample(console).unwrap();
         assert_eq!((s.init_ms, s.boot_ms), (5750.0, 9250.0));
         assert_eq!(s.modules.len(), 2);
+        assert_eq!(s.own_ms, None, "no boot record");
+        let recorded = format!(
+            "{console}bench: record: 1.000000 record 1\nbench: record: 1.500000 module a loaded start=1.100000 worker=0 \
+             key=x\nbench: record: 2.000000 summary loaded=1 builtin=0 skipped=0 failed=0 ms=1000\n"
+        );
+        let s = sample(&recorded).unwrap();
+        assert_eq!(s.own_ms, Some(600.0), "1.0-1.1 and 1.5-2.0 had no insert");
+        let mut ours = system("modinit", 1, &[]);
+        ours.samples = vec![Sample { init_ms: 6000.0, ..s.clone() }; 3];
+        let text = own_time_text(&[ours]);
+        assert!(text.ends_with("to real init): modinit: 600 ms, 10.0% of /init to real init."), "{text}");
+        assert_eq!(own_time_text(&[system("peer", 1, &[1.0])]), "", "no record, no line");
         assert!(sample("bench: modules=a\n").is_err(), "no records: no sample");
         let done = "[ 5.1] modinit: done: loaded=3 builtin=0 skipped=0 failed=0 jobs=2 in 9 ms \
                     (memory peak 812 KiB, decompression 40 KiB)";
@@ -286,7 +332,7 @@ pub(crate) mod tests {
             image_bytes: 3 << 20,
             samples: times
                 .iter()
-                .map(|&(init_ms, boot_ms)| Sample { init_ms, boot_ms, modules: BTreeSet::new() })
+                .map(|&(init_ms, boot_ms)| Sample { init_ms, boot_ms, modules: BTreeSet::new(), own_ms: None })
                 .collect(),
             memory_kib: None,
         };
@@ -317,7 +363,10 @@ pub(crate) mod tests {
             append: String::new(),
             log: PathBuf::new(),
             image_bytes: image_mib << 20,
-            samples: boots.iter().map(|&boot_ms| Sample { init_ms: 0.0, boot_ms, modules: BTreeSet::new() }).collect(),
+            samples: boots
+                .iter()
+                .map(|&boot_ms| Sample { init_ms: 0.0, boot_ms, modules: BTreeSet::new(), own_ms: None })
+                .collect(),
             memory_kib: None,
         }
     }
