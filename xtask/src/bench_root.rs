@@ -1,14 +1,14 @@
 //! The root-disk comparison: the QEMU PC (2 vCPUs, TCG) booted to an ext4 root on virtio-blk,
 //! named by `root=UUID=`, whose /sbin/init is qemu/guest/bench-init, with modinit's `most` and
 //! `host` images next to Debian's initramfs-tools and dracut images for the same kernel
-//! ([`crate::peers`]); and modinit's `most` image with each outer compression and each way of
-//! storing its modules ([`storage_candidates`]). Every system boots once per round,
+//! ([`crate::peers`]); and both of modinit's images with each way of storing their modules
+//! ([`storage_candidates`]) times each outer compression. Every system boots once per round,
 //! interleaved, timed from the kernel's start (and from /init) to the real init on the guest's
 //! kernel-log clock.
 //!
-//! The storages are compared on the root disk's `most` image rather than on the coldplug
-//! machine's whole tree: `most` is the image a user builds, and its default storage is the
-//! root comparison's own modinit system, booted in the same rounds.
+//! The storages are compared on the root disk's images rather than on the coldplug machine's
+//! whole tree: `most` and `host` are the images a user builds, and their default cells are the
+//! root comparison's own modinit systems, booted in the same rounds.
 
 use crate::bench_timing::{self, Failed, Figure, Measured};
 use crate::cpio::{Archive, Node};
@@ -32,9 +32,9 @@ const COMPRESSIONS: [ModuleCompression; 3] = [ModuleCompression::None, ModuleCom
 
 /// What the comparison measured.
 pub struct RootBench {
-    /// modinit `most` (with [`DEFAULT_COMPRESSION`] and the default storage), modinit `host`,
-    /// the peers that could be built, then modinit `most` with the other outer compressions,
-    /// then with the other storages.
+    /// modinit `most` and `host` (with the default storage and [`DEFAULT_COMPRESSION`]), the
+    /// peers that could be built, then the other cells of each image's storage × outer
+    /// compression matrix ([`cell_name`]).
     pub systems: Vec<Measured>,
     /// The peers that could not be built here, and why.
     pub unbuilt: Vec<(Generator, String)>,
@@ -94,18 +94,35 @@ pub fn measure(runs: usize) -> Result<RootBench> {
     let disk = root_disk(&dir)?;
     let tree = &setup()?.kernel.modules;
     let default_storage = initramfs::fastest_storage(tree);
-    let most_choice = || ModuleChoice { selection: Selection::Most, ..ModuleChoice::default() };
-    let most = modinit_image(most_choice())?;
-    let host = modinit_image(ModuleChoice {
+    let most = ModuleChoice { selection: Selection::Most, ..ModuleChoice::default() };
+    let host = ModuleChoice {
         selection: Selection::Host,
         modaliases: Some(pc_modaliases(&dir)?),
         rootfs: Some("ext4".into()),
         ..ModuleChoice::default()
-    })?;
-    let mut systems = vec![
-        write(&dir, "most", MOST, &most, DEFAULT_COMPRESSION)?,
-        write(&dir, "host", HOST, &host, DEFAULT_COMPRESSION)?,
-    ];
+    };
+    let shipped = crate::module_tree::shipped_compression(tree);
+    let kernel_decompresses = crate::kernel::decompresses_modules(tree);
+    let storages: Vec<(ModuleStorage, String)> = storage_candidates(shipped)
+        .into_iter()
+        .map(|s| (s, describe_storage(s, shipped, kernel_decompresses)))
+        .collect();
+    let mut systems = Vec::new();
+    let mut cells = Vec::new();
+    for (name, choice) in [(MOST, &most), (HOST, &host)] {
+        for &(storage, _) in &storages {
+            let image = modinit_image_stored(choice.clone(), storage)?;
+            for compression in COMPRESSIONS {
+                let file = format!("{}-{}-{}", image_file(name), storage.name(), compression.name());
+                let m =
+                    write(&dir, &file, &cell_name(name, storage, compression, default_storage), &image, compression)?;
+                match storage == default_storage && compression == DEFAULT_COMPRESSION {
+                    true => systems.push(m),
+                    false => cells.push(m),
+                }
+            }
+        }
+    }
     let mut unbuilt = Vec::new();
     for generator in Generator::ALL {
         match peer(&dir, generator) {
@@ -116,21 +133,7 @@ pub fn measure(runs: usize) -> Result<RootBench> {
             }
         }
     }
-    for compression in COMPRESSIONS.into_iter().filter(|&c| c != DEFAULT_COMPRESSION) {
-        let file = format!("most-{}", compression.name());
-        systems.push(write(&dir, &file, &compressed_name(compression), &most, compression)?);
-    }
-    let shipped = crate::module_tree::shipped_compression(tree);
-    let kernel_decompresses = crate::kernel::decompresses_modules(tree);
-    let storages: Vec<(ModuleStorage, String)> = storage_candidates(shipped)
-        .into_iter()
-        .map(|s| (s, describe_storage(s, shipped, kernel_decompresses)))
-        .collect();
-    for &(storage, _) in storages.iter().filter(|(s, _)| *s != default_storage) {
-        let image = modinit_image_stored(most_choice(), storage)?;
-        let file = format!("most-modules-{}", storage.name());
-        systems.push(write(&dir, &file, &stored_name(storage, default_storage), &image, DEFAULT_COMPRESSION)?);
-    }
+    systems.extend(cells);
     let failed = bench_timing::interleave(&mut systems, runs, |m| boot(m, &disk))?;
     Ok(RootBench { systems, unbuilt, failed, default_storage, storages })
 }
@@ -164,21 +167,24 @@ pub fn peer(dir: &Path, generator: Generator) -> Result<Measured> {
     Measured::new(generator.name(), false, image, dir.join(format!("{generator:?}.log")))
 }
 
-/// The name of modinit's `most` image with the outer `compression`.
-fn compressed_name(compression: ModuleCompression) -> String {
-    match compression == DEFAULT_COMPRESSION {
-        true => MOST.to_string(),
-        false => format!("{MOST}, --compress {}", compression.name()),
+/// The name of the cell of modinit's image `image` ([`MOST`] or [`HOST`]) whose modules are
+/// stored as `storage` and whose cpio is compressed with `compression`: the image's own name
+/// for the defaults' cell (`default_storage` and [`DEFAULT_COMPRESSION`]).
+fn cell_name(
+    image: &str,
+    storage: ModuleStorage,
+    compression: ModuleCompression,
+    default_storage: ModuleStorage,
+) -> String {
+    match storage == default_storage && compression == DEFAULT_COMPRESSION {
+        true => image.to_string(),
+        false => format!("{image}, --compress-modules {} --compress {}", storage.name(), compression.name()),
     }
 }
 
-/// The name of modinit's `most` image with its modules stored as `storage`, where
-/// `default_storage` is the default's (that image is [`MOST`]).
-fn stored_name(storage: ModuleStorage, default_storage: ModuleStorage) -> String {
-    match storage == default_storage {
-        true => MOST.to_string(),
-        false => format!("{MOST}, --compress-modules {}", storage.name()),
-    }
+/// The file name stem of the image named `image`'s cells: `most` or `host`.
+fn image_file(image: &str) -> &str {
+    image.trim_start_matches("modinit ")
 }
 
 /// The root filesystem: bench-init as /sbin/init with its shell, the mount points, and an
@@ -255,7 +261,7 @@ pub fn report(bench: &RootBench, version: &str, load: &str) -> String {
          shared host {load} when the boots began, {} when they ended. modinit's `most` image (`--select most`) \
          and its `host` image (the modaliases of a census boot of the same machine, `--rootfs ext4`) store their \
          modules as `--compress-modules {storage}` and the cpio as `--compress {}` (both the defaults for this \
-         kernel: `Module storage` and `Outer compression` below). Debian's images are made for the same kernel \
+         kernel: `Module storage and outer compression` below). Debian's images are made for the same kernel \
          by `mkinitramfs` (initramfs-tools-core, Debian's initramfs.conf: MODULES=most, zstd) and `dracut \
          --no-hostonly` (dracut-core, no configuration), both installed without recommendations, run in a \
          private mount namespace where /lib/modules/VERSION is the depmod'd tree and /boot the kernel's \
@@ -313,77 +319,73 @@ pub fn report(bench: &RootBench, version: &str, load: &str) -> String {
     let _ =
         writeln!(md, "\n![Time from the kernel's start to the real init on Linux {series}]({})", chart_file(series));
 
-    let _ = writeln!(md, "\n{}\n", crate::bench::on_kernel("Outer compression", series));
-    let by_compression: Vec<Measured> = COMPRESSIONS
-        .iter()
-        .filter_map(|&c| {
-            let m = systems.iter().find(|m| m.name == compressed_name(c))?;
-            Some(Measured { name: format!("--compress {}", c.name()), ours: c == DEFAULT_COMPRESSION, ..m.clone() })
-        })
-        .collect();
-    let fastest = by_compression.iter().min_by(|a, b| a.spread(Figure::Boot).0.total_cmp(&b.spread(Figure::Boot).0));
+    let _ = writeln!(md, "\n{}\n", crate::bench::on_kernel("Module storage and outer compression", series));
+    let compressions: Vec<String> = COMPRESSIONS.iter().map(|c| format!("`{}`", c.name())).collect();
     let _ = writeln!(
         md,
-        "modinit's `most` image as above (modules inside as `--compress-modules {storage}`), the cpio written with \
-         each outer compression, booted in the same rounds. Fastest to the real init here: `{}`; `cargo xtask \
-         initramfs --compress` defaults to `{}` (`initramfs::DEFAULT_COMPRESSION`).\n",
-        fastest.map_or("none measured", |m| m.name.as_str()),
-        DEFAULT_COMPRESSION.name()
-    );
-    md.push_str(&bench_timing::table(&by_compression, Figure::Boot));
-
-    let _ = writeln!(md, "\n{}\n", crate::bench::on_kernel("Module storage", series));
-    let (stored, by_storage): (Vec<ModuleStorage>, Vec<Measured>) = bench
-        .storages
-        .iter()
-        .filter_map(|(s, _)| {
-            let m = systems.iter().find(|m| m.name == stored_name(*s, bench.default_storage))?;
-            let name = format!("--compress-modules {}", s.name());
-            Some((*s, Measured { name, ours: *s == bench.default_storage, ..m.clone() }))
-        })
-        .unzip();
-    let _ = writeln!(
-        md,
-        "modinit's `most` image as above, the cpio as `--compress {}`, with its modules stored each way, booted \
-         in the same rounds:\n",
-        DEFAULT_COMPRESSION.name()
+        "modinit's `most` and `host` images as above, each with its modules stored each way and its cpio written \
+         with each outer compression ({}), every cell booted in the same rounds as the systems above. The \
+         storages:\n",
+        compressions.join(", ")
     );
     for (_, description) in &bench.storages {
         let _ = writeln!(md, "- {description}");
     }
-    let _ = writeln!(md, "\n{}\n", storage_verdict(&by_storage, &stored, bench.default_storage));
-    md.push_str(&bench_timing::table(&by_storage, Figure::Boot));
+    let _ = writeln!(
+        md,
+        "\n`cargo xtask initramfs` defaults to `--compress-modules {storage}` for this tree \
+         (`initramfs::fastest_storage`) and `--compress {}` (`initramfs::DEFAULT_COMPRESSION`): the cell each \
+         image's ratios are of.",
+        DEFAULT_COMPRESSION.name()
+    );
+    for image in [MOST, HOST] {
+        let mut labels = Vec::new();
+        let mut cells = Vec::new();
+        for &(storage, _) in &bench.storages {
+            for compression in COMPRESSIONS {
+                let Some(m) =
+                    systems.iter().find(|m| m.name == cell_name(image, storage, compression, bench.default_storage))
+                else {
+                    continue;
+                };
+                let label = format!("--compress-modules {} --compress {}", storage.name(), compression.name());
+                cells.push(Measured { name: label.clone(), ours: m.name == image, ..m.clone() });
+                labels.push(label);
+            }
+        }
+        let default = cells.iter().position(|m| m.ours);
+        let _ = writeln!(md, "\n`{}`: {}\n", image_file(image), verdict(&cells, &labels, default));
+        md.push_str(&bench_timing::table(&cells, Figure::Boot));
+    }
     md
 }
 
-/// What the storages' boots say: the fastest, those within noise of it, the one to follow
-/// ([`bench_timing::choose`]), and whether `cargo xtask initramfs`'s default agrees.
-/// `by_storage[i]` is the image whose modules are stored as `stored[i]`.
-fn storage_verdict(by_storage: &[Measured], stored: &[ModuleStorage], default_storage: ModuleStorage) -> String {
-    let Some(choice) = bench_timing::choose(by_storage, Figure::Boot) else {
-        return "No storage was measured.".to_string();
+/// What the boots of one image's cells say: the fastest, those within noise of it, the one to
+/// follow ([`bench_timing::choose`]), and whether the defaults' cell (`cells[default]`) is that
+/// one. `labels[i]` names `cells[i]`.
+fn verdict(cells: &[Measured], labels: &[String], default: Option<usize>) -> String {
+    let Some(choice) = bench_timing::choose(cells, Figure::Boot) else {
+        return "no cell was measured.".to_string();
     };
-    let name = |i: usize| stored[i].name();
-    let mut text = format!("Fastest median boot to the real init: `{}`", name(choice.fastest));
+    let mut text = format!("fastest median boot to the real init: `{}`", labels[choice.fastest]);
     if choice.tied.is_empty() {
-        text.push_str(", beyond the others' min – max ranges: it is the one to follow.");
+        text.push_str(", beyond the others' min – max ranges: the one to follow.");
     } else {
-        let tied: Vec<String> = choice.tied.iter().map(|&i| format!("`{}`", name(i))).collect();
+        let tied: Vec<String> = choice.tied.iter().map(|&i| format!("`{}`", labels[i])).collect();
         let _ = write!(
             text,
             "; within this run's noise of it (min – max ranges overlapping): {}; the smallest image of these: `{}`.",
             tied.join(", "),
-            name(choice.chosen)
+            labels[choice.chosen]
         );
     }
-    let _ = write!(
-        text,
-        " `cargo xtask initramfs --compress-modules` defaults to `{}` for this tree (`initramfs::fastest_storage`)",
-        default_storage.name()
-    );
-    match stored[choice.chosen] == default_storage {
-        true => text.push_str(", which the measurement confirms."),
-        false => text.push_str(": the measurement disagrees; `fastest_storage` should follow it."),
+    match default {
+        Some(d) if d == choice.chosen => text.push_str(" The defaults are that cell: the measurement confirms them."),
+        Some(d) if d == choice.fastest || choice.tied.contains(&d) => {
+            text.push_str(" The defaults' cell is within noise of the fastest, with a larger image.")
+        }
+        Some(_) => text.push_str(" The defaults' cell is slower beyond noise: the measurement disagrees with them."),
+        None => text.push_str(" The defaults' cell was not measured."),
     }
     text
 }
@@ -393,9 +395,11 @@ pub fn chart(bench: &RootBench) -> String {
     bench_timing::chart(&compared(&bench.systems), Figure::Boot)
 }
 
-/// The systems of the root-disk comparison: all but the `most` images of other compressions.
+/// The systems of the root-disk comparison: all but the cells of modinit's images other than
+/// the defaults'.
 fn compared(systems: &[Measured]) -> Vec<Measured> {
-    systems.iter().filter(|m| !m.name.starts_with(&format!("{MOST},"))).cloned().collect()
+    let cell = |m: &&Measured| [MOST, HOST].iter().any(|image| m.name.starts_with(&format!("{image},")));
+    systems.iter().filter(|m| !cell(m)).cloned().collect()
 }
 
 #[cfg(test)]
@@ -423,18 +427,35 @@ mod tests {
     }
 
     #[test]
-    fn the_verdict_names_the_storage_to_follow_and_whether_the_default_does() {
-        let storages = [ModuleStorage::Keep, ZST];
+    fn the_verdict_names_the_cell_to_follow_and_whether_the_defaults_are_it() {
+        let labels = ["keep none".to_string(), "zst none".to_string()];
         let clear = [system("keep", 20, &[4000.0, 4100.0]), system("zst", 25, &[4500.0, 4600.0])];
-        let text = storage_verdict(&clear, &storages, ModuleStorage::Keep);
-        assert!(text.starts_with("Fastest median boot to the real init: `keep`, beyond"), "{text}");
-        assert!(text.ends_with("which the measurement confirms."), "{text}");
+        let text = verdict(&clear, &labels, Some(0));
+        assert!(text.starts_with("fastest median boot to the real init: `keep none`, beyond"), "{text}");
+        assert!(text.ends_with("the measurement confirms them."), "{text}");
+        assert!(verdict(&clear, &labels, Some(1)).ends_with("the measurement disagrees with them."));
         let tie = [system("keep", 30, &[4000.0, 4050.0]), system("zst", 25, &[4040.0, 4100.0])];
-        let text = storage_verdict(&tie, &storages, ModuleStorage::Keep);
-        assert!(text.starts_with("Fastest median boot to the real init: `keep`;"), "{text}");
-        assert!(
-            text.contains("noise of it (min – max ranges overlapping): `zst`; the smallest image of these: `zst`.")
+        let text = verdict(&tie, &labels, Some(0));
+        assert!(text.starts_with("fastest median boot to the real init: `keep none`;"), "{text}");
+        assert!(text.contains(
+            "noise of it (min – max ranges overlapping): `zst none`; the smallest image of these: `zst none`."
+        ));
+        assert!(text.ends_with("within noise of the fastest, with a larger image."), "{text}");
+        assert_eq!(verdict(&[], &[], None), "no cell was measured.");
+    }
+
+    #[test]
+    fn a_cell_is_named_after_its_image_unless_it_holds_the_defaults() {
+        let gz = ModuleStorage::As(ModuleCompression::Gz);
+        assert_eq!(cell_name(HOST, gz, DEFAULT_COMPRESSION, gz), HOST);
+        assert_eq!(
+            cell_name(MOST, ZST, ModuleCompression::Gz, gz),
+            "modinit most, --compress-modules zst --compress gz"
         );
-        assert!(text.ends_with("the measurement disagrees; `fastest_storage` should follow it."), "{text}");
+        let names = [HOST, "modinit host, --compress-modules zst --compress gz", "initramfs-tools (MODULES=most)"];
+        let systems: Vec<Measured> = names.iter().map(|n| system(n, 1, &[1.0])).collect();
+        let kept: Vec<String> = compared(&systems).into_iter().map(|m| m.name).collect();
+        assert_eq!(kept, [HOST, names[2]]);
+        assert_eq!(image_file(MOST), "most");
     }
 }

@@ -58,8 +58,8 @@ impl ImageSpec {
 }
 
 /// What `cargo xtask initramfs --compress-modules` defaults to for the tree `modules`: the
-/// storage `cargo xtask bench` picks on its kernel (docs/benchmarks.md, "Module storage on
-/// Linux 6.12" and "on Linux 6.1"; [`crate::bench_timing::choose`]: the fastest to the real
+/// storage `cargo xtask bench` picks on its kernel (docs/benchmarks.md, "Module storage and
+/// outer compression" on each Linux; [`crate::bench_timing::choose`]: the fastest to the real
 /// init, or the smallest image within noise of it). A kernel that decompresses modules itself
 /// loads the files as the tree ships them in its compression (6.12: `.ko.xz`, as fast as
 /// `.ko.zst` or plain and the smallest image); on one that does not, modinit decompresses
@@ -79,7 +79,7 @@ pub fn fastest_storage(modules: &Path) -> ModuleStorage {
 }
 
 /// What `cargo xtask initramfs --compress` defaults to: the outer compression of the image whose
-/// boots reached the real init first (docs/benchmarks.md, "Outer compression").
+/// boots reached the real init first (docs/benchmarks.md, "Module storage and outer compression").
 pub const DEFAULT_COMPRESSION: ModuleCompression = ModuleCompression::None;
 
 /// Where the guest's shell lives in images: the guest test init runs with it.

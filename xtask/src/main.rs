@@ -121,11 +121,11 @@ enum Cmd {
         #[arg(long)]
         init: Option<PathBuf>,
         /// keep (each module as the tree ships it), none, gz, zst or xz. Default: what boots
-        /// fastest on the tree's kernel (docs/benchmarks.md, "Module storage").
+        /// fastest on the tree's kernel (docs/benchmarks.md, "Module storage and outer compression").
         #[arg(long, value_parser = |s: &str| s.parse::<ModuleStorage>())]
         compress_modules: Option<ModuleStorage>,
         /// Compression of the whole image (its modules are compressed one by one already).
-        /// Default: the one that boots fastest (docs/benchmarks.md, "Outer compression").
+        /// Default: the one that boots fastest (docs/benchmarks.md, "Module storage and outer compression").
         #[arg(long, value_enum, default_value_t = initramfs::DEFAULT_COMPRESSION)]
         compress: ModuleCompression,
         /// Root holding etc/modprobe.d, usr/lib/modules-load.d, ... to bake into the index.
