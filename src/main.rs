@@ -54,7 +54,9 @@ fn main(args: sys::start::StartArgs) -> ! {
     if resolver.is_none() {
         boot::without_index::load_named_modules(cmdline, &modules_dir, &mut kernel_log);
     }
-    let mut drivers = boot::autoload::Autoload::start(resolver.as_ref(), &modules_dir, &opts, &mut kernel_log);
+    let mut alias_text = boot::autoload::AliasText::new();
+    let mut drivers =
+        boot::autoload::Autoload::start(resolver.as_ref(), &modules_dir, &opts, &mut kernel_log, &mut alias_text);
     let root = opts.root.spec();
     // With root= (and modinit.until=root), the phase ends once the root device is there.
     let wanted = root.as_ref().and_then(|spec| spec.as_ref().ok()).filter(|_| opts.until_root);

@@ -4,6 +4,10 @@
 //! keeps one copy and lets the caller walk only the strings added since its last pass.
 //! Capacity is fixed at compile time: a full set refuses new strings and counts them, it
 //! never overwrites or allocates.
+//!
+//! [`LentStringSet`] is the same set over text storage lent to it for `'t`: each string it
+//! stores is handed out for `'t` too, so the set can keep growing while they are in use (the
+//! driver phase looks up and inserts for aliases while uevents add more).
 
 /// Up to `SLOTS - 1` strings with `BYTES` bytes of text in all.
 pub struct StringSet<const BYTES: usize, const SLOTS: usize> {
@@ -32,14 +36,7 @@ impl<const BYTES: usize, const SLOTS: usize> StringSet<BYTES, SLOTS> {
     }
 
     pub fn insert(&mut self, s: &[u8]) -> Insert {
-        let mut slot = fnv1a(s) as usize & (SLOTS - 1);
-        loop {
-            match self.table[slot] {
-                0 => break,
-                i if self.get(i as usize - 1) == Some(s) => return Insert::Present,
-                _ => slot = (slot + 1) & (SLOTS - 1),
-            }
-        }
+        let Some(slot) = empty_slot(&self.table, s, |i| self.get(i)) else { return Insert::Present };
         // Keep one table slot empty so that probing always ends.
         if self.count + 1 >= SLOTS || s.len() > BYTES - self.used {
             self.refused += 1;
@@ -76,6 +73,73 @@ impl<const BYTES: usize, const SLOTS: usize> StringSet<BYTES, SLOTS> {
 impl<const BYTES: usize, const SLOTS: usize> Default for StringSet<BYTES, SLOTS> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// A set of byte strings copied into text storage lent for `'t`, in insertion order, up to
+/// `SLOTS - 1` of them: [`StringSet`] whose strings outlive its borrows.
+pub struct LentStringSet<'t, const SLOTS: usize> {
+    /// The storage not used yet.
+    free: &'t mut [u8],
+    entries: heapless::Vec<&'t [u8], SLOTS>,
+    /// Open-addressing hash table of entry index + 1 (0 = empty).
+    table: [u32; SLOTS],
+    refused: usize,
+}
+
+impl<'t, const SLOTS: usize> LentStringSet<'t, SLOTS> {
+    /// An empty set whose strings are stored in `text`.
+    pub fn new(text: &'t mut [u8]) -> Self {
+        const { assert!(SLOTS.is_power_of_two() && SLOTS as u64 <= u32::MAX as u64) };
+        LentStringSet { free: text, entries: heapless::Vec::new(), table: [0; SLOTS], refused: 0 }
+    }
+
+    pub fn insert(&mut self, s: &[u8]) -> Insert {
+        let Some(slot) = empty_slot(&self.table, s, |i| self.get(i)) else { return Insert::Present };
+        // Keep one table slot empty so that probing always ends.
+        if self.entries.len() + 1 >= SLOTS || s.len() > self.free.len() {
+            self.refused += 1;
+            return Insert::Full;
+        }
+        let (stored, rest) = core::mem::take(&mut self.free).split_at_mut(s.len());
+        stored.copy_from_slice(s);
+        self.free = rest;
+        // Room was checked above.
+        let _ = self.entries.push(stored);
+        self.table[slot] = self.entries.len() as u32;
+        Insert::New
+    }
+
+    /// The `i`th string inserted, for as long as the storage is lent.
+    pub fn get(&self, i: usize) -> Option<&'t [u8]> {
+        self.entries.get(i).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// How many insertions were refused for lack of room.
+    pub fn refused(&self) -> usize {
+        self.refused
+    }
+}
+
+/// The slot of the open-addressing `table` (entry index + 1, 0 = empty) where `s` would go;
+/// None when the entry there is `s` already. `get` reads an entry.
+fn empty_slot<'s>(table: &[u32], s: &[u8], get: impl Fn(usize) -> Option<&'s [u8]>) -> Option<usize> {
+    let mask = table.len() - 1;
+    let mut slot = fnv1a(s) as usize & mask;
+    loop {
+        match table[slot] {
+            0 => return Some(slot),
+            i if get(i as usize - 1) == Some(s) => return None,
+            _ => slot = (slot + 1) & mask,
+        }
     }
 }
 
@@ -116,22 +180,42 @@ mod tests {
         assert_eq!((slots.refused(), bytes.refused()), (1, 1));
     }
 
-    /// Against std's HashSet over many colliding-prone strings.
+    /// Against std's HashSet over many colliding-prone strings, both sets; the lent set's
+    /// strings stay readable while it grows.
     #[test]
     fn agrees_with_a_hash_set() {
         let mut ours = StringSet::<{ 1 << 16 }, 4096>::new();
-        let mut reference = std::collections::HashSet::new();
+        let mut text = vec![0u8; 1 << 16];
+        let mut lent = LentStringSet::<4096>::new(&mut text);
+        let first = {
+            lent.insert(b"first");
+            lent.get(0).unwrap()
+        };
+        let mut reference = std::collections::HashSet::from(["first".to_string()]);
         for i in 0..6000u32 {
             let s = format!("pci:v{:08X}d{:08X}", i % 1500, (i * 7) % 11);
             let expected = if reference.insert(s.clone()) { Insert::New } else { Insert::Present };
-            let got = ours.insert(s.as_bytes());
-            if got != Insert::Full {
-                assert_eq!(got, expected, "{s}");
+            for got in [ours.insert(s.as_bytes()), lent.insert(s.as_bytes())] {
+                if got != Insert::Full {
+                    assert_eq!(got, expected, "{s}");
+                }
             }
         }
-        assert_eq!(ours.len() + ours.refused(), reference.len());
+        assert_eq!(first, b"first", "a string handed out outlives later inserts");
+        assert_eq!(ours.len() + ours.refused() + 1, reference.len());
+        assert_eq!(lent.len() + lent.refused(), reference.len());
         for i in 0..ours.len() {
             assert!(reference.contains(std::str::from_utf8(ours.get(i).unwrap()).unwrap()));
         }
+        for i in 0..lent.len() {
+            assert!(reference.contains(std::str::from_utf8(lent.get(i).unwrap()).unwrap()));
+        }
+        let mut small = [0u8; 8];
+        let mut full = LentStringSet::<16>::new(&mut small);
+        assert_eq!(
+            (full.insert(b"12345"), full.insert(b"6789"), full.insert(b"678")),
+            (Insert::New, Insert::Full, Insert::New)
+        );
+        assert_eq!((full.refused(), full.is_empty()), (1, false));
     }
 }

@@ -8,7 +8,10 @@
 //! every module the lookup finds, unless builtin, already in the kernel or blacklisted, is
 //! loaded with its dependencies and softdeps, dependencies first, each module at most once.
 //! Up to `modinit.jobs` modules are inserted at once (`insert::workers`), each only once the
-//! modules before it in its probe list are in (`modinit::loading::probe_chain`).
+//! modules before it in its probe list are in (`modinit::loading::probe_chain`). A device that
+//! appears while inserts are under way is looked up at once: PID 1 waits on the uevent socket
+//! beside the workers, so its driver's insert starts as soon as a worker is free, not after
+//! the inserts of the round.
 //!
 //! `modinit.timeout_ms` bounds a lack of progress, not the phase (`modinit::loading::stall`): the
 //! inserts still under way when no insert ended and no new device or name came for that long
@@ -39,10 +42,22 @@ use modinit::loading::probe_chain::Inserts;
 use modinit::loading::stall::Stall;
 use modinit::record::entry::{Outcome, Stamp, SummaryLine};
 use modinit::resolve::{Found, Key, ModuleSet, Resolver, Target, Via};
-use modinit::string_set::StringSet;
+use modinit::string_set::LentStringSet;
+use rustix::fd::BorrowedFd;
 
-/// Room for the distinct modaliases of a large machine (a few hundred is usual).
-type AliasSet = StringSet<{ 128 << 10 }, 4096>;
+/// Room for the distinct modaliases of a large machine (a few hundred is usual), their text in
+/// [`AliasText`].
+type AliasSet<'k> = LentStringSet<'k, 4096>;
+
+/// The storage of the devices' modaliases, lent to [`Autoload`] for the whole phase: each alias
+/// is kept while the uevents add more, and its lookups and inserts are under way.
+pub struct AliasText([u8; 128 << 10]);
+
+impl AliasText {
+    pub const fn new() -> Self {
+        AliasText([0; 128 << 10])
+    }
+}
 
 /// What the phase did, for the summary line.
 #[derive(Debug, Default, Clone, Copy)]
@@ -88,7 +103,7 @@ struct Loader<'r, 'a> {
 pub struct Autoload<'r, 'a, 'k> {
     loader: Option<Loader<'r, 'a>>,
     socket: Option<UeventSocket>,
-    aliases: AliasSet,
+    aliases: AliasSet<'k>,
     /// Aliases handed to the loader so far (the set keeps insertion order).
     done: usize,
     /// The devices the last walk of /sys found without a driver.
@@ -116,6 +131,7 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         dir: &'r ModulesDir,
         opts: &BootOptions<'_>,
         kernel_log: &'k mut KernelLog,
+        alias_text: &'k mut AliasText,
     ) -> Self {
         let started = Instant::now();
         if resolver.is_some() {
@@ -137,7 +153,7 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
         let mut autoload = Autoload {
             loader,
             socket,
-            aliases: AliasSet::new(),
+            aliases: AliasSet::new(&mut alias_text.0),
             done: 0,
             unbound: UnboundDevices::new(),
             overflows: 0,
@@ -302,34 +318,90 @@ impl<'r, 'a, 'k> Autoload<'r, 'a, 'k> {
     }
 
     /// One round: a coldplug walk if `rescan`, the queued uevents, then a driver for every
-    /// alias not seen before.
+    /// alias not seen before, and for those the uevents bring while its inserts are under way.
     fn step(&mut self, rescan: bool) -> Round {
-        if rescan && self.loader.is_some() {
+        let mut session = Session::new();
+        let before = self.loader.as_ref().map_or(0, |l| l.summary.loaded);
+        if rescan && let Some(loader) = &mut self.loader {
+            // Each device's driver starts as the walk finds it, while a worker is free.
+            let (aliases, next, kernel_log) = (&mut self.aliases, &mut self.done, &mut *self.kernel_log);
             coldplug::scan(&mut self.unbound, |alias| {
-                self.aliases.insert(alias);
+                aliases.insert(alias);
+                let mut found = Devices { aliases: &mut *aliases, next: &mut *next, socket: None, received: None };
+                loader.advance(&mut session, &mut found, kernel_log, Until::NothingStarts);
             });
         }
-        let received = self.socket.as_ref().map(|s| {
-            s.receive(|alias| {
-                self.aliases.insert(alias);
-            })
-        });
-        self.overflows += usize::from(received.is_some_and(|r| r.overflowed));
+        let mut devices =
+            Devices { aliases: &mut self.aliases, next: &mut self.done, socket: self.socket.as_ref(), received: None };
+        devices.receive();
         let mut loaded = 0;
         if let Some(loader) = &mut self.loader {
-            let before = loader.summary.loaded;
-            let aliases = &self.aliases;
-            let mut devices = (self.done..aliases.len())
-                .filter_map(|i| aliases.get(i))
-                .map(|name| Named { name, origin: Origin::Device });
-            loader.load_all(&mut devices, self.kernel_log);
-            self.done = aliases.len();
+            loader.advance(&mut session, &mut devices, self.kernel_log, Until::Done);
             loaded = loader.summary.loaded - before;
             if loaded > 0 {
                 self.unbound.outdate();
             }
         }
+        let received = devices.received;
+        self.overflows += usize::from(received.is_some_and(|r| r.overflowed));
         Round { received, loaded }
+    }
+}
+
+/// What [`Loader::load_all`] loads for: the keys there now and, for the devices, those the
+/// uevents bring while inserts are under way.
+trait Keys<'k> {
+    /// The next key, if one is there now.
+    fn next_key(&mut self) -> Option<Named<'k>>;
+
+    /// What to wait on beside the inserts for more keys (the uevent socket); None when no more
+    /// will come.
+    fn source(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+
+    /// Reads what came on the source.
+    fn receive(&mut self) {}
+}
+
+/// A fixed list of keys.
+impl<'k, I: Iterator<Item = Named<'k>>> Keys<'k> for I {
+    fn next_key(&mut self) -> Option<Named<'k>> {
+        self.next()
+    }
+}
+
+/// The devices' modaliases as keys: those found and not handed out yet, then those the uevents
+/// add.
+struct Devices<'s, 'k> {
+    aliases: &'s mut AliasSet<'k>,
+    /// How many aliases have been handed out (the set keeps insertion order).
+    next: &'s mut usize,
+    socket: Option<&'s UeventSocket>,
+    /// What the socket gave, in all; None without one.
+    received: Option<Received>,
+}
+
+impl<'k> Keys<'k> for Devices<'_, 'k> {
+    fn next_key(&mut self) -> Option<Named<'k>> {
+        let name = self.aliases.get(*self.next)?;
+        *self.next += 1;
+        Some(Named { name, origin: Origin::Device })
+    }
+
+    fn source(&self) -> Option<BorrowedFd<'_>> {
+        self.socket.map(UeventSocket::fd)
+    }
+
+    fn receive(&mut self) {
+        let Some(socket) = self.socket else { return };
+        let aliases = &mut *self.aliases;
+        let got = socket.receive(|alias| {
+            aliases.insert(alias);
+        });
+        let all = self.received.get_or_insert_default();
+        all.events += got.events;
+        all.overflowed |= got.overflowed;
     }
 }
 
@@ -358,6 +430,35 @@ const LISTS: usize = JOBS_MAX;
 /// The most modules one lookup gives (a modalias matching many aliases).
 const FOUND_MAX: usize = 32;
 
+/// How long [`Loader::advance`] goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Until {
+    /// Every insert it started has ended and no key is left.
+    Done,
+    /// No insert can start now (the workers are busy, or the keys there are all planned).
+    NothingStarts,
+}
+
+/// The probe lists under way and the lookup being handed out, kept between the steps of
+/// [`Loader::advance`]: a walk of /sys starts inserts as it finds their devices, and the round
+/// goes on with the lists the walk began.
+struct Session<'a, 'k> {
+    lists: heapless::Vec<Active<'a, 'k>, LISTS>,
+    lookup: Lookup<'a, 'k>,
+    /// Lookup results planned so far: the next list's number.
+    planned: usize,
+}
+
+impl Session<'_, '_> {
+    fn new() -> Self {
+        Session {
+            lists: heapless::Vec::new(),
+            lookup: Lookup::new(Named { name: b"", origin: Origin::Device }),
+            planned: 0,
+        }
+    }
+}
+
 /// A probe list under way, with the lookup it came from.
 struct Active<'a, 'k> {
     /// Which list a worker's insert belongs to.
@@ -379,35 +480,52 @@ impl<'a> Loader<'_, 'a> {
     /// Loads what each of `keys` (module names, aliases or modaliases) resolves to, as
     /// systemd's `module_load_and_warn` does: every lookup result, the blacklist applied as the
     /// key's origin says. Their probe lists run side by side, up to the workers' number of
-    /// inserts at once; returns when all are done.
-    fn load_all<'k>(&mut self, keys: &mut dyn Iterator<Item = Named<'k>>, kernel_log: &mut KernelLog) {
-        let mut lists = heapless::Vec::<Active<'a, 'k>, LISTS>::new();
-        let mut lookup = Lookup::new(Named { name: b"", origin: Origin::Device });
-        let mut planned = 0;
+    /// inserts at once; the keys that come while inserts are under way (`keys.source()`) join
+    /// them. Returns when all are done.
+    fn load_all<'k>(&mut self, keys: &mut dyn Keys<'k>, kernel_log: &mut KernelLog) {
+        self.advance(&mut Session::new(), keys, kernel_log, Until::Done);
+    }
+
+    /// Plans what `keys` ask for and starts the inserts `session`'s lists allow, as
+    /// [`Loader::load_all`] does, until all are done or, for [`Until::NothingStarts`], until no
+    /// insert can start without waiting.
+    fn advance<'k>(
+        &mut self,
+        session: &mut Session<'a, 'k>,
+        keys: &mut dyn Keys<'k>,
+        kernel_log: &mut KernelLog,
+        until: Until,
+    ) {
         loop {
-            self.start_inserts(&mut lists, kernel_log);
+            self.start_inserts(&mut session.lists, kernel_log);
             if self.workers.vacant().is_some()
-                && !lists.is_full()
-                && let Some((key, found)) = self.next_found(&mut lookup, keys)
+                && !session.lists.is_full()
+                && let Some((key, found)) = self.next_found(&mut session.lookup, keys)
             {
-                planned += 1;
+                session.planned += 1;
                 if let Some(list) = self.plan(&found, key) {
                     // Room was checked above.
-                    let _ = lists.push(Active { id: planned, list, top: found, key });
+                    let _ = session.lists.push(Active { id: session.planned, list, top: found, key });
                 }
                 continue;
             }
             // No insert can start and nothing more can be planned now: wait for one to end, or
-            // give up those under way once nothing has progressed for the limit.
-            match self.workers.wait(self.stall.left_ms(self.clock.elapsed_ms())) {
+            // for more keys, or give up those under way once nothing has progressed for the limit.
+            let timeout = match until {
+                Until::Done => self.stall.left_ms(self.clock.elapsed_ms()),
+                Until::NothingStarts => 0,
+            };
+            match self.workers.wait(timeout, keys.source()) {
+                Waited::Readable => keys.receive(),
                 Waited::Finished(done) => {
                     self.progressed();
-                    self.finish(&mut lists, done, kernel_log);
+                    self.finish(&mut session.lists, done, kernel_log);
                 }
                 Waited::Idle => break,
+                Waited::TimedOut if until == Until::NothingStarts => break,
                 Waited::TimedOut => {
                     while let Some(stuck) = self.workers.give_up() {
-                        self.finish(&mut lists, stuck, kernel_log);
+                        self.finish(&mut session.lists, stuck, kernel_log);
                     }
                     // What starts next gets the whole limit.
                     self.progressed();
@@ -493,7 +611,7 @@ impl<'a> Loader<'_, 'a> {
     fn next_found<'k>(
         &mut self,
         lookup: &mut Lookup<'a, 'k>,
-        keys: &mut dyn Iterator<Item = Named<'k>>,
+        keys: &mut dyn Keys<'k>,
     ) -> Option<(Named<'k>, Found<'a>)> {
         loop {
             while lookup.next < lookup.len {
@@ -502,7 +620,7 @@ impl<'a> Loader<'_, 'a> {
                     return Some((lookup.key, found));
                 }
             }
-            let named = keys.next()?;
+            let named = keys.next_key()?;
             // A device alias or a name taken up for the first time.
             self.progressed();
             *lookup = Lookup::new(named);

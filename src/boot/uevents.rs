@@ -7,7 +7,7 @@ use crate::io::log::{error, warning};
 use modinit::kernel::errno::Describe;
 use modinit::kernel::uevent::Uevent;
 use rustix::event::{PollFd, PollFlags, poll};
-use rustix::fd::OwnedFd;
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::net::netlink::{self, SocketAddrNetlink};
 use rustix::net::{AddressFamily, RecvFlags, SocketFlags, SocketType, bind, recv, socket_with};
@@ -80,6 +80,11 @@ impl UeventSocket {
                 }
             }
         }
+    }
+
+    /// The socket, to poll beside other files.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 
     /// Waits up to `ms` milliseconds for a uevent; true when one is ready.

@@ -32,7 +32,7 @@ use crate::io::modules_dir::ModulesDir;
 use crate::sys::syscall::{Forked, exit_group, fork};
 use core::sync::atomic::{AtomicBool, Ordering};
 use rustix::event::{PollFd, PollFlags, poll};
-use rustix::fd::OwnedFd;
+use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::process::{Pid, PidfdFlags, WaitOptions, WaitStatus, pidfd_open, wait};
 
@@ -79,6 +79,8 @@ pub enum Waited {
     Idle,
     /// The time given passed with inserts still under way.
     TimedOut,
+    /// The other file the caller waits on became readable, inserts still under way.
+    Readable,
 }
 
 enum State {
@@ -154,8 +156,9 @@ impl<'a> Workers<'a> {
         };
     }
 
-    /// Waits up to `timeout_ms` for an insert to end.
-    pub fn wait(&mut self, timeout_ms: u64) -> Waited {
+    /// Waits up to `timeout_ms` for an insert to end, or, while inserts are under way, for
+    /// `also` (the uevent socket) to become readable.
+    pub fn wait(&mut self, timeout_ms: u64, also: Option<BorrowedFd<'_>>) -> Waited {
         let waiting = Instant::now();
         loop {
             self.reap();
@@ -169,7 +172,11 @@ impl<'a> Workers<'a> {
             }
             match timeout_ms.saturating_sub(waiting.elapsed_ms()) {
                 0 => return Waited::TimedOut,
-                left => self.poll(left),
+                left => {
+                    if self.poll(left, also) {
+                        return Waited::Readable;
+                    }
+                }
             }
         }
     }
@@ -184,9 +191,14 @@ impl<'a> Workers<'a> {
         Some(self.finished(i, Err(Failure::Stalled { ms })))
     }
 
-    /// Sleeps until a worker may have ended, or for `ms`.
-    fn poll(&self, ms: u64) {
-        let mut fds = heapless::Vec::<PollFd<'_>, JOBS_MAX>::new();
+    /// Sleeps until a worker may have ended or `also` is readable, or for `ms`; true when
+    /// `also` is readable.
+    fn poll(&self, ms: u64, also: Option<BorrowedFd<'_>>) -> bool {
+        let mut fds = heapless::Vec::<PollFd<'_>, { JOBS_MAX + 1 }>::new();
+        if let Some(fd) = &also {
+            // The first of fewer than its room.
+            let _ = fds.push(PollFd::new(fd, PollFlags::IN));
+        }
         let mut blind = false;
         for s in &self.slots {
             match &s.state {
@@ -200,10 +212,13 @@ impl<'a> Workers<'a> {
         }
         let ms = if blind { ms.min(POLL_WITHOUT_PIDFD_MS) } else { ms };
         // An interruption makes the caller look again sooner; a failure, after a short sleep.
-        if let Err(e) = poll(&mut fds, Some(&timespec_of_ms(ms)))
-            && e != Errno::INTR
-        {
-            sleep_ms(ms.min(POLL_WITHOUT_PIDFD_MS));
+        match poll(&mut fds, Some(&timespec_of_ms(ms))) {
+            Ok(_) => also.is_some() && fds[0].revents().contains(PollFlags::IN),
+            Err(Errno::INTR) => false,
+            Err(_) => {
+                sleep_ms(ms.min(POLL_WITHOUT_PIDFD_MS));
+                false
+            }
         }
     }
 
