@@ -437,6 +437,21 @@ pub fn replace_sections(old: &str, new: &str) -> String {
     out
 }
 
+/// The heading of the section of docs/benchmarks.md written by hand: what the figures of the
+/// last whole run say of the goals, and why those not met are not. A whole run keeps it, last.
+pub const READING_HEADING: &str = "## Reading the goals";
+
+/// The whole docs/benchmarks.md of a run that measured everything (`new`), with the section
+/// written by hand ([`READING_HEADING`]) of the `old` one kept at its end.
+pub fn whole_document(old: &str, new: &str) -> String {
+    let by_hand: String = split_sections(old)
+        .into_iter()
+        .filter(|(heading, _)| heading == READING_HEADING)
+        .map(|(_, body)| body)
+        .collect();
+    replace_sections(new, &by_hand)
+}
+
 /// The sections of `md` as (heading line, text with the heading and without trailing blank lines).
 fn split_sections(md: &str) -> Vec<(String, String)> {
     let mut sections: Vec<(String, String)> = Vec::new();
@@ -482,6 +497,18 @@ mod tests {
             replace_sections("", new),
             "## Boot to a root disk\n\nnew root\n\n## Outer compression\n\nnew compression\n"
         );
+    }
+
+    #[test]
+    fn a_whole_run_replaces_all_but_the_reading_written_by_hand() {
+        let old = format!("# Benchmarks\n\nold host\n\n## Boot\n\nold boot\n\n{READING_HEADING}\n\nwhy\n");
+        let new = "# Benchmarks\n\nnew host\n\n## Boot\n\nnew boot\n\n## Storage\n\nnew storage\n";
+        assert_eq!(
+            whole_document(&old, new),
+            format!("{}\n{READING_HEADING}\n\nwhy\n", new),
+            "everything measured anew, the reading kept last"
+        );
+        assert_eq!(whole_document("# Benchmarks\n\nold\n", new), new, "no reading, none added");
     }
 
     #[test]

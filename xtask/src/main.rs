@@ -457,11 +457,13 @@ fn depmod_label(release: Release) -> &'static str {
 }
 
 /// Puts the sections `md` into docs/benchmarks.md in place of those of the same headings, or,
-/// with `whole`, writes `md` as the whole document.
+/// with `whole`, writes `md` as the whole document but for the reading written by hand
+/// ([`xtask::bench::whole_document`]).
 fn write_benchmarks(md: &str, whole: bool) -> Result<()> {
     let path = xtask::paths::workspace_root().join("docs/benchmarks.md");
-    let old = if whole { String::new() } else { std::fs::read_to_string(&path).unwrap_or_default() };
-    Ok(std::fs::write(&path, xtask::bench::replace_sections(&old, md))?)
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    let text = if whole { xtask::bench::whole_document(&old, md) } else { xtask::bench::replace_sections(&old, md) };
+    Ok(std::fs::write(&path, text)?)
 }
 
 /// Runs `cargo xtask bench` for `parts` on Debian `release`'s kernel in a child process (its
